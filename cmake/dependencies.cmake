@@ -1,0 +1,25 @@
+# Every dependency comes from a Debian 12 package (scripts/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(box2d REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+find_package(Torch REQUIRED)
+if(BUILD_TESTING)
+  find_package(GTest REQUIRED)
+endif()
+if(TRUSTRL_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# One precompiled torch header, shared by every torch-using target through REUSE_FROM.
+add_library(trustrl_torch_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
+target_link_libraries(trustrl_torch_pch PUBLIC ${TORCH_LIBRARIES})
+target_precompile_headers(trustrl_torch_pch PUBLIC <torch/torch.h>)
+
+# Links torch and reuses the shared precompiled header.
+function(trustrl_use_torch target)
+  target_link_libraries(${target} PRIVATE ${TORCH_LIBRARIES})
+  target_precompile_headers(${target} REUSE_FROM trustrl_torch_pch)
+endfunction()

@@ -1,0 +1,10 @@
+// Every built-in env family registers here; EnvRegistry::global() calls this once.
+
+#include "envs/classic/classic_control.h"
+#include "envs/registry.h"
+
+namespace trustrl::envs {
+
+void register_builtin_envs(EnvRegistry& registry) { register_classic_control(registry); }
+
+}  // namespace trustrl::envs

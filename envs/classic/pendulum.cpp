@@ -1,0 +1,74 @@
+#include "envs/classic/pendulum.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace trustrl::envs {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// ((x + pi) mod 2pi) - pi with numpy's floored modulo.
+double angle_normalize(double x) {
+  double m = std::fmod(x + kPi, 2 * kPi);
+  if (m != 0 && m < 0) m += 2 * kPi;
+  return m - kPi;
+}
+
+}  // namespace
+
+Pendulum::Pendulum(EnvOptions& options)
+    : Env(EnvSpec{"Pendulum-v1",
+                  Space::box({-1.0f, -1.0f, static_cast<float>(-kMaxSpeed)},
+                             {1.0f, 1.0f, static_cast<float>(kMaxSpeed)}),
+                  Space::box(static_cast<float>(-kMaxTorque), static_cast<float>(kMaxTorque), {1}), 200,
+                  std::nullopt, 30}) {
+  gravity_ = options.number("g", 10.0);
+  last_u_ = NAN;
+}
+
+void Pendulum::write_obs(std::span<float> obs) const {
+  obs[0] = static_cast<float>(std::cos(theta_));
+  obs[1] = static_cast<float>(std::sin(theta_));
+  obs[2] = static_cast<float>(theta_dot_);
+}
+
+void Pendulum::reset_impl(std::span<float> obs) {
+  theta_ = rng().uniform(-kPi, kPi);
+  theta_dot_ = rng().uniform(-1.0, 1.0);
+  last_u_ = NAN;
+  write_obs(obs);
+}
+
+StepResult Pendulum::step_impl(Action action, std::span<float> obs) {
+  // Gymnasium clips the float32 action and squares it in float32.
+  const float u = std::clamp(action.continuous[0], static_cast<float>(-kMaxTorque),
+                             static_cast<float>(kMaxTorque));
+  last_u_ = u;
+  const float u_squared = u * u;
+  const double th = angle_normalize(theta_);
+  const double costs = th * th + 0.1 * theta_dot_ * theta_dot_ + 0.001 * static_cast<double>(u_squared);
+  double new_theta_dot =
+      theta_dot_ + (3 * gravity_ / (2 * kLength) * std::sin(theta_) + 3.0 / (kMass * kLength * kLength) * u) * kDt;
+  new_theta_dot = std::clamp(new_theta_dot, -kMaxSpeed, kMaxSpeed);
+  theta_ = theta_ + new_theta_dot * kDt;
+  theta_dot_ = new_theta_dot;
+  write_obs(obs);
+  return {-costs, false, false};
+}
+
+std::vector<double> Pendulum::get_state() const { return {theta_, theta_dot_, last_u_}; }
+
+void Pendulum::set_state(std::span<const double> state, std::span<float> obs) {
+  if (state.size() != 2 && state.size() != 3)
+    throw Error("Pendulum-v1: state needs [theta, theta_dot] or [theta, theta_dot, last_u]");
+  theta_ = state[0];
+  theta_dot_ = state[1];
+  last_u_ = state.size() == 3 ? state[2] : NAN;
+  write_obs(obs);
+}
+
+}  // namespace trustrl::envs

@@ -1,0 +1,98 @@
+#include "core/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace trustrl {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+MetricRow row(double update, double ret) {
+  MetricRow r;
+  r.set("update", update);
+  r.set("charts/episodic_return", ret);
+  return r;
+}
+
+TEST(Metrics, CsvHeaderAndRows) {
+  const fs::path dir = temp_dir("csv");
+  {
+    CsvMetricSink sink(dir / "m.csv");
+    sink.write(0, row(1, 10.5));
+    sink.write(0, row(2, NAN));
+  }
+  EXPECT_EQ(read_text_file(dir / "m.csv"), "update,charts/episodic_return\n1,10.5\n2,\n");
+  fs::remove_all(dir);
+}
+
+TEST(Metrics, CsvResumeDropsRowsAfterTheCheckpoint) {
+  const fs::path dir = temp_dir("csv_resume");
+  {
+    CsvMetricSink sink(dir / "m.csv");
+    for (int u = 1; u <= 5; ++u) sink.write(0, row(u, u));
+  }
+  {
+    CsvMetricSink sink(dir / "m.csv", 3);  // checkpoint after update 3
+    sink.write(0, row(4, 40));
+  }
+  EXPECT_EQ(read_text_file(dir / "m.csv"),
+            "update,charts/episodic_return\n1,1\n2,2\n3,3\n4,40\n");
+  EXPECT_THROW(CsvMetricSink(dir / "m.csv", 10), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Metrics, TensorBoardRecordsAreFramed) {
+  const fs::path dir = temp_dir("tb");
+  fs::path file;
+  {
+    TensorBoardSink sink(dir);
+    file = sink.path();
+    sink.write(100, row(1, 2.0));
+  }
+  const auto bytes = read_file(file);
+  // Walk the TFRecord framing: length, masked crc of length, data, masked crc of data.
+  std::size_t pos = 0;
+  int records = 0;
+  while (pos < bytes.size()) {
+    ASSERT_LE(pos + 12, bytes.size());
+    std::uint64_t len;
+    std::memcpy(&len, &bytes[pos], 8);
+    std::uint32_t len_crc;
+    std::memcpy(&len_crc, &bytes[pos + 8], 4);
+    const std::uint32_t crc = crc32c({&bytes[pos], 8});
+    EXPECT_EQ(len_crc, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+    pos += 12 + len + 4;
+    ++records;
+  }
+  EXPECT_EQ(pos, bytes.size());
+  EXPECT_EQ(records, 2);  // file version + one summary
+  fs::remove_all(dir);
+}
+
+TEST(Metrics, ProgressLine) {
+  MetricRow r;
+  r.set("charts/SPS", 50000);
+  r.set("charts/episodic_return", 123.456);
+  const std::string line = progress_line(50000, 100000, r);
+  EXPECT_NE(line.find("50.0k/100.0k"), std::string::npos) << line;
+  EXPECT_NE(line.find("( 50%)"), std::string::npos) << line;
+  EXPECT_NE(line.find("return 123.46"), std::string::npos) << line;
+  EXPECT_NE(line.find("ETA 1s"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace trustrl
