@@ -1,0 +1,10 @@
+#pragma once
+// The `trustrl` subcommands. Each lives in its own file and registers itself on the app.
+
+#include <CLI/CLI.hpp>
+
+namespace trustrl::cli {
+
+void add_envs_command(CLI::App& app);
+
+}  // namespace trustrl::cli

@@ -1,0 +1,24 @@
+// `trustrl envs`: the registered env ids with their spaces.
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "envs/registry.h"
+
+namespace trustrl::cli {
+
+void add_envs_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("envs", "List the built-in env ids with their spaces");
+  cmd->callback([] {
+    auto& registry = envs::EnvRegistry::global();
+    for (const auto& id : registry.ids()) {
+      auto env = registry.make(id);
+      const auto& spec = env->spec();
+      std::printf("%-28s %-s\n%28s obs %s, action %s, limit %d steps\n", id.c_str(),
+                  registry.entry(id).description.c_str(), "", spec.observation_space.describe().c_str(),
+                  spec.action_space.describe().c_str(), spec.max_episode_steps);
+    }
+  });
+}
+
+}  // namespace trustrl::cli

@@ -1,0 +1,25 @@
+// trustrl: train, evaluate and serve reinforcement-learning agents.
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"trustrl: PPO and MAPPO with KL trust regions, on built-in or remote envs"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  trustrl::cli::add_envs_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const trustrl::Error& e) {
+    std::cerr << "trustrl: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "trustrl: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

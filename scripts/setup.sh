@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package trustrl needs to build, test and run. Idempotent: packages
+# already present are left alone, and apt-get runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build ccache make pkg-config git
+  # tensors and a fast BLAS for them (libtorch is ~5x faster with OpenBLAS than reference BLAS)
+  libtorch-dev libopenblas0-pthread
+  # physics
+  libbox2d-dev
+  # RPC
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # multi-learner collectives
+  libgloo-dev
+  # config, CLI, JSON
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
+  # pictures and animations
+  libcairo2-dev ffmpeg
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # Python SDK for external simulators
+  python3 python3-grpcio python3-protobuf python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: every package is installed"
+fi
