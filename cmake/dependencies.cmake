@@ -15,7 +15,8 @@ endif()
 
 # One precompiled torch header, shared by every torch-using target through REUSE_FROM.
 add_library(trustrl_torch_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
-target_link_libraries(trustrl_torch_pch PUBLIC ${TORCH_LIBRARIES})
+# Same warning flags as its users: -Wpedantic changes predefined macros, which a PCH must match.
+target_link_libraries(trustrl_torch_pch PUBLIC ${TORCH_LIBRARIES} PRIVATE trustrl_warnings)
 target_precompile_headers(trustrl_torch_pch PUBLIC <torch/torch.h>)
 
 # Links torch and reuses the shared precompiled header.

@@ -153,4 +153,36 @@ std::string Space::canonical() const {
   return s;
 }
 
+void Space::save(ByteWriter& out) const {
+  out.put<std::int32_t>(static_cast<std::int32_t>(kind));
+  out.put_vector(shape);
+  out.put_vector(low);
+  out.put_vector(high);
+  out.put(n);
+  out.put(start);
+  out.put_vector(nvec);
+}
+
+Space Space::load(ByteReader& in) {
+  const auto kind = static_cast<SpaceKind>(in.get<std::int32_t>());
+  auto shape = in.get_vector<std::int64_t>();
+  auto low = in.get_vector<float>();
+  auto high = in.get_vector<float>();
+  const auto n = in.get<std::int64_t>();
+  const auto start = in.get<std::int64_t>();
+  auto nvec = in.get_vector<std::int64_t>();
+  switch (kind) {
+    case SpaceKind::kDiscrete:
+      return discrete(n, start);
+    case SpaceKind::kMultiDiscrete:
+      return multi_discrete(std::move(nvec));
+    case SpaceKind::kBox: {
+      Space s = box(std::move(low), std::move(high));
+      s.shape = std::move(shape);
+      return s;
+    }
+  }
+  throw Error("saved space has an unknown kind");
+}
+
 }  // namespace trustrl::envs

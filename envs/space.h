@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "core/rng.h"
 
 namespace trustrl::envs {
@@ -53,6 +54,10 @@ struct Space {
   std::string canonical() const;
 
   bool operator==(const Space&) const = default;
+
+  void save(ByteWriter& out) const;
+  /// Reads what save() wrote; throws Error if it does not describe a valid space.
+  static Space load(ByteReader& in);
 };
 
 }  // namespace trustrl::envs

@@ -1,0 +1,160 @@
+#include "agents/inference.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+namespace {
+
+constexpr float kHalfLog2Pi = 0.91893853320467274178f;
+
+void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
+  const int in = layer.in, out = layer.out;
+  for (int r = 0; r < rows; ++r) {
+    float* yr = y + static_cast<std::ptrdiff_t>(r) * out;
+    const float* xr = x + static_cast<std::ptrdiff_t>(r) * in;
+    std::copy(layer.b.begin(), layer.b.end(), yr);
+    for (int k = 0; k < in; ++k) {
+      const float xk = xr[k];
+      const float* wk = layer.w.data() + static_cast<std::ptrdiff_t>(k) * out;
+      for (int j = 0; j < out; ++j) yr[j] += xk * wk[j];
+    }
+    if (activate) {
+      if (relu)
+        for (int j = 0; j < out; ++j) yr[j] = std::max(yr[j], 0.0f);
+      else
+        for (int j = 0; j < out; ++j) yr[j] = std::tanh(yr[j]);
+    }
+  }
+}
+
+void save_layers(ByteWriter& out, const std::vector<DenseLayer>& layers) {
+  out.put<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
+  for (const auto& l : layers) {
+    out.put<std::int32_t>(l.in);
+    out.put<std::int32_t>(l.out);
+    out.put_vector(l.w);
+    out.put_vector(l.b);
+  }
+}
+
+std::vector<DenseLayer> load_layers(ByteReader& in) {
+  std::vector<DenseLayer> layers(in.get<std::uint32_t>());
+  for (auto& l : layers) {
+    l.in = in.get<std::int32_t>();
+    l.out = in.get<std::int32_t>();
+    l.w = in.get_vector<float>();
+    l.b = in.get_vector<float>();
+    if (l.in < 1 || l.out < 1 || l.w.size() != static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out) ||
+        l.b.size() != static_cast<std::size_t>(l.out))
+      throw Error("policy weights are corrupt (layer sizes disagree)");
+  }
+  return layers;
+}
+
+}  // namespace
+
+void PolicyWeights::save(ByteWriter& out) const {
+  save_layers(out, actor);
+  save_layers(out, critic);
+  out.put_vector(log_std);
+  out.put<std::uint8_t>(relu);
+}
+
+PolicyWeights PolicyWeights::load(ByteReader& in) {
+  PolicyWeights w;
+  w.actor = load_layers(in);
+  w.critic = load_layers(in);
+  w.log_std = in.get_vector<float>();
+  w.relu = in.get<std::uint8_t>() != 0;
+  return w;
+}
+
+PolicyInference::PolicyInference(PolicyWeights weights) : weights_(std::move(weights)) {
+  if (weights_.actor.empty() || weights_.critic.empty()) throw Error("policy weights are empty");
+}
+
+void PolicyInference::run(const std::vector<DenseLayer>& layers, const float* x, int rows, std::vector<float>& out) {
+  const float* input = x;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const bool last = i + 1 == layers.size();
+    std::vector<float>& target = last ? out : (i % 2 == 0 ? scratch_a_ : scratch_b_);
+    target.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(layers[i].out));
+    dense(layers[i], input, rows, target.data(), !last, weights_.relu);
+    input = target.data();
+  }
+}
+
+void PolicyInference::actor_outputs(const float* obs, int rows, std::vector<float>& out) {
+  run(weights_.actor, obs, rows, out);
+}
+
+void PolicyInference::values(const float* critic_input, int rows, float* out) {
+  run(weights_.critic, critic_input, rows, head_);
+  std::copy(head_.begin(), head_.begin() + rows, out);
+}
+
+void PolicyInference::act(const float* obs, int rows, bool deterministic, Rng& rng, ActResult& out) {
+  run(weights_.actor, obs, rows, head_);
+  const envs::Space& space = weights_.action_space;
+  const auto n_rows = static_cast<std::size_t>(rows);
+  out.log_probs.assign(n_rows, 0.0f);
+  if (space.kind == envs::SpaceKind::kBox) {
+    const auto dim = static_cast<std::size_t>(space.flat_dim());
+    out.continuous_actions.resize(n_rows * dim);
+    out.discrete_actions.clear();
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      float logp = 0.0f;
+      for (std::size_t k = 0; k < dim; ++k) {
+        const float z = deterministic ? 0.0f : static_cast<float>(rng.normal());
+        out.continuous_actions[r * dim + k] = head_[r * dim + k] + std::exp(weights_.log_std[k]) * z;
+        logp += -0.5f * z * z - weights_.log_std[k] - kHalfLog2Pi;
+      }
+      out.log_probs[r] = logp;
+    }
+    return;
+  }
+  // Categorical components: one block of logits each (a Discrete space is one block).
+  const std::vector<std::int64_t> blocks =
+      space.kind == envs::SpaceKind::kDiscrete ? std::vector<std::int64_t>{space.n} : space.nvec;
+  const std::int64_t start = space.kind == envs::SpaceKind::kDiscrete ? space.start : 0;
+  const auto width = static_cast<std::size_t>(space.num_logits());
+  out.discrete_actions.resize(n_rows * blocks.size());
+  out.continuous_actions.clear();
+  for (std::size_t r = 0; r < n_rows; ++r) {
+    std::size_t offset = 0;
+    float logp = 0.0f;
+    for (std::size_t c = 0; c < blocks.size(); ++c) {
+      const float* logits = head_.data() + r * width + offset;
+      const auto n = static_cast<std::size_t>(blocks[c]);
+      const float max = *std::max_element(logits, logits + n);
+      double total = 0.0;
+      for (std::size_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(logits[k] - max));
+      const float log_total = static_cast<float>(std::log(total));
+      std::size_t choice = 0;
+      if (deterministic) {
+        choice = static_cast<std::size_t>(std::max_element(logits, logits + n) - logits);
+      } else {
+        // Inverse CDF; the last class takes any rounding remainder.
+        double u = rng.uniform() * total, cum = 0.0;
+        choice = n - 1;
+        for (std::size_t k = 0; k < n; ++k) {
+          cum += std::exp(static_cast<double>(logits[k] - max));
+          if (u < cum) {
+            choice = k;
+            break;
+          }
+        }
+      }
+      logp += logits[choice] - max - log_total;
+      out.discrete_actions[r * blocks.size() + c] = static_cast<std::int64_t>(choice) + start;
+      offset += n;
+    }
+    out.log_probs[r] = logp;
+  }
+}
+
+}  // namespace trustrl::agents

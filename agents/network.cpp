@@ -1,0 +1,146 @@
+#include "agents/network.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+void NetworkConfig::visit(ConfigVisitor& v) {
+  v.field("actor_hidden", actor_hidden, "hidden layer sizes of the actor MLP", Bounds::at_least(1));
+  v.field("critic_hidden", critic_hidden, "hidden layer sizes of the critic MLP", Bounds::at_least(1));
+  v.choice("activation", activation, {{"tanh", Activation::kTanh}, {"relu", Activation::kRelu}},
+           "hidden activation");
+  v.field("ortho_init", ortho_init, "orthogonal init (gains sqrt 2, 0.01 policy head, 1 value head)");
+  v.field("log_std_init", log_std_init, "initial log std of the Gaussian policy (Box actions)",
+          Bounds::closed(-20, 5));
+}
+
+namespace {
+
+std::vector<torch::nn::Linear> make_mlp(torch::nn::Module& owner, const std::string& name,
+                                        std::int64_t in, const std::vector<std::int64_t>& hidden,
+                                        std::int64_t out, double head_gain, bool ortho) {
+  std::vector<torch::nn::Linear> layers;
+  std::int64_t width = in;
+  std::vector<std::int64_t> sizes = hidden;
+  sizes.push_back(out);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    auto layer = owner.register_module(name + std::to_string(i), torch::nn::Linear(width, sizes[i]));
+    if (ortho) {
+      torch::NoGradGuard no_grad;
+      const double gain = i + 1 == sizes.size() ? head_gain : std::sqrt(2.0);
+      torch::nn::init::orthogonal_(layer->weight, gain);
+      torch::nn::init::zeros_(layer->bias);
+    }
+    layers.push_back(layer);
+    width = sizes[i];
+  }
+  return layers;
+}
+
+}  // namespace
+
+ActorCriticImpl::ActorCriticImpl(const NetworkShape& shape, const NetworkConfig& config)
+    : shape_(shape), config_(config) {
+  const envs::Space& a = shape.action_space;
+  const std::int64_t outputs = a.is_discrete() ? a.num_logits() : a.flat_dim();
+  if (shape.obs_dim < 1 || shape.critic_input_dim < 1 || outputs < 1)
+    throw Error("actor-critic: empty observation or action");
+  actor_layers_ = make_mlp(*this, "actor", shape.obs_dim, config.actor_hidden, outputs, 0.01, config.ortho_init);
+  critic_layers_ = make_mlp(*this, "critic", shape.critic_input_dim, config.critic_hidden, 1, 1.0, config.ortho_init);
+  if (!a.is_discrete())
+    log_std_ = register_parameter("log_std", torch::full({outputs}, config.log_std_init));
+}
+
+torch::Tensor ActorCriticImpl::run(std::vector<torch::nn::Linear>& layers, torch::Tensor x) const {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    x = layers[i]->forward(x);
+    if (i + 1 < layers.size()) x = config_.activation == Activation::kTanh ? torch::tanh(x) : torch::relu(x);
+  }
+  return x;
+}
+
+Distribution ActorCriticImpl::distribution(const torch::Tensor& obs) {
+  const torch::Tensor out = run(actor_layers_, obs);
+  const envs::Space& a = shape_.action_space;
+  switch (a.kind) {
+    case envs::SpaceKind::kDiscrete:
+      return Distribution::categorical(out);
+    case envs::SpaceKind::kMultiDiscrete:
+      return Distribution::multi_categorical(out, a.nvec);
+    case envs::SpaceKind::kBox:
+      return Distribution::diag_gaussian(out, log_std_);
+  }
+  throw Error("actor-critic: unknown action space");
+}
+
+torch::Tensor ActorCriticImpl::value(const torch::Tensor& critic_input) {
+  return run(critic_layers_, critic_input).squeeze(-1);
+}
+
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto src = from.parameters();
+  auto dst = to.parameters();
+  if (src.size() != dst.size()) throw Error("copy_parameters: architectures differ");
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  auto src_b = from.buffers();
+  auto dst_b = to.buffers();
+  for (std::size_t i = 0; i < src_b.size() && i < dst_b.size(); ++i) dst_b[i].copy_(src_b[i]);
+}
+
+torch::Tensor flat_parameters(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : module.parameters()) parts.push_back(p.reshape({-1}));
+  return torch::cat(parts);
+}
+
+void set_flat_parameters(torch::nn::Module& module, const torch::Tensor& flat) {
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (auto& p : module.parameters()) {
+    const auto n = p.numel();
+    p.copy_(flat.narrow(0, offset, n).view_as(p));
+    offset += n;
+  }
+}
+
+}  // namespace trustrl::agents
+
+#include "agents/inference.h"
+
+namespace trustrl::agents {
+
+namespace {
+std::vector<DenseLayer> export_layers(const std::vector<torch::nn::Linear>& layers) {
+  std::vector<DenseLayer> out;
+  for (const auto& l : layers) {
+    DenseLayer d;
+    d.in = static_cast<int>(l->weight.size(1));
+    d.out = static_cast<int>(l->weight.size(0));
+    const torch::Tensor w = l->weight.detach().t().contiguous();  // [in, out]
+    d.w.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    const torch::Tensor b = l->bias.detach().contiguous();
+    d.b.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+}  // namespace
+
+PolicyWeights export_weights(ActorCriticImpl& net) {
+  PolicyWeights w;
+  w.actor = export_layers(net.actor_layers());
+  w.critic = export_layers(net.critic_layers());
+  if (net.log_std().defined()) {
+    const torch::Tensor s = net.log_std().detach().contiguous();
+    w.log_std.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+  }
+  w.relu = net.config().activation == Activation::kRelu;
+  w.action_space = net.shape().action_space;
+  return w;
+}
+
+}  // namespace trustrl::agents

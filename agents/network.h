@@ -1,0 +1,79 @@
+#pragma once
+// The actor-critic MLPs (PPO_CHECKLIST 2, 10, 11): separate actor and critic networks,
+// orthogonal init (hidden gain sqrt 2, policy head 0.01, value head 1, zero biases), and a
+// state-independent log std for Box actions.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agents/distribution.h"
+#include "core/config.h"
+#include "envs/space.h"
+
+namespace trustrl::agents {
+
+enum class Activation { kTanh, kRelu };
+
+struct NetworkConfig {
+  std::vector<std::int64_t> actor_hidden = {64, 64};
+  std::vector<std::int64_t> critic_hidden = {64, 64};
+  Activation activation = Activation::kTanh;
+  bool ortho_init = true;
+  /// Initial log std of the Gaussian policy (Box actions).
+  double log_std_init = 0.0;
+
+  void visit(ConfigVisitor& v);
+};
+
+/// What the networks are built for: input sizes and the action space.
+struct NetworkShape {
+  std::int64_t obs_dim = 0;
+  /// Input of the critic: obs_dim for PPO, the global state (plus extras) for a central critic.
+  std::int64_t critic_input_dim = 0;
+  envs::Space action_space;
+};
+
+class ActorCriticImpl : public torch::nn::Module {
+ public:
+  ActorCriticImpl(const NetworkShape& shape, const NetworkConfig& config);
+
+  /// The policy at observations [B, obs_dim].
+  Distribution distribution(const torch::Tensor& obs);
+  /// V at critic inputs [B, critic_input_dim], shape [B].
+  torch::Tensor value(const torch::Tensor& critic_input);
+
+  const NetworkShape& shape() const { return shape_; }
+  const NetworkConfig& config() const { return config_; }
+  /// Actor layers (Linear modules in order), for the inference path.
+  const std::vector<torch::nn::Linear>& actor_layers() const { return actor_layers_; }
+  const std::vector<torch::nn::Linear>& critic_layers() const { return critic_layers_; }
+  /// [action_dim] for Box actions, undefined otherwise.
+  const torch::Tensor& log_std() const { return log_std_; }
+
+ private:
+  torch::Tensor run(std::vector<torch::nn::Linear>& layers, torch::Tensor x) const;
+
+  NetworkShape shape_;
+  NetworkConfig config_;
+  std::vector<torch::nn::Linear> actor_layers_, critic_layers_;
+  torch::Tensor log_std_;
+};
+TORCH_MODULE(ActorCritic);
+
+/// Copies every parameter and buffer of `from` into `to` (same architecture).
+void copy_parameters(torch::nn::Module& from, torch::nn::Module& to);
+/// All parameters concatenated into one flat vector (a copy).
+torch::Tensor flat_parameters(torch::nn::Module& module);
+/// Writes a flat vector back into the parameters.
+void set_flat_parameters(torch::nn::Module& module, const torch::Tensor& flat);
+
+}  // namespace trustrl::agents
+
+namespace trustrl::agents {
+struct PolicyWeights;
+/// The weights in plain arrays, for the actor's inference path (inference.h).
+PolicyWeights export_weights(ActorCriticImpl& net);
+}  // namespace trustrl::agents

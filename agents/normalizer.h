@@ -1,0 +1,92 @@
+#pragma once
+// Running statistics for observation normalization and reward scaling (PPO_CHECKLIST 13).
+//
+// The learner owns them and they travel with the policy: an actor normalizes with the snapshot
+// that came with its policy version, so the log-probs it records are exactly what the learner
+// recomputes. Statistics are updated by the learner from each rollout's raw data after the
+// update, i.e. they lag one rollout behind SB3's per-step VecNormalize (docs/DESIGN.md).
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/bytes.h"
+
+namespace trustrl::agents {
+
+/// Mean and variance over a stream of vectors, merged batch by batch (Chan et al. 1979), in
+/// double precision, starting from a pseudo-count as SB3's RunningMeanStd does.
+class RunningMeanStd {
+ public:
+  explicit RunningMeanStd(int dim = 0, double epsilon = 1e-4);
+  /// Folds in `rows` vectors of dim() values each.
+  void update(const float* x, std::int64_t rows);
+  void update(const double* x, std::int64_t rows);
+
+  int dim() const { return static_cast<int>(mean_.size()); }
+  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& var() const { return var_; }
+  double count() const { return count_; }
+
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  void merge(const std::vector<double>& batch_mean, const std::vector<double>& batch_var, double n);
+  std::vector<double> mean_, var_;
+  double count_;
+};
+
+struct NormalizeConfig;
+
+/// (x - mean) / sqrt(var + eps), clipped to +-clip. Off: the identity.
+class ObsNormalizer {
+ public:
+  ObsNormalizer() = default;
+  ObsNormalizer(int dim, bool enabled, double clip, double epsilon = 1e-8);
+
+  bool enabled() const { return enabled_; }
+  /// Writes normalized rows of `x` into `out` (which may alias `x`).
+  void normalize(const float* x, std::int64_t rows, float* out) const;
+  void update(const float* x, std::int64_t rows);
+  const RunningMeanStd& stats() const { return rms_; }
+
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  RunningMeanStd rms_;
+  bool enabled_ = false;
+  double clip_ = 10.0, epsilon_ = 1e-8;
+  std::vector<float> scale_, shift_;  // cached 1/sqrt(var + eps) and mean, as floats
+  void refresh();
+};
+
+/// Divides rewards by the running std of the discounted return (SB3 VecNormalize's reward
+/// scaling), clipped to +-clip. One return accumulator per env stream, keyed by the stream's
+/// source (an actor) and copy index, so several actors can feed one learner.
+class RewardScaler {
+ public:
+  RewardScaler() = default;
+  RewardScaler(bool enabled, double gamma, double clip, double epsilon = 1e-8);
+
+  bool enabled() const { return enabled_; }
+  /// Scales rewards [T, N] in place, step by step, resetting a copy's return where dones[t, i].
+  /// Statistics are updated at each step before that step's rewards are scaled, as SB3 does.
+  void scale(std::int64_t source, std::int64_t steps, std::int64_t copies, float* rewards,
+             const std::uint8_t* dones);
+  /// Drops the return accumulators of a source (its episodes were cut).
+  void forget(std::int64_t source) { returns_.erase(source); }
+  double std() const;
+
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  bool enabled_ = false;
+  double gamma_ = 0.99, clip_ = 10.0, epsilon_ = 1e-8;
+  RunningMeanStd rms_{1};
+  std::map<std::int64_t, std::vector<double>> returns_;
+};
+
+}  // namespace trustrl::agents

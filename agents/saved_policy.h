@@ -1,0 +1,29 @@
+#pragma once
+// policy.pt: everything `trustrl eval` needs to run a trained policy without its run: the env it
+// was trained on, the action space, the weights and the frozen observation statistics.
+// Written atomically, checksummed (core/section_file.h).
+
+#include <filesystem>
+#include <string>
+
+#include "agents/policy_snapshot.h"
+#include "core/config.h"
+#include "envs/space.h"
+
+namespace trustrl::agents {
+
+struct SavedPolicy {
+  std::string env_id;
+  OptionMap env_options;
+  std::int64_t obs_dim = 0;
+  bool normalize_observations = false;
+  double clip_obs = 10.0;
+  double obs_epsilon = 1e-8;
+  PolicySnapshot snapshot;
+
+  void write(const std::filesystem::path& path) const;
+  /// Throws Error with one line naming the file if it is missing, not a policy, or corrupt.
+  static SavedPolicy read(const std::filesystem::path& path);
+};
+
+}  // namespace trustrl::agents

@@ -1,0 +1,66 @@
+#include "agents/train_config.h"
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+void EnvConfig::visit(ConfigVisitor& v) {
+  v.field("id", id, "env id (`trustrl envs` lists them)");
+  v.field("options", options, "env options (Gymnasium's make() keyword arguments)");
+  v.field("num_envs", num_envs, "env copies stepped as one batch", Bounds::closed(1, 65536));
+  v.field("threads", threads, "threads stepping the env copies", Bounds::closed(1, 1024));
+  v.field("remote", remote, "host:port of a remote env server; empty for local envs");
+  v.field("token", token, "token for the remote env server");
+}
+
+void RunConfig::visit(ConfigVisitor& v) {
+  v.field("checkpoint_every", checkpoint_every, "write a checkpoint every this many updates", Bounds::at_least(1));
+  v.field("keep_checkpoints", keep_checkpoints, "checkpoints kept on disk", Bounds::at_least(1));
+  v.field("tensorboard", tensorboard, "also write a TensorBoard event file");
+  v.field("torch_threads", torch_threads, "libtorch intra-op threads", Bounds::closed(1, 256));
+}
+
+void TrainConfig::visit(ConfigVisitor& v) {
+  v.choice("algo", algo, {{"ppo", Algorithm::kPpo}}, "learner");
+  std::int64_t s = static_cast<std::int64_t>(seed);
+  v.field("seed", s, "seed of envs, sampling, initial weights and shuffles", Bounds::closed(0, 9.0e15));
+  seed = static_cast<std::uint64_t>(s);
+  v.field("total_steps", total_steps, "env steps to train for", Bounds::at_least(1));
+  v.section("env", env, "the environment");
+  v.section("ppo", ppo, "PPO hyperparameters");
+  v.section("trust_region", trust_region, "how each update is kept close to the last policy");
+  v.section("network", network, "actor and critic networks");
+  v.section("normalize", normalize, "observation normalization and reward scaling");
+  v.section("run", run, "checkpoints and logging");
+}
+
+void TrainConfig::validate() const {
+  trust_region.validate();
+  if (total_steps < batch_steps())
+    throw ConfigError("total_steps (" + std::to_string(total_steps) + ") is smaller than one update's batch, "
+                      "env.num_envs x ppo.num_steps = " + std::to_string(batch_steps()));
+  minibatch_size(ppo, batch_steps());
+  if (env.id.empty() && env.remote.empty()) throw ConfigError("env.id: an env id is required");
+}
+
+TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::string>& overrides) {
+  TrainConfig c;
+  read_config(c, yaml, overrides);
+  c.validate();
+  return c;
+}
+
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
+  TrainConfig c;
+  try {
+    read_config_file(c, path, overrides);
+    c.validate();
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    if (message.rfind(path, 0) == 0 || message.rfind("cannot read", 0) == 0) throw;
+    throw ConfigError(path + ": " + message);
+  }
+  return c;
+}
+
+}  // namespace trustrl::agents

@@ -1,0 +1,65 @@
+#pragma once
+// The whole configuration of a training run: one YAML file, every hyperparameter, validated.
+
+#include <cstdint>
+#include <string>
+
+#include "agents/network.h"
+#include "agents/ppo.h"
+#include "agents/trust_region.h"
+#include "core/config.h"
+
+namespace trustrl::agents {
+
+struct EnvConfig {
+  /// A registered env id (`trustrl envs` lists them).
+  std::string id = "CartPole-v1";
+  OptionMap options;
+  std::int64_t num_envs = 4;
+  /// Threads stepping the env copies (1: on the actor's thread).
+  std::int64_t threads = 1;
+  /// host:port of a remote env server; empty means local copies of `id`.
+  std::string remote;
+  /// Token for the remote env server, if it asks for one.
+  std::string token;
+
+  void visit(ConfigVisitor& v);
+};
+
+struct RunConfig {
+  /// Write a checkpoint every this many updates (and at the end).
+  std::int64_t checkpoint_every = 10;
+  std::int64_t keep_checkpoints = 3;
+  bool tensorboard = true;
+  /// Intra-op threads for libtorch; 1 is fastest for small MLPs (docs/BENCHMARKS.md).
+  std::int64_t torch_threads = 1;
+
+  void visit(ConfigVisitor& v);
+};
+
+enum class Algorithm { kPpo };
+
+struct TrainConfig {
+  Algorithm algo = Algorithm::kPpo;
+  std::uint64_t seed = 1;
+  std::int64_t total_steps = 100000;
+  EnvConfig env;
+  PpoConfig ppo;
+  TrustRegionConfig trust_region;
+  NetworkConfig network;
+  NormalizeConfig normalize;
+  RunConfig run;
+
+  void visit(ConfigVisitor& v);
+  /// Cross-field checks; throws ConfigError naming the fields.
+  void validate() const;
+  /// Env steps per update (num_envs x num_steps) and the number of updates.
+  std::int64_t batch_steps() const { return env.num_envs * ppo.num_steps; }
+  std::int64_t num_updates() const { return total_steps / batch_steps(); }
+};
+
+/// Reads and validates a config file with overrides; throws ConfigError naming the problem.
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
+TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::string>& overrides = {});
+
+}  // namespace trustrl::agents

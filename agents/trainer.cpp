@@ -1,0 +1,222 @@
+#include "agents/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+
+#include "agents/saved_policy.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/section_file.h"
+#include "core/text.h"
+#include "envs/registry.h"
+
+namespace trustrl::agents {
+
+namespace {
+
+NetworkShape network_shape(const envs::EnvSpec& spec) {
+  NetworkShape shape;
+  shape.obs_dim = spec.observation_space.flat_dim();
+  shape.critic_input_dim = shape.obs_dim;
+  shape.action_space = spec.action_space;
+  return shape;
+}
+
+void check_env_fits(const envs::EnvSpec& spec) {
+  if (spec.observation_space.kind != envs::SpaceKind::kBox)
+    throw Error(spec.id + ": observations must be a Box, got " + spec.observation_space.describe());
+  if (spec.action_space.kind == envs::SpaceKind::kBox && !spec.action_space.bounded())
+    throw Error(spec.id + ": a Box action space must be bounded, got " + spec.action_space.describe());
+}
+
+void save_counters(ByteWriter& w, const TrainingCounters& c) {
+  w.put(c.update);
+  w.put(c.global_step);
+  w.put(c.episodes);
+  w.put(c.elapsed_seconds);
+}
+
+TrainingCounters load_counters(ByteReader& r) {
+  TrainingCounters c;
+  c.update = r.get<std::int64_t>();
+  c.global_step = r.get<std::int64_t>();
+  c.episodes = r.get<std::int64_t>();
+  c.elapsed_seconds = r.get<double>();
+  return c;
+}
+
+}  // namespace
+
+VectorEnvFactory local_env_factory() {
+  return [](const EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
+    if (!env.remote.empty())
+      throw Error("env.remote is set to '" + env.remote + "' but this program was built without remote envs");
+    return envs::LocalVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs), static_cast<int>(env.threads));
+  };
+}
+
+Trainer::Trainer(const TrainConfig& config, RunDir run_dir, TrainerOptions options)
+    : config_(config), config_yaml_(write_config(config_)), run_dir_(std::move(run_dir)), options_(std::move(options)) {
+  config_.validate();
+  torch::set_num_threads(static_cast<int>(config_.run.torch_threads));
+  auto env = options_.make_env(config_.env);
+  check_env_fits(env->spec());
+  learner_ = std::make_unique<PpoLearner>(network_shape(env->spec()), config_.ppo, config_.trust_region,
+                                          config_.network, config_.normalize, config_.seed);
+  actor_ = std::make_unique<Actor>(std::move(env), config_.seed);
+  actor_->set_policy(learner_->snapshot());
+}
+
+std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, RunDir run_dir, TrainerOptions options) {
+  run_dir.lock();
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(run_dir), std::move(options)));
+  // config.yaml goes first: a run directory is recognised by it.
+  write_file_atomic(t->run_dir_.config_path(), t->config_yaml_);
+  t->open_sinks(std::nullopt);
+  t->log("run " + t->run_dir_.root().string() + ": " + config.env.id + ", " +
+         std::to_string(config.num_updates()) + " updates of " + std::to_string(config.batch_steps()) + " steps");
+  return t;
+}
+
+std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options) {
+  run_dir.lock();
+  const std::string yaml = read_text_file(run_dir.config_path());
+  TrainConfig config;
+  try {
+    read_config(config, yaml);
+    config.validate();
+  } catch (const ConfigError& e) {
+    throw Error(run_dir.config_path().string() + ": " + e.what());
+  }
+  const auto checkpoints = run_dir.checkpoints();
+  if (checkpoints.empty())
+    throw Error("'" + run_dir.root().string() + "' has no checkpoint to resume from; start a new run instead");
+  const SectionFile file = SectionFile::read(checkpoints.back(), "checkpoint");
+  if (file.get_text("config") != write_config(config))
+    throw Error(run_dir.config_path().string() + " was changed after the checkpoint was written; restore it or start a new run");
+
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(run_dir), std::move(options)));
+  const std::string what = "checkpoint '" + checkpoints.back().string() + "'";
+  ByteReader counters(file.get("counters"), what);
+  t->counters_ = load_counters(counters);
+  ByteReader learner(file.get("learner"), what);
+  t->learner_->load(learner);
+  t->actor_->set_policy(t->learner_->snapshot());
+  if (file.has("actor")) {
+    ByteReader actor(file.get("actor"), what);
+    t->actor_->load(actor);
+  } else {
+    // Envs that cannot be saved (Box2D, remote) start fresh episodes from a seed derived from the
+    // update count, so a resumed run is still reproducible.
+    t->actor_->restart(Rng::derive(config.seed, static_cast<std::uint64_t>(t->counters_.update)));
+    t->actor_->set_env_steps(t->counters_.global_step);
+  }
+  t->open_sinks(t->counters_.update);
+  t->log("resumed " + t->run_dir_.root().string() + " at update " + std::to_string(t->counters_.update) + ", step " +
+         std::to_string(t->counters_.global_step) + (file.has("actor") ? "" : " (episodes in flight were restarted)"));
+  return t;
+}
+
+void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
+  sinks_.add(std::make_unique<CsvMetricSink>(run_dir_.metrics_path(), keep_rows));
+  if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_.root() / "tensorboard"));
+  if (options_.progress)
+    sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(), options_.progress_is_terminal));
+  log_file_ = std::make_unique<std::ofstream>(run_dir_.log_path(), std::ios::app);
+}
+
+void Trainer::log(const std::string& line) {
+  if (log_file_) *log_file_ << line << std::endl;
+  if (options_.verbose) {
+    if (options_.progress && options_.progress_is_terminal) std::cerr << "\r\033[K";
+    std::cerr << line << "\n";
+  }
+}
+
+void Trainer::checkpoint() {
+  SectionFile file("checkpoint");
+  file.add("config", config_yaml_);
+  ByteWriter counters;
+  save_counters(counters, counters_);
+  file.add("counters", counters.take());
+  ByteWriter learner;
+  learner_->save(learner);
+  file.add("learner", learner.take());
+  if (actor_->env().can_snapshot()) {
+    ByteWriter actor;
+    actor_->save(actor);
+    file.add("actor", actor.take());
+  }
+  file.write(run_dir_.checkpoint_path(counters_.update));
+  run_dir_.prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
+
+  SavedPolicy policy;
+  policy.env_id = actor_->env().spec().id;
+  policy.env_options = config_.env.options;
+  policy.obs_dim = actor_->env().spec().observation_space.flat_dim();
+  policy.normalize_observations = config_.normalize.observations;
+  policy.clip_obs = config_.normalize.clip_obs;
+  policy.obs_epsilon = config_.normalize.epsilon;
+  policy.snapshot = learner_->snapshot();
+  policy.write(run_dir_.policy_path());
+}
+
+void Trainer::run(std::optional<std::int64_t> max_updates) {
+  using clock = std::chrono::steady_clock;
+  const std::int64_t num_updates = config_.num_updates();
+  const std::int64_t first_step = counters_.global_step;
+  const auto session_start = clock::now();
+  const double elapsed_before = counters_.elapsed_seconds;
+  Rollout rollout;
+  std::int64_t done_here = 0;
+  while (counters_.update < num_updates && !stop_requested_.load() && (!max_updates || done_here < *max_updates)) {
+    const auto t0 = clock::now();
+    actor_->collect(static_cast<int>(config_.ppo.num_steps), rollout);
+    const auto t1 = clock::now();
+    const double progress_remaining = 1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
+    const UpdateStats stats = learner_->update(rollout, progress_remaining);
+    actor_->set_policy(learner_->snapshot());
+    const auto t2 = clock::now();
+
+    ++counters_.update;
+    ++done_here;
+    counters_.global_step += rollout.env_steps();
+    counters_.episodes += static_cast<std::int64_t>(rollout.episodes.size());
+    const double session_seconds = std::chrono::duration<double>(t2 - session_start).count();
+    counters_.elapsed_seconds = elapsed_before + session_seconds;
+
+    MetricRow row;
+    row.set("global_step", static_cast<double>(counters_.global_step));
+    row.set("update", static_cast<double>(counters_.update));
+    row.set("charts/SPS", static_cast<double>(counters_.global_step - first_step) / session_seconds);
+    double ret = 0, len = 0;
+    for (const auto& e : rollout.episodes) {
+      ret += e.episode_return;
+      len += e.length;
+    }
+    const auto n_ep = static_cast<double>(rollout.episodes.size());
+    row.set("charts/episodic_return", n_ep > 0 ? ret / n_ep : NAN);
+    row.set("charts/episodic_length", n_ep > 0 ? len / n_ep : NAN);
+    row.set("charts/episodes", static_cast<double>(counters_.episodes));
+    stats.write(row);
+    row.set("time/rollout_seconds", std::chrono::duration<double>(t1 - t0).count());
+    row.set("time/update_seconds", std::chrono::duration<double>(t2 - t1).count());
+    row.set("time/elapsed_seconds", counters_.elapsed_seconds);
+    sinks_.write(counters_.global_step, row);
+    if (log_file_) *log_file_ << "update " << counters_.update << ": " << progress_line(counters_.global_step, num_updates * config_.batch_steps(), row) << "\n";
+
+    if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) checkpoint();
+  }
+  checkpoint();
+  sinks_.flush();
+  if (finished())
+    log("done: " + std::to_string(counters_.global_step) + " steps in " + human_duration(counters_.elapsed_seconds) +
+        "; policy saved to " + run_dir_.policy_path().string());
+  else
+    log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl train --resume " +
+        run_dir_.root().string());
+}
+
+}  // namespace trustrl::agents

@@ -1,0 +1,113 @@
+#include "agents/trust_region.h"
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+void TrustRegionConfig::KlPenalty::visit(ConfigVisitor& v) {
+  v.field("enabled", enabled, "add -beta * KL(old || new) to the surrogate");
+  v.field("beta", beta, "initial penalty coefficient", Bounds::positive());
+  v.field("adaptive", adaptive, "adapt beta after each update (x2 above 1.5 target, /2 below target/1.5)");
+  v.field("target", target, "KL target for adapting beta", Bounds::positive());
+}
+
+void TrustRegionConfig::KlBound::visit(ConfigVisitor& v) {
+  v.field("delta", delta, "hard bound on mean KL(old || new) per update; null is off", Bounds::positive());
+  v.field("backtrack_coef", backtrack_coef, "shrink factor of each backtracking step", Bounds{0, 1, true, true});
+  v.field("max_backtracks", max_backtracks, "backtracking steps before falling back to the old policy",
+          Bounds::at_least(1));
+}
+
+void TrustRegionConfig::visit(ConfigVisitor& v) {
+  v.field("clip", clip, "clip epsilon of the surrogate ratio; null turns clipping off", Bounds{0, 1, true, true});
+  v.field("clip_anneal", clip_anneal, "anneal the clip epsilon linearly to 0 over training");
+  v.section("kl_penalty", kl_penalty, "surrogate minus beta * KL");
+  v.field("target_kl", target_kl, "stop an update's epochs once KL > 1.5 * target_kl; null is off",
+          Bounds::positive());
+  v.choice("target_kl_check", target_kl_check, {{"minibatch", KlCheck::kMinibatch}, {"epoch", KlCheck::kEpoch}},
+           "check target_kl before every minibatch step (SB3) or after every epoch (CleanRL)");
+  v.section("kl_bound", kl_bound, "hard KL bound enforced by backtracking after each update");
+  v.choice("kl_measure", kl_measure,
+           {{"analytic", KlMeasure::kAnalytic}, {"k1", KlMeasure::kK1}, {"k2", KlMeasure::kK2}, {"k3", KlMeasure::kK3}},
+           "the KL that drives the penalty, target_kl and kl_bound");
+}
+
+void TrustRegionConfig::validate() const {
+  if (!clip && !kl_penalty.enabled && !kl_bound.delta)
+    throw ConfigError(
+        "trust_region: no trust region is on (trust_region.clip is null, trust_region.kl_penalty.enabled is false "
+        "and trust_region.kl_bound.delta is null); enable at least one");
+  if (clip_anneal && !clip)
+    throw ConfigError("trust_region.clip_anneal is true but trust_region.clip is null; there is nothing to anneal");
+}
+
+TrustRegion::TrustRegion(TrustRegionConfig config)
+    : config_(std::move(config)), beta_(config_.kl_penalty.beta), epsilon_(config_.clip.value_or(0.0)) {
+  config_.validate();
+}
+
+void TrustRegion::begin_update(double progress_remaining) {
+  if (config_.clip) epsilon_ = *config_.clip * (config_.clip_anneal ? progress_remaining : 1.0);
+}
+
+torch::Tensor TrustRegion::policy_loss(const torch::Tensor& ratio, const torch::Tensor& advantages,
+                                       const torch::Tensor& kl) const {
+  torch::Tensor surrogate = ratio * advantages;
+  if (config_.clip)
+    surrogate = torch::min(surrogate, torch::clamp(ratio, 1.0 - epsilon_, 1.0 + epsilon_) * advantages);
+  torch::Tensor loss = -surrogate.mean();
+  if (config_.kl_penalty.enabled) loss = loss + beta_ * kl.mean();
+  return loss;
+}
+
+double TrustRegion::clip_fraction(const torch::Tensor& ratio) const {
+  if (!config_.clip) return 0.0;
+  return ((ratio - 1.0).abs() > epsilon_).to(torch::kFloat32).mean().item<double>();
+}
+
+bool TrustRegion::stop_before_step(double minibatch_kl) const {
+  return config_.target_kl && config_.target_kl_check == KlCheck::kMinibatch &&
+         minibatch_kl > 1.5 * *config_.target_kl;
+}
+
+bool TrustRegion::stop_after_epoch(double batch_kl) const {
+  return checks_per_epoch() && batch_kl > 1.5 * *config_.target_kl;
+}
+
+int TrustRegion::enforce_bound(const std::function<void(const torch::Tensor&)>& set_params,
+                               const torch::Tensor& old_params, const torch::Tensor& new_params,
+                               const std::function<double()>& measure_kl) const {
+  if (!config_.kl_bound.delta) return 0;
+  const double delta = *config_.kl_bound.delta;
+  if (measure_kl() <= delta) return 0;
+  const torch::Tensor step = new_params - old_params;
+  double scale = 1.0;
+  for (int k = 1; k <= config_.kl_bound.max_backtracks; ++k) {
+    scale *= config_.kl_bound.backtrack_coef;
+    set_params(old_params + scale * step);
+    if (measure_kl() <= delta) return k;
+  }
+  set_params(old_params);  // KL(old || old) = 0: the bound holds
+  return static_cast<int>(config_.kl_bound.max_backtracks) + 1;
+}
+
+void TrustRegion::end_update(double batch_kl) {
+  const auto& p = config_.kl_penalty;
+  if (!p.enabled || !p.adaptive) return;
+  if (batch_kl > 1.5 * p.target)
+    beta_ *= 2.0;
+  else if (batch_kl < p.target / 1.5)
+    beta_ /= 2.0;
+}
+
+void TrustRegion::save(ByteWriter& out) const {
+  out.put(beta_);
+  out.put(epsilon_);
+}
+
+void TrustRegion::load(ByteReader& in) {
+  beta_ = in.get<double>();
+  epsilon_ = in.get<double>();
+}
+
+}  // namespace trustrl::agents

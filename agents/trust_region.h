@@ -1,0 +1,97 @@
+#pragma once
+// The KL trust-region family shared by every learner (docs/TRUST_REGIONS.md):
+//   clip        clipped surrogate (Schulman et al. 2017, eq. 7), epsilon optionally annealed;
+//   kl_penalty  surrogate - beta * KL, beta fixed or adapted after each update (x2 above
+//               1.5 target, /2 below target / 1.5: the PPO paper, section 4);
+//   target_kl   stop an update's epochs once KL passes 1.5 target;
+//   kl_bound    hard bound: after the update, while mean KL(old || new) > delta, move the
+//               parameters back along the line toward the old ones (backtracking, as TRPO's
+//               line search does).
+// The learner loop calls the same hooks whatever is configured; the modes combine freely.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "core/bytes.h"
+#include "core/config.h"
+
+namespace trustrl::agents {
+
+/// Which KL number drives penalties, early stops and bounds.
+enum class KlMeasure { kAnalytic, kK1, kK2, kK3 };
+enum class KlCheck { kMinibatch, kEpoch };
+
+struct TrustRegionConfig {
+  /// Clip epsilon; null turns clipping off.
+  std::optional<double> clip = 0.2;
+  bool clip_anneal = false;
+  struct KlPenalty {
+    bool enabled = false;
+    double beta = 1.0;
+    bool adaptive = true;
+    double target = 0.01;
+    void visit(ConfigVisitor& v);
+  } kl_penalty;
+  std::optional<double> target_kl;
+  KlCheck target_kl_check = KlCheck::kMinibatch;
+  struct KlBound {
+    std::optional<double> delta;
+    double backtrack_coef = 0.5;
+    std::int64_t max_backtracks = 10;
+    void visit(ConfigVisitor& v);
+  } kl_bound;
+  KlMeasure kl_measure = KlMeasure::kAnalytic;
+
+  void visit(ConfigVisitor& v);
+  /// Throws ConfigError naming the fields of a meaningless combination.
+  void validate() const;
+};
+
+class TrustRegion {
+ public:
+  explicit TrustRegion(TrustRegionConfig config);
+
+  const TrustRegionConfig& config() const { return config_; }
+  /// Starts an update; `progress_remaining` goes from 1 (start of training) to 0 (end).
+  void begin_update(double progress_remaining);
+
+  /// The loss to minimize for the policy: -surrogate (+ beta * mean KL when penalized).
+  /// `ratio`, `advantages` and `kl` are per sample; `kl` may be undefined when no penalty is on.
+  torch::Tensor policy_loss(const torch::Tensor& ratio, const torch::Tensor& advantages,
+                            const torch::Tensor& kl) const;
+  /// Fraction of samples whose ratio lies outside [1 - eps, 1 + eps] (0 when clip is off).
+  double clip_fraction(const torch::Tensor& ratio) const;
+  bool needs_kl_in_loss() const { return config_.kl_penalty.enabled; }
+
+  /// target_kl checked per minibatch: true means skip this step and end the update.
+  bool stop_before_step(double minibatch_kl) const;
+  /// target_kl checked per epoch: true means end the update after this epoch.
+  bool stop_after_epoch(double batch_kl) const;
+  bool checks_per_epoch() const { return config_.target_kl && config_.target_kl_check == KlCheck::kEpoch; }
+
+  /// kl_bound: if measure_kl() > delta, sets the parameters to old + c^k (new - old) for
+  /// k = 1, 2, ... until it is not, and to the old ones if max_backtracks is reached (so the
+  /// bound always holds). Returns the number of backtracking steps taken.
+  int enforce_bound(const std::function<void(const torch::Tensor& flat)>& set_params, const torch::Tensor& old_params,
+                    const torch::Tensor& new_params, const std::function<double()>& measure_kl) const;
+  bool has_bound() const { return config_.kl_bound.delta.has_value(); }
+
+  /// Adapts beta from the update's final KL (adaptive kl_penalty only).
+  void end_update(double batch_kl);
+
+  double beta() const { return beta_; }
+  double clip_epsilon() const { return epsilon_; }
+
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  TrustRegionConfig config_;
+  double beta_;
+  double epsilon_;
+};
+
+}  // namespace trustrl::agents
