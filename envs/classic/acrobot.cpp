@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "envs/render/canvas.h"
 
 namespace trustrl::envs {
 
@@ -96,6 +97,33 @@ void Acrobot::set_state(std::span<const double> state, std::span<float> obs) {
     throw Error("Acrobot-v1: state needs 4 values [theta1, theta2, dtheta1, dtheta2]");
   std::copy(state.begin(), state.end(), s_);
   write_obs(obs);
+}
+
+// The picture follows Gymnasium's Acrobot render(): 500x500 pixels, the pivot in the middle, a
+// world of +-2.2 link lengths, and a line at height 1 that the tip must rise above.
+Frame Acrobot::render() const {
+  constexpr int kSize = 500;
+  constexpr double kBound = kLinkLength1 + kLinkLength2 + 0.2;
+  constexpr Color kLinkColor{0, 204, 204}, kJointColor{204, 204, 0};
+  constexpr double kHalfWidth = 0.1;
+
+  Canvas canvas(kSize, kSize);
+  canvas.set_transform({kSize / (2 * kBound), kSize / 2.0, kSize / 2.0});
+  canvas.line({-kBound, 1.0}, {kBound, 1.0}, {0, 0, 0});
+
+  // theta1 = 0 hangs the first link straight down; angles turn counter-clockwise.
+  const Point joints[2] = {{0, 0},
+                           {kLinkLength1 * std::sin(s_[0]), -kLinkLength1 * std::cos(s_[0])}};
+  const double angles[2] = {s_[0] - kPi / 2, s_[0] + s_[1] - kPi / 2};
+  const double lengths[2] = {kLinkLength1, kLinkLength2};
+  for (int i = 0; i < 2; ++i) {
+    Point link[4] = {
+        {0, -kHalfWidth}, {0, kHalfWidth}, {lengths[i], kHalfWidth}, {lengths[i], -kHalfWidth}};
+    for (Point& p : link) p = joints[i] + rotate(p, angles[i]);
+    canvas.fill_polygon(link, kLinkColor);
+    canvas.fill_circle(joints[i], kHalfWidth, kJointColor);
+  }
+  return canvas.to_frame();
 }
 
 }  // namespace trustrl::envs

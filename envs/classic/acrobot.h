@@ -13,6 +13,8 @@ class Acrobot final : public Env {
 
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
+  /// 500x500, drawn as Gymnasium draws it.
+  Frame render() const override;
 
   static constexpr double kPi = 3.14159265358979323846;
   static constexpr double kDt = 0.2;

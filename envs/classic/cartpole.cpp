@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "envs/render/canvas.h"
 
 namespace trustrl::envs {
 
@@ -64,6 +65,39 @@ void CartPole::set_state(std::span<const double> state, std::span<float> obs) {
   theta_ = state[2];
   theta_dot_ = state[3];
   write_obs(obs);
+}
+
+// The picture follows Gymnasium's CartPole render(): 600x400 pixels, drawn in pixel units with y
+// up, the world's +-2.4 m spanning the width.
+Frame CartPole::render() const {
+  constexpr int kWidth = 600, kHeight = 400;
+  constexpr double kScale = kWidth / (2 * kXThreshold);
+  constexpr double kPoleWidth = 10.0, kCartWidth = 50.0, kCartHeight = 30.0;
+  constexpr double kCartY = 100.0;  // the cart's centre line, on the track
+  constexpr double kAxleOffset = kCartHeight / 4;
+  const double pole_length = kScale * (2 * kHalfLength);
+  const double cart_x = x_ * kScale + kWidth / 2.0;
+
+  Canvas canvas(kWidth, kHeight);
+  const double l = -kCartWidth / 2, r = kCartWidth / 2, t = kCartHeight / 2, b = -kCartHeight / 2;
+  const Point cart[4] = {{cart_x + l, kCartY + b},
+                         {cart_x + l, kCartY + t},
+                         {cart_x + r, kCartY + t},
+                         {cart_x + r, kCartY + b}};
+  canvas.fill_polygon(cart, {0, 0, 0});
+
+  // theta > 0 leans the pole to the right, i.e. clockwise.
+  const Point axle{cart_x, kCartY + kAxleOffset};
+  const double pl = -kPoleWidth / 2, pr = kPoleWidth / 2, pt = pole_length - kPoleWidth / 2,
+               pb = -kPoleWidth / 2;
+  Point pole[4] = {{pl, pb}, {pl, pt}, {pr, pt}, {pr, pb}};
+  for (Point& p : pole) p = axle + rotate(p, -theta_);
+  canvas.fill_polygon(pole, {202, 152, 101});
+  canvas.fill_circle(axle, kPoleWidth / 2, {129, 132, 203});
+
+  // The track: one pixel row, centred on it so that it stays crisp.
+  canvas.line({0, kCartY + 0.5}, {kWidth, kCartY + 0.5}, {0, 0, 0});
+  return canvas.to_frame();
 }
 
 }  // namespace trustrl::envs

@@ -14,6 +14,8 @@ class CartPole final : public Env {
 
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
+  /// 600x400, drawn as Gymnasium draws it.
+  Frame render() const override;
 
   static constexpr double kGravity = 9.8;
   static constexpr double kMassCart = 1.0;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "envs/render/canvas.h"
 
 namespace trustrl::envs {
 
@@ -103,5 +104,57 @@ void MountainCarContinuous::set_state(std::span<const double> state, std::span<f
   velocity_ = state[1];
   write_obs(obs);
 }
+
+// ---------------------------------------------------------------- pictures
+
+namespace {
+
+double hill_height(double x) { return std::sin(3 * x) * 0.45 + 0.55; }
+
+// Both cars are drawn as Gymnasium's mountain_car.py render() draws them: 600x400 pixels in pixel
+// units with y up, the valley from -1.2 to 0.6 spanning the width, the car tilted with the slope.
+Frame draw_mountain_car(double position, double goal_position) {
+  constexpr int kWidth = 600, kHeight = 400;
+  constexpr double kMin = MountainCar::kMinPosition, kMax = MountainCar::kMaxPosition;
+  constexpr double kScale = kWidth / (kMax - kMin);
+  constexpr double kCarWidth = 40, kCarHeight = 20, kClearance = 10;
+  constexpr Color kBlack{0, 0, 0};
+
+  Canvas canvas(kWidth, kHeight);
+  constexpr int kCurvePoints = 100;
+  Point curve[kCurvePoints];
+  for (int i = 0; i < kCurvePoints; ++i) {
+    const double x = kMin + (kMax - kMin) * i / (kCurvePoints - 1);
+    curve[i] = {(x - kMin) * kScale, hill_height(x) * kScale};
+  }
+  canvas.polyline(curve, kBlack);
+
+  const Point base{(position - kMin) * kScale, kClearance + hill_height(position) * kScale};
+  const double tilt = std::cos(3 * position);
+  Point car[4] = {{-kCarWidth / 2, 0},
+                  {-kCarWidth / 2, kCarHeight},
+                  {kCarWidth / 2, kCarHeight},
+                  {kCarWidth / 2, 0}};
+  for (Point& p : car) p = base + rotate(p, tilt);
+  canvas.fill_polygon(car, kBlack);
+  for (const double wheel_x : {kCarWidth / 4, -kCarWidth / 4})
+    canvas.fill_circle(base + rotate({wheel_x, 0}, tilt), std::floor(kCarHeight / 2.5),
+                       {128, 128, 128});
+
+  // Gymnasium snaps the flag to whole pixels; the pole is one pixel column, so draw its centre.
+  const double flag_x = std::floor((goal_position - kMin) * kScale);
+  const double flag_bottom = std::floor(hill_height(goal_position) * kScale);
+  const double flag_top = flag_bottom + 50;
+  canvas.line({flag_x + 0.5, flag_bottom}, {flag_x + 0.5, flag_top}, kBlack);
+  const Point flag[3] = {{flag_x, flag_top}, {flag_x, flag_top - 10}, {flag_x + 25, flag_top - 5}};
+  canvas.fill_polygon(flag, {204, 204, 0});
+  return canvas.to_frame();
+}
+
+}  // namespace
+
+Frame MountainCar::render() const { return draw_mountain_car(position_, kGoalPosition); }
+
+Frame MountainCarContinuous::render() const { return draw_mountain_car(position_, kGoalPosition); }
 
 }  // namespace trustrl::envs

@@ -14,6 +14,8 @@ class MountainCar final : public Env {
 
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
+  /// 600x400, drawn as Gymnasium draws it.
+  Frame render() const override;
 
   static constexpr double kMinPosition = -1.2;
   static constexpr double kMaxPosition = 0.6;
@@ -38,6 +40,8 @@ class MountainCarContinuous final : public Env {
 
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
+  /// 600x400, drawn as Gymnasium draws it.
+  Frame render() const override;
 
   static constexpr double kMinAction = -1.0;
   static constexpr double kMaxAction = 1.0;

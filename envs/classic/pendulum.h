@@ -15,6 +15,8 @@ class Pendulum final : public Env {
 
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
+  /// 500x500, drawn as Gymnasium draws it.
+  Frame render() const override;
 
   static constexpr double kMaxSpeed = 8.0;
   static constexpr double kMaxTorque = 2.0;
