@@ -110,6 +110,17 @@ Distribution Distribution::rows(const torch::Tensor& index) const {
   return d;
 }
 
+Distribution Distribution::slice(std::int64_t start, std::int64_t length) const {
+  Distribution d = *this;
+  if (kind_ == DistributionKind::kDiagGaussian) {
+    d.mean_ = mean_.narrow(0, start, length);
+    d.log_std_ = log_std_.narrow(0, start, length);
+  } else {
+    d.log_probs_ = log_probs_.narrow(0, start, length);
+  }
+  return d;
+}
+
 Distribution Distribution::detach() const {
   Distribution d = *this;
   if (kind_ == DistributionKind::kDiagGaussian) {

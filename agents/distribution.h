@@ -36,6 +36,8 @@ class Distribution {
 
   /// Rows `index` (int64 [M]) of the batch.
   Distribution rows(const torch::Tensor& index) const;
+  /// Rows [start, start + length) of the batch (views, no copy).
+  Distribution slice(std::int64_t start, std::int64_t length) const;
   /// The same distribution cut from the autograd graph.
   Distribution detach() const;
 

@@ -78,8 +78,7 @@ PpoLearner::PpoLearner(const NetworkShape& shape, const PpoConfig& ppo, const Tr
       rng_(Rng::derive(seed, 0x1EA2)) {
   torch::manual_seed(seed);  // initial weights
   net_ = ActorCritic(shape, network);
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      net_->parameters(), torch::optim::AdamOptions(ppo.learning_rate).eps(ppo.adam_eps));
+  optimizer_ = std::make_unique<FlatAdam>(*net_, ppo.learning_rate, 0.9, 0.999, ppo.adam_eps);
 }
 
 PolicySnapshot PpoLearner::snapshot() {
@@ -125,8 +124,7 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
 
   UpdateStats stats;
   stats.learning_rate = ppo_.learning_rate * (ppo_.anneal_lr ? progress_remaining : 1.0);
-  for (auto& group : optimizer_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(stats.learning_rate);
+  optimizer_->set_learning_rate(stats.learning_rate);
   trust_region_.begin_update(progress_remaining);
 
   // Scale rewards (copy; the rollout stays raw) and estimate advantages.
@@ -170,7 +168,7 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
     torch::NoGradGuard no_grad;
     old_dist = net_->distribution(b_obs).detach();
   }
-  const torch::Tensor old_params = trust_region_.has_bound() ? flat_parameters(*net_) : torch::Tensor();
+  const torch::Tensor old_params = trust_region_.has_bound() ? optimizer_->parameters().clone() : torch::Tensor();
 
   auto kl_of = [&](const Distribution& old_d, const Distribution& new_d, const torch::Tensor& log_ratio) {
     switch (trust_region_.config().kl_measure) {
@@ -203,23 +201,32 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
 
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
   std::iota(order.begin(), order.end(), 0);
-  double sum_pg = 0, sum_v = 0, sum_ent = 0, sum_clip = 0;
+  // Sums kept as tensors so that the loop reads no scalar back until the end.
+  torch::Tensor sum_pg = torch::zeros({}), sum_v = torch::zeros({}), sum_ent = torch::zeros({}),
+                sum_clip = torch::zeros({});
+  const bool needs_kl = trust_region_.needs_kl_in_loss() || trust_region_.config().target_kl.has_value();
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < ppo_.update_epochs && !stop; ++epoch) {
-    // Fisher-Yates with the learner's own RNG: the same shuffles after a resume.
+    // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
+    // permuted once per epoch; minibatches are then contiguous slices (views, no copies).
     for (std::int64_t i = B - 1; i > 0; --i)
       std::swap(order[static_cast<std::size_t>(i)], order[rng_.below(static_cast<std::uint64_t>(i + 1))]);
     const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
+    const torch::Tensor e_obs = b_obs.index_select(0, perm);
+    const torch::Tensor e_actions = b_actions.index_select(0, perm);
+    const torch::Tensor e_logp = b_logp.index_select(0, perm);
+    const torch::Tensor e_values = b_values.index_select(0, perm);
+    const torch::Tensor e_adv = b_adv.index_select(0, perm);
+    const torch::Tensor e_returns = b_returns.index_select(0, perm);
+    const Distribution e_old = needs_kl ? old_dist.rows(perm) : Distribution();
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
-      const torch::Tensor idx = perm.narrow(0, start, mb);
-      const Distribution dist = net_->distribution(b_obs.index_select(0, idx));
-      const torch::Tensor new_logp = dist.log_prob(b_actions.index_select(0, idx));
-      const torch::Tensor log_ratio = new_logp - b_logp.index_select(0, idx);
+      const torch::Tensor mb_obs = e_obs.narrow(0, start, mb);
+      const Distribution dist = net_->distribution(mb_obs);
+      const torch::Tensor log_ratio = dist.log_prob(e_actions.narrow(0, start, mb)) - e_logp.narrow(0, start, mb);
       const torch::Tensor ratio = torch::exp(log_ratio);
-      const Distribution old_mb = old_dist.rows(idx);
 
       torch::Tensor kl;
-      if (trust_region_.needs_kl_in_loss() || trust_region_.config().target_kl) kl = kl_of(old_mb, dist, log_ratio);
+      if (needs_kl) kl = kl_of(e_old.slice(start, mb), dist, log_ratio);
       if (trust_region_.config().target_kl && trust_region_.stop_before_step(kl.mean().item<double>())) {
         stop = true;
         stats.early_stopped = true;
@@ -227,15 +234,15 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
       }
       if (epoch == 0 && start == 0) stats.first_ratio = ratio.mean().item<double>();
 
-      torch::Tensor adv = b_adv.index_select(0, idx);
+      torch::Tensor adv = e_adv.narrow(0, start, mb);
       if (ppo_.norm_adv) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
       const torch::Tensor pg_loss = trust_region_.policy_loss(ratio, adv, kl);
 
-      const torch::Tensor new_values = net_->value(b_obs.index_select(0, idx));
-      const torch::Tensor mb_returns = b_returns.index_select(0, idx);
+      const torch::Tensor new_values = net_->value(mb_obs);
+      const torch::Tensor mb_returns = e_returns.narrow(0, start, mb);
       torch::Tensor v_loss;
       if (ppo_.value_clip) {
-        const torch::Tensor mb_old = b_values.index_select(0, idx);
+        const torch::Tensor mb_old = e_values.narrow(0, start, mb);
         const torch::Tensor clipped = mb_old + torch::clamp(new_values - mb_old, -*ppo_.value_clip, *ppo_.value_clip);
         v_loss = 0.5 * torch::max((new_values - mb_returns).pow(2), (clipped - mb_returns).pow(2)).mean();
       } else {
@@ -246,13 +253,16 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
 
       optimizer_->zero_grad();
       loss.backward();
-      torch::nn::utils::clip_grad_norm_(net_->parameters(), ppo_.max_grad_norm);
+      optimizer_->clip_grad_norm(ppo_.max_grad_norm);
       optimizer_->step();
 
-      sum_pg += pg_loss.item<double>();
-      sum_v += v_loss.item<double>();
-      sum_ent += entropy.item<double>();
-      sum_clip += trust_region_.clip_fraction(ratio.detach());
+      {
+        torch::NoGradGuard no_grad;
+        sum_pg += pg_loss;
+        sum_v += v_loss;
+        sum_ent += entropy;
+        if (trust_region_.config().clip) sum_clip += trust_region_.clip_fraction(ratio);
+      }
       ++stats.minibatches;
     }
     if (!stop) ++stats.epochs;
@@ -265,18 +275,18 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
 
   // Hard bound, then the final KL of the update as it stands.
   if (trust_region_.has_bound()) {
-    const torch::Tensor new_params = flat_parameters(*net_);
-    stats.backtracks = trust_region_.enforce_bound([&](const torch::Tensor& p) { set_flat_parameters(*net_, p); },
+    const torch::Tensor new_params = optimizer_->parameters().clone();
+    stats.backtracks = trust_region_.enforce_bound([&](const torch::Tensor& p) { optimizer_->set_parameters(p); },
                                                    old_params, new_params, [&] { return measure(nullptr); });
   }
   const double final_kl = measure(&stats);
   trust_region_.end_update(final_kl);
 
   const double n = std::max(stats.minibatches, 1);
-  stats.policy_loss = sum_pg / n;
-  stats.value_loss = sum_v / n;
-  stats.entropy = sum_ent / n;
-  stats.clip_fraction = sum_clip / n;
+  stats.policy_loss = sum_pg.item<double>() / n;
+  stats.value_loss = sum_v.item<double>() / n;
+  stats.entropy = sum_ent.item<double>() / n;
+  stats.clip_fraction = sum_clip.item<double>() / n;
   stats.beta = trust_region_.beta();
   stats.clip_epsilon = trust_region_.clip_epsilon();
 
@@ -286,30 +296,8 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
   return stats;
 }
 
-namespace {
-std::string archive_bytes(const std::function<void(torch::serialize::OutputArchive&)>& write) {
-  torch::serialize::OutputArchive archive;
-  write(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-void read_archive(const std::string& bytes, const std::function<void(torch::serialize::InputArchive&)>& read,
-                  const char* what) {
-  try {
-    torch::serialize::InputArchive archive;
-    std::istringstream in(bytes);
-    archive.load_from(in);
-    read(archive);
-  } catch (const c10::Error& e) {
-    throw Error(std::string("checkpoint ") + what + " cannot be read (corrupt or from another network shape)");
-  }
-}
-}  // namespace
-
 void PpoLearner::save(ByteWriter& out) const {
-  out.put_string(archive_bytes([&](auto& a) { net_->save(a); }));
-  out.put_string(archive_bytes([&](auto& a) { optimizer_->save(a); }));
+  optimizer_->save(out);
   obs_norm_.save(out);
   reward_scaler_.save(out);
   trust_region_.save(out);
@@ -318,10 +306,7 @@ void PpoLearner::save(ByteWriter& out) const {
 }
 
 void PpoLearner::load(ByteReader& in) {
-  const std::string model = in.get_string();
-  const std::string optim = in.get_string();
-  read_archive(model, [&](auto& a) { net_->load(a); }, "weights");
-  read_archive(optim, [&](auto& a) { optimizer_->load(a); }, "optimizer state");
+  optimizer_->load(in);
   obs_norm_.load(in);
   reward_scaler_.load(in);
   trust_region_.load(in);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "agents/flat_adam.h"
 #include "agents/network.h"
 #include "agents/normalizer.h"
 #include "agents/policy_snapshot.h"
@@ -92,7 +93,7 @@ class PpoLearner {
   NormalizeConfig normalize_;
   NetworkShape shape_;
   ActorCritic net_{nullptr};
-  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<FlatAdam> optimizer_;
   TrustRegion trust_region_;
   ObsNormalizer obs_norm_;
   RewardScaler reward_scaler_;

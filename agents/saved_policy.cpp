@@ -8,6 +8,13 @@ namespace trustrl::agents {
 
 void SavedPolicy::write(const std::filesystem::path& path) const {
   SectionFile file("policy");
+  add_to(file);
+  file.write(path);
+}
+
+SavedPolicy SavedPolicy::read(const std::filesystem::path& path) { return from(SectionFile::read(path, "")); }
+
+void SavedPolicy::add_to(SectionFile& file) const {
   ByteWriter spec;
   spec.put_string(env_id);
   spec.put<std::uint32_t>(static_cast<std::uint32_t>(env_options.size()));
@@ -24,12 +31,11 @@ void SavedPolicy::write(const std::filesystem::path& path) const {
   ByteWriter weights;
   snapshot.save(weights);
   file.add("policy", weights.take());
-  file.write(path);
 }
 
-SavedPolicy SavedPolicy::read(const std::filesystem::path& path) {
-  const SectionFile file = SectionFile::read(path, "policy");
-  const std::string what = "policy file '" + path.string() + "'";
+SavedPolicy SavedPolicy::from(const SectionFile& file) {
+  const std::string& what = file.source();
+  if (!file.has("spec") || !file.has("policy")) throw Error(what + " holds no policy");
   SavedPolicy p;
   ByteReader spec(file.get("spec"), what);
   p.env_id = spec.get_string();

@@ -8,6 +8,7 @@
 
 #include "agents/policy_snapshot.h"
 #include "core/config.h"
+#include "core/section_file.h"
 #include "envs/space.h"
 
 namespace trustrl::agents {
@@ -22,8 +23,13 @@ struct SavedPolicy {
   PolicySnapshot snapshot;
 
   void write(const std::filesystem::path& path) const;
-  /// Throws Error with one line naming the file if it is missing, not a policy, or corrupt.
+  /// Reads a policy file, or the policy inside a checkpoint. Throws Error with one line naming
+  /// the file if it is missing, holds no policy, or is corrupt.
   static SavedPolicy read(const std::filesystem::path& path);
+
+  /// The policy as sections of a checkpoint or policy file.
+  void add_to(SectionFile& file) const;
+  static SavedPolicy from(const SectionFile& file);
 };
 
 }  // namespace trustrl::agents

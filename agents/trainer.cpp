@@ -57,8 +57,8 @@ VectorEnvFactory local_env_factory() {
   };
 }
 
-Trainer::Trainer(const TrainConfig& config, RunDir run_dir, TrainerOptions options)
-    : config_(config), config_yaml_(write_config(config_)), run_dir_(std::move(run_dir)), options_(std::move(options)) {
+Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
+    : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();
   torch::set_num_threads(static_cast<int>(config_.run.torch_threads));
   auto env = options_.make_env(config_.env);
@@ -69,13 +69,15 @@ Trainer::Trainer(const TrainConfig& config, RunDir run_dir, TrainerOptions optio
   actor_->set_policy(learner_->snapshot());
 }
 
-std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, RunDir run_dir, TrainerOptions options) {
-  run_dir.lock();
-  std::unique_ptr<Trainer> t(new Trainer(config, std::move(run_dir), std::move(options)));
+std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, const std::filesystem::path& run_dir,
+                                        TrainerOptions options) {
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
+  t->run_dir_.emplace(RunDir::create(run_dir));
+  t->run_dir_->lock();
   // config.yaml goes first: a run directory is recognised by it.
-  write_file_atomic(t->run_dir_.config_path(), t->config_yaml_);
+  write_file_atomic(t->run_dir_->config_path(), t->config_yaml_);
   t->open_sinks(std::nullopt);
-  t->log("run " + t->run_dir_.root().string() + ": " + config.env.id + ", " +
+  t->log("run " + t->run_dir_->root().string() + ": " + config.env.id + ", " +
          std::to_string(config.num_updates()) + " updates of " + std::to_string(config.batch_steps()) + " steps");
   return t;
 }
@@ -97,7 +99,8 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
   if (file.get_text("config") != write_config(config))
     throw Error(run_dir.config_path().string() + " was changed after the checkpoint was written; restore it or start a new run");
 
-  std::unique_ptr<Trainer> t(new Trainer(config, std::move(run_dir), std::move(options)));
+  std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
+  t->run_dir_.emplace(std::move(run_dir));
   const std::string what = "checkpoint '" + checkpoints.back().string() + "'";
   ByteReader counters(file.get("counters"), what);
   t->counters_ = load_counters(counters);
@@ -114,17 +117,17 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
     t->actor_->set_env_steps(t->counters_.global_step);
   }
   t->open_sinks(t->counters_.update);
-  t->log("resumed " + t->run_dir_.root().string() + " at update " + std::to_string(t->counters_.update) + ", step " +
+  t->log("resumed " + t->run_dir_->root().string() + " at update " + std::to_string(t->counters_.update) + ", step " +
          std::to_string(t->counters_.global_step) + (file.has("actor") ? "" : " (episodes in flight were restarted)"));
   return t;
 }
 
 void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
-  sinks_.add(std::make_unique<CsvMetricSink>(run_dir_.metrics_path(), keep_rows));
-  if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_.root() / "tensorboard"));
+  sinks_.add(std::make_unique<CsvMetricSink>(run_dir_->metrics_path(), keep_rows));
+  if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_->root() / "tensorboard"));
   if (options_.progress)
     sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(), options_.progress_is_terminal));
-  log_file_ = std::make_unique<std::ofstream>(run_dir_.log_path(), std::ios::app);
+  log_file_ = std::make_unique<std::ofstream>(run_dir_->log_path(), std::ios::app);
 }
 
 void Trainer::log(const std::string& line) {
@@ -149,9 +152,6 @@ void Trainer::checkpoint() {
     actor_->save(actor);
     file.add("actor", actor.take());
   }
-  file.write(run_dir_.checkpoint_path(counters_.update));
-  run_dir_.prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
-
   SavedPolicy policy;
   policy.env_id = actor_->env().spec().id;
   policy.env_options = config_.env.options;
@@ -160,7 +160,10 @@ void Trainer::checkpoint() {
   policy.clip_obs = config_.normalize.clip_obs;
   policy.obs_epsilon = config_.normalize.epsilon;
   policy.snapshot = learner_->snapshot();
-  policy.write(run_dir_.policy_path());
+  policy.add_to(file);
+  file.write(run_dir_->checkpoint_path(counters_.update));
+  run_dir_->prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
+  policy.write(run_dir_->policy_path());
 }
 
 void Trainer::run(std::optional<std::int64_t> max_updates) {
@@ -213,10 +216,10 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
   sinks_.flush();
   if (finished())
     log("done: " + std::to_string(counters_.global_step) + " steps in " + human_duration(counters_.elapsed_seconds) +
-        "; policy saved to " + run_dir_.policy_path().string());
+        "; policy saved to " + run_dir_->policy_path().string());
   else
     log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl train --resume " +
-        run_dir_.root().string());
+        run_dir_->root().string());
 }
 
 }  // namespace trustrl::agents

@@ -13,6 +13,7 @@
 #include "agents/actor.h"
 #include "agents/ppo.h"
 #include "agents/train_config.h"
+#include <filesystem>
 #include "core/metrics.h"
 #include "core/run_dir.h"
 #include "envs/vector_env.h"
@@ -42,8 +43,10 @@ struct TrainerOptions {
 
 class Trainer {
  public:
-  /// A new run in `run_dir`: writes config.yaml first. The caller validated `config`.
-  static std::unique_ptr<Trainer> start(const TrainConfig& config, RunDir run_dir, TrainerOptions options = {});
+  /// A new run: builds the env and the learner first, then creates `run_dir` and writes its
+  /// config.yaml, so a bad config or env leaves no directory behind.
+  static std::unique_ptr<Trainer> start(const TrainConfig& config, const std::filesystem::path& run_dir,
+                                        TrainerOptions options = {});
   /// Continues the run in `run_dir` from its newest checkpoint: weights, optimizer, normalizers,
   /// schedules, counters, RNG streams and (where the envs allow) the envs themselves.
   static std::unique_ptr<Trainer> resume(RunDir run_dir, TrainerOptions options = {});
@@ -57,7 +60,7 @@ class Trainer {
 
   const TrainConfig& config() const { return config_; }
   const TrainingCounters& counters() const { return counters_; }
-  const RunDir& run_dir() const { return run_dir_; }
+  const RunDir& run_dir() const { return *run_dir_; }
   PpoLearner& learner() { return *learner_; }
   Actor& actor() { return *actor_; }
 
@@ -65,13 +68,13 @@ class Trainer {
   void checkpoint();
 
  private:
-  Trainer(const TrainConfig& config, RunDir run_dir, TrainerOptions options);
+  Trainer(const TrainConfig& config, TrainerOptions options);
   void open_sinks(std::optional<std::int64_t> keep_rows);
   void log(const std::string& line);
 
   TrainConfig config_;
   std::string config_yaml_;
-  RunDir run_dir_;
+  std::optional<RunDir> run_dir_;
   TrainerOptions options_;
   std::unique_ptr<PpoLearner> learner_;
   std::unique_ptr<Actor> actor_;

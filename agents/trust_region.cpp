@@ -60,9 +60,9 @@ torch::Tensor TrustRegion::policy_loss(const torch::Tensor& ratio, const torch::
   return loss;
 }
 
-double TrustRegion::clip_fraction(const torch::Tensor& ratio) const {
-  if (!config_.clip) return 0.0;
-  return ((ratio - 1.0).abs() > epsilon_).to(torch::kFloat32).mean().item<double>();
+torch::Tensor TrustRegion::clip_fraction(const torch::Tensor& ratio) const {
+  if (!config_.clip) return torch::zeros({});
+  return ((ratio - 1.0).abs() > epsilon_).to(torch::kFloat32).mean();
 }
 
 bool TrustRegion::stop_before_step(double minibatch_kl) const {

@@ -62,8 +62,8 @@ class TrustRegion {
   /// `ratio`, `advantages` and `kl` are per sample; `kl` may be undefined when no penalty is on.
   torch::Tensor policy_loss(const torch::Tensor& ratio, const torch::Tensor& advantages,
                             const torch::Tensor& kl) const;
-  /// Fraction of samples whose ratio lies outside [1 - eps, 1 + eps] (0 when clip is off).
-  double clip_fraction(const torch::Tensor& ratio) const;
+  /// Fraction of samples whose ratio lies outside [1 - eps, 1 + eps], as a scalar tensor.
+  torch::Tensor clip_fraction(const torch::Tensor& ratio) const;
   bool needs_kl_in_loss() const { return config_.kl_penalty.enabled; }
 
   /// target_kl checked per minibatch: true means skip this step and end the update.

@@ -5,6 +5,9 @@
 
 namespace trustrl::cli {
 
+void add_config_command(CLI::App& app);
 void add_envs_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace trustrl::cli

@@ -9,7 +9,10 @@ int main(int argc, char** argv) {
   CLI::App app{"trustrl: PPO and MAPPO with KL trust regions, on built-in or remote envs"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  trustrl::cli::add_train_command(app);
+  trustrl::cli::add_eval_command(app);
   trustrl::cli::add_envs_command(app);
+  trustrl::cli::add_config_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -52,11 +52,12 @@ void SectionFile::write(const std::filesystem::path& path) const {
 
 SectionFile SectionFile::read(const std::filesystem::path& path, const std::string& kind) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(kind + " file '" + path.string() + "' does not exist");
+  if (!std::filesystem::exists(path, ec))
+    throw Error((kind.empty() ? "file" : kind + " file") + " '" + path.string() + "' does not exist");
   const std::vector<std::uint8_t> bytes = read_file(path);
-  const std::string what = kind + " file '" + path.string() + "'";
+  const std::string what = (kind.empty() ? "file" : kind + " file") + " '" + path.string() + "'";
   if (bytes.size() < sizeof(kMagic) + 8 || !std::equal(kMagic, kMagic + sizeof(kMagic), bytes.begin()))
-    throw Error(what + " is not a trustrl " + kind + " (wrong header)");
+    throw Error(what + " is not a trustrl " + (kind.empty() ? "file" : kind) + " (wrong header)");
   std::uint32_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
   const std::span<const std::uint8_t> body(bytes.data(), bytes.size() - 4);
@@ -69,7 +70,7 @@ SectionFile SectionFile::read(const std::filesystem::path& path, const std::stri
                 std::to_string(kFormatVersion));
   SectionFile file(r.get_string());
   file.source_ = what;
-  if (file.kind_ != kind) throw Error(what + " holds a " + file.kind_ + ", not a " + kind);
+  if (!kind.empty() && file.kind_ != kind) throw Error(what + " holds a " + file.kind_ + ", not a " + kind);
   const auto count = r.get<std::uint32_t>();
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::string name = r.get_string();

@@ -22,10 +22,12 @@ class SectionFile {
   const std::vector<std::uint8_t>& get(const std::string& name) const;
   std::string get_text(const std::string& name) const;
   const std::string& kind() const { return kind_; }
+  /// "checkpoint file 'path'" for messages.
+  const std::string& source() const { return source_; }
 
   void write(const std::filesystem::path& path) const;
-  /// Reads and verifies a file of the given kind ("checkpoint", "policy"); throws Error with a
-  /// one-line message if it is missing, of another kind, truncated or corrupt.
+  /// Reads and verifies a file of the given kind ("checkpoint", "policy"; empty for any); throws
+  /// Error with a one-line message if it is missing, of another kind, truncated or corrupt.
   static SectionFile read(const std::filesystem::path& path, const std::string& kind);
 
  private:

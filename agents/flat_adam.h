@@ -1,0 +1,46 @@
+#pragma once
+// Adam over one flat parameter buffer.
+//
+// The module's parameters are re-seated as views into one contiguous tensor, and their
+// gradients as views into another, so the optimizer step, the global gradient-norm clip and the
+// zeroing of gradients are each a handful of ops on one buffer instead of a loop over every
+// parameter tensor (the per-op dispatch cost dominates for small MLPs). The update rule is
+// torch.optim.Adam's (Kingma & Ba 2015, with bias correction).
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "core/bytes.h"
+
+namespace trustrl::agents {
+
+class FlatAdam {
+ public:
+  /// Re-seats every parameter of `module` onto one flat buffer (values kept) and gives each a
+  /// gradient that is a view into one flat gradient buffer.
+  FlatAdam(torch::nn::Module& module, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+
+  void set_learning_rate(double lr) { lr_ = lr; }
+  /// Zeroes every gradient (in place, keeping the views).
+  void zero_grad() { grads_.zero_(); }
+  /// Scales the gradients so their global L2 norm is at most `max_norm` (torch's
+  /// clip_grad_norm_ rule); returns the norm before clipping.
+  double clip_grad_norm(double max_norm);
+  void step();
+
+  /// The parameters as one flat tensor (the live buffer; clone it to keep a copy).
+  const torch::Tensor& parameters() const { return params_; }
+  void set_parameters(const torch::Tensor& flat);
+
+  /// Parameters and optimizer state.
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  torch::Tensor params_, grads_, m_, v_;
+  std::int64_t steps_ = 0;
+  double lr_, beta1_, beta2_, eps_;
+};
+
+}  // namespace trustrl::agents

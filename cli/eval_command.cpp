@@ -1,0 +1,79 @@
+// `trustrl eval RUN_DIR|POLICY|CHECKPOINT [--episodes N] [--deterministic] [--seed N] [--record F]`
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "agents/evaluate.h"
+#include "agents/saved_policy.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/run_dir.h"
+#include "envs/registry.h"
+#include "envs/render/animation.h"
+
+namespace trustrl::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string target;
+  int episodes = 10;
+  bool deterministic = false;
+  std::int64_t seed = 1000000;
+  int num_envs = 0;
+  std::string record;
+};
+
+std::filesystem::path policy_path(const std::string& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(target, ec)) throw Error("'" + target + "' does not exist");
+  if (fs::is_directory(target, ec)) {
+    const RunDir run = RunDir::open(target);
+    if (!fs::exists(run.policy_path(), ec))
+      throw Error("run '" + target + "' has no saved policy yet (policy.pt); it has not finished a checkpoint");
+    return run.policy_path();
+  }
+  return target;
+}
+
+void run_eval(const EvalArgs& args) {
+  const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_path(args.target));
+  const int copies = !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
+  auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+
+  std::unique_ptr<envs::AnimationWriter> writer;
+  std::function<void(const envs::Frame&)> on_frame;
+  if (!args.record.empty()) {
+    on_frame = [&](const envs::Frame& f) {
+      if (!writer) writer = std::make_unique<envs::AnimationWriter>(args.record, f.width, f.height, env->spec().render_fps);
+      writer->add(f);
+    };
+  }
+  const agents::EvalResult r =
+      agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, static_cast<std::uint64_t>(args.seed), on_frame);
+  if (writer) writer->close();
+  std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n", policy.env_id.c_str(),
+              args.episodes, args.deterministic ? "deterministic" : "stochastic", r.mean_return(), r.std_return(),
+              r.mean_length(), r.std_length());
+  if (writer) std::printf("recorded %s\n", args.record.c_str());
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
+  cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")->required();
+  cmd->add_option("--episodes", args->episodes, "episodes to play")->check(CLI::Range(1, 1000000));
+  cmd->add_flag("--deterministic", args->deterministic, "take the most likely action instead of sampling");
+  cmd->add_option("--seed", args->seed, "seed of the evaluation envs and sampling")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--num-envs", args->num_envs, "env copies played at once (default min(episodes, 16))")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--record", args->record, "write the episodes as an animation (.gif or .mp4)");
+  cmd->callback([args] { run_eval(*args); });
+}
+
+}  // namespace trustrl::cli
