@@ -35,6 +35,7 @@ void BipedalWalkerWorld::reset(Rng& rng) {
   world_.reset();
   walker_ = WalkerBody{};
   hull_touched_ = false;
+  prepare_box2d();
   world_ = std::make_unique<b2World>(b2Vec2(0.0f, static_cast<float>(kGravity)));
   world_->SetContactListener(listener_.get());
   terrain_ = build_walker_terrain(*world_, rng, {kTerrainLength, kTerrainStartpad, hardcore_});

@@ -4,6 +4,22 @@
 
 namespace trustrl::envs {
 
+void prepare_box2d() {
+  // A function-local static is initialized exactly once, even with concurrent callers.
+  static const bool ready = [] {
+    b2World world(b2Vec2(0.0f, -10.0f));
+    b2BodyDef def;
+    def.type = b2_dynamicBody;
+    b2CircleShape circle;
+    circle.m_radius = 1.0f;
+    world.CreateBody(&def)->CreateFixture(&circle, 1.0f);
+    world.CreateBody(&def)->CreateFixture(&circle, 1.0f);
+    world.Step(0.01f, 1, 1);  // the overlapping circles make Box2D's first contact
+    return true;
+  }();
+  (void)ready;
+}
+
 BodyKinematics kinematics_of(const b2Body& body) {
   const b2Vec2 p = body.GetPosition();
   const b2Vec2 v = body.GetLinearVelocity();

@@ -9,6 +9,13 @@
 
 namespace trustrl::envs {
 
+/// Call before building a b2World that may be stepped on another thread. Box2D 2.4 fills its
+/// contact-type table lazily, unguarded, on the first contact it ever creates
+/// (b2Contact::s_initialized); two worlds stepping concurrently could race on it. This creates
+/// that first contact once, thread-safely. (Box2D's other globals, b2_gjkCalls and friends, are
+/// statistics counters the simulation never reads.)
+void prepare_box2d();
+
 /// Kinematics of a body, converted to double.
 BodyKinematics kinematics_of(const b2Body& body);
 

@@ -68,6 +68,7 @@ void LunarLanderWorld::reset(Rng& rng) {
   legs_ = {};
   leg_contact_ = {};
   lander_touched_ = false;
+  prepare_box2d();
   world_ = std::make_unique<b2World>(vec(0.0, physics_.gravity));
   world_->SetContactListener(listener_.get());
   build_terrain(rng);

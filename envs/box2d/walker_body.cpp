@@ -55,6 +55,7 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x, const 
   hull_fixture.friction = 0.1f;
   hull_fixture.filter.categoryBits = config.hull_category;
   hull_fixture.filter.maskBits = config.hull_mask;
+  hull_fixture.filter.groupIndex = config.group_index;
   hull_fixture.restitution = 0.0f;
   hull_->CreateFixture(&hull_fixture);
   hull_->ApplyForceToCenter(vec(push_x, 0.0), true);
@@ -78,6 +79,7 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x, const 
     upper_fixture.restitution = 0.0f;
     upper_fixture.filter.categoryBits = config.leg_category;
     upper_fixture.filter.maskBits = config.leg_mask;
+    upper_fixture.filter.groupIndex = config.group_index;
     upper->CreateFixture(&upper_fixture);
 
     b2RevoluteJointDef hip;
@@ -105,6 +107,7 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x, const 
     lower_fixture.restitution = 0.0f;
     lower_fixture.filter.categoryBits = config.leg_category;
     lower_fixture.filter.maskBits = config.leg_mask;
+    lower_fixture.filter.groupIndex = config.group_index;
     lower->CreateFixture(&lower_fixture);
 
     b2RevoluteJointDef knee;

@@ -18,13 +18,17 @@ class b2World;
 
 namespace trustrl::envs {
 
-/// Collision filters and lidar targets; the defaults are BipedalWalker's (the hull and legs
-/// collide only with the ground, category 1, and the lidar sees only the ground).
+/// Collision filters (Box2D's b2Filter fields) and lidar targets; the defaults are
+/// BipedalWalker's: the hull and legs collide only with the ground (category 1), and the lidar
+/// sees only the ground. (PettingZoo's MultiWalker instead leaves category and mask at Box2D's
+/// defaults and gives each walker its own group_index.)
 struct WalkerBodyConfig {
   std::uint16_t hull_category = 0x0020;
   std::uint16_t hull_mask = 0x0001;
   std::uint16_t leg_category = 0x0020;
   std::uint16_t leg_mask = 0x0001;
+  /// Box2D's group index for every fixture of the walker (0: none).
+  std::int16_t group_index = 0;
   /// A lidar ray stops at fixtures whose category shares a bit with this.
   std::uint16_t lidar_mask = 0x0001;
 };
