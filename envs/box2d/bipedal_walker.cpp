@@ -19,11 +19,13 @@ EnvSpec walker_spec(bool hardcore, bool hardcore_id) {
   std::vector<float> high{pi, 5, 5, 5, pi, 5, pi, 5, 5, pi, 5, pi, 5, 5};
   low.resize(BipedalWalker::kObsDim, -1.0f);
   high.resize(BipedalWalker::kObsDim, 1.0f);
-  return EnvSpec{hardcore_id ? "BipedalWalkerHardcore-v3" : "BipedalWalker-v3",
-                 Space::box(std::move(low), std::move(high)),
-                 Space::box(-1.0f, 1.0f, {BipedalWalker::kActionDim}),
-                 hardcore ? BipedalWalker::kMaxEpisodeStepsHardcore : BipedalWalker::kMaxEpisodeSteps,
-                 BipedalWalker::kRewardThreshold, static_cast<int>(BipedalWalkerWorld::kFps)};
+  return EnvSpec{
+      hardcore_id ? "BipedalWalkerHardcore-v3" : "BipedalWalker-v3",
+      Space::box(std::move(low), std::move(high)),
+      Space::box(-1.0f, 1.0f, {BipedalWalker::kActionDim}),
+      hardcore ? BipedalWalker::kMaxEpisodeStepsHardcore : BipedalWalker::kMaxEpisodeSteps,
+      BipedalWalker::kRewardThreshold,
+      static_cast<int>(BipedalWalkerWorld::kFps)};
 }
 
 }  // namespace
@@ -53,7 +55,8 @@ StepResult BipedalWalker::advance(std::span<const float> action, std::span<float
   double reward = shape - prev_shaping_;
   prev_shaping_ = shape;
   // About -50 over an episode of the heuristic; a better agent spends less.
-  for (std::size_t j = 0; j < kActionDim; ++j) reward -= kTorqueCost * std::clamp(std::fabs(action[j]), 0.0f, 1.0f);
+  for (std::size_t j = 0; j < kActionDim; ++j)
+    reward -= kTorqueCost * std::clamp(std::fabs(action[j]), 0.0f, 1.0f);
 
   bool terminated = false;
   if (world_.hull_touched() || hull.x < 0) {
@@ -85,7 +88,8 @@ std::vector<double> BipedalWalker::get_state() const {
 void BipedalWalker::set_state(std::span<const double> state, std::span<float> obs) {
   if (!world_.built()) throw Error(spec().id + ": set_state() needs reset() first");
   if (state.size() != 6)
-    throw Error(spec().id + ": state needs 6 values [x, y, angle, vx, vy, angular_velocity] of the hull, got " +
+    throw Error(spec().id +
+                ": state needs 6 values [x, y, angle, vx, vy, angular_velocity] of the hull, got " +
                 std::to_string(state.size()));
   for (double v : state)
     if (!std::isfinite(v)) throw Error(spec().id + ": state values must be finite");
@@ -96,11 +100,13 @@ void BipedalWalker::set_state(std::span<const double> state, std::span<float> ob
 }
 
 void BipedalWalker::save(ByteWriter&) const {
-  throw Error(spec().id + ": a Box2D world cannot be saved exactly, so this env has no save()/load()");
+  throw Error(spec().id +
+              ": a Box2D world cannot be saved exactly, so this env has no save()/load()");
 }
 
 void BipedalWalker::load(ByteReader&, std::span<float>) {
-  throw Error(spec().id + ": a Box2D world cannot be restored exactly, so this env has no save()/load()");
+  throw Error(spec().id +
+              ": a Box2D world cannot be restored exactly, so this env has no save()/load()");
 }
 
 }  // namespace trustrl::envs

@@ -18,7 +18,8 @@ class BipedalWalkerWorld::ContactListener final : public b2ContactListener {
   }
 
   void EndContact(b2Contact* contact) override {
-    world_.walker_.on_contact(contact->GetFixtureA()->GetBody(), contact->GetFixtureB()->GetBody(), false);
+    world_.walker_.on_contact(contact->GetFixtureA()->GetBody(), contact->GetFixtureB()->GetBody(),
+                              false);
   }
 
  private:

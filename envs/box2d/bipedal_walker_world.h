@@ -32,7 +32,8 @@ class BipedalWalkerWorld {
   static constexpr double kInitX = WalkerTerrain::kStep * kTerrainStartpad / 2;
   static constexpr double kInitY = WalkerTerrain::kHeight + 2 * WalkerBody::kLegH;
   /// Past this x the course is finished: (TERRAIN_LENGTH - TERRAIN_GRASS) * TERRAIN_STEP.
-  static constexpr double kFinishX = (kTerrainLength - WalkerTerrain::kGrass) * WalkerTerrain::kStep;
+  static constexpr double kFinishX =
+      (kTerrainLength - WalkerTerrain::kGrass) * WalkerTerrain::kStep;
 
   explicit BipedalWalkerWorld(bool hardcore);
   ~BipedalWalkerWorld();

@@ -7,13 +7,21 @@ namespace trustrl::envs {
 
 void register_box2d(EnvRegistry& registry) {
   registry.add({"LunarLander-v3", "land a rocket on a pad (discrete, 4 actions; Box2D)",
-                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<LunarLander>(o, false); }});
+                [](EnvOptions& o) -> std::unique_ptr<Env> {
+                  return std::make_unique<LunarLander>(o, false);
+                }});
   registry.add({"LunarLanderContinuous-v3", "land a rocket on a pad (continuous throttles; Box2D)",
-                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<LunarLander>(o, true); }});
+                [](EnvOptions& o) -> std::unique_ptr<Env> {
+                  return std::make_unique<LunarLander>(o, true);
+                }});
   registry.add({"BipedalWalker-v3", "walk a two-legged robot over bumpy grass (continuous; Box2D)",
-                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<BipedalWalker>(o, false); }});
+                [](EnvOptions& o) -> std::unique_ptr<Env> {
+                  return std::make_unique<BipedalWalker>(o, false);
+                }});
   registry.add({"BipedalWalkerHardcore-v3", "walk over stumps, stairs and pits (continuous; Box2D)",
-                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<BipedalWalker>(o, true); }});
+                [](EnvOptions& o) -> std::unique_ptr<Env> {
+                  return std::make_unique<BipedalWalker>(o, true);
+                }});
 }
 
 }  // namespace trustrl::envs

@@ -51,7 +51,8 @@ void place_rigidly(std::span<b2Body* const> bodies, const BodyKinematics& target
     // The body's pose relative to the root, re-applied at the root's new pose. Angles are set
     // unwrapped (a rotation's GetAngle() would fold them into [-pi, pi]).
     const b2Transform placed = b2Mul(new_root, b2MulT(old_root, body->GetTransform()));
-    body->SetTransform(placed.p, static_cast<float>(target.angle) + (body->GetAngle() - old_root_angle));
+    body->SetTransform(placed.p,
+                       static_cast<float>(target.angle) + (body->GetAngle() - old_root_angle));
   }
   // Velocities of a rigid motion: v + w x r, with v the root's centre-of-mass velocity (what
   // GetLinearVelocity() reports) and r from the root's centre of mass.

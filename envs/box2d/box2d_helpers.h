@@ -1,9 +1,9 @@
 #pragma once
 // Small Box2D conveniences shared by the Box2D worlds (internal to envs/: includes Box2D).
 
-#include <span>
-
 #include <box2d/box2d.h>
+
+#include <span>
 
 #include "envs/box2d/geometry.h"
 

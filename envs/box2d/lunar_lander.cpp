@@ -19,8 +19,11 @@ EnvSpec lander_spec(bool continuous, bool continuous_id) {
   Space obs = Space::box({-2.5f, -2.5f, -10.0f, -10.0f, -a, -10.0f, -0.0f, -0.0f},
                          {2.5f, 2.5f, 10.0f, 10.0f, a, 10.0f, 1.0f, 1.0f});
   Space act = continuous ? Space::box(-1.0f, 1.0f, {2}) : Space::discrete(4);
-  return EnvSpec{continuous_id ? "LunarLanderContinuous-v3" : "LunarLander-v3", std::move(obs),
-                 std::move(act), LunarLander::kMaxEpisodeSteps, LunarLander::kRewardThreshold,
+  return EnvSpec{continuous_id ? "LunarLanderContinuous-v3" : "LunarLander-v3",
+                 std::move(obs),
+                 std::move(act),
+                 LunarLander::kMaxEpisodeSteps,
+                 LunarLander::kRewardThreshold,
                  static_cast<int>(W::kFps)};
 }
 
@@ -89,7 +92,8 @@ LanderEngines LunarLander::engines_for(const Action& action) const {
 StepResult LunarLander::advance(const LanderEngines& engines, std::span<float> obs) {
   world_.step(engines, rng());
   const auto s = observe();
-  for (int i = 0; i < kObsDim; ++i) obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < kObsDim; ++i)
+    obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
 
   const double shape = shaping(s);
   double reward = shape - prev_shaping_;
@@ -130,22 +134,27 @@ std::vector<double> LunarLander::get_state() const {
 void LunarLander::set_state(std::span<const double> state, std::span<float> obs) {
   if (world_.lander_body() == nullptr) throw Error(spec().id + ": set_state() needs reset() first");
   if (state.size() != 6)
-    throw Error(spec().id + ": state needs 6 values [x, y, angle, vx, vy, angular_velocity] of the lander, got " +
-                std::to_string(state.size()));
+    throw Error(
+        spec().id +
+        ": state needs 6 values [x, y, angle, vx, vy, angular_velocity] of the lander, got " +
+        std::to_string(state.size()));
   for (double v : state)
     if (!std::isfinite(v)) throw Error(spec().id + ": state values must be finite");
   world_.place_lander({state[0], state[1], state[2], state[3], state[4], state[5]});
   const auto s = observe();
-  for (int i = 0; i < kObsDim; ++i) obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < kObsDim; ++i)
+    obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
   prev_shaping_ = shaping(s);
 }
 
 void LunarLander::save(ByteWriter&) const {
-  throw Error(spec().id + ": a Box2D world cannot be saved exactly, so this env has no save()/load()");
+  throw Error(spec().id +
+              ": a Box2D world cannot be saved exactly, so this env has no save()/load()");
 }
 
 void LunarLander::load(ByteReader&, std::span<float>) {
-  throw Error(spec().id + ": a Box2D world cannot be restored exactly, so this env has no save()/load()");
+  throw Error(spec().id +
+              ": a Box2D world cannot be restored exactly, so this env has no save()/load()");
 }
 
 }  // namespace trustrl::envs

@@ -80,17 +80,19 @@ void LunarLanderWorld::build_terrain(Rng& rng) {
   std::array<double, kChunks + 1> height{};
   for (double& h : height) h = rng.uniform(0.0, kHeight / 2);
   std::array<double, kChunks> chunk_x{};
-  for (int i = 0; i < kChunks; ++i) chunk_x[static_cast<std::size_t>(i)] = kWidth / (kChunks - 1) * i;
+  for (int i = 0; i < kChunks; ++i)
+    chunk_x[static_cast<std::size_t>(i)] = kWidth / (kChunks - 1) * i;
   helipad_x1_ = chunk_x[kChunks / 2 - 1];
   helipad_x2_ = chunk_x[kChunks / 2 + 1];
   helipad_y_ = kHeight / 4;
-  for (int i = kChunks / 2 - 2; i <= kChunks / 2 + 2; ++i) height[static_cast<std::size_t>(i)] = helipad_y_;
+  for (int i = kChunks / 2 - 2; i <= kChunks / 2 + 2; ++i)
+    height[static_cast<std::size_t>(i)] = helipad_y_;
   std::array<double, kChunks> smooth_y{};
   for (int i = 0; i < kChunks; ++i) {
     // Python's height[i - 1] at i = 0 is the last element.
     const double prev = height[static_cast<std::size_t>(i == 0 ? kChunks : i - 1)];
-    smooth_y[static_cast<std::size_t>(i)] =
-        0.33 * (prev + height[static_cast<std::size_t>(i)] + height[static_cast<std::size_t>(i + 1)]);
+    smooth_y[static_cast<std::size_t>(i)] = 0.33 * (prev + height[static_cast<std::size_t>(i)] +
+                                                    height[static_cast<std::size_t>(i + 1)]);
   }
 
   b2BodyDef body_def;  // static
@@ -208,11 +210,14 @@ void LunarLanderWorld::step(const LanderEngines& engines, Rng& rng) {
 
   if (engines.main > 0.0) {
     // Fired kMainEngineYLocation px below the centre, jittered by the dispersion.
-    const double ox = tip[0] * (kMainEngineYLocation / kScale + 2 * dispersion[0]) + side[0] * dispersion[1];
-    const double oy = -tip[1] * (kMainEngineYLocation / kScale + 2 * dispersion[0]) - side[1] * dispersion[1];
+    const double ox =
+        tip[0] * (kMainEngineYLocation / kScale + 2 * dispersion[0]) + side[0] * dispersion[1];
+    const double oy =
+        -tip[1] * (kMainEngineYLocation / kScale + 2 * dispersion[0]) - side[1] * dispersion[1];
     const double px = position.x + ox, py = position.y + oy;
-    lander_->ApplyLinearImpulse(vec(-ox * kMainEnginePower * engines.main, -oy * kMainEnginePower * engines.main),
-                                vec(px, py), true);
+    lander_->ApplyLinearImpulse(
+        vec(-ox * kMainEnginePower * engines.main, -oy * kMainEnginePower * engines.main),
+        vec(px, py), true);
   }
 
   if (engines.side > 0.0) {
@@ -223,8 +228,9 @@ void LunarLanderWorld::step(const LanderEngines& engines, Rng& rng) {
     // thrust point (and so the torque) depend on the lander's orientation; kept as is.
     const double px = position.x + ox - tip[0] * 17 / kScale;
     const double py = position.y + oy + tip[1] * kSideEngineHeight / kScale;
-    lander_->ApplyLinearImpulse(vec(-ox * kSideEnginePower * engines.side, -oy * kSideEnginePower * engines.side),
-                                vec(px, py), true);
+    lander_->ApplyLinearImpulse(
+        vec(-ox * kSideEnginePower * engines.side, -oy * kSideEnginePower * engines.side),
+        vec(px, py), true);
   }
 
   world_->Step(static_cast<float>(1.0 / kFps), kVelocityIterations, kPositionIterations);

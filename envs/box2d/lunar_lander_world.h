@@ -38,7 +38,8 @@ struct LanderEngines {
   double main = 0.0;
   /// 0 (off) or 0.5..1.
   double side = 0.0;
-  /// -1 fires the left orientation engine (pushes the lander right), +1 the right one.
+  /// -1: Gymnasium's "left orientation engine" (discrete action 1), which pushes the upright
+  /// lander towards -x and turns it counter-clockwise; +1: the right one, the mirror image.
   double side_direction = 0.0;
 };
 

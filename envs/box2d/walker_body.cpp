@@ -10,7 +10,8 @@ namespace trustrl::envs {
 namespace {
 
 // HULL_POLY of bipedal_walker.py, in pixels.
-constexpr std::array<std::array<double, 2>, 5> kHullPoly{{{-30, +9}, {+6, +9}, {+34, +1}, {+34, -8}, {-30, -8}}};
+constexpr std::array<std::array<double, 2>, 5> kHullPoly{
+    {{-30, +9}, {+6, +9}, {+34, +1}, {+34, -8}, {-30, -8}}};
 
 b2Vec2 vec(double x, double y) { return b2Vec2(static_cast<float>(x), static_cast<float>(y)); }
 
@@ -35,7 +36,8 @@ float sign(float a) { return a > 0 ? 1.0f : (a < 0 ? -1.0f : 0.0f); }
 
 }  // namespace
 
-void WalkerBody::build(b2World& world, double x, double y, double push_x, const WalkerBodyConfig& config) {
+void WalkerBody::build(b2World& world, double x, double y, double push_x,
+                       const WalkerBodyConfig& config) {
   config_ = config;
   ground_contact_ = {};
   lidar_ = {};
@@ -181,7 +183,8 @@ void WalkerBody::on_contact(const b2Body* a, const b2Body* b, bool begin) {
 }
 
 void WalkerBody::place(const BodyKinematics& k) {
-  const std::array<b2Body*, 5> bodies{hull_, segments_[0], segments_[1], segments_[2], segments_[3]};
+  const std::array<b2Body*, 5> bodies{hull_, segments_[0], segments_[1], segments_[2],
+                                      segments_[3]};
   place_rigidly(bodies, k);
 }
 

@@ -62,7 +62,8 @@ class WalkerBody {
   /// Creates the hull at (x, y) with the legs hanging below it, in `world` (which owns the
   /// bodies; they live until the world is destroyed), and pushes the hull by `push_x` newtons
   /// along x during the next step. Call once per world.
-  void build(b2World& world, double x, double y, double push_x, const WalkerBodyConfig& config = {});
+  void build(b2World& world, double x, double y, double push_x,
+             const WalkerBodyConfig& config = {});
 
   /// Sets the four motors from an action in [-1, 1] (hip 0, knee 0, hip 1, knee 1; clipped):
   /// speed SPEED * sign(a), torque limit MOTORS_TORQUE * |a|, as Gymnasium does. Wakes every

@@ -60,7 +60,8 @@ WalkerTerrain build_walker_terrain(b2World& world, Rng& rng, const WalkerTerrain
       y += velocity;
     } else if (state == Ground::kPit && oneshot) {
       counter = integers(rng, 3, 5);
-      const Polygon poly{{x, y}, {x + T::kStep, y}, {x + T::kStep, y - 4 * T::kStep}, {x, y - 4 * T::kStep}};
+      const Polygon poly{
+          {x, y}, {x + T::kStep, y}, {x + T::kStep, y - 4 * T::kStep}, {x, y - 4 * T::kStep}};
       add_polygon(world, poly, terrain);
       Polygon far = poly;
       for (Vec2& p : far) p.x += T::kStep * static_cast<double>(counter);
@@ -73,7 +74,11 @@ WalkerTerrain build_walker_terrain(b2World& world, Rng& rng, const WalkerTerrain
     } else if (state == Ground::kStump && oneshot) {
       counter = integers(rng, 1, 3);
       const auto c = static_cast<double>(counter);
-      add_polygon(world, {{x, y}, {x + c * T::kStep, y}, {x + c * T::kStep, y + c * T::kStep}, {x, y + c * T::kStep}},
+      add_polygon(world,
+                  {{x, y},
+                   {x + c * T::kStep, y},
+                   {x + c * T::kStep, y + c * T::kStep},
+                   {x, y + c * T::kStep}},
                   terrain);
     } else if (state == Ground::kStairs && oneshot) {
       stair_height = rng.uniform() > 0.5 ? +1 : -1;
@@ -81,8 +86,10 @@ WalkerTerrain build_walker_terrain(b2World& world, Rng& rng, const WalkerTerrain
       stair_steps = integers(rng, 3, 5);
       original_y = y;
       for (std::int64_t s = 0; s < stair_steps; ++s) {
-        const auto x0 = static_cast<double>(s * stair_width), x1 = static_cast<double>((1 + s) * stair_width);
-        const auto top = static_cast<double>(s * stair_height), bottom = static_cast<double>(-1 + s * stair_height);
+        const auto x0 = static_cast<double>(s * stair_width),
+                   x1 = static_cast<double>((1 + s) * stair_width);
+        const auto top = static_cast<double>(s * stair_height),
+                   bottom = static_cast<double>(-1 + s * stair_height);
         add_polygon(world,
                     {{x + x0 * T::kStep, y + top * T::kStep},
                      {x + x1 * T::kStep, y + top * T::kStep},
@@ -134,12 +141,15 @@ std::vector<Cloud> make_walker_clouds(Rng& rng, int terrain_length) {
     Cloud cloud;
     for (int a = 0; a < 5; ++a) {
       // Python evaluates the x jitter, then the y jitter, vertex by vertex.
-      const double px = x + 15 * T::kStep * std::sin(3.14 * 2 * a / 5) + rng.uniform(0.0, 5 * T::kStep);
-      const double py = y + 5 * T::kStep * std::cos(3.14 * 2 * a / 5) + rng.uniform(0.0, 5 * T::kStep);
+      const double px =
+          x + 15 * T::kStep * std::sin(3.14 * 2 * a / 5) + rng.uniform(0.0, 5 * T::kStep);
+      const double py =
+          y + 5 * T::kStep * std::cos(3.14 * 2 * a / 5) + rng.uniform(0.0, 5 * T::kStep);
       cloud.polygon.push_back({px, py});
     }
-    const auto [lo, hi] = std::minmax_element(cloud.polygon.begin(), cloud.polygon.end(),
-                                              [](const Vec2& p, const Vec2& q) { return p.x < q.x; });
+    const auto [lo, hi] =
+        std::minmax_element(cloud.polygon.begin(), cloud.polygon.end(),
+                            [](const Vec2& p, const Vec2& q) { return p.x < q.x; });
     cloud.x1 = lo->x;
     cloud.x2 = hi->x;
     clouds.push_back(std::move(cloud));

@@ -4,9 +4,8 @@
 
 #include "envs/box2d/bipedal_walker.h"
 
-#include <gtest/gtest.h>
-
 #include <box2d/box2d.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 
@@ -62,21 +61,31 @@ TEST(BipedalWalker, SpecsMatchGymnasium) {
   EXPECT_EQ(hard->spec().id, "BipedalWalkerHardcore-v3");
   EXPECT_EQ(hard->spec().max_episode_steps, 2000);
   EXPECT_EQ(hard->spec().observation_space, obs);
-  EXPECT_TRUE(dynamic_cast<BipedalWalker&>(*make("BipedalWalker-v3", {{"hardcore", "true"}})).hardcore());
-  EXPECT_FALSE(dynamic_cast<BipedalWalker&>(*make("BipedalWalkerHardcore-v3", {{"hardcore", "false"}})).hardcore());
+  EXPECT_TRUE(
+      dynamic_cast<BipedalWalker&>(*make("BipedalWalker-v3", {{"hardcore", "true"}})).hardcore());
+  EXPECT_FALSE(
+      dynamic_cast<BipedalWalker&>(*make("BipedalWalkerHardcore-v3", {{"hardcore", "false"}}))
+          .hardcore());
 }
 
 TEST(BipedalWalker, BadInputIsNamed) {
-  EXPECT_EQ(error_of([] { make("BipedalWalker-v3", {{"hardcor", "true"}}); }),
-            "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, max_episode_steps)");
+  EXPECT_EQ(
+      error_of([] {
+        make("BipedalWalker-v3", {{"hardcor", "true"}});
+      }),
+      "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, max_episode_steps)");
   auto env = make("BipedalWalker-v3");
   std::vector<float> obs(24);
   env->reset(0, obs);
   std::vector<float> nan{0.0f, 0.0f, NAN, 0.0f};
-  EXPECT_EQ(error_of([&] { env->step({{}, nan}, obs); }),
+  EXPECT_EQ(error_of([&] {
+              env->step({{}, nan}, obs);
+            }),
             "BipedalWalker-v3: action component 2 is nan; actions must be finite");
   std::vector<float> three{0.0f, 0.0f, 0.0f};
-  EXPECT_NE(error_of([&] { env->step({{}, three}, obs); }).find("expected a continuous action of 4"),
+  EXPECT_NE(error_of([&] {
+              env->step({{}, three}, obs);
+            }).find("expected a continuous action of 4"),
             std::string::npos);
 }
 
@@ -309,7 +318,9 @@ TEST(BipedalWalker, VectorEnvIsIdenticalForOneAndFourThreads) {
 TEST(BipedalWalker, StateIsADocumentedSubsetAndSnapshotsAreRefused) {
   auto env = make_walker();
   std::vector<float> obs(24);
-  EXPECT_NE(error_of([&] { env->set_state(std::vector<double>(6, 0.0), obs); }).find("needs reset() first"),
+  EXPECT_NE(error_of([&] {
+              env->set_state(std::vector<double>(6, 0.0), obs);
+            }).find("needs reset() first"),
             std::string::npos);
   env->reset(0, obs);
   const auto state = env->get_state();
@@ -357,10 +368,12 @@ class TwoWalkerListener final : public b2ContactListener {
  public:
   explicit TwoWalkerListener(std::array<WalkerBody, 2>& walkers) : walkers_(walkers) {}
   void BeginContact(b2Contact* c) override {
-    for (auto& w : walkers_) w.on_contact(c->GetFixtureA()->GetBody(), c->GetFixtureB()->GetBody(), true);
+    for (auto& w : walkers_)
+      w.on_contact(c->GetFixtureA()->GetBody(), c->GetFixtureB()->GetBody(), true);
   }
   void EndContact(b2Contact* c) override {
-    for (auto& w : walkers_) w.on_contact(c->GetFixtureA()->GetBody(), c->GetFixtureB()->GetBody(), false);
+    for (auto& w : walkers_)
+      w.on_contact(c->GetFixtureA()->GetBody(), c->GetFixtureB()->GetBody(), false);
   }
 
  private:
@@ -376,7 +389,8 @@ TEST(WalkerBody, TwoWalkersShareAWorld) {
   const WalkerTerrain terrain = build_walker_terrain(world, rng, {400, 40, false});
   EXPECT_EQ(terrain.x.size(), 400u);
   walkers[0].build(world, BipedalWalkerWorld::kInitX, BipedalWalkerWorld::kInitY, 0.0);
-  walkers[1].build(world, BipedalWalkerWorld::kInitX + 10 * WalkerTerrain::kStep, BipedalWalkerWorld::kInitY, 0.0);
+  walkers[1].build(world, BipedalWalkerWorld::kInitX + 10 * WalkerTerrain::kStep,
+                   BipedalWalkerWorld::kInitY, 0.0);
   // Walker 0 walks with Gymnasium's heuristic, walker 1 goes limp.
   BipedalWalkerHeuristic heuristic;
   const std::array<float, 4> limp{};
@@ -399,7 +413,8 @@ TEST(WalkerBody, TwoWalkersShareAWorld) {
   EXPECT_TRUE(feet_down) << "walker 1's feet touched the ground";
   EXPECT_LT(s0[14], 1.0) << "walker 0's lidar sees the ground";
   EXPECT_LT(s1[14], 1.0) << "walker 1's lidar sees the ground";
-  EXPECT_GT(walkers[0].hull_kinematics().y, walkers[1].hull_kinematics().y) << "the limp walker sank";
+  EXPECT_GT(walkers[0].hull_kinematics().y, walkers[1].hull_kinematics().y)
+      << "the limp walker sank";
 }
 
 }  // namespace

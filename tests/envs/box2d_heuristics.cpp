@@ -96,7 +96,8 @@ std::array<float, 4> BipedalWalkerHeuristic::act(std::span<const float> s) {
   }
   const std::array<double, 4> a{hip_todo[0], knee_todo[0], hip_todo[1], knee_todo[1]};
   std::array<float, 4> out{};
-  for (std::size_t i = 0; i < 4; ++i) out[i] = static_cast<float>(std::clamp(0.5 * a[i], -1.0, 1.0));
+  for (std::size_t i = 0; i < 4; ++i)
+    out[i] = static_cast<float>(std::clamp(0.5 * a[i], -1.0, 1.0));
   return out;
 }
 

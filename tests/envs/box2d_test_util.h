@@ -28,8 +28,8 @@ struct Trace {
 
 /// Runs `episodes` episodes (reset with seeds[i]) with actions drawn from the action space by an
 /// Rng seeded `action_seed`, at most `max_steps` steps each, and records obs, rewards and flags.
-inline Trace record_episodes(Env& env, const std::vector<std::uint64_t>& seeds, std::uint64_t action_seed,
-                             int max_steps = 2000) {
+inline Trace record_episodes(Env& env, const std::vector<std::uint64_t>& seeds,
+                             std::uint64_t action_seed, int max_steps = 2000) {
   Trace trace;
   Rng actions(action_seed);
   const Space& space = env.spec().action_space;
@@ -60,7 +60,8 @@ inline Trace record_episodes(Env& env, const std::vector<std::uint64_t>& seeds, 
 
 /// Steps a LocalVectorEnv of `num_envs` copies on `threads` threads with random actions (auto
 /// reset included) and records every buffer.
-inline Trace record_vector(const std::string& id, int num_envs, int threads, int steps, std::uint64_t seed) {
+inline Trace record_vector(const std::string& id, int num_envs, int threads, int steps,
+                           std::uint64_t seed) {
   auto env = LocalVectorEnv::make(id, {}, num_envs, threads);
   env->reset(seed);
   Trace trace;

@@ -22,7 +22,8 @@ using testing::lunar_lander_heuristic_discrete;
 
 using W = LunarLanderWorld;
 
-std::unique_ptr<LunarLander> make_lander(const OptionMap& options = {}, bool continuous_id = false) {
+std::unique_ptr<LunarLander> make_lander(const OptionMap& options = {},
+                                         bool continuous_id = false) {
   EnvOptions opts(continuous_id ? "LunarLanderContinuous-v3" : "LunarLander-v3", options);
   auto env = std::make_unique<LunarLander>(opts, continuous_id);
   opts.finish();
@@ -82,18 +83,30 @@ TEST(LunarLander, SpecsMatchGymnasium) {
   EXPECT_EQ(continuous->spec().max_episode_steps, 1000);
 
   // The continuous option switches either id.
-  EXPECT_EQ(make("LunarLander-v3", {{"continuous", "true"}})->spec().action_space, Space::box(-1, 1, {2}));
-  EXPECT_EQ(make("LunarLanderContinuous-v3", {{"continuous", "false"}})->spec().action_space, Space::discrete(4));
+  EXPECT_EQ(make("LunarLander-v3", {{"continuous", "true"}})->spec().action_space,
+            Space::box(-1, 1, {2}));
+  EXPECT_EQ(make("LunarLanderContinuous-v3", {{"continuous", "false"}})->spec().action_space,
+            Space::discrete(4));
 }
 
 TEST(LunarLander, BadOptionsAreNamed) {
-  EXPECT_EQ(error_of([] { make("LunarLander-v3", {{"gravty", "-5"}}); }),
-            "LunarLander-v3: unknown option 'gravty' (known options: continuous, enable_wind, gravity, "
-            "max_episode_steps, turbulence_power, wind_power)");
-  EXPECT_NE(error_of([] { make("LunarLander-v3", {{"gravity", "-12"}}); }).find("option 'gravity' must be"),
+  EXPECT_EQ(
+      error_of([] {
+        make("LunarLander-v3", {{"gravty", "-5"}});
+      }),
+      "LunarLander-v3: unknown option 'gravty' (known options: continuous, enable_wind, gravity, "
+      "max_episode_steps, turbulence_power, wind_power)");
+  EXPECT_NE(error_of([] {
+              make("LunarLander-v3", {{"gravity", "-12"}});
+            }).find("option 'gravity' must be"),
             std::string::npos);
-  EXPECT_NE(error_of([] { make("LunarLander-v3", {{"gravity", "0"}}); }).find("option 'gravity'"), std::string::npos);
-  EXPECT_NE(error_of([] { make("LunarLander-v3", {{"enable_wind", "yes"}}); }).find("option 'enable_wind'"),
+  EXPECT_NE(error_of([] {
+              make("LunarLander-v3", {{"gravity", "0"}});
+            }).find("option 'gravity'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              make("LunarLander-v3", {{"enable_wind", "yes"}});
+            }).find("option 'enable_wind'"),
             std::string::npos);
 }
 
@@ -103,16 +116,22 @@ TEST(LunarLander, BadActionsAreRefusedByTheBaseClass) {
   env->reset(0, obs);
   for (std::int64_t bad : {4, -1}) {
     std::vector<std::int64_t> a{bad};
-    EXPECT_EQ(error_of([&] { env->step({a, {}}, obs); }),
+    EXPECT_EQ(error_of([&] {
+                env->step({a, {}}, obs);
+              }),
               "LunarLander-v3: action " + std::to_string(bad) + " is outside Discrete(4)");
   }
   auto cont = make("LunarLanderContinuous-v3");
   cont->reset(0, obs);
   std::vector<float> nan{0.0f, NAN};
-  EXPECT_EQ(error_of([&] { cont->step({{}, nan}, obs); }),
+  EXPECT_EQ(error_of([&] {
+              cont->step({{}, nan}, obs);
+            }),
             "LunarLanderContinuous-v3: action component 1 is nan; actions must be finite");
   std::vector<float> short_action{0.0f};
-  EXPECT_NE(error_of([&] { cont->step({{}, short_action}, obs); }).find("expected a continuous action of 2"),
+  EXPECT_NE(error_of([&] {
+              cont->step({{}, short_action}, obs);
+            }).find("expected a continuous action of 2"),
             std::string::npos);
 }
 
@@ -122,7 +141,9 @@ TEST(LunarLander, OutOfRangeContinuousActionsAreClipped) {
   a->reset(5, oa);
   b->reset(5, ob);
   for (const auto& [big, clipped] : std::vector<std::pair<std::vector<float>, std::vector<float>>>{
-           {{7.0f, -3.0f}, {1.0f, -1.0f}}, {{-9.0f, 2.5f}, {-1.0f, 1.0f}}, {{0.75f, 40.0f}, {0.75f, 1.0f}}}) {
+           {{7.0f, -3.0f}, {1.0f, -1.0f}},
+           {{-9.0f, 2.5f}, {-1.0f, 1.0f}},
+           {{0.75f, 40.0f}, {0.75f, 1.0f}}}) {
     const StepResult ra = a->step({{}, big}, oa);
     const StepResult rb = b->step({{}, clipped}, ob);
     EXPECT_EQ(oa, ob);
@@ -190,7 +211,8 @@ TEST(LunarLander, RewardIsShapingDifferenceMinusFuel) {
         if (continuous) {
           const std::array<float, 2> a{static_cast<float>(actions.uniform(-1.2, 1.2)),
                                        static_cast<float>(actions.uniform(-1.2, 1.2))};
-          const double main = std::clamp(a[0], -1.0f, 1.0f), lateral = std::clamp(a[1], -1.0f, 1.0f);
+          const double main = std::clamp(a[0], -1.0f, 1.0f),
+                       lateral = std::clamp(a[1], -1.0f, 1.0f);
           if (main > 0) fuel += 0.3 * (main + 1) * 0.5;
           if (std::fabs(lateral) > 0.5) fuel += 0.03 * std::fabs(lateral);
           r = env->step({{}, a}, obs);
@@ -235,6 +257,26 @@ TEST(LunarLander, CrashEndsWithMinus100) {
     }
   }
   EXPECT_GE(crashes, 5);
+}
+
+// From rest in mid-air: the main engine (2) pushes up; "fire left orientation engine" (1) pushes
+// towards -x and turns counter-clockwise; the right one (3) mirrors it. Compared with doing
+// nothing.
+TEST(LunarLander, EnginesPushAsGymnasiumDescribes) {
+  auto after = [](std::int64_t action) {
+    auto env = make_lander();
+    std::vector<float> obs(8);
+    env->reset(0, obs);
+    env->set_state(std::vector<double>{10, 10, 0, 0, 0, 0}, obs);
+    env->step({std::span(&action, 1), {}}, obs);
+    return obs;
+  };
+  const auto nothing = after(0), left = after(1), main = after(2), right = after(3);
+  EXPECT_GT(main[3], nothing[3] + 0.02f);
+  EXPECT_LT(left[2], nothing[2] - 0.005f);
+  EXPECT_GT(left[5], nothing[5] + 0.02f);
+  EXPECT_GT(right[2], nothing[2] + 0.005f);
+  EXPECT_LT(right[5], nothing[5] - 0.02f);
 }
 
 TEST(LunarLander, LeavingTheViewEndsWithMinus100) {
@@ -392,7 +434,9 @@ TEST(LunarLander, StateIsADocumentedSubsetAndSnapshotsAreRefused) {
   for (std::size_t i = 0; i < 6; ++i) EXPECT_NEAR(placed[i], target[i], 1e-5) << i;
   EXPECT_FLOAT_EQ(obs[0], static_cast<float>((placed[0] - 10) / 10));
   EXPECT_FLOAT_EQ(obs[4], static_cast<float>(placed[2]));
-  EXPECT_NE(error_of([&] { env->set_state(std::vector<double>{1, 2}, obs); }).find("state needs 6 values"),
+  EXPECT_NE(error_of([&] {
+              env->set_state(std::vector<double>{1, 2}, obs);
+            }).find("state needs 6 values"),
             std::string::npos);
 
   EXPECT_FALSE(env->can_snapshot());
