@@ -1,10 +1,14 @@
 // Every built-in env family registers here; EnvRegistry::global() calls this once.
 
+#include "envs/box2d/box2d_envs.h"
 #include "envs/classic/classic_control.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
 
-void register_builtin_envs(EnvRegistry& registry) { register_classic_control(registry); }
+void register_builtin_envs(EnvRegistry& registry) {
+  register_classic_control(registry);
+  register_box2d(registry);
+}
 
 }  // namespace trustrl::envs
