@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::cli {
@@ -17,6 +18,20 @@ void add_envs_command(CLI::App& app) {
       std::printf("%-28s %-s\n%28s obs %s, action %s, limit %d steps\n", id.c_str(),
                   registry.entry(id).description.c_str(), "", spec.observation_space.describe().c_str(),
                   spec.action_space.describe().c_str(), spec.max_episode_steps);
+    }
+    auto& multi = envs::MultiAgentRegistry::global();
+    std::printf("\nmulti-agent:\n");
+    for (const auto& id : multi.ids()) {
+      auto env = multi.make(id);
+      const auto& spec = env->spec();
+      std::printf("%-28s %-s\n", id.c_str(), multi.entry(id).description.c_str());
+      for (int a = 0; a < spec.num_agents(); ++a)
+        std::printf("%28s %s: obs %s, action %s\n", "",
+                    spec.agent_names[static_cast<std::size_t>(a)].c_str(),
+                    spec.observation_spaces[static_cast<std::size_t>(a)].describe().c_str(),
+                    spec.action_spaces[static_cast<std::size_t>(a)].describe().c_str());
+      std::printf("%28s state %lld floats, limit %d steps\n", "",
+                  static_cast<long long>(spec.state_dim()), spec.max_episode_steps);
     }
   });
 }

@@ -1,0 +1,126 @@
+#pragma once
+// N copies of a multi-agent env stepped as one batch into contiguous buffers: vector_env.h's
+// StepBuffers with an agent axis. Auto-reset happens in the same step, as in vector_env.h: when
+// copy i's episode ends, its rows already hold the next episode's first observations, state and
+// active mask, and the episode's last ones are kept apart in the final_* buffers.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/config.h"
+#include "core/thread_pool.h"
+#include "envs/multi_agent_env.h"
+
+namespace trustrl::envs {
+
+/// Joint actions for every copy: row (i, a) is agent a's action in copy i, max_action_dim values.
+/// `discrete` ([N, A, max_action_dim] int64) when some agent has a discrete space, `continuous`
+/// ([N, A, max_action_dim] float32) when some agent has a Box space. Inactive agents' rows hold
+/// the sentinels of multi_agent_env.h (kNoDiscreteAction, kNoContinuousAction).
+struct MultiAgentActionBatch {
+  std::span<const std::int64_t> discrete;
+  std::span<const float> continuous;
+};
+
+/// What the last reset() or step() produced. Index i is copy i, a is agent a.
+struct MultiAgentStepBuffers {
+  int num_envs = 0;
+  int num_agents = 0;
+  /// Row width of observations: the spec's max_obs_dim.
+  int obs_dim = 0;
+  int state_dim = 0;
+  /// [N, A, obs_dim] the observations to act on next (zero past each agent's own obs_dim).
+  std::vector<float> observations;
+  /// [N, state_dim] the global state that goes with `observations`.
+  std::vector<float> states;
+  /// [N, A] reward of each agent this step (0 for agents inactive before the step).
+  std::vector<double> rewards;
+  /// [N, A] 1 where the agent acts on the next step (goes with `observations`).
+  std::vector<std::uint8_t> active;
+  /// [N] 1 where the episode reached a terminal state this step.
+  std::vector<std::uint8_t> terminated;
+  /// [N] 1 where the episode was cut this step (time limit, or an external cut).
+  std::vector<std::uint8_t> truncated;
+  /// [N, A, obs_dim], [N, state_dim], [N, A]: row i holds the last observations, state and active
+  /// mask of the episode that ended this step; other rows hold stale data. A learner bootstraps
+  /// a truncated episode's agent a from these where final_active is 1.
+  std::vector<float> final_observations;
+  std::vector<float> final_states;
+  std::vector<std::uint8_t> final_active;
+  /// [N] team return (rewards summed over agents and steps), [N, A] each agent's return, [N]
+  /// length, of the episode that ended this step; valid where terminated or truncated.
+  std::vector<double> episode_returns;
+  std::vector<double> agent_episode_returns;
+  std::vector<std::int32_t> episode_lengths;
+
+  void resize(int n, int agents, int obs, int state);
+  bool done(int i) const {
+    return terminated[static_cast<std::size_t>(i)] || truncated[static_cast<std::size_t>(i)];
+  }
+  /// Copy i's observation row of agent a (obs_dim values).
+  std::span<const float> observation(int i, int a) const;
+};
+
+class MultiAgentVectorEnv {
+ public:
+  virtual ~MultiAgentVectorEnv() = default;
+
+  virtual const MultiAgentSpec& spec() const = 0;
+  virtual int num_envs() const = 0;
+  /// Resets every copy; copy i is seeded with seed + i.
+  virtual void reset(std::uint64_t seed) = 0;
+  /// Steps every copy once; copies whose episode ends are reset in the same step.
+  virtual void step(const MultiAgentActionBatch& actions) = 0;
+  /// The buffers filled by the last reset() or step().
+  virtual const MultiAgentStepBuffers& buffers() const = 0;
+
+  /// Whether save()/load() capture every copy exactly (for bit-exact resume).
+  virtual bool can_snapshot() const { return false; }
+  virtual void save(ByteWriter& out) const;
+  virtual void load(ByteReader& in);
+
+  /// A picture of copy i, if the env can draw itself.
+  virtual Frame render(int i) const;
+};
+
+/// Copies in this process, stepped serially or on a thread pool. Results are identical for any
+/// thread count: every copy owns its env and RNG, and threads only split the copies.
+class LocalMultiAgentVectorEnv final : public MultiAgentVectorEnv {
+ public:
+  /// `num_threads` includes the caller; 1 steps serially. The copies must share one spec.
+  LocalMultiAgentVectorEnv(std::vector<std::unique_ptr<MultiAgentEnv>> envs, int num_threads);
+  /// Makes `num_envs` copies of a registered multi-agent env.
+  static std::unique_ptr<LocalMultiAgentVectorEnv> make(const std::string& id,
+                                                        const OptionMap& options, int num_envs,
+                                                        int num_threads);
+
+  const MultiAgentSpec& spec() const override { return envs_.front()->spec(); }
+  int num_envs() const override { return static_cast<int>(envs_.size()); }
+  void reset(std::uint64_t seed) override;
+  void step(const MultiAgentActionBatch& actions) override;
+  const MultiAgentStepBuffers& buffers() const override { return buffers_; }
+
+  bool can_snapshot() const override;
+  void save(ByteWriter& out) const override;
+  void load(ByteReader& in) override;
+  Frame render(int i) const override { return envs_.at(static_cast<std::size_t>(i))->render(); }
+
+  MultiAgentEnv& env(int i) { return *envs_.at(static_cast<std::size_t>(i)); }
+
+ private:
+  MultiAgentView view(std::size_t i);
+  void step_range(std::size_t begin, std::size_t end, const MultiAgentActionBatch& actions);
+  void for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body);
+
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
+  ThreadPool pool_;
+  MultiAgentStepBuffers buffers_;
+  std::vector<double> running_agent_returns_;  // [N, A]
+  std::vector<std::int32_t> running_lengths_;  // [N]
+};
+
+}  // namespace trustrl::envs
