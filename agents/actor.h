@@ -26,6 +26,7 @@ class Actor {
   void collect(int steps, Rollout& out);
 
   envs::VectorEnv& env() { return *env_; }
+  const Rng& rng() const { return rng_; }
   /// Env steps taken so far (steps x copies).
   std::int64_t env_steps() const { return env_steps_; }
 

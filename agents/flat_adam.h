@@ -33,6 +33,10 @@ class FlatAdam {
   const torch::Tensor& parameters() const { return params_; }
   void set_parameters(const torch::Tensor& flat);
 
+  const torch::Tensor& first_moment() const { return m_; }
+  const torch::Tensor& second_moment() const { return v_; }
+  std::int64_t steps() const { return steps_; }
+
   /// Parameters and optimizer state.
   void save(ByteWriter& out) const;
   void load(ByteReader& in);

@@ -83,6 +83,9 @@ class PpoLearner {
   ActorCritic& network() { return net_; }
   const ObsNormalizer& obs_normalizer() const { return obs_norm_; }
   const TrustRegion& trust_region() const { return trust_region_; }
+  const FlatAdam& optimizer() const { return *optimizer_; }
+  const RewardScaler& reward_scaler() const { return reward_scaler_; }
+  const Rng& rng() const { return rng_; }
 
   /// Everything that makes the next update identical after a restart.
   void save(ByteWriter& out) const;

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "agents/saved_policy.h"
+#include "agents/threads.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/section_file.h"
@@ -60,7 +61,7 @@ VectorEnvFactory local_env_factory() {
 Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();
-  torch::set_num_threads(static_cast<int>(config_.run.torch_threads));
+  set_compute_threads(static_cast<int>(config_.run.torch_threads));
   auto env = options_.make_env(config_.env);
   check_env_fits(env->spec());
   learner_ = std::make_unique<PpoLearner>(network_shape(env->spec()), config_.ppo, config_.trust_region,

@@ -1,0 +1,92 @@
+// The actor's plain-C++ policy must agree with the learner's libtorch networks.
+
+#include "agents/inference.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "agents/network.h"
+
+namespace trustrl::agents {
+namespace {
+
+void check_agreement(const envs::Space& space, Activation activation) {
+  torch::manual_seed(3);
+  NetworkConfig cfg;
+  cfg.activation = activation;
+  cfg.log_std_init = -0.3;
+  ActorCritic net(NetworkShape{5, 5, space}, cfg);
+  PolicyInference inf(export_weights(*net));
+  const torch::Tensor obs = torch::randn({7, 5});
+  std::vector<float> x(obs.data_ptr<float>(), obs.data_ptr<float>() + obs.numel());
+
+  std::vector<float> values(7);
+  inf.values(x.data(), 7, values.data());
+  const torch::Tensor v = net->value(obs).detach();
+  for (int i = 0; i < 7; ++i) EXPECT_NEAR(values[i], v[i].item<float>(), 1e-5);
+
+  Rng rng(9);
+  ActResult act;
+  inf.act(x.data(), 7, false, rng, act);
+  const Distribution d = net->distribution(obs);
+  torch::Tensor actions;
+  if (space.is_discrete()) {
+    actions = torch::from_blob(act.discrete_actions.data(), {7, space.flat_dim()}, torch::kInt64).clone();
+    if (space.kind == envs::SpaceKind::kDiscrete) actions -= space.start;
+  } else {
+    actions = torch::from_blob(act.continuous_actions.data(), {7, space.flat_dim()}, torch::kFloat32).clone();
+  }
+  const torch::Tensor lp = d.log_prob(actions).detach();
+  for (int i = 0; i < 7; ++i) EXPECT_NEAR(act.log_probs[i], lp[i].item<float>(), 2e-5) << i;
+
+  ActResult mode;
+  inf.act(x.data(), 7, true, rng, mode);
+  const torch::Tensor m = d.mode().detach();
+  if (space.is_discrete()) {
+    for (int i = 0; i < 7 * space.flat_dim(); ++i)
+      EXPECT_EQ(mode.discrete_actions[i] - (space.kind == envs::SpaceKind::kDiscrete ? space.start : 0),
+                m.view({-1})[i].item<std::int64_t>());
+  } else {
+    for (int i = 0; i < 7 * space.flat_dim(); ++i) EXPECT_NEAR(mode.continuous_actions[i], m.view({-1})[i].item<float>(), 1e-5);
+  }
+}
+
+TEST(Inference, MatchesTorchDiscrete) { check_agreement(envs::Space::discrete(4, 2), Activation::kTanh); }
+TEST(Inference, MatchesTorchMultiDiscrete) { check_agreement(envs::Space::multi_discrete({3, 2, 4}), Activation::kRelu); }
+TEST(Inference, MatchesTorchBox) { check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh); }
+
+TEST(Inference, SamplesFollowTheCategoricalProbabilities) {
+  PolicyWeights w;
+  w.action_space = envs::Space::discrete(3);
+  // One layer mapping a 1-dim input to logits log([0.2, 0.3, 0.5]).
+  DenseLayer head{1, 3, {0, 0, 0}, {std::log(0.2f), std::log(0.3f), std::log(0.5f)}};
+  w.actor = {head};
+  w.critic = {DenseLayer{1, 1, {0}, {0}}};
+  PolicyInference inf(w);
+  std::vector<float> obs(20000, 0.0f);
+  Rng rng(1);
+  ActResult act;
+  inf.act(obs.data(), 20000, false, rng, act);
+  int counts[3] = {0, 0, 0};
+  for (auto a : act.discrete_actions) ++counts[a];
+  EXPECT_NEAR(counts[0] / 20000.0, 0.2, 0.01);
+  EXPECT_NEAR(counts[1] / 20000.0, 0.3, 0.01);
+  EXPECT_NEAR(counts[2] / 20000.0, 0.5, 0.01);
+}
+
+TEST(Inference, WeightsRoundTrip) {
+  torch::manual_seed(1);
+  ActorCritic net(NetworkShape{3, 3, envs::Space::box(-2, 2, {2})}, NetworkConfig{});
+  const PolicyWeights w = export_weights(*net);
+  ByteWriter out;
+  w.save(out);
+  ByteReader in(out.bytes(), "weights");
+  const PolicyWeights back = PolicyWeights::load(in);
+  EXPECT_EQ(back.actor.size(), w.actor.size());
+  EXPECT_EQ(back.actor[1].w, w.actor[1].w);
+  EXPECT_EQ(back.log_std, w.log_std);
+}
+
+}  // namespace
+}  // namespace trustrl::agents

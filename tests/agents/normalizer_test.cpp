@@ -1,0 +1,81 @@
+#include "agents/normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace trustrl::agents {
+namespace {
+
+TEST(RunningMeanStd, BatchesMergeToTheWholeDataMoments) {
+  Rng rng(0);
+  std::vector<float> data(3000);
+  for (auto& x : data) x = static_cast<float>(rng.normal() * 3 + 2);
+  RunningMeanStd rms(3, 0.0);
+  rms.update(data.data(), 400);
+  rms.update(data.data() + 1200, 600);
+  double mean[3] = {0, 0, 0}, var[3] = {0, 0, 0};
+  for (int r = 0; r < 1000; ++r)
+    for (int k = 0; k < 3; ++k) mean[k] += data[r * 3 + k] / 1000.0;
+  for (int r = 0; r < 1000; ++r)
+    for (int k = 0; k < 3; ++k) var[k] += (data[r * 3 + k] - mean[k]) * (data[r * 3 + k] - mean[k]) / 1000.0;
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_NEAR(rms.mean()[k], mean[k], 1e-9);
+    EXPECT_NEAR(rms.var()[k], var[k], 1e-9);
+  }
+  EXPECT_DOUBLE_EQ(rms.count(), 1000.0);
+}
+
+TEST(ObsNormalizer, NormalizesClipsAndRoundTrips) {
+  ObsNormalizer n(2, true, 5.0);
+  std::vector<float> data{1, 100, 3, 100, 5, 100};
+  n.update(data.data(), 3);
+  std::vector<float> out(2);
+  const std::vector<float> x{3, 1000};
+  n.normalize(x.data(), 1, out.data());
+  EXPECT_NEAR(out[0], 0.0f, 1e-4);
+  EXPECT_EQ(out[1], 5.0f);  // clipped
+  ByteWriter w;
+  n.save(w);
+  ObsNormalizer m(2, true, 5.0);
+  ByteReader r(w.bytes(), "normalizer");
+  m.load(r);
+  std::vector<float> out2(2);
+  m.normalize(x.data(), 1, out2.data());
+  EXPECT_EQ(out, out2);
+  ObsNormalizer wrong(3, true, 5.0);
+  ByteReader r2(w.bytes(), "normalizer");
+  EXPECT_THROW(wrong.load(r2), Error);
+}
+
+TEST(ObsNormalizer, DisabledIsIdentity) {
+  ObsNormalizer n(2, false, 5.0);
+  const std::vector<float> x{3, 1000};
+  std::vector<float> out(2);
+  n.update(x.data(), 1);
+  n.normalize(x.data(), 1, out.data());
+  EXPECT_EQ(out, x);
+}
+
+// SB3's VecNormalize: ret = ret * gamma + r; update stats with ret; r / sqrt(var + eps); ret = 0 at done.
+TEST(RewardScaler, FollowsStableBaselines3) {
+  RewardScaler s(true, 0.9, 10.0);
+  std::vector<float> r{1, 2, 3, 4};               // [T=2, N=2]
+  const std::vector<std::uint8_t> done{0, 1, 0, 0};
+  s.scale(0, 2, 2, r.data(), done.data());
+  RunningMeanStd ref(1);
+  std::vector<double> ret{1, 2};
+  ref.update(ret.data(), 2);
+  EXPECT_NEAR(r[0], 1 / std::sqrt(ref.var()[0] + 1e-8), 1e-5);
+  EXPECT_NEAR(r[1], 2 / std::sqrt(ref.var()[0] + 1e-8), 1e-5);
+  ret = {1 * 0.9 + 3, 0 * 0.9 + 4};  // copy 1 was reset by its episode end
+  ref.update(ret.data(), 2);
+  EXPECT_NEAR(r[2], 3 / std::sqrt(ref.var()[0] + 1e-8), 1e-5);
+  EXPECT_NEAR(r[3], 4 / std::sqrt(ref.var()[0] + 1e-8), 1e-5);
+}
+
+}  // namespace
+}  // namespace trustrl::agents

@@ -1,0 +1,209 @@
+// End-to-end training in one process: resume, saved policies, bad checkpoints.
+
+#include "agents/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agents/evaluate.h"
+#include "agents/saved_policy.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/section_file.h"
+
+namespace trustrl::agents {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("trustrl_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p;
+}
+
+TrainerOptions quiet() {
+  TrainerOptions o;
+  o.progress = false;
+  o.verbose = false;
+  return o;
+}
+
+// A small run that exercises every piece of state: observation normalization, reward scaling,
+// LR and clip annealing, an adaptive KL penalty and a KL bound.
+TrainConfig small_config() {
+  return parse_train_config(R"(
+seed: 7
+total_steps: 4096
+env: {id: CartPole-v1, num_envs: 4}
+ppo: {num_steps: 64, num_minibatches: 4, update_epochs: 3, learning_rate: 0.001}
+trust_region:
+  clip: 0.2
+  clip_anneal: true
+  kl_penalty: {enabled: true, beta: 0.5, target: 0.005}
+  kl_bound: {delta: 0.05}
+normalize: {observations: true, rewards: true}
+run: {checkpoint_every: 5, tensorboard: false}
+)");
+}
+
+std::vector<std::vector<std::string>> metric_rows(const fs::path& csv) {
+  std::ifstream in(csv);
+  std::string line;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    if (header.empty()) {
+      header = cells;
+      continue;
+    }
+    // Wall-clock columns differ between runs by nature.
+    std::vector<std::string> kept;
+    for (std::size_t i = 0; i < cells.size() && i < header.size(); ++i)
+      if (header[i] != "charts/SPS" && header[i].rfind("time/", 0) != 0) kept.push_back(cells[i]);
+    rows.push_back(kept);
+  }
+  return rows;
+}
+
+std::vector<std::uint8_t> bytes_of(const std::function<void(ByteWriter&)>& save) {
+  ByteWriter w;
+  save(w);
+  return w.take();
+}
+
+TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
+  const TrainConfig config = small_config();
+  ASSERT_EQ(config.num_updates(), 16);
+
+  const fs::path straight = fresh_dir("straight");
+  Trainer::start(config, straight, quiet())->run();
+
+  const fs::path split = fresh_dir("split");
+  std::vector<std::uint8_t> actor_bytes, norm_bytes, scaler_bytes, trust_bytes;
+  torch::Tensor params, m, v;
+  std::int64_t adam_steps;
+  Rng::State learner_rng, actor_rng;
+  TrainingCounters counters;
+  {
+    auto t = Trainer::start(config, split, quiet());
+    t->run(7);  // stops after update 7 and checkpoints
+    params = t->learner().optimizer().parameters().clone();
+    m = t->learner().optimizer().first_moment().clone();
+    v = t->learner().optimizer().second_moment().clone();
+    adam_steps = t->learner().optimizer().steps();
+    norm_bytes = bytes_of([&](ByteWriter& w) { t->learner().obs_normalizer().save(w); });
+    scaler_bytes = bytes_of([&](ByteWriter& w) { t->learner().reward_scaler().save(w); });
+    trust_bytes = bytes_of([&](ByteWriter& w) { t->learner().trust_region().save(w); });
+    learner_rng = t->learner().rng().state();
+    actor_rng = t->actor().rng().state();
+    actor_bytes = bytes_of([&](ByteWriter& w) { t->actor().save(w); });
+    counters = t->counters();
+  }
+  // A crash after the checkpoint may have left rows behind it; resume must drop them.
+  {
+    std::ofstream csv(split / "metrics.csv", std::ios::app);
+    csv << "999,999,1,2,3\n";
+  }
+  auto t = Trainer::resume(RunDir::open(split), quiet());
+  EXPECT_TRUE(torch::equal(t->learner().optimizer().parameters(), params)) << "weights";
+  EXPECT_TRUE(torch::equal(t->learner().optimizer().first_moment(), m)) << "optimizer state";
+  EXPECT_TRUE(torch::equal(t->learner().optimizer().second_moment(), v)) << "optimizer state";
+  EXPECT_EQ(t->learner().optimizer().steps(), adam_steps) << "optimizer step count";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().obs_normalizer().save(w); }), norm_bytes) << "obs normalizer";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().reward_scaler().save(w); }), scaler_bytes) << "reward scaler";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().trust_region().save(w); }), trust_bytes) << "beta, clip epsilon";
+  EXPECT_EQ(t->learner().rng().state(), learner_rng) << "learner RNG";
+  EXPECT_EQ(t->actor().rng().state(), actor_rng) << "actor RNG";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->actor().save(w); }), actor_bytes) << "envs";
+  EXPECT_EQ(t->counters().update, counters.update);
+  EXPECT_EQ(t->counters().global_step, counters.global_step);
+  EXPECT_EQ(t->counters().episodes, counters.episodes);
+  t->run();
+  t.reset();
+
+  // Same rows, none lost, none twice; the LR schedule carried on (charts/learning_rate is a column).
+  const auto a = metric_rows(straight / "metrics.csv"), b = metric_rows(split / "metrics.csv");
+  ASSERT_EQ(a.size(), 16u);
+  ASSERT_EQ(b.size(), 16u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "row " << i;
+  fs::remove_all(straight);
+  fs::remove_all(split);
+}
+
+TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
+  TrainConfig config = small_config();
+  const fs::path dir = fresh_dir("saved");
+  auto t = Trainer::start(config, dir, quiet());
+  t->run(3);
+  const PolicySnapshot live = t->learner().snapshot();
+  const SavedPolicy saved = SavedPolicy::read(dir / "policy.pt");
+  EXPECT_EQ(saved.env_id, "CartPole-v1");
+  for (bool deterministic : {true, false}) {
+    auto env_a = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
+    auto env_b = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
+    const EvalResult a = evaluate(*env_a, live, 9, deterministic, 5);
+    const EvalResult b = evaluate(*env_b, saved.snapshot, 9, deterministic, 5);
+    EXPECT_EQ(a.returns, b.returns);
+    EXPECT_EQ(a.lengths, b.lengths);
+  }
+  // A checkpoint carries the same policy.
+  const SavedPolicy from_ckpt = SavedPolicy::read(t->run_dir().checkpoints().back());
+  auto env_c = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
+  auto env_d = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
+  EXPECT_EQ(evaluate(*env_c, live, 6, true, 1).returns, evaluate(*env_d, from_ckpt.snapshot, 6, true, 1).returns);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, CorruptCheckpointIsNamed) {
+  const fs::path dir = fresh_dir("corrupt");
+  Trainer::start(small_config(), dir, quiet())->run(2);
+  const fs::path ckpt = RunDir::open(dir).checkpoints().back();
+  auto bytes = read_file(ckpt);
+  bytes.resize(bytes.size() / 2);
+  write_file_atomic(ckpt, bytes);
+  try {
+    Trainer::resume(RunDir::open(dir), quiet());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated or corrupt"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(ckpt.string()), std::string::npos) << e.what();
+  }
+  bytes = read_file(dir / "policy.pt");
+  bytes[bytes.size() / 2] ^= 0x40;
+  write_file_atomic(dir / "policy.pt", bytes);
+  EXPECT_THROW(SavedPolicy::read(dir / "policy.pt"), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, EditedConfigRefusesToResume) {
+  const fs::path dir = fresh_dir("edited");
+  Trainer::start(small_config(), dir, quiet())->run(1);
+  std::ofstream(dir / "config.yaml", std::ios::app) << "# edited\n";
+  {
+    // Comments do not change the resolved config, so this still resumes.
+    auto t = Trainer::resume(RunDir::open(dir), quiet());
+  }
+  std::string yaml = read_text_file(dir / "config.yaml");
+  yaml.replace(yaml.find("seed: 7"), 7, "seed: 8");
+  write_file_atomic(dir / "config.yaml", yaml);
+  EXPECT_THROW(Trainer::resume(RunDir::open(dir), quiet()), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, BadEnvLeavesNoRunDirectory) {
+  TrainConfig config = small_config();
+  config.env.id = "CartPole-v9";
+  const fs::path dir = fresh_dir("badenv");
+  EXPECT_THROW(Trainer::start(config, dir, quiet()), Error);
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+}  // namespace
+}  // namespace trustrl::agents
