@@ -1,55 +1,40 @@
 #pragma once
-// The actor role: owns a VectorEnv and a policy snapshot, and produces Rollouts.
+// The actor role: owns env copies and a policy snapshot, and produces Rollouts.
 
 #include <cstdint>
-#include <memory>
+#include <string>
 
-#include "agents/inference.h"
 #include "agents/policy_snapshot.h"
 #include "agents/rollout.h"
 #include "core/bytes.h"
 #include "core/rng.h"
-#include "envs/vector_env.h"
 
 namespace trustrl::agents {
 
 class Actor {
  public:
-  /// `seed` seeds the envs (copy i gets seed + i) and the action sampling.
-  Actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed);
+  virtual ~Actor() = default;
 
   /// Acts with `snapshot` from now on (a copy is kept).
-  void set_policy(const PolicySnapshot& snapshot);
-  std::int64_t policy_version() const { return snapshot_.version; }
-
+  virtual void set_policy(const PolicySnapshot& snapshot) = 0;
+  virtual std::int64_t policy_version() const = 0;
   /// Steps every env copy `steps` times with the current policy and fills `out`.
-  void collect(int steps, Rollout& out);
+  virtual void collect(int steps, Rollout& out) = 0;
 
-  envs::VectorEnv& env() { return *env_; }
-  const Rng& rng() const { return rng_; }
   /// Env steps taken so far (steps x copies).
-  std::int64_t env_steps() const { return env_steps_; }
+  virtual std::int64_t env_steps() const = 0;
+  virtual void set_env_steps(std::int64_t steps) = 0;
+  virtual std::string env_id() const = 0;
+  virtual int num_envs() const = 0;
 
-  /// Envs, sampling RNG and counters, so that a resumed run continues exactly; throws Error if
-  /// the envs cannot be saved (then use restart()).
-  void save(ByteWriter& out) const;
-  void load(ByteReader& in);
-  /// Starts fresh episodes with envs seeded from `seed` (for resuming when the envs cannot be
-  /// saved), keeping the step counter.
-  void restart(std::uint64_t seed);
-  void set_env_steps(std::int64_t steps) { env_steps_ = steps; }
-
- private:
-  std::unique_ptr<envs::VectorEnv> env_;
-  PolicySnapshot snapshot_;
-  PolicyInference policy_;
-  Rng rng_;
-  std::int64_t env_steps_ = 0;
-  // scratch
-  std::vector<float> normalized_, final_rows_, final_values_;
-  std::vector<float> clipped_;
-  std::vector<int> final_index_;
-  ActResult act_;
+  /// Whether save() can capture the envs exactly (Box2D worlds and remote envs cannot).
+  virtual bool can_snapshot() const = 0;
+  /// Envs, sampling RNG and counters, so that a resumed run continues exactly.
+  virtual void save(ByteWriter& out) const = 0;
+  virtual void load(ByteReader& in) = 0;
+  /// Starts fresh episodes with envs seeded from `seed` (resuming when the envs cannot be saved).
+  virtual void restart(std::uint64_t seed) = 0;
+  virtual const Rng& rng() const = 0;
 };
 
 }  // namespace trustrl::agents

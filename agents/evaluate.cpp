@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "agents/inference.h"
+#include "agents/multi_agent_actor.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -33,7 +34,9 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   const envs::EnvSpec& spec = env.spec();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
   const int act_dim = static_cast<int>(spec.action_space.flat_dim());
-  PolicyInference inference(policy.weights);
+  if (policy.groups.size() != 1) throw Error("a single-agent env needs a policy of one group");
+  const GroupPolicy& group = policy.groups.front();
+  PolicyInference inference(group.weights);
   if (inference.obs_dim() != obs_dim)
     throw Error("the policy takes " + std::to_string(inference.obs_dim()) + " observation values but " + spec.id +
                 " gives " + std::to_string(obs_dim));
@@ -48,7 +51,7 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   env.reset(seed);
   if (on_frame && quota[0] > 0) on_frame(env.render(0));
   while (static_cast<int>(result.returns.size()) < episodes) {
-    policy.obs_normalizer.normalize(env.buffers().observations.data(), n, obs.data());
+    group.obs_normalizer.normalize(env.buffers().observations.data(), n, obs.data());
     inference.act(obs.data(), n, deterministic, rng, act);
     envs::ActionBatch batch;
     if (spec.action_space.is_discrete()) {
@@ -67,10 +70,40 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
       if (b.done(i) && done[k] < quota[k]) {
         ++done[k];
         result.returns.push_back(b.episode_returns[k]);
+        result.team_returns.push_back(b.episode_returns[k]);
         result.lengths.push_back(b.episode_lengths[k]);
       }
     }
     if (on_frame && done[0] < quota[0]) on_frame(env.render(0));
+  }
+  return result;
+}
+
+EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy, int episodes,
+                    bool deterministic, std::uint64_t seed, const std::function<void(const envs::Frame&)>& on_frame) {
+  if (episodes < 1) throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
+  const int n = env->num_envs();
+  const int agents = env->spec().num_agents();
+  MultiAgentActor actor(std::move(env), seed);
+  actor.set_policy(policy);
+  std::vector<int> quota(static_cast<std::size_t>(n)), done(static_cast<std::size_t>(n), 0);
+  for (int i = 0; i < n; ++i) quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);
+  EvalResult result;
+  if (on_frame && quota[0] > 0) on_frame(actor.env().render(0));
+  while (static_cast<int>(result.returns.size()) < episodes) {
+    actor.step(deterministic);
+    const envs::MultiAgentStepBuffers& b = actor.env().buffers();
+    for (int i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      if (!b.done(i) || done[k] >= quota[k]) continue;
+      ++done[k];
+      double mean = 0;
+      for (int a = 0; a < agents; ++a) mean += b.agent_episode_returns[k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a)];
+      result.returns.push_back(mean / agents);
+      result.team_returns.push_back(b.episode_returns[k]);
+      result.lengths.push_back(b.episode_lengths[k]);
+    }
+    if (on_frame && done[0] < quota[0]) on_frame(actor.env().render(0));
   }
   return result;
 }

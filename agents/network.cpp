@@ -130,7 +130,7 @@ std::vector<DenseLayer> export_layers(const std::vector<torch::nn::Linear>& laye
 }
 }  // namespace
 
-PolicyWeights export_weights(ActorCriticImpl& net) {
+PolicyWeights export_weights(const ActorCriticImpl& net) {
   PolicyWeights w;
   w.actor = export_layers(net.actor_layers());
   w.critic = export_layers(net.critic_layers());

@@ -75,5 +75,5 @@ void set_flat_parameters(torch::nn::Module& module, const torch::Tensor& flat);
 namespace trustrl::agents {
 struct PolicyWeights;
 /// The weights in plain arrays, for the actor's inference path (inference.h).
-PolicyWeights export_weights(ActorCriticImpl& net);
+PolicyWeights export_weights(const ActorCriticImpl& net);
 }  // namespace trustrl::agents

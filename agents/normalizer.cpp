@@ -7,6 +7,14 @@
 
 namespace trustrl::agents {
 
+void NormalizeConfig::visit(ConfigVisitor& v) {
+  v.field("observations", observations, "normalize observations (and critic inputs) by running mean/std");
+  v.field("rewards", rewards, "scale rewards by the running std of the discounted return");
+  v.field("clip_obs", clip_obs, "clip normalized observations to +-clip_obs", Bounds::positive());
+  v.field("clip_reward", clip_reward, "clip scaled rewards to +-clip_reward", Bounds::positive());
+  v.field("epsilon", epsilon, "added to variances before the square root", Bounds::positive());
+}
+
 RunningMeanStd::RunningMeanStd(int dim, double epsilon)
     : mean_(static_cast<std::size_t>(dim), 0.0), var_(static_cast<std::size_t>(dim), 1.0), count_(epsilon) {}
 
@@ -102,10 +110,66 @@ void ObsNormalizer::update(const float* x, std::int64_t rows) {
   refresh();
 }
 
-void ObsNormalizer::save(ByteWriter& out) const { rms_.save(out); }
+void ObsNormalizer::save(ByteWriter& out) const {
+  out.put<std::int32_t>(rms_.dim());
+  out.put<std::uint8_t>(enabled_);
+  out.put(clip_);
+  out.put(epsilon_);
+  rms_.save(out);
+}
 
 void ObsNormalizer::load(ByteReader& in) {
+  const auto dim = in.get<std::int32_t>();
+  if (dim < 0 || dim > (1 << 24)) throw Error("saved observation statistics are corrupt");
+  enabled_ = in.get<std::uint8_t>() != 0;
+  clip_ = in.get<double>();
+  epsilon_ = in.get<double>();
+  rms_ = RunningMeanStd(dim);
   rms_.load(in);
+  refresh();
+}
+
+ValueNormalizer::ValueNormalizer(bool enabled, double beta, double epsilon)
+    : enabled_(enabled), beta_(beta), epsilon_(epsilon) {}
+
+void ValueNormalizer::update(const float* returns, std::int64_t n) {
+  if (!enabled_ || n <= 0) return;
+  double mean = 0, mean_sq = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    mean += returns[i];
+    mean_sq += static_cast<double>(returns[i]) * returns[i];
+  }
+  mean /= static_cast<double>(n);
+  mean_sq /= static_cast<double>(n);
+  running_mean_ = beta_ * running_mean_ + (1 - beta_) * mean;
+  running_mean_sq_ = beta_ * running_mean_sq_ + (1 - beta_) * mean_sq;
+  debiasing_ = beta_ * debiasing_ + (1 - beta_);
+  refresh();
+}
+
+void ValueNormalizer::refresh() {
+  const double d = std::max(debiasing_, epsilon_);
+  mean_ = running_mean_ / d;
+  const double mean_sq = running_mean_sq_ / d;
+  std_ = std::sqrt(std::max(mean_sq - mean_ * mean_, 1e-2));  // the reference clamps var at 1e-2
+}
+
+void ValueNormalizer::save(ByteWriter& out) const {
+  out.put<std::uint8_t>(enabled_);
+  out.put(beta_);
+  out.put(epsilon_);
+  out.put(running_mean_);
+  out.put(running_mean_sq_);
+  out.put(debiasing_);
+}
+
+void ValueNormalizer::load(ByteReader& in) {
+  enabled_ = in.get<std::uint8_t>() != 0;
+  beta_ = in.get<double>();
+  epsilon_ = in.get<double>();
+  running_mean_ = in.get<double>();
+  running_mean_sq_ = in.get<double>();
+  debiasing_ = in.get<double>();
   refresh();
 }
 

@@ -11,8 +11,19 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/config.h"
 
 namespace trustrl::agents {
+
+struct NormalizeConfig {
+  bool observations = false;
+  bool rewards = false;
+  double clip_obs = 10.0;
+  double clip_reward = 10.0;
+  double epsilon = 1e-8;
+
+  void visit(ConfigVisitor& v);
+};
 
 /// Mean and variance over a stream of vectors, merged batch by batch (Chan et al. 1979), in
 /// double precision, starting from a pseudo-count as SB3's RunningMeanStd does.
@@ -37,8 +48,6 @@ class RunningMeanStd {
   double count_;
 };
 
-struct NormalizeConfig;
-
 /// (x - mean) / sqrt(var + eps), clipped to +-clip. Off: the identity.
 class ObsNormalizer {
  public:
@@ -46,11 +55,13 @@ class ObsNormalizer {
   ObsNormalizer(int dim, bool enabled, double clip, double epsilon = 1e-8);
 
   bool enabled() const { return enabled_; }
+  int dim() const { return rms_.dim(); }
   /// Writes normalized rows of `x` into `out` (which may alias `x`).
   void normalize(const float* x, std::int64_t rows, float* out) const;
   void update(const float* x, std::int64_t rows);
   const RunningMeanStd& stats() const { return rms_; }
 
+  /// Settings and statistics; load() restores both, whatever this object held.
   void save(ByteWriter& out) const;
   void load(ByteReader& in);
 
@@ -60,6 +71,33 @@ class ObsNormalizer {
   double clip_ = 10.0, epsilon_ = 1e-8;
   std::vector<float> scale_, shift_;  // cached 1/sqrt(var + eps) and mean, as floats
   void refresh();
+};
+
+/// Value normalization (Yu et al. 2021, MAPPO's ValueNorm): the critic predicts returns in
+/// normalized units; GAE works on denormalized values. Statistics are debiased exponential
+/// moving averages of the returns' mean and mean square, with the reference code's beta
+/// (0.99999) and epsilon (1e-5). Off: the identity.
+class ValueNormalizer {
+ public:
+  ValueNormalizer() = default;
+  ValueNormalizer(bool enabled, double beta = 0.99999, double epsilon = 1e-5);
+
+  bool enabled() const { return enabled_; }
+  void update(const float* returns, std::int64_t n);
+  float normalize(float x) const { return enabled_ ? static_cast<float>((x - mean_) / std_) : x; }
+  float denormalize(float x) const { return enabled_ ? static_cast<float>(x * std_ + mean_) : x; }
+  double mean() const { return mean_; }
+  double stddev() const { return std_; }
+
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);
+
+ private:
+  void refresh();
+  bool enabled_ = false;
+  double beta_ = 0.99999, epsilon_ = 1e-5;
+  double running_mean_ = 0, running_mean_sq_ = 0, debiasing_ = 0;
+  double mean_ = 0, std_ = 1;
 };
 
 /// Divides rewards by the running std of the discounted return (SB3 VecNormalize's reward

@@ -1,8 +1,12 @@
 #pragma once
-// What a learner publishes and an actor acts with: a version number, the policy's weights and
-// the observation statistics they were trained with.
+// What a learner publishes and an actor acts with: a version number and, per agent group, the
+// policy's weights with the input and value statistics they were trained with.
+//
+// Single-agent PPO has one group holding agent 0. MAPPO has one group per set of agents with
+// identical spaces; agents of a group share the group's actor and critic (parameter sharing).
 
 #include <cstdint>
+#include <vector>
 
 #include "agents/inference.h"
 #include "agents/normalizer.h"
@@ -10,14 +14,48 @@
 
 namespace trustrl::agents {
 
+/// What a group's critic reads, per agent row.
+enum class CriticInput {
+  /// The agent's own observation (PPO; independent PPO in multi-agent envs).
+  kObservation,
+  /// The env's global state (MAPPO's centralized critic).
+  kState,
+  /// The global state followed by the agent's own observation (MAPPO's agent-specific state).
+  kStateAndObservation,
+};
+
+struct GroupPolicy {
+  /// The agents this group acts for, ascending.
+  std::vector<int> agents;
+  /// Actor and critic weights; the actor's input is the agent's observation (its own obs_dim
+  /// values), followed by a one-hot agent id of `num_agents` values when `agent_id_input`.
+  PolicyWeights weights;
+  bool agent_id_input = false;
+  int num_agents = 1;
+  CriticInput critic_input = CriticInput::kObservation;
+  /// Statistics of the actor's and the critic's raw inputs.
+  ObsNormalizer obs_normalizer;
+  ObsNormalizer critic_normalizer;
+  /// The critic predicts normalized values; actors denormalize with this.
+  ValueNormalizer value_normalizer;
+
+  int actor_input_dim() const { return weights.actor.front().in; }
+  int critic_input_dim() const { return weights.critic.front().in; }
+  /// Width of the agent's own observation within the actor input.
+  int obs_dim() const { return actor_input_dim() - (agent_id_input ? num_agents : 0); }
+};
+
 struct PolicySnapshot {
   std::int64_t version = 0;
-  PolicyWeights weights;
-  ObsNormalizer obs_normalizer;
+  std::vector<GroupPolicy> groups;
 
   void save(ByteWriter& out) const;
-  /// `obs_dim` and the normalizer settings come from the reader's own config.
-  void load(ByteReader& in);
+  /// Reads what save() wrote; throws Error if it is inconsistent.
+  static PolicySnapshot load(ByteReader& in);
 };
+
+/// Writes agent `agent`'s actor input row: its first obs_dim() observation values, then the
+/// one-hot id if the group uses one.
+void write_actor_input(const GroupPolicy& group, const float* observation, int agent, float* out);
 
 }  // namespace trustrl::agents

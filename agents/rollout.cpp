@@ -7,7 +7,8 @@
 
 namespace trustrl::agents {
 
-void Rollout::allocate(int steps, int envs, int agents, int obs, int action, bool discrete, int critic) {
+void Rollout::allocate(int steps, int envs, int agents, int obs, int action, bool discrete, int critic,
+                       bool continuous_too) {
   num_steps = steps;
   num_envs = envs;
   num_agents = agents;
@@ -19,7 +20,7 @@ void Rollout::allocate(int steps, int envs, int agents, int obs, int action, boo
   observations.assign(r * static_cast<std::size_t>(obs), 0.0f);
   critic_inputs.assign(r * static_cast<std::size_t>(critic), 0.0f);
   discrete_actions.assign(discrete ? r * static_cast<std::size_t>(action) : 0, 0);
-  continuous_actions.assign(discrete ? 0 : r * static_cast<std::size_t>(action), 0.0f);
+  continuous_actions.assign(discrete && !continuous_too ? 0 : r * static_cast<std::size_t>(action), 0.0f);
   log_probs.assign(r, 0.0f);
   values.assign(r, 0.0f);
   rewards.assign(r, 0.0f);
@@ -51,11 +52,12 @@ void Rollout::validate() const {
   const auto tn = static_cast<std::size_t>(env_steps());
   check_size("observations", observations.size(), r * static_cast<std::size_t>(obs_dim));
   check_size("critic_inputs", critic_inputs.size(), r * static_cast<std::size_t>(critic_dim));
-  const bool discrete = !discrete_actions.empty();
-  if (discrete == !continuous_actions.empty())
-    throw Error("rollout must carry exactly one of discrete_actions and continuous_actions");
-  check_size(discrete ? "discrete_actions" : "continuous_actions",
-             discrete ? discrete_actions.size() : continuous_actions.size(), r * static_cast<std::size_t>(action_dim));
+  if (discrete_actions.empty() && continuous_actions.empty())
+    throw Error("rollout carries no actions (discrete_actions and continuous_actions are both empty)");
+  if (!discrete_actions.empty())
+    check_size("discrete_actions", discrete_actions.size(), r * static_cast<std::size_t>(action_dim));
+  if (!continuous_actions.empty())
+    check_size("continuous_actions", continuous_actions.size(), r * static_cast<std::size_t>(action_dim));
   check_size("log_probs", log_probs.size(), r);
   check_size("values", values.size(), r);
   check_size("rewards", rewards.size(), r);

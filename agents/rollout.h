@@ -12,8 +12,12 @@
 namespace trustrl::agents {
 
 struct EpisodeRecord {
+  /// The return of the episode; for multi-agent envs the mean over agents of each agent's
+  /// return (MAPPO's "average episode reward").
   double episode_return = 0.0;
   std::int32_t length = 0;
+  /// Multi-agent envs: the rewards summed over agents and steps (= episode_return for one agent).
+  double team_return = 0.0;
 };
 
 struct Rollout {
@@ -30,9 +34,10 @@ struct Rollout {
   std::vector<float> observations;
   /// [T, N, A, critic_dim] raw critic inputs (e.g. a global state) when critic_dim > 0.
   std::vector<float> critic_inputs;
-  /// [T, N, A, action_dim] env action values (Discrete/MultiDiscrete) ...
+  /// [T, N, A, action_dim] env action values (Discrete/MultiDiscrete agents) ...
   std::vector<std::int64_t> discrete_actions;
-  /// ... or the unclipped Gaussian samples (Box); the env saw them clipped to its bounds.
+  /// ... and/or the unclipped Gaussian samples (Box agents); the env saw them clipped to its
+  /// bounds. A multi-agent env with both kinds of agents fills both (zeros in the other rows).
   std::vector<float> continuous_actions;
   /// [T, N, A] log pi_behaviour(a | s).
   std::vector<float> log_probs;
@@ -56,7 +61,8 @@ struct Rollout {
   std::int64_t rows() const { return static_cast<std::int64_t>(num_steps) * num_envs * num_agents; }
   std::int64_t env_steps() const { return static_cast<std::int64_t>(num_steps) * num_envs; }
   /// Sizes every buffer for T x N x A (continuous or discrete actions).
-  void allocate(int steps, int envs, int agents, int obs, int action, bool discrete, int critic = 0);
+  void allocate(int steps, int envs, int agents, int obs, int action, bool discrete, int critic = 0,
+                bool continuous_too = false);
   /// Throws Error naming the first buffer whose size disagrees with the header, or a non-finite
   /// value: what a learner checks before it trusts a rollout from elsewhere.
   void validate() const;

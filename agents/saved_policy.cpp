@@ -2,7 +2,6 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
-#include "core/section_file.h"
 
 namespace trustrl::agents {
 
@@ -22,40 +21,33 @@ void SavedPolicy::add_to(SectionFile& file) const {
     spec.put_string(k);
     spec.put_string(v);
   }
-  spec.put(obs_dim);
-  snapshot.weights.action_space.save(spec);
-  spec.put<std::uint8_t>(normalize_observations);
-  spec.put(clip_obs);
-  spec.put(obs_epsilon);
+  spec.put<std::uint8_t>(multi_agent);
   file.add("spec", spec.take());
-  ByteWriter weights;
-  snapshot.save(weights);
-  file.add("policy", weights.take());
+  ByteWriter policy;
+  snapshot.save(policy);
+  file.add("policy", policy.take());
 }
 
 SavedPolicy SavedPolicy::from(const SectionFile& file) {
   const std::string& what = file.source();
   if (!file.has("spec") || !file.has("policy")) throw Error(what + " holds no policy");
   SavedPolicy p;
-  ByteReader spec(file.get("spec"), what);
-  p.env_id = spec.get_string();
-  const auto options = spec.get<std::uint32_t>();
-  for (std::uint32_t i = 0; i < options; ++i) {
-    std::string k = spec.get_string();
-    p.env_options[k] = spec.get_string();
+  try {
+    ByteReader spec(file.get("spec"), what);
+    p.env_id = spec.get_string();
+    const auto options = spec.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < options; ++i) {
+      std::string k = spec.get_string();
+      p.env_options[k] = spec.get_string();
+    }
+    p.multi_agent = spec.get<std::uint8_t>() != 0;
+    ByteReader policy(file.get("policy"), what);
+    p.snapshot = PolicySnapshot::load(policy);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.find(what) != std::string::npos) throw;
+    throw Error(what + ": " + message);
   }
-  p.obs_dim = spec.get<std::int64_t>();
-  const envs::Space action_space = envs::Space::load(spec);
-  p.normalize_observations = spec.get<std::uint8_t>() != 0;
-  p.clip_obs = spec.get<double>();
-  p.obs_epsilon = spec.get<double>();
-  if (p.obs_dim < 1) throw Error(what + " is corrupt (observation size " + std::to_string(p.obs_dim) + ")");
-  p.snapshot.obs_normalizer = ObsNormalizer(static_cast<int>(p.obs_dim), p.normalize_observations, p.clip_obs, p.obs_epsilon);
-  p.snapshot.weights.action_space = action_space;
-  ByteReader weights(file.get("policy"), what);
-  p.snapshot.load(weights);
-  if (p.snapshot.weights.actor.empty() || p.snapshot.weights.actor.front().in != p.obs_dim)
-    throw Error(what + " is corrupt (its network does not take " + std::to_string(p.obs_dim) + " observation values)");
   return p;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // policy.pt: everything `trustrl eval` needs to run a trained policy without its run: the env it
-// was trained on, the action space, the weights and the frozen observation statistics.
-// Written atomically, checksummed (core/section_file.h).
+// was trained on and the policy (weights, frozen input and value statistics, per agent group).
+// Written atomically, checksummed (core/section_file.h); checkpoints carry the same sections.
 
 #include <filesystem>
 #include <string>
@@ -9,17 +9,13 @@
 #include "agents/policy_snapshot.h"
 #include "core/config.h"
 #include "core/section_file.h"
-#include "envs/space.h"
 
 namespace trustrl::agents {
 
 struct SavedPolicy {
   std::string env_id;
   OptionMap env_options;
-  std::int64_t obs_dim = 0;
-  bool normalize_observations = false;
-  double clip_obs = 10.0;
-  double obs_epsilon = 1e-8;
+  bool multi_agent = false;
   PolicySnapshot snapshot;
 
   void write(const std::filesystem::path& path) const;

@@ -21,13 +21,15 @@ void RunConfig::visit(ConfigVisitor& v) {
 }
 
 void TrainConfig::visit(ConfigVisitor& v) {
-  v.choice("algo", algo, {{"ppo", Algorithm::kPpo}}, "learner");
+  v.choice("algo", algo, {{"ppo", Algorithm::kPpo}, {"mappo", Algorithm::kMappo}},
+           "learner: ppo (single-agent envs) or mappo (multi-agent envs)");
   std::int64_t s = static_cast<std::int64_t>(seed);
   v.field("seed", s, "seed of envs, sampling, initial weights and shuffles", Bounds::closed(0, 9.0e15));
   seed = static_cast<std::uint64_t>(s);
   v.field("total_steps", total_steps, "env steps to train for", Bounds::at_least(1));
   v.section("env", env, "the environment");
-  v.section("ppo", ppo, "PPO hyperparameters");
+  v.section("ppo", ppo, "PPO hyperparameters (MAPPO's too)");
+  v.section("mappo", mappo, "MAPPO: what the critic reads, agent ids");
   v.section("trust_region", trust_region, "how each update is kept close to the last policy");
   v.section("network", network, "actor and critic networks");
   v.section("normalize", normalize, "observation normalization and reward scaling");

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/mappo.h"
 #include "agents/network.h"
-#include "agents/ppo.h"
+#include "agents/normalizer.h"
+#include "agents/policy_update.h"
 #include "agents/trust_region.h"
 #include "core/config.h"
 
@@ -37,7 +39,7 @@ struct RunConfig {
   void visit(ConfigVisitor& v);
 };
 
-enum class Algorithm { kPpo };
+enum class Algorithm { kPpo, kMappo };
 
 struct TrainConfig {
   Algorithm algo = Algorithm::kPpo;
@@ -45,6 +47,7 @@ struct TrainConfig {
   std::int64_t total_steps = 100000;
   EnvConfig env;
   PpoConfig ppo;
+  MappoConfig mappo;
   TrustRegionConfig trust_region;
   NetworkConfig network;
   NormalizeConfig normalize;

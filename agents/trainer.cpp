@@ -11,6 +11,11 @@
 #include "core/files.h"
 #include "core/section_file.h"
 #include "core/text.h"
+#include "agents/mappo.h"
+#include "agents/multi_agent_actor.h"
+#include "agents/ppo.h"
+#include "agents/single_agent_actor.h"
+#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::agents {
@@ -25,11 +30,10 @@ NetworkShape network_shape(const envs::EnvSpec& spec) {
   return shape;
 }
 
-void check_env_fits(const envs::EnvSpec& spec) {
-  if (spec.observation_space.kind != envs::SpaceKind::kBox)
-    throw Error(spec.id + ": observations must be a Box, got " + spec.observation_space.describe());
-  if (spec.action_space.kind == envs::SpaceKind::kBox && !spec.action_space.bounded())
-    throw Error(spec.id + ": a Box action space must be bounded, got " + spec.action_space.describe());
+void check_spaces(const std::string& id, const envs::Space& obs, const envs::Space& action) {
+  if (obs.kind != envs::SpaceKind::kBox) throw Error(id + ": observations must be a Box, got " + obs.describe());
+  if (action.kind == envs::SpaceKind::kBox && !action.bounded())
+    throw Error(id + ": a Box action space must be bounded, got " + action.describe());
 }
 
 void save_counters(ByteWriter& w, const TrainingCounters& c) {
@@ -50,6 +54,47 @@ TrainingCounters load_counters(ByteReader& r) {
 
 }  // namespace
 
+Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
+                 const MultiAgentVectorEnvFactory& make_multi_agent_env) {
+  Roles roles;
+  const bool local = config.env.remote.empty();
+  const bool single_id = envs::EnvRegistry::global().contains(config.env.id);
+  const bool multi_id = envs::MultiAgentRegistry::global().contains(config.env.id);
+  if (local && config.algo == Algorithm::kPpo && multi_id && !single_id)
+    throw ConfigError("env.id '" + config.env.id + "' is a multi-agent env; train it with algo: mappo");
+  if (local && config.algo == Algorithm::kMappo && single_id && !multi_id)
+    throw ConfigError("env.id '" + config.env.id + "' is a single-agent env; train it with algo: ppo");
+  if (config.algo == Algorithm::kPpo) {
+    auto env = make_env(config.env);
+    const envs::EnvSpec& spec = env->spec();
+    check_spaces(spec.id, spec.observation_space, spec.action_space);
+    roles.learner = std::make_unique<PpoLearner>(network_shape(spec), config.ppo, config.trust_region, config.network,
+                                                 config.normalize, config.seed);
+    roles.actor = std::make_unique<SingleAgentActor>(std::move(env), config.seed);
+  } else {
+    auto env = make_multi_agent_env(config.env);
+    const envs::MultiAgentSpec& spec = env->spec();
+    for (int a = 0; a < spec.num_agents(); ++a)
+      check_spaces(spec.id, spec.observation_spaces[static_cast<std::size_t>(a)],
+                   spec.action_spaces[static_cast<std::size_t>(a)]);
+    roles.learner = std::make_unique<MappoLearner>(spec, config.mappo, config.ppo, config.trust_region, config.network,
+                                                   config.normalize, config.seed);
+    roles.actor = std::make_unique<MultiAgentActor>(std::move(env), config.seed);
+    roles.multi_agent = true;
+  }
+  roles.actor->set_policy(roles.learner->snapshot());
+  return roles;
+}
+
+MultiAgentVectorEnvFactory local_multi_agent_env_factory() {
+  return [](const EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+    if (!env.remote.empty())
+      throw Error("env.remote is set to '" + env.remote + "' but this program was built without remote envs");
+    return envs::LocalMultiAgentVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs),
+                                                static_cast<int>(env.threads));
+  };
+}
+
 VectorEnvFactory local_env_factory() {
   return [](const EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (!env.remote.empty())
@@ -62,12 +107,10 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();
   set_compute_threads(static_cast<int>(config_.run.torch_threads));
-  auto env = options_.make_env(config_.env);
-  check_env_fits(env->spec());
-  learner_ = std::make_unique<PpoLearner>(network_shape(env->spec()), config_.ppo, config_.trust_region,
-                                          config_.network, config_.normalize, config_.seed);
-  actor_ = std::make_unique<Actor>(std::move(env), config_.seed);
-  actor_->set_policy(learner_->snapshot());
+  Roles roles = make_roles(config_, options_.make_env, options_.make_multi_agent_env);
+  learner_ = std::move(roles.learner);
+  actor_ = std::move(roles.actor);
+  multi_agent_ = roles.multi_agent;
 }
 
 std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, const std::filesystem::path& run_dir,
@@ -148,18 +191,15 @@ void Trainer::checkpoint() {
   ByteWriter learner;
   learner_->save(learner);
   file.add("learner", learner.take());
-  if (actor_->env().can_snapshot()) {
+  if (actor_->can_snapshot()) {
     ByteWriter actor;
     actor_->save(actor);
     file.add("actor", actor.take());
   }
   SavedPolicy policy;
-  policy.env_id = actor_->env().spec().id;
+  policy.env_id = actor_->env_id();
   policy.env_options = config_.env.options;
-  policy.obs_dim = actor_->env().spec().observation_space.flat_dim();
-  policy.normalize_observations = config_.normalize.observations;
-  policy.clip_obs = config_.normalize.clip_obs;
-  policy.obs_epsilon = config_.normalize.epsilon;
+  policy.multi_agent = multi_agent_;
   policy.snapshot = learner_->snapshot();
   policy.add_to(file);
   file.write(run_dir_->checkpoint_path(counters_.update));

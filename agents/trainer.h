@@ -11,19 +11,33 @@
 #include <string>
 
 #include "agents/actor.h"
-#include "agents/ppo.h"
+#include "agents/learner.h"
 #include "agents/train_config.h"
 #include <filesystem>
 #include "core/metrics.h"
 #include "core/run_dir.h"
+#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
 
 /// Makes the vector env a run trains on (local copies, or a remote server).
 using VectorEnvFactory = std::function<std::unique_ptr<envs::VectorEnv>(const EnvConfig&)>;
+using MultiAgentVectorEnvFactory = std::function<std::unique_ptr<envs::MultiAgentVectorEnv>(const EnvConfig&)>;
 /// Local copies of a registered env.
 VectorEnvFactory local_env_factory();
+MultiAgentVectorEnvFactory local_multi_agent_env_factory();
+
+/// The actor and learner a config asks for (PPO on a single-agent env, MAPPO on a multi-agent
+/// one), with their envs made by `make_env` / `make_multi_agent_env`. Throws Error when the
+/// algorithm and the env do not fit together.
+struct Roles {
+  std::unique_ptr<Actor> actor;
+  std::unique_ptr<Learner> learner;
+  bool multi_agent = false;
+};
+Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
+                 const MultiAgentVectorEnvFactory& make_multi_agent_env);
 
 struct TrainingCounters {
   std::int64_t update = 0;
@@ -34,6 +48,7 @@ struct TrainingCounters {
 
 struct TrainerOptions {
   VectorEnvFactory make_env = local_env_factory();
+  MultiAgentVectorEnvFactory make_multi_agent_env = local_multi_agent_env_factory();
   /// Show a live progress line on stderr.
   bool progress = true;
   bool progress_is_terminal = false;
@@ -61,7 +76,7 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   const TrainingCounters& counters() const { return counters_; }
   const RunDir& run_dir() const { return *run_dir_; }
-  PpoLearner& learner() { return *learner_; }
+  Learner& learner() { return *learner_; }
   Actor& actor() { return *actor_; }
 
   /// Writes a checkpoint of the current state and policy.pt.
@@ -76,7 +91,8 @@ class Trainer {
   std::string config_yaml_;
   std::optional<RunDir> run_dir_;
   TrainerOptions options_;
-  std::unique_ptr<PpoLearner> learner_;
+  std::unique_ptr<Learner> learner_;
+  bool multi_agent_ = false;
   std::unique_ptr<Actor> actor_;
   MetricFanout sinks_;
   TrainingCounters counters_;

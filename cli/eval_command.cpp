@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/run_dir.h"
+#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
 
@@ -42,18 +43,27 @@ std::filesystem::path policy_path(const std::string& target) {
 void run_eval(const EvalArgs& args) {
   const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_path(args.target));
   const int copies = !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
-  auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
 
   std::unique_ptr<envs::AnimationWriter> writer;
+  int fps = 30;
   std::function<void(const envs::Frame&)> on_frame;
   if (!args.record.empty()) {
     on_frame = [&](const envs::Frame& f) {
-      if (!writer) writer = std::make_unique<envs::AnimationWriter>(args.record, f.width, f.height, env->spec().render_fps);
+      if (!writer) writer = std::make_unique<envs::AnimationWriter>(args.record, f.width, f.height, fps);
       writer->add(f);
     };
   }
-  const agents::EvalResult r =
-      agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, static_cast<std::uint64_t>(args.seed), on_frame);
+  const auto seed = static_cast<std::uint64_t>(args.seed);
+  agents::EvalResult r;
+  if (policy.multi_agent) {
+    auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    fps = env->spec().render_fps;
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+  } else {
+    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    fps = env->spec().render_fps;
+    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+  }
   if (writer) writer->close();
   std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n", policy.env_id.c_str(),
               args.episodes, args.deterministic ? "deterministic" : "stochastic", r.mean_return(), r.std_return(),

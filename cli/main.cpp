@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   trustrl::cli::add_eval_command(app);
   trustrl::cli::add_envs_command(app);
   trustrl::cli::add_config_command(app);
+  trustrl::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

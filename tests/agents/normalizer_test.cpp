@@ -46,9 +46,17 @@ TEST(ObsNormalizer, NormalizesClipsAndRoundTrips) {
   std::vector<float> out2(2);
   m.normalize(x.data(), 1, out2.data());
   EXPECT_EQ(out, out2);
-  ObsNormalizer wrong(3, true, 5.0);
+  // Loading restores the settings and the size too.
+  ObsNormalizer other(3, false, 1.0);
   ByteReader r2(w.bytes(), "normalizer");
-  EXPECT_THROW(wrong.load(r2), Error);
+  other.load(r2);
+  EXPECT_EQ(other.dim(), 2);
+  EXPECT_TRUE(other.enabled());
+  std::vector<float> out3(2);
+  other.normalize(x.data(), 1, out3.data());
+  EXPECT_EQ(out3, out);
+  ByteReader cut(std::span<const std::uint8_t>(w.bytes()).first(10), "normalizer");
+  EXPECT_THROW(other.load(cut), Error);
 }
 
 TEST(ObsNormalizer, DisabledIsIdentity) {
@@ -61,6 +69,22 @@ TEST(ObsNormalizer, DisabledIsIdentity) {
 }
 
 // SB3's VecNormalize: ret = ret * gamma + r; update stats with ret; r / sqrt(var + eps); ret = 0 at done.
+TEST(ValueNormalizer, FollowsTheMappoReference) {
+  // Debiased EMA of mean and mean square; var clamped at 1e-2.
+  ValueNormalizer v(true, 0.9);
+  const std::vector<float> a{1, 3}, b{10, 10};
+  v.update(a.data(), 2);
+  EXPECT_NEAR(v.mean(), 2.0, 1e-9);
+  EXPECT_NEAR(v.stddev(), 1.0, 1e-9);
+  v.update(b.data(), 2);
+  const double d = 0.9 * 0.1 + 0.1, mean = (0.9 * 0.1 * 2 + 0.1 * 10) / d, sq = (0.9 * 0.1 * 5 + 0.1 * 100) / d;
+  EXPECT_NEAR(v.mean(), mean, 1e-9);
+  EXPECT_NEAR(v.stddev(), std::sqrt(sq - mean * mean), 1e-9);
+  EXPECT_NEAR(v.denormalize(v.normalize(7.5f)), 7.5f, 1e-5);
+  ValueNormalizer off(false);
+  EXPECT_EQ(off.normalize(3.0f), 3.0f);
+}
+
 TEST(RewardScaler, FollowsStableBaselines3) {
   RewardScaler s(true, 0.9, 10.0);
   std::vector<float> r{1, 2, 3, 4};               // [T=2, N=2]

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "agents/evaluate.h"
+#include "agents/ppo.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -91,17 +92,18 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   std::int64_t adam_steps;
   Rng::State learner_rng, actor_rng;
   TrainingCounters counters;
+  auto ppo = [](Trainer& t) -> PpoLearner& { return dynamic_cast<PpoLearner&>(t.learner()); };
   {
     auto t = Trainer::start(config, split, quiet());
     t->run(7);  // stops after update 7 and checkpoints
-    params = t->learner().optimizer().parameters().clone();
-    m = t->learner().optimizer().first_moment().clone();
-    v = t->learner().optimizer().second_moment().clone();
-    adam_steps = t->learner().optimizer().steps();
-    norm_bytes = bytes_of([&](ByteWriter& w) { t->learner().obs_normalizer().save(w); });
-    scaler_bytes = bytes_of([&](ByteWriter& w) { t->learner().reward_scaler().save(w); });
-    trust_bytes = bytes_of([&](ByteWriter& w) { t->learner().trust_region().save(w); });
-    learner_rng = t->learner().rng().state();
+    params = ppo(*t).optimizer().parameters().clone();
+    m = ppo(*t).optimizer().first_moment().clone();
+    v = ppo(*t).optimizer().second_moment().clone();
+    adam_steps = ppo(*t).optimizer().steps();
+    norm_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); });
+    scaler_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); });
+    trust_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); });
+    learner_rng = ppo(*t).rng().state();
     actor_rng = t->actor().rng().state();
     actor_bytes = bytes_of([&](ByteWriter& w) { t->actor().save(w); });
     counters = t->counters();
@@ -112,14 +114,14 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
     csv << "999,999,1,2,3\n";
   }
   auto t = Trainer::resume(RunDir::open(split), quiet());
-  EXPECT_TRUE(torch::equal(t->learner().optimizer().parameters(), params)) << "weights";
-  EXPECT_TRUE(torch::equal(t->learner().optimizer().first_moment(), m)) << "optimizer state";
-  EXPECT_TRUE(torch::equal(t->learner().optimizer().second_moment(), v)) << "optimizer state";
-  EXPECT_EQ(t->learner().optimizer().steps(), adam_steps) << "optimizer step count";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().obs_normalizer().save(w); }), norm_bytes) << "obs normalizer";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().reward_scaler().save(w); }), scaler_bytes) << "reward scaler";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->learner().trust_region().save(w); }), trust_bytes) << "beta, clip epsilon";
-  EXPECT_EQ(t->learner().rng().state(), learner_rng) << "learner RNG";
+  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().parameters(), params)) << "weights";
+  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().first_moment(), m)) << "optimizer state";
+  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().second_moment(), v)) << "optimizer state";
+  EXPECT_EQ(ppo(*t).optimizer().steps(), adam_steps) << "optimizer step count";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); }), norm_bytes) << "obs normalizer";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); }), scaler_bytes) << "reward scaler";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); }), trust_bytes) << "beta, clip epsilon";
+  EXPECT_EQ(ppo(*t).rng().state(), learner_rng) << "learner RNG";
   EXPECT_EQ(t->actor().rng().state(), actor_rng) << "actor RNG";
   EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->actor().save(w); }), actor_bytes) << "envs";
   EXPECT_EQ(t->counters().update, counters.update);
@@ -145,6 +147,7 @@ TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   const PolicySnapshot live = t->learner().snapshot();
   const SavedPolicy saved = SavedPolicy::read(dir / "policy.pt");
   EXPECT_EQ(saved.env_id, "CartPole-v1");
+  EXPECT_FALSE(saved.multi_agent);
   for (bool deterministic : {true, false}) {
     auto env_a = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
     auto env_b = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);

@@ -1,4 +1,4 @@
-#include "agents/actor.h"
+#include "agents/single_agent_actor.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,17 +7,29 @@
 
 namespace trustrl::agents {
 
-Actor::Actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed)
+SingleAgentActor::SingleAgentActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed)
     : env_(std::move(env)), rng_(Rng::derive(seed, 0xAC7)) {
   env_->reset(seed);
 }
 
-void Actor::set_policy(const PolicySnapshot& snapshot) {
-  snapshot_ = snapshot;
-  policy_ = PolicyInference(snapshot_.weights);
+void SingleAgentActor::set_policy(const PolicySnapshot& snapshot) {
+  if (snapshot.groups.size() != 1 || snapshot.groups.front().agent_id_input)
+    throw Error("a single-agent actor needs a policy of one group without agent ids");
+  group_ = snapshot.groups.front();
+  version_ = snapshot.version;
+  policy_ = PolicyInference(group_.weights);
 }
 
-void Actor::collect(int steps, Rollout& out) {
+// V(s) in reward units for raw observations (normalized for the critic, denormalized after).
+void SingleAgentActor::values(const float* raw_obs, int rows, float* out) {
+  const auto size = static_cast<std::size_t>(rows) * static_cast<std::size_t>(group_.critic_input_dim());
+  final_rows_.resize(std::max(final_rows_.size(), size));
+  group_.critic_normalizer.normalize(raw_obs, rows, final_rows_.data());
+  policy_.values(final_rows_.data(), rows, out);
+  for (int i = 0; i < rows; ++i) out[i] = group_.value_normalizer.denormalize(out[i]);
+}
+
+void SingleAgentActor::collect(int steps, Rollout& out) {
   const envs::EnvSpec& spec = env_->spec();
   const int n = env_->num_envs();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
@@ -28,7 +40,7 @@ void Actor::collect(int steps, Rollout& out) {
     throw Error("the policy expects " + std::to_string(policy_.obs_dim()) + " observation values, the env gives " +
                 std::to_string(obs_dim));
   out.allocate(steps, n, 1, obs_dim, act_dim, discrete);
-  out.policy_version = snapshot_.version;
+  out.policy_version = version_;
   const auto obs_size = static_cast<std::size_t>(n) * static_cast<std::size_t>(obs_dim);
   const auto act_size = static_cast<std::size_t>(n) * static_cast<std::size_t>(act_dim);
   normalized_.resize(obs_size);
@@ -38,9 +50,9 @@ void Actor::collect(int steps, Rollout& out) {
     const auto row = static_cast<std::size_t>(t) * static_cast<std::size_t>(n);
     const envs::StepBuffers& b = env_->buffers();
     std::copy(b.observations.begin(), b.observations.end(), out.observations.begin() + static_cast<std::ptrdiff_t>(row * obs_dim));
-    snapshot_.obs_normalizer.normalize(b.observations.data(), n, normalized_.data());
+    group_.obs_normalizer.normalize(b.observations.data(), n, normalized_.data());
     policy_.act(normalized_.data(), n, /*deterministic=*/false, rng_, act_);
-    policy_.values(normalized_.data(), n, out.values.data() + row);
+    values(b.observations.data(), n, out.values.data() + row);
     std::copy(act_.log_probs.begin(), act_.log_probs.end(), out.log_probs.begin() + static_cast<std::ptrdiff_t>(row));
 
     envs::ActionBatch batch;
@@ -68,41 +80,40 @@ void Actor::collect(int steps, Rollout& out) {
       out.rewards[row + k] = static_cast<float>(s.rewards[k]);
       out.terminated[row + k] = s.terminated[k];
       out.truncated[row + k] = s.truncated[k];
-      if (s.done(i)) out.episodes.push_back({s.episode_returns[k], s.episode_lengths[k]});
+      if (s.done(i)) out.episodes.push_back({s.episode_returns[k], s.episode_lengths[k], s.episode_returns[k]});
       if (s.truncated[k] && !s.terminated[k]) final_index_.push_back(i);
     }
     // V(final observation) of cut episodes, in one batch.
     if (!final_index_.empty()) {
       const auto m = final_index_.size();
-      final_rows_.resize(m * static_cast<std::size_t>(obs_dim));
+      std::vector<float>& rows = clipped_;  // free until the next step
+      rows.resize(m * static_cast<std::size_t>(obs_dim));
       for (std::size_t j = 0; j < m; ++j)
-        std::memcpy(&final_rows_[j * static_cast<std::size_t>(obs_dim)],
+        std::memcpy(&rows[j * static_cast<std::size_t>(obs_dim)],
                     &s.final_observations[static_cast<std::size_t>(final_index_[j]) * static_cast<std::size_t>(obs_dim)],
                     sizeof(float) * static_cast<std::size_t>(obs_dim));
-      snapshot_.obs_normalizer.normalize(final_rows_.data(), static_cast<std::int64_t>(m), final_rows_.data());
       final_values_.resize(m);
-      policy_.values(final_rows_.data(), static_cast<int>(m), final_values_.data());
+      values(rows.data(), static_cast<int>(m), final_values_.data());
       for (std::size_t j = 0; j < m; ++j) out.final_values[row + static_cast<std::size_t>(final_index_[j])] = final_values_[j];
     }
     env_steps_ += n;
   }
-  snapshot_.obs_normalizer.normalize(env_->buffers().observations.data(), n, normalized_.data());
-  policy_.values(normalized_.data(), n, out.bootstrap_values.data());
+  values(env_->buffers().observations.data(), n, out.bootstrap_values.data());
 }
 
-void Actor::save(ByteWriter& out) const {
+void SingleAgentActor::save(ByteWriter& out) const {
   env_->save(out);
   out.put(rng_.state());
   out.put(env_steps_);
 }
 
-void Actor::load(ByteReader& in) {
+void SingleAgentActor::load(ByteReader& in) {
   env_->load(in);
   rng_.set_state(in.get<Rng::State>());
   env_steps_ = in.get<std::int64_t>();
 }
 
-void Actor::restart(std::uint64_t seed) {
+void SingleAgentActor::restart(std::uint64_t seed) {
   env_->reset(seed);
   rng_.reseed(Rng::derive(seed, 0xAC7));
 }

@@ -1,0 +1,217 @@
+#include "agents/multi_agent_actor.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+MultiAgentActor::MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed)
+    : env_(std::move(env)), rng_(Rng::derive(seed, 0xAC7)) {
+  env_->reset(seed);
+}
+
+int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id) {
+  int width = 0;
+  if (input != CriticInput::kObservation) width += static_cast<int>(spec.state_dim());
+  if (input != CriticInput::kState) width += static_cast<int>(spec.max_obs_dim());
+  if (agent_id) width += spec.num_agents();
+  return width;
+}
+
+void MultiAgentActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id,
+                                         const float* state, const float* observation, int agent, float* out) {
+  if (input != CriticInput::kObservation) out = std::copy(state, state + spec.state_dim(), out);
+  if (input != CriticInput::kState) out = std::copy(observation, observation + spec.max_obs_dim(), out);
+  if (agent_id) {
+    std::fill(out, out + spec.num_agents(), 0.0f);
+    out[agent] = 1.0f;
+  }
+}
+
+void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
+  const envs::MultiAgentSpec& spec = env_->spec();
+  group_of_.assign(static_cast<std::size_t>(spec.num_agents()), -1);
+  for (std::size_t g = 0; g < snapshot.groups.size(); ++g)
+    for (int a : snapshot.groups[g].agents) {
+      if (a < 0 || a >= spec.num_agents() || group_of_[static_cast<std::size_t>(a)] != -1)
+        throw Error("the policy's agent groups do not fit " + spec.id + "'s " + std::to_string(spec.num_agents()) +
+                    " agents");
+      group_of_[static_cast<std::size_t>(a)] = static_cast<int>(g);
+    }
+  for (int a = 0; a < spec.num_agents(); ++a)
+    if (group_of_[static_cast<std::size_t>(a)] < 0)
+      throw Error("the policy has no group for agent " + spec.agent_names[static_cast<std::size_t>(a)]);
+  for (const auto& g : snapshot.groups)
+    if (g.critic_input_dim() != critic_width(spec, g.critic_input, g.agent_id_input) ||
+        g.obs_dim() != spec.obs_dim(g.agents.front()))
+      throw Error("the policy's input sizes do not fit " + spec.id);
+  groups_ = snapshot.groups;
+  version_ = snapshot.version;
+  policies_.clear();
+  for (const auto& g : groups_) policies_.emplace_back(g.weights);
+}
+
+void MultiAgentActor::group_values(std::size_t g, const float* critic_rows, int rows, float* out) {
+  const GroupPolicy& group = groups_[g];
+  normalized_critic_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(group.critic_input_dim()));
+  group.critic_normalizer.normalize(critic_rows, rows, normalized_critic_.data());
+  policies_[g].values(normalized_critic_.data(), rows, out);
+  for (int i = 0; i < rows; ++i) out[i] = group.value_normalizer.denormalize(out[i]);
+}
+
+void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
+  const envs::MultiAgentSpec& spec = env_->spec();
+  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const int n = env_->num_envs(), agents = spec.num_agents();
+  const auto max_obs = static_cast<std::size_t>(spec.max_obs_dim());
+  const auto max_act = static_cast<std::size_t>(spec.max_action_dim());
+  const auto state_dim = static_cast<std::size_t>(spec.state_dim());
+  joint_discrete_.assign(spec.has_discrete_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
+                         envs::kNoDiscreteAction);
+  joint_continuous_.assign(spec.has_continuous_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
+                           envs::kNoContinuousAction);
+  const std::size_t step_rows = static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
+
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const GroupPolicy& group = groups_[g];
+    const int members = static_cast<int>(group.agents.size());
+    const int rows = n * members;
+    const auto in_dim = static_cast<std::size_t>(group.actor_input_dim());
+    const auto critic_dim = static_cast<std::size_t>(group.critic_input_dim());
+    inputs_.resize(static_cast<std::size_t>(rows) * in_dim);
+    critic_rows_.resize(static_cast<std::size_t>(rows) * critic_dim);
+    for (int i = 0; i < n; ++i)
+      for (int m = 0; m < members; ++m) {
+        const int a = group.agents[static_cast<std::size_t>(m)];
+        const auto r = static_cast<std::size_t>(i * members + m);
+        const float* obs = &b.observations[(static_cast<std::size_t>(i * agents + a)) * max_obs];
+        write_actor_input(group, obs, a, &inputs_[r * in_dim]);
+        write_critic_input(spec, group.critic_input, group.agent_id_input, &b.states[static_cast<std::size_t>(i) * state_dim],
+                           obs, a, &critic_rows_[r * critic_dim]);
+      }
+    group.obs_normalizer.normalize(inputs_.data(), rows, inputs_.data());
+    policies_[g].act(inputs_.data(), rows, deterministic, rng_, act_);
+    if (out) {
+      values_.resize(static_cast<std::size_t>(rows));
+      group_values(g, critic_rows_.data(), rows, values_.data());
+    }
+    const envs::Space& space = group.weights.action_space;
+    const auto dim = static_cast<std::size_t>(space.flat_dim());
+    for (int i = 0; i < n; ++i)
+      for (int m = 0; m < members; ++m) {
+        const int a = group.agents[static_cast<std::size_t>(m)];
+        const auto r = static_cast<std::size_t>(i * members + m);
+        const auto slot = static_cast<std::size_t>(i * agents + a);
+        const bool active = b.active[slot] != 0;
+        if (out) {
+          std::copy(&critic_rows_[r * critic_dim], &critic_rows_[r * critic_dim] + critic_dim,
+                    &out->critic_inputs[(step_rows + slot) * critic_dim]);
+          // Inactive agents contribute nothing: zero log-prob, value and action.
+          out->log_probs[step_rows + slot] = active ? act_.log_probs[r] : 0.0f;
+          out->values[step_rows + slot] = active ? values_[r] : 0.0f;
+        }
+        if (!active) continue;
+        if (space.is_discrete()) {
+          std::copy_n(&act_.discrete_actions[r * dim], dim, &joint_discrete_[slot * max_act]);
+          if (out) std::copy_n(&act_.discrete_actions[r * dim], dim, &out->discrete_actions[(step_rows + slot) * max_act]);
+        } else {
+          if (out)
+            std::copy_n(&act_.continuous_actions[r * dim], dim, &out->continuous_actions[(step_rows + slot) * max_act]);
+          // Clipped only at the env boundary; the rollout keeps the sample.
+          for (std::size_t k = 0; k < dim; ++k)
+            joint_continuous_[slot * max_act + k] =
+                std::clamp(act_.continuous_actions[r * dim + k], space.low[k], space.high[k]);
+          std::fill(&joint_continuous_[slot * max_act + dim], &joint_continuous_[slot * max_act + max_act], 0.0f);
+        }
+      }
+  }
+}
+
+void MultiAgentActor::step(bool deterministic) {
+  act(deterministic, nullptr, 0);
+  env_->step({joint_discrete_, joint_continuous_});
+  env_steps_ += env_->num_envs();
+}
+
+void MultiAgentActor::collect(int steps, Rollout& out) {
+  if (groups_.empty()) throw Error("actor has no policy yet");
+  const envs::MultiAgentSpec& spec = env_->spec();
+  const int n = env_->num_envs(), agents = spec.num_agents();
+  const auto max_obs = static_cast<std::size_t>(spec.max_obs_dim());
+  const auto state_dim = static_cast<std::size_t>(spec.state_dim());
+  const int critic_dim = groups_.front().critic_input_dim();
+  for (const auto& g : groups_)
+    if (g.critic_input_dim() != critic_dim) throw Error("agent groups must share one critic input width");
+  out.allocate(steps, n, agents, static_cast<int>(max_obs), static_cast<int>(spec.max_action_dim()),
+               spec.has_discrete_actions(), critic_dim, spec.has_continuous_actions());
+  out.active.assign(static_cast<std::size_t>(out.rows()), 1);
+  out.policy_version = version_;
+  std::vector<float> row(static_cast<std::size_t>(critic_dim));
+
+  for (int t = 0; t < steps; ++t) {
+    const envs::MultiAgentStepBuffers& b = env_->buffers();
+    const std::size_t step_rows = static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
+    std::copy(b.observations.begin(), b.observations.end(), out.observations.begin() + static_cast<std::ptrdiff_t>(step_rows * max_obs));
+    std::copy(b.active.begin(), b.active.end(), out.active.begin() + static_cast<std::ptrdiff_t>(step_rows));
+    act(false, &out, t);
+    env_->step({joint_discrete_, joint_continuous_});
+    env_steps_ += n;
+
+    const envs::MultiAgentStepBuffers& s = env_->buffers();
+    for (int i = 0; i < n; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      out.terminated[static_cast<std::size_t>(t * n + i)] = s.terminated[k];
+      out.truncated[static_cast<std::size_t>(t * n + i)] = s.truncated[k];
+      for (int a = 0; a < agents; ++a) {
+        const auto slot = k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a);
+        out.rewards[step_rows + slot] = static_cast<float>(s.rewards[slot]);
+      }
+      if (!s.done(i)) continue;
+      double mean = 0;
+      for (int a = 0; a < agents; ++a) mean += s.agent_episode_returns[k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a)];
+      out.episodes.push_back({mean / agents, s.episode_lengths[k], s.episode_returns[k]});
+      // Bootstrap a cut episode's agents that were still alive at its end.
+      if (s.truncated[k] && !s.terminated[k])
+        for (int a = 0; a < agents; ++a) {
+          const auto slot = k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a);
+          if (!s.final_active[slot]) continue;
+          const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
+          write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input, &s.final_states[k * state_dim],
+                             &s.final_observations[slot * max_obs], a, row.data());
+          group_values(g, row.data(), 1, &out.final_values[step_rows + slot]);
+        }
+    }
+  }
+  // V(s_T) of the agents alive after the last step.
+  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  for (int i = 0; i < n; ++i)
+    for (int a = 0; a < agents; ++a) {
+      const auto slot = static_cast<std::size_t>(i * agents + a);
+      if (!b.active[slot]) continue;
+      const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
+      write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input, &b.states[static_cast<std::size_t>(i) * state_dim],
+                         &b.observations[slot * max_obs], a, row.data());
+      group_values(g, row.data(), 1, &out.bootstrap_values[slot]);
+    }
+}
+
+void MultiAgentActor::save(ByteWriter& out) const {
+  env_->save(out);
+  out.put(rng_.state());
+  out.put(env_steps_);
+}
+
+void MultiAgentActor::load(ByteReader& in) {
+  env_->load(in);
+  rng_.set_state(in.get<Rng::State>());
+  env_steps_ = in.get<std::int64_t>();
+}
+
+void MultiAgentActor::restart(std::uint64_t seed) {
+  env_->reset(seed);
+  rng_.reseed(Rng::derive(seed, 0xAC7));
+}
+
+}  // namespace trustrl::agents

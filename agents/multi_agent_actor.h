@@ -1,0 +1,65 @@
+#pragma once
+// The actor for multi-agent envs: a MultiAgentVectorEnv and one policy per agent group. Agents of
+// a group act through the group's shared actor network, batched over env copies and agents.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "agents/actor.h"
+#include "agents/inference.h"
+#include "envs/multi_agent_vector_env.h"
+
+namespace trustrl::agents {
+
+class MultiAgentActor final : public Actor {
+ public:
+  /// `seed` seeds the envs (copy i gets seed + i) and the action sampling.
+  MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed);
+
+  void set_policy(const PolicySnapshot& snapshot) override;
+  std::int64_t policy_version() const override { return version_; }
+  void collect(int steps, Rollout& out) override;
+  std::int64_t env_steps() const override { return env_steps_; }
+  void set_env_steps(std::int64_t steps) override { env_steps_ = steps; }
+  std::string env_id() const override { return env_->spec().id; }
+  int num_envs() const override { return env_->num_envs(); }
+  bool can_snapshot() const override { return env_->can_snapshot(); }
+  void save(ByteWriter& out) const override;
+  void load(ByteReader& in) override;
+  void restart(std::uint64_t seed) override;
+  const Rng& rng() const override { return rng_; }
+
+  /// One step of every copy with the current policy (for evaluation): acts (sampling, or the
+  /// mode when `deterministic`) and steps the env.
+  void step(bool deterministic);
+  envs::MultiAgentVectorEnv& env() { return *env_; }
+
+  /// Width of a critic input row for `input` (state and/or padded observation, then the id).
+  static int critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id);
+  /// Writes agent `agent`'s critic input row from a copy's state and padded observation row.
+  static void write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id,
+                                 const float* state, const float* observation, int agent, float* out);
+
+ private:
+  // Chooses every agent's action for the current buffers; fills the joint action and, when
+  // `out` is set, the rollout's step t.
+  void act(bool deterministic, Rollout* out, int t);
+  // V (reward units) of agent rows given their critic inputs, for group g.
+  void group_values(std::size_t g, const float* critic_rows, int rows, float* out);
+
+  std::unique_ptr<envs::MultiAgentVectorEnv> env_;
+  std::vector<GroupPolicy> groups_;
+  std::vector<PolicyInference> policies_;
+  std::vector<int> group_of_;  // agent -> group
+  std::int64_t version_ = 0;
+  Rng rng_;
+  std::int64_t env_steps_ = 0;
+  // scratch
+  std::vector<std::int64_t> joint_discrete_;
+  std::vector<float> joint_continuous_;
+  std::vector<float> inputs_, critic_rows_, normalized_critic_, values_;
+  ActResult act_;
+};
+
+}  // namespace trustrl::agents

@@ -1,0 +1,88 @@
+#pragma once
+// The PPO-style update of one actor-critic on one flattened batch, shared by PPO and MAPPO:
+// minibatch epochs reshuffled each epoch, per-minibatch advantage normalization, the trust-region
+// family's loss and hooks, value clipping, entropy bonus, global grad-norm clipping, and the
+// KL(old || new) of the update measured on the whole batch in every form.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "agents/flat_adam.h"
+#include "agents/network.h"
+#include "agents/trust_region.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "core/rng.h"
+
+namespace trustrl::agents {
+
+struct PpoConfig {
+  std::int64_t num_steps = 128;
+  double learning_rate = 2.5e-4;
+  bool anneal_lr = true;
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  std::int64_t num_minibatches = 4;
+  /// Samples per minibatch; 0 derives it from num_minibatches.
+  std::int64_t minibatch_size = 0;
+  std::int64_t update_epochs = 4;
+  bool norm_adv = true;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  std::optional<double> value_clip = 0.2;
+  /// Huber loss with this delta for the value instead of the squared error; null is off.
+  std::optional<double> value_huber_delta;
+  /// Normalize value targets by running statistics (MAPPO's ValueNorm).
+  bool value_norm = false;
+  double max_grad_norm = 0.5;
+  double adam_eps = 1e-5;
+
+  void visit(ConfigVisitor& v);
+};
+
+/// Minibatch size for a batch, from minibatch_size or num_minibatches; throws ConfigError if it
+/// does not fit.
+std::int64_t minibatch_size(const PpoConfig& ppo, std::int64_t batch);
+
+/// One update's samples (inactive agents already left out). Tensors share their rows.
+struct UpdateBatch {
+  torch::Tensor obs;            // [B, actor_input] normalized
+  torch::Tensor critic_inputs;  // [B, critic_input] normalized
+  torch::Tensor actions;        // [B, k] int64 class indices, or [B, d] float
+  torch::Tensor old_log_probs;  // [B]
+  torch::Tensor old_values;     // [B] in the critic's output units
+  torch::Tensor advantages;     // [B]
+  torch::Tensor returns;        // [B] value targets in the critic's output units
+  std::int64_t rows() const { return obs.size(0); }
+};
+
+/// What one update measured; names follow CleanRL where it has them.
+struct UpdateStats {
+  double policy_loss = 0, value_loss = 0, entropy = 0;
+  double kl_analytic = 0, kl_k1 = 0, kl_k2 = 0, kl_k3 = 0;
+  double clip_fraction = 0, explained_variance = 0;
+  double learning_rate = 0, clip_epsilon = 0, beta = 0;
+  int epochs = 0, minibatches = 0, backtracks = 0;
+  bool early_stopped = false;
+  /// Mean ratio on the first minibatch of the first epoch (1 unless the actor's policy differs).
+  double first_ratio = 1.0;
+  /// Per agent group (MAPPO): the analytic KL(old || new) of each group's update.
+  std::vector<double> group_kl;
+  /// Samples the update used.
+  std::int64_t samples = 0;
+
+  void write(MetricRow& row) const;
+  /// Averages groups' stats weighted by their samples (KL per group kept in group_kl).
+  static UpdateStats combine(const std::vector<UpdateStats>& groups);
+};
+
+/// Runs the epochs of one update on `net`; `progress_remaining` (1 -> 0 over training) drives LR
+/// and clip annealing.
+UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
+                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch, double progress_remaining);
+
+double explained_variance(const std::vector<float>& predicted, const std::vector<float>& target);
+
+}  // namespace trustrl::agents
