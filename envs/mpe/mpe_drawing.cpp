@@ -61,8 +61,8 @@ Frame draw_particle_world(const ParticleWorld& world, std::span<const EntityColo
     const double top = kMpeFrameSize * 0.95 - kMpeFrameSize * 0.05 * line;
     for (std::size_t k = 0; k < agent.comm.size(); ++k) {
       const double left = kMpeFrameSize * 0.05 + static_cast<double>(k) * (kBox + kGap);
-      const Point box[4] = {up({left, top}), up({left + kBox, top}),
-                            up({left + kBox, top + kBox}), up({left, top + kBox})};
+      const Point box[4] = {up({left, top}), up({left + kBox, top}), up({left + kBox, top + kBox}),
+                            up({left, top + kBox})};
       const auto shade =
           static_cast<std::uint8_t>(255.0 * (1.0 - std::clamp(agent.comm[k], 0.0, 1.0)));
       canvas.fill_polygon(box, {shade, shade, shade});

@@ -309,8 +309,8 @@ TEST(Render, BipedalWalkerViewFollowsTheHull) {
   int reddish = 0;
   for (int y = 0; y < near.height; ++y)
     for (int x = 0; x < near.width; ++x) {
-      const auto [r, g, b] = pixel(near, x, y);
-      reddish += r > g + 60 && r > b + 60;
+      const auto [red, green, blue] = pixel(near, x, y);
+      reddish += red > green + 60 && red > blue + 60;
     }
   EXPECT_GT(reddish, 100);
 }
@@ -351,7 +351,7 @@ TEST(Render, EveryRegisteredMultiAgentEnvThatRendersDrawsAFrame) {
     expect_well_formed(f, id);
     ++rendered;
   }
-  EXPECT_GE(rendered, 2);  // simple_spread, simple_speaker_listener
+  EXPECT_GE(rendered, 3);  // simple_spread, simple_speaker_listener, multiwalker
 }
 
 TEST(Render, SimpleSpreadDrawsPettingZoosPicture) {
@@ -359,26 +359,28 @@ TEST(Render, SimpleSpreadDrawsPettingZoosPicture) {
   // Agents at (0.5, 0), (-0.5, 0.5), (0, -0.5); landmarks at (0, 1), (-1, -1), (0.6, -0.7):
   // the camera spans 1, so (x, y) lands at pixel (floor(350 x) * 0.9 + 350, floor(-350 y) * 0.9
   // + 350).
-  const std::vector<double> s{0.5, 0, 0, 0, -0.5, 0.5, 0, 0, 0, -0.5, 0, 0,
-                              0,   1, -1, -1, 0.6, -0.7};
+  // clang-format off
+  const std::vector<double> s{0.5, 0, 0, 0,  -0.5, 0.5, 0, 0,  0, -0.5, 0, 0,  // agents
+                              0, 1,  -1, -1,  0.6, -0.7};                      // landmarks
+  // clang-format on
   const Frame f = h.frame_of(s);
   EXPECT_EQ(f.width, 700);
   EXPECT_EQ(f.height, 700);
   EXPECT_EQ(pixel(f, 0, 0), Rgb(255, 255, 255));
   constexpr Rgb kAgent{70, 70, 170}, kLandmark{50, 50, 50};
-  EXPECT_EQ(pixel(f, 507, 350), kAgent);           // (0.5, 0)
-  EXPECT_EQ(pixel(f, 192, 192), kAgent);           // (-0.5, 0.5): floor(-175) = -175
-  EXPECT_EQ(pixel(f, 350, 507), kAgent);           // (0, -0.5)
-  EXPECT_EQ(pixel(f, 350, 35), kLandmark);         // (0, 1)
-  EXPECT_EQ(pixel(f, 35, 665), kLandmark);         // (-1, -1)
-  EXPECT_EQ(pixel(f, 539, 570), kLandmark);        // (0.6, -0.7)
+  EXPECT_EQ(pixel(f, 507, 350), kAgent);     // (0.5, 0)
+  EXPECT_EQ(pixel(f, 192, 192), kAgent);     // (-0.5, 0.5): floor(-175) = -175
+  EXPECT_EQ(pixel(f, 350, 507), kAgent);     // (0, -0.5)
+  EXPECT_EQ(pixel(f, 350, 35), kLandmark);   // (0, 1)
+  EXPECT_EQ(pixel(f, 35, 665), kLandmark);   // (-1, -1)
+  EXPECT_EQ(pixel(f, 539, 570), kLandmark);  // (0.6, -0.7)
   // Agents are discs of radius 0.15 * 350 = 52.5 px with a black border.
   EXPECT_EQ(pixel(f, 507 + 45, 350), kAgent);
   EXPECT_EQ(pixel(f, 507 + 60, 350), Rgb(255, 255, 255));
   // A landmark twice as far out halves the camera's scale.
   std::vector<double> wide = s;
-  wide[12] = 2.0;  // landmark 0 at (2, 1)
-  EXPECT_EQ(pixel(h.frame_of(wide), 428, 350), kAgent);  // floor(87.5) * 0.9 + 350 = 428.3
+  wide[12] = 2.0;  // landmark 0 at (2, 1); agent 0 moves to floor(87.5) * 0.9 + 350 = 428.3
+  EXPECT_EQ(pixel(h.frame_of(wide), 428, 350), kAgent);
   EXPECT_EQ(h.frame_of(s).rgb, f.rgb) << "one state, two pictures";
 }
 
@@ -401,6 +403,30 @@ TEST(Render, SpeakerListenerColoursTheListenerAfterItsGoalAndShowsTheWord) {
   const Frame word = h.frame_of(s);
   EXPECT_EQ(pixel(word, 35 + 2 * 18 + 7, 672), Rgb(0, 0, 0));
   EXPECT_EQ(pixel(word, 35 + 7, 672), Rgb(255, 255, 255));
+}
+
+TEST(Render, MultiWalkerFollowsTheWalkersAndDropsRemovedOnes) {
+  constexpr Rgb kHull{127, 51, 229}, kPackage{127, 102, 229};
+  MultiAgentHarness h("multiwalker_v9", {{"terminate_on_fall", "false"}});
+  const Frame start = h.env->render();
+  EXPECT_EQ(start.width, 600);
+  EXPECT_EQ(start.height, 400);
+  expect_well_formed(start, "multiwalker_v9");
+  const int hull_pixels = count(start, kHull);
+  EXPECT_GT(hull_pixels, 300);
+  EXPECT_GT(count(start, kPackage), 1000);
+  // The view follows the walkers' mean x: all bodies moved 10 m right look the same on screen
+  // (the terrain under them differs).
+  std::vector<double> s = h.env->get_state();
+  const auto at_start = centroid(start, kPackage);
+  for (std::size_t b = 0; b < s.size(); b += 7) s[b] += 10.0;  // walkers' x, then package's x
+  const Frame moved = h.frame_of(s);
+  EXPECT_NEAR(centroid(moved, kPackage).first, at_start.first, 1.0);
+  EXPECT_NE(moved.rgb, start.rgb);
+  // A walker marked inactive is removed (remove_on_fall) and no longer drawn.
+  s[7 + 6] = 0;
+  const Frame two = h.frame_of(s);
+  EXPECT_NEAR(count(two, kHull), hull_pixels * 2 / 3, hull_pixels / 10);
 }
 
 }  // namespace
