@@ -14,6 +14,9 @@ void register_builtin_envs(EnvRegistry& registry) {
   register_box2d(registry);
 }
 
-void register_builtin_multi_agent_envs(MultiAgentRegistry& registry) { register_mpe(registry); }
+void register_builtin_multi_agent_envs(MultiAgentRegistry& registry) {
+  register_mpe(registry);
+  register_box2d_multi_agent(registry);
+}
 
 }  // namespace trustrl::envs

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "envs/box2d/walker_drawing.h"
+#include "envs/render/canvas.h"
 
 namespace trustrl::envs {
 
@@ -97,6 +99,22 @@ void BipedalWalker::set_state(std::span<const double> state, std::span<float> ob
   write_obs(obs);
   const BodyKinematics hull = world_.walker().hull_kinematics();
   prev_shaping_ = shaping(hull.x, hull.angle);
+}
+
+Frame BipedalWalker::render() const {
+  if (!world_.built()) throw Error(spec().id + ": render() needs reset() first");
+  // Gymnasium's scroll puts the hull a fifth of the way into the view; its rgb_array frame is the
+  // rightmost 600 columns of a canvas that starts at x = 0, so the view never starts left of 0.
+  const double scroll =
+      world_.walker().hull_kinematics().x - WalkerBody::kViewportW / WalkerBody::kScale / 5;
+  const WalkerCamera camera{std::max(0.0, scroll), WalkerBody::kScale, scroll / 2};
+  Canvas canvas(static_cast<int>(WalkerBody::kViewportW), static_cast<int>(WalkerBody::kViewportH));
+  draw_walker_backdrop(canvas, camera, world_.terrain(), world_.clouds());
+  draw_walker_lidar(canvas, world_.walker());
+  draw_walker_terrain(canvas, camera, world_.terrain());
+  draw_walker(canvas, world_.walker());
+  draw_walker_start_flag(canvas);
+  return canvas.to_frame();
 }
 
 void BipedalWalker::save(ByteWriter&) const {

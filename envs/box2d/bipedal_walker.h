@@ -45,6 +45,12 @@ class BipedalWalker final : public Env {
   void save(ByteWriter& out) const override;
   void load(ByteReader& in, std::span<float> obs) override;
 
+  /// Gymnasium's picture, 600 x 400: sky, clouds drifting at half speed, grass, obstacles, the
+  /// walker with its lidar (all ten rays; Gymnasium sweeps one per frame) and the start flag, in
+  /// a view that follows the hull (its left edge 4 m behind it, never left of x = 0). Throws
+  /// Error before the first reset().
+  Frame render() const override;
+
   /// Gymnasium's shaping: 130 * hull x / SCALE - 5 |hull angle|.
   static double shaping(double hull_x, double hull_angle);
 

@@ -50,8 +50,12 @@ class BipedalWalkerWorld {
   const WalkerBody& walker() const { return walker_; }
   /// Whether the hull has touched the ground since reset (Gymnasium's game_over).
   bool hull_touched() const { return hull_touched_; }
-  /// Moves the walker rigidly (see WalkerBody::place).
-  void place_walker(const BodyKinematics& hull) { walker_.place(hull); }
+  /// Moves the walker rigidly (see WalkerBody::place) and casts its lidar again from there, so
+  /// that the next observation sees the ground under its new place.
+  void place_walker(const BodyKinematics& hull) {
+    walker_.place(hull);
+    walker_.scan_lidar(*world_);
+  }
 
   // For renderers. Owned by this world; valid until the next reset().
   const WalkerTerrain& terrain() const { return terrain_; }

@@ -2,6 +2,7 @@
 
 #include "envs/box2d/bipedal_walker.h"
 #include "envs/box2d/lunar_lander.h"
+#include "envs/box2d/multiwalker.h"
 
 namespace trustrl::envs {
 
@@ -21,6 +22,17 @@ void register_box2d(EnvRegistry& registry) {
   registry.add({"BipedalWalkerHardcore-v3", "walk over stumps, stairs and pits (continuous; Box2D)",
                 [](EnvOptions& o) -> std::unique_ptr<Env> {
                   return std::make_unique<BipedalWalker>(o, true);
+                }});
+}
+
+void register_box2d_multi_agent(MultiAgentRegistry& registry) {
+  registry.add({"multiwalker_v9",
+                "PettingZoo SISL: N bipedal walkers carry a package (continuous; Box2D; options: "
+                "n_walkers, position_noise, angle_noise, forward_reward, terminate_reward, "
+                "fall_reward, shared_reward, terminate_on_fall, remove_on_fall, terrain_length, "
+                "max_cycles)",
+                [](EnvOptions& o) -> std::unique_ptr<MultiAgentEnv> {
+                  return std::make_unique<MultiWalker>(o);
                 }});
 }
 

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "envs/box2d/walker_drawing.h"
+#include "envs/render/canvas.h"
 
 namespace trustrl::envs {
 
@@ -91,6 +93,7 @@ LanderEngines LunarLander::engines_for(const Action& action) const {
 
 StepResult LunarLander::advance(const LanderEngines& engines, std::span<float> obs) {
   world_.step(engines, rng());
+  last_engines_ = engines;
   const auto s = observe();
   for (int i = 0; i < kObsDim; ++i)
     obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
@@ -145,6 +148,61 @@ void LunarLander::set_state(std::span<const double> state, std::span<float> obs)
   for (int i = 0; i < kObsDim; ++i)
     obs[static_cast<std::size_t>(i)] = static_cast<float>(s[static_cast<std::size_t>(i)]);
   prev_shaping_ = shaping(s);
+}
+
+Frame LunarLander::render() const {
+  if (world_.lander_body() == nullptr) throw Error(spec().id + ": render() needs reset() first");
+  // Colours and sizes of lunar_lander.py render(): the background is white and the sky polygons
+  // above the ground line are painted black; lander and legs are (128, 102, 230) outlined in
+  // (77, 77, 128); the flags are a white pole 50 px high with a yellow pennant.
+  constexpr Color kSky{0, 0, 0};
+  constexpr Color kLanderFill{128, 102, 230};
+  constexpr Color kLanderOutline{77, 77, 128};
+  constexpr Color kPole{255, 255, 255};
+  constexpr Color kPennant{204, 204, 0};
+  // A fresh exhaust particle's colour in Gymnasium (ttl 1 aged by one frame: 0.85).
+  constexpr Color kFlame{255, 108, 108};
+  const double px = 1.0 / W::kScale;
+
+  Canvas canvas(static_cast<int>(W::kViewportW), static_cast<int>(W::kViewportH));
+  canvas.set_transform({W::kScale, 0.0, 0.0});
+  std::vector<Point> corners;
+  for (const Polygon& sky : world_.terrain_polygons()) {
+    corners.clear();
+    for (const Vec2& v : sky) corners.push_back({v.x, v.y});
+    canvas.fill_polygon(corners, kSky);
+  }
+
+  // Flames in the lander's frame (pixels): the main one out of the bottom edge, sized by the
+  // throttle; a side one out of the flank opposite to the push (side_direction -1 pushes
+  // towards -x, so its flame points to +x).
+  const BodyKinematics k = world_.lander();
+  auto to_world = [&](double x_px, double y_px) {
+    return Point{k.x, k.y} + rotate({x_px * px, y_px * px}, k.angle);
+  };
+  if (last_engines_.main > 0) {
+    const Point flame[3] = {to_world(-5, -10), to_world(5, -10),
+                            to_world(0, -10 - 22 * last_engines_.main)};
+    canvas.fill_polygon(flame, kFlame);
+  }
+  if (last_engines_.side > 0) {
+    const double out = -last_engines_.side_direction;  // +1: the flame points to +x
+    const Point flame[3] = {to_world(out * 15, 9), to_world(out * 15, 15),
+                            to_world(out * (15 + 14 * last_engines_.side), 12)};
+    canvas.fill_polygon(flame, kFlame);
+  }
+
+  draw_body_polygon(canvas, world_.lander_polygon(), kLanderFill, kLanderOutline);
+  for (int i = 0; i < 2; ++i)
+    draw_body_polygon(canvas, world_.leg_polygon(i), kLanderFill, kLanderOutline);
+
+  for (const double x : {world_.helipad_x1(), world_.helipad_x2()}) {
+    const double y1 = world_.helipad_y(), y2 = y1 + 50 * px;
+    canvas.line({x, y1}, {x, y2}, kPole, 1.0);
+    const Point pennant[3] = {{x, y2}, {x, y2 - 10 * px}, {x + 25 * px, y2 - 5 * px}};
+    canvas.fill_polygon(pennant, kPennant);
+  }
+  return canvas.to_frame();
 }
 
 void LunarLander::save(ByteWriter&) const {

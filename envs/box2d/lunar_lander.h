@@ -45,6 +45,11 @@ class LunarLander final : public Env {
   void save(ByteWriter& out) const override;
   void load(ByteReader& in, std::span<float> obs) override;
 
+  /// Gymnasium's picture, 600 x 400 at 30 px/m: black sky over the white moon, the lander and
+  /// its legs, the helipad's flags, and flames for the engines fired on the last step (instead of
+  /// Gymnasium's exhaust particles). Throws Error before the first reset().
+  Frame render() const override;
+
   /// Gymnasium's observation and shaping from the world's current state, in double (the reward
   /// is computed from these, the observation is their float32 rounding).
   std::array<double, kObsDim> observe() const;
@@ -61,6 +66,8 @@ class LunarLander final : public Env {
 
   LunarLanderWorld world_;
   bool continuous_ = false;
+  /// The throttles of the last step, for the picture's flames.
+  LanderEngines last_engines_;
   double prev_shaping_ = 0.0;
 };
 

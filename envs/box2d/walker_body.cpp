@@ -128,6 +128,21 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x,
   }
 }
 
+void WalkerBody::destroy(b2World& world) {
+  if (hull_ == nullptr) return;
+  // Box2D destroys the joints with the bodies. hull_ is cleared first so that the EndContact
+  // calls Box2D makes while the bodies go are ignored by on_contact().
+  joints_ = {};
+  b2Body* hull = hull_;
+  hull_ = nullptr;
+  world.DestroyBody(hull);
+  for (b2Body*& s : segments_) {
+    world.DestroyBody(s);
+    s = nullptr;
+  }
+  ground_contact_ = {};
+}
+
 void WalkerBody::apply_action(std::span<const float> action) {
   for (int j = 0; j < kNumJoints; ++j) {
     const float a = std::clamp(action[static_cast<std::size_t>(j)], -1.0f, 1.0f);
@@ -176,6 +191,7 @@ void WalkerBody::state(std::span<double, kStateDim> out) const {
 }
 
 void WalkerBody::on_contact(const b2Body* a, const b2Body* b, bool begin) {
+  if (hull_ == nullptr) return;
   for (std::size_t leg = 0; leg < 2; ++leg) {
     const b2Body* lower = segments_[2 * leg + 1];
     if (a == lower || b == lower) ground_contact_[leg] = begin;

@@ -65,6 +65,14 @@ class WalkerBody {
   void build(b2World& world, double x, double y, double push_x,
              const WalkerBodyConfig& config = {});
 
+  /// Destroys the walker's bodies and joints in `world` (the world it was built in; not during
+  /// b2World::Step) and forgets them: afterwards built() is false and on_contact() ignores
+  /// everything. Box2D reports the walker's open contacts as ended while it goes. (PettingZoo's
+  /// MultiWalker removes fallen walkers this way.)
+  void destroy(b2World& world);
+  /// Whether the walker has bodies (built and not destroyed).
+  bool built() const { return hull_ != nullptr; }
+
   /// Sets the four motors from an action in [-1, 1] (hip 0, knee 0, hip 1, knee 1; clipped):
   /// speed SPEED * sign(a), torque limit MOTORS_TORQUE * |a|, as Gymnasium does. Wakes every
   /// body of the walker, as Box2D 2.3's SetMotorSpeed did on each call.

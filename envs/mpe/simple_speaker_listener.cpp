@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "envs/mpe/mpe_drawing.h"
 
 namespace trustrl::envs::mpe {
 
@@ -151,6 +152,16 @@ void SimpleSpeakerListener::set_state_impl(std::span<const double> state,
   for (std::size_t l = 0; l < 3; ++l)
     world_.landmarks()[l].pos = {state[10 + 2 * l], state[11 + 2 * l]};
   write_view(out);
+}
+
+Frame SimpleSpeakerListener::render() const {
+  // simple_speaker_listener.py reset_world: both agents (0.25, 0.25, 0.25), then the listener
+  // (the speaker's goal_a) gets the goal landmark's colour + 0.45.
+  const auto& goal = kLandmarkColors[goal_];
+  std::vector<EntityColor> colors{{0.25, 0.25, 0.25},
+                                  {goal[0] + 0.45, goal[1] + 0.45, goal[2] + 0.45}};
+  for (const auto& c : kLandmarkColors) colors.push_back({c[0], c[1], c[2]});
+  return draw_particle_world(world_, colors);
 }
 
 }  // namespace trustrl::envs::mpe

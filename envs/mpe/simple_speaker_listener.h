@@ -58,6 +58,11 @@ class SimpleSpeakerListener final : public MultiAgentEnv {
   const ParticleWorld& world() const { return world_; }
   int goal() const { return goal_; }
 
+  /// PettingZoo's picture (mpe_drawing.h), 700 x 700: the landmarks red, green and blue, the
+  /// speaker grey (0.25, 0.25, 0.25), the listener in its goal's colour lightened by 0.45, and
+  /// the speaker's word as a row of three boxes at the lower left.
+  Frame render() const override;
+
  protected:
   void reset_impl(const MultiAgentView& out) override;
   MultiAgentStepResult step_impl(const JointAction& action, const MultiAgentView& out,

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "envs/mpe/mpe_drawing.h"
 
 namespace trustrl::envs::mpe {
 
@@ -196,6 +197,17 @@ void SimpleSpread::set_state_impl(std::span<const double> state, const MultiAgen
   for (std::size_t l = 0; l < n; ++l)
     world_.landmarks()[l].pos = {state[4 * n + 2 * l], state[4 * n + 2 * l + 1]};
   write_view(out);
+}
+
+}  // namespace trustrl::envs::mpe
+
+namespace trustrl::envs::mpe {
+
+Frame SimpleSpread::render() const {
+  // simple_spread.py reset_world: agents (0.35, 0.35, 0.85), landmarks (0.25, 0.25, 0.25).
+  std::vector<EntityColor> colors(world_.agents().size(), EntityColor{0.35, 0.35, 0.85});
+  colors.resize(colors.size() + world_.landmarks().size(), EntityColor{0.25, 0.25, 0.25});
+  return draw_particle_world(world_, colors);
 }
 
 }  // namespace trustrl::envs::mpe

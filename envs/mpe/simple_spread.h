@@ -76,6 +76,10 @@ class SimpleSpread final : public MultiAgentEnv {
   /// Agents within collision distance of `agent`, counting `agent` itself if `count_self`.
   int collisions(int agent, bool count_self) const;
 
+  /// PettingZoo's picture (mpe_drawing.h), 700 x 700: agents (0.35, 0.35, 0.85) and landmarks
+  /// (0.25, 0.25, 0.25), as the scenario colours them.
+  Frame render() const override;
+
  protected:
   void reset_impl(const MultiAgentView& out) override;
   MultiAgentStepResult step_impl(const JointAction& action, const MultiAgentView& out,

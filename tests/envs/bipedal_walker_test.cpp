@@ -335,6 +335,12 @@ TEST(BipedalWalker, StateIsADocumentedSubsetAndSnapshotsAreRefused) {
   EXPECT_NEAR(placed[0], moved[0], 1e-5);
   EXPECT_NEAR(placed[2], 0.2, 1e-6);
   EXPECT_FLOAT_EQ(obs[0], 0.2f);
+  // The lidar looks again from the new place: 20 m up, no ray reaches the ground; back near it,
+  // the first (downward) ray does.
+  env->set_state(std::vector<double>{moved[0], 25.0, 0, 0, 0, 0}, obs);
+  for (int i = 14; i < 24; ++i) EXPECT_EQ(obs[static_cast<std::size_t>(i)], 1.0f) << i;
+  env->set_state(state, obs);
+  EXPECT_LT(obs[14], 1.0f);
   EXPECT_FALSE(env->can_snapshot());
   ByteWriter out;
   EXPECT_NE(error_of([&] { env->save(out); }).find("cannot be saved"), std::string::npos);

@@ -27,6 +27,8 @@ std::vector<Case> cases() {
   out.push_back({"simple_spread_v3", {{"n", "1"}}});
   out.push_back({"simple_speaker_listener_v4", {{"continuous_actions", "true"}}});
   out.push_back({"simple_speaker_listener_v4", {{"reward", "mappo"}}});
+  // Walkers that fall leave while the episode goes on (the active-mask paths).
+  out.push_back({"multiwalker_v9", {{"terminate_on_fall", "false"}}});
   return out;
 }
 
