@@ -1,0 +1,201 @@
+// Remote vs local env throughput and latency, for docs/BENCHMARKS.md ("Remote envs").
+//
+//   remote_env_bench [--env CartPole-v1] [--copies 1,8,64] [--seconds 2] [--address host:port]
+//                    [--listen 127.0.0.1:0 | unix:/tmp/trustrl.sock]
+//
+// For each copy count: steps/second of a LocalVectorEnv and of a RemoteVectorEnv talking to an
+// EnvServer in this process over loopback TCP (or to --address, an external simulator serving
+// that many copies), one thread stepping each. Then the round-trip latency of one step with one
+// copy, and the cost of encoding and decoding one 64-copy step response.
+
+#include <google/protobuf/wrappers.pb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/text.h"
+#include "envs/vector_env.h"
+#include "server/env_server.h"
+#include "server/remote_vector_env.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using trustrl::envs::VectorEnv;
+
+struct Args {
+  std::string env = "CartPole-v1";
+  std::vector<int> copies = {1, 8, 64};
+  double seconds = 2.0;
+  std::string address;
+  std::string listen = "127.0.0.1:0";
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i], value = argv[i + 1];
+    if (key == "--env") a.env = value;
+    else if (key == "--seconds") a.seconds = std::stod(value);
+    else if (key == "--address") a.address = value;
+    else if (key == "--listen") a.listen = value;
+    else if (key == "--copies") {
+      a.copies.clear();
+      for (const auto& c : trustrl::split(value, ',')) a.copies.push_back(std::stoi(c));
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", key.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+// A fixed action pattern (no RNG in the timed loop), valid for any space.
+struct Actions {
+  explicit Actions(const VectorEnv& env) {
+    const auto& space = env.spec().action_space;
+    const auto size = static_cast<std::size_t>(env.num_envs() * space.flat_dim());
+    for (int k = 0; k < 16; ++k) {
+      std::vector<std::int64_t> d(size);
+      std::vector<float> c(size);
+      for (std::size_t i = 0; i < size; ++i) {
+        d[i] = space.kind == trustrl::envs::SpaceKind::kDiscrete
+                   ? space.start + static_cast<std::int64_t>((i * 7 + k * 3) % space.n)
+                   : space.is_discrete() ? static_cast<std::int64_t>((i + k) % space.nvec[i % space.nvec.size()])
+                                         : 0;
+        c[i] = static_cast<float>((static_cast<int>(i + k) % 5) - 2) * 0.4f;
+      }
+      discrete.push_back(std::move(d));
+      continuous.push_back(std::move(c));
+    }
+    is_discrete = space.is_discrete();
+  }
+  trustrl::envs::ActionBatch at(int t) const {
+    const auto k = static_cast<std::size_t>(t % 16);
+    if (is_discrete) return {discrete[k], {}};
+    return {{}, continuous[k]};
+  }
+  std::vector<std::vector<std::int64_t>> discrete;
+  std::vector<std::vector<float>> continuous;
+  bool is_discrete = true;
+};
+
+// Env steps per second over about `seconds`.
+double steps_per_second(VectorEnv& env, double seconds) {
+  const Actions actions(env);
+  env.reset(1);
+  for (int t = 0; t < 200; ++t) env.step(actions.at(t));  // warm up
+  const auto start = Clock::now();
+  const auto budget = std::chrono::duration<double>(seconds);
+  std::int64_t steps = 0;
+  int t = 0;
+  while (Clock::now() - start < budget) {
+    for (int k = 0; k < 64; ++k) env.step(actions.at(t++));
+    steps += 64;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(steps * env.num_envs()) / elapsed;
+}
+
+std::unique_ptr<trustrl::server::EnvServer> serve(const Args& args, int copies) {
+  trustrl::server::EnvServerOptions options;
+  options.listen = args.listen;
+  return std::make_unique<trustrl::server::EnvServer>(
+      trustrl::server::registered_env_maker(args.env, {}, copies), options);
+}
+
+std::unique_ptr<VectorEnv> remote(const Args& args, const std::string& address, int copies) {
+  trustrl::server::RemoteEnvOptions options;
+  options.address = address;
+  options.num_envs = copies;
+  options.max_reconnects = 0;
+  return std::make_unique<trustrl::server::RemoteVectorEnv>(options);
+  (void)args;
+}
+
+void latency(const std::string& address, int steps) {
+  auto env = remote({}, address, 1);
+  const Actions actions(*env);
+  env->reset(1);
+  std::vector<double> us;
+  for (int t = 0; t < steps; ++t) {
+    const auto start = Clock::now();
+    env->step(actions.at(t));
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  std::sort(us.begin(), us.end());
+  auto pct = [&](double p) { return us[static_cast<std::size_t>(p * static_cast<double>(us.size() - 1))]; };
+  std::printf("\nround trip of one step, 1 copy (%d steps): median %.1f us, p90 %.1f us, p99 %.1f us\n",
+              steps, pct(0.5), pct(0.9), pct(0.99));
+}
+
+// Encoding cost of one step response, packed repeated fields vs. the same floats as raw bytes.
+void encoding(int copies, int obs_dim) {
+  namespace wire = trustrl::env::v1;
+  trustrl::envs::StepBuffers b;
+  b.resize(copies, obs_dim);
+  for (std::size_t i = 0; i < b.observations.size(); ++i) b.observations[i] = 0.001f * static_cast<float>(i);
+  b.terminated[3] = 1;
+  const int reps = 200000;
+  std::string bytes;
+  auto time_it = [&](auto&& body) {
+    const auto start = Clock::now();
+    for (int r = 0; r < reps; ++r) body();
+    return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / reps;
+  };
+  wire::StepResponse msg, parsed;
+  const double packed = time_it([&] {
+    msg.Clear();
+    trustrl::server::write_step(b, &msg);
+    msg.SerializeToString(&bytes);
+    parsed.ParseFromString(bytes);
+  });
+  const std::size_t packed_size = bytes.size();
+  google::protobuf::BytesValue raw, raw_parsed;
+  const double as_bytes = time_it([&] {
+    raw.mutable_value()->assign(reinterpret_cast<const char*>(b.observations.data()),
+                                b.observations.size() * sizeof(float));
+    raw.SerializeToString(&bytes);
+    raw_parsed.ParseFromString(bytes);
+  });
+  std::printf("\nencode + decode one %d-copy step response (obs width %d): packed fields %.0f ns "
+              "(%zu bytes); observations alone as one bytes field %.0f ns\n",
+              copies, obs_dim, packed, packed_size, as_bytes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  std::printf("| env | copies per message | local SPS | remote SPS | remote / local |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
+  for (const int copies : args.copies) {
+    auto local = trustrl::envs::LocalVectorEnv::make(args.env, {}, copies, 1);
+    const double local_sps = steps_per_second(*local, args.seconds);
+    double remote_sps = 0;
+    if (args.address.empty()) {
+      const auto server = serve(args, copies);
+      auto env = remote(args, server->address(), copies);
+      remote_sps = steps_per_second(*env, args.seconds);
+    } else {
+      auto env = remote(args, args.address, copies);
+      remote_sps = steps_per_second(*env, args.seconds);
+    }
+    std::printf("| %s | %d | %s | %s | %.1f%% |\n", args.env.c_str(), copies,
+                trustrl::human_count(local_sps).c_str(), trustrl::human_count(remote_sps).c_str(),
+                100.0 * remote_sps / local_sps);
+    std::fflush(stdout);
+  }
+  if (args.address.empty()) {
+    latency(serve(args, 1)->address(), 20000);
+  } else {
+    latency(args.address, 20000);
+  }
+  auto probe = trustrl::envs::LocalVectorEnv::make(args.env, {}, 1, 1);
+  encoding(64, static_cast<int>(probe->spec().observation_space.flat_dim()));
+  return 0;
+}
