@@ -6,5 +6,7 @@
 namespace trustrl::cli {
 
 void add_envs_command(CLI::App& app);
+void add_env_server_command(CLI::App& app);
+void add_check_env_command(CLI::App& app);
 
 }  // namespace trustrl::cli

@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   trustrl::cli::add_envs_command(app);
+  trustrl::cli::add_env_server_command(app);
+  trustrl::cli::add_check_env_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
