@@ -239,6 +239,8 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
 void RemoteVectorEnv::recover(const grpc::Status& error) {
   // What the learner last saw becomes the final observation of every cut episode.
   const std::vector<float> last_observations = buffers_.observations;
+  const std::vector<double> returns = running_returns_;
+  const std::vector<std::int32_t> lengths = running_lengths_;
   const auto n = static_cast<std::size_t>(buffers_.num_envs);
   cut_episodes_ += static_cast<std::int64_t>(n);
   // Fresh episodes, seeded from the run's seed so that a rerun with the same failures repeats.
@@ -250,11 +252,9 @@ void RemoteVectorEnv::recover(const grpc::Status& error) {
     buffers_.rewards[i] = 0.0;
     buffers_.terminated[i] = 0;
     buffers_.truncated[i] = 1;
-    buffers_.episode_returns[i] = running_returns_[i];
-    buffers_.episode_lengths[i] = running_lengths_[i];
+    buffers_.episode_returns[i] = returns[i];
+    buffers_.episode_lengths[i] = lengths[i];
   }
-  std::fill(running_returns_.begin(), running_returns_.end(), 0.0);
-  std::fill(running_lengths_.begin(), running_lengths_.end(), 0);
 }
 
 void RemoteVectorEnv::drop_session() {
