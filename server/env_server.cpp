@@ -13,7 +13,12 @@
 
 namespace trustrl::server {
 
-class EnvServer::Service final : public wire::EnvService::CallbackService {
+// Session reads raw bytes and parses them itself: gRPC's own parsing would report a malformed
+// message as an ordinary end of stream, indistinguishable from a client that is done.
+using ServiceBase = wire::EnvService::WithCallbackMethod_GetSpec<
+    wire::EnvService::WithRawCallbackMethod_Session<wire::EnvService::Service>>;
+
+class EnvServer::Service final : public ServiceBase {
  public:
   Service(SessionConfig config, const EnvServerOptions& options)
       : config(std::move(config)),
@@ -33,7 +38,7 @@ class EnvServer::Service final : public wire::EnvService::CallbackService {
     return reactor;
   }
 
-  grpc::ServerBidiReactor<wire::SessionRequest, wire::SessionResponse>* Session(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Session(
       grpc::CallbackServerContext* context) override;
 
   const SessionConfig config;
@@ -50,8 +55,7 @@ namespace {
 
 // One session stream: read a request, answer it, read the next. Only one read or one write is in
 // flight at a time, which is what keeps responses in request order.
-class SessionReactor final
-    : public grpc::ServerBidiReactor<wire::SessionRequest, wire::SessionResponse> {
+class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   SessionReactor(EnvServer::Service& service, grpc::CallbackServerContext* context)
       : service_(service), session_(service.config), peer_(context->peer()) {
@@ -63,7 +67,7 @@ class SessionReactor final
               "this server already serves its maximum of " + std::to_string(service_.max_sessions) +
                   " sessions; close one or raise the limit"});
     } else {
-      StartRead(&request_);
+      StartRead(&request_bytes_);
     }
   }
 
@@ -83,25 +87,40 @@ class SessionReactor final
       finish({grpc::StatusCode::CANCELLED, "the client stopped reading"});
       return;
     }
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
-  void OnDone() override {
-    service_.sessions.fetch_sub(1);
-    delete this;
-  }
+  void OnDone() override { delete this; }
 
  private:
   void answer() {
+    const std::size_t size = request_bytes_.Length();
+    if (!grpc::SerializationTraits<wire::SessionRequest>::Deserialize(&request_bytes_, &request_).ok()) {
+      finish({grpc::StatusCode::INVALID_ARGUMENT,
+              "request " + std::to_string(requests_ + 1) + " (" + std::to_string(size) +
+                  " bytes) is not a valid trustrl.env.v1.SessionRequest message; check the "
+                  "client's serialization against proto/trustrl/env/v1/env.proto"});
+      return;
+    }
+    ++requests_;
     response_.Clear();
-    const grpc::Status status = session_.handle(request_, &response_);
+    grpc::Status status = session_.handle(request_, &response_);
+    bool own_buffer = false;
+    response_bytes_.Clear();  // the last write is done with it
     if (status.ok())
-      StartWrite(&response_);
+      status = grpc::SerializationTraits<wire::SessionResponse>::Serialize(response_, &response_bytes_,
+                                                                           &own_buffer);
+    if (status.ok())
+      StartWrite(&response_bytes_);
     else
       finish(status);
   }
 
+  // Called exactly once per session: every path that stops reading or writing ends here. The
+  // session stops counting before its status goes out, so a client that saw it end may at once
+  // open another without meeting the session limit.
   void finish(const grpc::Status& status) {
+    service_.sessions.fetch_sub(1);
     if (!status.ok() && service_.log)
       service_.log("session from " + peer_ + " ended: " + describe(status));
     Finish(status);
@@ -110,14 +129,17 @@ class SessionReactor final
   EnvServer::Service& service_;
   EnvSession session_;
   std::string peer_;
+  grpc::ByteBuffer request_bytes_;
+  grpc::ByteBuffer response_bytes_;
   wire::SessionRequest request_;
   wire::SessionResponse response_;
+  std::int64_t requests_ = 0;
 };
 
 }  // namespace
 
-grpc::ServerBidiReactor<wire::SessionRequest, wire::SessionResponse>*
-EnvServer::Service::Session(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EnvServer::Service::Session(
+    grpc::CallbackServerContext* context) {
   return new SessionReactor(*this, context);
 }
 
