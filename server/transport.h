@@ -27,7 +27,8 @@ inline constexpr int kDefaultMaxMessageBytes = 64 << 20;
 
 /// Keepalive as (gRPC channel argument, value) pairs, applied verbatim to servers and clients:
 /// a ping after 20 s without traffic, the peer declared dead after 10 s more without an answer,
-/// pings allowed without calls in flight and without data frames in between.
+/// pings allowed without calls in flight and without data frames in between, and (read by
+/// servers) pings accepted every 10 s.
 std::vector<std::pair<std::string, int>> keepalive_arguments();
 
 /// Channel arguments of a client: keepalive, message limits, and a private subchannel pool with

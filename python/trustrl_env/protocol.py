@@ -25,7 +25,7 @@ KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 10000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
-    ("grpc.http2.min_ping_interval_without_data_ms", 20000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10000),
 ]
 
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/rng.h"
 #include "envs/registry.h"
 #include "server/env_server.h"
@@ -150,6 +151,15 @@ TEST(Transport, LoopbackAddresses) {
     EXPECT_FALSE(is_loopback_address(a)) << a;
   EXPECT_EQ(with_port("127.0.0.1:0", 4321), "127.0.0.1:4321");
   EXPECT_EQ(with_port("[::1]:0", 4321), "[::1]:4321");
+}
+
+// Keepalive must be configured identically on every side; the Python SDK keeps its own copy.
+TEST(Transport, PythonSdkUsesTheSameKeepalive) {
+  const std::string python = read_text_file(std::string(TRUSTRL_SOURCE_DIR) + "/python/trustrl_env/protocol.py");
+  for (const auto& [key, value] : keepalive_arguments()) {
+    const std::string entry = "(\"" + key + "\", " + std::to_string(value) + ")";
+    EXPECT_NE(python.find(entry), std::string::npos) << entry << " is missing from protocol.py";
+  }
 }
 
 TEST(RemoteVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
