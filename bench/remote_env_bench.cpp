@@ -1,12 +1,15 @@
 // Remote vs local env throughput and latency, for docs/BENCHMARKS.md ("Remote envs").
 //
-//   remote_env_bench [--env CartPole-v1] [--copies 1,8,64] [--seconds 2] [--address host:port]
+//   remote_env_bench [--env CartPole-v1] [--copies 1,8,64] [--seconds 2]
 //                    [--listen 127.0.0.1:0 | unix:/tmp/trustrl.sock]
+//                    [--server-cmd "build/cli/trustrl env-server --env CartPole-v1 --num-envs {n}"]
+//                    [--inline-budget-us 200]   (0: every request of the in-process server on a worker)
 //
-// For each copy count: steps/second of a LocalVectorEnv and of a RemoteVectorEnv talking to an
-// EnvServer in this process over loopback TCP (or to --address, an external simulator serving
-// that many copies), one thread stepping each. Then the round-trip latency of one step with one
-// copy, and the cost of encoding and decoding one 64-copy step response.
+// For each copy count: steps/second of a LocalVectorEnv and of a RemoteVectorEnv, one thread
+// stepping each. The remote env talks to an EnvServer in this process over loopback, or, with
+// --server-cmd, to a server started as a separate process for each copy count ({n} is replaced
+// by the count; the command must print "listening on ADDRESS"). Then the round-trip latency of
+// one step with one copy, and the cost of encoding and decoding one 64-copy step response.
 
 #include <google/protobuf/wrappers.pb.h>
 
@@ -21,6 +24,7 @@
 #include "envs/vector_env.h"
 #include "server/env_server.h"
 #include "server/remote_vector_env.h"
+#include "tests/server/child_process.h"
 
 namespace {
 
@@ -31,8 +35,9 @@ struct Args {
   std::string env = "CartPole-v1";
   std::vector<int> copies = {1, 8, 64};
   double seconds = 2.0;
-  std::string address;
   std::string listen = "127.0.0.1:0";
+  std::string server_cmd;
+  int inline_budget_us = -1;  // < 0: the server's default
 };
 
 Args parse(int argc, char** argv) {
@@ -41,7 +46,8 @@ Args parse(int argc, char** argv) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--env") a.env = value;
     else if (key == "--seconds") a.seconds = std::stod(value);
-    else if (key == "--address") a.address = value;
+    else if (key == "--server-cmd") a.server_cmd = value;
+    else if (key == "--inline-budget-us") a.inline_budget_us = std::stoi(value);
     else if (key == "--listen") a.listen = value;
     else if (key == "--copies") {
       a.copies.clear();
@@ -101,24 +107,45 @@ double steps_per_second(VectorEnv& env, double seconds) {
   return static_cast<double>(steps * env.num_envs()) / elapsed;
 }
 
-std::unique_ptr<trustrl::server::EnvServer> serve(const Args& args, int copies) {
-  trustrl::server::EnvServerOptions options;
-  options.listen = args.listen;
-  return std::make_unique<trustrl::server::EnvServer>(
-      trustrl::server::registered_env_maker(args.env, {}, copies), options);
+// A server for `copies` copies: in this process, or a child process from --server-cmd.
+struct Server {
+  std::unique_ptr<trustrl::server::EnvServer> in_process;
+  std::unique_ptr<trustrl::testing::ChildProcess> child;
+  std::string address;
+};
+
+Server serve(const Args& args, int copies) {
+  Server s;
+  if (args.server_cmd.empty()) {
+    trustrl::server::EnvServerOptions options;
+    options.listen = args.listen;
+    if (args.inline_budget_us >= 0) options.inline_budget = std::chrono::microseconds(args.inline_budget_us);
+    s.in_process = std::make_unique<trustrl::server::EnvServer>(
+        trustrl::server::registered_env_maker(args.env, {}, copies), options);
+    s.address = s.in_process->address();
+    return s;
+  }
+  std::string cmd = args.server_cmd;
+  const auto at = cmd.find("{n}");
+  if (at != std::string::npos) cmd.replace(at, 3, std::to_string(copies));
+  std::vector<std::string> argv;
+  for (const auto& word : trustrl::split(cmd, ' '))
+    if (!word.empty()) argv.push_back(word);
+  s.child = std::make_unique<trustrl::testing::ChildProcess>(argv);
+  s.address = s.child->wait_for_line("listening on ", 60);
+  return s;
 }
 
-std::unique_ptr<VectorEnv> remote(const Args& args, const std::string& address, int copies) {
+std::unique_ptr<VectorEnv> remote(const std::string& address, int copies) {
   trustrl::server::RemoteEnvOptions options;
   options.address = address;
   options.num_envs = copies;
   options.max_reconnects = 0;
   return std::make_unique<trustrl::server::RemoteVectorEnv>(options);
-  (void)args;
 }
 
 void latency(const std::string& address, int steps) {
-  auto env = remote({}, address, 1);
+  auto env = remote(address, 1);
   const Actions actions(*env);
   env->reset(1);
   std::vector<double> us;
@@ -176,25 +203,15 @@ int main(int argc, char** argv) {
   for (const int copies : args.copies) {
     auto local = trustrl::envs::LocalVectorEnv::make(args.env, {}, copies, 1);
     const double local_sps = steps_per_second(*local, args.seconds);
-    double remote_sps = 0;
-    if (args.address.empty()) {
-      const auto server = serve(args, copies);
-      auto env = remote(args, server->address(), copies);
-      remote_sps = steps_per_second(*env, args.seconds);
-    } else {
-      auto env = remote(args, args.address, copies);
-      remote_sps = steps_per_second(*env, args.seconds);
-    }
+    const Server server = serve(args, copies);
+    auto env = remote(server.address, copies);
+    const double remote_sps = steps_per_second(*env, args.seconds);
     std::printf("| %s | %d | %s | %s | %.1f%% |\n", args.env.c_str(), copies,
                 trustrl::human_count(local_sps).c_str(), trustrl::human_count(remote_sps).c_str(),
                 100.0 * remote_sps / local_sps);
     std::fflush(stdout);
   }
-  if (args.address.empty()) {
-    latency(serve(args, 1)->address(), 20000);
-  } else {
-    latency(args.address, 20000);
-  }
+  latency(serve(args, 1).address, 20000);
   auto probe = trustrl::envs::LocalVectorEnv::make(args.env, {}, 1, 1);
   encoding(64, static_cast<int>(probe->spec().observation_space.flat_dim()));
   return 0;
