@@ -166,9 +166,10 @@ class _Session:
 
     # -- the simulator's outputs, checked --------------------------------------------------
 
-    def _observation(self, obs, i, what):
+    def _store(self, rows, i, obs, what):
+        """Writes copy i's observation into rows[i]; its values are checked by _check_finite."""
         try:
-            row = np.asarray(obs, dtype=np.float32).reshape(-1)
+            row = np.asarray(obs, dtype=np.float32)
         except (TypeError, ValueError) as e:
             raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {i} is not an array of "
                                            f"numbers: {e}")
@@ -176,28 +177,30 @@ class _Session:
             raise _Refusal(_Code.INTERNAL,
                            f"the simulator's {what} for copy {i} has shape {np.shape(obs)}; the "
                            f"observation space {self.obs_text} needs {self.obs_dim} values")
-        if not np.isfinite(row).all():
-            k = int(np.flatnonzero(~np.isfinite(row))[0])
-            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {i} has {row[k]} at index "
-                                           f"{k}; observations must be finite")
-        return row
+        rows[i] = row.ravel()
 
-    def _call(self, what, i, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except _Refusal:
-            raise
-        except Exception as e:
-            traceback.print_exc(file=sys.stderr)
-            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} raised {type(e).__name__} for copy "
-                                           f"{i}: {e}")
+    def _check_finite(self, rows, copies, what):
+        """One check for a whole batch (per-copy checks would cost more than the step itself)."""
+        bad = ~np.isfinite(rows)
+        if bad.any():
+            r, k = (int(x[0]) for x in np.nonzero(bad))
+            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {copies[r]} has {rows[r, k]} "
+                                           f"at index {k}; observations must be finite")
+
+    def _failed(self, what, i, e):
+        traceback.print_exc(file=sys.stderr)
+        return _Refusal(_Code.INTERNAL, f"the simulator's {what} raised {type(e).__name__} for copy {i}: {e}")
 
     # -- reset and step ---------------------------------------------------------------------
 
     def _reset(self, seed):
         for i, env in enumerate(self.envs):
-            obs, _ = self._call("reset()", i, env.reset, seed=(seed + i) % (1 << 64))
-            self.observations[i] = self._observation(obs, i, "reset() observation")
+            try:
+                obs, _ = env.reset(seed=(seed + i) % (1 << 64))
+            except Exception as e:
+                raise self._failed("reset()", i, e)
+            self._store(self.observations, i, obs, "reset() observation")
+        self._check_finite(self.observations, range(len(self.envs)), "reset() observation")
         self.returns[:] = 0
         self.lengths[:] = 0
         self.running = True
@@ -255,18 +258,20 @@ class _Session:
                            "send a reset request first")
         actions = self._actions(request)
         n = len(self.envs)
-        rewards = np.zeros(n)
-        terminated = np.zeros(n, dtype=bool)
-        truncated = np.zeros(n, dtype=bool)
-        finals, episode_returns, episode_lengths = [], [], []
+        rewards, terminated, truncated = [0.0] * n, [False] * n, [False] * n
+        finals = np.empty((n, self.obs_dim), dtype=np.float32)
+        ended = []  # copies whose episode ended, in copy order
+        lengths, returns, limit = self.lengths, self.returns, self.limit
         for i, env in enumerate(self.envs):
-            result = self._call("step()", i, env.step, actions[i])
+            try:
+                result = env.step(actions[i])
+            except Exception as e:
+                raise self._failed("step()", i, e)
             if not isinstance(result, tuple) or len(result) != 5:
                 raise _Refusal(_Code.INTERNAL,
                                f"the simulator's step() for copy {i} must return (observation, reward, "
                                "terminated, truncated, info)")
             obs, reward, term, trunc, _ = result
-            row = self._observation(obs, i, "step() observation")
             try:
                 reward = float(reward)
             except (TypeError, ValueError):
@@ -275,30 +280,36 @@ class _Session:
             if not math.isfinite(reward):
                 raise _Refusal(_Code.INTERNAL, f"the simulator's reward for copy {i} is {reward}; "
                                                "rewards must be finite")
-            self.lengths[i] += 1
-            self.returns[i] += reward
+            lengths[i] += 1
+            returns[i] += reward
             rewards[i] = reward
             terminated[i] = bool(term)
             # The time limit is counted here, as Gymnasium's TimeLimit wrapper does.
-            truncated[i] = bool(trunc) or (self.limit > 0 and self.lengths[i] >= self.limit)
+            truncated[i] = bool(trunc) or (limit > 0 and lengths[i] >= limit)
             if terminated[i] or truncated[i]:
-                finals.append(row)
-                episode_returns.append(self.returns[i])
-                episode_lengths.append(int(self.lengths[i]))
-                self.returns[i] = 0
-                self.lengths[i] = 0
-                obs, _ = self._call("reset()", i, env.reset)
-                row = self._observation(obs, i, "reset() observation")
-            self.observations[i] = row
+                self._store(finals, len(ended), obs, "step() observation")
+                ended.append(i)
+                try:
+                    obs, _ = env.reset()
+                except Exception as e:
+                    raise self._failed("reset()", i, e)
+                self._store(self.observations, i, obs, "reset() observation")
+            else:
+                self._store(self.observations, i, obs, "step() observation")
+        finals = finals[:len(ended)]
+        self._check_finite(finals, ended, "step() observation")
+        self._check_finite(self.observations, range(n), "step() or reset() observation")
         response = env_pb2.StepResponse()
         response.observations.extend(self.observations.ravel().tolist())
-        response.rewards.extend(rewards.tolist())
-        response.terminated.extend(terminated.tolist())
-        response.truncated.extend(truncated.tolist())
-        if finals:
-            response.final_observations.extend(np.concatenate(finals).tolist())
-            response.episode_returns.extend(episode_returns)
-            response.episode_lengths.extend(episode_lengths)
+        response.rewards.extend(rewards)
+        response.terminated.extend(terminated)
+        response.truncated.extend(truncated)
+        if ended:
+            response.final_observations.extend(finals.ravel().tolist())
+            response.episode_returns.extend(returns[ended].tolist())
+            response.episode_lengths.extend(lengths[ended].tolist())
+            returns[ended] = 0
+            lengths[ended] = 0
         return response
 
     def close(self):
