@@ -3,7 +3,8 @@
 //   remote_env_bench [--env CartPole-v1] [--copies 1,8,64] [--seconds 2]
 //                    [--listen 127.0.0.1:0 | unix:/tmp/trustrl.sock]
 //                    [--server-cmd "build/cli/trustrl env-server --env CartPole-v1 --num-envs {n}"]
-//                    [--inline-budget-us 200]   (0: every request of the in-process server on a worker)
+//                    [--inline-budget-us 200]   (0: every request of the in-process server on a
+//                    worker)
 //
 // For each copy count: steps/second of a LocalVectorEnv and of a RemoteVectorEnv, one thread
 // stepping each. The remote env talks to an EnvServer in this process over loopback, or, with
@@ -44,11 +45,16 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--env") a.env = value;
-    else if (key == "--seconds") a.seconds = std::stod(value);
-    else if (key == "--server-cmd") a.server_cmd = value;
-    else if (key == "--inline-budget-us") a.inline_budget_us = std::stoi(value);
-    else if (key == "--listen") a.listen = value;
+    if (key == "--env")
+      a.env = value;
+    else if (key == "--seconds")
+      a.seconds = std::stod(value);
+    else if (key == "--server-cmd")
+      a.server_cmd = value;
+    else if (key == "--inline-budget-us")
+      a.inline_budget_us = std::stoi(value);
+    else if (key == "--listen")
+      a.listen = value;
     else if (key == "--copies") {
       a.copies.clear();
       for (const auto& c : trustrl::split(value, ',')) a.copies.push_back(std::stoi(c));
@@ -71,8 +77,9 @@ struct Actions {
       for (std::size_t i = 0; i < size; ++i) {
         d[i] = space.kind == trustrl::envs::SpaceKind::kDiscrete
                    ? space.start + static_cast<std::int64_t>((i * 7 + k * 3) % space.n)
-                   : space.is_discrete() ? static_cast<std::int64_t>((i + k) % space.nvec[i % space.nvec.size()])
-                                         : 0;
+               : space.is_discrete()
+                   ? static_cast<std::int64_t>((i + k) % space.nvec[i % space.nvec.size()])
+                   : 0;
         c[i] = static_cast<float>((static_cast<int>(i + k) % 5) - 2) * 0.4f;
       }
       discrete.push_back(std::move(d));
@@ -119,7 +126,8 @@ Server serve(const Args& args, int copies) {
   if (args.server_cmd.empty()) {
     trustrl::server::EnvServerOptions options;
     options.listen = args.listen;
-    if (args.inline_budget_us >= 0) options.inline_budget = std::chrono::microseconds(args.inline_budget_us);
+    if (args.inline_budget_us >= 0)
+      options.inline_budget = std::chrono::microseconds(args.inline_budget_us);
     s.in_process = std::make_unique<trustrl::server::EnvServer>(
         trustrl::server::registered_env_maker(args.env, {}, copies), options);
     s.address = s.in_process->address();
@@ -155,9 +163,12 @@ void latency(const std::string& address, int steps) {
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
   std::sort(us.begin(), us.end());
-  auto pct = [&](double p) { return us[static_cast<std::size_t>(p * static_cast<double>(us.size() - 1))]; };
-  std::printf("\nround trip of one step, 1 copy (%d steps): median %.1f us, p90 %.1f us, p99 %.1f us\n",
-              steps, pct(0.5), pct(0.9), pct(0.99));
+  auto pct = [&](double p) {
+    return us[static_cast<std::size_t>(p * static_cast<double>(us.size() - 1))];
+  };
+  std::printf(
+      "\nround trip of one step, 1 copy (%d steps): median %.1f us, p90 %.1f us, p99 %.1f us\n",
+      steps, pct(0.5), pct(0.9), pct(0.99));
 }
 
 // Encoding cost of one step response, packed repeated fields vs. the same floats as raw bytes.
@@ -165,7 +176,8 @@ void encoding(int copies, int obs_dim) {
   namespace wire = trustrl::env::v1;
   trustrl::envs::StepBuffers b;
   b.resize(copies, obs_dim);
-  for (std::size_t i = 0; i < b.observations.size(); ++i) b.observations[i] = 0.001f * static_cast<float>(i);
+  for (std::size_t i = 0; i < b.observations.size(); ++i)
+    b.observations[i] = 0.001f * static_cast<float>(i);
   b.terminated[3] = 1;
   const int reps = 200000;
   std::string bytes;
@@ -182,6 +194,14 @@ void encoding(int copies, int obs_dim) {
     parsed.ParseFromString(bytes);
   });
   const std::size_t packed_size = bytes.size();
+  // The same observations three ways: as the packed field alone, and as one bytes field.
+  wire::StepResponse obs_only, obs_parsed;
+  const double packed_obs = time_it([&] {
+    obs_only.Clear();
+    obs_only.mutable_observations()->Add(b.observations.begin(), b.observations.end());
+    obs_only.SerializeToString(&bytes);
+    obs_parsed.ParseFromString(bytes);
+  });
   google::protobuf::BytesValue raw, raw_parsed;
   const double as_bytes = time_it([&] {
     raw.mutable_value()->assign(reinterpret_cast<const char*>(b.observations.data()),
@@ -189,9 +209,10 @@ void encoding(int copies, int obs_dim) {
     raw.SerializeToString(&bytes);
     raw_parsed.ParseFromString(bytes);
   });
-  std::printf("\nencode + decode one %d-copy step response (obs width %d): packed fields %.0f ns "
-              "(%zu bytes); observations alone as one bytes field %.0f ns\n",
-              copies, obs_dim, packed, packed_size, as_bytes);
+  std::printf(
+      "\nencode + decode, %d copies, obs width %d: whole step response %.0f ns (%zu bytes); "
+      "observations alone as a packed field %.0f ns, as a bytes field %.0f ns\n",
+      copies, obs_dim, packed, packed_size, packed_obs, as_bytes);
 }
 
 }  // namespace

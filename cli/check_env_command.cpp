@@ -30,7 +30,8 @@ int print_report(const std::string& title, const std::vector<envs::ConformanceCh
   int failed = 0;
   std::printf("\n%s\n", title.c_str());
   for (const auto& c : checks) {
-    std::printf("  %s  %s\n        %s\n", c.passed ? "PASS" : "FAIL", c.name.c_str(), c.detail.c_str());
+    std::printf("  %s  %s\n        %s\n", c.passed ? "PASS" : "FAIL", c.name.c_str(),
+                c.detail.c_str());
     failed += c.passed ? 0 : 1;
   }
   return failed;
@@ -59,8 +60,9 @@ void run(const CheckEnvArgs& args) {
   std::size_t total = protocol.size();
 
   if (info.spec().num_agents() > 0) {
-    std::printf("\nThe env has %d agents: the behaviour suite drives single-agent envs only so far.\n",
-                info.spec().num_agents());
+    std::printf(
+        "\nThe env has %d agents: the behaviour suite drives single-agent envs only so far.\n",
+        info.spec().num_agents());
   } else {
     server::RemoteEnvOptions remote;
     remote.address = args.address;
@@ -80,8 +82,8 @@ void run(const CheckEnvArgs& args) {
     total += behaviour.size();
   }
 
-  std::printf("\n%zu checks: %zu passed, %d failed\n", total, total - static_cast<std::size_t>(failed),
-              failed);
+  std::printf("\n%zu checks: %zu passed, %d failed\n", total,
+              total - static_cast<std::size_t>(failed), failed);
   if (failed > 0) throw CLI::RuntimeError(1);
 }
 
@@ -92,13 +94,17 @@ void add_check_env_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "check-env", "Check a remote simulator against the env protocol and the conformance suite");
   cmd->add_option("address", args->address, "host:port of the simulator")->required();
-  cmd->add_option("--token", args->token, "Shared token the simulator wants")->envname("TRUSTRL_TOKEN");
-  cmd->add_option("--tls-ca", args->tls_ca, "PEM file of the CA to trust (TLS)")->check(CLI::ExistingFile);
-  cmd->add_option("--steps", args->steps, "Steps per behaviour check")->capture_default_str()
+  cmd->add_option("--token", args->token, "Shared token the simulator wants")
+      ->envname("TRUSTRL_TOKEN");
+  cmd->add_option("--tls-ca", args->tls_ca, "PEM file of the CA to trust (TLS)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--steps", args->steps, "Steps per behaviour check")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "Seed of the behaviour checks")->capture_default_str();
   cmd->add_option("--timeout", args->timeout_s, "Seconds to wait for any one answer")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([args] { run(*args); });
 }
 

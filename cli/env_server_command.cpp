@@ -55,16 +55,18 @@ void run(const EnvServerArgs& args) {
   options.tls_cert_file = args.tls_cert;
   options.tls_key_file = args.tls_key;
   options.max_sessions = args.max_sessions;
-  options.log = [](const std::string& line) { std::fprintf(stderr, "env-server: %s\n", line.c_str()); };
-  server::EnvServer server(
-      server::registered_env_maker(args.env, parse_options(args.options), args.num_envs, args.threads),
-      options);
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "env-server: %s\n", line.c_str());
+  };
+  server::EnvServer server(server::registered_env_maker(args.env, parse_options(args.options),
+                                                        args.num_envs, args.threads),
+                           options);
 
   const auto& info = server.info();
   std::fprintf(stderr, "env-server: serving %s (%s), %d copies per session, spec hash %s%s%s\n",
                info.spec().id().c_str(), server::describe(info.spec()).c_str(), info.num_envs(),
-               server::hash_text(info.spec_hash()).c_str(), args.token.empty() ? "" : ", token required",
-               args.tls_cert.empty() ? "" : ", TLS");
+               server::hash_text(info.spec_hash()).c_str(),
+               args.token.empty() ? "" : ", token required", args.tls_cert.empty() ? "" : ", TLS");
   // Scripts and tests wait for this line: keep its wording.
   std::printf("listening on %s\n", server.address().c_str());
   std::fflush(stdout);
@@ -91,7 +93,8 @@ void add_env_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--token", args->token, "Shared token every client must send")
       ->envname("TRUSTRL_TOKEN");
-  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")->check(CLI::ExistingFile);
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
   cmd->add_option("--option", args->options, "Env option key=value (repeatable)");
   cmd->add_option("--threads", args->threads, "Threads stepping one session's copies")

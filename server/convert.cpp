@@ -85,7 +85,8 @@ envs::Space from_wire(const wire::Space& space, const std::string& what) {
     case wire::SPACE_KIND_MULTI_DISCRETE: {
       refuse_fields(true, true, false);
       if (space.nvec_size() < 1 || space.nvec_size() > kMaxSpaceElements)
-        throw fail("MultiDiscrete needs 1 to " + std::to_string(kMaxSpaceElements) + " nvec values");
+        throw fail("MultiDiscrete needs 1 to " + std::to_string(kMaxSpaceElements) +
+                   " nvec values");
       for (const auto k : space.nvec())
         if (k < 1) throw fail("MultiDiscrete needs every nvec >= 1, got " + std::to_string(k));
       if (space.shape_size() != 1 || space.shape(0) != space.nvec_size())
@@ -113,8 +114,10 @@ wire::EnvSpec to_wire(const envs::EnvSpec& spec) {
 
 void validate(const wire::EnvSpec& spec) {
   if (spec.autoreset_mode() != wire::AUTORESET_MODE_SAME_STEP)
-    throw Error("spec.autoreset_mode must be AUTORESET_MODE_SAME_STEP (the only mode of protocol "
-                "version 1), got " + std::to_string(static_cast<int>(spec.autoreset_mode())));
+    throw Error(
+        "spec.autoreset_mode must be AUTORESET_MODE_SAME_STEP (the only mode of protocol "
+        "version 1), got " +
+        std::to_string(static_cast<int>(spec.autoreset_mode())));
   if (spec.max_episode_steps() < 0)
     throw Error("spec.max_episode_steps must be >= 0 (0: no limit), got " +
                 std::to_string(spec.max_episode_steps()));
@@ -131,8 +134,8 @@ void validate(const wire::EnvSpec& spec) {
     return;
   }
   if (spec.agents_size() != spec.num_agents())
-    throw Error("spec.num_agents is " + std::to_string(spec.num_agents()) + " but spec.agents lists " +
-                std::to_string(spec.agents_size()));
+    throw Error("spec.num_agents is " + std::to_string(spec.num_agents()) +
+                " but spec.agents lists " + std::to_string(spec.agents_size()));
   for (int a = 0; a < spec.agents_size(); ++a) {
     const std::string what = "spec.agents[" + std::to_string(a) + "]";
     check_observation(spec.agents(a).observation_space(), what + ".observation_space");
@@ -223,8 +226,8 @@ void expect_finite(const T* values, std::size_t rows, std::size_t dim, const std
                    const std::string& name, const std::string& row_name) {
   for (std::size_t k = 0; k < rows * dim; ++k)
     if (!std::isfinite(values[k]))
-      throw Error(source + " sent " + format_number(static_cast<double>(values[k])) + " in " + name +
-                  " of " + row_name + " " + std::to_string(k / dim) + " (component " +
+      throw Error(source + " sent " + format_number(static_cast<double>(values[k])) + " in " +
+                  name + " of " + row_name + " " + std::to_string(k / dim) + " (component " +
                   std::to_string(k % dim) + "); every value must be finite");
 }
 
@@ -253,7 +256,8 @@ void read_step(const wire::StepResponse& r, envs::StepBuffers& buffers, const st
   expect_size(r.terminated(), n, source, "terminated", "[" + copies + "]");
   expect_size(r.truncated(), n, source, "truncated", "[" + copies + "]");
   std::size_t ended = 0;
-  for (std::size_t i = 0; i < n; ++i) ended += r.terminated(static_cast<int>(i)) || r.truncated(static_cast<int>(i));
+  for (std::size_t i = 0; i < n; ++i)
+    ended += r.terminated(static_cast<int>(i)) || r.truncated(static_cast<int>(i));
   const std::string k = "[" + std::to_string(ended) + " ended copies";
   expect_size(r.final_observations(), ended * dim, source, "final_observations",
               k + ", " + std::to_string(dim) + "]");

@@ -63,9 +63,9 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
     if (grpc::Status s = check_token(*context, service_.token); !s.ok()) {
       finish(s);
     } else if (open > service_.max_sessions) {
-      finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
-              "this server already serves its maximum of " + std::to_string(service_.max_sessions) +
-                  " sessions; close one or raise the limit"});
+      finish({grpc::StatusCode::RESOURCE_EXHAUSTED, "this server already serves its maximum of " +
+                                                        std::to_string(service_.max_sessions) +
+                                                        " sessions; close one or raise the limit"});
     } else {
       StartRead(&request_bytes_);
     }
@@ -95,7 +95,8 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
  private:
   void answer() {
     const std::size_t size = request_bytes_.Length();
-    if (!grpc::SerializationTraits<wire::SessionRequest>::Deserialize(&request_bytes_, &request_).ok()) {
+    if (!grpc::SerializationTraits<wire::SessionRequest>::Deserialize(&request_bytes_, &request_)
+             .ok()) {
       finish({grpc::StatusCode::INVALID_ARGUMENT,
               "request " + std::to_string(requests_ + 1) + " (" + std::to_string(size) +
                   " bytes) is not a valid trustrl.env.v1.SessionRequest message; check the "
@@ -108,8 +109,8 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
     bool own_buffer = false;
     response_bytes_.Clear();  // the last write is done with it
     if (status.ok())
-      status = grpc::SerializationTraits<wire::SessionResponse>::Serialize(response_, &response_bytes_,
-                                                                           &own_buffer);
+      status = grpc::SerializationTraits<wire::SessionResponse>::Serialize(
+          response_, &response_bytes_, &own_buffer);
     if (status.ok())
       StartWrite(&response_bytes_);
     else
@@ -151,18 +152,17 @@ EnvServer::EnvServer(SessionEnvMaker make_env, EnvServerOptions options)
                 "preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
   if (options_.max_sessions < 1) throw Error("max_sessions must be >= 1");
   SessionConfig config = make_session_config(std::move(make_env), "");
-  config.info.set_server_name(options_.server_name.empty()
-                                  ? "trustrl env-server " TRUSTRL_VERSION " (" +
-                                        config.info.spec().id() + ")"
-                                  : options_.server_name);
+  config.info.set_server_name(options_.server_name.empty() ? "trustrl env-server " TRUSTRL_VERSION
+                                                             " (" +
+                                                                 config.info.spec().id() + ")"
+                                                           : options_.server_name);
   service_ = std::make_unique<Service>(std::move(config), options_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   configure_server_builder(builder, options_.max_message_bytes);
-  builder.AddListeningPort(options_.listen,
-                           server_credentials(options_.tls_cert_file, options_.tls_key_file),
-                           &port_);
+  builder.AddListeningPort(
+      options_.listen, server_credentials(options_.tls_cert_file, options_.tls_key_file), &port_);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   const bool unix_socket = options_.listen.rfind("unix", 0) == 0;

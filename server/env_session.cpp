@@ -27,10 +27,14 @@ bool has_capability(const google::protobuf::RepeatedField<int>& list, wire::Capa
 
 const char* payload_name(wire::SessionRequest::PayloadCase c) {
   switch (c) {
-    case wire::SessionRequest::kHandshake: return "handshake";
-    case wire::SessionRequest::kReset: return "reset";
-    case wire::SessionRequest::kStep: return "step";
-    default: return "empty";
+    case wire::SessionRequest::kHandshake:
+      return "handshake";
+    case wire::SessionRequest::kReset:
+      return "reset";
+    case wire::SessionRequest::kStep:
+      return "step";
+    default:
+      return "empty";
   }
 }
 
@@ -68,9 +72,11 @@ grpc::Status EnvSession::handle(const wire::SessionRequest& request,
   grpc::Status status;
   const auto kind = request.payload_case();
   if (kind == wire::SessionRequest::PAYLOAD_NOT_SET) {
-    status = invalid("the request has no payload: set one of handshake, reset, step (an unknown "
-                     "request type from a newer protocol arrives like this; this server speaks "
-                     "version " + std::to_string(kProtocolVersion) + ")");
+    status = invalid(
+        "the request has no payload: set one of handshake, reset, step (an unknown "
+        "request type from a newer protocol arrives like this; this server speaks "
+        "version " +
+        std::to_string(kProtocolVersion) + ")");
   } else if (state_ == State::kAwaitHandshake && kind != wire::SessionRequest::kHandshake) {
     status = precondition(std::string("a ") + payload_name(kind) +
                           " request came before the handshake; the first request of a session "
@@ -125,10 +131,11 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
     if (what.empty())
       what = "the server serves " + info_.spec().id() + ": " + describe(info_.spec()) +
              (request.has_expected_spec() ? "" : "; send expected_spec to see which field differs");
-    return precondition("handshake: spec mismatch, the client expects another env than this "
-                        "server serves (" + what + "); client spec hash " +
-                        hash_text(request.spec_hash()) + ", server " +
-                        hash_text(info_.spec_hash()));
+    return precondition(
+        "handshake: spec mismatch, the client expects another env than this "
+        "server serves (" +
+        what + "); client spec hash " + hash_text(request.spec_hash()) + ", server " +
+        hash_text(info_.spec_hash()));
   }
   try {
     env_ = config_.make_env(request.max_episode_steps());
@@ -136,7 +143,8 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
     return invalid(std::string("handshake: cannot make the session's env: ") + e.what());
   }
   if (env_->spec().max_episode_steps != info_.spec().max_episode_steps())
-    return {grpc::StatusCode::INTERNAL, "handshake: the env ignored the time limit it was asked for"};
+    return {grpc::StatusCode::INTERNAL,
+            "handshake: the env ignored the time limit it was asked for"};
   *response->mutable_server() = info_;
   state_ = State::kAwaitReset;
   return grpc::Status::OK;
@@ -196,8 +204,9 @@ grpc::Status EnvSession::check_actions(const wire::StepRequest& request) const {
 
 grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepResponse* response) {
   if (state_ != State::kRunning)
-    return precondition("a step request came before any reset: the copies have no running "
-                        "episode; send a reset request first");
+    return precondition(
+        "a step request came before any reset: the copies have no running "
+        "episode; send a reset request first");
   if (grpc::Status s = check_actions(request); !s.ok()) return s;
   envs::ActionBatch batch;
   batch.discrete = {request.discrete_actions().data(),

@@ -6,13 +6,13 @@
 // Every request is checked in full before any env copy moves: a batch with one bad action is
 // refused whole, never half-applied.
 
+#include <grpcpp/support/status.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <grpcpp/support/status.h>
 
 #include "envs/vector_env.h"
 #include "server/convert.h"

@@ -16,7 +16,8 @@ struct CheckFailed {
   std::string message;
 };
 
-envs::ConformanceCheck run_check(const std::string& name, const std::function<std::string()>& body) {
+envs::ConformanceCheck run_check(const std::string& name,
+                                 const std::function<std::string()>& body) {
   envs::ConformanceCheck c{name, false, ""};
   try {
     c.detail = body();
@@ -130,7 +131,8 @@ void fill_valid_actions(const wire::EnvSpec& spec, int num_envs, wire::StepReque
   }
 }
 
-std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint, double timeout_s) {
+std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint,
+                                                        double timeout_s) {
   using Code = grpc::StatusCode;
   Prober probe(endpoint, timeout_s);
   std::vector<envs::ConformanceCheck> out;
@@ -160,7 +162,9 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
     std::vector<wire::SessionResponse> answers;
     const grpc::Status s = probe.exchange(
         {handshake_request(probe.info()), reset_request(seed), probe.valid_step()}, &answers);
-    if (!s.ok()) throw CheckFailed{"request " + std::to_string(answers.size() + 1) + " failed: " + describe(s)};
+    if (!s.ok())
+      throw CheckFailed{"request " + std::to_string(answers.size() + 1) +
+                        " failed: " + describe(s)};
     if (!answers[0].has_handshake() || !answers[1].has_reset() || !answers[2].has_step())
       throw CheckFailed{"the answers do not match the requests (handshake, reset, step)"};
     if (answers[0].handshake().server().spec_hash() != probe.info().spec_hash())
@@ -170,7 +174,8 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
 
   out.push_back(run_check("pipelined requests are answered in order", [&] {
     SessionClient session(make_channel(endpoint), endpoint.token);
-    std::vector<wire::SessionRequest> requests = {handshake_request(probe.info()), reset_request(seed)};
+    std::vector<wire::SessionRequest> requests = {handshake_request(probe.info()),
+                                                  reset_request(seed)};
     for (int k = 0; k < 4; ++k) requests.push_back(probe.valid_step());
     for (const auto& r : requests)
       if (grpc::Status s = session.send(r, timeout_s); !s.ok())
@@ -239,7 +244,8 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
       for (const auto a : s->discrete_actions()) s->add_continuous_actions(static_cast<float>(a));
       s->clear_discrete_actions();
     } else {
-      for (const auto a : s->continuous_actions()) s->add_discrete_actions(static_cast<std::int64_t>(a));
+      for (const auto a : s->continuous_actions())
+        s->add_discrete_actions(static_cast<std::int64_t>(a));
       s->clear_continuous_actions();
     }
     return probe.expect_refusal({handshake_request(probe.info()), reset_request(seed), step},
@@ -250,7 +256,8 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
     wire::SessionRequest step = probe.valid_step();
     auto* s = step.mutable_step();
     const wire::EnvSpec& spec = probe.info().spec();
-    const wire::Space& space = spec.num_agents() == 0 ? spec.action_space() : spec.agents(0).action_space();
+    const wire::Space& space =
+        spec.num_agents() == 0 ? spec.action_space() : spec.agents(0).action_space();
     std::string what;
     if (space.kind() == wire::SPACE_KIND_DISCRETE) {
       s->set_discrete_actions(0, space.start() + space.n());
@@ -280,8 +287,8 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
   }
 
   out.push_back(run_check("the server still serves after the refusals", [&] {
-    const grpc::Status s = probe.exchange(
-        {handshake_request(probe.info()), reset_request(seed), probe.valid_step()});
+    const grpc::Status s =
+        probe.exchange({handshake_request(probe.info()), reset_request(seed), probe.valid_step()});
     if (!s.ok()) throw CheckFailed{"a valid session failed: " + describe(s)};
     return std::string("a fresh session was served");
   }));

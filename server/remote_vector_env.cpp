@@ -1,8 +1,8 @@
 #include "server/remote_vector_env.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -190,8 +190,9 @@ void RemoteVectorEnv::reset(std::uint64_t seed) {
 
 void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
   if (!running_)
-    throw Error(source_ + ": step() called before reset() (or after an error ended the session); "
-                          "call reset() first");
+    throw Error(source_ +
+                ": step() called before reset() (or after an error ended the session); "
+                "call reset() first");
   const envs::Space& space = spec_.action_space;
   const auto expected = static_cast<std::size_t>(buffers_.num_envs * space.flat_dim());
   const bool discrete = space.is_discrete();
@@ -273,9 +274,8 @@ envs::VectorEnvMaker remote_env_maker(const RemoteEnvOptions& base) {
     options.num_envs = num_envs;
     if (time_limit) {
       wire::ServerInfo info;
-      const grpc::Status status =
-          get_server_info(make_channel(options.endpoint()), options.token,
-                          options.connect_timeout_s, &info);
+      const grpc::Status status = get_server_info(make_channel(options.endpoint()), options.token,
+                                                  options.connect_timeout_s, &info);
       if (!status.ok())
         throw Error("simulator at " + options.address + ": GetSpec failed: " + describe(status));
       for (const int c : info.capabilities())

@@ -19,8 +19,8 @@ std::shared_ptr<grpc::Channel> make_channel(const Endpoint& endpoint) {
                                    client_channel_arguments(endpoint.max_message_bytes));
 }
 
-grpc::Status get_server_info(const std::shared_ptr<grpc::Channel>& channel, const std::string& token, double timeout_s,
-                             wire::ServerInfo* info) {
+grpc::Status get_server_info(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& token, double timeout_s, wire::ServerInfo* info) {
   auto stub = wire::EnvService::NewStub(channel);
   grpc::ClientContext context;
   add_token(context, token);
@@ -31,7 +31,8 @@ grpc::Status get_server_info(const std::shared_ptr<grpc::Channel>& channel, cons
   return status;
 }
 
-SessionClient::SessionClient(const std::shared_ptr<grpc::Channel>& channel, const std::string& token)
+SessionClient::SessionClient(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& token)
     : stub_(wire::EnvService::NewStub(channel)) {
   add_token(context_, token);
   // The call's headers go out with the first request instead of in a round of their own (and
@@ -97,9 +98,9 @@ grpc::Status SessionClient::end(const grpc::Status& fallback) {
 grpc::Status SessionClient::timed_out(double timeout_s, const char* what) {
   context_.TryCancel();
   end(grpc::Status::OK);
-  final_status_ = {grpc::StatusCode::DEADLINE_EXCEEDED,
-                   std::string("no ") + what + " within " + std::to_string(timeout_s) +
-                       " s; the session was cancelled"};
+  final_status_ = {grpc::StatusCode::DEADLINE_EXCEEDED, std::string("no ") + what + " within " +
+                                                            std::to_string(timeout_s) +
+                                                            " s; the session was cancelled"};
   return final_status_;
 }
 
@@ -121,8 +122,7 @@ grpc::Status SessionClient::send(const wire::SessionRequest& request, double tim
   stream_->Write(request, tag_of(kWrite));
   pending_[kWrite] = true;
   if (!wait({kStart, kWrite}, timeout_s)) return timed_out(timeout_s, "room to send");
-  if (failed_op_)
-    return end({grpc::StatusCode::UNAVAILABLE, "the server ended the session"});
+  if (failed_op_) return end({grpc::StatusCode::UNAVAILABLE, "the server ended the session"});
   return grpc::Status::OK;
 }
 

@@ -5,11 +5,11 @@
 // response are posted together and the caller waits for both, so a step costs one round trip and
 // no thread hand-off. A response that does not come in time cancels the stream.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "server/convert.h"
 #include "server/transport.h"
@@ -32,8 +32,8 @@ struct Endpoint {
 std::shared_ptr<grpc::Channel> make_channel(const Endpoint& endpoint);
 
 /// Calls GetSpec; fills `info` on OK.
-grpc::Status get_server_info(const std::shared_ptr<grpc::Channel>& channel, const std::string& token, double timeout_s,
-                             wire::ServerInfo* info);
+grpc::Status get_server_info(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& token, double timeout_s, wire::ServerInfo* info);
 
 class SessionClient {
  public:
@@ -68,7 +68,8 @@ class SessionClient {
   std::unique_ptr<wire::EnvService::Stub> stub_;
   grpc::ClientContext context_;
   grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::ClientAsyncReaderWriter<wire::SessionRequest, wire::SessionResponse>> stream_;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<wire::SessionRequest, wire::SessionResponse>>
+      stream_;
   bool pending_[kNumOps] = {};
   bool failed_op_ = false;
   bool ended_ = false;

@@ -21,7 +21,9 @@ class Encoder {
     std::memcpy(bytes, &value, sizeof(T));
     out_.append(bytes, sizeof(T));
   }
-  void put_float(float x) { put<std::uint32_t>(std::bit_cast<std::uint32_t>(x == 0.0f ? 0.0f : x)); }
+  void put_float(float x) {
+    put<std::uint32_t>(std::bit_cast<std::uint32_t>(x == 0.0f ? 0.0f : x));
+  }
   template <class Repeated>
   void put_ints(const Repeated& values) {
     put<std::uint64_t>(static_cast<std::uint64_t>(values.size()));
@@ -107,7 +109,8 @@ std::string spec_difference(const wire::EnvSpec& expected, const wire::EnvSpec& 
   auto add = [&](const std::string& field, const std::string& want, const std::string& got) {
     out += (out.empty() ? "" : "; ") + field + ": expected " + want + ", got " + got;
   };
-  auto compare_space = [&](const std::string& field, const wire::Space& want, const wire::Space& got) {
+  auto compare_space = [&](const std::string& field, const wire::Space& want,
+                           const wire::Space& got) {
     Encoder a, b;
     a.put_space(want);
     b.put_space(got);

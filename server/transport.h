@@ -6,14 +6,14 @@
 // that pinged more often than the server permits would be cut off with GOAWAY
 // ("too_many_pings"), so the two are never set apart.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 namespace trustrl::server {
 

@@ -25,8 +25,8 @@ double now_s() {
 
 }  // namespace
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                           bool merge_stderr) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& env, bool merge_stderr) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("pipe2: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -84,7 +84,8 @@ bool ChildProcess::read_some(double deadline_s) {
 std::string ChildProcess::wait_for_line(const std::string& prefix, double timeout_s) {
   const double deadline = now_s() + timeout_s;
   for (;;) {
-    for (std::size_t end; (end = output_.find('\n', scanned_)) != std::string::npos; scanned_ = end + 1) {
+    for (std::size_t end; (end = output_.find('\n', scanned_)) != std::string::npos;
+         scanned_ = end + 1) {
       const std::string line = output_.substr(scanned_, end - scanned_);
       if (line.rfind(prefix, 0) == 0) {
         scanned_ = end + 1;
@@ -92,8 +93,8 @@ std::string ChildProcess::wait_for_line(const std::string& prefix, double timeou
       }
     }
     if (!read_some(deadline))
-      throw Error("the child never printed a line starting with '" + prefix + "' (output so far: " +
-                  output_ + ")");
+      throw Error("the child never printed a line starting with '" + prefix +
+                  "' (output so far: " + output_ + ")");
   }
 }
 

@@ -13,8 +13,8 @@ class ChildProcess {
  public:
   /// Starts argv (argv[0] is a path). `env` adds or replaces "KEY=value" variables. With
   /// `merge_stderr`, stderr goes to the same pipe as stdout; otherwise it is the test's.
-  explicit ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-                        bool merge_stderr = false);
+  explicit ChildProcess(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& env = {}, bool merge_stderr = false);
   /// Kills (SIGKILL) and reaps the child if it is still running.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

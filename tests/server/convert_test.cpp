@@ -40,7 +40,9 @@ TEST(Convert, SpecRoundTrip) {
 
 TEST(Convert, InvalidSpacesNameTheProblem) {
   wire::Space s;
-  EXPECT_NE(error_of([&] { from_wire(s, "spec.action_space"); }).find("spec.action_space: the space kind is unset"),
+  EXPECT_NE(error_of([&] {
+              from_wire(s, "spec.action_space");
+            }).find("spec.action_space: the space kind is unset"),
             std::string::npos);
   s.set_kind(wire::SPACE_KIND_BOX);
   s.add_shape(2);
@@ -52,13 +54,15 @@ TEST(Convert, InvalidSpacesNameTheProblem) {
   s.add_high(1);
   EXPECT_NE(error_of([&] { from_wire(s, "obs"); }).find("bound 1 is NaN"), std::string::npos);
   s.set_low(1, 2);
-  EXPECT_NE(error_of([&] { from_wire(s, "obs"); }).find("low > high at component 1"), std::string::npos);
+  EXPECT_NE(error_of([&] { from_wire(s, "obs"); }).find("low > high at component 1"),
+            std::string::npos);
   wire::Space d;
   d.set_kind(wire::SPACE_KIND_DISCRETE);
   EXPECT_NE(error_of([&] { from_wire(d, "act"); }).find("n >= 1"), std::string::npos);
   d.set_n(2);
   d.add_nvec(3);
-  EXPECT_NE(error_of([&] { from_wire(d, "act"); }).find("nvec belongs to MultiDiscrete"), std::string::npos);
+  EXPECT_NE(error_of([&] { from_wire(d, "act"); }).find("nvec belongs to MultiDiscrete"),
+            std::string::npos);
   wire::Space huge;
   huge.set_kind(wire::SPACE_KIND_BOX);
   huge.add_shape(1 << 20);
@@ -175,11 +179,13 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   };
   wire::StepResponse bad = good;
   bad.mutable_observations()->RemoveLast();
-  EXPECT_EQ(error(bad), "simulator at sim:1 sent 15 values in observations, expected 16 ([4 copies, 4])");
+  EXPECT_EQ(error(bad),
+            "simulator at sim:1 sent 15 values in observations, expected 16 ([4 copies, 4])");
   bad = good;
   bad.set_observations(6, NAN);
-  EXPECT_EQ(error(bad), "simulator at sim:1 sent nan in the observation of copy 1 (component 2); "
-                        "every value must be finite");
+  EXPECT_EQ(error(bad),
+            "simulator at sim:1 sent nan in the observation of copy 1 (component 2); "
+            "every value must be finite");
   bad = good;
   bad.set_rewards(3, INFINITY);
   EXPECT_NE(error(bad).find("inf in the reward of copy 3"), std::string::npos);
@@ -192,7 +198,9 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   EXPECT_NE(error(bad).find("final_observations"), std::string::npos) << "K follows the flags";
   wire::ResetResponse reset;
   reset.add_observations(1);
-  EXPECT_NE(error_of([&] { read_reset(reset, into, "sim"); }).find("sim sent 1 values in the reset's observations, expected 16"),
+  EXPECT_NE(error_of([&] {
+              read_reset(reset, into, "sim");
+            }).find("sim sent 1 values in the reset's observations, expected 16"),
             std::string::npos);
 }
 

@@ -2,9 +2,8 @@
 // RemoteVectorEnv in this process; a server killed mid-run; `trustrl check-env` as a user runs it.
 // Every wait is on a line the child prints or on its exit, each with a deadline.
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cmath>
 
@@ -31,8 +30,8 @@ struct Child {
 
 Child start_env_server(const std::string& id, int copies, const std::string& listen = "127.0.0.1:0",
                        std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {kBinary, "env-server", "--env", id, "--num-envs",
-                                   std::to_string(copies), "--listen", listen};
+  std::vector<std::string> argv = {kBinary,      "env-server",           "--env",    id,
+                                   "--num-envs", std::to_string(copies), "--listen", listen};
   argv.insert(argv.end(), extra.begin(), extra.end());
   Child c;
   c.process = std::make_unique<ChildProcess>(argv);
@@ -43,7 +42,8 @@ Child start_env_server(const std::string& id, int copies, const std::string& lis
 Child start_python_sim(int copies) {
   Child c;
   c.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{TRUSTRL_PYTHON, std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/cartpole_sim.py",
+      std::vector<std::string>{TRUSTRL_PYTHON,
+                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/cartpole_sim.py",
                                "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
       std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
   c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
@@ -67,8 +67,10 @@ TEST(EnvServerProcess, ServesConformantBatchesIdenticalToLocalAndStopsOnSigterm)
   Child server = start_env_server("CartPole-v1", 3);
   envs::ConformanceOptions suite;
   suite.num_envs = 3;
-  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(server.address)), suite), "conformance");
-  expect_all_pass(run_protocol_checks({server.address, "", "", kDefaultMaxMessageBytes}, 30), "protocol");
+  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(server.address)), suite),
+                  "conformance");
+  expect_all_pass(run_protocol_checks({server.address, "", "", kDefaultMaxMessageBytes}, 30),
+                  "protocol");
 
   RemoteVectorEnv remote(client_for(server.address));
   auto local = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
@@ -79,7 +81,8 @@ TEST(EnvServerProcess, ServesConformantBatchesIdenticalToLocalAndStopsOnSigterm)
     remote.step({a, {}});
     local->step({a, {}});
     ASSERT_EQ(remote.buffers().observations, local->buffers().observations) << "step " << t;
-    ASSERT_EQ(remote.buffers().final_observations, local->buffers().final_observations) << "step " << t;
+    ASSERT_EQ(remote.buffers().final_observations, local->buffers().final_observations)
+        << "step " << t;
     ASSERT_EQ(remote.buffers().episode_lengths, local->buffers().episode_lengths) << "step " << t;
   }
   server.process->signal(SIGTERM);
@@ -119,8 +122,9 @@ TEST(EnvServerProcess, ClientSurvivesAKilledServerAndGivesUpWhenItStaysDown) {
     env.step({a, {}});
     FAIL() << "a server that stays down must end the run";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("simulator at " + server.address +
-                                         " is unreachable (lost mid-run, 4 episodes cut): gave up after 4 attempt(s)"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "simulator at " + server.address +
+                  " is unreachable (lost mid-run, 4 episodes cut): gave up after 4 attempt(s)"),
               std::string::npos)
         << e.what();
   }
@@ -128,9 +132,11 @@ TEST(EnvServerProcess, ClientSurvivesAKilledServerAndGivesUpWhenItStaysDown) {
 }
 
 TEST(EnvServerProcess, CliRefusesNonLoopbackWithoutTokenAndEnforcesTheToken) {
-  ChildProcess refused({kBinary, "env-server", "--env", "CartPole-v1", "--listen", "0.0.0.0:0"}, {}, true);
+  ChildProcess refused({kBinary, "env-server", "--env", "CartPole-v1", "--listen", "0.0.0.0:0"}, {},
+                       true);
   EXPECT_EQ(refused.wait(30), 1);
-  EXPECT_NE(refused.output().find("refusing to listen on 0.0.0.0:0 without a token"), std::string::npos)
+  EXPECT_NE(refused.output().find("refusing to listen on 0.0.0.0:0 without a token"),
+            std::string::npos)
       << refused.output();
 
   Child server = start_env_server("Pendulum-v1", 2, "127.0.0.1:0", {"--token", "letmein"});
@@ -171,8 +177,10 @@ TEST(PythonSimulator, ExampleCartPoleConformsAndFollowsGymnasiumsEquations) {
   Child sim = start_python_sim(3);
   envs::ConformanceOptions suite;
   suite.num_envs = 3;
-  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(sim.address)), suite), "conformance");
-  expect_all_pass(run_protocol_checks({sim.address, "", "", kDefaultMaxMessageBytes}, 30), "protocol");
+  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(sim.address)), suite),
+                  "conformance");
+  expect_all_pass(run_protocol_checks({sim.address, "", "", kDefaultMaxMessageBytes}, 30),
+                  "protocol");
 
   // The simulator's spec is the built-in CartPole-v1's: a client expecting it is accepted.
   RemoteEnvOptions options = client_for(sim.address);
@@ -190,14 +198,16 @@ TEST(PythonSimulator, ExampleCartPoleConformsAndFollowsGymnasiumsEquations) {
     remote.step({a, {}});
     for (int i = 0; i < 3; ++i) {
       const auto row = static_cast<std::size_t>(i) * 4;
-      const std::vector<double> state(before.begin() + static_cast<long>(row), before.begin() + static_cast<long>(row) + 4);
+      const std::vector<double> state(before.begin() + static_cast<long>(row),
+                                      before.begin() + static_cast<long>(row) + 4);
       reference.reset(0, obs);
       reference.set_state(state, obs);
       reference.step({std::span(a).subspan(static_cast<std::size_t>(i), 1), {}}, obs);
       const auto& b = remote.buffers();
       const float* got = b.done(i) ? &b.final_observations[row] : &b.observations[row];
       for (int k = 0; k < 4; ++k)
-        ASSERT_NEAR(got[k], obs[static_cast<std::size_t>(k)], 1e-5) << "step " << t << " copy " << i;
+        ASSERT_NEAR(got[k], obs[static_cast<std::size_t>(k)], 1e-5)
+            << "step " << t << " copy " << i;
       ++compared;
     }
   }
@@ -221,17 +231,21 @@ TEST(CheckEnvCommand, ReportsABrokenPythonSimulator) {
       "        return np.full(2, 5.0, dtype=np.float32), 1.0, False, False, {}\n"
       "trustrl_env.serve(Broken, '127.0.0.1:0', num_envs=2, log=lambda line: None)\n";
   Child sim;
-  sim.process = std::make_unique<ChildProcess>(std::vector<std::string>{TRUSTRL_PYTHON, "-c", code},
-                                               std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
+  sim.process =
+      std::make_unique<ChildProcess>(std::vector<std::string>{TRUSTRL_PYTHON, "-c", code},
+                                     std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
   sim.address = sim.process->wait_for_line("listening on ", kStartTimeoutS);
   ChildProcess check({kBinary, "check-env", sim.address, "--steps", "50"});
   EXPECT_EQ(check.wait(120), 1) << check.output();
-  EXPECT_NE(check.output().find("FAIL  step contract\n        the observation at step 0 of copy 0 is outside "
-                                "Box(-1, 1, (2,)) at index 0: [5, 5]"),
+  EXPECT_NE(check.output().find(
+                "FAIL  step contract\n        the observation at step 0 of copy 0 is outside "
+                "Box(-1, 1, (2,)) at index 0: [5, 5]"),
             std::string::npos)
       << check.output();
-  EXPECT_NE(check.output().find("FAIL  different seeds, different episodes"), std::string::npos) << check.output();
-  EXPECT_NE(check.output().find("PASS  a step before any reset is refused"), std::string::npos) << check.output();
+  EXPECT_NE(check.output().find("FAIL  different seeds, different episodes"), std::string::npos)
+      << check.output();
+  EXPECT_NE(check.output().find("PASS  a step before any reset is refused"), std::string::npos)
+      << check.output();
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ class EnvSessionTest : public testing::Test {
     r.mutable_reset()->set_seed(seed);
     return r;
   }
-  static wire::SessionRequest step(std::vector<std::int64_t> discrete, std::vector<float> continuous = {}) {
+  static wire::SessionRequest step(std::vector<std::int64_t> discrete,
+                                   std::vector<float> continuous = {}) {
     wire::SessionRequest r;
     r.mutable_step()->mutable_discrete_actions()->Add(discrete.begin(), discrete.end());
     r.mutable_step()->mutable_continuous_actions()->Add(continuous.begin(), continuous.end());
@@ -76,10 +77,12 @@ TEST_F(EnvSessionTest, EnforcesSessionOrder) {
 TEST_F(EnvSessionTest, HandshakeMismatchesSayWhatDiffers) {
   wire::SessionRequest r = handshake();
   r.mutable_handshake()->set_protocol_version(2);
-  expect(r, Code::FAILED_PRECONDITION, "the client speaks protocol version 2, this server speaks version 1");
+  expect(r, Code::FAILED_PRECONDITION,
+         "the client speaks protocol version 2, this server speaks version 1");
   r = handshake();
   r.mutable_handshake()->set_num_envs(8);
-  expect(r, Code::FAILED_PRECONDITION, "the client expects 8 copies per session, this server serves 3");
+  expect(r, Code::FAILED_PRECONDITION,
+         "the client expects 8 copies per session, this server serves 3");
   r = handshake();
   wire::EnvSpec expected = config_.info.spec();
   expected.mutable_action_space()->set_n(3);
@@ -111,7 +114,8 @@ TEST_F(EnvSessionTest, ChecksEveryActionBeforeSteppingAny) {
   ASSERT_TRUE(send(handshake()).ok());
   ASSERT_TRUE(send(reset(5)).ok());
   const auto first = response_.reset().observations();
-  expect(step({0, 1}), Code::INVALID_ARGUMENT, "expected 3 values in discrete_actions (3 copies x 1 component(s) of Discrete(2)), got 2");
+  expect(step({0, 1}), Code::INVALID_ARGUMENT,
+         "expected 3 values in discrete_actions (3 copies x 1 component(s) of Discrete(2)), got 2");
   EnvSession fresh(config_);
   auto run = [&](EnvSession& s, const wire::SessionRequest& r) {
     response_.Clear();
@@ -122,7 +126,8 @@ TEST_F(EnvSessionTest, ChecksEveryActionBeforeSteppingAny) {
   {  // a bad batch leaves every copy untouched
     const grpc::Status s = run(fresh, step({1, 1, 7}));
     EXPECT_EQ(s.error_code(), Code::INVALID_ARGUMENT);
-    EXPECT_EQ(s.error_message(), "step: the action of copy 2 is 7, outside Discrete(2) (allowed 0..1)");
+    EXPECT_EQ(s.error_message(),
+              "step: the action of copy 2 is 7, outside Discrete(2) (allowed 0..1)");
     // The refused batch moved no copy: a valid step now matches one from the first observations.
     ASSERT_TRUE(run(fresh, step({1, 1, 1})).ok());
     const auto after = response_.step().observations();
@@ -133,7 +138,8 @@ TEST_F(EnvSessionTest, ChecksEveryActionBeforeSteppingAny) {
     ASSERT_TRUE(run(reference, step({1, 1, 1})).ok());
     EXPECT_TRUE(std::equal(after.begin(), after.end(), response_.step().observations().begin()));
   }
-  expect(step({0, 0, 0}, {0.5f, 0.5f, 0.5f}), Code::INVALID_ARGUMENT, "continuous_actions must be empty, got 3 values");
+  expect(step({0, 0, 0}, {0.5f, 0.5f, 0.5f}), Code::INVALID_ARGUMENT,
+         "continuous_actions must be empty, got 3 values");
 }
 
 class ContinuousSessionTest : public EnvSessionTest {
@@ -144,7 +150,8 @@ class ContinuousSessionTest : public EnvSessionTest {
 TEST_F(ContinuousSessionTest, RefusesNonFiniteActionsAndAcceptsOutOfBoundOnes) {
   ASSERT_TRUE(send(handshake()).ok());
   ASSERT_TRUE(send(reset(1)).ok());
-  expect(step({}, {0.5f, NAN}), Code::INVALID_ARGUMENT, "the action of copy 1 is nan; actions must be finite");
+  expect(step({}, {0.5f, NAN}), Code::INVALID_ARGUMENT,
+         "the action of copy 1 is nan; actions must be finite");
   expect(step({}, {INFINITY, 0.0f}), Code::INVALID_ARGUMENT, "the action of copy 0 is inf");
   expect(step({1, 1}), Code::INVALID_ARGUMENT, "takes continuous_actions (float32)");
   // As in Gymnasium, the env clips an out-of-bound torque (Pendulum's bound is 2).

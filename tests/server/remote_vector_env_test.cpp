@@ -43,7 +43,8 @@ std::string error_of(const std::function<void()>& body) {
 void expect_conformance(const std::string& id) {
   envs::ConformanceOptions suite;
   auto server = serve(id, suite.num_envs);
-  for (const auto& check : envs::run_conformance(remote_env_maker(client_for(server->address())), suite))
+  for (const auto& check :
+       envs::run_conformance(remote_env_maker(client_for(server->address())), suite))
     EXPECT_TRUE(check.passed) << id << " " << check.name << ": " << check.detail;
 }
 
@@ -58,14 +59,16 @@ envs::ActionBatch pattern(const envs::EnvSpec& spec, int n, int t, std::vector<s
   c.assign(d.size(), 0.0f);
   for (std::size_t k = 0; k < d.size(); ++k) {
     if (space.kind == envs::SpaceKind::kDiscrete)
-      d[k] = space.start + static_cast<std::int64_t>((static_cast<std::size_t>(t) * 7 + k * 3) % static_cast<std::size_t>(space.n));
+      d[k] = space.start + static_cast<std::int64_t>((static_cast<std::size_t>(t) * 7 + k * 3) %
+                                                     static_cast<std::size_t>(space.n));
     c[k] = static_cast<float>((static_cast<int>(k) + t) % 9 - 4) * 0.5f;
   }
   if (space.is_discrete()) return {d, {}};
   return {{}, c};
 }
 
-void expect_same_buffers(const envs::StepBuffers& a, const envs::StepBuffers& b, const std::string& at) {
+void expect_same_buffers(const envs::StepBuffers& a, const envs::StepBuffers& b,
+                         const std::string& at) {
   EXPECT_EQ(a.observations, b.observations) << at;
   EXPECT_EQ(a.rewards, b.rewards) << at;
   EXPECT_EQ(a.terminated, b.terminated) << at;
@@ -116,13 +119,15 @@ TEST(RemoteVectorEnv, TokenIsRequiredWhenSet) {
   auto server = serve("CartPole-v1", 2, options);
   RemoteEnvOptions client = client_for(server->address());
   const std::string missing = error_of([&] { RemoteVectorEnv env(client); });
-  EXPECT_NE(missing.find("refused the session: UNAUTHENTICATED: this server needs a token"), std::string::npos)
+  EXPECT_NE(missing.find("refused the session: UNAUTHENTICATED: this server needs a token"),
+            std::string::npos)
       << missing;
   client.token = "wrong";
   EXPECT_NE(error_of([&] { RemoteVectorEnv env(client); }).find("UNAUTHENTICATED: wrong token"),
             std::string::npos);
   wire::ServerInfo info;
-  EXPECT_EQ(get_server_info(make_channel({server->address(), "", "", kDefaultMaxMessageBytes}), "", 20, &info)
+  EXPECT_EQ(get_server_info(make_channel({server->address(), "", "", kDefaultMaxMessageBytes}), "",
+                            20, &info)
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   client.token = "s3cret";
@@ -135,19 +140,20 @@ TEST(RemoteVectorEnv, TokenIsRequiredWhenSet) {
 TEST(RemoteVectorEnv, NonLoopbackAddressNeedsAToken) {
   EnvServerOptions options;
   options.listen = "0.0.0.0:0";
-  EXPECT_EQ(error_of([&] { serve("CartPole-v1", 1, options); }),
-            "refusing to listen on 0.0.0.0:0 without a token: anyone who reaches it could drive the "
-            "env. Pass --token (and preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
+  EXPECT_EQ(
+      error_of([&] { serve("CartPole-v1", 1, options); }),
+      "refusing to listen on 0.0.0.0:0 without a token: anyone who reaches it could drive the "
+      "env. Pass --token (and preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
   options.token = "t";
   EXPECT_NE(serve("CartPole-v1", 1, options)->port(), 0);
 }
 
 TEST(Transport, LoopbackAddresses) {
-  for (const char* a : {"127.0.0.1:5000", "localhost:1", "[::1]:80", "127.1.2.3:0", "unix:/tmp/x.sock",
-                        "ipv4:127.0.0.1:9"})
+  for (const char* a : {"127.0.0.1:5000", "localhost:1", "[::1]:80", "127.1.2.3:0",
+                        "unix:/tmp/x.sock", "ipv4:127.0.0.1:9"})
     EXPECT_TRUE(is_loopback_address(a)) << a;
-  for (const char* a : {"0.0.0.0:5000", "[::]:5000", "10.0.0.1:80", "example.com:443", "127.evil.com:1",
-                        ":5000"})
+  for (const char* a :
+       {"0.0.0.0:5000", "[::]:5000", "10.0.0.1:80", "example.com:443", "127.evil.com:1", ":5000"})
     EXPECT_FALSE(is_loopback_address(a)) << a;
   EXPECT_EQ(with_port("127.0.0.1:0", 4321), "127.0.0.1:4321");
   EXPECT_EQ(with_port("[::1]:0", 4321), "[::1]:4321");
@@ -155,7 +161,8 @@ TEST(Transport, LoopbackAddresses) {
 
 // Keepalive must be configured identically on every side; the Python SDK keeps its own copy.
 TEST(Transport, PythonSdkUsesTheSameKeepalive) {
-  const std::string python = read_text_file(std::string(TRUSTRL_SOURCE_DIR) + "/python/trustrl_env/protocol.py");
+  const std::string python =
+      read_text_file(std::string(TRUSTRL_SOURCE_DIR) + "/python/trustrl_env/protocol.py");
   for (const auto& [key, value] : keepalive_arguments()) {
     const std::string entry = "(\"" + key + "\", " + std::to_string(value) + ")";
     EXPECT_NE(python.find(entry), std::string::npos) << entry << " is missing from protocol.py";
@@ -187,9 +194,13 @@ TEST(RemoteVectorEnv, RefusedStepEndsTheSessionAndResetOpensANewOne) {
   RemoteVectorEnv env(client_for(server->address()));
   env.reset(3);
   const std::vector<std::int64_t> bad{0, 5}, good{0, 1};
-  EXPECT_NE(error_of([&] { env.step({std::vector<std::int64_t>{0}, {}}); }).find("expected 2 discrete action values for 2 copies, got 1"),
+  EXPECT_NE(error_of([&] {
+              env.step({std::vector<std::int64_t>{0}, {}});
+            }).find("expected 2 discrete action values for 2 copies, got 1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { env.step({bad, {}}); }).find("refused the step: INVALID_ARGUMENT: step: the action of copy 1 is 5"),
+  EXPECT_NE(error_of([&] {
+              env.step({bad, {}});
+            }).find("refused the step: INVALID_ARGUMENT: step: the action of copy 1 is 5"),
             std::string::npos);
   EXPECT_NE(error_of([&] { env.step({good, {}}); }).find("call reset() first"), std::string::npos);
   env.reset(3);
@@ -199,7 +210,8 @@ TEST(RemoteVectorEnv, RefusedStepEndsTheSessionAndResetOpensANewOne) {
 
 // A self-signed certificate for 127.0.0.1, made with the openssl tool.
 std::filesystem::path make_certificate() {
-  const auto dir = std::filesystem::temp_directory_path() / ("trustrl_tls_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("trustrl_tls_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
@@ -217,7 +229,8 @@ TEST(RemoteVectorEnv, ServesOverTls) {
   options.tls_key_file = dir / "key.pem";
   auto server = serve("Pendulum-v1", 2, options);
   RemoteEnvOptions client = client_for(server->address());
-  EXPECT_NE(error_of([&] { RemoteVectorEnv env(client); }).find("is unreachable"), std::string::npos)
+  EXPECT_NE(error_of([&] { RemoteVectorEnv env(client); }).find("is unreachable"),
+            std::string::npos)
       << "a plaintext client cannot talk to a TLS server";
   client.tls_ca_file = dir / "cert.pem";
   RemoteVectorEnv env(client);
@@ -275,11 +288,15 @@ TEST(RemoteVectorEnv, GivesUpWhenTheServerStaysDown) {
   env.step({std::vector<std::int64_t>{0, 1}, {}});
   server.reset();
   const std::string message = error_of([&] { env.step({std::vector<std::int64_t>{0, 1}, {}}); });
-  EXPECT_NE(message.find("simulator at " + client.address + " is unreachable (lost mid-run, 2 episodes cut): gave up after 2 attempt(s)"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("simulator at " + client.address +
+                   " is unreachable (lost mid-run, 2 episodes cut): gave up after 2 attempt(s)"),
+      std::string::npos)
       << message;
   EXPECT_EQ(env.cut_episodes(), 2);
-  EXPECT_NE(error_of([&] { env.step({std::vector<std::int64_t>{0, 1}, {}}); }).find("call reset() first"),
+  EXPECT_NE(error_of([&] {
+              env.step({std::vector<std::int64_t>{0, 1}, {}});
+            }).find("call reset() first"),
             std::string::npos);
 }
 
@@ -293,7 +310,8 @@ TEST(RemoteVectorEnv, UnreachableAtStartNamesTheAddress) {
   client.max_reconnects = 1;
   client.reconnect_backoff_s = 0.01;
   const std::string message = error_of([&] { RemoteVectorEnv env(client); });
-  EXPECT_NE(message.find("simulator at " + address + " is unreachable (could not open a session): gave up after 2 attempt(s)"),
+  EXPECT_NE(message.find("simulator at " + address +
+                         " is unreachable (could not open a session): gave up after 2 attempt(s)"),
             std::string::npos)
       << message;
   EXPECT_NE(message.find("UNAVAILABLE"), std::string::npos) << message;

@@ -59,7 +59,8 @@ class RawSession {
         std::vector<grpc::Slice> slices;
         (void)in.Dump(&slices);
         answer->clear();
-        for (const auto& s : slices) answer->append(reinterpret_cast<const char*>(s.begin()), s.size());
+        for (const auto& s : slices)
+          answer->append(reinterpret_cast<const char*>(s.begin()), s.size());
       }
       return grpc::Status::OK;
     }
@@ -122,7 +123,8 @@ wire::SessionRequest continuous_step(std::vector<float> actions) {
 // An honest client that steps alongside the attacks and checks every batch against a local env.
 class Bystander {
  public:
-  explicit Bystander(const std::string& address) : local_(envs::LocalVectorEnv::make("CartPole-v1", {}, 4, 1)) {
+  explicit Bystander(const std::string& address)
+      : local_(envs::LocalVectorEnv::make("CartPole-v1", {}, 4, 1)) {
     RemoteEnvOptions options;
     options.address = address;
     options.max_reconnects = 0;
@@ -199,7 +201,8 @@ TEST_F(Robustness, GarbageBytesAreRefused) {
 TEST_F(Robustness, UnparsableMessageIsRefused) {
   RawSession s(channel_);
   // Field 1 (handshake) as a length-delimited field claiming 100 bytes, then none.
-  expect_refused(s, std::string("\x0a\x64", 2), Code::INVALID_ARGUMENT, "a truncated length-delimited field");
+  expect_refused(s, std::string("\x0a\x64", 2), Code::INVALID_ARGUMENT,
+                 "a truncated length-delimited field");
 }
 
 TEST_F(Robustness, EveryTruncationOfAStepIsRefused) {
@@ -207,7 +210,8 @@ TEST_F(Robustness, EveryTruncationOfAStepIsRefused) {
   for (std::size_t len = 0; len < step.size(); ++len) {
     auto s = running_session();
     const grpc::Status status = s->exchange(step.substr(0, len));
-    EXPECT_FALSE(status.ok()) << "a step cut to " << len << " of " << step.size() << " bytes was answered";
+    EXPECT_FALSE(status.ok()) << "a step cut to " << len << " of " << step.size()
+                              << " bytes was answered";
     EXPECT_EQ(status.error_code(), Code::INVALID_ARGUMENT) << describe(status);
     EXPECT_TRUE(bystander_->step());
   }
@@ -230,15 +234,36 @@ TEST_F(Robustness, OutOfOrderAndMalformedRequestsAreRefused) {
   const std::vector<Case> cases = {
       {{}, reset(1), Code::FAILED_PRECONDITION, "a reset before the handshake"},
       {{}, discrete_step({0, 0, 0, 0}), Code::FAILED_PRECONDITION, "a step before the handshake"},
-      {{handshake()}, discrete_step({0, 0, 0, 0}), Code::FAILED_PRECONDITION, "a step before any reset"},
+      {{handshake()},
+       discrete_step({0, 0, 0, 0}),
+       Code::FAILED_PRECONDITION,
+       "a step before any reset"},
       {{handshake()}, handshake(), Code::FAILED_PRECONDITION, "a second handshake"},
       {{handshake(), reset(1)}, wire::SessionRequest(), Code::INVALID_ARGUMENT, "an empty request"},
-      {{handshake(), reset(1)}, discrete_step({}), Code::INVALID_ARGUMENT, "a step with no actions"},
-      {{handshake(), reset(1)}, discrete_step({0, 1, 0}), Code::INVALID_ARGUMENT, "a step for 3 of 4 copies"},
-      {{handshake(), reset(1)}, discrete_step(std::vector<std::int64_t>(1000, 0)), Code::INVALID_ARGUMENT, "1000 actions"},
-      {{handshake(), reset(1)}, discrete_step({0, 1, 0, -1}), Code::INVALID_ARGUMENT, "a negative action"},
-      {{handshake(), reset(1)}, discrete_step({0, 1, 0, INT64_MAX}), Code::INVALID_ARGUMENT, "a huge action"},
-      {{handshake(), reset(1)}, continuous_step({NAN, 0, 0, 0}), Code::INVALID_ARGUMENT, "NaN actions"},
+      {{handshake(), reset(1)},
+       discrete_step({}),
+       Code::INVALID_ARGUMENT,
+       "a step with no actions"},
+      {{handshake(), reset(1)},
+       discrete_step({0, 1, 0}),
+       Code::INVALID_ARGUMENT,
+       "a step for 3 of 4 copies"},
+      {{handshake(), reset(1)},
+       discrete_step(std::vector<std::int64_t>(1000, 0)),
+       Code::INVALID_ARGUMENT,
+       "1000 actions"},
+      {{handshake(), reset(1)},
+       discrete_step({0, 1, 0, -1}),
+       Code::INVALID_ARGUMENT,
+       "a negative action"},
+      {{handshake(), reset(1)},
+       discrete_step({0, 1, 0, INT64_MAX}),
+       Code::INVALID_ARGUMENT,
+       "a huge action"},
+      {{handshake(), reset(1)},
+       continuous_step({NAN, 0, 0, 0}),
+       Code::INVALID_ARGUMENT,
+       "NaN actions"},
   };
   for (const Case& c : cases) {
     RawSession s(channel_);
@@ -252,13 +277,15 @@ TEST_F(Robustness, OutOfOrderAndMalformedRequestsAreRefused) {
 }
 
 TEST_F(Robustness, ContinuousActionsMustBeFinite) {
-  auto pendulum = std::make_unique<EnvServer>(registered_env_maker("Pendulum-v1", {}, 2), EnvServerOptions{});
+  auto pendulum =
+      std::make_unique<EnvServer>(registered_env_maker("Pendulum-v1", {}, 2), EnvServerOptions{});
   auto channel = make_channel({pendulum->address(), "", "", kDefaultMaxMessageBytes});
   for (const float bad : {NAN, INFINITY, -INFINITY}) {
     RawSession s(channel);
     ASSERT_TRUE(s.exchange(bytes_of(handshake())).ok());
     ASSERT_TRUE(s.exchange(bytes_of(reset(1))).ok());
-    expect_refused(s, bytes_of(continuous_step({0.5f, bad})), Code::INVALID_ARGUMENT, "a non-finite torque");
+    expect_refused(s, bytes_of(continuous_step({0.5f, bad})), Code::INVALID_ARGUMENT,
+                   "a non-finite torque");
   }
 }
 
@@ -275,10 +302,17 @@ TEST_F(Robustness, MutatedRequestsNeverHurtTheServer) {
       for (int e = 0; e < edits && !msg.empty(); ++e) {
         const std::size_t at = rng.below(msg.size());
         switch (rng.below(4)) {
-          case 0: msg[at] = static_cast<char>(msg[at] ^ (1 << rng.below(8))); break;
-          case 1: msg[at] = static_cast<char>(rng.below(256)); break;
-          case 2: msg.resize(at); break;
-          default: msg.insert(at, msg.substr(at, rng.below(8)));
+          case 0:
+            msg[at] = static_cast<char>(msg[at] ^ (1 << rng.below(8)));
+            break;
+          case 1:
+            msg[at] = static_cast<char>(rng.below(256));
+            break;
+          case 2:
+            msg.resize(at);
+            break;
+          default:
+            msg.insert(at, msg.substr(at, rng.below(8)));
         }
       }
       auto s = std::make_unique<RawSession>(channel_);
