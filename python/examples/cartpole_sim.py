@@ -3,12 +3,13 @@
 equations, constants, reset distribution and 500-step limit of Gymnasium's CartPole-v1
 (gymnasium/envs/classic_control/cartpole.py; Barto, Sutton & Anderson 1983).
 
-    export PYTHONPATH=build/python:python    # the generated stubs and the trustrl_env package
-    python3 python/examples/cartpole_sim.py --listen 127.0.0.1:0 --num-envs 8
+    /usr/bin/python3 python/examples/cartpole_sim.py --listen 127.0.0.1:0 --num-envs 8
     # prints "listening on 127.0.0.1:PORT"; then, in another shell:
     ./build/cli/trustrl check-env 127.0.0.1:PORT
 
-Its spec hash equals that of the built-in CartPole-v1, so a policy trained on one runs on the other.
+It finds the trustrl_env package beside it and the generated stubs in build/python (or on
+PYTHONPATH). Its spec hash equals that of the built-in CartPole-v1, so a policy trained on one runs
+on the other.
 """
 
 import argparse

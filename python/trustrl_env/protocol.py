@@ -2,12 +2,21 @@
 (the same keepalive as the C++ side, server/transport.h), space and spec conversion, and the spec
 hash (docs/REMOTE_ENVS.md, "Spec hash")."""
 
+import os
 import struct
+import sys
 
 import numpy as np
 
 try:
     from trustrl.env.v1 import env_pb2, env_pb2_grpc  # generated at build time
+except ImportError:
+    # Not on PYTHONPATH: try the default build dir of this checkout (build/python).
+    _stubs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "python")
+    if os.path.isdir(os.path.join(_stubs, "trustrl")):
+        sys.path.append(_stubs)
+try:
+    from trustrl.env.v1 import env_pb2, env_pb2_grpc  # noqa: F811
 except ImportError as e:  # pragma: no cover - a setup problem, reported in words
     raise ImportError(
         "trustrl_env needs the generated protocol stubs: build them with "
