@@ -45,7 +45,8 @@ struct EnvServerOptions {
   std::chrono::microseconds inline_budget{200};
   /// Shown to clients; default "trustrl env-server <version> (<env id>)".
   std::string server_name;
-  /// Receives one line per session that ended with an error, and similar events; none if empty.
+  /// Receives one line per session that ended with an error; called from several threads at
+  /// once. None if empty.
   std::function<void(const std::string&)> log;
 };
 
