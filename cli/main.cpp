@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   trustrl::cli::add_envs_command(app);
   trustrl::cli::add_config_command(app);
   trustrl::cli::add_bench_command(app);
+  trustrl::cli::add_env_server_command(app);
+  trustrl::cli::add_check_env_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

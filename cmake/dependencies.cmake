@@ -24,3 +24,8 @@ function(trustrl_use_torch target)
   target_link_libraries(${target} PRIVATE ${TORCH_LIBRARIES})
   target_precompile_headers(${target} REUSE_FROM trustrl_torch_pch)
 endfunction()
+
+# RPC: the env protocol (proto/, server/, python/).
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_program(TRUSTRL_GRPC_PYTHON_PLUGIN grpc_python_plugin REQUIRED)

@@ -1,0 +1,107 @@
+// `trustrl env-server`: serve a registered env over gRPC until SIGINT or SIGTERM.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "server/env_server.h"
+#include "server/spec_hash.h"
+
+namespace trustrl::cli {
+
+namespace {
+
+struct EnvServerArgs {
+  std::string env;
+  int num_envs = 1;
+  std::string listen = "127.0.0.1:0";
+  std::string token;
+  std::string tls_cert;
+  std::string tls_key;
+  std::vector<std::string> options;
+  int threads = 1;
+  int max_sessions = 64;
+};
+
+OptionMap parse_options(const std::vector<std::string>& pairs) {
+  OptionMap out;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("--option expects key=value, got '" + pair + "'");
+    out[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return out;
+}
+
+void run(const EnvServerArgs& args) {
+  // Signals are taken by sigwait() below: block them before gRPC starts its threads, which
+  // inherit the mask, so none of them is interrupted instead.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::EnvServerOptions options;
+  options.listen = args.listen;
+  options.token = args.token;
+  options.tls_cert_file = args.tls_cert;
+  options.tls_key_file = args.tls_key;
+  options.max_sessions = args.max_sessions;
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "env-server: %s\n", line.c_str());
+  };
+  server::EnvServer server(server::registered_env_maker(args.env, parse_options(args.options),
+                                                        args.num_envs, args.threads),
+                           options);
+
+  const auto& info = server.info();
+  std::fprintf(stderr, "env-server: serving %s (%s), %d copies per session, spec hash %s%s%s\n",
+               info.spec().id().c_str(), server::describe(info.spec()).c_str(), info.num_envs(),
+               server::hash_text(info.spec_hash()).c_str(),
+               args.token.empty() ? "" : ", token required", args.tls_cert.empty() ? "" : ", TLS");
+  // Scripts and tests wait for this line: keep its wording.
+  std::printf("listening on %s\n", server.address().c_str());
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "env-server: %s, shutting down (open sessions get 2 s to finish)\n",
+               signal == SIGINT ? "SIGINT" : "SIGTERM");
+  server.shutdown(std::chrono::seconds(2));
+}
+
+}  // namespace
+
+void add_env_server_command(CLI::App& app) {
+  auto args = std::make_shared<EnvServerArgs>();
+  auto* cmd = app.add_subcommand(
+      "env-server", "Serve a registered env over gRPC, N copies per session, until Ctrl-C");
+  cmd->add_option("--env", args->env, "Env id (`trustrl envs` lists them)")->required();
+  cmd->add_option("--num-envs", args->num_envs, "Copies of the env per session")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--listen", args->listen,
+                  "Address to listen on; port 0 picks a free one (printed). Other than loopback "
+                  "needs --token")
+      ->capture_default_str();
+  cmd->add_option("--token", args->token, "Shared token every client must send")
+      ->envname("TRUSTRL_TOKEN");
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
+  cmd->add_option("--option", args->options, "Env option key=value (repeatable)");
+  cmd->add_option("--threads", args->threads, "Threads stepping one session's copies")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-sessions", args->max_sessions, "Sessions served at once")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace trustrl::cli

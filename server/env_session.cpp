@@ -1,0 +1,225 @@
+#include "server/env_session.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/text.h"
+#include "envs/registry.h"
+#include "server/spec_hash.h"
+#include "server/transport.h"
+
+namespace trustrl::server {
+
+namespace {
+
+grpc::Status invalid(const std::string& message) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, message};
+}
+grpc::Status precondition(const std::string& message) {
+  return {grpc::StatusCode::FAILED_PRECONDITION, message};
+}
+
+bool has_capability(const google::protobuf::RepeatedField<int>& list, wire::Capability c) {
+  for (const int x : list)
+    if (x == c) return true;
+  return false;
+}
+
+const char* payload_name(wire::SessionRequest::PayloadCase c) {
+  switch (c) {
+    case wire::SessionRequest::kHandshake:
+      return "handshake";
+    case wire::SessionRequest::kReset:
+      return "reset";
+    case wire::SessionRequest::kStep:
+      return "step";
+    default:
+      return "empty";
+  }
+}
+
+}  // namespace
+
+SessionEnvMaker registered_env_maker(const std::string& id, const OptionMap& options, int num_envs,
+                                     int num_threads) {
+  if (num_envs < 1) throw Error("--num-envs must be >= 1, got " + std::to_string(num_envs));
+  return [=](int max_episode_steps) -> std::unique_ptr<envs::VectorEnv> {
+    OptionMap opts = options;
+    if (max_episode_steps > 0) opts["max_episode_steps"] = std::to_string(max_episode_steps);
+    return envs::LocalVectorEnv::make(id, opts, num_envs, num_threads);
+  };
+}
+
+SessionConfig make_session_config(SessionEnvMaker make_env, const std::string& server_name) {
+  if (!make_env) throw Error("an env server needs an env maker");
+  const auto env = make_env(0);
+  SessionConfig config;
+  config.make_env = std::move(make_env);
+  wire::ServerInfo& info = config.info;
+  info.set_protocol_version(kProtocolVersion);
+  info.add_capabilities(wire::CAPABILITY_TIME_LIMIT_OVERRIDE);
+  *info.mutable_spec() = to_wire(env->spec());
+  validate(info.spec());
+  info.set_spec_hash(spec_hash(info.spec()));
+  info.set_num_envs(env->num_envs());
+  info.set_server_name(server_name);
+  return config;
+}
+
+grpc::Status EnvSession::handle(const wire::SessionRequest& request,
+                                wire::SessionResponse* response) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  const auto kind = request.payload_case();
+  if (kind == wire::SessionRequest::PAYLOAD_NOT_SET) {
+    status = invalid(
+        "the request has no payload: set one of handshake, reset, step (an unknown "
+        "request type from a newer protocol arrives like this; this server speaks "
+        "version " +
+        std::to_string(kProtocolVersion) + ")");
+  } else if (state_ == State::kAwaitHandshake && kind != wire::SessionRequest::kHandshake) {
+    status = precondition(std::string("a ") + payload_name(kind) +
+                          " request came before the handshake; the first request of a session "
+                          "must be a handshake");
+  } else if (kind == wire::SessionRequest::kHandshake) {
+    status = state_ == State::kAwaitHandshake
+                 ? handshake(request.handshake(), response->mutable_handshake())
+                 : precondition("a second handshake in one session; open a new session instead");
+  } else if (kind == wire::SessionRequest::kReset) {
+    status = reset(request.reset(), response->mutable_reset());
+  } else {
+    status = step(request.step(), response->mutable_step());
+  }
+  last_duration_ = std::chrono::steady_clock::now() - start;
+  return status;
+}
+
+grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
+                                   wire::HandshakeResponse* response) {
+  const wire::ServerInfo& base = config_.info;
+  if (request.protocol_version() != kProtocolVersion)
+    return precondition("handshake: the client speaks protocol version " +
+                        std::to_string(request.protocol_version()) +
+                        (request.protocol_version() == 0 ? " (protocol_version unset)" : "") +
+                        ", this server speaks version " + std::to_string(kProtocolVersion));
+  if (request.num_envs() < 0)
+    return invalid("handshake: num_envs must be >= 0 (0 takes the server's), got " +
+                   std::to_string(request.num_envs()));
+  if (request.num_envs() != 0 && request.num_envs() != base.num_envs())
+    return precondition("handshake: the client expects " + std::to_string(request.num_envs()) +
+                        " copies per session, this server serves " +
+                        std::to_string(base.num_envs()) +
+                        " (start the server with that many copies, or ask for 0 to take the "
+                        "server's)");
+  if (request.max_episode_steps() < 0)
+    return invalid("handshake: max_episode_steps must be >= 0 (0 keeps the env's limit), got " +
+                   std::to_string(request.max_episode_steps()));
+  if (base.spec().num_agents() > 0 &&
+      !has_capability(request.capabilities(), wire::CAPABILITY_MULTI_AGENT))
+    return precondition("handshake: this server serves a multi-agent env (" +
+                        std::to_string(base.spec().num_agents()) +
+                        " agents) and the client did not declare CAPABILITY_MULTI_AGENT");
+
+  info_ = base;
+  if (request.max_episode_steps() > 0)
+    info_.mutable_spec()->set_max_episode_steps(request.max_episode_steps());
+  info_.set_spec_hash(spec_hash(info_.spec()));
+  if (request.spec_hash() != 0 && request.spec_hash() != info_.spec_hash()) {
+    std::string what = request.has_expected_spec()
+                           ? spec_difference(request.expected_spec(), info_.spec())
+                           : std::string();
+    if (what.empty())
+      what = "the server serves " + info_.spec().id() + ": " + describe(info_.spec()) +
+             (request.has_expected_spec() ? "" : "; send expected_spec to see which field differs");
+    return precondition(
+        "handshake: spec mismatch, the client expects another env than this "
+        "server serves (" +
+        what + "); client spec hash " + hash_text(request.spec_hash()) + ", server " +
+        hash_text(info_.spec_hash()));
+  }
+  try {
+    env_ = config_.make_env(request.max_episode_steps());
+  } catch (const std::exception& e) {
+    return invalid(std::string("handshake: cannot make the session's env: ") + e.what());
+  }
+  if (env_->spec().max_episode_steps != info_.spec().max_episode_steps())
+    return {grpc::StatusCode::INTERNAL,
+            "handshake: the env ignored the time limit it was asked for"};
+  *response->mutable_server() = info_;
+  state_ = State::kAwaitReset;
+  return grpc::Status::OK;
+}
+
+grpc::Status EnvSession::reset(const wire::ResetRequest& request, wire::ResetResponse* response) {
+  try {
+    env_->reset(request.seed());
+  } catch (const std::exception& e) {
+    return {grpc::StatusCode::INTERNAL, std::string("reset: the env failed: ") + e.what()};
+  }
+  write_reset(env_->buffers(), response);
+  state_ = State::kRunning;
+  return grpc::Status::OK;
+}
+
+grpc::Status EnvSession::check_actions(const wire::StepRequest& request) const {
+  const envs::Space& space = env_->spec().action_space;
+  const auto n = static_cast<std::size_t>(env_->num_envs());
+  const auto dim = static_cast<std::size_t>(space.flat_dim());
+  const bool discrete = space.is_discrete();
+  const std::string field = discrete ? "discrete_actions" : "continuous_actions";
+  const std::string other = discrete ? "continuous_actions" : "discrete_actions";
+  const auto got = static_cast<std::size_t>(discrete ? request.discrete_actions_size()
+                                                     : request.continuous_actions_size());
+  const auto stray = static_cast<std::size_t>(discrete ? request.continuous_actions_size()
+                                                       : request.discrete_actions_size());
+  if (stray != 0)
+    return invalid("step: the action space " + space.describe() + " takes " + field + " (" +
+                   (discrete ? "int64" : "float32") + "); " + other + " must be empty, got " +
+                   std::to_string(stray) + " values");
+  if (got != n * dim)
+    return invalid("step: expected " + std::to_string(n * dim) + " values in " + field + " (" +
+                   std::to_string(n) + " copies x " + std::to_string(dim) + " component(s) of " +
+                   space.describe() + "), got " + std::to_string(got));
+  auto where = [dim](std::size_t k) {
+    return "step: " + (dim > 1 ? "component " + std::to_string(k % dim) + " of " : std::string()) +
+           "the action of copy " + std::to_string(k / dim);
+  };
+  for (std::size_t k = 0; k < n * dim; ++k) {
+    if (discrete) {
+      const std::int64_t a = request.discrete_actions(static_cast<int>(k));
+      const std::int64_t lo = space.kind == envs::SpaceKind::kDiscrete ? space.start : 0;
+      const std::int64_t hi = space.kind == envs::SpaceKind::kDiscrete ? space.start + space.n - 1
+                                                                       : space.nvec[k % dim] - 1;
+      if (a < lo || a > hi)
+        return invalid(where(k) + " is " + std::to_string(a) + ", outside " + space.describe() +
+                       " (allowed " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    } else {
+      const float a = request.continuous_actions(static_cast<int>(k));
+      if (!std::isfinite(a))
+        return invalid(where(k) + " is " + format_number(a) + "; actions must be finite");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepResponse* response) {
+  if (state_ != State::kRunning)
+    return precondition(
+        "a step request came before any reset: the copies have no running "
+        "episode; send a reset request first");
+  if (grpc::Status s = check_actions(request); !s.ok()) return s;
+  envs::ActionBatch batch;
+  batch.discrete = {request.discrete_actions().data(),
+                    static_cast<std::size_t>(request.discrete_actions_size())};
+  batch.continuous = {request.continuous_actions().data(),
+                      static_cast<std::size_t>(request.continuous_actions_size())};
+  try {
+    env_->step(batch);
+  } catch (const std::exception& e) {
+    return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
+  }
+  write_step(env_->buffers(), response);
+  return grpc::Status::OK;
+}
+
+}  // namespace trustrl::server

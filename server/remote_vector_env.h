@@ -1,0 +1,131 @@
+#pragma once
+// A VectorEnv whose copies live in another process: one session of a trustrl env server (the
+// C++ `trustrl env-server`, a Python simulator served with trustrl_env, or any implementation of
+// proto/trustrl/env/v1/env.proto).
+//
+// It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset happens
+// in the same step with the final observation kept apart, so a learner trains on it exactly as on
+// a local env (same seed, same actions: same batches). Every response is checked (sizes, finite
+// values) before it reaches the caller.
+//
+// A simulator that dies or stops answering is reconnected with exponential backoff. The episodes
+// it was running are lost: the step that found it gone reports every copy as truncated, with the
+// last observation it had as the final observation, a reward of 0 (the action was never applied)
+// and the new episodes' first observations, seeded deterministically from the last reset's seed.
+// cut_episodes() counts them so a learner can log how much was lost. After max_reconnects
+// failed attempts in a row it gives up with an Error naming the simulator.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "envs/conformance.h"
+#include "envs/vector_env.h"
+#include "server/session_client.h"
+
+namespace trustrl::server {
+
+struct RemoteEnvOptions {
+  /// "host:port" or "unix:/path" of the simulator.
+  std::string address;
+  /// Shared token, if the simulator wants one.
+  std::string token;
+  /// PEM file of the CA (or self-signed certificate) to trust; empty: plaintext.
+  std::string tls_ca_file;
+  /// Copies to expect; 0 takes the simulator's.
+  int num_envs = 0;
+  /// > 0: ask the simulator for this episode time limit; 0 keeps its own.
+  int max_episode_steps = 0;
+  /// Limit on each connection attempt with its handshake, in seconds.
+  double connect_timeout_s = 10.0;
+  /// Limit on the answer to each reset or step, in seconds.
+  double request_timeout_s = 60.0;
+  /// Failed reconnection attempts in a row before giving up; 0 fails at the first error.
+  int max_reconnects = 5;
+  /// Wait before the first reconnection attempt, doubled after each failure up to the maximum.
+  double reconnect_backoff_s = 0.5;
+  double max_reconnect_backoff_s = 8.0;
+  int max_message_bytes = kDefaultMaxMessageBytes;
+  /// Shown in the simulator's logs.
+  std::string client_name = "trustrl";
+  /// Set in code (e.g. from a checkpoint), not in configs: the spec the simulator must serve.
+  /// A different one fails the handshake with a message naming the field that differs.
+  std::optional<envs::EnvSpec> expected_spec;
+
+  void visit(ConfigVisitor& v);
+  Endpoint endpoint() const { return {address, token, tls_ca_file, max_message_bytes}; }
+};
+
+class RemoteVectorEnv final : public envs::VectorEnv {
+ public:
+  /// Connects and handshakes (retrying as for a reconnection). Throws Error naming the simulator
+  /// if it cannot be reached, refuses the session, or serves a different spec than expected.
+  explicit RemoteVectorEnv(RemoteEnvOptions options);
+  /// Closes the session.
+  ~RemoteVectorEnv() override;
+
+  const envs::EnvSpec& spec() const override { return spec_; }
+  int num_envs() const override { return buffers_.num_envs; }
+  void reset(std::uint64_t seed) override;
+  /// Throws Error for a wrong number of action values, when called before reset(), when the
+  /// simulator refuses the batch (the message carries its status; reset() then opens a new
+  /// session), sends a malformed or non-finite answer, or stays unreachable.
+  void step(const envs::ActionBatch& actions) override;
+  const envs::StepBuffers& buffers() const override { return buffers_; }
+
+  /// Episodes lost to reconnections since construction.
+  std::int64_t cut_episodes() const { return cut_episodes_; }
+  /// Successful reconnections since construction.
+  int reconnects() const { return reconnects_; }
+  /// What the simulator said about itself in the last handshake.
+  const wire::ServerInfo& server_info() const { return info_; }
+  /// "simulator at 127.0.0.1:5000", the prefix of every error.
+  const std::string& source() const { return source_; }
+
+ private:
+  // One connection attempt with its handshake.
+  grpc::Status open_session();
+  // One attempt: a session with its handshake and, when `reset_seed` is set, a reset.
+  grpc::Status attempt(std::optional<std::uint64_t> reset_seed);
+  // Attempts until one succeeds: at once if `last_error` is OK, else after a backoff that
+  // doubles each time. Throws Error (with `why`) on a refusal or after max_reconnects retries.
+  void connect(const std::string& why, grpc::Status last_error,
+               std::optional<std::uint64_t> reset_seed);
+  // Sends the reset and reads the first observations.
+  grpc::Status send_reset(std::uint64_t seed);
+  // The simulator vanished mid-run: reconnect, start fresh episodes, report the cut.
+  void recover(const grpc::Status& error);
+  void drop_session();
+  [[noreturn]] void fail(const std::string& message);
+
+  RemoteEnvOptions options_;
+  std::string source_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<SessionClient> session_;
+  wire::ServerInfo info_;
+  std::uint64_t first_hash_ = 0;
+  envs::EnvSpec spec_;
+  envs::StepBuffers buffers_;
+  std::vector<double> running_returns_;
+  std::vector<std::int32_t> running_lengths_;
+  std::uint64_t seed_ = 0;
+  bool running_ = false;
+  std::int64_t cut_episodes_ = 0;
+  int reconnects_ = 0;
+  wire::SessionRequest request_;
+  wire::SessionResponse response_;
+};
+
+/// A conformance-suite maker over RemoteVectorEnv: each call opens a session with `base`, asking
+/// for the suite's copy count and (if the simulator offers CAPABILITY_TIME_LIMIT_OVERRIDE) its
+/// short time limit.
+envs::VectorEnvMaker remote_env_maker(const RemoteEnvOptions& base);
+
+/// Whether a failed call means the simulator is gone or stuck (worth reconnecting), as opposed
+/// to a refusal that would only repeat.
+bool is_transient(const grpc::Status& status);
+
+}  // namespace trustrl::server

@@ -1,0 +1,252 @@
+// Real processes: the `trustrl env-server` binary and the Python example simulator, driven by a
+// RemoteVectorEnv in this process; a server killed mid-run; `trustrl check-env` as a user runs it.
+// Every wait is on a line the child prints or on its exit, each with a deadline.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "envs/classic/cartpole.h"
+#include "envs/options.h"
+#include "envs/registry.h"
+#include "server/protocol_checks.h"
+#include "server/remote_vector_env.h"
+#include "tests/server/child_process.h"
+
+namespace trustrl::server {
+namespace {
+
+using trustrl::testing::ChildProcess;
+
+constexpr double kStartTimeoutS = 60.0;
+const std::string kBinary = std::string(TRUSTRL_BINARY_DIR) + "/cli/trustrl";
+
+struct Child {
+  std::unique_ptr<ChildProcess> process;
+  std::string address;
+};
+
+Child start_env_server(const std::string& id, int copies, const std::string& listen = "127.0.0.1:0",
+                       std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {kBinary,      "env-server",           "--env",    id,
+                                   "--num-envs", std::to_string(copies), "--listen", listen};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  Child c;
+  c.process = std::make_unique<ChildProcess>(argv);
+  c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
+  return c;
+}
+
+Child start_python_sim(int copies) {
+  Child c;
+  c.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{TRUSTRL_PYTHON,
+                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/cartpole_sim.py",
+                               "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
+      std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
+  c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
+  return c;
+}
+
+RemoteEnvOptions client_for(const std::string& address) {
+  RemoteEnvOptions options;
+  options.address = address;
+  options.connect_timeout_s = 30;
+  options.request_timeout_s = 30;
+  options.max_reconnects = 0;
+  return options;
+}
+
+void expect_all_pass(const std::vector<envs::ConformanceCheck>& checks, const std::string& what) {
+  for (const auto& c : checks) EXPECT_TRUE(c.passed) << what << ": " << c.name << ": " << c.detail;
+}
+
+TEST(EnvServerProcess, ServesConformantBatchesIdenticalToLocalAndStopsOnSigterm) {
+  Child server = start_env_server("CartPole-v1", 3);
+  envs::ConformanceOptions suite;
+  suite.num_envs = 3;
+  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(server.address)), suite),
+                  "conformance");
+  expect_all_pass(run_protocol_checks({server.address, "", "", kDefaultMaxMessageBytes}, 30),
+                  "protocol");
+
+  RemoteVectorEnv remote(client_for(server.address));
+  auto local = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
+  remote.reset(5);
+  local->reset(5);
+  for (int t = 0; t < 300; ++t) {
+    const std::vector<std::int64_t> a{t % 2, (t / 3) % 2, 1 - t % 2};
+    remote.step({a, {}});
+    local->step({a, {}});
+    ASSERT_EQ(remote.buffers().observations, local->buffers().observations) << "step " << t;
+    ASSERT_EQ(remote.buffers().final_observations, local->buffers().final_observations)
+        << "step " << t;
+    ASSERT_EQ(remote.buffers().episode_lengths, local->buffers().episode_lengths) << "step " << t;
+  }
+  server.process->signal(SIGTERM);
+  EXPECT_EQ(server.process->wait(30), 0) << server.process->output();
+}
+
+// The server dies (SIGKILL) mid-run and a new one starts on the same port: the client reconnects
+// at its next step and reports the cut. When the server stays down, it gives up after its tries.
+TEST(EnvServerProcess, ClientSurvivesAKilledServerAndGivesUpWhenItStaysDown) {
+  const int copies = 4;
+  Child server = start_env_server("CartPole-v1", copies);
+  RemoteEnvOptions options = client_for(server.address);
+  options.max_reconnects = 4;
+  options.reconnect_backoff_s = 0.02;
+  RemoteVectorEnv env(options);
+  env.reset(8);
+  const std::vector<std::int64_t> a{0, 1, 1, 0};
+  for (int t = 0; t < 10; ++t) env.step({a, {}});
+  const std::vector<float> before = env.buffers().observations;
+
+  server.process->signal(SIGKILL);
+  EXPECT_EQ(server.process->wait(30), 128 + SIGKILL);
+  Child again = start_env_server("CartPole-v1", copies, server.address);
+  ASSERT_EQ(again.address, server.address);
+
+  env.step({a, {}});
+  EXPECT_EQ(env.cut_episodes(), copies);
+  EXPECT_EQ(env.reconnects(), 1);
+  EXPECT_EQ(env.buffers().truncated, std::vector<std::uint8_t>(copies, 1));
+  EXPECT_EQ(env.buffers().final_observations, before);
+  for (int t = 0; t < 5; ++t) env.step({a, {}});
+  EXPECT_EQ(env.buffers().rewards, std::vector<double>(copies, 1.0)) << "stepping goes on";
+
+  again.process->signal(SIGKILL);
+  again.process->wait(30);
+  try {
+    env.step({a, {}});
+    FAIL() << "a server that stays down must end the run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "simulator at " + server.address +
+                  " is unreachable (lost mid-run, 4 episodes cut): gave up after 4 attempt(s)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(env.cut_episodes(), 2 * copies);
+}
+
+TEST(EnvServerProcess, CliRefusesNonLoopbackWithoutTokenAndEnforcesTheToken) {
+  ChildProcess refused({kBinary, "env-server", "--env", "CartPole-v1", "--listen", "0.0.0.0:0"}, {},
+                       true);
+  EXPECT_EQ(refused.wait(30), 1);
+  EXPECT_NE(refused.output().find("refusing to listen on 0.0.0.0:0 without a token"),
+            std::string::npos)
+      << refused.output();
+
+  Child server = start_env_server("Pendulum-v1", 2, "127.0.0.1:0", {"--token", "letmein"});
+  RemoteEnvOptions options = client_for(server.address);
+  try {
+    RemoteVectorEnv env(options);
+    FAIL() << "a session without the token was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("UNAUTHENTICATED"), std::string::npos) << e.what();
+  }
+  options.token = "letmein";
+  RemoteVectorEnv env(options);
+  env.reset(1);
+  EXPECT_EQ(env.spec().id, "Pendulum-v1");
+}
+
+TEST(CheckEnvCommand, PassesOnAConformingServerAndFailsOtherwise) {
+  Child server = start_env_server("MountainCar-v0", 2);
+  ChildProcess ok({kBinary, "check-env", server.address, "--steps", "250"});
+  EXPECT_EQ(ok.wait(120), 0) << ok.output();
+  EXPECT_NE(ok.output().find(" passed, 0 failed"), std::string::npos) << ok.output();
+  EXPECT_EQ(ok.output().find("  FAIL  "), std::string::npos) << ok.output();
+
+  server.process->signal(SIGKILL);
+  server.process->wait(30);
+  ChildProcess gone({kBinary, "check-env", server.address, "--timeout", "5"});
+  EXPECT_EQ(gone.wait(60), 1) << gone.output();
+  EXPECT_NE(gone.output().find("FAIL  GetSpec"), std::string::npos) << gone.output();
+  EXPECT_NE(gone.output().find("is the simulator running and listening on " + server.address),
+            std::string::npos)
+      << gone.output();
+}
+
+bool have_python() { return std::string(TRUSTRL_PYTHON).size() > 0; }
+
+TEST(PythonSimulator, ExampleCartPoleConformsAndFollowsGymnasiumsEquations) {
+  if (!have_python()) GTEST_SKIP() << "no Python with grpc, protobuf and numpy";
+  Child sim = start_python_sim(3);
+  envs::ConformanceOptions suite;
+  suite.num_envs = 3;
+  expect_all_pass(envs::run_conformance(remote_env_maker(client_for(sim.address)), suite),
+                  "conformance");
+  expect_all_pass(run_protocol_checks({sim.address, "", "", kDefaultMaxMessageBytes}, 30),
+                  "protocol");
+
+  // The simulator's spec is the built-in CartPole-v1's: a client expecting it is accepted.
+  RemoteEnvOptions options = client_for(sim.address);
+  options.expected_spec = envs::make("CartPole-v1")->spec();
+  RemoteVectorEnv remote(options);
+  remote.reset(21);
+  // Each transition matches the C++ CartPole started from the same (float32) state.
+  envs::EnvOptions no_options("CartPole-v1", {});
+  envs::CartPole reference(no_options);
+  std::vector<float> obs(4);
+  int compared = 0;
+  for (int t = 0; t < 200; ++t) {
+    const std::vector<float> before = remote.buffers().observations;
+    const std::vector<std::int64_t> a{t % 2, (t / 2) % 2, (t / 5) % 2};
+    remote.step({a, {}});
+    for (int i = 0; i < 3; ++i) {
+      const auto row = static_cast<std::size_t>(i) * 4;
+      const std::vector<double> state(before.begin() + static_cast<long>(row),
+                                      before.begin() + static_cast<long>(row) + 4);
+      reference.reset(0, obs);
+      reference.set_state(state, obs);
+      reference.step({std::span(a).subspan(static_cast<std::size_t>(i), 1), {}}, obs);
+      const auto& b = remote.buffers();
+      const float* got = b.done(i) ? &b.final_observations[row] : &b.observations[row];
+      for (int k = 0; k < 4; ++k)
+        ASSERT_NEAR(got[k], obs[static_cast<std::size_t>(k)], 1e-5)
+            << "step " << t << " copy " << i;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 600);
+  sim.process->signal(SIGINT);
+  EXPECT_EQ(sim.process->wait(30), 0) << sim.process->output();
+}
+
+TEST(CheckEnvCommand, ReportsABrokenPythonSimulator) {
+  if (!have_python()) GTEST_SKIP() << "no Python with grpc, protobuf and numpy";
+  // Observations leave the declared Box and the seed is ignored: two checks must fail, by name.
+  const std::string code =
+      "import numpy as np, trustrl_env\n"
+      "from trustrl_env import spaces\n"
+      "class Broken:\n"
+      "    observation_space = spaces.Box(-1.0, 1.0, shape=(2,))\n"
+      "    action_space = spaces.Discrete(2)\n"
+      "    def reset(self, seed=None):\n"
+      "        return np.zeros(2, dtype=np.float32), {}\n"
+      "    def step(self, action):\n"
+      "        return np.full(2, 5.0, dtype=np.float32), 1.0, False, False, {}\n"
+      "trustrl_env.serve(Broken, '127.0.0.1:0', num_envs=2, log=lambda line: None)\n";
+  Child sim;
+  sim.process =
+      std::make_unique<ChildProcess>(std::vector<std::string>{TRUSTRL_PYTHON, "-c", code},
+                                     std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
+  sim.address = sim.process->wait_for_line("listening on ", kStartTimeoutS);
+  ChildProcess check({kBinary, "check-env", sim.address, "--steps", "50"});
+  EXPECT_EQ(check.wait(120), 1) << check.output();
+  EXPECT_NE(check.output().find(
+                "FAIL  step contract\n        the observation at step 0 of copy 0 is outside "
+                "Box(-1, 1, (2,)) at index 0: [5, 5]"),
+            std::string::npos)
+      << check.output();
+  EXPECT_NE(check.output().find("FAIL  different seeds, different episodes"), std::string::npos)
+      << check.output();
+  EXPECT_NE(check.output().find("PASS  a step before any reset is refused"), std::string::npos)
+      << check.output();
+}
+
+}  // namespace
+}  // namespace trustrl::server
