@@ -26,6 +26,8 @@ class Actor {
   virtual void set_env_steps(std::int64_t steps) = 0;
   virtual std::string env_id() const = 0;
   virtual int num_envs() const = 0;
+  /// Episodes cut by something outside the envs (a remote simulator that went away), so far.
+  virtual std::int64_t cut_episodes() const { return 0; }
 
   /// Whether save() can capture the envs exactly (Box2D worlds and remote envs cannot).
   virtual bool can_snapshot() const = 0;

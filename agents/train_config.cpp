@@ -5,12 +5,18 @@
 namespace trustrl::agents {
 
 void EnvConfig::visit(ConfigVisitor& v) {
-  v.field("id", id, "env id (`trustrl envs` lists them)");
+  v.field("id", id, "env id (`trustrl envs` lists them); with `remote`, the id the server must serve (or empty)");
   v.field("options", options, "env options (Gymnasium's make() keyword arguments)");
   v.field("num_envs", num_envs, "env copies stepped as one batch", Bounds::closed(1, 65536));
   v.field("threads", threads, "threads stepping the env copies", Bounds::closed(1, 1024));
   v.field("remote", remote, "host:port of a remote env server; empty for local envs");
   v.field("token", token, "token for the remote env server");
+  v.field("tls_ca", tls_ca, "PEM file of the CA to trust for TLS to the remote server; empty: plaintext");
+  v.field("connect_timeout_s", connect_timeout_s, "limit on each connection attempt to the remote server",
+          Bounds::positive());
+  v.field("request_timeout_s", request_timeout_s, "limit on each answer from the remote server", Bounds::positive());
+  v.field("max_reconnects", max_reconnects, "reconnection attempts in a row before giving up on the remote server",
+          Bounds::non_negative());
 }
 
 void RunConfig::visit(ConfigVisitor& v) {
@@ -42,7 +48,8 @@ void TrainConfig::validate() const {
     throw ConfigError("total_steps (" + std::to_string(total_steps) + ") is smaller than one update's batch, "
                       "env.num_envs x ppo.num_steps = " + std::to_string(batch_steps()));
   minibatch_size(ppo, batch_steps());
-  if (env.id.empty() && env.remote.empty()) throw ConfigError("env.id: an env id is required");
+  if (env.id.empty() && env.remote.empty())
+    throw ConfigError("env.id: an env id is required (or env.remote, the address of an env server)");
 }
 
 TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::string>& overrides) {

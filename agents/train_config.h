@@ -15,15 +15,21 @@ namespace trustrl::agents {
 
 struct EnvConfig {
   /// A registered env id (`trustrl envs` lists them).
-  std::string id = "CartPole-v1";
+  std::string id;
   OptionMap options;
   std::int64_t num_envs = 4;
   /// Threads stepping the env copies (1: on the actor's thread).
   std::int64_t threads = 1;
-  /// host:port of a remote env server; empty means local copies of `id`.
+  /// host:port (or unix:/path) of a remote env server; empty means local copies of `id`.
   std::string remote;
   /// Token for the remote env server, if it asks for one.
   std::string token;
+  /// PEM file of the CA to trust for TLS to the remote server; empty: plaintext.
+  std::string tls_ca;
+  double connect_timeout_s = 10.0;
+  double request_timeout_s = 60.0;
+  /// Failed reconnection attempts in a row before a run gives up on a remote server.
+  std::int64_t max_reconnects = 5;
 
   void visit(ConfigVisitor& v);
 };

@@ -244,6 +244,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     row.set("charts/episodic_return", n_ep > 0 ? ret / n_ep : NAN);
     row.set("charts/episodic_length", n_ep > 0 ? len / n_ep : NAN);
     row.set("charts/episodes", static_cast<double>(counters_.episodes));
+    row.set("charts/cut_episodes", static_cast<double>(actor_->cut_episodes()));
     stats.write(row);
     row.set("time/rollout_seconds", std::chrono::duration<double>(t1 - t0).count());
     row.set("time/update_seconds", std::chrono::duration<double>(t2 - t1).count());

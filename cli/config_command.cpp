@@ -19,8 +19,11 @@ void add_config_command(CLI::App& app) {
   cmd->add_option("--set", args->overrides, "override a config key (repeatable)");
   cmd->add_flag("--keys", args->keys, "list every key with its default, bounds and doc");
   cmd->callback([args] {
-    agents::TrainConfig c = args->config.empty() ? agents::parse_train_config("", args->overrides)
-                                                 : agents::load_train_config(args->config, args->overrides);
+    agents::TrainConfig c;
+    if (args->config.empty())
+      read_config(c, "", args->overrides);  // the defaults, which name no env yet
+    else
+      c = agents::load_train_config(args->config, args->overrides);
     std::cout << (args->keys ? describe_config(c) : write_config(c));
   });
 }

@@ -69,6 +69,9 @@ class VectorEnv {
 
   /// A picture of copy i, if the env can draw itself.
   virtual Frame render(int i) const;
+
+  /// Episodes cut by something outside the env (a remote simulator that went away), so far.
+  virtual std::int64_t cut_episodes() const { return 0; }
 };
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any

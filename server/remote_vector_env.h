@@ -77,7 +77,7 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   const envs::StepBuffers& buffers() const override { return buffers_; }
 
   /// Episodes lost to reconnections since construction.
-  std::int64_t cut_episodes() const { return cut_episodes_; }
+  std::int64_t cut_episodes() const override { return cut_episodes_; }
   /// Successful reconnections since construction.
   int reconnects() const { return reconnects_; }
   /// What the simulator said about itself in the last handshake.
