@@ -11,6 +11,9 @@ namespace {
 
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
 
+// Compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks the best the CPU has
+// (the inner loop over contiguous outputs vectorizes).
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
   const int in = layer.in, out = layer.out;
   for (int r = 0; r < rows; ++r) {
