@@ -66,10 +66,10 @@ void run(const EnvServerArgs& args) {
   std::unique_ptr<server::EnvServer> served;
   if (envs::MultiAgentRegistry::global().contains(args.env) &&
       !envs::EnvRegistry::global().contains(args.env))
-    served = std::make_unique<server::EnvServer>(
-        server::registered_multi_agent_env_maker(args.env, env_options, args.num_envs,
-                                                 args.threads),
-        options);
+    served =
+        std::make_unique<server::EnvServer>(server::registered_multi_agent_env_maker(
+                                                args.env, env_options, args.num_envs, args.threads),
+                                            options);
   else
     served = std::make_unique<server::EnvServer>(
         server::registered_env_maker(args.env, env_options, args.num_envs, args.threads), options);
@@ -95,9 +95,11 @@ void run(const EnvServerArgs& args) {
 
 void add_env_server_command(CLI::App& app) {
   auto args = std::make_shared<EnvServerArgs>();
-  auto* cmd = app.add_subcommand(
-      "env-server", "Serve a registered env (single- or multi-agent) over gRPC, N copies per session, until Ctrl-C");
-  cmd->add_option("--env", args->env, "Env id, single- or multi-agent (`trustrl envs` lists them)")->required();
+  auto* cmd = app.add_subcommand("env-server",
+                                 "Serve a registered env (single- or multi-agent) over gRPC, N "
+                                 "copies per session, until Ctrl-C");
+  cmd->add_option("--env", args->env, "Env id, single- or multi-agent (`trustrl envs` lists them)")
+      ->required();
   cmd->add_option("--num-envs", args->num_envs, "Copies of the env per session")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--listen", args->listen,

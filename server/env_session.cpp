@@ -277,7 +277,8 @@ grpc::Status EnvSession::multi_agent_step(const wire::StepRequest& request,
       !e.empty())
     return invalid("step: " + e);
   const envs::MultiAgentActionBatch batch{joint_discrete_, joint_continuous_};
-  if (std::string e = joint_action_error(multi_env_->spec(), n, multi_env_->buffers().active, batch);
+  if (std::string e =
+          joint_action_error(multi_env_->spec(), n, multi_env_->buffers().active, batch);
       !e.empty())
     return invalid("step: " + e);
   try {

@@ -44,9 +44,9 @@ void add_packed(const AgentLayout& layout, const float* padded, std::size_t rows
   const auto width = static_cast<std::size_t>(layout.padded_obs);
   for (std::size_t i = 0; i < rows; ++i)
     for (int a = 0; a < layout.num_agents; ++a) {
-      const float* row = padded + (i * static_cast<std::size_t>(layout.num_agents) +
-                                   static_cast<std::size_t>(a)) *
-                                      width;
+      const float* row =
+          padded +
+          (i * static_cast<std::size_t>(layout.num_agents) + static_cast<std::size_t>(a)) * width;
       for (int k = 0; k < layout.obs_dim[static_cast<std::size_t>(a)]; ++k)
         out->AddAlreadyReserved(row[k]);
     }
@@ -61,8 +61,9 @@ void unpack_observations(const AgentLayout& layout, const float* packed, std::si
       const auto k = static_cast<std::size_t>(a);
       float* row = padded + (i * static_cast<std::size_t>(layout.num_agents) + k) * width;
       const auto dim = static_cast<std::size_t>(layout.obs_dim[k]);
-      std::memcpy(row, packed + i * static_cast<std::size_t>(layout.obs_width) +
-                           static_cast<std::size_t>(layout.obs_offset[k]),
+      std::memcpy(row,
+                  packed + i * static_cast<std::size_t>(layout.obs_width) +
+                      static_cast<std::size_t>(layout.obs_offset[k]),
                   dim * sizeof(float));
       std::fill(row + dim, row + width, 0.0f);
     }
@@ -186,8 +187,7 @@ void write_step(const AgentLayout& layout, const envs::MultiAgentStepBuffers& bu
                out->mutable_final_observations());
     const float* s = buffers.final_states.data() + i * state;
     out->mutable_final_states()->Add(s, s + state);
-    add_flags(buffers.final_active.data() + i * agents, agents,
-              out->mutable_final_agent_active());
+    add_flags(buffers.final_active.data() + i * agents, agents, out->mutable_final_agent_active());
     out->add_episode_returns(buffers.episode_returns[i]);
     out->add_episode_lengths(buffers.episode_lengths[i]);
   }
@@ -223,8 +223,9 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r,
   const auto s = static_cast<std::size_t>(layout.state_dim);
   const std::string copies = std::to_string(n) + " copies";
   const std::string a_text = std::to_string(agents) + " agents]";
-  expect_size(r.observations(), n * o, source, "observations",
-              "[" + copies + ", " + std::to_string(o) + " (the agents' observation widths summed)]");
+  expect_size(
+      r.observations(), n * o, source, "observations",
+      "[" + copies + ", " + std::to_string(o) + " (the agents' observation widths summed)]");
   expect_size(r.rewards(), n, source, "rewards", "[" + copies + "]");
   expect_size(r.terminated(), n, source, "terminated", "[" + copies + "]");
   expect_size(r.truncated(), n, source, "truncated", "[" + copies + "]");
@@ -314,8 +315,9 @@ void pack_actions(const AgentLayout& layout, int num_envs, const envs::MultiAgen
     }
 }
 
-std::string unpack_actions(const AgentLayout& layout, int num_envs, const wire::StepRequest& request,
-                           std::vector<std::int64_t>& discrete, std::vector<float>& continuous) {
+std::string unpack_actions(const AgentLayout& layout, int num_envs,
+                           const wire::StepRequest& request, std::vector<std::int64_t>& discrete,
+                           std::vector<float>& continuous) {
   const auto n = static_cast<std::size_t>(num_envs);
   auto check = [&](const char* field, int width, int got, const char* kind) -> std::string {
     if (width == 0 && got != 0)

@@ -73,8 +73,9 @@ void pack_actions(const AgentLayout& layout, int num_envs, const envs::MultiAgen
 /// Unpacks a step request into padded batches (server side): `discrete` and `continuous` are
 /// resized to [N, A, padded_action] (empty for a dtype no agent takes), padding holds the
 /// sentinels. Returns an empty string, or what is wrong with the field sizes.
-std::string unpack_actions(const AgentLayout& layout, int num_envs, const wire::StepRequest& request,
-                           std::vector<std::int64_t>& discrete, std::vector<float>& continuous);
+std::string unpack_actions(const AgentLayout& layout, int num_envs,
+                           const wire::StepRequest& request, std::vector<std::int64_t>& discrete,
+                           std::vector<float>& continuous);
 
 /// What is wrong with a padded joint-action batch for copies whose active masks are `active`
 /// ([N, A]): a wrong size, a discrete value outside an active agent's space, a non-finite value of

@@ -17,7 +17,6 @@ namespace {
 using envs::CheckFailed;
 using envs::run_check;
 
-
 wire::SessionRequest handshake_request(const wire::ServerInfo& info) {
   wire::SessionRequest r;
   auto* h = r.mutable_handshake();
@@ -104,7 +103,8 @@ std::string inactive_agent_probe(const Endpoint& endpoint, const wire::ServerInf
   const wire::EnvSpec& spec = info.spec();
   const int n = info.num_envs(), agents = spec.num_agents();
   std::vector<envs::Space> spaces;
-  for (const auto& agent : spec.agents()) spaces.push_back(from_wire(agent.action_space(), "space"));
+  for (const auto& agent : spec.agents())
+    spaces.push_back(from_wire(agent.action_space(), "space"));
   SessionClient session(make_channel(endpoint), endpoint.token);
   wire::SessionResponse response;
   for (const auto& r : {handshake_request(info), reset_request(seed)})
@@ -146,12 +146,13 @@ std::string inactive_agent_probe(const Endpoint& endpoint, const wire::ServerInf
                               std::to_string(t) + ")";
       if (s.ok()) throw CheckFailed{"a real action for " + who + " was answered as if valid"};
       if (s.error_code() != grpc::StatusCode::INVALID_ARGUMENT)
-        throw CheckFailed{"an action for " + who + ": expected INVALID_ARGUMENT, got " + describe(s)};
+        throw CheckFailed{"an action for " + who + ": expected INVALID_ARGUMENT, got " +
+                          describe(s)};
       return "an action for " + who + " refused: " + describe(s);
     }
     if (grpc::Status s = session.call(joint_step(-1), &response, timeout_s); !s.ok())
-      throw CheckFailed{"step " + std::to_string(t) + " with valid random actions failed: " +
-                        describe(s)};
+      throw CheckFailed{"step " + std::to_string(t) +
+                        " with valid random actions failed: " + describe(s)};
     if (response.step().agent_active_size() != n * agents)
       throw CheckFailed{"step " + std::to_string(t) + " sent " +
                         std::to_string(response.step().agent_active_size()) +

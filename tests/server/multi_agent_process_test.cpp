@@ -77,9 +77,9 @@ bool have_python() { return std::string(TRUSTRL_PYTHON).size() > 0; }
 Child start_python_multi_agent_sim(int copies) {
   Child c;
   c.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{TRUSTRL_PYTHON,
-                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/coop_line_sim.py",
-                               "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
+      std::vector<std::string>{
+          TRUSTRL_PYTHON, std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/coop_line_sim.py",
+          "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
       std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
   c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
   return c;
@@ -114,7 +114,8 @@ TEST(PythonMultiAgentSimulator, ExampleConformsAndPassesCheckEnv) {
     const auto& active = env.buffers().active;
     for (std::size_t k = 0; k < active.size(); ++k) {
       d[k] = active[k] && k % 2 == 0 ? (t + static_cast<int>(k)) % 3 : envs::kNoDiscreteAction;
-      c[k] = active[k] && k % 2 == 1 ? -0.5f : envs::kNoContinuousAction;  // glider: left, to the target
+      c[k] = active[k] && k % 2 == 1 ? -0.5f
+                                     : envs::kNoContinuousAction;  // glider: left, to the target
     }
     env.step({d, c});
     again.step({d, c});
@@ -122,8 +123,9 @@ TEST(PythonMultiAgentSimulator, ExampleConformsAndPassesCheckEnv) {
     ASSERT_EQ(env.buffers().rewards, again.buffers().rewards) << "step " << t;
     for (int i = 0; i < 3; ++i) {
       ended += env.buffers().done(i);
-      partial += !env.buffers().done(i) && (env.buffers().active[static_cast<std::size_t>(2 * i)] !=
-                                            env.buffers().active[static_cast<std::size_t>(2 * i + 1)]);
+      partial +=
+          !env.buffers().done(i) && (env.buffers().active[static_cast<std::size_t>(2 * i)] !=
+                                     env.buffers().active[static_cast<std::size_t>(2 * i + 1)]);
     }
   }
   EXPECT_GT(ended, 0);

@@ -32,8 +32,8 @@ RemoteEnvOptions client_for(const std::string& address) {
   return options;
 }
 
-std::unique_ptr<EnvServer> serve(const std::string& id, int copies, const OptionMap& env_options = {},
-                                 EnvServerOptions options = {}) {
+std::unique_ptr<EnvServer> serve(const std::string& id, int copies,
+                                 const OptionMap& env_options = {}, EnvServerOptions options = {}) {
   return std::make_unique<EnvServer>(registered_multi_agent_env_maker(id, env_options, copies),
                                      std::move(options));
 }
@@ -160,15 +160,16 @@ TEST(RemoteMultiAgentVectorEnv, SameBatchesAsLocalMultiWalkerWithFallingWalkers)
 
 TEST(RemoteMultiAgentVectorEnv, KindsOfEnvAndClientMustMatch) {
   auto multi = serve("simple_spread_v3", 2);
-  const std::string single_client = error_of([&] { RemoteVectorEnv env(client_for(multi->address())); });
+  const std::string single_client =
+      error_of([&] { RemoteVectorEnv env(client_for(multi->address())); });
   EXPECT_NE(single_client.find("refused the session: FAILED_PRECONDITION: handshake: this server "
                                "serves a multi-agent env (3 agents) and the client did not declare "
                                "CAPABILITY_MULTI_AGENT"),
             std::string::npos)
       << single_client;
 
-  auto single = std::make_unique<EnvServer>(registered_env_maker("CartPole-v1", {}, 2),
-                                            EnvServerOptions{});
+  auto single =
+      std::make_unique<EnvServer>(registered_env_maker("CartPole-v1", {}, 2), EnvServerOptions{});
   const std::string multi_client =
       error_of([&] { RemoteMultiAgentVectorEnv env(client_for(single->address())); });
   EXPECT_NE(multi_client.find("sent an unusable spec: CartPole-v1 is a single-agent env"),
@@ -179,9 +180,8 @@ TEST(RemoteMultiAgentVectorEnv, KindsOfEnvAndClientMustMatch) {
 TEST(RemoteMultiAgentVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
   auto server = serve("simple_spread_v3", 2);
   auto four = envs::make_multi_agent("simple_spread_v3", {{"n", "4"}});
-  const std::string message = error_of([&] {
-    RemoteMultiAgentVectorEnv env(client_for(server->address()), four->spec());
-  });
+  const std::string message =
+      error_of([&] { RemoteMultiAgentVectorEnv env(client_for(server->address()), four->spec()); });
   EXPECT_NE(message.find("spec mismatch"), std::string::npos) << message;
   EXPECT_NE(message.find("num_agents: expected 4, got 3"), std::string::npos) << message;
   // The right spec is accepted, with a time-limit override hashed in.
@@ -198,15 +198,19 @@ TEST(RemoteMultiAgentVectorEnv, RefusesBadJointActionsLocallyAndKeepsTheSession)
   auto local = envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {}, 2, 1);
   remote.reset(4);
   local->reset(4);
-  EXPECT_NE(error_of([&] { remote.step({std::vector<std::int64_t>{0, 0, 0}, {}}); })
+  EXPECT_NE(error_of([&] {
+              remote.step({std::vector<std::int64_t>{0, 0, 0}, {}});
+            })
                 .find("expected 4 discrete action values ([2 copies, 2 agents, 1 per agent]), "
                       "got 3"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { remote.step({std::vector<std::int64_t>{0, 0, 0, 9}, {}}); })
-                .find("copy 1, agent 1 (listener_0): discrete action 9 is outside Discrete(5)"),
+  EXPECT_NE(error_of([&] {
+              remote.step({std::vector<std::int64_t>{0, 0, 0, 9}, {}});
+            }).find("copy 1, agent 1 (listener_0): discrete action 9 is outside Discrete(5)"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { remote.step({std::vector<std::int64_t>{-1, 0, 0, 0}, {}}); })
-                .find("copy 0, agent 0 (speaker_0): discrete action -1"),
+  EXPECT_NE(error_of([&] {
+              remote.step({std::vector<std::int64_t>{-1, 0, 0, 0}, {}});
+            }).find("copy 0, agent 0 (speaker_0): discrete action -1"),
             std::string::npos);
   const std::vector<std::int64_t> ok{2, 4, 1, 0};
   remote.step({ok, {}});
@@ -352,7 +356,8 @@ TEST_F(MultiAgentRobustness, BadSessionsGetAStatusNamingTheProblem) {
   const std::vector<float> zeros(kCopies * kAgents * kDim, 0.0f);
   wire::SessionRequest no_capability = handshake();
   no_capability.mutable_handshake()->clear_capabilities();
-  expect_refused({no_capability}, Code::FAILED_PRECONDITION, "did not declare CAPABILITY_MULTI_AGENT");
+  expect_refused({no_capability}, Code::FAILED_PRECONDITION,
+                 "did not declare CAPABILITY_MULTI_AGENT");
 
   wire::SessionRequest two_walkers = handshake();
   wire::EnvSpec expected = server_->info().spec();
@@ -363,9 +368,10 @@ TEST_F(MultiAgentRobustness, BadSessionsGetAStatusNamingTheProblem) {
   expect_refused({two_walkers}, Code::FAILED_PRECONDITION, "num_agents: expected 2, got 3");
 
   // Actions for 2 of 3 agents, for one copy too few, or too many.
-  expect_refused({handshake(), reset(1), continuous_step(std::vector<float>(kCopies * 2 * kDim, 0))},
-                 Code::INVALID_ARGUMENT,
-                 "expected 24 values in continuous_actions (2 copies x 12 continuous component(s)");
+  expect_refused(
+      {handshake(), reset(1), continuous_step(std::vector<float>(kCopies * 2 * kDim, 0))},
+      Code::INVALID_ARGUMENT,
+      "expected 24 values in continuous_actions (2 copies x 12 continuous component(s)");
   expect_refused({handshake(), reset(1), continuous_step(std::vector<float>(12, 0))},
                  Code::INVALID_ARGUMENT, "got 12");
   expect_refused({handshake(), reset(1), continuous_step(std::vector<float>(25, 0))},
