@@ -104,6 +104,9 @@ TEST(RemoteTraining, RemoteSimpleSpreadGivesTheSameMappoMetricsAsLocal) {
   EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 14);  // header, 12 updates, the empty last line
   EXPECT_NE(a.find("charts/cut_episodes"), std::string::npos);
   EXPECT_EQ(a, b);
+  // eval --env-server plays the same episodes as local copies (8, as the server serves).
+  EXPECT_EQ(run_trustrl({"eval", remote.string(), "--episodes", "8", "--env-server", server.address}, 120),
+            run_trustrl({"eval", remote.string(), "--episodes", "8", "--num-envs", "8"}, 120));
   fs::remove_all(remote);
   fs::remove_all(local);
 }
