@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Markdown tables from bench/results/*.csv, for docs/BENCHMARKS.md.
+
+Usage: python3 bench/summarize.py            (learning targets and multi-agent results)
+"""
+import csv
+import os
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The issue's bars and rl-baselines3-zoo's published PPO scores (benchmark.md, one seed).
+TARGETS = {
+    "ppo_cartpole": ("CartPole-v1", "100k", 475, "500.0"),
+    "ppo_acrobot": ("Acrobot-v1", "1M", -100, "-73.5"),
+    "ppo_mountaincar": ("MountainCar-v0", "1M", -115, "-110.4"),
+    "ppo_pendulum": ("Pendulum-v1", "200k", -250, "-172.2 (100k, gSDE)"),
+    "ppo_mountaincar_continuous": ("MountainCarContinuous-v0", "1M (20k used)", 90, "-"),
+    "ppo_lunarlander": ("LunarLander-v3", "1M", 200, "242.1 (v2)"),
+    "ppo_lunarlander_continuous": ("LunarLanderContinuous-v3", "1M", 200, "270.9 (v2)"),
+    "ppo_bipedalwalker": ("BipedalWalker-v3", "5M", 250, "287.9"),
+}
+ORDER = list(TARGETS)
+
+
+def read(name):
+    path = os.path.join(HERE, "results", name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+
+
+def learning():
+    rows = read("learning.csv")
+    runs = defaultdict(dict)  # (config, mode) -> seed -> row
+    for r in rows:
+        config, mode, seed = r[0], r[1], int(r[2])
+        runs[(config, mode)][seed] = dict(mean=float(r[3]), std=float(r[4]), steps=int(r[5]),
+                                          wall=float(r[6]), sps=float(r[7]))
+    print("| env | budget | bar | zoo PPO | mode | seed 0 | seed 1 | seed 2 | every seed >= bar | wall s (mean) | SPS (mean) |")
+    print("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | :---: | ---: | ---: |")
+    for config in ORDER:
+        env, budget, bar, zoo = TARGETS[config]
+        for mode in ("clip", "kl_penalty", "kl_bound"):
+            seeds = runs.get((config, mode))
+            if not seeds:
+                continue
+            cells = []
+            for s in (0, 1, 2):
+                cells.append(f"{seeds[s]['mean']:.1f} ± {seeds[s]['std']:.1f}" if s in seeds else "—")
+            done = [seeds[s] for s in (0, 1, 2) if s in seeds]
+            ok = "yes" if len(done) == 3 and all(d["mean"] >= bar for d in done) else (
+                "no" if len(done) == 3 else "…")
+            wall = sum(d["wall"] for d in done) / len(done)
+            sps = sum(d["sps"] for d in done) / len(done)
+            print(f"| {env} | {budget} | {bar} | {zoo} | {mode} | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
+
+
+def marl():
+    rows = read("marl.csv")
+    if not rows:
+        return
+    print("| config | variant | seed | last-10-update training return | eval 100 ep. (sampled) | eval 100 ep. (deterministic) | env steps | wall s | SPS |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {float(r[3]):.1f} | {float(r[4]):.1f} | {float(r[5]):.1f} | {int(r[6]):,} | {float(r[7]):.0f} | {float(r[8]):,.0f} |")
+
+
+if __name__ == "__main__":
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which in ("all", "learning"):
+        learning()
+        print()
+    if which in ("all", "marl"):
+        marl()
