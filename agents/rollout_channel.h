@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "agents/actor.h"
+#include "agents/collective.h"
 #include "agents/policy_snapshot.h"
 #include "agents/rollout.h"
 #include "core/bytes.h"
@@ -55,6 +56,11 @@ class RolloutChannel {
   /// env-step count to continue from.
   virtual void restart(std::uint64_t seed, std::int64_t env_steps) = 0;
 };
+
+/// Data-parallel learners: every learner's batch side by side, in rank order, replaces `batch`
+/// on every learner (lags and counts combined). `have` says whether this learner got a batch;
+/// false on any learner makes it false on all (they stop together).
+bool all_gather_batch(Collective& collective, Batch& batch, bool have);
 
 /// An actor in this process, stepped on the learner's thread.
 class LocalRolloutChannel final : public RolloutChannel {

@@ -9,7 +9,6 @@
 #include "agents/mappo.h"
 #include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
-#include "agents/rollout_columns.h"
 #include "agents/saved_policy.h"
 #include "agents/single_agent_actor.h"
 #include "agents/threads.h"
@@ -304,41 +303,6 @@ void Trainer::share_state() {
     channel_->restart(Rng::derive(config_.seed, static_cast<std::uint64_t>(counters_.update)), counters_.global_step);
 }
 
-bool Trainer::gather_batches(Batch& batch, bool have) {
-  ByteWriter w;
-  w.put<std::uint8_t>(have ? 1 : 0);
-  if (have) {
-    w.put(batch.mean_version_lag);
-    w.put(batch.max_version_lag);
-    w.put<std::int32_t>(batch.actors);
-    w.put(batch.discarded_steps);
-    w.put(batch.actor_wait_seconds);
-    save_rollout(batch.rollout, w);
-  }
-  const auto all = options_.collective->all_gather(w.take());
-  std::vector<Rollout> parts(all.size());
-  Batch total;
-  total.actors = 0;
-  double lag_sum = 0;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    ByteReader r(all[i], "the batch of learner rank " + std::to_string(i));
-    if (r.get<std::uint8_t>() == 0) return false;  // that learner was stopped
-    const double lag = r.get<double>();
-    total.max_version_lag = std::max(total.max_version_lag, r.get<std::int64_t>());
-    total.actors += r.get<std::int32_t>();
-    total.discarded_steps += r.get<std::int64_t>();
-    total.actor_wait_seconds += r.get<double>();
-    parts[i] = load_rollout(r);
-    lag_sum += lag * parts[i].num_envs;
-  }
-  std::vector<const Rollout*> pointers;
-  for (const auto& p : parts) pointers.push_back(&p);
-  total.rollout = merge_columns(pointers);
-  total.mean_version_lag = lag_sum / std::max(1, total.rollout.num_envs);
-  batch = std::move(total);
-  return true;
-}
-
 void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
   sinks_.add(std::make_unique<CsvMetricSink>(run_dir_->metrics_path(), keep_rows));
   if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_->root() / "tensorboard"));
@@ -412,7 +376,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     if (stop) break;
     const auto t0 = clock::now();
     bool have = channel_->next_batch(batch_envs_, static_cast<int>(config_.ppo.num_steps), batch);
-    if (collective) have = gather_batches(batch, have);
+    if (collective) have = all_gather_batch(*collective, batch, have);
     if (!have) break;
     const Rollout& rollout = batch.rollout;
     const auto t1 = clock::now();

@@ -138,9 +138,6 @@ class Trainer {
   int world_size() const { return options_.collective ? options_.collective->world_size() : 1; }
   // Rank 0 sends the counters and learner state; the others receive them.
   void share_state();
-  // Every learner's batch, side by side in rank order (data parallel); false if any learner had
-  // none (it was stopped).
-  bool gather_batches(Batch& batch, bool have);
 
   TrainConfig config_;
   std::string config_yaml_;
