@@ -656,6 +656,12 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     } else {
       response->set_accepted(true);
     }
+    if (sync) {
+      // A member still owes at most what it was asked for and has not sent: a rollout of an older
+      // version that it was finishing used up a request counted for this version.
+      const std::int64_t owed = std::max<std::int64_t>(0, m->requested - m->received);
+      m->assigned = std::min(m->assigned, m->delivered + (response->accepted() ? 1 : 0) + owed);
+    }
     if (response->accepted()) {
       ++m->delivered;
       ++accepted_;
