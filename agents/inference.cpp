@@ -10,7 +10,37 @@ namespace trustrl::agents {
 namespace {
 
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
+constexpr double kGsdeVarianceEpsilon = 1e-6;  // network.h's kGsdeEpsilon, as SB3 adds it
 
+// tanh as a rational function that the compiler can vectorize (libm's tanhf cannot be): the
+// minimax approximation Eigen uses for float tanh (Eigen's generic_fast_tanh_float, coefficients
+// from its source), accurate to a few float ulps on [-7.9, 7.9] and saturated beyond.
+inline float vector_tanh(float x) {
+  constexpr float kClamp = 7.90531110763549805f;
+  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
+                  a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
+                  a13 = -2.76076847742355e-16f;
+  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
+                  b6 = 1.19825839466702e-06f;
+  const float c = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
+  const float c2 = c * c;
+  float p = c2 * a13 + a11;
+  p = p * c2 + a9;
+  p = p * c2 + a7;
+  p = p * c2 + a5;
+  p = p * c2 + a3;
+  p = p * c2 + a1;
+  p = p * c;
+  float q = c2 * b6 + b4;
+  q = q * c2 + b2;
+  q = q * c2 + b0;
+  const float t = p / q;
+  return (x < 0.0004f && x > -0.0004f) ? x : t;
+}
+
+// Compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks the best the CPU has
+// (the inner loop over contiguous outputs vectorizes).
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
 void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
   const int in = layer.in, out = layer.out;
   for (int r = 0; r < rows; ++r) {
@@ -26,7 +56,7 @@ void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool act
       if (relu)
         for (int j = 0; j < out; ++j) yr[j] = std::max(yr[j], 0.0f);
       else
-        for (int j = 0; j < out; ++j) yr[j] = std::tanh(yr[j]);
+        for (int j = 0; j < out; ++j) yr[j] = vector_tanh(yr[j]);
     }
   }
 }
@@ -62,6 +92,8 @@ void PolicyWeights::save(ByteWriter& out) const {
   save_layers(out, critic);
   out.put_vector(log_std);
   out.put<std::uint8_t>(relu);
+  out.put<std::uint8_t>(gsde);
+  out.put(gsde_sample_freq);
 }
 
 PolicyWeights PolicyWeights::load(ByteReader& in) {
@@ -70,6 +102,8 @@ PolicyWeights PolicyWeights::load(ByteReader& in) {
   w.critic = load_layers(in);
   w.log_std = in.get_vector<float>();
   w.relu = in.get<std::uint8_t>() != 0;
+  w.gsde = in.get<std::uint8_t>() != 0;
+  w.gsde_sample_freq = in.get<std::int64_t>();
   return w;
 }
 
@@ -83,6 +117,7 @@ void PolicyInference::run(const std::vector<DenseLayer>& layers, const float* x,
     const bool last = i + 1 == layers.size();
     std::vector<float>& target = last ? out : (i % 2 == 0 ? scratch_a_ : scratch_b_);
     target.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(layers[i].out));
+    latent_ = input;
     dense(layers[i], input, rows, target.data(), !last, weights_.relu);
     input = target.data();
   }
@@ -97,11 +132,50 @@ void PolicyInference::values(const float* critic_input, int rows, float* out) {
   std::copy(head_.begin(), head_.begin() + rows, out);
 }
 
-void PolicyInference::act(const float* obs, int rows, bool deterministic, Rng& rng, ActResult& out) {
+void PolicyInference::draw_exploration(int rows, Rng& rng, std::vector<float>& out) const {
+  const std::size_t per_row = weights_.log_std.size();
+  out.resize(static_cast<std::size_t>(rows) * per_row);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<float>(rng.normal()) * std::exp(weights_.log_std[i % per_row]);
+}
+
+void PolicyInference::act(const float* obs, int rows, bool deterministic, Rng& rng, ActResult& out,
+                          const float* exploration) {
   run(weights_.actor, obs, rows, head_);
   const envs::Space& space = weights_.action_space;
   const auto n_rows = static_cast<std::size_t>(rows);
   out.log_probs.assign(n_rows, 0.0f);
+  if (space.kind == envs::SpaceKind::kBox && weights_.gsde) {
+    // gSDE: the noise is latent . E (E held per row), its per-component std is
+    // sqrt(latent^2 . sigma^2 + eps), and the log-prob is the Gaussian's at that std.
+    const auto dim = static_cast<std::size_t>(space.flat_dim());
+    const auto latent_dim = static_cast<std::size_t>(this->latent_dim());
+    if (!deterministic && exploration == nullptr) {
+      draw_exploration(rows, rng, fresh_exploration_);
+      exploration = fresh_exploration_.data();
+    }
+    out.continuous_actions.resize(n_rows * dim);
+    out.discrete_actions.clear();
+    for (std::size_t r = 0; r < n_rows; ++r) {
+      const float* latent = latent_ + r * latent_dim;
+      float logp = 0.0f;
+      for (std::size_t k = 0; k < dim; ++k) {
+        double variance = kGsdeVarianceEpsilon, noise = 0.0;
+        for (std::size_t j = 0; j < latent_dim; ++j) {
+          const double l = latent[j];
+          variance += l * l * std::exp(2.0 * weights_.log_std[j * dim + k]);
+          if (!deterministic) noise += l * exploration[(r * latent_dim + j) * dim + k];
+        }
+        const double stddev = std::sqrt(variance);
+        const float mean = head_[r * dim + k];
+        out.continuous_actions[r * dim + k] = mean + static_cast<float>(noise);
+        const double z = noise / stddev;
+        logp += static_cast<float>(-0.5 * z * z - std::log(stddev)) - kHalfLog2Pi;
+      }
+      out.log_probs[r] = logp;
+    }
+    return;
+  }
   if (space.kind == envs::SpaceKind::kBox) {
     const auto dim = static_cast<std::size_t>(space.flat_dim());
     out.continuous_actions.resize(n_rows * dim);

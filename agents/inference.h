@@ -28,9 +28,13 @@ struct DenseLayer {
 struct PolicyWeights {
   std::vector<DenseLayer> actor;
   std::vector<DenseLayer> critic;
-  /// Box actions: state-independent log std per component.
+  /// Box actions: state-independent log std per component ([action_dim]), or with gSDE the log
+  /// std of the exploration matrix ([last hidden width, action_dim]).
   std::vector<float> log_std;
   bool relu = false;
+  bool gsde = false;
+  /// gSDE: steps between redraws of a copy's exploration matrix; -1: once per rollout.
+  std::int64_t gsde_sample_freq = -1;
   envs::Space action_space;
 
   void save(ByteWriter& out) const;
@@ -56,7 +60,13 @@ class PolicyInference {
   int critic_input_dim() const { return weights_.critic.front().in; }
 
   /// Samples (or, if deterministic, takes the mode of) an action per row of `obs` [rows, obs_dim].
-  void act(const float* obs, int rows, bool deterministic, Rng& rng, ActResult& out);
+  /// With gSDE, `exploration` holds each row's noise matrix [rows, latent_dim, action_dim] (see
+  /// draw_exploration); without it, fresh matrices are drawn for this call.
+  void act(const float* obs, int rows, bool deterministic, Rng& rng, ActResult& out,
+           const float* exploration = nullptr);
+  /// gSDE: draws `rows` exploration matrices E ~ N(0, exp(log_std)^2) into `out`.
+  void draw_exploration(int rows, Rng& rng, std::vector<float>& out) const;
+  int latent_dim() const { return weights_.actor.size() > 1 ? weights_.actor[weights_.actor.size() - 2].out : 0; }
   /// V per row of critic inputs [rows, critic_input_dim] into `out` [rows].
   void values(const float* critic_input, int rows, float* out);
   /// The actor's raw outputs (logits or means) [rows, outputs].
@@ -66,7 +76,8 @@ class PolicyInference {
   void run(const std::vector<DenseLayer>& layers, const float* x, int rows, std::vector<float>& out);
 
   PolicyWeights weights_;
-  std::vector<float> scratch_a_, scratch_b_, head_;
+  std::vector<float> scratch_a_, scratch_b_, head_, fresh_exploration_;
+  const float* latent_ = nullptr;  // the last hidden layer's activations of the last run()
 };
 
 }  // namespace trustrl::agents

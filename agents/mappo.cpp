@@ -55,7 +55,11 @@ UpdateStats MappoLearner::update(const Rollout& r, double progress_remaining, st
 
   // Rewards scaled per (copy, agent) stream; GAE per agent on values in reward units. The actor
   // wrote zero values for dead agents, so an agent that dies stops its own return there.
-  std::vector<float> rewards = r.rewards;
+  // Dead rows carry nothing: zero reward and value, whatever they hold, so that no dead agent's
+  // data can reach a live sample's advantage (the env already gives dead agents 0 reward).
+  std::vector<float> rewards = r.rewards, row_values = r.values;
+  for (std::size_t i = 0; i < rewards.size(); ++i)
+    if (!r.active[i]) rewards[i] = row_values[i] = 0.0f;
   std::vector<std::uint8_t> column_dones(static_cast<std::size_t>(T * C));
   for (std::int64_t t = 0; t < T; ++t)
     for (std::int64_t c = 0; c < C; ++c)
@@ -63,7 +67,7 @@ UpdateStats MappoLearner::update(const Rollout& r, double progress_remaining, st
           r.terminated[static_cast<std::size_t>(t * N + c / A)] | r.truncated[static_cast<std::size_t>(t * N + c / A)];
   reward_scaler_.scale(source, T, C, rewards.data(), column_dones.data());
   std::vector<float> advantages, returns;
-  compute_gae({T, C, A, rewards.data(), r.values.data(), r.terminated.data(), r.truncated.data(), r.final_values.data(),
+  compute_gae({T, C, A, rewards.data(), row_values.data(), r.terminated.data(), r.truncated.data(), r.final_values.data(),
                r.bootstrap_values.data(), ppo_.gamma, ppo_.gae_lambda},
               advantages, returns);
 

@@ -14,6 +14,9 @@ void NetworkConfig::visit(ConfigVisitor& v) {
   v.field("ortho_init", ortho_init, "orthogonal init (gains sqrt 2, 0.01 policy head, 1 value head)");
   v.field("log_std_init", log_std_init, "initial log std of the Gaussian policy (Box actions)",
           Bounds::closed(-20, 5));
+  v.field("gsde", gsde, "generalized state-dependent exploration (SB3's use_sde), Box actions only");
+  v.field("gsde_sample_freq", gsde_sample_freq, "steps between redraws of the gSDE noise; -1: once per rollout",
+          Bounds::at_least(-1));
 }
 
 namespace {
@@ -49,7 +52,11 @@ ActorCriticImpl::ActorCriticImpl(const NetworkShape& shape, const NetworkConfig&
     throw Error("actor-critic: empty observation or action");
   actor_layers_ = make_mlp(*this, "actor", shape.obs_dim, config.actor_hidden, outputs, 0.01, config.ortho_init);
   critic_layers_ = make_mlp(*this, "critic", shape.critic_input_dim, config.critic_hidden, 1, 1.0, config.ortho_init);
-  if (!a.is_discrete())
+  if (config.gsde && a.is_discrete()) throw Error("network.gsde needs a Box action space");
+  if (config.gsde && config.actor_hidden.empty()) throw Error("network.gsde needs at least one hidden actor layer");
+  if (config.gsde)
+    log_std_ = register_parameter("log_std", torch::full({config.actor_hidden.back(), outputs}, config.log_std_init));
+  else if (!a.is_discrete())
     log_std_ = register_parameter("log_std", torch::full({outputs}, config.log_std_init));
 }
 
@@ -62,6 +69,18 @@ torch::Tensor ActorCriticImpl::run(std::vector<torch::nn::Linear>& layers, torch
 }
 
 Distribution ActorCriticImpl::distribution(const torch::Tensor& obs) {
+  if (config_.gsde) {
+    // The last hidden layer's activations are gSDE's features, cut from the graph as SB3 does
+    // (learn_features=False): the std is sqrt(latent^2 . sigma^2), sigma = exp(log_std).
+    torch::Tensor latent = obs;
+    for (std::size_t i = 0; i + 1 < actor_layers_.size(); ++i) {
+      latent = actor_layers_[i]->forward(latent);
+      latent = config_.activation == Activation::kTanh ? torch::tanh(latent) : torch::relu(latent);
+    }
+    const torch::Tensor mean = actor_layers_.back()->forward(latent);
+    const torch::Tensor variance = latent.detach().pow(2).matmul(torch::exp(2.0 * log_std_)) + kGsdeEpsilon;
+    return Distribution::diag_gaussian(mean, 0.5 * torch::log(variance));
+  }
   const torch::Tensor out = run(actor_layers_, obs);
   const envs::Space& a = shape_.action_space;
   switch (a.kind) {
@@ -139,6 +158,8 @@ PolicyWeights export_weights(const ActorCriticImpl& net) {
     w.log_std.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
   }
   w.relu = net.config().activation == Activation::kRelu;
+  w.gsde = net.config().gsde;
+  w.gsde_sample_freq = net.config().gsde_sample_freq;
   w.action_space = net.shape().action_space;
   return w;
 }

@@ -17,6 +17,9 @@ namespace trustrl::agents {
 
 enum class Activation { kTanh, kRelu };
 
+/// Added to gSDE's variance, as SB3 does.
+inline constexpr double kGsdeEpsilon = 1e-6;
+
 struct NetworkConfig {
   std::vector<std::int64_t> actor_hidden = {64, 64};
   std::vector<std::int64_t> critic_hidden = {64, 64};
@@ -24,6 +27,12 @@ struct NetworkConfig {
   bool ortho_init = true;
   /// Initial log std of the Gaussian policy (Box actions).
   double log_std_init = 0.0;
+  /// Generalized state-dependent exploration (Raffin et al. 2022, "Smooth Exploration for Robotic
+  /// Reinforcement Learning"; SB3's use_sde): the action noise is latent(s) . E with E ~ N(0, sigma^2)
+  /// held for several steps, so the policy's std depends on the state. Box actions only.
+  bool gsde = false;
+  /// Steps between redraws of gSDE's exploration matrix per env copy; -1: once per rollout.
+  std::int64_t gsde_sample_freq = -1;
 
   void visit(ConfigVisitor& v);
 };
@@ -50,7 +59,7 @@ class ActorCriticImpl : public torch::nn::Module {
   /// Actor layers (Linear modules in order), for the inference path.
   const std::vector<torch::nn::Linear>& actor_layers() const { return actor_layers_; }
   const std::vector<torch::nn::Linear>& critic_layers() const { return critic_layers_; }
-  /// [action_dim] for Box actions, undefined otherwise.
+  /// [action_dim] for Box actions ([last hidden width, action_dim] with gSDE), undefined otherwise.
   const torch::Tensor& log_std() const { return log_std_; }
 
  private:

@@ -60,6 +60,7 @@ void UpdateStats::write(MetricRow& row) const {
   row.set("trust/minibatches", minibatches);
   row.set("trust/backtracks", backtracks);
   row.set("trust/early_stopped", early_stopped ? 1.0 : 0.0);
+  row.set("trust/first_ratio", first_ratio);
   row.set("charts/learning_rate", learning_rate);
 }
 

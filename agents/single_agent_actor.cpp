@@ -46,12 +46,16 @@ void SingleAgentActor::collect(int steps, Rollout& out) {
   normalized_.resize(obs_size);
   const envs::Space& box = spec.action_space;
 
+  const PolicyWeights& w = policy_.weights();
   for (int t = 0; t < steps; ++t) {
     const auto row = static_cast<std::size_t>(t) * static_cast<std::size_t>(n);
     const envs::StepBuffers& b = env_->buffers();
+    // gSDE's noise is drawn at the start of every rollout and, if asked, every few steps (SB3).
+    if (w.gsde && (t == 0 || (w.gsde_sample_freq > 0 && t % w.gsde_sample_freq == 0)))
+      policy_.draw_exploration(n, rng_, exploration_);
     std::copy(b.observations.begin(), b.observations.end(), out.observations.begin() + static_cast<std::ptrdiff_t>(row * obs_dim));
     group_.obs_normalizer.normalize(b.observations.data(), n, normalized_.data());
-    policy_.act(normalized_.data(), n, /*deterministic=*/false, rng_, act_);
+    policy_.act(normalized_.data(), n, /*deterministic=*/false, rng_, act_, w.gsde ? exploration_.data() : nullptr);
     values(b.observations.data(), n, out.values.data() + row);
     std::copy(act_.log_probs.begin(), act_.log_probs.end(), out.log_probs.begin() + static_cast<std::ptrdiff_t>(row));
 

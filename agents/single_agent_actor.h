@@ -42,6 +42,7 @@ class SingleAgentActor final : public Actor {
   std::int64_t env_steps_ = 0;
   // scratch
   std::vector<float> normalized_, final_rows_, final_values_, clipped_;
+  std::vector<float> exploration_;  // gSDE: one noise matrix per env copy
   std::vector<int> final_index_;
   ActResult act_;
 };

@@ -52,6 +52,10 @@ void TrainConfig::validate() const {
   if (distributed.actor_envs > env.num_envs)
     throw ConfigError("distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
                       ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
+  if (network.gsde_sample_freq == 0)
+    throw ConfigError("network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step count");
+  if (network.gsde && algo == Algorithm::kMappo)
+    throw ConfigError("network.gsde is for single-agent PPO; MAPPO's actors do not support it");
   if (env.id.empty() && env.remote.empty())
     throw ConfigError("env.id: an env id is required (or env.remote, the address of an env server)");
 }

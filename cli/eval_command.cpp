@@ -8,6 +8,7 @@
 #include "agents/evaluate.h"
 #include "agents/saved_policy.h"
 #include "cli/commands.h"
+#include "cli/env_factory.h"
 #include "core/error.h"
 #include "core/run_dir.h"
 #include "envs/multi_agent_vector_env.h"
@@ -25,6 +26,8 @@ struct EvalArgs {
   std::int64_t seed = 1000000;
   int num_envs = 0;
   std::string record;
+  std::string remote;
+  std::string token;
 };
 
 std::filesystem::path policy_path(const std::string& target) {
@@ -59,6 +62,15 @@ void run_eval(const EvalArgs& args) {
     auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
     fps = env->spec().render_fps;
     r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+  } else if (!args.remote.empty()) {
+    if (!args.record.empty()) throw Error("--record needs a local env; a remote simulator draws its own pictures");
+    agents::EnvConfig remote;
+    remote.id = policy.env_id;
+    remote.remote = args.remote;
+    remote.token = args.token;
+    remote.num_envs = 0;  // the server's copy count
+    auto env = env_factory()(remote);
+    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
     fps = env->spec().render_fps;
@@ -83,6 +95,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--num-envs", args->num_envs, "env copies played at once (default min(episodes, 16))")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--record", args->record, "write the episodes as an animation (.gif or .mp4)");
+  cmd->add_option("--env-server", args->remote, "evaluate on a remote env server (host:port) instead of local copies");
+  cmd->add_option("--token", args->token, "token for --env-server");
   cmd->callback([args] { run_eval(*args); });
 }
 

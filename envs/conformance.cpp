@@ -12,13 +12,8 @@ namespace trustrl::envs {
 
 namespace {
 
-// Thrown inside a check to fail it with a message.
-struct CheckFailed {
-  std::string message;
-};
-
 void expect(bool ok, const std::string& message) {
-  if (!ok) throw CheckFailed{message};
+  if (!ok) fail_check(message);
 }
 
 std::string row_text(std::span<const float> row) {
@@ -68,19 +63,6 @@ struct ActionSource {
   std::vector<std::int64_t> discrete;
   std::vector<float> continuous;
 };
-
-ConformanceCheck run_check(const std::string& name, const std::function<std::string()>& body) {
-  ConformanceCheck c{name, false, ""};
-  try {
-    c.detail = body();
-    c.passed = true;
-  } catch (const CheckFailed& f) {
-    c.detail = f.message;
-  } catch (const std::exception& e) {
-    c.detail = std::string("threw: ") + e.what();
-  }
-  return c;
-}
 
 }  // namespace
 

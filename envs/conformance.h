@@ -9,16 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "envs/check.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::envs {
-
-struct ConformanceCheck {
-  std::string name;
-  bool passed = false;
-  /// What went wrong (or what was verified), in words a simulator author can act on.
-  std::string detail;
-};
 
 struct ConformanceOptions {
   /// Copies per vector env the suite makes.

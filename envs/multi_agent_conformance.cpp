@@ -11,12 +11,7 @@ namespace trustrl::envs {
 
 namespace {
 
-// Thrown inside a check to fail it with a message.
-struct CheckFailed {
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string& message) { throw CheckFailed{message}; }
+[[noreturn]] void fail(const std::string& message) { fail_check(message); }
 
 // Messages are built only on failure: the suite runs thousands of steps per env.
 void expect(bool ok, const std::string& message) {
@@ -117,18 +112,6 @@ struct JointActionSource {
   std::vector<float> continuous;
 };
 
-ConformanceCheck run_check(const std::string& name, const std::function<std::string()>& body) {
-  ConformanceCheck c{name, false, ""};
-  try {
-    c.detail = body();
-    c.passed = true;
-  } catch (const CheckFailed& f) {
-    c.detail = f.message;
-  } catch (const std::exception& e) {
-    c.detail = std::string("threw: ") + e.what();
-  }
-  return c;
-}
 
 }  // namespace
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache make pkg-config git
+  g++ cmake ninja-build ccache make pkg-config git clang-format bc
   # tensors and a fast BLAS for them (libtorch is ~5x faster with OpenBLAS than reference BLAS)
   libtorch-dev libopenblas0-pthread
   # physics

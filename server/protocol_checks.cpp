@@ -12,23 +12,9 @@ namespace trustrl::server {
 
 namespace {
 
-struct CheckFailed {
-  std::string message;
-};
+using envs::CheckFailed;
+using envs::run_check;
 
-envs::ConformanceCheck run_check(const std::string& name,
-                                 const std::function<std::string()>& body) {
-  envs::ConformanceCheck c{name, false, ""};
-  try {
-    c.detail = body();
-    c.passed = true;
-  } catch (const CheckFailed& f) {
-    c.detail = f.message;
-  } catch (const std::exception& e) {
-    c.detail = std::string("threw: ") + e.what();
-  }
-  return c;
-}
 
 wire::SessionRequest handshake_request(const wire::ServerInfo& info) {
   wire::SessionRequest r;

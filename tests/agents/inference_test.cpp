@@ -11,9 +11,10 @@
 namespace trustrl::agents {
 namespace {
 
-void check_agreement(const envs::Space& space, Activation activation) {
+void check_agreement(const envs::Space& space, Activation activation, bool gsde = false) {
   torch::manual_seed(3);
   NetworkConfig cfg;
+  cfg.gsde = gsde;
   cfg.activation = activation;
   cfg.log_std_init = -0.3;
   ActorCritic net(NetworkShape{5, 5, space}, cfg);
@@ -55,6 +56,41 @@ void check_agreement(const envs::Space& space, Activation activation) {
 TEST(Inference, MatchesTorchDiscrete) { check_agreement(envs::Space::discrete(4, 2), Activation::kTanh); }
 TEST(Inference, MatchesTorchMultiDiscrete) { check_agreement(envs::Space::multi_discrete({3, 2, 4}), Activation::kRelu); }
 TEST(Inference, MatchesTorchBox) { check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh); }
+TEST(Inference, MatchesTorchGsde) { check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh, true); }
+
+// gSDE: with one exploration matrix held, the noise is a fixed linear function of the features,
+// and its per-state std is what the learner's distribution says.
+TEST(Inference, GsdeNoiseIsHeldAndStateDependent) {
+  torch::manual_seed(4);
+  NetworkConfig cfg;
+  cfg.gsde = true;
+  cfg.log_std_init = -1.0;
+  ActorCritic net(NetworkShape{2, 2, envs::Space::box(-5, 5, {1})}, cfg);
+  PolicyInference inf(export_weights(*net));
+  Rng rng(2);
+  std::vector<float> exploration;
+  inf.draw_exploration(1, rng, exploration);
+  ASSERT_EQ(exploration.size(), 64u);
+  // Same state, same matrix: the same action twice (no fresh noise per step).
+  const std::vector<float> obs{0.3f, -0.2f};
+  ActResult a, b;
+  inf.act(obs.data(), 1, false, rng, a, exploration.data());
+  inf.act(obs.data(), 1, false, rng, b, exploration.data());
+  EXPECT_EQ(a.continuous_actions, b.continuous_actions);
+  // Fresh matrices: the spread of the noise matches the distribution's std at that state.
+  const Distribution d = net->distribution(torch::tensor({{0.3f, -0.2f}}));
+  const double want_std = std::exp(d.log_std()[0][0].item<double>());
+  double sum = 0, sum2 = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    inf.act(obs.data(), 1, false, rng, a);
+    const double x = a.continuous_actions[0] - d.mean()[0][0].item<double>();
+    sum += x;
+    sum2 += x * x;
+  }
+  EXPECT_NEAR(sum / n, 0.0, 0.03 * want_std);
+  EXPECT_NEAR(std::sqrt(sum2 / n), want_std, 0.03 * want_std);
+}
 
 TEST(Inference, SamplesFollowTheCategoricalProbabilities) {
   PolicyWeights w;

@@ -120,6 +120,38 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   expect_one_line_error(trustrl("eval " + cfg), "not a trustrl file");
 }
 
+TEST(Cli, EvalRecordsAnAnimation) {
+  const std::string cfg = write_config("rec.yaml", kTiny);
+  const fs::path run = scratch() / "rec_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path gif = scratch() / "cartpole.gif";
+  const Result r = trustrl("eval " + run.string() + " --episodes 2 --record " + gif.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bytes = trustrl::read_file(gif);
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 6), "GIF89a");
+  expect_one_line_error(trustrl("eval " + run.string() + " --episodes 1 --record " + (scratch() / "x.avi").string()),
+                        ".avi");
+}
+
+TEST(Cli, MultiAgentTrainEvalRecord) {
+  const std::string cfg = write_config(
+      "ma.yaml", "algo: mappo\ntotal_steps: 800\nenv: {id: simple_spread_v3, num_envs: 4}\nppo: {num_steps: 25}\n");
+  const fs::path run = scratch() / "ma_run";
+  const Result t = trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const fs::path mp4 = scratch() / "spread.mp4";
+  const Result e = trustrl("eval " + run.string() + " --episodes 2 --record " + mp4.string());
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("simple_spread_v3: 2 episodes"), std::string::npos) << e.out;
+  const auto bytes = trustrl::read_file(mp4);
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(std::string(bytes.begin() + 4, bytes.begin() + 8), "ftyp");
+  // A single-agent algorithm on a multi-agent env is refused, naming the fix.
+  expect_one_line_error(trustrl("train " + cfg + " --set algo=ppo --run-dir " + (scratch() / "bad_ma").string()),
+                        "train it with algo: mappo");
+}
+
 TEST(Cli, BadFlags) {
   EXPECT_NE(trustrl("train --bogus").exit_code, 0);
   EXPECT_NE(trustrl("eval").exit_code, 0);

@@ -14,41 +14,17 @@
 #include "server/protocol_checks.h"
 #include "server/remote_vector_env.h"
 #include "tests/server/child_process.h"
+#include "tests/server/test_servers.h"
 
 namespace trustrl::server {
 namespace {
 
+using trustrl::testing::Child;
 using trustrl::testing::ChildProcess;
-
-constexpr double kStartTimeoutS = 60.0;
-const std::string kBinary = std::string(TRUSTRL_BINARY_DIR) + "/cli/trustrl";
-
-struct Child {
-  std::unique_ptr<ChildProcess> process;
-  std::string address;
-};
-
-Child start_env_server(const std::string& id, int copies, const std::string& listen = "127.0.0.1:0",
-                       std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {kBinary,      "env-server",           "--env",    id,
-                                   "--num-envs", std::to_string(copies), "--listen", listen};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  Child c;
-  c.process = std::make_unique<ChildProcess>(argv);
-  c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
-  return c;
-}
-
-Child start_python_sim(int copies) {
-  Child c;
-  c.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{TRUSTRL_PYTHON,
-                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/cartpole_sim.py",
-                               "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
-      std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
-  c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
-  return c;
-}
+using trustrl::testing::kBinary;
+using trustrl::testing::kStartTimeoutS;
+using trustrl::testing::start_env_server;
+using trustrl::testing::start_python_sim;
 
 RemoteEnvOptions client_for(const std::string& address) {
   RemoteEnvOptions options;

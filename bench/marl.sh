@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One multi-agent learning-target run: train CONFIG (MAPPO, or independent PPO with
+# `--set mappo.critic_input=observation`) with SEED, then evaluate the final policy over 100
+# episodes, sampled and deterministic. Appends a CSV row to $TRUSTRL_RESULTS
+# (default bench/results/marl.csv):
+#   config,variant,seed,final_train_return,eval_sampled,eval_deterministic,env_steps,wall_seconds,sps
+# final_train_return is the mean episodic return over the last 10 updates (what the MAPPO
+# reference code reports as "average episode rewards").
+# Usage: bench/marl.sh configs/mappo_simple_spread.yaml mappo|ippo SEED [--set k=v ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config=$1 variant=$2 seed=$3
+shift 3
+bin=${TRUSTRL_BIN:-./build/cli/trustrl}
+results=${TRUSTRL_RESULTS:-bench/results/marl.csv}
+case "$variant" in
+  mappo) args=() ;;
+  ippo) args=(--set mappo.critic_input=observation) ;;
+  *) echo "unknown variant $variant (mappo, ippo)" >&2; exit 2 ;;
+esac
+name=$(basename "$config" .yaml)
+run=runs/bench/$name-$variant-s$seed
+rm -rf "$run"
+mkdir -p "$(dirname "$results")"
+start=$(date +%s.%N)
+"$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${args[@]}" "$@" > /dev/null
+end=$(date +%s.%N)
+final=$(python3 - "$run/metrics.csv" <<'PY'
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+vals = [float(r["charts/episodic_return"]) for r in rows[-10:] if r["charts/episodic_return"]]
+print(f"{sum(vals) / len(vals):.2f}")
+PY
+)
+sampled=$("$bin" eval "$run" --episodes 100 --seed 2024 | sed -E 's/.*return (-?[0-9.]+) \+-.*/\1/')
+det=$("$bin" eval "$run" --episodes 100 --deterministic --seed 2024 | sed -E 's/.*return (-?[0-9.]+) \+-.*/\1/')
+steps=$(tail -1 "$run/metrics.csv" | cut -d, -f1)
+wall=$(echo "$end - $start" | bc -l)
+sps=$(echo "$steps / $wall" | bc -l)
+printf '%s,%s,%s,%s,%s,%s,%s,%.1f,%.0f\n' "$name" "$variant" "$seed" "$final" "$sampled" "$det" "$steps" "$wall" "$sps" | tee -a "$results"

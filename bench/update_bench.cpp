@@ -1,0 +1,69 @@
+// Microbenchmarks of the learner and actor hot paths (Google Benchmark): one PPO minibatch step
+// (forward, backward, Adam on the flat buffer) and the actor's plain-C++ inference, for the
+// network sizes of the built-in configs. docs/BENCHMARKS.md quotes them.
+
+#include <benchmark/benchmark.h>
+
+#include "agents/inference.h"
+#include "agents/network.h"
+#include "agents/policy_update.h"
+#include "agents/threads.h"
+
+namespace trustrl::agents {
+namespace {
+
+// One update of `epochs` x (batch / minibatch) steps on random data, reported per minibatch step.
+void BM_PpoMinibatchStep(benchmark::State& state) {
+  set_compute_threads(1);
+  const int obs = static_cast<int>(state.range(0));
+  const int actions = static_cast<int>(state.range(1));
+  const int minibatch = static_cast<int>(state.range(2));
+  torch::manual_seed(0);
+  ActorCritic net(NetworkShape{obs, obs, envs::Space::discrete(actions)}, NetworkConfig{});
+  FlatAdam adam(*net, 3e-4, 0.9, 0.999, 1e-5);
+  TrustRegionConfig trc;
+  TrustRegion tr(trc);
+  PpoConfig ppo;
+  ppo.minibatch_size = minibatch;
+  ppo.update_epochs = 4;
+  Rng rng(1);
+  const int batch = minibatch * 16;
+  UpdateBatch b;
+  b.obs = torch::randn({batch, obs});
+  b.critic_inputs = b.obs;
+  b.actions = torch::randint(actions, {batch, 1}, torch::kInt64);
+  b.old_log_probs = torch::full({batch}, -std::log(static_cast<float>(actions)));
+  b.old_values = torch::zeros({batch});
+  b.advantages = torch::randn({batch});
+  b.returns = torch::randn({batch});
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    const UpdateStats s = run_policy_update(*net, adam, tr, ppo, rng, b, 1.0);
+    steps += s.minibatches;
+  }
+  state.SetItemsProcessed(steps);  // items: minibatch steps
+}
+BENCHMARK(BM_PpoMinibatchStep)->Args({4, 2, 128})->Args({8, 4, 64})->Args({24, 4, 64})->Unit(benchmark::kMillisecond);
+
+void BM_ActorInference(benchmark::State& state) {
+  const int obs = static_cast<int>(state.range(0));
+  const int rows = static_cast<int>(state.range(1));
+  torch::manual_seed(0);
+  ActorCritic net(NetworkShape{obs, obs, envs::Space::discrete(4)}, NetworkConfig{});
+  PolicyInference inf(export_weights(*net));
+  std::vector<float> x(static_cast<std::size_t>(rows * obs), 0.3f), v(static_cast<std::size_t>(rows));
+  Rng rng(1);
+  ActResult act;
+  for (auto _ : state) {
+    inf.act(x.data(), rows, false, rng, act);
+    inf.values(x.data(), rows, v.data());
+    benchmark::DoNotOptimize(act.log_probs.data());
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+BENCHMARK(BM_ActorInference)->Args({4, 4})->Args({8, 16})->Args({24, 32})->Args({8, 64});
+
+}  // namespace
+}  // namespace trustrl::agents
+
+BENCHMARK_MAIN();

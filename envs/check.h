@@ -1,0 +1,29 @@
+#pragma once
+// What a conformance check is made of: a named body that passes, or fails by throwing
+// CheckFailed with a message a simulator author can act on. Shared by the single- and
+// multi-agent conformance suites and `trustrl check-env`'s protocol checks.
+
+#include <functional>
+#include <string>
+
+namespace trustrl::envs {
+
+struct ConformanceCheck {
+  std::string name;
+  bool passed = false;
+  /// What went wrong (or what was verified), in words a simulator author can act on.
+  std::string detail;
+};
+
+/// Thrown inside a check's body to fail it with `message`.
+struct CheckFailed {
+  std::string message;
+};
+
+[[noreturn]] inline void fail_check(const std::string& message) { throw CheckFailed{message}; }
+
+/// Runs `body` (which returns what it verified) as the check `name`; never throws. An exception
+/// other than CheckFailed also fails the check, with its message.
+ConformanceCheck run_check(const std::string& name, const std::function<std::string()>& body);
+
+}  // namespace trustrl::envs

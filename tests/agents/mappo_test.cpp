@@ -1,0 +1,164 @@
+#include "agents/mappo.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "agents/evaluate.h"
+#include "agents/multi_agent_actor.h"
+#include "agents/trainer.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/text.h"
+#include "envs/multi_agent_registry.h"
+
+namespace trustrl::agents {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LearnerSetup {
+  envs::MultiAgentSpec spec;
+  PpoConfig ppo;
+  MappoConfig mappo;
+  TrustRegionConfig tr;
+  NetworkConfig net;
+  NormalizeConfig norm;
+};
+
+LearnerSetup spread_setup() {
+  LearnerSetup s;
+  s.spec = envs::make_multi_agent("simple_spread_v3", {{"reward", "mappo"}})->spec();
+  s.ppo.num_minibatches = 2;
+  s.ppo.update_epochs = 2;
+  s.ppo.value_norm = true;
+  return s;
+}
+
+// A rollout from the real env, with some agents marked dead.
+Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& policy) {
+  MultiAgentActor actor(envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
+  actor.set_policy(policy);
+  Rollout r;
+  actor.collect(10, r);
+  for (std::size_t i = 0; i < r.active.size(); i += 5) {
+    r.active[i] = 0;
+    r.values[i] = r.log_probs[i] = r.rewards[i] = 0.0f;
+  }
+  (void)s;
+  return r;
+}
+
+// Death masking: whatever a dead agent's row holds, the update is the same.
+TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
+  const LearnerSetup s = spread_setup();
+  MappoLearner a(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11), b(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  Rollout clean = rollout_with_dead_agents(s, a.snapshot());
+  Rollout noisy = clean;
+  Rng rng(5);
+  const auto obs_dim = static_cast<std::size_t>(noisy.obs_dim), critic_dim = static_cast<std::size_t>(noisy.critic_dim);
+  for (std::size_t i = 0; i < noisy.active.size(); ++i) {
+    if (noisy.active[i]) continue;
+    for (std::size_t k = 0; k < obs_dim; ++k) noisy.observations[i * obs_dim + k] = static_cast<float>(rng.normal() * 100);
+    for (std::size_t k = 0; k < critic_dim; ++k) noisy.critic_inputs[i * critic_dim + k] = static_cast<float>(rng.normal() * 100);
+    noisy.discrete_actions[i] = static_cast<std::int64_t>(rng.below(5));
+    noisy.log_probs[i] = -7.0f;
+    noisy.values[i] = 55.0f;
+    noisy.rewards[i] = 123.0f;
+  }
+  a.update(clean, 1.0);
+  b.update(noisy, 1.0);
+  for (std::size_t g = 0; g < a.groups().size(); ++g)
+    EXPECT_TRUE(torch::equal(a.groups()[g]->optimizer->parameters(), b.groups()[g]->optimizer->parameters()));
+  // And dead rows did change something real when they are alive: the mask is what protects.
+  MappoLearner c(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  std::fill(noisy.active.begin(), noisy.active.end(), 1);
+  c.update(noisy, 1.0);
+  EXPECT_FALSE(torch::equal(a.groups()[0]->optimizer->parameters(), c.groups()[0]->optimizer->parameters()));
+}
+
+TEST(Mappo, GroupsFollowTheSpaces) {
+  LearnerSetup s = spread_setup();
+  MappoLearner spread(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+  EXPECT_EQ(spread.groups().size(), 1u);
+  EXPECT_EQ(spread.groups()[0]->agents, (std::vector<int>{0, 1, 2}));
+  s.spec = envs::make_multi_agent("simple_speaker_listener_v4")->spec();
+  s.mappo.agent_id = true;
+  MappoLearner sl(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+  ASSERT_EQ(sl.groups().size(), 2u);
+  // Actor input: own observation plus a 2-agent one-hot; critic: state plus one-hot.
+  EXPECT_EQ(sl.snapshot().groups[0].actor_input_dim(), 3 + 2);
+  EXPECT_EQ(sl.snapshot().groups[1].actor_input_dim(), 11 + 2);
+  EXPECT_EQ(sl.snapshot().groups[0].critic_input_dim(), s.spec.state_dim() + 2);
+}
+
+TEST(Mappo, CentralCriticNeedsAGlobalState) {
+  LearnerSetup s = spread_setup();
+  s.spec.state_space = envs::Space();
+  s.spec.state_space.low.clear();
+  try {
+    MappoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("mappo.critic_input"), std::string::npos) << e.what();
+  }
+  s.mappo.critic_input = CriticInput::kObservation;  // independent PPO needs none
+  EXPECT_NO_THROW(MappoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
+}
+
+TEST(Mappo, AlgorithmAndEnvMustFit) {
+  EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"), local_env_factory(),
+                          local_multi_agent_env_factory()),
+               ConfigError);
+  EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"), local_env_factory(),
+                          local_multi_agent_env_factory()),
+               ConfigError);
+}
+
+TrainerOptions quiet() {
+  TrainerOptions o;
+  o.progress = false;
+  o.verbose = false;
+  return o;
+}
+
+// Per-group KL is logged when there are several groups, and MAPPO runs resume exactly too.
+TEST(Mappo, SpeakerListenerLogsKlPerGroupAndResumes) {
+  const TrainConfig config = parse_train_config(R"(
+algo: mappo
+seed: 3
+total_steps: 3200
+env: {id: simple_speaker_listener_v4, num_envs: 16}
+ppo: {num_steps: 25, num_minibatches: 2, update_epochs: 2, value_norm: true}
+run: {tensorboard: false}
+)");
+  const fs::path a = fs::temp_directory_path() / ("trustrl_mappo_a_" + std::to_string(::getpid()));
+  const fs::path b = fs::temp_directory_path() / ("trustrl_mappo_b_" + std::to_string(::getpid()));
+  fs::remove_all(a);
+  fs::remove_all(b);
+  Trainer::start(config, a, quiet())->run();
+  Trainer::start(config, b, quiet())->run(3);
+  Trainer::resume(RunDir::open(b), quiet())->run();
+  const std::string header = read_text_file(a / "metrics.csv").substr(0, read_text_file(a / "metrics.csv").find('\n'));
+  EXPECT_NE(header.find("kl/group_0"), std::string::npos) << header;
+  EXPECT_NE(header.find("kl/group_1"), std::string::npos) << header;
+  auto strip = [](const std::string& csv) {
+    // Drop the wall-clock columns (SPS and time/*) by position from the header.
+    std::vector<std::string> lines = split(csv, '\n');
+    const auto cols = split(lines[0], ',');
+    std::string out;
+    for (const auto& line : lines) {
+      const auto cells = split(line, ',');
+      for (std::size_t i = 0; i < cells.size() && i < cols.size(); ++i)
+        if (cols[i] != "charts/SPS" && cols[i].rfind("time/", 0) != 0) out += cells[i] + ",";
+      out += "\n";
+    }
+    return out;
+  };
+  EXPECT_EQ(strip(read_text_file(a / "metrics.csv")), strip(read_text_file(b / "metrics.csv")));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+}  // namespace
+}  // namespace trustrl::agents
