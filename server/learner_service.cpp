@@ -663,6 +663,9 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
       m->assigned = std::min(m->assigned, m->delivered + (response->accepted() ? 1 : 0) + owed);
     }
     if (response->accepted()) {
+      if (accepted_ == 0)
+        log("rollouts of " + std::to_string(rollout.num_envs) + " copies x " + std::to_string(rollout.num_steps) +
+            " steps: " + std::to_string(bytes.size()) + " bytes each");
       ++m->delivered;
       ++accepted_;
       pool_envs_ += rollout.num_envs;
@@ -704,6 +707,9 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
   Outbox outbox;
   {
     std::lock_guard lock(mutex_);
+    if (!parameters_)
+      log("publishing the policy: " + std::to_string(bytes->size()) + " bytes per version, in chunks of at most " +
+          std::to_string(info_.chunk_bytes()));
     version_ = snapshot.version;
     parameters_ = std::move(bytes);
     ++rotation_;
