@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Learner + actor processes against `trustrl train` in one process (docs/BENCHMARKS.md,
 # "Distributed"). For each config: train alone, then `trustrl learner` with 1, 2 and 4
-# `trustrl actor`s splitting the batch's copies (synchronous), and with 2 actors asynchronous.
+# `trustrl actor`s splitting the batch's copies (synchronous), with 2 actors asynchronous, and two
+# data-parallel learners (c10d/Gloo) with one actor each.
 # Prints one Markdown row per run:
 #   config | setup | steady SPS | vs train | update s | rollout s | actor wait | bytes/publication | bytes/rollout
 # steady SPS leaves out the first update (process start-up, the actors joining); "actor wait" is
@@ -40,23 +41,40 @@ for run in "${runs[@]}"; do
   "$bin" train "$config" --set total_steps="$steps" --set run.tensorboard=false --run-dir "$work/$name-train" --quiet >/dev/null
   read -r base update rollout _ _ < <(summarize "$work/$name-train/metrics.csv")
   echo "| $name | train (1 process) | $base | 100% | $update | $rollout | - | - | - |"
-  for setup in sync:1 sync:2 sync:4 async:2; do
+  for setup in sync:1 sync:2 sync:4 async:2 dp:2; do
     mode=${setup%%:*}
     actors=${setup##*:}
     dir="$work/$name-$mode-$actors"
-    "$bin" learner "$config" --set total_steps="$steps" --set run.tensorboard=false \
-      --set distributed.mode="$mode" --set distributed.actor_envs=$((envs / actors)) \
-      --run-dir "$dir" --listen 127.0.0.1:0 >"$work/learner.out" 2>"$work/learner.err" &
-    learner=$!
+    pids=()
+    if [ "$mode" = dp ]; then
+      # Two learners, each gathering half the batch from one actor of its own.
+      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+      "$bin" learner "$config" --set total_steps="$steps" --set run.tensorboard=false --run-dir "$dir" \
+        --listen 127.0.0.1:0 --world-size 2 --rank 0 --master-port "$port" >"$work/learner.out" 2>"$work/learner.err" &
+      learner=$!
+      "$bin" learner --listen 127.0.0.1:0 --world-size 2 --rank 1 --master-port "$port" --quiet \
+        >"$work/learner1.out" 2>"$work/learner1.err" &
+      pids+=($!)
+      for _ in $(seq 600); do grep -q "listening on" "$work/learner1.out" && break; sleep 0.1; done
+      "$bin" actor --learner "$(sed -n 's/listening on //p' "$work/learner1.out")" --id bench-r1 2>/dev/null &
+      pids+=($!)
+      actors=1
+      mode="2 learners"
+    else
+      "$bin" learner "$config" --set total_steps="$steps" --set run.tensorboard=false \
+        --set distributed.mode="$mode" --set distributed.actor_envs=$((envs / actors)) \
+        --run-dir "$dir" --listen 127.0.0.1:0 >"$work/learner.out" 2>"$work/learner.err" &
+      learner=$!
+    fi
     for _ in $(seq 600); do grep -q "listening on" "$work/learner.out" && break; sleep 0.1; done
     address=$(sed -n 's/listening on //p' "$work/learner.out")
-    pids=()
     for i in $(seq "$actors"); do
       "$bin" actor --learner "$address" --id "bench-$i" 2>"$work/actor-$i.err" &
       pids+=($!)
     done
     wait "$learner"
     for p in "${pids[@]}"; do wait "$p"; done
+    if [ "$mode" = "2 learners" ]; then actors=2; fi
     read -r sps update rollout wait wall < <(summarize "$dir/metrics.csv")
     share=$(python3 -c "print(f'{100 * $wait / ($actors * $wall):.0f}%')")
     ratio=$(python3 -c "print(f'{100 * $sps / $base:.0f}%')")

@@ -150,6 +150,7 @@ class LearnerService::Impl final : public ServiceBase {
   bool restarted_ = false;
   bool stopping_ = false;
   bool finished_ = false;
+  bool batch_taken_ = false;  // sync: this version's batch is out; nothing more until the next one
   std::int64_t rotation_ = 0;
 };
 
@@ -373,10 +374,12 @@ std::uint64_t LearnerService::Impl::env_seed_locked(int slot) {
 // Work
 
 // Asks members for rollouts until what is asked (and not yet delivered, by members that are not
-// late) covers the batch (sync), or so that each member has one rollout in hand while at most
-// about two batches are in flight (async).
+// late) covers the batch (sync), or so that each member has one rollout in hand while what is
+// queued and in flight covers the next batch (async): actors then collect the next batch while
+// the learner trains on this one, and never a batch that would only go stale.
 void LearnerService::Impl::plan_locked(Outbox& outbox) {
   if (members_.empty() || finished_ || version_ < 0) return;
+  if (dist_.mode == agents::GatherMode::kSync && batch_taken_) return;
   std::vector<Member*> order;
   for (auto& [id, m] : members_) order.push_back(&m);
   // Idle members first, then slots in a rotating order so every actor gets its turn.
@@ -410,7 +413,7 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
     std::int64_t in_flight = pool_envs_;
     for (const Member* m : order) in_flight += std::max<std::int64_t>(0, m->requested - m->received) * m->num_envs;
     for (Member* m : order) {
-      if (in_flight >= 2 * static_cast<std::int64_t>(want_envs_)) break;
+      if (in_flight >= static_cast<std::int64_t>(want_envs_)) break;
       if (m->requested - m->received >= 1) continue;
       ++m->requested;
       in_flight += m->num_envs;
@@ -651,7 +654,7 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
                            ", the learner is at " + std::to_string(version_) +
                            (sync ? " (synchronous mode takes only the current version)"
                                  : " and takes versions >= " + std::to_string(oldest)));
-    } else if (sync && pool_envs_ >= want_envs_) {
+    } else if (sync && (batch_taken_ || pool_envs_ >= want_envs_)) {
       response->set_reason("not needed: the batch for version " + std::to_string(version_) + " is already complete");
     } else {
       response->set_accepted(true);
@@ -713,6 +716,7 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
     version_ = snapshot.version;
     parameters_ = std::move(bytes);
     ++rotation_;
+    batch_taken_ = false;
     if (dist_.mode == agents::GatherMode::kSync) {
       // Nothing of an older version is of use now; what members still owe counts for this one.
       for (const auto& p : pool_) discarded_steps_ += p.rollout.env_steps();
@@ -849,6 +853,15 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
     out.actor_wait_seconds += m.waiting_seconds - m.waiting_counted;
     m.waiting_counted = m.waiting_seconds;
   }
+  if (sync) {
+    batch_taken_ = true;
+    return true;
+  }
+  // Async: the next batch is collected while this one trains.
+  Outbox outbox;
+  plan_locked(outbox);
+  lock.unlock();
+  send(outbox);
   return true;
 }
 

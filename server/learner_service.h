@@ -12,9 +12,10 @@
 // order, and drops copies beyond it. An actor that leaves, closes its stream or misses heartbeats
 // for actor_timeout_s is gone at once; one that has not delivered within straggler_timeout_s is
 // late: its share is asked of the others (its rollout is still taken if it comes first).
-// Asynchronous mode: every member always has one rollout asked of it while at most about two
-// batches are in flight; rollouts older than version - max_staleness are refused; batches take
-// the oldest rollouts first. docs/DISTRIBUTED.md has the details.
+// Asynchronous mode: members are asked for rollouts, one at a time each, until what is queued and
+// in flight covers the next batch, so they collect it while the learner trains on this one;
+// rollouts older than version - max_staleness are refused; batches take the oldest rollouts
+// first. docs/DISTRIBUTED.md has the details.
 //
 // gRPC: the Heartbeat stream uses the callback API (the learner pushes to it and never blocks on
 // it); the other calls are short and use the synchronous API.
