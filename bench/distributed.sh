@@ -46,6 +46,7 @@ for run in "${runs[@]}"; do
     actors=${setup##*:}
     dir="$work/$name-$mode-$actors"
     pids=()
+    rm -f "$work"/learner*.out  # a previous run's line must not be mistaken for this one's
     if [ "$mode" = dp ]; then
       # Two learners, each gathering half the batch from one actor of its own.
       port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -55,7 +56,7 @@ for run in "${runs[@]}"; do
       "$bin" learner --listen 127.0.0.1:0 --world-size 2 --rank 1 --master-port "$port" --quiet \
         >"$work/learner1.out" 2>"$work/learner1.err" &
       pids+=($!)
-      for _ in $(seq 600); do grep -q "listening on" "$work/learner1.out" && break; sleep 0.1; done
+      for _ in $(seq 600); do grep -qs "listening on" "$work/learner1.out" && break; sleep 0.1; done
       "$bin" actor --learner "$(sed -n 's/listening on //p' "$work/learner1.out")" --id bench-r1 2>/dev/null &
       pids+=($!)
       actors=1
@@ -66,8 +67,9 @@ for run in "${runs[@]}"; do
         --run-dir "$dir" --listen 127.0.0.1:0 >"$work/learner.out" 2>"$work/learner.err" &
       learner=$!
     fi
-    for _ in $(seq 600); do grep -q "listening on" "$work/learner.out" && break; sleep 0.1; done
+    for _ in $(seq 600); do grep -qs "listening on" "$work/learner.out" && break; sleep 0.1; done
     address=$(sed -n 's/listening on //p' "$work/learner.out")
+    [ -n "$address" ] || { echo "the learner did not start: $(cat "$work/learner.err")" >&2; exit 1; }
     for i in $(seq "$actors"); do
       "$bin" actor --learner "$address" --id "bench-$i" 2>"$work/actor-$i.err" &
       pids+=($!)
