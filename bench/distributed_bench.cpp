@@ -33,9 +33,11 @@ struct Setup {
 Setup make_setup(const std::string& config_file, int copies, int steps) {
   Setup s;
   s.config = agents::load_train_config(std::string(TRUSTRL_SOURCE_DIR) + "/configs/" + config_file);
-  s.env = agents::probe_env(s.config, agents::local_env_factory(), agents::local_multi_agent_env_factory());
+  s.env = agents::probe_env(s.config, agents::local_env_factory(),
+                            agents::local_multi_agent_env_factory());
   s.learner = agents::make_learner(s.config, s.env);
-  agents::SingleAgentActor actor(envs::LocalVectorEnv::make(s.env.id, s.config.env.options, copies, 1), 1);
+  agents::SingleAgentActor actor(
+      envs::LocalVectorEnv::make(s.env.id, s.config.env.options, copies, 1), 1);
   actor.set_policy(s.learner->snapshot());
   actor.collect(steps, s.rollout);
   return s;
@@ -56,9 +58,9 @@ void rollout_round_trip(benchmark::State& state, const std::string& config, int 
   }
   state.counters["bytes"] = static_cast<double>(bytes);
   state.counters["env_steps"] = static_cast<double>(s.rollout.env_steps());
-  state.counters["ns_per_env_step"] =
-      benchmark::Counter(static_cast<double>(s.rollout.env_steps()), benchmark::Counter::kIsIterationInvariantRate |
-                                                                          benchmark::Counter::kInvert);
+  state.counters["ns_per_env_step"] = benchmark::Counter(
+      static_cast<double>(s.rollout.env_steps()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void policy_round_trip(benchmark::State& state, const std::string& config) {
@@ -130,17 +132,27 @@ void gradient_all_reduce(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(rollout_round_trip, cartpole_8x32, std::string("ppo_cartpole.yaml"), 8, 32)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(rollout_round_trip, cartpole_4x32, std::string("ppo_cartpole.yaml"), 4, 32)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(rollout_round_trip, lunarlander_8x1024, std::string("ppo_lunarlander.yaml"), 8, 1024)
+BENCHMARK_CAPTURE(rollout_round_trip, cartpole_8x32, std::string("ppo_cartpole.yaml"), 8, 32)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(policy_round_trip, cartpole, std::string("ppo_cartpole.yaml"))->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(policy_round_trip, lunarlander, std::string("ppo_lunarlander.yaml"))->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(join_halves, cartpole_8x32, std::string("ppo_cartpole.yaml"), 8, 32)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(rollout_round_trip, cartpole_4x32, std::string("ppo_cartpole.yaml"), 4, 32)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(rollout_round_trip, lunarlander_8x1024, std::string("ppo_lunarlander.yaml"), 8,
+                  1024)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(policy_round_trip, cartpole, std::string("ppo_cartpole.yaml"))
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(policy_round_trip, lunarlander, std::string("ppo_lunarlander.yaml"))
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(join_halves, cartpole_8x32, std::string("ppo_cartpole.yaml"), 8, 32)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(join_halves, lunarlander_16x1024, std::string("ppo_lunarlander.yaml"), 16, 1024)
     ->Unit(benchmark::kMicrosecond);
 // Flat gradients of the CartPole and LunarLander actor-critics (64x64 tanh MLPs): ~9k and ~10k
 // floats; and a 1M-float network for comparison.
-BENCHMARK(gradient_all_reduce)->Arg(9000)->Arg(1 << 20)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(gradient_all_reduce)
+    ->Arg(9000)
+    ->Arg(1 << 20)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -33,7 +33,8 @@ void run_actor(server::ActorLoopOptions options) {
       sigwait(&signals, &signal);
       if (done.load()) return;
       if (signal == SIGUSR1) continue;
-      std::fprintf(stderr, "actor: %s, leaving the learner\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      std::fprintf(stderr, "actor: %s, leaving the learner\n",
+                   signal == SIGINT ? "SIGINT" : "SIGTERM");
       loop.stop();
     }
   });
@@ -48,24 +49,29 @@ void run_actor(server::ActorLoopOptions options) {
   } join{waiter, done};
   loop.run();
   std::fprintf(stderr, "actor: done: %lld rollouts pushed, %lld taken\n",
-               static_cast<long long>(loop.rollouts_pushed()), static_cast<long long>(loop.rollouts_accepted()));
+               static_cast<long long>(loop.rollouts_pushed()),
+               static_cast<long long>(loop.rollouts_accepted()));
 }
 
 }  // namespace
 
 void add_actor_command(CLI::App& app) {
   auto options = std::make_shared<server::ActorLoopOptions>();
-  auto* cmd = app.add_subcommand("actor", "Act for a learner (trustrl learner): step envs, push rollouts");
+  auto* cmd =
+      app.add_subcommand("actor", "Act for a learner (trustrl learner): step envs, push rollouts");
   cmd->add_option("--learner", options->learner, "the learner's host:port")->required();
   cmd->add_option("--env-server", options->env_server,
                   "step the env copies of this env server instead of local copies");
   cmd->add_option("--num-envs", options->num_envs, "env copies (default: the learner's choice)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--token", options->token, "the learner's token")->envname("TRUSTRL_TOKEN");
-  cmd->add_option("--tls-ca", options->tls_ca_file, "PEM file of the CA to trust for TLS to the learner")
+  cmd->add_option("--tls-ca", options->tls_ca_file,
+                  "PEM file of the CA to trust for TLS to the learner")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--env-token", options->env_token, "the env server's token")->envname("TRUSTRL_ENV_TOKEN");
-  cmd->add_option("--env-tls-ca", options->env_tls_ca_file, "PEM file of the CA to trust for TLS to the env server")
+  cmd->add_option("--env-token", options->env_token, "the env server's token")
+      ->envname("TRUSTRL_ENV_TOKEN");
+  cmd->add_option("--env-tls-ca", options->env_tls_ca_file,
+                  "PEM file of the CA to trust for TLS to the env server")
       ->check(CLI::ExistingFile);
   cmd->add_option("--id", options->actor_id, "this actor's stable name (default: host/pid)");
   cmd->add_option("--incarnation", options->incarnation,

@@ -87,7 +87,8 @@ void run_learner(LearnerArgs args) {
                                  args.master_addr->count() > 0, args.master_port->count() > 0);
   const int world = args.parallel.world_size, rank = args.parallel.rank;
   if (rank >= world)
-    throw Error("--rank " + std::to_string(rank) + " is outside --world-size " + std::to_string(world));
+    throw Error("--rank " + std::to_string(rank) + " is outside --world-size " +
+                std::to_string(world));
 
   agents::TrainerOptions options;
   options.make_env = env_factory();
@@ -123,11 +124,12 @@ void run_learner(LearnerArgs args) {
   options.make_channel = [&live, service, token, cert](const agents::ChannelSetup& setup) {
     auto channel = std::make_unique<server::LearnerService>(setup, service);
     live = channel.get();
-    std::fprintf(stderr, "learner: serving %s (%s mode, %d env copies x %d steps per batch)%s%s\n",
-                 setup.env.id.c_str(),
-                 setup.config.distributed.mode == agents::GatherMode::kSync ? "synchronous" : "asynchronous",
-                 setup.batch_envs, static_cast<int>(setup.config.ppo.num_steps), token.empty() ? "" : ", token required",
-                 cert.empty() ? "" : ", TLS");
+    std::fprintf(
+        stderr, "learner: serving %s (%s mode, %d env copies x %d steps per batch)%s%s\n",
+        setup.env.id.c_str(),
+        setup.config.distributed.mode == agents::GatherMode::kSync ? "synchronous" : "asynchronous",
+        setup.batch_envs, static_cast<int>(setup.config.ppo.num_steps),
+        token.empty() ? "" : ", token required", cert.empty() ? "" : ", TLS");
     // Scripts and tests wait for this line: keep its wording.
     std::printf("listening on %s\n", channel->address().c_str());
     std::fflush(stdout);
@@ -145,7 +147,9 @@ void run_learner(LearnerArgs args) {
     trainer = agents::Trainer::follow(own, options);
   } else if (!args.resume.empty()) {
     if (!args.config.empty() || !args.overrides.empty() || args.seed >= 0 || !args.run_dir.empty())
-      throw Error("--resume continues a run as it was configured; drop CONFIG, --set, --seed and --run-dir");
+      throw Error(
+          "--resume continues a run as it was configured; drop CONFIG, --set, --seed and "
+          "--run-dir");
     trainer = agents::Trainer::resume(RunDir::open(args.resume), options);
   } else {
     if (args.config.empty()) throw Error("learner needs a CONFIG file (or --resume RUN_DIR)");
@@ -153,13 +157,15 @@ void run_learner(LearnerArgs args) {
     if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
     const agents::TrainConfig config = agents::load_train_config(args.config, overrides);
     const std::filesystem::path dir =
-        args.run_dir.empty() ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
-                             : std::filesystem::path(args.run_dir);
+        args.run_dir.empty()
+            ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
+            : std::filesystem::path(args.run_dir);
     trainer = agents::Trainer::start(config, dir, options);
   }
   if (trainer->finished()) {
     trainer->channel().finish();
-    if (rank == 0) std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
+    if (rank == 0)
+      std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
     return;
   }
   agents::Trainer* t = trainer.get();
@@ -182,26 +188,36 @@ void run_learner(LearnerArgs args) {
 
 void add_learner_command(CLI::App& app) {
   auto args = std::make_shared<LearnerArgs>();
-  auto* cmd = app.add_subcommand("learner", "Train from a YAML config with actors in other processes (trustrl actor)");
+  auto* cmd = app.add_subcommand(
+      "learner", "Train from a YAML config with actors in other processes (trustrl actor)");
   cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
-  cmd->add_option("--set", args->overrides, "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
+  cmd->add_option("--set", args->overrides,
+                  "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
   cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)");
-  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--resume", args->resume, "continue the run in this directory from its last checkpoint");
-  cmd->add_option("--listen", args->listen,
-                  "address for actors; port 0 picks a free one (printed). Other than loopback needs --token")
+  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--resume", args->resume,
+                  "continue the run in this directory from its last checkpoint");
+  cmd->add_option(
+         "--listen", args->listen,
+         "address for actors; port 0 picks a free one (printed). Other than loopback needs --token")
       ->capture_default_str();
-  cmd->add_option("--token", args->token, "shared token every actor must send")->envname("TRUSTRL_TOKEN");
-  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")->check(CLI::ExistingFile);
+  cmd->add_option("--token", args->token, "shared token every actor must send")
+      ->envname("TRUSTRL_TOKEN");
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
-  cmd->add_option("--max-actors", args->max_actors, "actors served at once")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-actors", args->max_actors, "actors served at once")
+      ->check(CLI::PositiveNumber);
   args->world_size = cmd->add_option("--world-size", args->parallel.world_size,
                                      "learners training data parallel (default: $WORLD_SIZE or 1)")
                          ->check(CLI::PositiveNumber);
-  args->rank = cmd->add_option("--rank", args->parallel.rank, "this learner's rank (default: $RANK or 0)")
-                   ->check(CLI::NonNegativeNumber);
-  args->master_addr = cmd->add_option("--master-addr", args->parallel.master_addr,
-                                      "rank 0's host for the rendezvous (default: $MASTER_ADDR or 127.0.0.1)");
+  args->rank =
+      cmd->add_option("--rank", args->parallel.rank, "this learner's rank (default: $RANK or 0)")
+          ->check(CLI::NonNegativeNumber);
+  args->master_addr =
+      cmd->add_option("--master-addr", args->parallel.master_addr,
+                      "rank 0's host for the rendezvous (default: $MASTER_ADDR or 127.0.0.1)");
   args->master_port = cmd->add_option("--master-port", args->parallel.master_port,
                                       "rank 0's rendezvous port (default: $MASTER_PORT or 29500)")
                           ->check(CLI::Range(1, 65535));

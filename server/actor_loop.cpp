@@ -48,7 +48,9 @@ std::string default_actor_id() {
   return std::string(host) + "/" + std::to_string(::getpid());
 }
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 }  // namespace
 
@@ -59,13 +61,16 @@ class ActorLoop::Impl {
         owner_(owner),
         jitter_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
                 static_cast<std::uint64_t>(::getpid())) {
-    if (options_.learner.empty()) throw Error("an actor needs the learner's address (--learner host:port)");
+    if (options_.learner.empty())
+      throw Error("an actor needs the learner's address (--learner host:port)");
     if (options_.actor_id.empty()) options_.actor_id = default_actor_id();
     if (options_.incarnation == 0)
-      options_.incarnation = static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-              .count());
-    channel_ = make_channel({options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
+      options_.incarnation =
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    channel_ = make_channel(
+        {options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
     stub_ = lw::LearnerService::NewStub(channel_);
   }
 
@@ -145,7 +150,8 @@ void ActorLoop::Impl::note_failure(const grpc::Status& status, const std::string
   }
   last_error_ = status;
   if (since(*unreachable_since_) > options_.learner_timeout_s)
-    throw Error(learner() + " has been unreachable for " + format_number(std::round(since(*unreachable_since_))) +
+    throw Error(learner() + " has been unreachable for " +
+                format_number(std::round(since(*unreachable_since_))) +
                 " s (last error: " + describe(status) + "); giving up");
 }
 
@@ -177,8 +183,8 @@ void ActorLoop::Impl::describe_run() {
 
 void ActorLoop::Impl::build_env() {
   if (run_.protocol_version() != 1)
-    throw Error(learner() + " speaks learner protocol version " + std::to_string(run_.protocol_version()) +
-                "; this actor speaks 1");
+    throw Error(learner() + " speaks learner protocol version " +
+                std::to_string(run_.protocol_version()) + "; this actor speaks 1");
   const std::string remote = !options_.env_server.empty() ? options_.env_server : run_.env_remote();
   OptionMap env_options(run_.env_options().begin(), run_.env_options().end());
   if (run_.multi_agent()) {
@@ -186,7 +192,8 @@ void ActorLoop::Impl::build_env() {
       throw Error("the learner trains the multi-agent env " + run_.env_id() +
                   "; actors run multi-agent envs as local copies only (no --env-server)");
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
-    multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
+    multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n,
+                                                      std::max(1, run_.env_threads()));
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (!remote.empty()) {
@@ -201,7 +208,8 @@ void ActorLoop::Impl::build_env() {
     num_envs_ = env_->num_envs();
   } else {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
-    env_ = envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
+    env_ =
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
     spec_ = to_wire(env_->spec());
     num_envs_ = env_->num_envs();
   }
@@ -242,9 +250,10 @@ void ActorLoop::Impl::join() {
       membership_start_ = Clock::now();
       // Scripts and tests wait for this line: keep its wording.
       log("joined " + learner() + " (" + run_.learner_name() + ") as actor '" + options_.actor_id +
-          "', incarnation " + std::to_string(options_.incarnation) + ": slot " + std::to_string(response.slot()) +
-          ", " + std::to_string(num_envs_) + " copies of " + run_.env_id() + ", seed " + std::to_string(seed) +
-          ", policy version " + std::to_string(response.policy_version()));
+          "', incarnation " + std::to_string(options_.incarnation) + ": slot " +
+          std::to_string(response.slot()) + ", " + std::to_string(num_envs_) + " copies of " +
+          run_.env_id() + ", seed " + std::to_string(seed) + ", policy version " +
+          std::to_string(response.policy_version()));
       return;
     }
     if (!is_transient(status)) refused("this actor", status);
@@ -276,7 +285,8 @@ void ActorLoop::Impl::open_heartbeat() {
       const bool ok = heartbeat_->Write(request);
       lock.lock();
       if (!ok) break;
-      changed_.wait_for(lock, std::chrono::duration<double>(interval), [&] { return stopping_ || stream_broken_; });
+      changed_.wait_for(lock, std::chrono::duration<double>(interval),
+                        [&] { return stopping_ || stream_broken_; });
     }
   });
   heartbeat_reader_ = std::thread([this] {
@@ -330,7 +340,8 @@ void ActorLoop::Impl::fetch_parameters() {
         }
         bytes.reserve(static_cast<std::size_t>(total));
       }
-      if (chunk.offset() != static_cast<std::int64_t>(bytes.size()) || chunk.policy_version() != version) {
+      if (chunk.offset() != static_cast<std::int64_t>(bytes.size()) ||
+          chunk.policy_version() != version) {
         context.TryCancel();
         break;
       }
@@ -391,8 +402,9 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
         log(learner() + " did not take rollout " + std::to_string(sequence) + " (version " +
             std::to_string(rollout.policy_version) + "): " + response.reason());
       else if (options_.log_rollouts)
-        log("pushed rollout " + std::to_string(sequence) + " (version " + std::to_string(rollout.policy_version) +
-            ")" + (response.duplicate() ? ", a retry the learner had already taken" : ""));
+        log("pushed rollout " + std::to_string(sequence) + " (version " +
+            std::to_string(rollout.policy_version) + ")" +
+            (response.duplicate() ? ", a retry the learner had already taken" : ""));
       return;
     }
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
@@ -414,7 +426,8 @@ void ActorLoop::Impl::leave() {
   request.set_actor_id(options_.actor_id);
   request.set_incarnation(options_.incarnation);
   lw::LeaveResponse response;
-  stub_->Leave(&context, request, &response).ok();  // best effort: the learner also sees the stream close
+  stub_->Leave(&context, request, &response)
+      .ok();  // best effort: the learner also sees the stream close
 }
 
 // One membership: work while the learner asks for it.
@@ -430,7 +443,8 @@ void ActorLoop::Impl::serve() {
       const auto t0 = Clock::now();
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] {
-        return stopping_ || stream_broken_ || directive_.finished() || directive_.rollouts_requested() > pushed_here_;
+        return stopping_ || stream_broken_ || directive_.finished() ||
+               directive_.rollouts_requested() > pushed_here_;
       });
       waiting_seconds_ += since(t0);
       if (stopping_ || directive_.finished()) {
@@ -447,8 +461,8 @@ void ActorLoop::Impl::serve() {
       directive = directive_;
     }
     // Act with the version the learner asks for (async: the newest it has published).
-    const std::int64_t wanted = run_.mode() == lw::MODE_ASYNC ? directive.policy_version()
-                                                                : directive.min_policy_version();
+    const std::int64_t wanted =
+        run_.mode() == lw::MODE_ASYNC ? directive.policy_version() : directive.min_policy_version();
     if (have_version_ < 0 || have_version_ < wanted) {
       const auto t0 = Clock::now();
       fetch_parameters();
@@ -496,7 +510,8 @@ void ActorLoop::Impl::run() {
   }
 }
 
-ActorLoop::ActorLoop(ActorLoopOptions options) : impl_(std::make_unique<Impl>(std::move(options), *this)) {}
+ActorLoop::ActorLoop(ActorLoopOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options), *this)) {}
 ActorLoop::~ActorLoop() = default;
 void ActorLoop::run() { impl_->run(); }
 void ActorLoop::stop() { impl_->stop(); }

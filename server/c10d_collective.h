@@ -35,7 +35,8 @@ class C10dCollective final : public agents::Collective {
   int rank() const override { return rank_; }
   int world_size() const override { return world_size_; }
   void all_reduce_sum(torch::Tensor& values) override;
-  std::vector<std::vector<std::uint8_t>> all_gather(const std::vector<std::uint8_t>& bytes) override;
+  std::vector<std::vector<std::uint8_t>> all_gather(
+      const std::vector<std::uint8_t>& bytes) override;
   void broadcast(std::vector<std::uint8_t>& bytes) override;
 
  private:

@@ -22,13 +22,14 @@ void put_field(Field* field, const std::vector<T>& values) {
 
 void check_header(const char* name, std::int64_t got, std::int64_t want) {
   if (got != want)
-    throw Error(std::string("rollout.") + name + " is " + std::to_string(got) + ", this run's rollouts have " +
-                std::to_string(want));
+    throw Error(std::string("rollout.") + name + " is " + std::to_string(got) +
+                ", this run's rollouts have " + std::to_string(want));
 }
 
 // Whether `value` is a valid component `k` of an action from `space`.
 bool in_space(const envs::Space& space, std::size_t k, std::int64_t value) {
-  if (space.kind == envs::SpaceKind::kDiscrete) return value >= space.start && value < space.start + space.n;
+  if (space.kind == envs::SpaceKind::kDiscrete)
+    return value >= space.start && value < space.start + space.n;
   if (space.kind == envs::SpaceKind::kMultiDiscrete) return value >= 0 && value < space.nvec[k];
   return true;
 }
@@ -46,7 +47,8 @@ wire::EnvSpec to_wire(const envs::MultiAgentSpec& spec) {
   for (int a = 0; a < spec.num_agents(); ++a) {
     auto* agent = out.add_agents();
     agent->set_name(spec.agent_names[static_cast<std::size_t>(a)]);
-    *agent->mutable_observation_space() = to_wire(spec.observation_spaces[static_cast<std::size_t>(a)]);
+    *agent->mutable_observation_space() =
+        to_wire(spec.observation_spaces[static_cast<std::size_t>(a)]);
     *agent->mutable_action_space() = to_wire(spec.action_spaces[static_cast<std::size_t>(a)]);
   }
   if (spec.state_dim() > 0) *out.mutable_state_space() = to_wire(spec.state_space);
@@ -121,8 +123,10 @@ agents::Rollout from_wire(const learner_wire::Rollout& m, const RolloutShape& sh
     throw Error("rollout.continuous_actions is empty; this run's env has continuous actions");
   if (!shape.continuous && !m.continuous_actions().empty())
     throw Error("rollout.continuous_actions is set; this run's env has no continuous actions");
-  if (shape.multi_agent && m.active().empty()) throw Error("rollout.active is empty; a multi-agent rollout needs it");
-  if (!shape.multi_agent && !m.active().empty()) throw Error("rollout.active is set in a single-agent rollout");
+  if (shape.multi_agent && m.active().empty())
+    throw Error("rollout.active is empty; a multi-agent rollout needs it");
+  if (!shape.multi_agent && !m.active().empty())
+    throw Error("rollout.active is set in a single-agent rollout");
 
   agents::Rollout r;
   r.num_steps = m.num_steps();
@@ -146,7 +150,8 @@ agents::Rollout from_wire(const learner_wire::Rollout& m, const RolloutShape& sh
   r.active = copy_field<std::uint8_t>(m.active());
   for (const auto& e : m.episodes()) {
     if (!std::isfinite(e.episode_return()) || !std::isfinite(e.team_return()) || e.length() < 0)
-      throw Error("rollout.episodes[" + std::to_string(r.episodes.size()) + "] has a non-finite return or a negative length");
+      throw Error("rollout.episodes[" + std::to_string(r.episodes.size()) +
+                  "] has a non-finite return or a negative length");
     r.episodes.push_back({e.episode_return(), e.length(), e.team_return()});
   }
   r.validate();  // sizes and finite values, naming the field
@@ -164,8 +169,9 @@ agents::Rollout from_wire(const learner_wire::Rollout& m, const RolloutShape& sh
       for (std::size_t k = 0; k < dim; ++k) {
         const std::int64_t value = r.discrete_actions[row * D + k];
         if (!in_space(space, k, value))
-          throw Error("rollout.discrete_actions row " + std::to_string(row) + " (agent " + std::to_string(agent) +
-                      ") is " + std::to_string(value) + ", outside " + space.describe());
+          throw Error("rollout.discrete_actions row " + std::to_string(row) + " (agent " +
+                      std::to_string(agent) + ") is " + std::to_string(value) + ", outside " +
+                      space.describe());
       }
     }
   }
@@ -180,8 +186,11 @@ std::int64_t max_rollout_bytes(const RolloutShape& s, int num_envs) {
   const std::int64_t steps = static_cast<std::int64_t>(s.num_steps) * num_envs;
   // Packed floats take 4 bytes, int64 actions at most 10, bools 1, episodes about 25; doubled
   // for field tags and slack.
-  const std::int64_t per_row = 4 * (s.obs_dim + s.critic_dim + 5) + (s.discrete ? 10 : 4) * s.action_dim + 1;
-  return 2 * (rows * per_row + steps * (2 + 25) + static_cast<std::int64_t>(num_envs) * s.num_agents * 4) + (1 << 16);
+  const std::int64_t per_row =
+      4 * (s.obs_dim + s.critic_dim + 5) + (s.discrete ? 10 : 4) * s.action_dim + 1;
+  return 2 * (rows * per_row + steps * (2 + 25) +
+              static_cast<std::int64_t>(num_envs) * s.num_agents * 4) +
+         (1 << 16);
 }
 
 }  // namespace trustrl::server

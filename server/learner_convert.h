@@ -44,7 +44,8 @@ void to_wire(const agents::Rollout& rollout, learner_wire::Rollout* out);
 /// and `num_envs`, buffer sizes and finite values (Rollout::validate), discrete actions inside
 /// their spaces (active agents), 0/1 flags, one episode record per ended episode with a finite
 /// return. Throws Error naming the field, index and value.
-agents::Rollout from_wire(const learner_wire::Rollout& message, const RolloutShape& shape, int num_envs);
+agents::Rollout from_wire(const learner_wire::Rollout& message, const RolloutShape& shape,
+                          int num_envs);
 
 /// An upper bound on the serialized size of a well-formed rollout of `num_envs` copies.
 std::int64_t max_rollout_bytes(const RolloutShape& shape, int num_envs);

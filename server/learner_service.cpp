@@ -64,17 +64,21 @@ class LearnerService::Impl final : public ServiceBase {
   // ---- gRPC calls
   grpc::Status Describe(grpc::ServerContext* context, const lw::DescribeRequest*,
                         lw::DescribeResponse* response) override;
-  grpc::Status Join(grpc::ServerContext* context, const lw::JoinRequest* request, lw::JoinResponse* response) override;
+  grpc::Status Join(grpc::ServerContext* context, const lw::JoinRequest* request,
+                    lw::JoinResponse* response) override;
   grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse>* Heartbeat(
       grpc::CallbackServerContext* context) override;
   grpc::Status GetParameters(grpc::ServerContext* context, const lw::GetParametersRequest* request,
                              grpc::ServerWriter<lw::ParametersChunk>* writer) override;
-  grpc::Status PushRollout(grpc::ServerContext* context, grpc::ServerReader<lw::RolloutChunk>* reader,
+  grpc::Status PushRollout(grpc::ServerContext* context,
+                           grpc::ServerReader<lw::RolloutChunk>* reader,
                            lw::PushRolloutResponse* response) override;
-  grpc::Status Leave(grpc::ServerContext* context, const lw::LeaveRequest* request, lw::LeaveResponse*) override;
+  grpc::Status Leave(grpc::ServerContext* context, const lw::LeaveRequest* request,
+                     lw::LeaveResponse*) override;
 
   // ---- called by heartbeat reactors (never with a handle's mutex held)
-  grpc::Status on_heartbeat(const lw::HeartbeatRequest& request, const std::shared_ptr<StreamHandle>& handle,
+  grpc::Status on_heartbeat(const lw::HeartbeatRequest& request,
+                            const std::shared_ptr<StreamHandle>& handle,
                             lw::HeartbeatResponse* directive);
   void stream_done(const std::shared_ptr<StreamHandle>& handle);
 
@@ -110,7 +114,8 @@ class LearnerService::Impl final : public ServiceBase {
   using Outbox = std::vector<std::pair<std::shared_ptr<StreamHandle>, lw::HeartbeatResponse>>;
 
   // Everything below with _locked runs with mutex_ held.
-  grpc::Status find_member_locked(const std::string& actor_id, std::uint64_t incarnation, Member** out);
+  grpc::Status find_member_locked(const std::string& actor_id, std::uint64_t incarnation,
+                                  Member** out);
   lw::HeartbeatResponse directive_locked(const Member& m) const;
   void queue_all_locked(Outbox& outbox) const;
   void remove_member_locked(const std::string& actor_id, const std::string& why, Outbox& outbox,
@@ -121,7 +126,8 @@ class LearnerService::Impl final : public ServiceBase {
     if (options_.log) options_.log(line);
   }
   static void send(const Outbox& outbox);
-  static void close(const std::vector<std::shared_ptr<StreamHandle>>& streams, const grpc::Status& status);
+  static void close(const std::vector<std::shared_ptr<StreamHandle>>& streams,
+                    const grpc::Status& status);
 
   const LearnerServiceOptions options_;
   const agents::DistributedConfig dist_;
@@ -133,11 +139,11 @@ class LearnerService::Impl final : public ServiceBase {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, Member> members_;                 // by actor id
-  std::map<std::string, std::uint64_t> incarnations_;    // newest seen, by actor id
-  std::map<std::string, int> last_slot_;                 // by actor id
-  std::map<int, std::int64_t> slot_joins_;               // joins per slot
-  std::set<int> slots_;                                  // slots in use
+  std::map<std::string, Member> members_;              // by actor id
+  std::map<std::string, std::uint64_t> incarnations_;  // newest seen, by actor id
+  std::map<std::string, int> last_slot_;               // by actor id
+  std::map<int, std::int64_t> slot_joins_;             // joins per slot
+  std::set<int> slots_;                                // slots in use
   std::int64_t version_ = -1;
   std::shared_ptr<const std::vector<std::uint8_t>> parameters_;
   std::vector<Part> pool_;
@@ -159,9 +165,11 @@ namespace {
 // One Heartbeat stream: reads the actor's heartbeats, answers each with its directive, and sends
 // the directives the service queues when something changes. At most one write is in flight; a
 // newer directive replaces one still waiting (each carries the whole state).
-class HeartbeatReactor final : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
+class HeartbeatReactor final
+    : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
  public:
-  HeartbeatReactor(LearnerService::Impl& service, grpc::CallbackServerContext* context, const std::string& token)
+  HeartbeatReactor(LearnerService::Impl& service, grpc::CallbackServerContext* context,
+                   const std::string& token)
       : service_(service), handle_(std::make_shared<StreamHandle>()) {
     handle_->reactor = this;
     if (grpc::Status s = check_token(*context, token); !s.ok()) {
@@ -273,26 +281,30 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
   info_.set_multi_agent(setup.env.multi_agent);
   if (setup.env.multi_agent) {
     *info_.mutable_spec() = to_wire(setup.env.multi_agent_spec);
-    shape_ = rollout_shape(setup.env.multi_agent_spec, num_steps,
-                           agents::MultiAgentActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
-                                                                 config.mappo.agent_id));
+    shape_ = rollout_shape(
+        setup.env.multi_agent_spec, num_steps,
+        agents::MultiAgentActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
+                                              config.mappo.agent_id));
   } else {
     *info_.mutable_spec() = to_wire(setup.env.spec);
     shape_ = rollout_shape(setup.env.spec, num_steps);
   }
   info_.set_spec_hash(spec_hash(info_.spec()));
   info_.set_num_steps(num_steps);
-  info_.set_actor_envs(dist_.actor_envs > 0 ? static_cast<int>(std::min<std::int64_t>(dist_.actor_envs, want_envs_))
-                                            : want_envs_);
+  info_.set_actor_envs(dist_.actor_envs > 0
+                           ? static_cast<int>(std::min<std::int64_t>(dist_.actor_envs, want_envs_))
+                           : want_envs_);
   info_.set_env_threads(static_cast<int>(config.env.threads));
   info_.set_mode(dist_.mode == agents::GatherMode::kSync ? lw::MODE_SYNC : lw::MODE_ASYNC);
   info_.set_max_staleness(static_cast<int>(dist_.max_staleness));
   info_.set_heartbeat_interval_s(dist_.heartbeat_interval_s);
   info_.set_actor_timeout_s(dist_.actor_timeout_s);
   info_.set_env_remote(config.env.remote);
-  info_.set_chunk_bytes(static_cast<int>(std::min<std::int64_t>(dist_.chunk_bytes, options_.max_message_bytes / 2)));
-  info_.set_learner_name(options_.name.empty() ? "trustrl learner " TRUSTRL_VERSION " (rank " + std::to_string(rank_) +
-                                                     " of " + std::to_string(world_size_) + ")"
+  info_.set_chunk_bytes(
+      static_cast<int>(std::min<std::int64_t>(dist_.chunk_bytes, options_.max_message_bytes / 2)));
+  info_.set_learner_name(options_.name.empty() ? "trustrl learner " TRUSTRL_VERSION " (rank " +
+                                                     std::to_string(rank_) + " of " +
+                                                     std::to_string(world_size_) + ")"
                                                : options_.name);
   info_.set_batch_envs(want_envs_);
 }
@@ -300,17 +312,18 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
 // ---------------------------------------------------------------------------------------------
 // Members
 
-grpc::Status LearnerService::Impl::find_member_locked(const std::string& actor_id, std::uint64_t incarnation,
-                                                      Member** out) {
+grpc::Status LearnerService::Impl::find_member_locked(const std::string& actor_id,
+                                                      std::uint64_t incarnation, Member** out) {
   const auto it = members_.find(actor_id);
   if (it == members_.end() || it->second.incarnation < incarnation)
-    return {grpc::StatusCode::NOT_FOUND, who(actor_id, incarnation) +
-                                             " is not a member of this learner (it left, timed out, or the learner "
-                                             "restarted); join again"};
+    return {grpc::StatusCode::NOT_FOUND,
+            who(actor_id, incarnation) +
+                " is not a member of this learner (it left, timed out, or the learner "
+                "restarted); join again"};
   if (it->second.incarnation > incarnation)
     return {grpc::StatusCode::FAILED_PRECONDITION,
-            who(actor_id, incarnation) + " is stale: incarnation " + std::to_string(it->second.incarnation) +
-                " of this actor joined since"};
+            who(actor_id, incarnation) + " is stale: incarnation " +
+                std::to_string(it->second.incarnation) + " of this actor joined since"};
   it->second.last_seen = Clock::now();
   *out = &it->second;
   return grpc::Status::OK;
@@ -340,15 +353,16 @@ void LearnerService::Impl::send(const Outbox& outbox) {
 }
 
 void LearnerService::Impl::close(const std::vector<std::shared_ptr<StreamHandle>>& streams,
-                                  const grpc::Status& status) {
+                                 const grpc::Status& status) {
   for (const auto& handle : streams) {
     std::lock_guard lock(handle->mutex);
     if (handle->reactor) handle->reactor->finish(status);
   }
 }
 
-void LearnerService::Impl::remove_member_locked(const std::string& actor_id, const std::string& why, Outbox& outbox,
-                                                std::vector<std::shared_ptr<StreamHandle>>* to_close) {
+void LearnerService::Impl::remove_member_locked(
+    const std::string& actor_id, const std::string& why, Outbox& outbox,
+    std::vector<std::shared_ptr<StreamHandle>>* to_close) {
   const auto it = members_.find(actor_id);
   if (it == members_.end()) return;
   const Member& m = it->second;
@@ -365,7 +379,8 @@ std::uint64_t LearnerService::Impl::env_seed_locked(int slot) {
   const std::int64_t generation = slot_joins_[slot]++;
   // The first actor of a run acts exactly as `trustrl train`'s actor: its envs take the seed.
   if (rank_ == 0 && slot == 0 && generation == 0 && !restarted_) return seed_;
-  const std::uint64_t stream = (static_cast<std::uint64_t>(rank_) << 40) ^ (static_cast<std::uint64_t>(slot) << 20) ^
+  const std::uint64_t stream = (static_cast<std::uint64_t>(rank_) << 40) ^
+                               (static_cast<std::uint64_t>(slot) << 20) ^
                                static_cast<std::uint64_t>(generation);
   return Rng::derive(base_seed_ ^ 0x5EEDAC7, stream);
 }
@@ -387,7 +402,8 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
   std::stable_sort(order.begin(), order.end(), [&](const Member* a, const Member* b) {
     const std::int64_t wa = a->requested - a->received, wb = b->requested - b->received;
     if (wa != wb) return wa < wb;
-    return (a->slot - rotation_ % slots + slots * 1024) % slots < (b->slot - rotation_ % slots + slots * 1024) % slots;
+    return (a->slot - rotation_ % slots + slots * 1024) % slots <
+           (b->slot - rotation_ % slots + slots * 1024) % slots;
   });
   std::set<Member*> changed;
   if (dist_.mode == agents::GatherMode::kSync) {
@@ -411,7 +427,8 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
     }
   } else {
     std::int64_t in_flight = pool_envs_;
-    for (const Member* m : order) in_flight += std::max<std::int64_t>(0, m->requested - m->received) * m->num_envs;
+    for (const Member* m : order)
+      in_flight += std::max<std::int64_t>(0, m->requested - m->received) * m->num_envs;
     for (Member* m : order) {
       if (in_flight >= static_cast<std::int64_t>(want_envs_)) break;
       if (m->requested - m->received >= 1) continue;
@@ -427,25 +444,30 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
 // ---------------------------------------------------------------------------------------------
 // gRPC calls
 
-grpc::Status LearnerService::Impl::Describe(grpc::ServerContext* context, const lw::DescribeRequest*,
+grpc::Status LearnerService::Impl::Describe(grpc::ServerContext* context,
+                                            const lw::DescribeRequest*,
                                             lw::DescribeResponse* response) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   *response->mutable_run() = info_;
   return grpc::Status::OK;
 }
 
-grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context, const lw::JoinRequest* request,
+grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
+                                        const lw::JoinRequest* request,
                                         lw::JoinResponse* response) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   if (request->protocol_version() != kLearnerProtocolVersion)
-    return {grpc::StatusCode::FAILED_PRECONDITION,
-            "join: this learner speaks protocol version " + std::to_string(kLearnerProtocolVersion) + ", the actor " +
-                std::to_string(request->protocol_version())};
+    return {grpc::StatusCode::FAILED_PRECONDITION, "join: this learner speaks protocol version " +
+                                                       std::to_string(kLearnerProtocolVersion) +
+                                                       ", the actor " +
+                                                       std::to_string(request->protocol_version())};
   const std::string& id = request->actor_id();
   if (id.empty() || id.size() > 128 ||
       !std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
-    return {grpc::StatusCode::INVALID_ARGUMENT, "join: actor_id must be 1 to 128 printable ASCII characters"};
-  if (request->incarnation() < 1) return {grpc::StatusCode::INVALID_ARGUMENT, "join: incarnation must be >= 1"};
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "join: actor_id must be 1 to 128 printable ASCII characters"};
+  if (request->incarnation() < 1)
+    return {grpc::StatusCode::INVALID_ARGUMENT, "join: incarnation must be >= 1"};
   if (request->num_envs() < 1 || request->num_envs() > 65536)
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "join: num_envs must be in [1, 65536], got " + std::to_string(request->num_envs())};
@@ -454,8 +476,9 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context, const lw::
     if (request->has_spec()) difference = spec_difference(info_.spec(), request->spec());
     return {grpc::StatusCode::FAILED_PRECONDITION,
             "join: " + who(id, request->incarnation()) + " runs an env with spec hash " +
-                hash_text(request->spec_hash()) + ", this learner trains on " + info_.spec().id() + " (" +
-                hash_text(info_.spec_hash()) + ")" + (difference.empty() ? "" : ": " + difference)};
+                hash_text(request->spec_hash()) + ", this learner trains on " + info_.spec().id() +
+                " (" + hash_text(info_.spec_hash()) + ")" +
+                (difference.empty() ? "" : ": " + difference)};
   }
   Outbox outbox;
   std::vector<std::shared_ptr<StreamHandle>> to_close;
@@ -465,17 +488,20 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context, const lw::
     const auto newest = incarnations_.find(id);
     if (newest != incarnations_.end() && newest->second > request->incarnation())
       return {grpc::StatusCode::FAILED_PRECONDITION,
-              "join: " + who(id, request->incarnation()) + " is stale: incarnation " + std::to_string(newest->second) +
-                  " of this actor joined since"};
+              "join: " + who(id, request->incarnation()) + " is stale: incarnation " +
+                  std::to_string(newest->second) + " of this actor joined since"};
     if (members_.count(id))
-      remove_member_locked(id, "it joined again (incarnation " + std::to_string(request->incarnation()) + ")",
-                           outbox, &to_close);
+      remove_member_locked(
+          id, "it joined again (incarnation " + std::to_string(request->incarnation()) + ")",
+          outbox, &to_close);
     if (static_cast<int>(members_.size()) >= options_.max_actors)
       return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-              "join: this learner already has its maximum of " + std::to_string(options_.max_actors) + " actors"};
+              "join: this learner already has its maximum of " +
+                  std::to_string(options_.max_actors) + " actors"};
     incarnations_[id] = request->incarnation();
     int slot = 0;
-    if (const auto last = last_slot_.find(id); last != last_slot_.end() && !slots_.count(last->second))
+    if (const auto last = last_slot_.find(id);
+        last != last_slot_.end() && !slots_.count(last->second))
       slot = last->second;
     else
       while (slots_.count(slot)) ++slot;
@@ -491,8 +517,8 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context, const lw::
     response->set_slot(slot);
     response->set_env_seed(env_seed_locked(slot));
     response->set_policy_version(version_);
-    log(who(id, m.incarnation) + " joined from " + context->peer() + ": slot " + std::to_string(slot) + ", " +
-        std::to_string(m.num_envs) + " env copies");
+    log(who(id, m.incarnation) + " joined from " + context->peer() + ": slot " +
+        std::to_string(slot) + ", " + std::to_string(m.num_envs) + " env copies");
     plan_locked(outbox);
     changed_.notify_all();
   }
@@ -501,8 +527,8 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context, const lw::
   return grpc::Status::OK;
 }
 
-grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse>* LearnerService::Impl::Heartbeat(
-    grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse>*
+LearnerService::Impl::Heartbeat(grpc::CallbackServerContext* context) {
   return new HeartbeatReactor(*this, context, options_.token);
 }
 
@@ -513,7 +539,8 @@ grpc::Status LearnerService::Impl::on_heartbeat(const lw::HeartbeatRequest& requ
   {
     std::lock_guard lock(mutex_);
     Member* m = nullptr;
-    if (grpc::Status s = find_member_locked(request.actor_id(), request.incarnation(), &m); !s.ok()) return s;
+    if (grpc::Status s = find_member_locked(request.actor_id(), request.incarnation(), &m); !s.ok())
+      return s;
     if (m->stream != handle) {
       if (m->stream) to_close.push_back(m->stream);  // the actor opened a new stream
       m->stream = handle;
@@ -540,7 +567,8 @@ void LearnerService::Impl::stream_done(const std::shared_ptr<StreamHandle>& hand
   send(outbox);
 }
 
-grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context, const lw::GetParametersRequest* request,
+grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context,
+                                                 const lw::GetParametersRequest* request,
                                                  grpc::ServerWriter<lw::ParametersChunk>* writer) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   std::shared_ptr<const std::vector<std::uint8_t>> bytes;
@@ -548,7 +576,9 @@ grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context, c
   {
     std::lock_guard lock(mutex_);
     Member* m = nullptr;
-    if (grpc::Status s = find_member_locked(request->actor_id(), request->incarnation(), &m); !s.ok()) return s;
+    if (grpc::Status s = find_member_locked(request->actor_id(), request->incarnation(), &m);
+        !s.ok())
+      return s;
     bytes = parameters_;
     version = version_;
   }
@@ -564,7 +594,8 @@ grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context, c
   chunk.set_total_bytes(total);
   for (std::int64_t offset = 0; offset < total; offset += step) {
     chunk.set_offset(offset);
-    chunk.set_data(bytes->data() + offset, static_cast<std::size_t>(std::min(step, total - offset)));
+    chunk.set_data(bytes->data() + offset,
+                   static_cast<std::size_t>(std::min(step, total - offset)));
     if (!writer->Write(chunk)) return {grpc::StatusCode::CANCELLED, "the actor stopped reading"};
   }
   return grpc::Status::OK;
@@ -576,7 +607,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   lw::RolloutChunk chunk;
   if (!reader->Read(&chunk)) return {grpc::StatusCode::INVALID_ARGUMENT, "push: no chunk arrived"};
-  if (!chunk.has_header()) return {grpc::StatusCode::INVALID_ARGUMENT, "push: the first chunk carries no header"};
+  if (!chunk.has_header())
+    return {grpc::StatusCode::INVALID_ARGUMENT, "push: the first chunk carries no header"};
   const lw::RolloutHeader header = chunk.header();
   const std::string actor = who(header.actor_id(), header.incarnation());
   if (header.sequence() < 1)
@@ -585,7 +617,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
   {
     std::lock_guard lock(mutex_);
     Member* m = nullptr;
-    if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok()) return s;
+    if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok())
+      return s;
     if (header.sequence() <= m->last_sequence) {  // a retry: answer as the first time
       *response = m->last_response;
       response->set_duplicate(true);
@@ -599,9 +632,9 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
   }
   const std::int64_t limit = max_rollout_bytes(shape_, num_envs);
   if (header.total_bytes() < 0 || header.total_bytes() > limit)
-    return {grpc::StatusCode::RESOURCE_EXHAUSTED, "push from " + actor + ": a rollout of " +
-                                                      std::to_string(header.total_bytes()) + " bytes exceeds the " +
-                                                      std::to_string(limit) + " a rollout of this run can take"};
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+            "push from " + actor + ": a rollout of " + std::to_string(header.total_bytes()) +
+                " bytes exceeds the " + std::to_string(limit) + " a rollout of this run can take"};
   std::string bytes;
   bytes.reserve(static_cast<std::size_t>(header.total_bytes()));
   do {
@@ -611,13 +644,15 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     bytes += chunk.data();
   } while (static_cast<std::int64_t>(bytes.size()) < header.total_bytes() && reader->Read(&chunk));
   if (static_cast<std::int64_t>(bytes.size()) != header.total_bytes())
-    return {grpc::StatusCode::CANCELLED,
-            "push from " + actor + ": the stream ended after " + std::to_string(bytes.size()) + " of " +
-                std::to_string(header.total_bytes()) + " bytes; the partial rollout is dropped"};
+    return {grpc::StatusCode::CANCELLED, "push from " + actor + ": the stream ended after " +
+                                             std::to_string(bytes.size()) + " of " +
+                                             std::to_string(header.total_bytes()) +
+                                             " bytes; the partial rollout is dropped"};
   lw::Rollout message;
   if (!message.ParseFromString(bytes))
-    return {grpc::StatusCode::INVALID_ARGUMENT, "push from " + actor + ": the chunks are not a valid "
-                                                "trustrl.learner.v1.Rollout message"};
+    return {grpc::StatusCode::INVALID_ARGUMENT, "push from " + actor +
+                                                    ": the chunks are not a valid "
+                                                    "trustrl.learner.v1.Rollout message"};
   agents::Rollout rollout;
   try {
     rollout = from_wire(message, shape_, num_envs);
@@ -635,7 +670,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
   {
     std::lock_guard lock(mutex_);
     Member* m = nullptr;
-    if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok()) return s;
+    if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok())
+      return s;
     if (header.sequence() <= m->last_sequence) {  // a retry raced with the first push
       *response = m->last_response;
       response->set_duplicate(true);
@@ -650,12 +686,14 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     if (finished_) {
       response->set_reason("not needed: the run is over");
     } else if (rollout.policy_version < oldest) {
-      response->set_reason("stale: acted with policy version " + std::to_string(rollout.policy_version) +
-                           ", the learner is at " + std::to_string(version_) +
+      response->set_reason("stale: acted with policy version " +
+                           std::to_string(rollout.policy_version) + ", the learner is at " +
+                           std::to_string(version_) +
                            (sync ? " (synchronous mode takes only the current version)"
                                  : " and takes versions >= " + std::to_string(oldest)));
     } else if (sync && (batch_taken_ || pool_envs_ >= want_envs_)) {
-      response->set_reason("not needed: the batch for version " + std::to_string(version_) + " is already complete");
+      response->set_reason("not needed: the batch for version " + std::to_string(version_) +
+                           " is already complete");
     } else {
       response->set_accepted(true);
     }
@@ -667,8 +705,9 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     }
     if (response->accepted()) {
       if (accepted_ == 0)
-        log("rollouts of " + std::to_string(rollout.num_envs) + " copies x " + std::to_string(rollout.num_steps) +
-            " steps: " + std::to_string(bytes.size()) + " bytes each");
+        log("rollouts of " + std::to_string(rollout.num_envs) + " copies x " +
+            std::to_string(rollout.num_steps) + " steps: " + std::to_string(bytes.size()) +
+            " bytes each");
       ++m->delivered;
       ++accepted_;
       pool_envs_ += rollout.num_envs;
@@ -684,15 +723,17 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status LearnerService::Impl::Leave(grpc::ServerContext* context, const lw::LeaveRequest* request,
-                                         lw::LeaveResponse*) {
+grpc::Status LearnerService::Impl::Leave(grpc::ServerContext* context,
+                                         const lw::LeaveRequest* request, lw::LeaveResponse*) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   Outbox outbox;
   std::vector<std::shared_ptr<StreamHandle>> to_close;
   {
     std::lock_guard lock(mutex_);
     Member* m = nullptr;
-    if (grpc::Status s = find_member_locked(request->actor_id(), request->incarnation(), &m); !s.ok()) return s;
+    if (grpc::Status s = find_member_locked(request->actor_id(), request->incarnation(), &m);
+        !s.ok())
+      return s;
     remove_member_locked(request->actor_id(), "it left", outbox, &to_close);
   }
   close(to_close, grpc::Status::OK);
@@ -711,8 +752,8 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
   {
     std::lock_guard lock(mutex_);
     if (!parameters_)
-      log("publishing the policy: " + std::to_string(bytes->size()) + " bytes per version, in chunks of at most " +
-          std::to_string(info_.chunk_bytes()));
+      log("publishing the policy: " + std::to_string(bytes->size()) +
+          " bytes per version, in chunks of at most " + std::to_string(info_.chunk_bytes()));
     version_ = snapshot.version;
     parameters_ = std::move(bytes);
     ++rotation_;
@@ -746,9 +787,9 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
 
 bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch& out) {
   if (num_envs != want_envs_ || num_steps != shape_.num_steps)
-    throw Error("the learner service gathers batches of " + std::to_string(want_envs_) + " copies x " +
-                std::to_string(shape_.num_steps) + " steps, not " + std::to_string(num_envs) + " x " +
-                std::to_string(num_steps));
+    throw Error("the learner service gathers batches of " + std::to_string(want_envs_) +
+                " copies x " + std::to_string(shape_.num_steps) + " steps, not " +
+                std::to_string(num_envs) + " x " + std::to_string(num_steps));
   const bool sync = dist_.mode == agents::GatherMode::kSync;
   std::unique_lock lock(mutex_);
   {
@@ -769,7 +810,8 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
     for (const auto& [id, m] : members_)
       if (seconds_between(m.last_seen, now) > dist_.actor_timeout_s) silent.push_back(id);
     for (const auto& id : silent)
-      remove_member_locked(id, "no heartbeat for " + std::to_string(dist_.actor_timeout_s) + " s", outbox, &to_close);
+      remove_member_locked(id, "no heartbeat for " + std::to_string(dist_.actor_timeout_s) + " s",
+                           outbox, &to_close);
     // Late members' shares go to the others.
     if (sync && now >= deadline_) {
       bool any_late = false;
@@ -777,16 +819,16 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
         if (m.assigned > m.delivered && !m.late) {
           m.late = true;
           any_late = true;
-          log(who(m.actor_id, m.incarnation) + " (slot " + std::to_string(m.slot) + ") did not deliver within " +
-              std::to_string(dist_.straggler_timeout_s) + " s; its share of version " + std::to_string(version_) +
-              " goes to the others");
+          log(who(m.actor_id, m.incarnation) + " (slot " + std::to_string(m.slot) +
+              ") did not deliver within " + std::to_string(dist_.straggler_timeout_s) +
+              " s; its share of version " + std::to_string(version_) + " goes to the others");
         }
       if (any_late) plan_locked(outbox);
       deadline_ = now + to_duration(dist_.straggler_timeout_s);
     }
     if (members_.empty() && !waiting_logged) {
-      log("waiting for actors to join (" + std::to_string(want_envs_ - pool_envs_) + " env copies of version " +
-          std::to_string(version_) + " to go)");
+      log("waiting for actors to join (" + std::to_string(want_envs_ - pool_envs_) +
+          " env copies of version " + std::to_string(version_) + " to go)");
       waiting_logged = true;
     }
     if (!outbox.empty() || !to_close.empty()) {
@@ -896,8 +938,9 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
   grpc::ServerBuilder builder;
   configure_server_builder(builder, impl_->options_.max_message_bytes);
   int port = 0;
-  builder.AddListeningPort(impl_->options_.listen,
-                           server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file), &port);
+  builder.AddListeningPort(
+      impl_->options_.listen,
+      server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file), &port);
   builder.RegisterService(impl_.get());
   server_ = builder.BuildAndStart();
   const bool unix_socket = impl_->options_.listen.rfind("unix", 0) == 0;

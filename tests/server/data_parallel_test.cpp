@@ -39,8 +39,8 @@ torch::Tensor parameters_of(agents::Learner& learner) {
   ByteWriter w;
   learner.snapshot().save(w);
   // The flat parameters, normalizers included, as the actors would receive them.
-  return torch::from_blob(const_cast<std::uint8_t*>(w.bytes().data()), {static_cast<std::int64_t>(w.bytes().size())},
-                          torch::kUInt8)
+  return torch::from_blob(const_cast<std::uint8_t*>(w.bytes().data()),
+                          {static_cast<std::int64_t>(w.bytes().size())}, torch::kUInt8)
       .clone();
 }
 
@@ -58,17 +58,20 @@ std::vector<float> weights_of(agents::Learner& learner) {
 // Runs `updates` updates of one learner on whole batches and of two data-parallel learners on
 // their halves (joined by all_gather_batch, as the trainer does), and compares the weights.
 void compare(const agents::TrainConfig& config, int updates) {
-  const agents::RunEnv env =
-      agents::probe_env(config, agents::local_env_factory(), agents::local_multi_agent_env_factory());
-  const int n = static_cast<int>(config.env.num_envs), steps = static_cast<int>(config.ppo.num_steps);
+  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory(),
+                                               agents::local_multi_agent_env_factory());
+  const int n = static_cast<int>(config.env.num_envs),
+            steps = static_cast<int>(config.ppo.num_steps);
   // The batches: one actor on all copies, acting with the single learner's policy.
   auto single = agents::make_learner(config, env);
   std::unique_ptr<agents::Actor> actor;
   if (env.multi_agent)
-    actor = agents::make_actor(nullptr, envs::LocalMultiAgentVectorEnv::make(config.env.id, {}, n, 1), 11,
-                               single->snapshot());
+    actor =
+        agents::make_actor(nullptr, envs::LocalMultiAgentVectorEnv::make(config.env.id, {}, n, 1),
+                           11, single->snapshot());
   else
-    actor = agents::make_actor(envs::LocalVectorEnv::make(config.env.id, {}, n, 1), nullptr, 11, single->snapshot());
+    actor = agents::make_actor(envs::LocalVectorEnv::make(config.env.id, {}, n, 1), nullptr, 11,
+                               single->snapshot());
   std::vector<agents::Rollout> batches(static_cast<std::size_t>(updates));
   for (int u = 0; u < updates; ++u) {
     actor->collect(steps, batches[static_cast<std::size_t>(u)]);
@@ -96,9 +99,11 @@ void compare(const agents::TrainConfig& config, int updates) {
       for (int u = 0; u < updates; ++u) {
         const agents::Rollout& whole = batches[static_cast<std::size_t>(u)];
         agents::Batch batch;
-        batch.rollout = agents::slice_columns(whole, rank == 0 ? 0 : n / 2, rank == 0 ? n / 2 : n - n / 2);
+        batch.rollout =
+            agents::slice_columns(whole, rank == 0 ? 0 : n / 2, rank == 0 ? n / 2 : n - n / 2);
         ASSERT_TRUE(agents::all_gather_batch(collective, batch, true));
-        ASSERT_EQ(batch.rollout.observations, whole.observations) << "the halves join into the whole batch";
+        ASSERT_EQ(batch.rollout.observations, whole.observations)
+            << "the halves join into the whole batch";
         learner->update(batch.rollout, 1.0 - 0.1 * u);
       }
       weights[static_cast<std::size_t>(rank)] = weights_of(*learner);

@@ -32,7 +32,8 @@ constexpr double kRunTimeoutS = 600.0;
 const std::string kBinary = std::string(TRUSTRL_BINARY_DIR) + "/cli/trustrl";
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("trustrl_dist_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_dist_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -67,7 +68,9 @@ struct Table {
     if (it == header.end()) throw Error("no column " + name);
     return static_cast<std::size_t>(it - header.begin());
   }
-  double at(std::size_t row, const std::string& name) const { return std::stod(rows[row][column(name)]); }
+  double at(std::size_t row, const std::string& name) const {
+    return std::stod(rows[row][column(name)]);
+  }
 };
 
 Table read_metrics(const fs::path& csv) {
@@ -93,7 +96,8 @@ std::vector<std::vector<std::string>> deterministic_columns(const Table& t) {
   for (const auto& row : t.rows) {
     std::vector<std::string> kept;
     for (std::size_t i = 0; i < row.size() && i < t.header.size(); ++i)
-      if (t.header[i] != "charts/SPS" && t.header[i].rfind("time/", 0) != 0) kept.push_back(t.header[i] + "=" + row[i]);
+      if (t.header[i] != "charts/SPS" && t.header[i].rfind("time/", 0) != 0)
+        kept.push_back(t.header[i] + "=" + row[i]);
     out.push_back(kept);
   }
   return out;
@@ -104,7 +108,9 @@ void expect_exact_rows(const Table& t, int updates, int batch) {
   ASSERT_EQ(t.rows.size(), static_cast<std::size_t>(updates));
   for (int u = 0; u < updates; ++u) {
     EXPECT_EQ(t.at(static_cast<std::size_t>(u), "update"), u + 1) << "row " << u;
-    EXPECT_EQ(t.at(static_cast<std::size_t>(u), "global_step"), static_cast<double>(batch) * (u + 1)) << "row " << u;
+    EXPECT_EQ(t.at(static_cast<std::size_t>(u), "global_step"),
+              static_cast<double>(batch) * (u + 1))
+        << "row " << u;
   }
 }
 
@@ -122,10 +128,12 @@ Learner start_learner(std::vector<std::string> args, const std::vector<std::stri
   return l;
 }
 
-std::unique_ptr<ChildProcess> start_actor(const std::string& address, std::vector<std::string> args) {
+std::unique_ptr<ChildProcess> start_actor(const std::string& address,
+                                          std::vector<std::string> args) {
   std::vector<std::string> argv = {kBinary, "actor", "--learner", address};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto actor = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, /*merge_stderr=*/true);
+  auto actor =
+      std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, /*merge_stderr=*/true);
   actor->wait_for_line("actor: joined learner at " + address, kStartTimeoutS);
   return actor;
 }
@@ -139,17 +147,19 @@ double deterministic_return(const fs::path& policy_file) {
 TEST(DistributedProcess, LearnerWithOneActorWritesTheMetricsOfTrain) {
   const fs::path dir = fresh_dir("same");
   const fs::path config = write_config(dir, kSmallConfig);
-  ChildProcess train({kBinary, "train", config.string(), "--run-dir", (dir / "train").string(), "--quiet"});
+  ChildProcess train(
+      {kBinary, "train", config.string(), "--run-dir", (dir / "train").string(), "--quiet"});
   ASSERT_EQ(train.wait(kRunTimeoutS), 0) << train.output();
 
-  Learner learner = start_learner({config.string(), "--run-dir", (dir / "learner").string(), "--listen",
-                                   "127.0.0.1:0"});
+  Learner learner = start_learner(
+      {config.string(), "--run-dir", (dir / "learner").string(), "--listen", "127.0.0.1:0"});
   auto actor = start_actor(learner.address, {"--id", "only"});
   EXPECT_EQ(actor->wait(kRunTimeoutS), 0) << actor->output();
   ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
   EXPECT_NE(actor->output().find("says the run is over"), std::string::npos) << actor->output();
 
-  const Table a = read_metrics(dir / "train" / "metrics.csv"), b = read_metrics(dir / "learner" / "metrics.csv");
+  const Table a = read_metrics(dir / "train" / "metrics.csv"),
+              b = read_metrics(dir / "learner" / "metrics.csv");
   EXPECT_EQ(a.header, b.header);
   const auto ra = deterministic_columns(a), rb = deterministic_columns(b);
   ASSERT_EQ(ra.size(), 16u);
@@ -163,8 +173,9 @@ TEST(DistributedProcess, LearnerWithOneActorWritesTheMetricsOfTrain) {
 TEST(DistributedProcess, TwoActorsOneKilledAndRestartedStillSolveCartPole) {
   const fs::path dir = fresh_dir("kill_actor");
   const fs::path run = dir / "run";
-  Learner learner = start_learner({std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml", "--set",
-                                   "distributed.actor_envs=4", "--run-dir", run.string(), "--listen", "127.0.0.1:0"});
+  Learner learner = start_learner({std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml",
+                                   "--set", "distributed.actor_envs=4", "--run-dir", run.string(),
+                                   "--listen", "127.0.0.1:0"});
   auto first = start_actor(learner.address, {"--id", "first", "--log-rollouts"});
   auto second = start_actor(learner.address, {"--id", "second"});
   first->wait_for_line("actor: pushed rollout 150 ", kRunTimeoutS);
@@ -175,7 +186,8 @@ TEST(DistributedProcess, TwoActorsOneKilledAndRestartedStillSolveCartPole) {
   EXPECT_EQ(again->wait(60), 0) << again->output();
   EXPECT_EQ(second->wait(60), 0) << second->output();
   EXPECT_NE(learner.process->output().find("actor 'first'"), std::string::npos);
-  EXPECT_NE(learner.process->output().find("is gone: its heartbeat stream closed"), std::string::npos)
+  EXPECT_NE(learner.process->output().find("is gone: its heartbeat stream closed"),
+            std::string::npos)
       << learner.process->output();
 
   const Table t = read_metrics(run / "metrics.csv");
@@ -186,11 +198,12 @@ TEST(DistributedProcess, TwoActorsOneKilledAndRestartedStillSolveCartPole) {
 
 TEST(DistributedProcess, KilledLearnerResumesAndItsActorRejoins) {
   const fs::path dir = fresh_dir("kill_learner");
-  const fs::path config = write_config(dir, std::string(kSmallConfig) + "distributed: {straggler_timeout_s: 5}\n");
+  const fs::path config =
+      write_config(dir, std::string(kSmallConfig) + "distributed: {straggler_timeout_s: 5}\n");
   const fs::path run = dir / "run";
   const std::vector<std::string> longer = {"--set", "total_steps=10240"};  // 40 updates
-  Learner learner = start_learner({config.string(), longer[0], longer[1], "--run-dir", run.string(), "--listen",
-                                   "127.0.0.1:0"});
+  Learner learner = start_learner({config.string(), longer[0], longer[1], "--run-dir", run.string(),
+                                   "--listen", "127.0.0.1:0"});
   auto actor = start_actor(learner.address, {"--id", "stays", "--learner-timeout", "120"});
   learner.process->wait_for_line("checkpoint at update 10", kRunTimeoutS);
   learner.process->signal(SIGKILL);
@@ -198,7 +211,8 @@ TEST(DistributedProcess, KilledLearnerResumesAndItsActorRejoins) {
 
   Learner resumed = start_learner({"--resume", run.string(), "--listen", learner.address});
   ASSERT_EQ(resumed.address, learner.address);
-  EXPECT_NE(resumed.process->wait_for_line("resumed ", kStartTimeoutS).find("at update"), std::string::npos);
+  EXPECT_NE(resumed.process->wait_for_line("resumed ", kStartTimeoutS).find("at update"),
+            std::string::npos);
   ASSERT_EQ(resumed.process->wait(kRunTimeoutS), 0) << resumed.process->output();
   EXPECT_EQ(actor->wait(60), 0) << actor->output();
   // The actor joined twice, by itself.
@@ -213,13 +227,14 @@ TEST(DistributedProcess, KilledLearnerResumesAndItsActorRejoins) {
 TEST(DistributedProcess, ActorGivesUpClearlyWhenTheLearnerStaysDown) {
   const fs::path dir = fresh_dir("gone");
   const fs::path config = write_config(dir, std::string(kSmallConfig) + "total_steps: 1000000\n");
-  Learner learner = start_learner({config.string(), "--run-dir", (dir / "run").string(), "--listen", "127.0.0.1:0",
-                                   "--quiet"});
+  Learner learner = start_learner(
+      {config.string(), "--run-dir", (dir / "run").string(), "--listen", "127.0.0.1:0", "--quiet"});
   auto actor = start_actor(learner.address, {"--id", "patient", "--learner-timeout", "2"});
   learner.process->signal(SIGKILL);
   learner.process->wait(30);
   EXPECT_EQ(actor->wait(60), 1) << actor->output();
-  EXPECT_NE(actor->output().find("learner at " + learner.address + " has been unreachable for"), std::string::npos)
+  EXPECT_NE(actor->output().find("learner at " + learner.address + " has been unreachable for"),
+            std::string::npos)
       << actor->output();
   EXPECT_NE(actor->output().find("giving up"), std::string::npos) << actor->output();
   fs::remove_all(dir);
@@ -236,14 +251,16 @@ ppo: {num_steps: 25, num_minibatches: 2, update_epochs: 2, value_norm: true}
 mappo: {critic_input: state, agent_id: true}
 run: {tensorboard: false}
 )");
-  ChildProcess train({kBinary, "train", config.string(), "--run-dir", (dir / "train").string(), "--quiet"});
+  ChildProcess train(
+      {kBinary, "train", config.string(), "--run-dir", (dir / "train").string(), "--quiet"});
   ASSERT_EQ(train.wait(kRunTimeoutS), 0) << train.output();
-  Learner learner = start_learner({config.string(), "--run-dir", (dir / "learner").string(), "--listen",
-                                   "127.0.0.1:0", "--quiet"});
+  Learner learner = start_learner({config.string(), "--run-dir", (dir / "learner").string(),
+                                   "--listen", "127.0.0.1:0", "--quiet"});
   auto actor = start_actor(learner.address, {"--id", "team"});
   EXPECT_EQ(actor->wait(kRunTimeoutS), 0) << actor->output();
   ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
-  const Table a = read_metrics(dir / "train" / "metrics.csv"), b = read_metrics(dir / "learner" / "metrics.csv");
+  const Table a = read_metrics(dir / "train" / "metrics.csv"),
+              b = read_metrics(dir / "learner" / "metrics.csv");
   expect_exact_rows(b, 12, 100);
   const auto ra = deterministic_columns(a), rb = deterministic_columns(b);
   ASSERT_EQ(ra.size(), rb.size());
@@ -254,15 +271,17 @@ run: {tensorboard: false}
 TEST(DistributedProcess, LearnerRefusesAnOpenAddressWithoutTokenAndEnforcesIt) {
   const fs::path dir = fresh_dir("token");
   const fs::path config = write_config(dir, kSmallConfig);
-  ChildProcess open({kBinary, "learner", config.string(), "--run-dir", (dir / "open").string(), "--listen",
-                     "0.0.0.0:0"},
+  ChildProcess open({kBinary, "learner", config.string(), "--run-dir", (dir / "open").string(),
+                     "--listen", "0.0.0.0:0"},
                     {}, true);
   EXPECT_EQ(open.wait(60), 1);
-  EXPECT_NE(open.output().find("refusing to listen on 0.0.0.0:0 without a token"), std::string::npos)
+  EXPECT_NE(open.output().find("refusing to listen on 0.0.0.0:0 without a token"),
+            std::string::npos)
       << open.output();
-  Learner learner = start_learner({config.string(), "--run-dir", (dir / "run").string(), "--listen", "127.0.0.1:0",
-                                   "--token", "letmein", "--quiet"});
-  ChildProcess stranger({kBinary, "actor", "--learner", learner.address, "--id", "stranger"}, {}, true);
+  Learner learner = start_learner({config.string(), "--run-dir", (dir / "run").string(), "--listen",
+                                   "127.0.0.1:0", "--token", "letmein", "--quiet"});
+  ChildProcess stranger({kBinary, "actor", "--learner", learner.address, "--id", "stranger"}, {},
+                        true);
   EXPECT_EQ(stranger.wait(60), 1);
   EXPECT_NE(stranger.output().find("UNAUTHENTICATED"), std::string::npos) << stranger.output();
   auto friend_actor = start_actor(learner.address, {"--id", "friend", "--token", "letmein"});
@@ -290,12 +309,15 @@ TEST(DistributedProcess, TwoDataParallelLearnersEachWithAnActor) {
   const fs::path config = write_config(dir, kSmallConfig);
   const std::string port = std::to_string(free_port());
   auto rank0 = std::make_unique<ChildProcess>(
-      std::vector<std::string>{kBinary, "learner", config.string(), "--run-dir", (dir / "run").string(), "--listen",
-                               "127.0.0.1:0", "--world-size", "2", "--rank", "0", "--master-port", port, "--quiet"},
+      std::vector<std::string>{kBinary, "learner", config.string(), "--run-dir",
+                               (dir / "run").string(), "--listen", "127.0.0.1:0", "--world-size",
+                               "2", "--rank", "0", "--master-port", port, "--quiet"},
       std::vector<std::string>{}, true);
   auto rank1 = std::make_unique<ChildProcess>(
       std::vector<std::string>{kBinary, "learner", "--listen", "127.0.0.1:0", "--quiet"},
-      std::vector<std::string>{"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port}, true);
+      std::vector<std::string>{"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                               "MASTER_PORT=" + port},
+      true);
   const std::string address0 = rank0->wait_for_line("listening on ", kStartTimeoutS);
   const std::string address1 = rank1->wait_for_line("listening on ", kStartTimeoutS);
   auto actor0 = start_actor(address0, {"--id", "zero"});
@@ -304,10 +326,12 @@ TEST(DistributedProcess, TwoDataParallelLearnersEachWithAnActor) {
   ASSERT_EQ(rank1->wait(kRunTimeoutS), 0) << rank1->output();
   EXPECT_EQ(actor0->wait(60), 0) << actor0->output();
   EXPECT_EQ(actor1->wait(60), 0) << actor1->output();
-  EXPECT_NE(actor1->output().find("2 copies of CartPole-v1"), std::string::npos) << "rank 1 gathers half the batch";
+  EXPECT_NE(actor1->output().find("2 copies of CartPole-v1"), std::string::npos)
+      << "rank 1 gathers half the batch";
   const Table t = read_metrics(dir / "run" / "metrics.csv");
   expect_exact_rows(t, 16, 256);
-  for (std::size_t r = 0; r < t.rows.size(); ++r) EXPECT_EQ(t.at(r, "dist/actors"), 2) << "row " << r;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    EXPECT_EQ(t.at(r, "dist/actors"), 2) << "row " << r;
   fs::remove_all(dir);
 }
 

@@ -37,17 +37,21 @@ run: {tensorboard: false}
 
 // A learner service on loopback for `config`, with a raw client.
 struct Harness {
-  explicit Harness(agents::TrainConfig c, LearnerServiceOptions options = {}) : config(std::move(c)) {
-    env = agents::probe_env(config, agents::local_env_factory(), agents::local_multi_agent_env_factory());
+  explicit Harness(agents::TrainConfig c, LearnerServiceOptions options = {})
+      : config(std::move(c)) {
+    env = agents::probe_env(config, agents::local_env_factory(),
+                            agents::local_multi_agent_env_factory());
     learner = agents::make_learner(config, env);
     service = std::make_unique<LearnerService>(
         agents::ChannelSetup{config, env, 0, 1, static_cast<int>(config.env.num_envs)}, options);
     service->publish(learner->snapshot());
-    stub = lw::LearnerService::NewStub(make_channel({service->address(), "", "", kDefaultMaxMessageBytes}));
+    stub = lw::LearnerService::NewStub(
+        make_channel({service->address(), "", "", kDefaultMaxMessageBytes}));
   }
 
-  grpc::Status join(const std::string& id, std::uint64_t incarnation, lw::JoinResponse* out = nullptr,
-                    std::uint64_t hash = 0, const std::string& token = "") {
+  grpc::Status join(const std::string& id, std::uint64_t incarnation,
+                    lw::JoinResponse* out = nullptr, std::uint64_t hash = 0,
+                    const std::string& token = "") {
     grpc::ClientContext context;
     add_token(context, token);
     lw::JoinRequest request;
@@ -62,8 +66,9 @@ struct Harness {
 
   // A real rollout of `version` from a local actor.
   agents::Rollout rollout(std::int64_t version, std::uint64_t seed = 1) {
-    agents::SingleAgentActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, static_cast<int>(config.env.num_envs), 1),
-                                   seed);
+    agents::SingleAgentActor actor(
+        envs::LocalVectorEnv::make("CartPole-v1", {}, static_cast<int>(config.env.num_envs), 1),
+        seed);
     actor.set_policy(learner->snapshot());
     agents::Rollout r;
     actor.collect(static_cast<int>(config.ppo.num_steps), r);
@@ -71,16 +76,18 @@ struct Harness {
     return r;
   }
 
-  grpc::Status push(const std::string& id, std::uint64_t incarnation, std::int64_t sequence, const agents::Rollout& r,
-                    lw::PushRolloutResponse* response, std::size_t chunk = 1 << 20) {
+  grpc::Status push(const std::string& id, std::uint64_t incarnation, std::int64_t sequence,
+                    const agents::Rollout& r, lw::PushRolloutResponse* response,
+                    std::size_t chunk = 1 << 20) {
     lw::Rollout message;
     to_wire(r, &message);
-    return push_bytes(id, incarnation, sequence, r.policy_version, message.SerializeAsString(), response, chunk);
+    return push_bytes(id, incarnation, sequence, r.policy_version, message.SerializeAsString(),
+                      response, chunk);
   }
 
   grpc::Status push_bytes(const std::string& id, std::uint64_t incarnation, std::int64_t sequence,
-                          std::int64_t version, const std::string& bytes, lw::PushRolloutResponse* response,
-                          std::size_t chunk = 1 << 20) {
+                          std::int64_t version, const std::string& bytes,
+                          lw::PushRolloutResponse* response, std::size_t chunk = 1 << 20) {
     grpc::ClientContext context;
     auto writer = stub->PushRollout(&context, response);
     lw::RolloutChunk c;
@@ -117,7 +124,8 @@ TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
   lw::JoinResponse joined;
   ASSERT_TRUE(h.join("a", 1, &joined).ok());
   EXPECT_EQ(joined.slot(), 0);
-  EXPECT_EQ(joined.env_seed(), 3u) << "the first actor's envs take the run's seed, as trustrl train's do";
+  EXPECT_EQ(joined.env_seed(), 3u)
+      << "the first actor's envs take the run's seed, as trustrl train's do";
   EXPECT_EQ(joined.run().env_id(), "CartPole-v1");
   EXPECT_EQ(joined.run().num_steps(), 16);
   EXPECT_EQ(joined.run().actor_envs(), 4);
@@ -148,8 +156,10 @@ TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
   EXPECT_EQ(joined.slot(), 0);
   expect_status(h.join("a", 4), grpc::StatusCode::FAILED_PRECONDITION, "stale");
   lw::PushRolloutResponse pushed;
-  expect_status(h.push("a", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::FAILED_PRECONDITION, "stale");
-  expect_status(h.push("nobody", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::NOT_FOUND, "join again");
+  expect_status(h.push("a", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::FAILED_PRECONDITION,
+                "stale");
+  expect_status(h.push("nobody", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::NOT_FOUND,
+                "join again");
   EXPECT_EQ(h.service->members(), 1);
 }
 
@@ -171,8 +181,8 @@ TEST(LearnerService, BadRolloutsAreRefusedByNameAndTheServiceGoesOn) {
 
   agents::Rollout short_rows = h.rollout(0);
   short_rows.rewards.pop_back();
-  expect_status(h.push("a", 1, ++sequence, short_rows, &response), grpc::StatusCode::INVALID_ARGUMENT,
-                "'rewards' has");
+  expect_status(h.push("a", 1, ++sequence, short_rows, &response),
+                grpc::StatusCode::INVALID_ARGUMENT, "'rewards' has");
 
   agents::Rollout steps = h.rollout(0);
   steps = agents::Rollout();
@@ -180,8 +190,8 @@ TEST(LearnerService, BadRolloutsAreRefusedByNameAndTheServiceGoesOn) {
   expect_status(h.push("a", 1, ++sequence, steps, &response), grpc::StatusCode::INVALID_ARGUMENT,
                 "rollout.num_steps is 8, this run's rollouts have 16");
 
-  expect_status(h.push("a", 1, ++sequence, h.rollout(3), &response), grpc::StatusCode::INVALID_ARGUMENT,
-                "from the future");
+  expect_status(h.push("a", 1, ++sequence, h.rollout(3), &response),
+                grpc::StatusCode::INVALID_ARGUMENT, "from the future");
   expect_status(h.push_bytes("a", 1, ++sequence, 0, "not a rollout at all", &response),
                 grpc::StatusCode::INVALID_ARGUMENT, "not a valid trustrl.learner.v1.Rollout");
   expect_status(h.push_bytes("a", 1, ++sequence, 0, std::string(1 << 22, 'x'), &response),
@@ -266,7 +276,8 @@ TEST(LearnerService, APushCutShortIsDroppedWhole) {
   }
   EXPECT_EQ(h.service->accepted_rollouts(), 0);
   lw::PushRolloutResponse response;
-  ASSERT_TRUE(h.push("a", 1, 1, h.rollout(0), &response).ok()) << "the sequence number was not used up";
+  ASSERT_TRUE(h.push("a", 1, 1, h.rollout(0), &response).ok())
+      << "the sequence number was not used up";
   EXPECT_TRUE(response.accepted());
   EXPECT_FALSE(response.duplicate());
 }
@@ -280,7 +291,8 @@ TEST(LearnerService, SynchronousModeTakesOnlyTheCurrentVersion) {
   lw::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 1, 1, h.rollout(0), &response).ok());
   EXPECT_FALSE(response.accepted());
-  EXPECT_NE(response.reason().find("stale: acted with policy version 0, the learner is at 1"), std::string::npos)
+  EXPECT_NE(response.reason().find("stale: acted with policy version 0, the learner is at 1"),
+            std::string::npos)
       << response.reason();
   ASSERT_TRUE(h.push("a", 1, 2, h.rollout(1), &response).ok());
   EXPECT_TRUE(response.accepted());
@@ -316,20 +328,49 @@ TEST(LearnerService, SecurityTokenAndLoopback) {
   LearnerServiceOptions open;
   open.listen = "0.0.0.0:0";
   agents::TrainConfig config = config_for();
-  const agents::RunEnv env =
-      agents::probe_env(config, agents::local_env_factory(), agents::local_multi_agent_env_factory());
+  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory(),
+                                               agents::local_multi_agent_env_factory());
   try {
     LearnerService service(agents::ChannelSetup{config, env, 0, 1, 4}, open);
     FAIL() << "a learner reachable from other machines without a token";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("refusing to listen on 0.0.0.0:0 without a token"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("refusing to listen on 0.0.0.0:0 without a token"),
+              std::string::npos);
   }
   LearnerServiceOptions guarded;
   guarded.token = "s3cret";
   Harness h(config, guarded);
   expect_status(h.join("a", 1), grpc::StatusCode::UNAUTHENTICATED, "needs a token");
-  expect_status(h.join("a", 1, nullptr, 0, "wrong"), grpc::StatusCode::UNAUTHENTICATED, "wrong token");
+  expect_status(h.join("a", 1, nullptr, 0, "wrong"), grpc::StatusCode::UNAUTHENTICATED,
+                "wrong token");
   EXPECT_TRUE(h.join("a", 1, nullptr, 0, "s3cret").ok());
+}
+
+TEST(LearnerService, ServesOverTls) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("trustrl_learner_tls_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+      "/CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
+      (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " 2>/dev/null";
+  if (std::system(command.c_str()) != 0)
+    GTEST_SKIP() << "the openssl tool is missing; cannot make a certificate";
+  LearnerServiceOptions options;
+  options.tls_cert_file = dir / "cert.pem";
+  options.tls_key_file = dir / "key.pem";
+  Harness h(config_for(), options);
+  auto describe_with = [&](const std::string& ca) {
+    auto stub = lw::LearnerService::NewStub(
+        make_channel({h.service->address(), "", ca, kDefaultMaxMessageBytes}));
+    grpc::ClientContext context;
+    context.set_deadline(deadline_after(5));
+    lw::DescribeResponse response;
+    return stub->Describe(&context, lw::DescribeRequest(), &response);
+  };
+  EXPECT_FALSE(describe_with("").ok()) << "a plaintext actor cannot talk to a TLS learner";
+  EXPECT_TRUE(describe_with((dir / "cert.pem").string()).ok());
+  fs::remove_all(dir);
 }
 
 // Asynchronous training end to end, in one process: an ActorLoop thread never waits for the
