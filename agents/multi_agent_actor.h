@@ -24,6 +24,7 @@ class MultiAgentActor final : public Actor {
   void set_env_steps(std::int64_t steps) override { env_steps_ = steps; }
   std::string env_id() const override { return env_->spec().id; }
   int num_envs() const override { return env_->num_envs(); }
+  std::int64_t cut_episodes() const override { return env_->cut_episodes(); }
   bool can_snapshot() const override { return env_->can_snapshot(); }
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;

@@ -8,7 +8,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "envs/conformance.h"
+#include "envs/multi_agent_conformance.h"
 #include "server/protocol_checks.h"
+#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
@@ -59,23 +61,27 @@ void run(const CheckEnvArgs& args) {
   int failed = print_report("Protocol (requests, order, refusals):", protocol);
   std::size_t total = protocol.size();
 
+  server::RemoteEnvOptions remote;
+  remote.address = args.address;
+  remote.token = args.token;
+  remote.tls_ca_file = args.tls_ca;
+  remote.connect_timeout_s = args.timeout_s;
+  remote.request_timeout_s = args.timeout_s;
+  remote.max_reconnects = 0;
+  remote.client_name = "trustrl check-env";
+  envs::ConformanceOptions suite;
+  suite.num_envs = info.num_envs();
+  suite.steps = args.steps;
+  suite.seed = args.seed;
   if (info.spec().num_agents() > 0) {
-    std::printf(
-        "\nThe env has %d agents: the behaviour suite drives single-agent envs only so far.\n",
-        info.spec().num_agents());
+    const auto behaviour =
+        envs::run_multi_agent_conformance(server::remote_multi_agent_env_maker(remote), suite);
+    failed += print_report(
+        "Multi-agent env behaviour (spaces, padding, active masks, reset/step contract, seeding, "
+        "truncation, joint-action refusals):",
+        behaviour);
+    total += behaviour.size();
   } else {
-    server::RemoteEnvOptions remote;
-    remote.address = args.address;
-    remote.token = args.token;
-    remote.tls_ca_file = args.tls_ca;
-    remote.connect_timeout_s = args.timeout_s;
-    remote.request_timeout_s = args.timeout_s;
-    remote.max_reconnects = 0;
-    remote.client_name = "trustrl check-env";
-    envs::ConformanceOptions suite;
-    suite.num_envs = info.num_envs();
-    suite.steps = args.steps;
-    suite.seed = args.seed;
     const auto behaviour = envs::run_conformance(server::remote_env_maker(remote), suite);
     failed += print_report("Env behaviour (spaces, reset/step contract, seeding, truncation):",
                            behaviour);

@@ -7,5 +7,8 @@
 namespace trustrl::cli {
 
 agents::VectorEnvFactory env_factory();
+/// The same for multi-agent envs: local copies, or a RemoteMultiAgentVectorEnv when env.remote
+/// is set.
+agents::MultiAgentVectorEnvFactory multi_agent_env_factory();
 
 }  // namespace trustrl::cli

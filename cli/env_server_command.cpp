@@ -1,4 +1,5 @@
-// `trustrl env-server`: serve a registered env over gRPC until SIGINT or SIGTERM.
+// `trustrl env-server`: serve a registered env (single- or multi-agent) over gRPC until SIGINT or
+// SIGTERM.
 
 #include <pthread.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 #include "server/env_server.h"
 #include "server/spec_hash.h"
 
@@ -58,9 +61,19 @@ void run(const EnvServerArgs& args) {
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "env-server: %s\n", line.c_str());
   };
-  server::EnvServer server(server::registered_env_maker(args.env, parse_options(args.options),
-                                                        args.num_envs, args.threads),
-                           options);
+  // Multi-agent ids come from their own registry; the same server serves both kinds.
+  const OptionMap env_options = parse_options(args.options);
+  std::unique_ptr<server::EnvServer> served;
+  if (envs::MultiAgentRegistry::global().contains(args.env) &&
+      !envs::EnvRegistry::global().contains(args.env))
+    served =
+        std::make_unique<server::EnvServer>(server::registered_multi_agent_env_maker(
+                                                args.env, env_options, args.num_envs, args.threads),
+                                            options);
+  else
+    served = std::make_unique<server::EnvServer>(
+        server::registered_env_maker(args.env, env_options, args.num_envs, args.threads), options);
+  server::EnvServer& server = *served;
 
   const auto& info = server.info();
   std::fprintf(stderr, "env-server: serving %s (%s), %d copies per session, spec hash %s%s%s\n",
@@ -82,9 +95,11 @@ void run(const EnvServerArgs& args) {
 
 void add_env_server_command(CLI::App& app) {
   auto args = std::make_shared<EnvServerArgs>();
-  auto* cmd = app.add_subcommand(
-      "env-server", "Serve a registered env over gRPC, N copies per session, until Ctrl-C");
-  cmd->add_option("--env", args->env, "Env id (`trustrl envs` lists them)")->required();
+  auto* cmd = app.add_subcommand("env-server",
+                                 "Serve a registered env (single- or multi-agent) over gRPC, N "
+                                 "copies per session, until Ctrl-C");
+  cmd->add_option("--env", args->env, "Env id, single- or multi-agent (`trustrl envs` lists them)")
+      ->required();
   cmd->add_option("--num-envs", args->num_envs, "Copies of the env per session")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--listen", args->listen,

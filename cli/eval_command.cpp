@@ -58,17 +58,22 @@ void run_eval(const EvalArgs& args) {
   }
   const auto seed = static_cast<std::uint64_t>(args.seed);
   agents::EvalResult r;
-  if (policy.multi_agent) {
-    auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
-    fps = env->spec().render_fps;
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
-  } else if (!args.remote.empty()) {
+  agents::EnvConfig remote;
+  if (!args.remote.empty()) {
     if (!args.record.empty()) throw Error("--record needs a local env; a remote simulator draws its own pictures");
-    agents::EnvConfig remote;
     remote.id = policy.env_id;
     remote.remote = args.remote;
     remote.token = args.token;
     remote.num_envs = 0;  // the server's copy count
+  }
+  if (policy.multi_agent && !args.remote.empty()) {
+    r = agents::evaluate(multi_agent_env_factory()(remote), policy.snapshot, args.episodes, args.deterministic,
+                         seed, on_frame);
+  } else if (policy.multi_agent) {
+    auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    fps = env->spec().render_fps;
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+  } else if (!args.remote.empty()) {
     auto env = env_factory()(remote);
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {

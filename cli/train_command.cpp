@@ -38,6 +38,7 @@ struct TrainArgs {
 void run_train(const TrainArgs& args) {
   agents::TrainerOptions options;
   options.make_env = env_factory();
+  options.make_multi_agent_env = multi_agent_env_factory();
   options.progress = !args.quiet;
   options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
   options.verbose = !args.quiet;

@@ -85,6 +85,10 @@ class MultiAgentVectorEnv {
 
   /// A picture of copy i, if the env can draw itself.
   virtual Frame render(int i) const;
+
+  /// Episodes cut short by something outside the env (a remote simulator lost and reconnected),
+  /// reported as truncated; 0 for local copies.
+  virtual std::int64_t cut_episodes() const { return 0; }
 };
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any

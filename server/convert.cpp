@@ -194,8 +194,8 @@ void write_step(const envs::StepBuffers& buffers, wire::StepResponse* out) {
   out->mutable_rewards()->Add(buffers.rewards.begin(), buffers.rewards.end());
   auto* terminated = out->mutable_terminated();
   auto* truncated = out->mutable_truncated();
-  terminated->Reserve(static_cast<int>(n));
-  truncated->Reserve(static_cast<int>(n));
+  terminated->Reserve(terminated->size() + static_cast<int>(n));
+  truncated->Reserve(truncated->size() + static_cast<int>(n));
   for (std::size_t i = 0; i < n; ++i) {
     terminated->AddAlreadyReserved(buffers.terminated[i] != 0);
     truncated->AddAlreadyReserved(buffers.truncated[i] != 0);

@@ -144,14 +144,29 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EnvServer::Service:
   return new SessionReactor(*this, context);
 }
 
-EnvServer::EnvServer(SessionEnvMaker make_env, EnvServerOptions options)
-    : options_(std::move(options)) {
-  if (!is_loopback_address(options_.listen) && options_.token.empty())
-    throw Error("refusing to listen on " + options_.listen +
+namespace {
+
+// The checks that need no env; made before the env is built (`maker` passes through).
+template <class Maker>
+Maker&& checked(const EnvServerOptions& options, Maker&& maker) {
+  if (!is_loopback_address(options.listen) && options.token.empty())
+    throw Error("refusing to listen on " + options.listen +
                 " without a token: anyone who reaches it could drive the env. Pass --token (and "
                 "preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
-  if (options_.max_sessions < 1) throw Error("max_sessions must be >= 1");
-  SessionConfig config = make_session_config(std::move(make_env), "");
+  if (options.max_sessions < 1) throw Error("max_sessions must be >= 1");
+  return std::forward<Maker>(maker);
+}
+
+}  // namespace
+
+EnvServer::EnvServer(SessionEnvMaker make_env, EnvServerOptions options)
+    : EnvServer(make_session_config(checked(options, std::move(make_env)), ""), options) {}
+
+EnvServer::EnvServer(MultiAgentSessionEnvMaker make_env, EnvServerOptions options)
+    : EnvServer(make_session_config(checked(options, std::move(make_env)), ""), options) {}
+
+EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
+    : options_(std::move(options)) {
   config.info.set_server_name(options_.server_name.empty() ? "trustrl env-server " TRUSTRL_VERSION
                                                              " (" +
                                                                  config.info.spec().id() + ")"

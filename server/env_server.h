@@ -55,6 +55,8 @@ class EnvServer {
   /// Starts serving. Throws Error if the env cannot be made, the address is not loopback and no
   /// token is set, the TLS files cannot be read, or the address cannot be bound.
   EnvServer(SessionEnvMaker make_env, EnvServerOptions options);
+  /// Serves a multi-agent env: the same sessions, rules and statuses.
+  EnvServer(MultiAgentSessionEnvMaker make_env, EnvServerOptions options);
   /// Shuts down at once (cancelling open sessions) if shutdown() was not called.
   ~EnvServer();
   EnvServer(const EnvServer&) = delete;
@@ -75,6 +77,8 @@ class EnvServer {
   class Service;
 
  private:
+  EnvServer(SessionConfig config, EnvServerOptions options);
+
   EnvServerOptions options_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
@@ -50,19 +51,49 @@ SessionEnvMaker registered_env_maker(const std::string& id, const OptionMap& opt
   };
 }
 
+MultiAgentSessionEnvMaker registered_multi_agent_env_maker(const std::string& id,
+                                                           const OptionMap& options, int num_envs,
+                                                           int num_threads) {
+  if (num_envs < 1) throw Error("--num-envs must be >= 1, got " + std::to_string(num_envs));
+  return [=](int max_episode_steps) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+    OptionMap opts = options;
+    if (max_episode_steps > 0) opts["max_episode_steps"] = std::to_string(max_episode_steps);
+    return envs::LocalMultiAgentVectorEnv::make(id, opts, num_envs, num_threads);
+  };
+}
+
+namespace {
+
+wire::ServerInfo server_info(wire::EnvSpec spec, int num_envs, const std::string& server_name) {
+  wire::ServerInfo info;
+  info.set_protocol_version(kProtocolVersion);
+  info.add_capabilities(wire::CAPABILITY_TIME_LIMIT_OVERRIDE);
+  *info.mutable_spec() = std::move(spec);
+  validate(info.spec());
+  info.set_spec_hash(spec_hash(info.spec()));
+  info.set_num_envs(num_envs);
+  info.set_server_name(server_name);
+  return info;
+}
+
+}  // namespace
+
 SessionConfig make_session_config(SessionEnvMaker make_env, const std::string& server_name) {
   if (!make_env) throw Error("an env server needs an env maker");
   const auto env = make_env(0);
   SessionConfig config;
   config.make_env = std::move(make_env);
-  wire::ServerInfo& info = config.info;
-  info.set_protocol_version(kProtocolVersion);
-  info.add_capabilities(wire::CAPABILITY_TIME_LIMIT_OVERRIDE);
-  *info.mutable_spec() = to_wire(env->spec());
-  validate(info.spec());
-  info.set_spec_hash(spec_hash(info.spec()));
-  info.set_num_envs(env->num_envs());
-  info.set_server_name(server_name);
+  config.info = server_info(to_wire(env->spec()), env->num_envs(), server_name);
+  return config;
+}
+
+SessionConfig make_session_config(MultiAgentSessionEnvMaker make_env,
+                                  const std::string& server_name) {
+  if (!make_env) throw Error("an env server needs an env maker");
+  const auto env = make_env(0);
+  SessionConfig config;
+  config.make_multi_agent_env = std::move(make_env);
+  config.info = server_info(to_wire(env->spec()), env->num_envs(), server_name);
   return config;
 }
 
@@ -137,12 +168,20 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
         what + "); client spec hash " + hash_text(request.spec_hash()) + ", server " +
         hash_text(info_.spec_hash()));
   }
+  int limit = 0;
   try {
-    env_ = config_.make_env(request.max_episode_steps());
+    if (config_.make_multi_agent_env) {
+      multi_env_ = config_.make_multi_agent_env(request.max_episode_steps());
+      layout_ = std::make_unique<AgentLayout>(multi_env_->spec());
+      limit = multi_env_->spec().max_episode_steps;
+    } else {
+      env_ = config_.make_env(request.max_episode_steps());
+      limit = env_->spec().max_episode_steps;
+    }
   } catch (const std::exception& e) {
     return invalid(std::string("handshake: cannot make the session's env: ") + e.what());
   }
-  if (env_->spec().max_episode_steps != info_.spec().max_episode_steps())
+  if (limit != info_.spec().max_episode_steps())
     return {grpc::StatusCode::INTERNAL,
             "handshake: the env ignored the time limit it was asked for"};
   *response->mutable_server() = info_;
@@ -152,11 +191,17 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
 
 grpc::Status EnvSession::reset(const wire::ResetRequest& request, wire::ResetResponse* response) {
   try {
-    env_->reset(request.seed());
+    if (multi_env_)
+      multi_env_->reset(request.seed());
+    else
+      env_->reset(request.seed());
   } catch (const std::exception& e) {
     return {grpc::StatusCode::INTERNAL, std::string("reset: the env failed: ") + e.what()};
   }
-  write_reset(env_->buffers(), response);
+  if (multi_env_)
+    write_reset(*layout_, multi_env_->buffers(), response);
+  else
+    write_reset(env_->buffers(), response);
   state_ = State::kRunning;
   return grpc::Status::OK;
 }
@@ -207,6 +252,7 @@ grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepRespon
     return precondition(
         "a step request came before any reset: the copies have no running "
         "episode; send a reset request first");
+  if (multi_env_) return multi_agent_step(request, response);
   if (grpc::Status s = check_actions(request); !s.ok()) return s;
   envs::ActionBatch batch;
   batch.discrete = {request.discrete_actions().data(),
@@ -219,6 +265,28 @@ grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepRespon
     return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
   }
   write_step(env_->buffers(), response);
+  return grpc::Status::OK;
+}
+
+grpc::Status EnvSession::multi_agent_step(const wire::StepRequest& request,
+                                          wire::StepResponse* response) {
+  const int n = multi_env_->num_envs();
+  // The wire's packed rows become the padded joint actions of multi_agent_vector_env.h, and
+  // every copy's joint action is checked against its current active mask before any copy moves.
+  if (std::string e = unpack_actions(*layout_, n, request, joint_discrete_, joint_continuous_);
+      !e.empty())
+    return invalid("step: " + e);
+  const envs::MultiAgentActionBatch batch{joint_discrete_, joint_continuous_};
+  if (std::string e =
+          joint_action_error(multi_env_->spec(), n, multi_env_->buffers().active, batch);
+      !e.empty())
+    return invalid("step: " + e);
+  try {
+    multi_env_->step(batch);
+  } catch (const std::exception& e) {
+    return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
+  }
+  write_step(*layout_, multi_env_->buffers(), response);
   return grpc::Status::OK;
 }
 

@@ -5,6 +5,8 @@
 #include <functional>
 
 #include "core/error.h"
+#include "core/rng.h"
+#include "envs/multi_agent_env.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
 
@@ -15,11 +17,12 @@ namespace {
 using envs::CheckFailed;
 using envs::run_check;
 
-
 wire::SessionRequest handshake_request(const wire::ServerInfo& info) {
   wire::SessionRequest r;
   auto* h = r.mutable_handshake();
   h->set_protocol_version(kProtocolVersion);
+  // check-env reads no array it cannot size for either kind of env.
+  h->add_capabilities(wire::CAPABILITY_MULTI_AGENT);
   h->set_spec_hash(info.spec_hash());
   h->set_client_name("trustrl check-env");
   return r;
@@ -91,6 +94,75 @@ class Prober {
   wire::ServerInfo info_;
   bool have_info_ = false;
 };
+
+// Steps a multi-agent env with random valid joint actions (sentinels for inactive agents) until
+// some agent is inactive, then sends a real action for it: the server must refuse it.
+std::string inactive_agent_probe(const Endpoint& endpoint, const wire::ServerInfo& info,
+                                 std::uint64_t seed, double timeout_s) {
+  constexpr int kMaxSteps = 2000;
+  const wire::EnvSpec& spec = info.spec();
+  const int n = info.num_envs(), agents = spec.num_agents();
+  std::vector<envs::Space> spaces;
+  for (const auto& agent : spec.agents())
+    spaces.push_back(from_wire(agent.action_space(), "space"));
+  SessionClient session(make_channel(endpoint), endpoint.token);
+  wire::SessionResponse response;
+  for (const auto& r : {handshake_request(info), reset_request(seed)})
+    if (grpc::Status s = session.call(r, &response, timeout_s); !s.ok())
+      throw CheckFailed{"a valid session failed: " + describe(s)};
+  std::vector<bool> active(response.reset().agent_active().begin(),
+                           response.reset().agent_active().end());
+  if (active.size() != static_cast<std::size_t>(n * agents))
+    throw CheckFailed{"the reset sent " + std::to_string(active.size()) +
+                      " agent_active values, expected " + std::to_string(n * agents)};
+  Rng rng(seed);
+  // Random valid actions for the current mask; slot `probe_slot` (copy * A + agent) gets a real
+  // one even when inactive.
+  auto joint_step = [&](int probe_slot) {
+    wire::SessionRequest r;
+    auto* step = r.mutable_step();
+    for (int k = 0; k < n * agents; ++k) {
+      const envs::Space& space = spaces[static_cast<std::size_t>(k % agents)];
+      const auto dim = static_cast<std::size_t>(space.flat_dim());
+      const bool act = active[static_cast<std::size_t>(k)] || k == probe_slot;
+      if (space.is_discrete()) {
+        std::vector<std::int64_t> v(dim, envs::kNoDiscreteAction);
+        if (act) space.sample(rng, std::span(v));
+        step->mutable_discrete_actions()->Add(v.begin(), v.end());
+      } else {
+        std::vector<float> v(dim, envs::kNoContinuousAction);
+        if (act) space.sample(rng, std::span(v));
+        step->mutable_continuous_actions()->Add(v.begin(), v.end());
+      }
+    }
+    return r;
+  };
+  for (int t = 0; t < kMaxSteps; ++t) {
+    for (int k = 0; k < n * agents; ++k) {
+      if (active[static_cast<std::size_t>(k)]) continue;
+      const grpc::Status s = session.call(joint_step(k), &response, timeout_s);
+      const std::string who = "copy " + std::to_string(k / agents) + ", agent " +
+                              std::to_string(k % agents) + " (inactive after step " +
+                              std::to_string(t) + ")";
+      if (s.ok()) throw CheckFailed{"a real action for " + who + " was answered as if valid"};
+      if (s.error_code() != grpc::StatusCode::INVALID_ARGUMENT)
+        throw CheckFailed{"an action for " + who + ": expected INVALID_ARGUMENT, got " +
+                          describe(s)};
+      return "an action for " + who + " refused: " + describe(s);
+    }
+    if (grpc::Status s = session.call(joint_step(-1), &response, timeout_s); !s.ok())
+      throw CheckFailed{"step " + std::to_string(t) +
+                        " with valid random actions failed: " + describe(s)};
+    if (response.step().agent_active_size() != n * agents)
+      throw CheckFailed{"step " + std::to_string(t) + " sent " +
+                        std::to_string(response.step().agent_active_size()) +
+                        " agent_active values, expected " + std::to_string(n * agents)};
+    for (int k = 0; k < n * agents; ++k)
+      active[static_cast<std::size_t>(k)] = response.step().agent_active(k);
+  }
+  return "no agent went inactive in " + std::to_string(kMaxSteps) +
+         " steps of random actions: not tested";
+}
 
 }  // namespace
 
@@ -207,6 +279,46 @@ std::vector<envs::ConformanceCheck> run_protocol_checks(const Endpoint& endpoint
     r.mutable_handshake()->set_num_envs(probe.info().num_envs() + 1);
     return probe.expect_refusal({r}, Code::FAILED_PRECONDITION);
   }));
+
+  if (probe.info().spec().num_agents() > 0) {
+    out.push_back(run_check("a client without CAPABILITY_MULTI_AGENT is refused", [&] {
+      wire::SessionRequest r = handshake_request(probe.info());
+      r.mutable_handshake()->clear_capabilities();
+      return probe.expect_refusal({r}, Code::FAILED_PRECONDITION);
+    }));
+    out.push_back(run_check("a step missing an agent's actions is refused", [&] {
+      // The last agent's components of the last copy are dropped from their field.
+      const wire::EnvSpec& spec = probe.info().spec();
+      const wire::Space& last = spec.agents(spec.agents_size() - 1).action_space();
+      wire::SessionRequest step = probe.valid_step();
+      auto* s = step.mutable_step();
+      if (last.kind() == wire::SPACE_KIND_BOX)
+        s->mutable_continuous_actions()->Truncate(s->continuous_actions_size() - last.low_size());
+      else
+        s->mutable_discrete_actions()->Truncate(
+            s->discrete_actions_size() -
+            (last.kind() == wire::SPACE_KIND_DISCRETE ? 1 : last.nvec_size()));
+      return probe.expect_refusal({handshake_request(probe.info()), reset_request(seed), step},
+                                  Code::INVALID_ARGUMENT);
+    }));
+  }
+
+  if (probe.info().spec().num_agents() > 0) {
+    out.push_back(run_check("an active agent sending the no-action sentinel is refused", [&] {
+      const wire::EnvSpec& spec = probe.info().spec();
+      wire::SessionRequest step = probe.valid_step();
+      auto* s = step.mutable_step();
+      if (spec.agents(0).action_space().kind() == wire::SPACE_KIND_BOX)
+        s->set_continuous_actions(0, NAN);
+      else
+        s->set_discrete_actions(0, -1);
+      return probe.expect_refusal({handshake_request(probe.info()), reset_request(seed), step},
+                                  Code::INVALID_ARGUMENT);
+    }));
+    out.push_back(run_check("an action for an inactive agent is refused", [&] {
+      return inactive_agent_probe(endpoint, probe.info(), seed, timeout_s);
+    }));
+  }
 
   out.push_back(run_check("an empty request is refused", [&] {
     return probe.expect_refusal({handshake_request(probe.info()), wire::SessionRequest()},

@@ -59,6 +59,8 @@ struct RemoteEnvOptions {
   Endpoint endpoint() const { return {address, token, tls_ca_file, max_message_bytes}; }
 };
 
+class SessionLink;
+
 class RemoteVectorEnv final : public envs::VectorEnv {
  public:
   /// Connects and handshakes (retrying as for a reconnection). Throws Error naming the simulator
@@ -81,32 +83,19 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   /// Successful reconnections since construction.
   int reconnects() const { return reconnects_; }
   /// What the simulator said about itself in the last handshake.
-  const wire::ServerInfo& server_info() const { return info_; }
+  const wire::ServerInfo& server_info() const;
   /// "simulator at 127.0.0.1:5000", the prefix of every error.
-  const std::string& source() const { return source_; }
+  const std::string& source() const;
 
  private:
-  // One connection attempt with its handshake.
-  grpc::Status open_session();
-  // One attempt: a session with its handshake and, when `reset_seed` is set, a reset.
-  grpc::Status attempt(std::optional<std::uint64_t> reset_seed);
-  // Attempts until one succeeds: at once if `last_error` is OK, else after a backoff that
-  // doubles each time. Throws Error (with `why`) on a refusal or after max_reconnects retries.
-  void connect(const std::string& why, grpc::Status last_error,
-               std::optional<std::uint64_t> reset_seed);
   // Sends the reset and reads the first observations.
   grpc::Status send_reset(std::uint64_t seed);
   // The simulator vanished mid-run: reconnect, start fresh episodes, report the cut.
   void recover(const grpc::Status& error);
-  void drop_session();
   [[noreturn]] void fail(const std::string& message);
 
-  RemoteEnvOptions options_;
-  std::string source_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<SessionClient> session_;
-  wire::ServerInfo info_;
-  std::uint64_t first_hash_ = 0;
+  // The session with its handshake, deadlines and reconnection (session_link.h).
+  std::unique_ptr<SessionLink> link_;
   envs::EnvSpec spec_;
   envs::StepBuffers buffers_;
   std::vector<double> running_returns_;

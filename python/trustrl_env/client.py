@@ -36,12 +36,14 @@ class Session:
     """One session: the handshake happens here; then reset(seed) and step(actions).
 
     A refused request raises grpc.RpcError (its .code() and .details() say why) and ends the
-    session. `timeout` bounds the whole session, in seconds (None: no bound).
+    session. `timeout` bounds the whole session, in seconds (None: no bound). reset() and step()
+    read single-agent envs; a multi-agent env (capabilities=[env_pb2.CAPABILITY_MULTI_AGENT]) is
+    driven with call() and the raw messages.
     """
 
     def __init__(self, address, token=None, num_envs=0, max_episode_steps=0, expected_spec=None,
                  root_certificates=None, timeout=None, client_name="trustrl_env client",
-                 max_message_bytes=protocol.DEFAULT_MAX_MESSAGE_BYTES):
+                 max_message_bytes=protocol.DEFAULT_MAX_MESSAGE_BYTES, capabilities=()):
         self._channel = _channel(address, root_certificates, max_message_bytes)
         self._requests = queue.Queue()
         stub = env_pb2_grpc.EnvServiceStub(self._channel)
@@ -49,7 +51,7 @@ class Session:
                                        timeout=timeout)
         handshake = env_pb2.HandshakeRequest(protocol_version=protocol.PROTOCOL_VERSION,
                                              num_envs=num_envs, max_episode_steps=max_episode_steps,
-                                             client_name=client_name)
+                                             client_name=client_name, capabilities=capabilities)
         if expected_spec is not None:
             handshake.expected_spec.CopyFrom(expected_spec)
             handshake.spec_hash = protocol.spec_hash(expected_spec)

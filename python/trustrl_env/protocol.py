@@ -181,6 +181,13 @@ def spec_difference(expected, actual):
 
 
 def describe_spec(spec):
-    text = f"{describe_space(spec.observation_space)} -> {describe_space(spec.action_space)}"
+    if spec.num_agents > 0:
+        text = f"{spec.num_agents} agents"
+        if spec.agents:
+            first = spec.agents[0]
+            text += (f" (agent 0: {describe_space(first.observation_space)} -> "
+                     f"{describe_space(first.action_space)})")
+    else:
+        text = f"{describe_space(spec.observation_space)} -> {describe_space(spec.action_space)}"
     limit = spec.max_episode_steps
     return text + (f", limit {limit} steps" if limit > 0 else ", no time limit")

@@ -5,6 +5,9 @@ The simulator is any object with Gymnasium's API, duck-typed:
     reset(seed=None) -> (observation, info)
     step(action) -> (observation, reward, terminated, truncated, info)
 and optionally `max_episode_steps` (or `spec.max_episode_steps`), the episode time limit.
+An object with PettingZoo's parallel API (possible_agents or agents, observation_space(agent),
+action_space(agent), dict-valued reset/step, optional state()) is served as a multi-agent env;
+multi_agent.py has the details.
 
 The SDK does what the C++ server does: N copies per session, copy i reset with seed + i,
 same-step auto-reset (the copy is reset with seed=None, so its random stream carries on), the time
@@ -49,10 +52,10 @@ def _default_time_limit(env):
 class _Served:
     """What every session of one server shares: the env maker, the spec, the limits."""
 
-    def __init__(self, make_env, num_envs, env_id, max_episode_steps, server_name):
+    def __init__(self, make_env, num_envs, env_id, max_episode_steps, server_name, probe=None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        probe = make_env()
+        probe = make_env() if probe is None else probe
         spec = env_pb2.EnvSpec()
         gym_spec = getattr(probe, "spec", None)
         spec.id = env_id or getattr(gym_spec, "id", None) or type(probe).__name__
@@ -78,6 +81,9 @@ class _Served:
             spec_hash=protocol.spec_hash(spec),
             num_envs=num_envs,
             server_name=server_name or f"trustrl_env (Python) serving {spec.id}")
+
+    def new_session(self):
+        return _Session(self)
 
 
 class _Session:
@@ -130,6 +136,10 @@ class _Session:
             raise _Refusal(_Code.INVALID_ARGUMENT,
                            "handshake: max_episode_steps must be >= 0 (0 keeps the env's limit), got "
                            f"{h.max_episode_steps}")
+        if base.spec.num_agents > 0 and env_pb2.CAPABILITY_MULTI_AGENT not in h.capabilities:
+            raise _Refusal(_Code.FAILED_PRECONDITION,
+                           f"handshake: this server serves a multi-agent env ({base.spec.num_agents} "
+                           "agents) and the client did not declare CAPABILITY_MULTI_AGENT")
         info = env_pb2.ServerInfo()
         info.CopyFrom(base)
         if h.max_episode_steps > 0:
@@ -149,8 +159,13 @@ class _Session:
             self.envs = [self.served.make_env() for _ in range(base.num_envs)]
         except Exception as e:  # the simulator's own failure, reported in its words
             raise _Refusal(_Code.INTERNAL, f"handshake: making the env failed: {type(e).__name__}: {e}")
-        spec = info.spec
         self.info = info
+        self._setup(info)
+        return env_pb2.HandshakeResponse(server=info)
+
+    def _setup(self, info):
+        """The session's arrays and the action space, once the handshake is accepted."""
+        spec = info.spec
         self.limit = spec.max_episode_steps
         self.obs_shape = tuple(spec.observation_space.shape)
         self.obs_dim = protocol.flat_dim(spec.observation_space)
@@ -158,11 +173,10 @@ class _Session:
         self.action_space = spec.action_space
         self.action_dim = protocol.flat_dim(spec.action_space)
         self.action_text = protocol.describe_space(spec.action_space)
-        n = base.num_envs
+        n = info.num_envs
         self.observations = np.zeros((n, self.obs_dim), dtype=np.float32)
         self.returns = np.zeros(n)
         self.lengths = np.zeros(n, dtype=np.int64)
-        return env_pb2.HandshakeResponse(server=info)
 
     # -- the simulator's outputs, checked --------------------------------------------------
 
@@ -353,7 +367,16 @@ def start_server(make_env, address="127.0.0.1:0", num_envs=1, token=None, max_ep
                          "127.0.0.1")
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate (tls_cert) and its private key (tls_key)")
-    served = _Served(make_env, num_envs, env_id, max_episode_steps, server_name)
+    from . import multi_agent  # here: it builds on this module's session
+
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    probe = make_env()
+    if multi_agent.is_parallel_env(probe):
+        served = multi_agent.MultiAgentServed(make_env, probe, num_envs, env_id, max_episode_steps,
+                                              server_name)
+    else:
+        served = _Served(make_env, num_envs, env_id, max_episode_steps, server_name, probe=probe)
     log = log or (lambda line: print(f"trustrl_env: {line}", file=sys.stderr, flush=True))
     expected_auth = f"Bearer {token}" if token else None
     lock = threading.Lock()
@@ -382,7 +405,7 @@ def start_server(make_env, address="127.0.0.1:0", num_envs=1, token=None, max_ep
         if full:
             context.abort(_Code.RESOURCE_EXHAUSTED, f"this server already serves its maximum of "
                                                     f"{max_sessions} sessions; close one or raise the limit")
-        state = _Session(served)
+        state = served.new_session()
         counted = [True]
 
         def release():

@@ -20,6 +20,7 @@ from trustrl_env.protocol import env_pb2
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "examples"))
 import cartpole_sim  # noqa: E402
+import coop_line_sim  # noqa: E402
 
 Code = grpc.StatusCode
 # SpecHash of CartPole-v1, as tests/server/convert_test.cpp computes it in C++.
@@ -292,6 +293,75 @@ class ServerRulesTest(unittest.TestCase):
             first.close()
         finally:
             server.stop(0)
+
+
+class MultiAgentServeTest(unittest.TestCase):
+    """A PettingZoo-style simulator served as a multi-agent env (python/examples/coop_line_sim.py;
+    tests/server/multi_agent_process_test.cpp runs check-env on it)."""
+
+    N = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = trustrl_env.start_server(coop_line_sim.CoopLine, num_envs=cls.N, log=lambda line: None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop(0)
+
+    def session(self):
+        return trustrl_env.Session(self.server.address, timeout=60,
+                                   capabilities=[env_pb2.CAPABILITY_MULTI_AGENT])
+
+    def assertRefused(self, code, text, body):
+        with self.assertRaises(grpc.RpcError) as raised:
+            body()
+        self.assertEqual(raised.exception.code(), code, raised.exception.details())
+        self.assertIn(text, raised.exception.details())
+
+    def test_spec_lists_the_agents(self):
+        spec = self.server.info.spec
+        self.assertEqual(spec.id, "coop_line_v0")
+        self.assertEqual(spec.num_agents, 2)
+        self.assertEqual([a.name for a in spec.agents], ["stepper", "glider"])
+        self.assertEqual(spec.agents[0].action_space.kind, env_pb2.SPACE_KIND_DISCRETE)
+        self.assertEqual(spec.agents[1].action_space.kind, env_pb2.SPACE_KIND_BOX)
+        self.assertEqual(list(spec.state_space.shape), [3])
+        self.assertEqual(spec.observation_space.kind, env_pb2.SPACE_KIND_UNSPECIFIED)
+        self.assertEqual(self.server.info.spec_hash, protocol.spec_hash(spec))
+        self.assertIn("2 agents", protocol.describe_spec(spec))
+
+    def test_a_single_agent_client_is_refused(self):
+        self.assertRefused(Code.FAILED_PRECONDITION, "did not declare CAPABILITY_MULTI_AGENT",
+                           lambda: trustrl_env.Session(self.server.address, timeout=60))
+
+    def test_arrays_have_the_agent_axis(self):
+        with self.session() as s:
+            reset = s.call(env_pb2.SessionRequest(reset=env_pb2.ResetRequest(seed=3))).reset
+            self.assertEqual(len(reset.observations), self.N * (2 + 3))
+            self.assertEqual(len(reset.states), self.N * 3)
+            self.assertEqual(list(reset.agent_active), [True] * (self.N * 2))
+            first, _ = coop_line_sim.CoopLine().reset(seed=4)  # copy 1: seed 3 + 1
+            np.testing.assert_array_equal(np.asarray(reset.observations[5:7], dtype=np.float32), first["stepper"])
+            request = env_pb2.SessionRequest()
+            request.step.discrete_actions.extend([2, 0])
+            request.step.continuous_actions.extend([-1.0, 1.0])
+            step = s.call(request).step
+            self.assertEqual(len(step.agent_rewards), self.N * 2)
+            self.assertAlmostEqual(step.rewards[0], step.agent_rewards[0] + step.agent_rewards[1])
+
+    def test_bad_joint_actions_are_refused_naming_the_agent(self):
+        cases = [(([3, 0], [0.0, 0.0]), "copy 0, agent 0 (stepper): discrete action 3 is outside Discrete(3)"),
+                 (([0, 0], [0.0, float("nan")]), "copy 1, agent 1 (glider): continuous action nan"),
+                 (([0, -1], [0.0, 0.0]), "copy 1, agent 0 (stepper): discrete action -1"),
+                 (([0], [0.0, 0.0]), "expected 2 values in discrete_actions")]
+        for (discrete, continuous), text in cases:
+            with self.session() as s:
+                s.call(env_pb2.SessionRequest(reset=env_pb2.ResetRequest(seed=1)))
+                request = env_pb2.SessionRequest()
+                request.step.discrete_actions.extend(discrete)
+                request.step.continuous_actions.extend(continuous)
+                self.assertRefused(Code.INVALID_ARGUMENT, text, lambda: s.call(request))
 
 
 @unittest.skipUnless(os.environ.get("TRUSTRL_BINARY_DIR"), "set TRUSTRL_BINARY_DIR to test against the C++ server")

@@ -86,6 +86,31 @@ TEST(RemoteTraining, RemoteCartPoleGivesTheSameMetricsAsLocal) {
   fs::remove_all(local);
 }
 
+// The same for MAPPO on a multi-agent env: simple_spread served by a `trustrl env-server` process.
+TEST(RemoteTraining, RemoteSimpleSpreadGivesTheSameMappoMetricsAsLocal) {
+  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0", {"--option", "reward=mappo"});
+  const fs::path remote = scratch("ma_remote"), local = scratch("ma_local");
+  const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/mappo_simple_spread.yaml";
+  // 8 copies x 25 steps = 200 steps per update, 12 updates.
+  const std::vector<std::string> common = {"--set", "total_steps=2400", "--set", "env.num_envs=8", "--quiet"};
+  std::vector<std::string> remote_args = {"train", config, "--set", "env.remote=" + server.address, "--run-dir",
+                                          remote.string()};
+  std::vector<std::string> local_args = {"train", config, "--run-dir", local.string()};
+  remote_args.insert(remote_args.end(), common.begin(), common.end());
+  local_args.insert(local_args.end(), common.begin(), common.end());
+  run_trustrl(remote_args, 300);
+  run_trustrl(local_args, 300);
+  const std::string a = metrics_without_clock(remote / "metrics.csv"), b = metrics_without_clock(local / "metrics.csv");
+  EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 14);  // header, 12 updates, the empty last line
+  EXPECT_NE(a.find("charts/cut_episodes"), std::string::npos);
+  EXPECT_EQ(a, b);
+  // eval --env-server plays the same episodes as local copies (8, as the server serves).
+  EXPECT_EQ(run_trustrl({"eval", remote.string(), "--episodes", "8", "--env-server", server.address}, 120),
+            run_trustrl({"eval", remote.string(), "--episodes", "8", "--num-envs", "8"}, 120));
+  fs::remove_all(remote);
+  fs::remove_all(local);
+}
+
 // The C++ env-server serves LunarLander to a RemoteVectorEnv: conformant, and the same batches
 // as local copies for the same seed and actions.
 TEST(RemoteTraining, EnvServerServesLunarLander) {
