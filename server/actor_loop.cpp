@@ -20,6 +20,7 @@
 #include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
+#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/session_client.h"
 #include "server/spec_hash.h"
@@ -187,23 +188,24 @@ void ActorLoop::Impl::build_env() {
                 std::to_string(run_.protocol_version()) + "; this actor speaks 1");
   const std::string remote = !options_.env_server.empty() ? options_.env_server : run_.env_remote();
   OptionMap env_options(run_.env_options().begin(), run_.env_options().end());
-  if (run_.multi_agent()) {
-    if (!remote.empty())
-      throw Error("the learner trains the multi-agent env " + run_.env_id() +
-                  "; actors run multi-agent envs as local copies only (no --env-server)");
+  RemoteEnvOptions server;
+  server.address = remote;
+  server.token = options_.env_token;
+  server.tls_ca_file = options_.env_tls_ca_file;
+  server.num_envs = options_.num_envs;
+  server.client_name = "trustrl actor " + options_.actor_id;
+  if (run_.multi_agent() && !remote.empty()) {
+    multi_env_ = std::make_unique<RemoteMultiAgentVectorEnv>(server);
+    spec_ = to_wire(multi_env_->spec());
+    num_envs_ = multi_env_->num_envs();
+  } else if (run_.multi_agent()) {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
     multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n,
                                                       std::max(1, run_.env_threads()));
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (!remote.empty()) {
-    RemoteEnvOptions env;
-    env.address = remote;
-    env.token = options_.env_token;
-    env.tls_ca_file = options_.env_tls_ca_file;
-    env.num_envs = options_.num_envs;
-    env.client_name = "trustrl actor " + options_.actor_id;
-    env_ = std::make_unique<RemoteVectorEnv>(env);
+    env_ = std::make_unique<RemoteVectorEnv>(server);
     spec_ = to_wire(env_->spec());
     num_envs_ = env_->num_envs();
   } else {

@@ -36,25 +36,6 @@ bool in_space(const envs::Space& space, std::size_t k, std::int64_t value) {
 
 }  // namespace
 
-wire::EnvSpec to_wire(const envs::MultiAgentSpec& spec) {
-  wire::EnvSpec out;
-  out.set_id(spec.id);
-  out.set_max_episode_steps(spec.max_episode_steps);
-  if (spec.reward_threshold) out.set_reward_threshold(*spec.reward_threshold);
-  out.set_render_fps(spec.render_fps);
-  out.set_autoreset_mode(wire::AUTORESET_MODE_SAME_STEP);
-  out.set_num_agents(spec.num_agents());
-  for (int a = 0; a < spec.num_agents(); ++a) {
-    auto* agent = out.add_agents();
-    agent->set_name(spec.agent_names[static_cast<std::size_t>(a)]);
-    *agent->mutable_observation_space() =
-        to_wire(spec.observation_spaces[static_cast<std::size_t>(a)]);
-    *agent->mutable_action_space() = to_wire(spec.action_spaces[static_cast<std::size_t>(a)]);
-  }
-  if (spec.state_dim() > 0) *out.mutable_state_space() = to_wire(spec.state_space);
-  return out;
-}
-
 RolloutShape rollout_shape(const envs::EnvSpec& spec, int num_steps) {
   RolloutShape s;
   s.num_steps = num_steps;

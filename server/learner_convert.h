@@ -10,14 +10,12 @@
 #include "envs/multi_agent_env.h"
 #include "envs/space.h"
 #include "server/convert.h"
+#include "server/multi_agent_convert.h"
 #include "trustrl/learner/v1/learner.pb.h"
 
 namespace trustrl::server {
 
 namespace learner_wire = ::trustrl::learner::v1;
-
-/// A multi-agent spec (num_agents, agents, state space) with same-step auto-reset.
-wire::EnvSpec to_wire(const envs::MultiAgentSpec& spec);
 
 /// What every rollout of a run must look like, whoever sends it.
 struct RolloutShape {

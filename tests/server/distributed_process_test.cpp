@@ -268,6 +268,36 @@ run: {tensorboard: false}
   fs::remove_all(dir);
 }
 
+// The actor steps the copies of an env server instead of its own: still the metrics of train.
+TEST(DistributedProcess, MappoActorOnAnEnvServerWritesTheMetricsOfTrain) {
+  const fs::path dir = fresh_dir("mappo_server");
+  const fs::path config = write_config(dir, R"(
+algo: mappo
+seed: 4
+total_steps: 600
+env: {id: simple_spread_v3, num_envs: 4}
+ppo: {num_steps: 25, num_minibatches: 2, update_epochs: 2}
+run: {tensorboard: false}
+)");
+  ChildProcess train(
+      {kBinary, "train", config.string(), "--run-dir", (dir / "train").string(), "--quiet"});
+  ASSERT_EQ(train.wait(kRunTimeoutS), 0) << train.output();
+  ChildProcess server({kBinary, "env-server", "--env", "simple_spread_v3", "--num-envs", "4",
+                       "--listen", "127.0.0.1:0"});
+  const std::string env_address = server.wait_for_line("listening on ", kStartTimeoutS);
+  Learner learner = start_learner({config.string(), "--run-dir", (dir / "learner").string(),
+                                   "--listen", "127.0.0.1:0", "--quiet"});
+  auto actor = start_actor(learner.address, {"--id", "served", "--env-server", env_address});
+  EXPECT_EQ(actor->wait(kRunTimeoutS), 0) << actor->output();
+  ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
+  const auto a = deterministic_columns(read_metrics(dir / "train" / "metrics.csv"));
+  const auto b = deterministic_columns(read_metrics(dir / "learner" / "metrics.csv"));
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "row " << i;
+  fs::remove_all(dir);
+}
+
 TEST(DistributedProcess, LearnerRefusesAnOpenAddressWithoutTokenAndEnforcesIt) {
   const fs::path dir = fresh_dir("token");
   const fs::path config = write_config(dir, kSmallConfig);
