@@ -29,6 +29,9 @@ class FlatAdam {
   double clip_grad_norm(double max_norm);
   void step();
 
+  /// The gradients as one flat tensor (the live buffer the parameters' .grad() views point into),
+  /// e.g. for summing over data-parallel learners in place.
+  torch::Tensor& gradients() { return grads_; }
   /// The parameters as one flat tensor (the live buffer; clone it to keep a copy).
   const torch::Tensor& parameters() const { return params_; }
   void set_parameters(const torch::Tensor& flat);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "agents/collective.h"
 #include "agents/policy_snapshot.h"
 #include "agents/policy_update.h"
 #include "agents/rollout.h"
@@ -20,6 +21,10 @@ class Learner {
   /// The current policy; its version increases with every update.
   virtual PolicySnapshot snapshot() const = 0;
   virtual std::int64_t version() const = 0;
+
+  /// Trains data parallel with the other learners of `collective` (not owned; null: alone). Every
+  /// learner must then be given the same whole batch in update() (docs/DISTRIBUTED.md).
+  virtual void set_collective(Collective* collective) = 0;
 
   /// Everything that makes the next update identical after a restart.
   virtual void save(ByteWriter& out) const = 0;

@@ -125,7 +125,8 @@ UpdateStats MappoLearner::update(const Rollout& r, double progress_remaining, st
     batch.old_values = torch::from_blob(old_values.data(), {B}, torch::kFloat32);
     batch.advantages = torch::from_blob(adv.data(), {B}, torch::kFloat32);
     batch.returns = torch::from_blob(targets.data(), {B}, torch::kFloat32);
-    UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch, progress_remaining);
+    UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch, progress_remaining,
+                                          collective_);
     stats.explained_variance = explained_variance(values, rets);
     group_stats.push_back(stats);
 

@@ -37,6 +37,7 @@ class MappoLearner final : public Learner {
   UpdateStats update(const Rollout& rollout, double progress_remaining, std::int64_t source = 0) override;
   PolicySnapshot snapshot() const override;
   std::int64_t version() const override { return version_; }
+  void set_collective(Collective* collective) override { collective_ = collective; }
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;
 
@@ -51,6 +52,7 @@ class MappoLearner final : public Learner {
   RewardScaler reward_scaler_;
   Rng rng_;
   std::int64_t version_ = 0;
+  Collective* collective_ = nullptr;
 };
 
 }  // namespace trustrl::agents

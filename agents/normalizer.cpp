@@ -148,6 +148,11 @@ void ValueNormalizer::update(const float* returns, std::int64_t n) {
 }
 
 void ValueNormalizer::refresh() {
+  if (debiasing_ == 0) {  // no data yet: the identity, as a new normalizer starts
+    mean_ = 0;
+    std_ = 1;
+    return;
+  }
   const double d = std::max(debiasing_, epsilon_);
   mean_ = running_mean_ / d;
   const double mean_sq = running_mean_sq_ / d;

@@ -51,6 +51,7 @@ void UpdateStats::write(MetricRow& row) const {
   row.set("kl/k1", kl_k1);
   row.set("kl/k2", kl_k2);
   row.set("kl/k3", kl_k3);
+  row.set("kl/behaviour", behaviour_kl);
   for (std::size_t g = 0; g < group_kl.size() && group_kl.size() > 1; ++g)
     row.set("kl/group_" + std::to_string(g), group_kl[g]);
   row.set("trust/beta", beta);
@@ -85,6 +86,7 @@ UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
     s.clip_fraction += w * g.clip_fraction;
     s.explained_variance += w * g.explained_variance;
     s.first_ratio += w * g.first_ratio;
+    s.behaviour_kl += w * g.behaviour_kl;
     s.beta = std::max(s.beta, g.beta);
     s.epochs = std::max(s.epochs, g.epochs);
     s.minibatches += g.minibatches;
@@ -118,7 +120,8 @@ double explained_variance(const std::vector<float>& predicted, const std::vector
 }
 
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
-                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& b, double progress_remaining) {
+                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& b, double progress_remaining,
+                              Collective* collective) {
   const std::int64_t B = b.rows();
   UpdateStats stats;
   stats.samples = B;
@@ -137,6 +140,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   {
     torch::NoGradGuard no_grad;
     old_dist = net.distribution(b.obs).detach();
+    stats.behaviour_kl = kl_k3(old_dist.log_prob(b.actions) - b.old_log_probs).mean().item<double>();
   }
   const torch::Tensor old_params = trust_region.has_bound() ? optimizer.parameters().clone() : torch::Tensor();
 
@@ -175,6 +179,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   torch::Tensor sum_pg = torch::zeros({}), sum_v = torch::zeros({}), sum_ent = torch::zeros({}),
                 sum_clip = torch::zeros({});
   const bool needs_kl = trust_region.needs_kl_in_loss() || trust_region.config().target_kl.has_value();
+  const std::int64_t world = collective ? collective->world_size() : 1;
+  const std::int64_t rank = collective ? collective->rank() : 0;
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < ppo.update_epochs && !stop; ++epoch) {
     // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
@@ -191,25 +197,57 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     const torch::Tensor e_returns = b.returns.index_select(0, perm);
     const Distribution e_old = needs_kl ? old_dist.rows(perm) : Distribution();
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
-      const Distribution dist = net.distribution(e_obs.narrow(0, start, mb));
-      const torch::Tensor log_ratio = dist.log_prob(e_actions.narrow(0, start, mb)) - e_logp.narrow(0, start, mb);
+      // This learner's rows of the minibatch (all of it when alone): contiguous shares, so that
+      // the learners' shares make up exactly the minibatch one learner would train on.
+      const std::int64_t lo = start + mb * rank / world, m = start + mb * (rank + 1) / world - lo;
+      if (m == 0) {  // more learners than rows: nothing to add but the others' gradients
+        if (trust_region.config().target_kl) {
+          torch::Tensor kl_sum = torch::zeros({1}, torch::kFloat32);
+          collective->all_reduce_sum(kl_sum);
+          if (trust_region.stop_before_step(kl_sum.item<double>() / static_cast<double>(mb))) {
+            stop = true;
+            stats.early_stopped = true;
+            break;
+          }
+        }
+        optimizer.zero_grad();
+        collective->all_reduce_sum(optimizer.gradients());
+        optimizer.clip_grad_norm(ppo.max_grad_norm);
+        optimizer.step();
+        ++stats.minibatches;
+        continue;
+      }
+      const Distribution dist = net.distribution(e_obs.narrow(0, lo, m));
+      const torch::Tensor log_ratio = dist.log_prob(e_actions.narrow(0, lo, m)) - e_logp.narrow(0, lo, m);
       const torch::Tensor ratio = torch::exp(log_ratio);
 
       torch::Tensor kl;
-      if (needs_kl) kl = kl_of(e_old.slice(start, mb), dist, log_ratio);
-      if (trust_region.config().target_kl && trust_region.stop_before_step(kl.mean().item<double>())) {
-        stop = true;
-        stats.early_stopped = true;
-        break;
+      if (needs_kl) kl = kl_of(e_old.slice(lo, m), dist, log_ratio);
+      if (trust_region.config().target_kl) {
+        double minibatch_kl = 0;
+        if (world == 1) {
+          minibatch_kl = kl.mean().item<double>();
+        } else {  // every learner decides on the whole minibatch's KL
+          torch::Tensor kl_sum = kl.sum().reshape({1}).to(torch::kFloat32);
+          collective->all_reduce_sum(kl_sum);
+          minibatch_kl = kl_sum.item<double>() / static_cast<double>(mb);
+        }
+        if (trust_region.stop_before_step(minibatch_kl)) {
+          stop = true;
+          stats.early_stopped = true;
+          break;
+        }
       }
       if (epoch == 0 && start == 0) stats.first_ratio = ratio.mean().item<double>();
 
+      // Advantages normalized over the whole minibatch, whichever share this learner trains on.
       torch::Tensor adv = e_adv.narrow(0, start, mb);
       if (ppo.norm_adv && mb > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+      if (world > 1) adv = adv.narrow(0, lo - start, m);
       const torch::Tensor pg_loss = trust_region.policy_loss(ratio, adv, kl);
 
-      const torch::Tensor new_values = net.value(e_critic.narrow(0, start, mb));
-      const torch::Tensor mb_returns = e_returns.narrow(0, start, mb);
+      const torch::Tensor new_values = net.value(e_critic.narrow(0, lo, m));
+      const torch::Tensor mb_returns = e_returns.narrow(0, lo, m);
       auto error_loss = [&](const torch::Tensor& err) {
         if (ppo.value_huber_delta) {
           const double d = *ppo.value_huber_delta;
@@ -220,17 +258,21 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       };
       torch::Tensor v_loss;
       if (ppo.value_clip) {
-        const torch::Tensor mb_old = e_values.narrow(0, start, mb);
+        const torch::Tensor mb_old = e_values.narrow(0, lo, m);
         const torch::Tensor clipped = mb_old + torch::clamp(new_values - mb_old, -*ppo.value_clip, *ppo.value_clip);
         v_loss = torch::max(error_loss(new_values - mb_returns), error_loss(clipped - mb_returns)).mean();
       } else {
         v_loss = error_loss(new_values - mb_returns).mean();
       }
       const torch::Tensor entropy = dist.entropy().mean();
-      const torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
+      torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
+      // Each term is a mean over this share; weighted by share / minibatch, the learners' losses
+      // add up to the whole minibatch's mean.
+      if (world > 1) loss = loss * (static_cast<double>(m) / static_cast<double>(mb));
 
       optimizer.zero_grad();
       loss.backward();
+      if (world > 1) collective->all_reduce_sum(optimizer.gradients());
       optimizer.clip_grad_norm(ppo.max_grad_norm);
       optimizer.step();
 
@@ -260,6 +302,15 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   trust_region.end_update(measure(&stats));
 
   const double n = std::max(stats.minibatches, 1);
+  if (world > 1) {  // the learners' shares, averaged
+    torch::Tensor sums = torch::stack({sum_pg, sum_v, sum_ent, sum_clip}).to(torch::kFloat32).contiguous();
+    collective->all_reduce_sum(sums);
+    sums = sums / static_cast<double>(world);
+    sum_pg = sums[0];
+    sum_v = sums[1];
+    sum_ent = sums[2];
+    sum_clip = sums[3];
+  }
   stats.policy_loss = sum_pg.item<double>() / n;
   stats.value_loss = sum_v.item<double>() / n;
   stats.entropy = sum_ent.item<double>() / n;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "agents/collective.h"
 #include "agents/flat_adam.h"
 #include "agents/network.h"
 #include "agents/trust_region.h"
@@ -68,6 +69,9 @@ struct UpdateStats {
   bool early_stopped = false;
   /// Mean ratio on the first minibatch of the first epoch (1 unless the actor's policy differs).
   double first_ratio = 1.0;
+  /// KL(behaviour || current) before the first step, k3 on the actions taken: ~0 when the actors
+  /// acted with the current policy, the price of staleness when they did not (async learners).
+  double behaviour_kl = 0;
   /// Per agent group (MAPPO): the analytic KL(old || new) of each group's update.
   std::vector<double> group_kl;
   /// Samples the update used.
@@ -80,8 +84,16 @@ struct UpdateStats {
 
 /// Runs the epochs of one update on `net`; `progress_remaining` (1 -> 0 over training) drives LR
 /// and clip annealing.
+///
+/// With a `collective` of several learners (data parallel, docs/DISTRIBUTED.md), every learner
+/// holds the same whole batch and parameters and draws the same shuffles; each computes the loss
+/// on its contiguous share of every minibatch, weighted by share / minibatch size, and the flat
+/// gradients are summed over learners before clipping and the Adam step. The sum is the gradient
+/// one learner would compute on the whole minibatch, so all learners stay identical to it (up to
+/// float rounding) while each does 1/W of the backward work.
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
-                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch, double progress_remaining);
+                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch, double progress_remaining,
+                              Collective* collective = nullptr);
 
 double explained_variance(const std::vector<float>& predicted, const std::vector<float>& target);
 

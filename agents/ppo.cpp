@@ -67,7 +67,8 @@ UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining
   batch.advantages = torch::from_blob(advantages.data(), {B}, torch::kFloat32);
   batch.returns = torch::from_blob(targets.data(), {B}, torch::kFloat32);
 
-  UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch, progress_remaining);
+  UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch, progress_remaining,
+                                          collective_);
   stats.explained_variance = ev;
 
   // The statistics move only now, so this update saw exactly what the actor saw.

@@ -22,6 +22,7 @@ class PpoLearner final : public Learner {
   UpdateStats update(const Rollout& rollout, double progress_remaining, std::int64_t source = 0) override;
   PolicySnapshot snapshot() const override;
   std::int64_t version() const override { return version_; }
+  void set_collective(Collective* collective) override { collective_ = collective; }
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;
 
@@ -40,6 +41,7 @@ class PpoLearner final : public Learner {
   RewardScaler reward_scaler_;
   Rng rng_;
   std::int64_t version_ = 0;
+  Collective* collective_ = nullptr;
 };
 
 /// Class indices from env action values (Discrete spaces may start at a value other than 0).

@@ -40,6 +40,7 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.section("network", network, "actor and critic networks");
   v.section("normalize", normalize, "observation normalization and reward scaling");
   v.section("run", run, "checkpoints and logging");
+  v.section("distributed", distributed, "trustrl learner: how batches are gathered from actor processes");
 }
 
 void TrainConfig::validate() const {
@@ -48,6 +49,9 @@ void TrainConfig::validate() const {
     throw ConfigError("total_steps (" + std::to_string(total_steps) + ") is smaller than one update's batch, "
                       "env.num_envs x ppo.num_steps = " + std::to_string(batch_steps()));
   minibatch_size(ppo, batch_steps());
+  if (distributed.actor_envs > env.num_envs)
+    throw ConfigError("distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
+                      ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
   if (network.gsde_sample_freq == 0)
     throw ConfigError("network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step count");
   if (network.gsde && algo == Algorithm::kMappo)

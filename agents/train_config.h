@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/distributed_config.h"
 #include "agents/mappo.h"
 #include "agents/network.h"
 #include "agents/normalizer.h"
@@ -58,6 +59,7 @@ struct TrainConfig {
   NetworkConfig network;
   NormalizeConfig normalize;
   RunConfig run;
+  DistributedConfig distributed;
 
   void visit(ConfigVisitor& v);
   /// Cross-field checks; throws ConfigError naming the fields.

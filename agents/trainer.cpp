@@ -1,20 +1,21 @@
 #include "agents/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iostream>
 
+#include "agents/mappo.h"
+#include "agents/multi_agent_actor.h"
+#include "agents/ppo.h"
 #include "agents/saved_policy.h"
+#include "agents/single_agent_actor.h"
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/section_file.h"
 #include "core/text.h"
-#include "agents/mappo.h"
-#include "agents/multi_agent_actor.h"
-#include "agents/ppo.h"
-#include "agents/single_agent_actor.h"
 #include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
@@ -36,6 +37,35 @@ void check_spaces(const std::string& id, const envs::Space& obs, const envs::Spa
     throw Error(id + ": a Box action space must be bounded, got " + action.describe());
 }
 
+void check_algorithm(const TrainConfig& config) {
+  const bool local = config.env.remote.empty();
+  const bool single_id = envs::EnvRegistry::global().contains(config.env.id);
+  const bool multi_id = envs::MultiAgentRegistry::global().contains(config.env.id);
+  if (local && config.algo == Algorithm::kPpo && multi_id && !single_id)
+    throw ConfigError("env.id '" + config.env.id + "' is a multi-agent env; train it with algo: mappo");
+  if (local && config.algo == Algorithm::kMappo && single_id && !multi_id)
+    throw ConfigError("env.id '" + config.env.id + "' is a single-agent env; train it with algo: ppo");
+}
+
+RunEnv single_agent_env(const envs::EnvSpec& spec) {
+  check_spaces(spec.id, spec.observation_space, spec.action_space);
+  RunEnv env;
+  env.id = spec.id;
+  env.spec = spec;
+  return env;
+}
+
+RunEnv multi_agent_env(const envs::MultiAgentSpec& spec) {
+  for (int a = 0; a < spec.num_agents(); ++a)
+    check_spaces(spec.id, spec.observation_spaces[static_cast<std::size_t>(a)],
+                 spec.action_spaces[static_cast<std::size_t>(a)]);
+  RunEnv env;
+  env.id = spec.id;
+  env.multi_agent = true;
+  env.multi_agent_spec = spec;
+  return env;
+}
+
 void save_counters(ByteWriter& w, const TrainingCounters& c) {
   w.put(c.update);
   w.put(c.global_step);
@@ -52,37 +82,63 @@ TrainingCounters load_counters(ByteReader& r) {
   return c;
 }
 
+// Learner `rank`'s share of `total` env copies: as even as can be, the first ranks one more.
+int share_of(std::int64_t total, int world, int rank) {
+  return static_cast<int>(total / world + (rank < total % world ? 1 : 0));
+}
+
+std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
 }  // namespace
+
+std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env) {
+  if (config.algo == Algorithm::kPpo) {
+    if (env.multi_agent) throw ConfigError(env.id + " is a multi-agent env; train it with algo: mappo");
+    return std::make_unique<PpoLearner>(network_shape(env.spec), config.ppo, config.trust_region, config.network,
+                                        config.normalize, config.seed);
+  }
+  if (!env.multi_agent) throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
+  return std::make_unique<MappoLearner>(env.multi_agent_spec, config.mappo, config.ppo, config.trust_region,
+                                        config.network, config.normalize, config.seed);
+}
+
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
+                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env, std::uint64_t seed,
+                                  const PolicySnapshot& policy) {
+  std::unique_ptr<Actor> actor;
+  if (env)
+    actor = std::make_unique<SingleAgentActor>(std::move(env), seed);
+  else
+    actor = std::make_unique<MultiAgentActor>(std::move(multi_agent_env), seed);
+  actor->set_policy(policy);
+  return actor;
+}
+
+RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
+                 const MultiAgentVectorEnvFactory& make_multi_agent_env) {
+  check_algorithm(config);
+  EnvConfig one = config.env;
+  if (one.remote.empty()) one.num_envs = 1;  // a remote server decides its own copy count
+  one.threads = 1;
+  if (config.algo == Algorithm::kPpo) return single_agent_env(make_env(one)->spec());
+  return multi_agent_env(make_multi_agent_env(one)->spec());
+}
 
 Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
                  const MultiAgentVectorEnvFactory& make_multi_agent_env) {
+  check_algorithm(config);
   Roles roles;
-  const bool local = config.env.remote.empty();
-  const bool single_id = envs::EnvRegistry::global().contains(config.env.id);
-  const bool multi_id = envs::MultiAgentRegistry::global().contains(config.env.id);
-  if (local && config.algo == Algorithm::kPpo && multi_id && !single_id)
-    throw ConfigError("env.id '" + config.env.id + "' is a multi-agent env; train it with algo: mappo");
-  if (local && config.algo == Algorithm::kMappo && single_id && !multi_id)
-    throw ConfigError("env.id '" + config.env.id + "' is a single-agent env; train it with algo: ppo");
   if (config.algo == Algorithm::kPpo) {
     auto env = make_env(config.env);
-    const envs::EnvSpec& spec = env->spec();
-    check_spaces(spec.id, spec.observation_space, spec.action_space);
-    roles.learner = std::make_unique<PpoLearner>(network_shape(spec), config.ppo, config.trust_region, config.network,
-                                                 config.normalize, config.seed);
-    roles.actor = std::make_unique<SingleAgentActor>(std::move(env), config.seed);
+    roles.env = single_agent_env(env->spec());
+    roles.learner = make_learner(config, roles.env);
+    roles.actor = make_actor(std::move(env), nullptr, config.seed, roles.learner->snapshot());
   } else {
     auto env = make_multi_agent_env(config.env);
-    const envs::MultiAgentSpec& spec = env->spec();
-    for (int a = 0; a < spec.num_agents(); ++a)
-      check_spaces(spec.id, spec.observation_spaces[static_cast<std::size_t>(a)],
-                   spec.action_spaces[static_cast<std::size_t>(a)]);
-    roles.learner = std::make_unique<MappoLearner>(spec, config.mappo, config.ppo, config.trust_region, config.network,
-                                                   config.normalize, config.seed);
-    roles.actor = std::make_unique<MultiAgentActor>(std::move(env), config.seed);
-    roles.multi_agent = true;
+    roles.env = multi_agent_env(env->spec());
+    roles.learner = make_learner(config, roles.env);
+    roles.actor = make_actor(nullptr, std::move(env), config.seed, roles.learner->snapshot());
   }
-  roles.actor->set_policy(roles.learner->snapshot());
   return roles;
 }
 
@@ -107,22 +163,45 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();
   set_compute_threads(static_cast<int>(config_.run.torch_threads));
-  Roles roles = make_roles(config_, options_.make_env, options_.make_multi_agent_env);
-  learner_ = std::move(roles.learner);
-  actor_ = std::move(roles.actor);
-  multi_agent_ = roles.multi_agent;
+  const int world = world_size();
+  if (config_.env.num_envs < world)
+    throw ConfigError("env.num_envs (" + std::to_string(config_.env.num_envs) + ") is smaller than the number of learners (" +
+                      std::to_string(world) + "): each learner needs at least one env copy of the batch");
+  batch_envs_ = share_of(config_.env.num_envs, world, rank());
+  if (!options_.make_channel) {
+    if (world > 1) throw Error("data-parallel learners gather their batches from actor processes (trustrl learner)");
+    Roles roles = make_roles(config_, options_.make_env, options_.make_multi_agent_env);
+    env_ = std::move(roles.env);
+    learner_ = std::move(roles.learner);
+    channel_ = std::make_unique<LocalRolloutChannel>(std::move(roles.actor));
+  } else {
+    env_ = probe_env(config_, options_.make_env, options_.make_multi_agent_env);
+    learner_ = make_learner(config_, env_);
+    channel_ = options_.make_channel(ChannelSetup{config_, env_, rank(), world, batch_envs_});
+    channel_->publish(learner_->snapshot());
+  }
+  if (world > 1) learner_->set_collective(options_.collective.get());
 }
 
 std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, const std::filesystem::path& run_dir,
                                         TrainerOptions options) {
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
+  Collective* collective = t->options_.collective.get();
+  if (t->rank() != 0) throw Error("learner rank " + std::to_string(t->rank()) + " takes its run from rank 0 (follow())");
+  if (collective) {
+    std::vector<std::uint8_t> yaml = to_bytes(t->config_yaml_);
+    collective->broadcast(yaml);
+    if (collective->any(false)) throw Error("another learner rank could not start (its log says why)");
+  }
   t->run_dir_.emplace(RunDir::create(run_dir));
   t->run_dir_->lock();
   // config.yaml goes first: a run directory is recognised by it.
   write_file_atomic(t->run_dir_->config_path(), t->config_yaml_);
   t->open_sinks(std::nullopt);
-  t->log("run " + t->run_dir_->root().string() + ": " + config.env.id + ", " +
-         std::to_string(config.num_updates()) + " updates of " + std::to_string(config.batch_steps()) + " steps");
+  t->log("run " + t->run_dir_->root().string() + ": " + t->env_.id + ", " + std::to_string(config.num_updates()) +
+         " updates of " + std::to_string(config.batch_steps()) + " steps" +
+         (collective ? ", " + std::to_string(t->world_size()) + " learners" : ""));
+  if (collective) t->share_state();
   return t;
 }
 
@@ -144,26 +223,84 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
     throw Error(run_dir.config_path().string() + " was changed after the checkpoint was written; restore it or start a new run");
 
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
+  Collective* collective = t->options_.collective.get();
+  if (t->rank() != 0) throw Error("learner rank " + std::to_string(t->rank()) + " takes its run from rank 0 (follow())");
+  if (collective) {
+    std::vector<std::uint8_t> bytes = to_bytes(t->config_yaml_);
+    collective->broadcast(bytes);
+    if (collective->any(false)) throw Error("another learner rank could not start (its log says why)");
+  }
   t->run_dir_.emplace(std::move(run_dir));
   const std::string what = "checkpoint '" + checkpoints.back().string() + "'";
   ByteReader counters(file.get("counters"), what);
   t->counters_ = load_counters(counters);
   ByteReader learner(file.get("learner"), what);
   t->learner_->load(learner);
-  t->actor_->set_policy(t->learner_->snapshot());
-  if (file.has("actor")) {
+  t->channel_->publish(t->learner_->snapshot());
+  if (file.has("actor") && t->channel_->can_snapshot()) {
     ByteReader actor(file.get("actor"), what);
-    t->actor_->load(actor);
+    t->channel_->load(actor);
   } else {
-    // Envs that cannot be saved (Box2D, remote) start fresh episodes from a seed derived from the
-    // update count, so a resumed run is still reproducible.
-    t->actor_->restart(Rng::derive(config.seed, static_cast<std::uint64_t>(t->counters_.update)));
-    t->actor_->set_env_steps(t->counters_.global_step);
+    // Envs that cannot be saved (Box2D, remote, actors in other processes) start fresh episodes
+    // from a seed derived from the update count, so a resumed run is still reproducible.
+    t->channel_->restart(Rng::derive(config.seed, static_cast<std::uint64_t>(t->counters_.update)),
+                         t->counters_.global_step);
   }
   t->open_sinks(t->counters_.update);
   t->log("resumed " + t->run_dir_->root().string() + " at update " + std::to_string(t->counters_.update) + ", step " +
-         std::to_string(t->counters_.global_step) + (file.has("actor") ? "" : " (episodes in flight were restarted)"));
+         std::to_string(t->counters_.global_step) +
+         (file.has("actor") && t->channel_->can_snapshot() ? "" : " (episodes in flight were restarted)"));
+  if (collective) t->share_state();
   return t;
+}
+
+std::unique_ptr<Trainer> Trainer::follow(const std::optional<TrainConfig>& own, TrainerOptions options) {
+  Collective* collective = options.collective.get();
+  if (!collective || collective->rank() == 0)
+    throw Error("follow() is for learners of rank > 0; rank 0 starts or resumes the run");
+  std::vector<std::uint8_t> bytes;
+  collective->broadcast(bytes);
+  const std::string yaml(bytes.begin(), bytes.end());
+  std::unique_ptr<Trainer> t;
+  std::string failure;
+  try {
+    TrainConfig config;
+    read_config(config, yaml);
+    config.validate();
+    if (own) {
+      TrainConfig mine = *own;
+      if (write_config(mine) != yaml)
+        throw Error("this learner's CONFIG differs from rank 0's; give every learner the same CONFIG and --set "
+                    "options (or none: ranks > 0 take rank 0's)");
+    }
+    t.reset(new Trainer(config, std::move(options)));
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (collective->any(!failure.empty())) throw Error(failure.empty() ? "another learner rank could not start" : failure);
+  t->share_state();
+  t->log("learner rank " + std::to_string(t->rank()) + " of " + std::to_string(t->world_size()) + ": " + t->env_.id +
+         ", following rank 0 from update " + std::to_string(t->counters_.update));
+  return t;
+}
+
+void Trainer::share_state() {
+  Collective& collective = *options_.collective;
+  std::vector<std::uint8_t> bytes;
+  if (rank() == 0) {
+    ByteWriter w;
+    save_counters(w, counters_);
+    learner_->save(w);
+    bytes = w.take();
+  }
+  collective.broadcast(bytes);
+  if (rank() == 0) return;
+  ByteReader r(bytes, "the learner state from rank 0");
+  counters_ = load_counters(r);
+  learner_->load(r);
+  channel_->publish(learner_->snapshot());
+  if (counters_.update > 0)
+    channel_->restart(Rng::derive(config_.seed, static_cast<std::uint64_t>(counters_.update)), counters_.global_step);
 }
 
 void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
@@ -182,7 +319,24 @@ void Trainer::log(const std::string& line) {
   }
 }
 
+void Trainer::request_stop() {
+  stop_requested_.store(true);
+  channel_->stop();
+}
+
+const RunDir& Trainer::run_dir() const {
+  if (!run_dir_) throw Error("learner rank " + std::to_string(rank()) + " keeps no run directory (rank 0 does)");
+  return *run_dir_;
+}
+
+Actor& Trainer::actor() {
+  auto* local = dynamic_cast<LocalRolloutChannel*>(channel_.get());
+  if (!local) throw Error("this trainer's actors run in other processes");
+  return local->actor();
+}
+
 void Trainer::checkpoint() {
+  if (!run_dir_) return;
   SectionFile file("checkpoint");
   file.add("config", config_yaml_);
   ByteWriter counters;
@@ -191,15 +345,15 @@ void Trainer::checkpoint() {
   ByteWriter learner;
   learner_->save(learner);
   file.add("learner", learner.take());
-  if (actor_->can_snapshot()) {
+  if (channel_->can_snapshot()) {
     ByteWriter actor;
-    actor_->save(actor);
+    channel_->save(actor);
     file.add("actor", actor.take());
   }
   SavedPolicy policy;
-  policy.env_id = actor_->env_id();
+  policy.env_id = env_.id;
   policy.env_options = config_.env.options;
-  policy.multi_agent = multi_agent_;
+  policy.multi_agent = env_.multi_agent;
   policy.snapshot = learner_->snapshot();
   policy.add_to(file);
   file.write(run_dir_->checkpoint_path(counters_.update));
@@ -213,15 +367,22 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
   const std::int64_t first_step = counters_.global_step;
   const auto session_start = clock::now();
   const double elapsed_before = counters_.elapsed_seconds;
-  Rollout rollout;
+  Collective* collective = options_.collective.get();
+  Batch batch;
   std::int64_t done_here = 0;
-  while (counters_.update < num_updates && !stop_requested_.load() && (!max_updates || done_here < *max_updates)) {
+  while (counters_.update < num_updates && (!max_updates || done_here < *max_updates)) {
+    // Data-parallel learners stop together, at the same update.
+    const bool stop = collective ? collective->any(stop_requested_.load()) : stop_requested_.load();
+    if (stop) break;
     const auto t0 = clock::now();
-    actor_->collect(static_cast<int>(config_.ppo.num_steps), rollout);
+    bool have = channel_->next_batch(batch_envs_, static_cast<int>(config_.ppo.num_steps), batch);
+    if (collective) have = all_gather_batch(*collective, batch, have);
+    if (!have) break;
+    const Rollout& rollout = batch.rollout;
     const auto t1 = clock::now();
     const double progress_remaining = 1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
     const UpdateStats stats = learner_->update(rollout, progress_remaining);
-    actor_->set_policy(learner_->snapshot());
+    channel_->publish(learner_->snapshot());
     const auto t2 = clock::now();
 
     ++counters_.update;
@@ -230,6 +391,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     counters_.episodes += static_cast<std::int64_t>(rollout.episodes.size());
     const double session_seconds = std::chrono::duration<double>(t2 - session_start).count();
     counters_.elapsed_seconds = elapsed_before + session_seconds;
+    if (!run_dir_) continue;  // rank 0 writes metrics and checkpoints
 
     MetricRow row;
     row.set("global_step", static_cast<double>(counters_.global_step));
@@ -244,24 +406,35 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     row.set("charts/episodic_return", n_ep > 0 ? ret / n_ep : NAN);
     row.set("charts/episodic_length", n_ep > 0 ? len / n_ep : NAN);
     row.set("charts/episodes", static_cast<double>(counters_.episodes));
-    row.set("charts/cut_episodes", static_cast<double>(actor_->cut_episodes()));
+    row.set("charts/cut_episodes", static_cast<double>(channel_->cut_episodes()));
     stats.write(row);
+    row.set("dist/version_lag", batch.mean_version_lag);
+    row.set("dist/max_version_lag", static_cast<double>(batch.max_version_lag));
+    row.set("dist/actors", batch.actors);
+    row.set("dist/discarded_steps", static_cast<double>(batch.discarded_steps));
     row.set("time/rollout_seconds", std::chrono::duration<double>(t1 - t0).count());
     row.set("time/update_seconds", std::chrono::duration<double>(t2 - t1).count());
+    row.set("time/actor_wait_seconds", batch.actor_wait_seconds);
     row.set("time/elapsed_seconds", counters_.elapsed_seconds);
     sinks_.write(counters_.global_step, row);
     if (log_file_) *log_file_ << "update " << counters_.update << ": " << progress_line(counters_.global_step, num_updates * config_.batch_steps(), row) << "\n";
 
-    if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) checkpoint();
+    if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) {
+      checkpoint();
+      // Scripts and tests wait for this line: keep its wording.
+      if (options_.make_channel) log("checkpoint at update " + std::to_string(counters_.update));
+    }
   }
   checkpoint();
   sinks_.flush();
+  if (finished()) channel_->finish();
+  if (!run_dir_) return;
   if (finished())
     log("done: " + std::to_string(counters_.global_step) + " steps in " + human_duration(counters_.elapsed_seconds) +
         "; policy saved to " + run_dir_->policy_path().string());
   else
-    log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl train --resume " +
-        run_dir_->root().string());
+    log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl " +
+        (options_.make_channel ? "learner" : "train") + " --resume " + run_dir_->root().string());
 }
 
 }  // namespace trustrl::agents

@@ -1,19 +1,22 @@
 #pragma once
-// One-process training: an actor and a learner joined by a Rollout, metrics, checkpoints and
-// resume. `trustrl train` runs this; `trustrl learner` / `trustrl actor` split the two roles
-// over processes with the same Actor, Learner and Rollout.
+// The training loop: a learner fed by a RolloutChannel, with metrics, checkpoints and resume.
+// `trustrl train` runs it with an actor in the same process (LocalRolloutChannel);
+// `trustrl learner` runs the very same loop with actors in other processes (the channel is then
+// server::LearnerService), and several learners run it data parallel through a Collective.
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "agents/actor.h"
+#include "agents/collective.h"
 #include "agents/learner.h"
+#include "agents/rollout_channel.h"
 #include "agents/train_config.h"
-#include <filesystem>
 #include "core/metrics.h"
 #include "core/run_dir.h"
 #include "envs/multi_agent_vector_env.h"
@@ -28,13 +31,33 @@ using MultiAgentVectorEnvFactory = std::function<std::unique_ptr<envs::MultiAgen
 VectorEnvFactory local_env_factory();
 MultiAgentVectorEnvFactory local_multi_agent_env_factory();
 
-/// The actor and learner a config asks for (PPO on a single-agent env, MAPPO on a multi-agent
-/// one), with their envs made by `make_env` / `make_multi_agent_env`. Throws Error when the
-/// algorithm and the env do not fit together.
+/// The env a run trains on, without its copies: what a learner builds its networks from.
+struct RunEnv {
+  std::string id;
+  bool multi_agent = false;
+  envs::EnvSpec spec;                      // single-agent envs
+  envs::MultiAgentSpec multi_agent_spec;  // multi-agent envs
+};
+
+/// The learner a config asks for (PPO on a single-agent env, MAPPO on a multi-agent one).
+/// Throws Error when the spaces do not fit it.
+std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env);
+/// An actor on `env` (single-agent) or `multi_agent_env`, seeded with `seed` (copy i gets
+/// seed + i), acting with `policy`.
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
+                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env, std::uint64_t seed,
+                                  const PolicySnapshot& policy);
+/// The run's env from a config: one copy is built (or the remote server asked) for its spec.
+/// Throws Error when the algorithm and the env do not fit together.
+RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
+                 const MultiAgentVectorEnvFactory& make_multi_agent_env);
+
+/// The actor and learner a config asks for, with their envs made by `make_env` /
+/// `make_multi_agent_env`.
 struct Roles {
   std::unique_ptr<Actor> actor;
   std::unique_ptr<Learner> learner;
-  bool multi_agent = false;
+  RunEnv env;
 };
 Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
                  const MultiAgentVectorEnvFactory& make_multi_agent_env);
@@ -46,9 +69,26 @@ struct TrainingCounters {
   double elapsed_seconds = 0;
 };
 
+/// What a channel factory is told about the run it serves.
+struct ChannelSetup {
+  const TrainConfig& config;
+  const RunEnv& env;
+  /// This learner's rank and the number of learners (1 alone).
+  int rank = 0;
+  int world_size = 1;
+  /// Env copies per batch this learner gathers: its share of env.num_envs.
+  int batch_envs = 0;
+};
+using ChannelFactory = std::function<std::unique_ptr<RolloutChannel>(const ChannelSetup&)>;
+
 struct TrainerOptions {
   VectorEnvFactory make_env = local_env_factory();
   MultiAgentVectorEnvFactory make_multi_agent_env = local_multi_agent_env_factory();
+  /// Where batches come from. Empty: an actor in this process on `make_env` (trustrl train).
+  ChannelFactory make_channel;
+  /// Learners training data parallel with this one; null: alone. Rank 0 owns the run directory
+  /// (config, metrics, checkpoints); the others keep none.
+  std::shared_ptr<Collective> collective;
   /// Show a live progress line on stderr.
   bool progress = true;
   bool progress_is_terminal = false;
@@ -59,41 +99,54 @@ struct TrainerOptions {
 class Trainer {
  public:
   /// A new run: builds the env and the learner first, then creates `run_dir` and writes its
-  /// config.yaml, so a bad config or env leaves no directory behind.
+  /// config.yaml, so a bad config or env leaves no directory behind. With a collective, this is
+  /// rank 0; the other ranks call follow().
   static std::unique_ptr<Trainer> start(const TrainConfig& config, const std::filesystem::path& run_dir,
                                         TrainerOptions options = {});
   /// Continues the run in `run_dir` from its newest checkpoint: weights, optimizer, normalizers,
   /// schedules, counters, RNG streams and (where the envs allow) the envs themselves.
   static std::unique_ptr<Trainer> resume(RunDir run_dir, TrainerOptions options = {});
+  /// A data-parallel learner of rank > 0: takes the config and the state from rank 0 (which
+  /// called start() or resume()). `own`, if given, must be the same config, or Error says so.
+  static std::unique_ptr<Trainer> follow(const std::optional<TrainConfig>& own, TrainerOptions options);
 
   /// Trains until total_steps (or `max_updates` more updates, or request_stop()), then writes a
   /// checkpoint and policy.pt.
   void run(std::optional<std::int64_t> max_updates = std::nullopt);
-  /// Asks run() to stop after the current update; safe to call from a signal handler.
-  void request_stop() { stop_requested_.store(true); }
+  /// Asks run() to stop after the current update. Safe to call from a signal handler when the
+  /// channel is a LocalRolloutChannel; otherwise call it from a thread.
+  void request_stop();
   bool finished() const { return counters_.update >= config_.num_updates(); }
 
   const TrainConfig& config() const { return config_; }
   const TrainingCounters& counters() const { return counters_; }
-  const RunDir& run_dir() const { return *run_dir_; }
+  /// Rank 0 (or a learner alone) only.
+  const RunDir& run_dir() const;
   Learner& learner() { return *learner_; }
-  Actor& actor() { return *actor_; }
+  RolloutChannel& channel() { return *channel_; }
+  /// The in-process actor of `trustrl train`; throws Error for other channels.
+  Actor& actor();
 
-  /// Writes a checkpoint of the current state and policy.pt.
+  /// Writes a checkpoint of the current state and policy.pt (rank 0; others do nothing).
   void checkpoint();
 
  private:
   Trainer(const TrainConfig& config, TrainerOptions options);
   void open_sinks(std::optional<std::int64_t> keep_rows);
   void log(const std::string& line);
+  int rank() const { return options_.collective ? options_.collective->rank() : 0; }
+  int world_size() const { return options_.collective ? options_.collective->world_size() : 1; }
+  // Rank 0 sends the counters and learner state; the others receive them.
+  void share_state();
 
   TrainConfig config_;
   std::string config_yaml_;
   std::optional<RunDir> run_dir_;
   TrainerOptions options_;
+  RunEnv env_;
   std::unique_ptr<Learner> learner_;
-  bool multi_agent_ = false;
-  std::unique_ptr<Actor> actor_;
+  std::unique_ptr<RolloutChannel> channel_;
+  int batch_envs_ = 0;
   MetricFanout sinks_;
   TrainingCounters counters_;
   std::atomic<bool> stop_requested_{false};

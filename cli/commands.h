@@ -12,5 +12,7 @@ void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_env_server_command(CLI::App& app);
 void add_check_env_command(CLI::App& app);
+void add_learner_command(CLI::App& app);
+void add_actor_command(CLI::App& app);
 
 }  // namespace trustrl::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   trustrl::cli::add_bench_command(app);
   trustrl::cli::add_env_server_command(app);
   trustrl::cli::add_check_env_command(app);
+  trustrl::cli::add_learner_command(app);
+  trustrl::cli::add_actor_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -85,6 +85,25 @@ TEST(ValueNormalizer, FollowsTheMappoReference) {
   EXPECT_EQ(off.normalize(3.0f), 3.0f);
 }
 
+// A normalizer that has seen no data is the identity, and stays so through save/load (actors
+// receive the learner's statistics as bytes before its first update).
+TEST(ValueNormalizer, SaveLoadRoundTripsBeforeAndAfterData) {
+  ValueNormalizer v(true, 0.9);
+  for (int round = 0; round < 2; ++round) {
+    ByteWriter w;
+    v.save(w);
+    ValueNormalizer loaded;
+    ByteReader in(w.bytes(), "value normalizer");
+    loaded.load(in);
+    EXPECT_EQ(loaded.mean(), v.mean()) << "round " << round;
+    EXPECT_EQ(loaded.stddev(), v.stddev()) << "round " << round;
+    EXPECT_EQ(loaded.denormalize(0.5f), v.denormalize(0.5f)) << "round " << round;
+    const std::vector<float> data{4, 6};
+    v.update(data.data(), 2);
+  }
+  EXPECT_NE(v.stddev(), 1.0);
+}
+
 TEST(RewardScaler, FollowsStableBaselines3) {
   RewardScaler s(true, 0.9, 10.0);
   std::vector<float> r{1, 2, 3, 4};               // [T=2, N=2]

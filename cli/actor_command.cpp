@@ -1,0 +1,87 @@
+// `trustrl actor --learner ADDR [--env-server ADDR] [--num-envs N] [--token T]`: acts for a
+// learner (trustrl learner) until it says the run is over.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "server/actor_loop.h"
+
+namespace trustrl::cli {
+
+namespace {
+
+void run_actor(server::ActorLoopOptions options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts its threads
+
+  options.log = [](const std::string& line) { std::fprintf(stderr, "actor: %s\n", line.c_str()); };
+  server::ActorLoop loop(options);
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    for (;;) {
+      int signal = 0;
+      sigwait(&signals, &signal);
+      if (done.load()) return;
+      if (signal == SIGUSR1) continue;
+      std::fprintf(stderr, "actor: %s, leaving the learner\n",
+                   signal == SIGINT ? "SIGINT" : "SIGTERM");
+      loop.stop();
+    }
+  });
+  struct Join {
+    std::thread& t;
+    std::atomic<bool>& done;
+    ~Join() {
+      done.store(true);
+      pthread_kill(t.native_handle(), SIGUSR1);
+      t.join();
+    }
+  } join{waiter, done};
+  loop.run();
+  std::fprintf(stderr, "actor: done: %lld rollouts pushed, %lld taken\n",
+               static_cast<long long>(loop.rollouts_pushed()),
+               static_cast<long long>(loop.rollouts_accepted()));
+}
+
+}  // namespace
+
+void add_actor_command(CLI::App& app) {
+  auto options = std::make_shared<server::ActorLoopOptions>();
+  auto* cmd =
+      app.add_subcommand("actor", "Act for a learner (trustrl learner): step envs, push rollouts");
+  cmd->add_option("--learner", options->learner, "the learner's host:port")->required();
+  cmd->add_option("--env-server", options->env_server,
+                  "step the env copies of this env server instead of local copies");
+  cmd->add_option("--num-envs", options->num_envs, "env copies (default: the learner's choice)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--token", options->token, "the learner's token")->envname("TRUSTRL_TOKEN");
+  cmd->add_option("--tls-ca", options->tls_ca_file,
+                  "PEM file of the CA to trust for TLS to the learner")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--env-token", options->env_token, "the env server's token")
+      ->envname("TRUSTRL_ENV_TOKEN");
+  cmd->add_option("--env-tls-ca", options->env_tls_ca_file,
+                  "PEM file of the CA to trust for TLS to the env server")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--id", options->actor_id, "this actor's stable name (default: host/pid)");
+  cmd->add_option("--incarnation", options->incarnation,
+                  "larger for every restart of this actor (default: the start time in ns)");
+  cmd->add_option("--learner-timeout", options->learner_timeout_s,
+                  "give up when the learner stays unreachable this many seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--log-rollouts", options->log_rollouts, "print a line per pushed rollout");
+  cmd->callback([options] { run_actor(*options); });
+}
+
+}  // namespace trustrl::cli

@@ -1,0 +1,232 @@
+// `trustrl learner CONFIG --listen ADDR [--run-dir DIR] [--token T] [--tls-cert C --tls-key K]`,
+// `trustrl learner --resume RUN_DIR --listen ADDR`, and data parallel:
+// `... --world-size W --rank R --master-addr A --master-port P` (or torchrun's variables).
+// Serves actor processes (`trustrl actor`) until the run is done.
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "agents/trainer.h"
+#include "cli/commands.h"
+#include "cli/env_factory.h"
+#include "core/error.h"
+#include "server/c10d_collective.h"
+#include "server/learner_service.h"
+#include "server/transport.h"
+
+namespace trustrl::cli {
+
+namespace {
+
+struct LearnerArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string run_dir;
+  std::string resume;
+  std::int64_t seed = -1;
+  std::string listen = "127.0.0.1:0";
+  std::string token;
+  std::string tls_cert;
+  std::string tls_key;
+  int max_actors = 256;
+  server::DataParallelOptions parallel;
+  CLI::Option* rank = nullptr;
+  CLI::Option* world_size = nullptr;
+  CLI::Option* master_addr = nullptr;
+  CLI::Option* master_port = nullptr;
+  bool quiet = false;
+};
+
+// Takes SIGINT/SIGTERM on a thread of its own (they are blocked everywhere else, gRPC's threads
+// included), so that stopping the trainer may lock and notify.
+class SignalThread {
+ public:
+  SignalThread() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGUSR1);  // sent by ourselves to end the thread
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+  }
+  void start(std::function<void(int)> on_signal) {
+    thread_ = std::thread([this, on_signal] {
+      for (;;) {
+        int signal = 0;
+        sigwait(&signals_, &signal);
+        if (signal == SIGUSR1 && done_.load()) return;
+        if (signal != SIGUSR1) on_signal(signal);
+      }
+    });
+  }
+  ~SignalThread() {
+    if (!thread_.joinable()) return;
+    done_.store(true);
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  sigset_t signals_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+};
+
+void run_learner(LearnerArgs args) {
+  SignalThread signals;  // before gRPC starts its threads, which inherit the mask
+  args.parallel.read_environment(args.rank->count() > 0, args.world_size->count() > 0,
+                                 args.master_addr->count() > 0, args.master_port->count() > 0);
+  const int world = args.parallel.world_size, rank = args.parallel.rank;
+  if (rank >= world)
+    throw Error("--rank " + std::to_string(rank) + " is outside --world-size " +
+                std::to_string(world));
+
+  agents::TrainerOptions options;
+  options.make_env = env_factory();
+  options.make_multi_agent_env = multi_agent_env_factory();
+  options.progress = !args.quiet && rank == 0;
+  options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
+  options.verbose = !args.quiet;
+  if (world > 1) {
+    std::fprintf(stderr, "learner: rank %d of %d, meeting the others at %s:%d\n", rank, world,
+                 args.parallel.master_addr.c_str(), args.parallel.master_port);
+    options.collective = std::make_shared<server::C10dCollective>(args.parallel);
+  }
+
+  server::LearnerServiceOptions service;
+  service.listen = args.listen;
+  // Several learners on one host: rank r listens on the given port + r (port 0 stays "any").
+  if (world > 1 && args.listen.rfind("unix", 0) != 0) {
+    const auto colon = args.listen.rfind(':');
+    if (colon != std::string::npos) {
+      const int port = std::stoi(args.listen.substr(colon + 1));
+      if (port != 0) service.listen = server::with_port(args.listen, port + rank);
+    }
+  }
+  service.token = args.token;
+  service.tls_cert_file = args.tls_cert;
+  service.tls_key_file = args.tls_key;
+  service.max_actors = args.max_actors;
+  const bool quiet = args.quiet;
+  service.log = [quiet](const std::string& line) {
+    if (!quiet) std::fprintf(stderr, "learner: %s\n", line.c_str());
+  };
+  server::LearnerService* live = nullptr;
+  const std::string token = args.token, cert = args.tls_cert;
+  options.make_channel = [&live, service, token, cert](const agents::ChannelSetup& setup) {
+    auto channel = std::make_unique<server::LearnerService>(setup, service);
+    live = channel.get();
+    std::fprintf(
+        stderr, "learner: serving %s (%s mode, %d env copies x %d steps per batch)%s%s\n",
+        setup.env.id.c_str(),
+        setup.config.distributed.mode == agents::GatherMode::kSync ? "synchronous" : "asynchronous",
+        setup.batch_envs, static_cast<int>(setup.config.ppo.num_steps),
+        token.empty() ? "" : ", token required", cert.empty() ? "" : ", TLS");
+    // Scripts and tests wait for this line: keep its wording.
+    std::printf("listening on %s\n", channel->address().c_str());
+    std::fflush(stdout);
+    return channel;
+  };
+
+  std::unique_ptr<agents::Trainer> trainer;
+  if (rank > 0) {
+    std::optional<agents::TrainConfig> own;
+    if (!args.config.empty()) {
+      std::vector<std::string> overrides = args.overrides;
+      if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
+      own = agents::load_train_config(args.config, overrides);
+    }
+    trainer = agents::Trainer::follow(own, options);
+  } else if (!args.resume.empty()) {
+    if (!args.config.empty() || !args.overrides.empty() || args.seed >= 0 || !args.run_dir.empty())
+      throw Error(
+          "--resume continues a run as it was configured; drop CONFIG, --set, --seed and "
+          "--run-dir");
+    trainer = agents::Trainer::resume(RunDir::open(args.resume), options);
+  } else {
+    if (args.config.empty()) throw Error("learner needs a CONFIG file (or --resume RUN_DIR)");
+    std::vector<std::string> overrides = args.overrides;
+    if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
+    const agents::TrainConfig config = agents::load_train_config(args.config, overrides);
+    const std::filesystem::path dir =
+        args.run_dir.empty()
+            ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
+            : std::filesystem::path(args.run_dir);
+    trainer = agents::Trainer::start(config, dir, options);
+  }
+  if (trainer->finished()) {
+    trainer->channel().finish();
+    if (rank == 0)
+      std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
+    return;
+  }
+  agents::Trainer* t = trainer.get();
+  signals.start([t](int signal) {
+    std::fprintf(stderr, "learner: %s, stopping after this update (a second one kills)\n",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM");
+    t->request_stop();
+    // A second signal kills as usual.
+    sigset_t again;
+    sigemptyset(&again);
+    sigaddset(&again, signal);
+    std::signal(signal, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &again, nullptr);
+  });
+  trainer->run();
+  if (rank == 0) std::cout << trainer->run_dir().root().string() << "\n";
+}
+
+}  // namespace
+
+void add_learner_command(CLI::App& app) {
+  auto args = std::make_shared<LearnerArgs>();
+  auto* cmd = app.add_subcommand(
+      "learner", "Train from a YAML config with actors in other processes (trustrl actor)");
+  cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
+  cmd->add_option("--set", args->overrides,
+                  "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)");
+  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--resume", args->resume,
+                  "continue the run in this directory from its last checkpoint");
+  cmd->add_option(
+         "--listen", args->listen,
+         "address for actors; port 0 picks a free one (printed). Other than loopback needs --token")
+      ->capture_default_str();
+  cmd->add_option("--token", args->token, "shared token every actor must send")
+      ->envname("TRUSTRL_TOKEN");
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate for TLS")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
+  cmd->add_option("--max-actors", args->max_actors, "actors served at once")
+      ->check(CLI::PositiveNumber);
+  args->world_size = cmd->add_option("--world-size", args->parallel.world_size,
+                                     "learners training data parallel (default: $WORLD_SIZE or 1)")
+                         ->check(CLI::PositiveNumber);
+  args->rank =
+      cmd->add_option("--rank", args->parallel.rank, "this learner's rank (default: $RANK or 0)")
+          ->check(CLI::NonNegativeNumber);
+  args->master_addr =
+      cmd->add_option("--master-addr", args->parallel.master_addr,
+                      "rank 0's host for the rendezvous (default: $MASTER_ADDR or 127.0.0.1)");
+  args->master_port = cmd->add_option("--master-port", args->parallel.master_port,
+                                      "rank 0's rendezvous port (default: $MASTER_PORT or 29500)")
+                          ->check(CLI::Range(1, 65535));
+  cmd->add_option("--parallel-timeout", args->parallel.timeout_s,
+                  "seconds a learner waits for the others before it fails")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--quiet", args->quiet, "no progress line or status messages");
+  cmd->callback([args] { run_learner(*args); });
+}
+
+}  // namespace trustrl::cli

@@ -1,0 +1,521 @@
+#include "server/actor_loop.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "agents/actor.h"
+#include "agents/multi_agent_actor.h"
+#include "agents/policy_snapshot.h"
+#include "agents/single_agent_actor.h"
+#include "agents/threads.h"
+#include "core/error.h"
+#include "core/text.h"
+#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
+#include "server/learner_convert.h"
+#include "server/remote_multi_agent_vector_env.h"
+#include "server/remote_vector_env.h"
+#include "server/session_client.h"
+#include "server/spec_hash.h"
+#include "trustrl/learner/v1/learner.grpc.pb.h"
+
+#ifndef TRUSTRL_VERSION
+#define TRUSTRL_VERSION "dev"
+#endif
+
+namespace trustrl::server {
+
+namespace {
+
+namespace lw = ::trustrl::learner::v1;
+using Clock = std::chrono::steady_clock;
+
+// The membership ended (the learner restarted, timed this actor out, or its stream broke): join
+// again, after a backoff when `transient`.
+struct Rejoin {
+  grpc::Status status;
+};
+
+std::string default_actor_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "actor");
+  return std::string(host) + "/" + std::to_string(::getpid());
+}
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+class ActorLoop::Impl {
+ public:
+  Impl(ActorLoopOptions options, ActorLoop& owner)
+      : options_(std::move(options)),
+        owner_(owner),
+        jitter_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
+                static_cast<std::uint64_t>(::getpid())) {
+    if (options_.learner.empty())
+      throw Error("an actor needs the learner's address (--learner host:port)");
+    if (options_.actor_id.empty()) options_.actor_id = default_actor_id();
+    if (options_.incarnation == 0)
+      options_.incarnation =
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    channel_ = make_channel(
+        {options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
+    stub_ = lw::LearnerService::NewStub(channel_);
+  }
+
+  void run();
+  void stop() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    changed_.notify_all();
+    if (heartbeat_context_) heartbeat_context_->TryCancel();
+  }
+
+ private:
+  void log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
+  std::string learner() const { return "learner at " + options_.learner; }
+  // Calls that failed for a transient reason count towards learner_timeout_s from the first.
+  void note_failure(const grpc::Status& status, const std::string& what);
+  void note_success() { unreachable_since_.reset(); }
+  // Waits a jittered, growing backoff; false if stop() was called meanwhile.
+  bool back_off();
+  [[noreturn]] void refused(const std::string& what, const grpc::Status& status) const {
+    throw Error(learner() + " refused " + what + ": " + describe(status));
+  }
+
+  void describe_run();
+  void build_env();
+  void join();
+  void open_heartbeat();
+  void close_heartbeat();
+  void serve();
+  void fetch_parameters();
+  void push(const agents::Rollout& rollout);
+  void leave();
+
+  ActorLoopOptions options_;
+  ActorLoop& owner_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<lw::LearnerService::Stub> stub_;
+  std::mt19937_64 jitter_;
+  std::optional<Clock::time_point> unreachable_since_;
+  grpc::Status last_error_;
+  double backoff_ = 0;
+
+  lw::RunInfo run_;
+  std::unique_ptr<envs::VectorEnv> env_;
+  std::unique_ptr<envs::MultiAgentVectorEnv> multi_env_;
+  std::uint64_t spec_hash_ = 0;
+  wire::EnvSpec spec_;
+  int num_envs_ = 0;
+  std::unique_ptr<agents::Actor> actor_;
+  std::int64_t have_version_ = -1;
+  std::int64_t sequence_ = 0;
+  std::int64_t pushed_here_ = 0;  // this membership
+  Clock::time_point membership_start_;
+  double waiting_seconds_ = 0;  // this membership
+  agents::Rollout rollout_;
+
+  // Shared with the heartbeat threads.
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  bool stream_broken_ = false;
+  lw::HeartbeatResponse directive_;
+  std::unique_ptr<grpc::ClientContext> heartbeat_context_;
+  std::unique_ptr<grpc::ClientReaderWriter<lw::HeartbeatRequest, lw::HeartbeatResponse>> heartbeat_;
+  std::thread heartbeat_reader_, heartbeat_writer_;
+  std::atomic<double> reported_waiting_{0};
+  std::atomic<std::int64_t> reported_cut_{0};
+};
+
+void ActorLoop::Impl::note_failure(const grpc::Status& status, const std::string& what) {
+  if (!unreachable_since_) {
+    unreachable_since_ = Clock::now();
+    log(learner() + ": " + what + " failed (" + describe(status) + "); retrying for up to " +
+        format_number(options_.learner_timeout_s) + " s");
+  }
+  last_error_ = status;
+  if (since(*unreachable_since_) > options_.learner_timeout_s)
+    throw Error(learner() + " has been unreachable for " +
+                format_number(std::round(since(*unreachable_since_))) +
+                " s (last error: " + describe(status) + "); giving up");
+}
+
+bool ActorLoop::Impl::back_off() {
+  backoff_ = backoff_ == 0 ? options_.backoff_s : std::min(backoff_ * 2, options_.max_backoff_s);
+  const double wait = backoff_ * std::uniform_real_distribution<double>(0.5, 1.5)(jitter_);
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, std::chrono::duration<double>(wait), [&] { return stopping_; });
+  return !stopping_;
+}
+
+void ActorLoop::Impl::describe_run() {
+  for (;;) {
+    grpc::ClientContext context;
+    add_token(context, options_.token);
+    context.set_deadline(deadline_after(options_.rpc_timeout_s));
+    lw::DescribeResponse response;
+    const grpc::Status status = stub_->Describe(&context, lw::DescribeRequest(), &response);
+    if (status.ok()) {
+      note_success();
+      run_ = response.run();
+      return;
+    }
+    if (!is_transient(status)) refused("to describe its run", status);
+    note_failure(status, "describe");
+    if (!back_off()) return;
+  }
+}
+
+void ActorLoop::Impl::build_env() {
+  if (run_.protocol_version() != 1)
+    throw Error(learner() + " speaks learner protocol version " +
+                std::to_string(run_.protocol_version()) + "; this actor speaks 1");
+  const std::string remote = !options_.env_server.empty() ? options_.env_server : run_.env_remote();
+  OptionMap env_options(run_.env_options().begin(), run_.env_options().end());
+  RemoteEnvOptions server;
+  server.address = remote;
+  server.token = options_.env_token;
+  server.tls_ca_file = options_.env_tls_ca_file;
+  server.num_envs = options_.num_envs;
+  server.client_name = "trustrl actor " + options_.actor_id;
+  if (run_.multi_agent() && !remote.empty()) {
+    multi_env_ = std::make_unique<RemoteMultiAgentVectorEnv>(server);
+    spec_ = to_wire(multi_env_->spec());
+    num_envs_ = multi_env_->num_envs();
+  } else if (run_.multi_agent()) {
+    const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
+    multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n,
+                                                      std::max(1, run_.env_threads()));
+    spec_ = to_wire(multi_env_->spec());
+    num_envs_ = multi_env_->num_envs();
+  } else if (!remote.empty()) {
+    env_ = std::make_unique<RemoteVectorEnv>(server);
+    spec_ = to_wire(env_->spec());
+    num_envs_ = env_->num_envs();
+  } else {
+    const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
+    env_ =
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
+    spec_ = to_wire(env_->spec());
+    num_envs_ = env_->num_envs();
+  }
+  spec_hash_ = spec_hash(spec_);
+}
+
+void ActorLoop::Impl::join() {
+  for (;;) {
+    grpc::ClientContext context;
+    add_token(context, options_.token);
+    context.set_deadline(deadline_after(options_.rpc_timeout_s));
+    lw::JoinRequest request;
+    request.set_protocol_version(1);
+    request.set_actor_id(options_.actor_id);
+    request.set_incarnation(options_.incarnation);
+    request.set_spec_hash(spec_hash_);
+    *request.mutable_spec() = spec_;
+    request.set_num_envs(num_envs_);
+    request.set_client_name("trustrl actor " TRUSTRL_VERSION);
+    lw::JoinResponse response;
+    const grpc::Status status = stub_->Join(&context, request, &response);
+    if (status.ok()) {
+      note_success();
+      backoff_ = 0;
+      run_ = response.run();
+      const std::uint64_t seed = response.env_seed();
+      if (!actor_) {
+        if (env_)
+          actor_ = std::make_unique<agents::SingleAgentActor>(std::move(env_), seed);
+        else
+          actor_ = std::make_unique<agents::MultiAgentActor>(std::move(multi_env_), seed);
+      } else {
+        actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
+      }
+      have_version_ = -1;
+      pushed_here_ = 0;
+      waiting_seconds_ = 0;
+      membership_start_ = Clock::now();
+      // Scripts and tests wait for this line: keep its wording.
+      log("joined " + learner() + " (" + run_.learner_name() + ") as actor '" + options_.actor_id +
+          "', incarnation " + std::to_string(options_.incarnation) + ": slot " +
+          std::to_string(response.slot()) + ", " + std::to_string(num_envs_) + " copies of " +
+          run_.env_id() + ", seed " + std::to_string(seed) + ", policy version " +
+          std::to_string(response.policy_version()));
+      return;
+    }
+    if (!is_transient(status)) refused("this actor", status);
+    note_failure(status, "join");
+    if (!back_off()) return;
+  }
+}
+
+void ActorLoop::Impl::open_heartbeat() {
+  {
+    std::lock_guard lock(mutex_);
+    stream_broken_ = false;
+    directive_.Clear();
+    directive_.set_policy_version(-1);
+    heartbeat_context_ = std::make_unique<grpc::ClientContext>();
+    add_token(*heartbeat_context_, options_.token);
+    heartbeat_ = stub_->Heartbeat(heartbeat_context_.get());
+  }
+  const double interval = run_.heartbeat_interval_s() > 0 ? run_.heartbeat_interval_s() : 1.0;
+  heartbeat_writer_ = std::thread([this, interval] {
+    lw::HeartbeatRequest request;
+    request.set_actor_id(options_.actor_id);
+    request.set_incarnation(options_.incarnation);
+    std::unique_lock lock(mutex_);
+    while (!stopping_ && !stream_broken_) {
+      request.set_waiting_seconds(reported_waiting_.load());
+      request.set_cut_episodes(reported_cut_.load());
+      lock.unlock();
+      const bool ok = heartbeat_->Write(request);
+      lock.lock();
+      if (!ok) break;
+      changed_.wait_for(lock, std::chrono::duration<double>(interval),
+                        [&] { return stopping_ || stream_broken_; });
+    }
+  });
+  heartbeat_reader_ = std::thread([this] {
+    lw::HeartbeatResponse response;
+    while (heartbeat_->Read(&response)) {
+      std::lock_guard lock(mutex_);
+      directive_ = response;
+      changed_.notify_all();
+    }
+    std::lock_guard lock(mutex_);
+    stream_broken_ = true;
+    changed_.notify_all();
+  });
+}
+
+void ActorLoop::Impl::close_heartbeat() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!heartbeat_context_) return;
+    heartbeat_context_->TryCancel();
+    changed_.notify_all();
+  }
+  heartbeat_writer_.join();
+  heartbeat_reader_.join();
+  heartbeat_->Finish().ok();  // cancelled: the status says nothing new
+  std::lock_guard lock(mutex_);
+  heartbeat_.reset();
+  heartbeat_context_.reset();
+}
+
+void ActorLoop::Impl::fetch_parameters() {
+  for (;;) {
+    grpc::ClientContext context;
+    add_token(context, options_.token);
+    context.set_deadline(deadline_after(options_.rpc_timeout_s));
+    lw::GetParametersRequest request;
+    request.set_actor_id(options_.actor_id);
+    request.set_incarnation(options_.incarnation);
+    request.set_have_version(have_version_);
+    auto reader = stub_->GetParameters(&context, request);
+    lw::ParametersChunk chunk;
+    std::vector<std::uint8_t> bytes;
+    std::int64_t version = -1, total = -1;
+    while (reader->Read(&chunk)) {
+      if (total < 0) {
+        version = chunk.policy_version();
+        total = chunk.total_bytes();
+        if (total < 0 || total > (std::int64_t{1} << 34)) {
+          context.TryCancel();
+          break;
+        }
+        bytes.reserve(static_cast<std::size_t>(total));
+      }
+      if (chunk.offset() != static_cast<std::int64_t>(bytes.size()) ||
+          chunk.policy_version() != version) {
+        context.TryCancel();
+        break;
+      }
+      bytes.insert(bytes.end(), chunk.data().begin(), chunk.data().end());
+    }
+    const grpc::Status status = reader->Finish();
+    if (status.ok()) {
+      note_success();
+      if (total < 0 || static_cast<std::int64_t>(bytes.size()) != total)
+        throw Error(learner() + " sent a malformed policy (chunks do not add up)");
+      if (total == 0) return;  // this version is current
+      ByteReader in(bytes, "the policy from " + learner());
+      actor_->set_policy(agents::PolicySnapshot::load(in));
+      have_version_ = version;
+      return;
+    }
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
+    if (!is_transient(status)) refused("the policy", status);
+    note_failure(status, "fetching the policy");
+    if (!back_off()) return;
+  }
+}
+
+void ActorLoop::Impl::push(const agents::Rollout& rollout) {
+  lw::Rollout message;
+  to_wire(rollout, &message);
+  const std::string bytes = message.SerializeAsString();
+  const std::int64_t sequence = ++sequence_;
+  const std::size_t step = static_cast<std::size_t>(std::max(1024, run_.chunk_bytes()));
+  for (;;) {
+    grpc::ClientContext context;
+    add_token(context, options_.token);
+    context.set_deadline(deadline_after(options_.rpc_timeout_s));
+    lw::PushRolloutResponse response;
+    auto writer = stub_->PushRollout(&context, &response);
+    lw::RolloutChunk chunk;
+    auto* header = chunk.mutable_header();
+    header->set_actor_id(options_.actor_id);
+    header->set_incarnation(options_.incarnation);
+    header->set_sequence(sequence);
+    header->set_policy_version(rollout.policy_version);
+    header->set_total_bytes(static_cast<std::int64_t>(bytes.size()));
+    std::size_t offset = 0;
+    do {
+      chunk.set_data(bytes.data() + offset, std::min(step, bytes.size() - offset));
+      offset += chunk.data().size();
+      if (!writer->Write(chunk)) break;
+      chunk.clear_header();
+    } while (offset < bytes.size());
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    if (status.ok()) {
+      note_success();
+      backoff_ = 0;
+      ++owner_.pushed_;
+      if (response.accepted()) ++owner_.accepted_;
+      if (!response.accepted())
+        log(learner() + " did not take rollout " + std::to_string(sequence) + " (version " +
+            std::to_string(rollout.policy_version) + "): " + response.reason());
+      else if (options_.log_rollouts)
+        log("pushed rollout " + std::to_string(sequence) + " (version " +
+            std::to_string(rollout.policy_version) + ")" +
+            (response.duplicate() ? ", a retry the learner had already taken" : ""));
+      return;
+    }
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) refused("this actor", status);
+    if (!is_transient(status)) {  // a bad rollout: say so, and go on with the next one
+      log(learner() + " refused rollout " + std::to_string(sequence) + ": " + describe(status));
+      return;
+    }
+    note_failure(status, "pushing rollout " + std::to_string(sequence));
+    if (!back_off()) return;
+  }
+}
+
+void ActorLoop::Impl::leave() {
+  grpc::ClientContext context;
+  add_token(context, options_.token);
+  context.set_deadline(deadline_after(std::min(options_.rpc_timeout_s, 5.0)));
+  lw::LeaveRequest request;
+  request.set_actor_id(options_.actor_id);
+  request.set_incarnation(options_.incarnation);
+  lw::LeaveResponse response;
+  stub_->Leave(&context, request, &response)
+      .ok();  // best effort: the learner also sees the stream close
+}
+
+// One membership: work while the learner asks for it.
+void ActorLoop::Impl::serve() {
+  open_heartbeat();
+  struct Closer {
+    Impl* self;
+    ~Closer() { self->close_heartbeat(); }
+  } closer{this};
+  for (;;) {
+    lw::HeartbeatResponse directive;
+    {
+      const auto t0 = Clock::now();
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] {
+        return stopping_ || stream_broken_ || directive_.finished() ||
+               directive_.rollouts_requested() > pushed_here_;
+      });
+      waiting_seconds_ += since(t0);
+      if (stopping_ || directive_.finished()) {
+        const bool finished = directive_.finished();
+        lock.unlock();
+        leave();
+        if (finished) log(learner() + " says the run is over; leaving");
+        return;
+      }
+      if (stream_broken_) {
+        lock.unlock();
+        throw Rejoin{grpc::Status(grpc::StatusCode::UNAVAILABLE, "the heartbeat stream closed")};
+      }
+      directive = directive_;
+    }
+    // Act with the version the learner asks for (async: the newest it has published).
+    const std::int64_t wanted =
+        run_.mode() == lw::MODE_ASYNC ? directive.policy_version() : directive.min_policy_version();
+    if (have_version_ < 0 || have_version_ < wanted) {
+      const auto t0 = Clock::now();
+      fetch_parameters();
+      waiting_seconds_ += since(t0);
+    }
+    if (have_version_ < 0) return;  // stopped while fetching
+    actor_->collect(run_.num_steps(), rollout_);
+    reported_cut_.store(actor_->cut_episodes());
+    const auto t0 = Clock::now();
+    push(rollout_);
+    waiting_seconds_ += since(t0);
+    reported_waiting_.store(waiting_seconds_);
+    ++pushed_here_;
+  }
+}
+
+void ActorLoop::Impl::run() {
+  describe_run();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+  }
+  build_env();
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    join();
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    try {
+      serve();
+      return;
+    } catch (const Rejoin& r) {
+      if (r.status.error_code() != grpc::StatusCode::NOT_FOUND) {
+        note_failure(r.status, "the membership");
+        if (!back_off()) return;
+      } else {
+        log(learner() + " no longer knows this actor (" + describe(r.status) + "); joining again");
+      }
+    }
+  }
+}
+
+ActorLoop::ActorLoop(ActorLoopOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options), *this)) {}
+ActorLoop::~ActorLoop() = default;
+void ActorLoop::run() { impl_->run(); }
+void ActorLoop::stop() { impl_->stop(); }
+
+}  // namespace trustrl::server

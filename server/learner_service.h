@@ -1,0 +1,98 @@
+#pragma once
+// The learner's side of proto/trustrl/learner/v1/learner.proto: serves actor processes and
+// gathers their rollouts into the batches of the training loop. It is the RolloutChannel of
+// `trustrl learner` (agents/rollout_channel.h), so that loop is the one `trustrl train` runs.
+//
+//   LearnerService service(setup, {.listen = "127.0.0.1:0"});
+//   std::cout << "listening on " << service.address() << "\n";
+//
+// Synchronous mode: for each version the learner asks the members for rollouts, one per actor in
+// slot order (rotating) until their copies cover the batch, more per actor when there are too few;
+// it takes rollouts of exactly the current version until it has the batch, in (slot, sequence)
+// order, and drops copies beyond it. An actor that leaves, closes its stream or misses heartbeats
+// for actor_timeout_s is gone at once; one that has not delivered within straggler_timeout_s is
+// late: its share is asked of the others (its rollout is still taken if it comes first).
+// Asynchronous mode: members are asked for rollouts, one at a time each, until what is queued and
+// in flight covers the next batch, so they collect it while the learner trains on this one;
+// rollouts older than version - max_staleness are refused; batches take the oldest rollouts
+// first. docs/DISTRIBUTED.md has the details.
+//
+// gRPC: the Heartbeat stream uses the callback API (the learner pushes to it and never blocks on
+// it); the other calls are short and use the synchronous API.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agents/rollout_channel.h"
+#include "agents/trainer.h"
+#include "server/transport.h"
+#include "trustrl/learner/v1/learner.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace trustrl::server {
+
+struct LearnerServiceOptions {
+  /// Where to listen: "127.0.0.1:PORT" (port 0 picks a free one), "[::1]:PORT", "unix:/path".
+  /// An address reachable from other machines (0.0.0.0, a host name) needs a token.
+  std::string listen = "127.0.0.1:0";
+  /// Shared secret every call must carry ("authorization: Bearer <token>"); empty: none.
+  std::string token;
+  /// PEM files of a TLS certificate and its key; both empty: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int max_message_bytes = kDefaultMaxMessageBytes;
+  /// Members at once; more joins are refused with RESOURCE_EXHAUSTED.
+  int max_actors = 256;
+  /// How long finish() waits for the actors to leave.
+  double finish_grace_s = 5.0;
+  /// Shown to actors; default "trustrl learner <version> (rank R of W)".
+  std::string name;
+  /// One line per event (joins, departures, refusals, late actors); called from several threads.
+  std::function<void(const std::string&)> log;
+};
+
+class LearnerService final : public agents::RolloutChannel {
+ public:
+  /// Starts serving `setup`'s run. Throws Error if the address is not loopback and no token is
+  /// set, the TLS files cannot be read, or the address cannot be bound.
+  LearnerService(const agents::ChannelSetup& setup, LearnerServiceOptions options);
+  /// Shuts down at once, cancelling open calls.
+  ~LearnerService() override;
+  LearnerService(const LearnerService&) = delete;
+  LearnerService& operator=(const LearnerService&) = delete;
+
+  /// The address actors connect to, with the real port ("127.0.0.1:43211").
+  const std::string& address() const;
+  /// What Describe answers.
+  const learner::v1::RunInfo& run_info() const;
+  /// Actors that are members right now.
+  int members() const;
+  /// Rollouts accepted so far (a duplicate push counts once).
+  std::int64_t accepted_rollouts() const;
+
+  void publish(const agents::PolicySnapshot& snapshot) override;
+  bool next_batch(int num_envs, int num_steps, agents::Batch& out) override;
+  void stop() override;
+  void finish() override;
+  std::int64_t cut_episodes() const override;
+  bool can_snapshot() const override { return false; }
+  void save(ByteWriter&) const override {}
+  void load(ByteReader&) override {}
+  /// After a resume: actors that join from now on get env seeds derived from `seed`.
+  void restart(std::uint64_t seed, std::int64_t env_steps) override;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  // Declared after impl_: destroyed (shut down) first, while the service it calls is alive.
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+};
+
+}  // namespace trustrl::server
