@@ -98,6 +98,17 @@ torch::Tensor ActorCriticImpl::value(const torch::Tensor& critic_input) {
   return run(critic_layers_, critic_input).squeeze(-1);
 }
 
+torch::Tensor ActorCriticImpl::policy_parameter_mask() {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : parameters()) {
+    bool is_critic = false;
+    for (const auto& layer : critic_layers_)
+      is_critic = is_critic || p.is_same(layer->weight) || p.is_same(layer->bias);
+    parts.push_back(torch::full({p.numel()}, is_critic ? 0.0F : 1.0F));
+  }
+  return torch::cat(parts);
+}
+
 void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
   torch::NoGradGuard no_grad;
   auto src = from.parameters();

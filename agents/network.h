@@ -61,6 +61,9 @@ class ActorCriticImpl : public torch::nn::Module {
   const std::vector<torch::nn::Linear>& critic_layers() const { return critic_layers_; }
   /// [action_dim] for Box actions ([last hidden width, action_dim] with gSDE), undefined otherwise.
   const torch::Tensor& log_std() const { return log_std_; }
+  /// 1 for each scalar of parameters() that shapes the policy, 0 for the critic's: the KL bound
+  /// backtracks only the policy's step (the critic does not move the KL).
+  torch::Tensor policy_parameter_mask();
 
  private:
   torch::Tensor run(std::vector<torch::nn::Linear>& layers, torch::Tensor x) const;

@@ -293,11 +293,14 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   }
   if (stats.epochs == 0 && stats.minibatches > 0) stats.epochs = 1;
 
-  // Hard bound, then the final KL of the update as it stands.
+  // Hard bound, then the final KL of the update as it stands. Only the policy's step is scaled
+  // back: the search starts from the old policy with the critic already at its new values.
   if (trust_region.has_bound()) {
     const torch::Tensor new_params = optimizer.parameters().clone();
+    const torch::Tensor policy = net.policy_parameter_mask();
+    const torch::Tensor start = policy * old_params + (1 - policy) * new_params;
     stats.backtracks = trust_region.enforce_bound([&](const torch::Tensor& p) { optimizer.set_parameters(p); },
-                                                  old_params, new_params, [&] { return measure(nullptr); });
+                                                  start, new_params, [&] { return measure(nullptr); });
   }
   trust_region.end_update(measure(&stats));
 

@@ -20,11 +20,14 @@ case "$variant" in
 esac
 name=$(basename "$config" .yaml)
 run=runs/bench/$name-$variant-s$seed
-rm -rf "$run"
 mkdir -p "$(dirname "$results")"
-start=$(date +%s.%N)
-"$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${args[@]}" "$@" > /dev/null
-end=$(date +%s.%N)
+# TRUSTRL_RESUME=1 finishes an interrupted run from its last checkpoint instead of starting over.
+if [[ "${TRUSTRL_RESUME:-0}" == 1 && -n "$(ls "$run/checkpoints" 2>/dev/null)" ]]; then
+  "$bin" train --resume "$run" --quiet > /dev/null
+else
+  rm -rf "$run"
+  "$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${args[@]}" "$@" > /dev/null
+fi
 final=$(python3 - "$run/metrics.csv" <<'PY'
 import csv, math, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -35,6 +38,7 @@ PY
 sampled=$("$bin" eval "$run" --episodes 100 --seed 2024 | sed -E 's/.*return (-?[0-9.]+) \+-.*/\1/')
 det=$("$bin" eval "$run" --episodes 100 --deterministic --seed 2024 | sed -E 's/.*return (-?[0-9.]+) \+-.*/\1/')
 steps=$(tail -1 "$run/metrics.csv" | cut -d, -f1)
-wall=$(echo "$end - $start" | bc -l)
+# Training wall-clock (the trainer keeps it across a resume), evaluation left out.
+wall=$(python3 -c 'import csv,sys; print(list(csv.DictReader(open(sys.argv[1])))[-1]["time/elapsed_seconds"])' "$run/metrics.csv")
 sps=$(echo "$steps / $wall" | bc -l)
 printf '%s,%s,%s,%s,%s,%s,%s,%.1f,%.0f\n' "$name" "$variant" "$seed" "$final" "$sampled" "$det" "$steps" "$wall" "$sps" | tee -a "$results"

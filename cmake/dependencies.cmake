@@ -18,10 +18,14 @@ add_library(trustrl_torch_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
 # Same warning flags as its users: -Wpedantic changes predefined macros, which a PCH must match.
 target_link_libraries(trustrl_torch_pch PUBLIC ${TORCH_LIBRARIES} PRIVATE trustrl_warnings)
 target_precompile_headers(trustrl_torch_pch PUBLIC <torch/torch.h>)
+# gRPC's targets compile with -pthread (it defines _REENTRANT); every torch user and the PCH get it
+# too, or GCC rejects the PCH in the targets that use both.
+target_compile_options(trustrl_torch_pch PRIVATE -pthread)
 
 # Links torch and reuses the shared precompiled header.
 function(trustrl_use_torch target)
   target_link_libraries(${target} PRIVATE ${TORCH_LIBRARIES})
+  target_compile_options(${target} PRIVATE -pthread)
   target_precompile_headers(${target} REUSE_FROM trustrl_torch_pch)
 endfunction()
 
