@@ -4,10 +4,7 @@
 //
 //   ./build/bench/distributed_bench --benchmark_counters_tabular=true
 
-#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
@@ -17,6 +14,7 @@
 #include "agents/trainer.h"
 #include "server/c10d_collective.h"
 #include "server/learner_convert.h"
+#include "tests/server/child_process.h"
 
 namespace {
 
@@ -83,24 +81,13 @@ void join_halves(benchmark::State& state, const std::string& config, int copies,
   for (auto _ : state) benchmark::DoNotOptimize(agents::merge_columns({&a, &b}));
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Two learners (threads here, each with its own process group over loopback TCP) summing a flat
 // gradient of `floats` values, as every minibatch step of data-parallel learners does. The first
 // value doubles as the stop signal for the peer.
 void gradient_all_reduce(benchmark::State& state) {
   const auto floats = state.range(0);
-  const int port = free_port();
+  const int port = testing::free_port();
   std::thread peer([&] {
     server::DataParallelOptions o;
     o.rank = 1;

@@ -9,6 +9,9 @@
 
 namespace trustrl::testing {
 
+/// A loopback port nobody listens on right now (the kernel's pick for an ephemeral bind).
+int free_port();
+
 class ChildProcess {
  public:
   /// Starts argv (argv[0] is a path). `env` adds or replaces "KEY=value" variables. With

@@ -1,10 +1,7 @@
 // Data-parallel learners over c10d/Gloo (two threads here, one process group each): two
 // learners given half a batch each reach the parameters one learner reaches on the whole batch.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
@@ -18,22 +15,11 @@
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "server/c10d_collective.h"
+#include "tests/server/child_process.h"
 
 namespace trustrl::server {
 namespace {
 
-// A port nobody listens on right now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 torch::Tensor parameters_of(agents::Learner& learner) {
   ByteWriter w;
@@ -79,7 +65,7 @@ void compare(const agents::TrainConfig& config, int updates) {
     actor->set_policy(single->snapshot());
   }
 
-  const int port = free_port();
+  const int port = testing::free_port();
   std::vector<std::vector<float>> weights(2);
   std::vector<torch::Tensor> bytes(2);
   std::vector<std::string> errors(2);

@@ -2,11 +2,8 @@
 // actors and learners killed with SIGKILL and restarted; MAPPO; two data-parallel learners.
 // Every wait is on a line a child prints or on its exit, each with a deadline.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -320,24 +317,13 @@ TEST(DistributedProcess, LearnerRefusesAnOpenAddressWithoutTokenAndEnforcesIt) {
   fs::remove_all(dir);
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Two learners (rank 1 configured through torchrun's variables), each with its own actor; rank 0
 // writes the run, counting both halves of every batch.
 TEST(DistributedProcess, TwoDataParallelLearnersEachWithAnActor) {
   const fs::path dir = fresh_dir("parallel");
   const fs::path config = write_config(dir, kSmallConfig);
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(testing::free_port());
   auto rank0 = std::make_unique<ChildProcess>(
       std::vector<std::string>{kBinary, "learner", config.string(), "--run-dir",
                                (dir / "run").string(), "--listen", "127.0.0.1:0", "--world-size",
