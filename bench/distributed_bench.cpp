@@ -81,7 +81,6 @@ void join_halves(benchmark::State& state, const std::string& config, int copies,
   for (auto _ : state) benchmark::DoNotOptimize(agents::merge_columns({&a, &b}));
 }
 
-
 // Two learners (threads here, each with its own process group over loopback TCP) summing a flat
 // gradient of `floats` values, as every minibatch step of data-parallel learners does. The first
 // value doubles as the stop signal for the peer.

@@ -20,7 +20,6 @@
 namespace trustrl::server {
 namespace {
 
-
 torch::Tensor parameters_of(agents::Learner& learner) {
   ByteWriter w;
   learner.snapshot().save(w);

@@ -317,7 +317,6 @@ TEST(DistributedProcess, LearnerRefusesAnOpenAddressWithoutTokenAndEnforcesIt) {
   fs::remove_all(dir);
 }
 
-
 // Two learners (rank 1 configured through torchrun's variables), each with its own actor; rank 0
 // writes the run, counting both halves of every batch.
 TEST(DistributedProcess, TwoDataParallelLearnersEachWithAnActor) {
