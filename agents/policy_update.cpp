@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <numeric>
+#include <optional>
 
+#include "agents/fused_update.h"
 #include "agents/kl.h"
 #include "core/error.h"
 
@@ -29,6 +31,8 @@ void PpoConfig::visit(ConfigVisitor& v) {
   v.field("value_norm", value_norm, "normalize value targets by running statistics (MAPPO's ValueNorm)");
   v.field("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
   v.field("adam_eps", adam_eps, "Adam epsilon", Bounds::positive());
+  v.field("fused_update", fused_update,
+          "hand-written gradients for the common PPO case; false forces libtorch autograd");
 }
 
 std::int64_t minibatch_size(const PpoConfig& ppo, std::int64_t batch) {
@@ -181,6 +185,10 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   const bool needs_kl = trust_region.needs_kl_in_loss() || trust_region.config().target_kl.has_value();
   const std::int64_t world = collective ? collective->world_size() : 1;
   const std::int64_t rank = collective ? collective->rank() : 0;
+  // The common case skips autograd (agents/fused_update.h); its sums are plain doubles.
+  std::optional<FusedPpoGradient> fused;
+  if (fused_update_eligible(net, optimizer, trust_region, ppo, world)) fused.emplace(net, optimizer, ppo);
+  double fused_pg = 0, fused_v = 0, fused_ent = 0, fused_clip = 0;
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < ppo.update_epochs && !stop; ++epoch) {
     // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
@@ -214,6 +222,22 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
         collective->all_reduce_sum(optimizer.gradients());
         optimizer.clip_grad_norm(ppo.max_grad_norm);
         optimizer.step();
+        ++stats.minibatches;
+        continue;
+      }
+      if (fused) {  // alone and without a KL term: m == mb and there is no target_kl to check
+        const FusedLosses l = fused->compute({e_obs.narrow(0, lo, m), e_critic.narrow(0, lo, m),
+                                              e_actions.narrow(0, lo, m), e_logp.narrow(0, lo, m),
+                                              e_values.narrow(0, lo, m), e_adv.narrow(0, lo, m),
+                                              e_returns.narrow(0, lo, m)},
+                                             trust_region.clip_epsilon());
+        if (epoch == 0 && start == 0) stats.first_ratio = l.mean_ratio;
+        optimizer.clip_grad_norm(ppo.max_grad_norm);
+        optimizer.step();
+        fused_pg += l.policy_loss;
+        fused_v += l.value_loss;
+        fused_ent += l.entropy;
+        fused_clip += l.clip_fraction;
         ++stats.minibatches;
         continue;
       }
@@ -314,10 +338,10 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     sum_ent = sums[2];
     sum_clip = sums[3];
   }
-  stats.policy_loss = sum_pg.item<double>() / n;
-  stats.value_loss = sum_v.item<double>() / n;
-  stats.entropy = sum_ent.item<double>() / n;
-  stats.clip_fraction = sum_clip.item<double>() / n;
+  stats.policy_loss = (sum_pg.item<double>() + fused_pg) / n;
+  stats.value_loss = (sum_v.item<double>() + fused_v) / n;
+  stats.entropy = (sum_ent.item<double>() + fused_ent) / n;
+  stats.clip_fraction = (sum_clip.item<double>() + fused_clip) / n;
   stats.beta = trust_region.beta();
   return stats;
 }

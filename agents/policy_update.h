@@ -39,6 +39,9 @@ struct PpoConfig {
   bool value_norm = false;
   double max_grad_norm = 0.5;
   double adam_eps = 1e-5;
+  /// Hand-written gradients for the common PPO case (agents/fused_update.h); false forces
+  /// libtorch autograd.
+  bool fused_update = true;
 
   void visit(ConfigVisitor& v);
 };

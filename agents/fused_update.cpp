@@ -1,0 +1,340 @@
+#include "agents/fused_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+namespace {
+
+constexpr float kHalfLog2Pi = 0.91893853320467274178F;  // 0.5 * log(2 pi), as distribution.cpp
+
+// Where `p` lives in the optimizer's flat buffer, or -1 if it does not (another optimizer, or
+// a parameter re-seated since).
+std::int64_t flat_offset(const FlatAdam& optimizer, const torch::Tensor& p) {
+  const torch::Tensor& flat = optimizer.parameters();
+  if (!p.defined() || !p.is_contiguous() || p.scalar_type() != torch::kFloat32) return -1;
+  const auto base = reinterpret_cast<std::uintptr_t>(flat.data_ptr<float>());
+  const auto at = reinterpret_cast<std::uintptr_t>(p.data_ptr<float>());
+  if (at < base || (at - base) % sizeof(float) != 0) return -1;
+  const auto offset = static_cast<std::int64_t>((at - base) / sizeof(float));
+  return offset + p.numel() <= flat.numel() ? offset : -1;
+}
+
+// inference.cpp's vector_tanh: Eigen's minimax rational tanh (generic_fast_tanh_float), a few
+// float ulps from tanhf on [-7.9, 7.9] and saturated beyond. torch's tanh_ on a [128, 64] buffer
+// costs as much as the 64x64 product before it, because libm's tanhf does not vectorize.
+inline float vector_tanh(float x) {
+  constexpr float kClamp = 7.90531110763549805F;
+  constexpr float a1 = 4.89352455891786e-03F, a3 = 6.37261928875436e-04F,
+                  a5 = 1.48572235717979e-05F, a7 = 5.12229709037114e-08F,
+                  a9 = -8.60467152213735e-11F, a11 = 2.00018790482477e-13F,
+                  a13 = -2.76076847742355e-16F;
+  constexpr float b0 = 4.89352518554385e-03F, b2 = 2.26843463243900e-03F,
+                  b4 = 1.18534705686654e-04F, b6 = 1.19825839466702e-06F;
+  const float c = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
+  const float c2 = c * c;
+  float p = c2 * a13 + a11;
+  p = p * c2 + a9;
+  p = p * c2 + a7;
+  p = p * c2 + a5;
+  p = p * c2 + a3;
+  p = p * c2 + a1;
+  p = p * c;
+  float q = c2 * b6 + b4;
+  q = q * c2 + b2;
+  q = q * c2 + b0;
+  const float t = p / q;
+  return (x < 0.0004F && x > -0.0004F) ? x : t;
+}
+
+// The elementwise loops, compiled for AVX-512, AVX2+FMA and baseline x86-64 as inference.cpp's
+// dense kernel is; the loader picks the best the CPU has.
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activate(float* y,
+                                                                                   std::int64_t n,
+                                                                                   bool relu) {
+  if (relu) {
+    for (std::int64_t k = 0; k < n; ++k) y[k] = std::max(y[k], 0.0F);
+  } else {
+    for (std::int64_t k = 0; k < n; ++k) y[k] = vector_tanh(y[k]);
+  }
+}
+
+// g *= activation'(pre-activation), written in terms of the output y: tanh' = 1 - y^2,
+// relu' = [y > 0].
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activation_backward(
+    float* g, const float* y, std::int64_t n, bool relu) {
+  if (relu) {
+    for (std::int64_t k = 0; k < n; ++k) g[k] = y[k] > 0.0F ? g[k] : 0.0F;
+  } else {
+    for (std::int64_t k = 0; k < n; ++k) g[k] *= 1.0F - y[k] * y[k];
+  }
+}
+
+__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void column_sums(
+    const float* x, std::int64_t rows, std::int64_t width, float* sums) {
+  std::fill(sums, sums + width, 0.0F);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < width; ++j) sums[j] += x[r * width + j];
+}
+
+bool box_with_shared_log_std(const ActorCriticImpl& net) {
+  return net.shape().action_space.kind == envs::SpaceKind::kBox && !net.config().gsde &&
+         net.log_std().defined() && net.log_std().dim() == 1;
+}
+
+// The network half of eligibility: MLPs with a Categorical or shared-log-std Gaussian head, every
+// parameter a slot of the flat buffer, together filling it (so that writing each slot's gradient
+// writes the whole gradient).
+bool network_supported(const ActorCriticImpl& net, const FlatAdam& optimizer) {
+  const bool discrete = net.shape().action_space.kind == envs::SpaceKind::kDiscrete;
+  if (net.config().gsde || !(discrete || box_with_shared_log_std(net))) return false;
+  std::int64_t covered = 0;
+  auto in_buffer = [&](const torch::Tensor& p) {
+    if (flat_offset(optimizer, p) < 0) return false;
+    covered += p.numel();
+    return true;
+  };
+  for (const auto* layers : {&net.actor_layers(), &net.critic_layers()})
+    for (const auto& l : *layers)
+      if (!in_buffer(l->weight) || !in_buffer(l->bias)) return false;
+  if (!discrete && !in_buffer(net.log_std())) return false;
+  return covered == optimizer.parameters().numel();
+}
+
+}  // namespace
+
+bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
+                           const TrustRegion& trust_region, const PpoConfig& ppo,
+                           std::int64_t world) {
+  const TrustRegionConfig& tr = trust_region.config();
+  if (!ppo.fused_update || world != 1) return false;
+  // A KL term in the loss, or a KL read before each step, needs the old distribution per row.
+  if (!tr.clip || tr.kl_penalty.enabled || tr.target_kl) return false;
+  return !ppo.value_huber_delta && network_supported(net, optimizer);
+}
+
+FusedPpoGradient::FusedPpoGradient(ActorCriticImpl& net, FlatAdam& optimizer, const PpoConfig& ppo)
+    : ppo_(ppo),
+      relu_(net.config().activation == Activation::kRelu),
+      discrete_(net.shape().action_space.kind == envs::SpaceKind::kDiscrete) {
+  if (ppo.value_huber_delta || !network_supported(net, optimizer))
+    throw Error(
+        "fused PPO update: this network, optimizer or value loss is not supported; use the "
+        "autograd path");
+  // Views of the flat buffers that do not require grad: the products below write into them
+  // under NoGradGuard without touching autograd.
+  const torch::Tensor& params = optimizer.parameters();
+  torch::Tensor& grads = optimizer.gradients();
+  auto slot = [&](const torch::Tensor& flat, const torch::Tensor& p) {
+    return flat.narrow(0, flat_offset(optimizer, p), p.numel()).view(p.sizes());
+  };
+  for (auto [layers, mlp] :
+       {std::pair{&net.actor_layers(), &actor_}, std::pair{&net.critic_layers(), &critic_}})
+    for (const auto& l : *layers)
+      mlp->layers.push_back({slot(params, l->weight), slot(params, l->bias), slot(grads, l->weight),
+                             slot(grads, l->bias),
+                             torch::empty({l->weight.size(1), l->weight.size(0)})});
+  if (!discrete_) {
+    log_std_ = slot(params, net.log_std());
+    log_std_grad_ = slot(grads, net.log_std());
+  }
+}
+
+void FusedPpoGradient::resize(std::int64_t rows) {
+  if (rows == rows_) return;
+  rows_ = rows;
+  for (Mlp* mlp : {&actor_, &critic_}) {
+    mlp->outputs.clear();
+    mlp->deltas.clear();
+    for (const Layer& l : mlp->layers) {
+      mlp->outputs.push_back(torch::empty({rows, l.weight.size(0)}));
+      mlp->deltas.push_back(torch::empty({rows, l.weight.size(0)}));
+    }
+  }
+  adv_ = torch::empty({rows});
+}
+
+void FusedPpoGradient::forward(Mlp& mlp, const torch::Tensor& input) {
+  for (std::size_t i = 0; i < mlp.layers.size(); ++i) {
+    Layer& l = mlp.layers[i];
+    torch::Tensor& out = mlp.outputs[i];
+    const torch::Tensor& x = i == 0 ? input : mlp.outputs[i - 1];
+    // x w^T with w^T as a transposed view runs at half the speed of a product of contiguous
+    // operands in this libtorch's BLAS (measured, [128, 64] x [64, 64]), so transpose w first.
+    const std::int64_t n_out = l.weight.size(0), n_in = l.weight.size(1);
+    const float* w = l.weight.data_ptr<float>();
+    float* wt = l.weight_t.data_ptr<float>();
+    for (std::int64_t o = 0; o < n_out; ++o)
+      for (std::int64_t k = 0; k < n_in; ++k) wt[k * n_out + o] = w[o * n_in + k];
+    at::addmm_out(out, l.bias, x, l.weight_t);
+    if (i + 1 < mlp.layers.size()) activate(out.data_ptr<float>(), out.numel(), relu_);
+  }
+}
+
+// deltas.back() holds d loss / d output on entry; fills every layer's weight and bias gradient.
+void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
+  for (std::size_t i = mlp.layers.size(); i-- > 0;) {
+    Layer& l = mlp.layers[i];
+    const torch::Tensor& delta = mlp.deltas[i];
+    at::mm_out(l.weight_grad, delta.t(), i == 0 ? input : mlp.outputs[i - 1]);
+    column_sums(delta.data_ptr<float>(), delta.size(0), delta.size(1),
+                l.bias_grad.data_ptr<float>());
+    if (i == 0) break;
+    torch::Tensor& prev = mlp.deltas[i - 1];
+    at::mm_out(prev, delta, l.weight);
+    activation_backward(prev.data_ptr<float>(), mlp.outputs[i - 1].data_ptr<float>(), prev.numel(),
+                        relu_);
+  }
+}
+
+FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsilon) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor obs = mb.obs.contiguous(), critic_in = mb.critic_inputs.contiguous();
+  const std::int64_t m = obs.size(0);
+  if (m < 1) throw Error("fused PPO update: empty minibatch");
+  resize(m);
+  forward(actor_, obs);
+  forward(critic_, critic_in);
+
+  // Advantages normalized over the minibatch as the autograd path does: unbiased std, 1e-8.
+  const torch::Tensor raw_adv = mb.advantages.contiguous();
+  const float* raw = raw_adv.data_ptr<float>();
+  float* adv = adv_.data_ptr<float>();
+  if (ppo_.norm_adv && m > 1) {
+    double mean = 0, var = 0;
+    for (std::int64_t i = 0; i < m; ++i) mean += raw[i];
+    mean /= static_cast<double>(m);
+    for (std::int64_t i = 0; i < m; ++i) var += (raw[i] - mean) * (raw[i] - mean);
+    const auto mean_f = static_cast<float>(mean);
+    const float denom = static_cast<float>(std::sqrt(var / static_cast<double>(m - 1))) + 1e-8F;
+    for (std::int64_t i = 0; i < m; ++i) adv[i] = (raw[i] - mean_f) / denom;
+  } else {
+    std::copy(raw, raw + m, adv);
+  }
+
+  // Policy: loss = -mean(min(r A, clip(r) A)) - ent_coef * mean(H). torch.min sends the gradient
+  // to the unclipped term where it is the smaller one, and half to each on ties, where both
+  // terms' gradients are equal (the clamp passes its gradient on the closed interval); so the
+  // per-row d loss / d log pi(a) is -r A / m when r A <= clip(r) A and 0 otherwise.
+  const float lo = static_cast<float>(1.0 - clip_epsilon),
+              hi = static_cast<float>(1.0 + clip_epsilon);
+  const auto eps_f = static_cast<float>(clip_epsilon);
+  const float inv_m = 1.0F / static_cast<float>(m);
+  const auto ent_coef = static_cast<float>(ppo_.ent_coef);
+  const torch::Tensor old_lp_t = mb.old_log_probs.contiguous();
+  const float* old_lp = old_lp_t.data_ptr<float>();
+  const torch::Tensor& out_t = actor_.outputs.back();
+  const float* out = out_t.data_ptr<float>();
+  float* d_out = actor_.deltas.back().data_ptr<float>();
+  const std::int64_t width = out_t.size(1);
+  double sum_surrogate = 0, sum_entropy = 0, sum_ratio = 0;
+  std::int64_t clipped = 0;
+  auto surrogate = [&](std::int64_t i, float log_prob) {
+    const float r = std::exp(log_prob - old_lp[i]);
+    const float a = adv[i];
+    const float unclipped = r * a, bounded = std::clamp(r, lo, hi) * a;
+    sum_surrogate += std::min(unclipped, bounded);
+    sum_ratio += r;
+    clipped += std::abs(r - 1.0F) > eps_f ? 1 : 0;
+    return unclipped <= bounded ? -inv_m * a * r : 0.0F;  // d loss / d log pi(a)
+  };
+  if (discrete_) {
+    const torch::Tensor actions_t = mb.actions.contiguous();
+    const std::int64_t* actions = actions_t.data_ptr<std::int64_t>();
+    std::vector<float> log_p(static_cast<std::size_t>(width));
+    for (std::int64_t i = 0; i < m; ++i) {
+      const float* z = out + i * width;
+      float* g = d_out + i * width;
+      const float z_max = *std::max_element(z, z + width);
+      float sum = 0;
+      for (std::int64_t j = 0; j < width; ++j) sum += std::exp(z[j] - z_max);
+      const float log_sum = std::log(sum);
+      float entropy = 0;
+      for (std::int64_t j = 0; j < width; ++j) {
+        log_p[j] = z[j] - z_max - log_sum;
+        entropy -= std::exp(log_p[j]) * log_p[j];
+      }
+      sum_entropy += entropy;
+      const std::int64_t action = actions[i];
+      const float c = surrogate(i, log_p[static_cast<std::size_t>(action)]);
+      // d log pi(a) / dz = onehot(a) - p; dH / dz_j = -p_j (log p_j + H).
+      for (std::int64_t j = 0; j < width; ++j) {
+        const float p = std::exp(log_p[j]);
+        g[j] = c * ((j == action ? 1.0F : 0.0F) - p) + ent_coef * inv_m * p * (log_p[j] + entropy);
+      }
+    }
+  } else {
+    const torch::Tensor actions_t = mb.actions.contiguous();
+    const float* actions = actions_t.data_ptr<float>();
+    const float* log_std = log_std_.data_ptr<float>();
+    float* log_std_grad = log_std_grad_.data_ptr<float>();
+    std::vector<float> inv_std(static_cast<std::size_t>(width)), z(static_cast<std::size_t>(width));
+    float entropy = 0;
+    for (std::int64_t j = 0; j < width; ++j) {
+      inv_std[j] = std::exp(-log_std[j]);
+      entropy += log_std[j] + (0.5F + kHalfLog2Pi);
+      log_std_grad[j] = -ent_coef;  // d(-ent_coef * mean H) / d log_std_j
+    }
+    for (std::int64_t i = 0; i < m; ++i) {
+      float log_prob = 0;
+      for (std::int64_t j = 0; j < width; ++j) {
+        z[j] = (actions[i * width + j] - out[i * width + j]) * inv_std[j];
+        log_prob += -0.5F * z[j] * z[j] - log_std[j] - kHalfLog2Pi;
+      }
+      const float c = surrogate(i, log_prob);
+      // d log pi / d mu = z / sigma; d log pi / d log_std = z^2 - 1.
+      for (std::int64_t j = 0; j < width; ++j) {
+        d_out[i * width + j] = c * z[j] * inv_std[j];
+        log_std_grad[j] += c * (z[j] * z[j] - 1.0F);
+      }
+    }
+    sum_entropy = static_cast<double>(entropy) * static_cast<double>(m);
+  }
+  backward(actor_, obs);
+
+  // Value: vf_coef * mean(0.5 err^2), or of the larger of the unclipped and clipped errors'
+  // losses. torch.max's gradient goes to the larger, half to each on ties; the clamp passes it on
+  // the closed interval.
+  const torch::Tensor old_v_t = mb.old_values.contiguous(), returns_t = mb.returns.contiguous();
+  const float* old_v = old_v_t.data_ptr<float>();
+  const float* returns = returns_t.data_ptr<float>();
+  const float* v = critic_.outputs.back().data_ptr<float>();
+  float* d_v = critic_.deltas.back().data_ptr<float>();
+  const float v_scale = static_cast<float>(ppo_.vf_coef) * inv_m;
+  double sum_value = 0;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float err = v[i] - returns[i];
+    const float loss = 0.5F * err * err;
+    if (!ppo_.value_clip) {
+      sum_value += loss;
+      d_v[i] = v_scale * err;
+      continue;
+    }
+    const auto c = static_cast<float>(*ppo_.value_clip);
+    const float step = v[i] - old_v[i];
+    const float clipped_err = old_v[i] + std::clamp(step, -c, c) - returns[i];
+    const float clipped_loss = 0.5F * clipped_err * clipped_err;
+    const float clipped_grad = (step >= -c && step <= c) ? clipped_err : 0.0F;
+    sum_value += std::max(loss, clipped_loss);
+    const float g = loss > clipped_loss   ? err
+                    : loss < clipped_loss ? clipped_grad
+                                          : 0.5F * (err + clipped_grad);
+    d_v[i] = v_scale * g;
+  }
+  backward(critic_, critic_in);
+
+  const double n = static_cast<double>(m);
+  FusedLosses losses;
+  losses.policy_loss = -sum_surrogate / n;
+  losses.value_loss = sum_value / n;
+  losses.entropy = sum_entropy / n;
+  losses.clip_fraction = static_cast<double>(clipped) / n;
+  losses.mean_ratio = sum_ratio / n;
+  return losses;
+}
+
+}  // namespace trustrl::agents

@@ -1,0 +1,215 @@
+#include "agents/fused_update.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "agents/flat_adam.h"
+#include "agents/network.h"
+#include "agents/policy_update.h"
+#include "agents/trust_region.h"
+#include "core/rng.h"
+
+namespace trustrl::agents {
+namespace {
+
+struct Case {
+  std::string name;
+  envs::Space space;
+  Activation activation = Activation::kTanh;
+  std::int64_t critic_input_dim = 5;  // the observation has 5 features
+  bool value_clip = true;
+};
+
+NetworkConfig network_config(const Case& c) {
+  NetworkConfig n;
+  n.activation = c.activation;
+  n.log_std_init = -0.5;
+  return n;
+}
+
+ActorCritic make_net(const Case& c, std::uint64_t seed) {
+  torch::manual_seed(
+      static_cast<std::int64_t>(seed));  // the same initial weights for the same seed
+  return ActorCritic(NetworkShape{5, c.critic_input_dim, c.space}, network_config(c));
+}
+
+// A net and a batch whose old log-probs and values are perturbed away from the current ones, so
+// that ratios leave the clip range and value clipping both binds and does not.
+struct Problem {
+  ActorCritic net;
+  FlatAdam optimizer;
+  UpdateBatch batch;
+  Problem(const Case& c, std::uint64_t seed, std::int64_t rows = 96)
+      : net(make_net(c, seed)), optimizer(*net, 2.5e-4) {
+    torch::manual_seed(static_cast<std::int64_t>(seed) + 100);
+    batch.obs = torch::randn({rows, 5});
+    batch.critic_inputs =
+        c.critic_input_dim == 5 ? batch.obs : torch::randn({rows, c.critic_input_dim});
+    if (c.space.is_discrete())
+      batch.actions = torch::randint(0, c.space.num_logits(), {rows, 1}, torch::kInt64);
+    else
+      batch.actions = torch::randn({rows, c.space.flat_dim()});
+    torch::NoGradGuard no_grad;
+    batch.old_log_probs =
+        net->distribution(batch.obs).log_prob(batch.actions) + 0.3 * torch::randn({rows});
+    batch.old_values = net->value(batch.critic_inputs) + 0.3 * torch::randn({rows});
+    batch.advantages = 1 + 3 * torch::randn({rows});
+    batch.returns = torch::randn({rows});
+  }
+};
+
+PpoConfig ppo_config(const Case& c) {
+  PpoConfig ppo;
+  if (!c.value_clip) ppo.value_clip.reset();
+  return ppo;
+}
+
+// The autograd path's loss for one minibatch, written as policy_update.cpp writes it.
+FusedLosses autograd_gradient(Problem& s, const PpoConfig& ppo, const TrustRegion& tr) {
+  const UpdateBatch& b = s.batch;
+  const Distribution dist = s.net->distribution(b.obs);
+  const torch::Tensor ratio = torch::exp(dist.log_prob(b.actions) - b.old_log_probs);
+  const torch::Tensor adv = (b.advantages - b.advantages.mean()) / (b.advantages.std() + 1e-8);
+  const torch::Tensor pg_loss = tr.policy_loss(ratio, adv, torch::Tensor());
+  const torch::Tensor v = s.net->value(b.critic_inputs);
+  torch::Tensor v_loss = 0.5 * (v - b.returns) * (v - b.returns);
+  if (ppo.value_clip) {
+    const torch::Tensor clipped =
+        b.old_values + torch::clamp(v - b.old_values, -*ppo.value_clip, *ppo.value_clip);
+    v_loss = torch::max(v_loss, 0.5 * (clipped - b.returns) * (clipped - b.returns));
+  }
+  v_loss = v_loss.mean();
+  const torch::Tensor entropy = dist.entropy().mean();
+  const torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
+  s.optimizer.zero_grad();
+  loss.backward();
+  FusedLosses l;
+  l.policy_loss = pg_loss.item<double>();
+  l.value_loss = v_loss.item<double>();
+  l.entropy = entropy.item<double>();
+  l.clip_fraction = tr.clip_fraction(ratio).item<double>();
+  l.mean_ratio = ratio.mean().item<double>();
+  return l;
+}
+
+class FusedGradient : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FusedGradient, MatchesAutograd) {
+  const Case& c = GetParam();
+  Problem s(c, 3);
+  const PpoConfig ppo = ppo_config(c);
+  TrustRegion tr{TrustRegionConfig{}};
+  tr.begin_update(1.0);
+  ASSERT_TRUE(fused_update_eligible(*s.net, s.optimizer, tr, ppo, 1));
+
+  const FusedLosses expected = autograd_gradient(s, ppo, tr);
+  const torch::Tensor reference = s.optimizer.gradients().clone();
+  s.optimizer.gradients().fill_(123.0F);  // the fused path must overwrite every slot
+  FusedPpoGradient fused(*s.net, s.optimizer, ppo);
+  const UpdateBatch& b = s.batch;
+  const FusedLosses got = fused.compute(
+      {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns},
+      tr.clip_epsilon());
+
+  const torch::Tensor g = s.optimizer.gradients();
+  const double relative = ((g - reference).norm() / reference.norm()).item<double>();
+  EXPECT_LT(relative, 1e-5) << c.name;
+  EXPECT_TRUE(torch::allclose(g, reference, 1e-4, 1e-6))
+      << c.name << " max abs diff " << (g - reference).abs().max().item<double>();
+  EXPECT_NEAR(got.policy_loss, expected.policy_loss, 1e-5);
+  EXPECT_NEAR(got.value_loss, expected.value_loss, 1e-5 * std::max(1.0, expected.value_loss));
+  EXPECT_NEAR(got.entropy, expected.entropy, 1e-5);
+  EXPECT_NEAR(got.clip_fraction, expected.clip_fraction, 1e-6);  // torch counts in float
+  EXPECT_NEAR(got.mean_ratio, expected.mean_ratio, 1e-5);
+  // The batch exercises both sides of the clip.
+  EXPECT_GT(got.clip_fraction, 0.05);
+  EXPECT_LT(got.clip_fraction, 0.95);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FusedGradient,
+    ::testing::Values(Case{"categorical_value_clip", envs::Space::discrete(3)},
+                      Case{"categorical_no_value_clip", envs::Space::discrete(3), Activation::kTanh,
+                           5, false},
+                      Case{"gaussian_tanh", envs::Space::box(-1, 1, {2})},
+                      Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu},
+                      Case{"categorical_relu", envs::Space::discrete(4), Activation::kRelu},
+                      Case{"wide_critic_input", envs::Space::discrete(2), Activation::kTanh, 9}),
+    [](const ::testing::TestParamInfo<Case>& param) { return param.param.name; });
+
+TEST(FusedUpdate, WholeUpdateMatchesAutograd) {
+  for (const Case& c :
+       {Case{"categorical", envs::Space::discrete(2)},
+        Case{"gaussian", envs::Space::box(-1, 1, {2}), Activation::kTanh, 7, false}}) {
+    Problem fused(c, 11, 256), plain(c, 11, 256);
+    ASSERT_TRUE(torch::equal(fused.optimizer.parameters(), plain.optimizer.parameters()));
+    PpoConfig ppo = ppo_config(c);
+    TrustRegion tr_fused{TrustRegionConfig{}}, tr_plain{TrustRegionConfig{}};
+    ASSERT_TRUE(fused_update_eligible(*fused.net, fused.optimizer, tr_fused, ppo, 1));
+    Rng rng_fused(5), rng_plain(5);
+    const UpdateStats a =
+        run_policy_update(*fused.net, fused.optimizer, tr_fused, ppo, rng_fused, fused.batch, 0.8);
+    ppo.fused_update = false;
+    const UpdateStats b =
+        run_policy_update(*plain.net, plain.optimizer, tr_plain, ppo, rng_plain, plain.batch, 0.8);
+
+    const torch::Tensor diff =
+        (fused.optimizer.parameters() - plain.optimizer.parameters()).abs().max();
+    EXPECT_LT(diff.item<double>(), 1e-4) << c.name;
+    const torch::Tensor moved =
+        (fused.optimizer.parameters() - flat_parameters(*Problem(c, 11, 256).net)).abs().max();
+    EXPECT_GT(moved.item<double>(), 1e-3) << c.name;  // the update did something to compare
+    EXPECT_EQ(a.minibatches, b.minibatches);
+    EXPECT_NEAR(a.policy_loss, b.policy_loss, 1e-4);
+    EXPECT_NEAR(a.value_loss, b.value_loss, 1e-4 * std::max(1.0, b.value_loss));
+    EXPECT_NEAR(a.entropy, b.entropy, 1e-4);
+    EXPECT_NEAR(a.clip_fraction, b.clip_fraction, 0.02);
+    EXPECT_NEAR(a.first_ratio, b.first_ratio, 1e-5);
+    EXPECT_NEAR(a.kl_analytic, b.kl_analytic, 1e-5);
+  }
+}
+
+TEST(FusedUpdate, EligibilityFallsBackOutsideTheCommonCase) {
+  const Case discrete{"categorical", envs::Space::discrete(2)};
+  Problem s(discrete, 1);
+  const PpoConfig ppo;
+  const TrustRegion clip{TrustRegionConfig{}};
+  EXPECT_TRUE(fused_update_eligible(*s.net, s.optimizer, clip, ppo, 1));
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, ppo, 2));  // data parallel
+
+  PpoConfig off;
+  off.fused_update = false;
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, off, 1));
+  PpoConfig huber;
+  huber.value_huber_delta = 1.0;
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, huber, 1));
+
+  TrustRegionConfig penalty;
+  penalty.kl_penalty.enabled = true;
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, TrustRegion(penalty), ppo, 1));
+  TrustRegionConfig target;
+  target.target_kl = 0.01;
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, TrustRegion(target), ppo, 1));
+  TrustRegionConfig bound_only;
+  bound_only.clip.reset();
+  bound_only.kl_bound.delta = 0.01;
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, TrustRegion(bound_only), ppo, 1));
+
+  NetworkConfig gsde;
+  gsde.gsde = true;
+  ActorCritic gsde_net(NetworkShape{5, 5, envs::Space::box(-1, 1, {2})}, gsde);
+  FlatAdam gsde_optimizer(*gsde_net, 1e-3);
+  EXPECT_FALSE(fused_update_eligible(*gsde_net, gsde_optimizer, clip, ppo, 1));
+
+  ActorCritic multi(NetworkShape{5, 5, envs::Space::multi_discrete({2, 3})}, NetworkConfig{});
+  FlatAdam multi_optimizer(*multi, 1e-3);
+  EXPECT_FALSE(fused_update_eligible(*multi, multi_optimizer, clip, ppo, 1));
+
+  // Parameters outside the optimizer's buffer (another optimizer re-seated them since).
+  FlatAdam other(*s.net, 1e-3);
+  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, ppo, 1));
+}
+
+}  // namespace
+}  // namespace trustrl::agents
