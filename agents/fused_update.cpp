@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "agents/vector_tanh.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -22,33 +23,6 @@ std::int64_t flat_offset(const FlatAdam& optimizer, const torch::Tensor& p) {
   if (at < base || (at - base) % sizeof(float) != 0) return -1;
   const auto offset = static_cast<std::int64_t>((at - base) / sizeof(float));
   return offset + p.numel() <= flat.numel() ? offset : -1;
-}
-
-// inference.cpp's vector_tanh: Eigen's minimax rational tanh (generic_fast_tanh_float), a few
-// float ulps from tanhf on [-7.9, 7.9] and saturated beyond. torch's tanh_ on a [128, 64] buffer
-// costs as much as the 64x64 product before it, because libm's tanhf does not vectorize.
-inline float vector_tanh(float x) {
-  constexpr float kClamp = 7.90531110763549805F;
-  constexpr float a1 = 4.89352455891786e-03F, a3 = 6.37261928875436e-04F,
-                  a5 = 1.48572235717979e-05F, a7 = 5.12229709037114e-08F,
-                  a9 = -8.60467152213735e-11F, a11 = 2.00018790482477e-13F,
-                  a13 = -2.76076847742355e-16F;
-  constexpr float b0 = 4.89352518554385e-03F, b2 = 2.26843463243900e-03F,
-                  b4 = 1.18534705686654e-04F, b6 = 1.19825839466702e-06F;
-  const float c = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
-  const float c2 = c * c;
-  float p = c2 * a13 + a11;
-  p = p * c2 + a9;
-  p = p * c2 + a7;
-  p = p * c2 + a5;
-  p = p * c2 + a3;
-  p = p * c2 + a1;
-  p = p * c;
-  float q = c2 * b6 + b4;
-  q = q * c2 + b2;
-  q = q * c2 + b0;
-  const float t = p / q;
-  return (x < 0.0004F && x > -0.0004F) ? x : t;
 }
 
 // The elementwise loops, compiled for AVX-512, AVX2+FMA and baseline x86-64 as inference.cpp's
