@@ -12,7 +12,8 @@
 namespace trustrl::agents {
 namespace {
 
-// One update of `epochs` x (batch / minibatch) steps on random data, reported per minibatch step.
+// One update of `epochs` x (batch / minibatch) steps on random data, reported per minibatch step;
+// the last argument picks the fused update (1) or libtorch autograd (0).
 void BM_PpoMinibatchStep(benchmark::State& state) {
   set_compute_threads(1);
   const int obs = static_cast<int>(state.range(0));
@@ -26,6 +27,7 @@ void BM_PpoMinibatchStep(benchmark::State& state) {
   PpoConfig ppo;
   ppo.minibatch_size = minibatch;
   ppo.update_epochs = 4;
+  ppo.fused_update = state.range(3) != 0;
   Rng rng(1);
   const int batch = minibatch * 16;
   UpdateBatch b;
@@ -43,7 +45,10 @@ void BM_PpoMinibatchStep(benchmark::State& state) {
   }
   state.SetItemsProcessed(steps);  // items: minibatch steps
 }
-BENCHMARK(BM_PpoMinibatchStep)->Args({4, 2, 128})->Args({8, 4, 64})->Args({24, 4, 64})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PpoMinibatchStep)
+    ->ArgsProduct({{4}, {2}, {128}, {1, 0}})
+    ->ArgsProduct({{8, 24}, {4}, {64}, {1, 0}})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ActorInference(benchmark::State& state) {
   const int obs = static_cast<int>(state.range(0));
