@@ -66,7 +66,7 @@ def marl():
         return
     print("| config | variant | seed | last-10-update training return | eval 100 ep. (sampled) | eval 100 ep. (deterministic) | env steps | wall s | SPS |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r[0] != "mappo_simple_spread", r[0], r[1], int(r[2]))):
         print(f"| {r[0]} | {r[1]} | {r[2]} | {float(r[3]):.1f} | {float(r[4]):.1f} | {float(r[5]):.1f} | {int(r[6]):,} | {float(r[7]):.0f} | {float(r[8]):,.0f} |")
 
 
