@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "server/wire_checks.h"
 
 namespace trustrl::server {
 
@@ -15,26 +16,6 @@ using google::protobuf::RepeatedField;
 
 std::string agent_text(const envs::MultiAgentSpec& spec, int a) {
   return "agent " + std::to_string(a) + " (" + spec.agent_names[static_cast<std::size_t>(a)] + ")";
-}
-
-// Throws unless `field` has `expected` values.
-template <class Repeated>
-void expect_size(const Repeated& field, std::size_t expected, const std::string& source,
-                 const std::string& name, const std::string& shape) {
-  if (static_cast<std::size_t>(field.size()) != expected)
-    throw Error(source + " sent " + std::to_string(field.size()) + " values in " + name +
-                ", expected " + std::to_string(expected) + " (" + shape + ")");
-}
-
-// Throws at the first non-finite value of a [rows, dim] array.
-template <class T>
-void expect_finite(const T* values, std::size_t rows, std::size_t dim, const std::string& source,
-                   const std::string& name, const std::string& row_name) {
-  for (std::size_t k = 0; k < rows * dim; ++k)
-    if (!std::isfinite(values[k]))
-      throw Error(source + " sent " + format_number(static_cast<double>(values[k])) + " in " +
-                  name + " of " + row_name + " " + std::to_string(k / dim) + " (component " +
-                  std::to_string(k % dim) + "); every value must be finite");
 }
 
 // Appends `rows` padded observation rows ([rows, A, padded_obs]) to a packed field.

@@ -170,19 +170,25 @@ void RemoteVectorEnv::fail(const std::string& message) {
   link_->fail(message);
 }
 
+RemoteEnvOptions suite_options(const RemoteEnvOptions& base, int num_envs,
+                               std::optional<int> time_limit) {
+  RemoteEnvOptions options = base;
+  options.num_envs = num_envs;
+  if (time_limit) {
+    wire::ServerInfo info;
+    const grpc::Status status = get_server_info(make_channel(options.endpoint()), options.token,
+                                                options.connect_timeout_s, &info);
+    if (!status.ok())
+      throw Error("simulator at " + options.address + ": GetSpec failed: " + describe(status));
+    for (const int c : info.capabilities())
+      if (c == wire::CAPABILITY_TIME_LIMIT_OVERRIDE) options.max_episode_steps = *time_limit;
+  }
+  return options;
+}
+
 envs::VectorEnvMaker remote_env_maker(const RemoteEnvOptions& base) {
   return [base](int num_envs, std::optional<int> time_limit) -> std::unique_ptr<envs::VectorEnv> {
-    RemoteEnvOptions options = base;
-    options.num_envs = num_envs;
-    if (time_limit) {
-      wire::ServerInfo info;
-      const grpc::Status status = get_server_info(make_channel(options.endpoint()), options.token,
-                                                  options.connect_timeout_s, &info);
-      if (!status.ok())
-        throw Error("simulator at " + options.address + ": GetSpec failed: " + describe(status));
-      for (const int c : info.capabilities())
-        if (c == wire::CAPABILITY_TIME_LIMIT_OVERRIDE) options.max_episode_steps = *time_limit;
-    }
+    const RemoteEnvOptions options = suite_options(base, num_envs, time_limit);
     return std::make_unique<RemoteVectorEnv>(options);
   };
 }

@@ -108,6 +108,11 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   wire::SessionResponse response_;
 };
 
+/// `base` for one conformance-suite session: `num_envs` copies and, if the simulator offers
+/// CAPABILITY_TIME_LIMIT_OVERRIDE, the suite's short time limit.
+RemoteEnvOptions suite_options(const RemoteEnvOptions& base, int num_envs,
+                               std::optional<int> time_limit);
+
 /// A conformance-suite maker over RemoteVectorEnv: each call opens a session with `base`, asking
 /// for the suite's copy count and (if the simulator offers CAPABILITY_TIME_LIMIT_OVERRIDE) its
 /// short time limit.
