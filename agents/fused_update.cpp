@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "agents/kernel_path.h"
+#include "agents/kernel_targets.h"
 #include "agents/vector_tanh.h"
 #include "core/error.h"
 
@@ -25,11 +27,9 @@ std::int64_t flat_offset(const FlatAdam& optimizer, const torch::Tensor& p) {
   return offset + p.numel() <= flat.numel() ? offset : -1;
 }
 
-// The elementwise loops, compiled for AVX-512, AVX2+FMA and baseline x86-64 as inference.cpp's
-// dense kernel is; the loader picks the best the CPU has.
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activate(float* y,
-                                                                                   std::int64_t n,
-                                                                                   bool relu) {
+// The elementwise loops, written once and compiled for each kernel path as inference.cpp's dense
+// kernel is; kernel_path() picks the copy.
+[[gnu::always_inline]] inline void activate_body(float* y, std::int64_t n, bool relu) {
   if (relu) {
     for (std::int64_t k = 0; k < n; ++k) y[k] = std::max(y[k], 0.0F);
   } else {
@@ -39,8 +39,8 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activa
 
 // g *= activation'(pre-activation), written in terms of the output y: tanh' = 1 - y^2,
 // relu' = [y > 0].
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activation_backward(
-    float* g, const float* y, std::int64_t n, bool relu) {
+[[gnu::always_inline]] inline void activation_backward_body(float* g, const float* y,
+                                                            std::int64_t n, bool relu) {
   if (relu) {
     for (std::int64_t k = 0; k < n; ++k) g[k] = y[k] > 0.0F ? g[k] : 0.0F;
   } else {
@@ -48,11 +48,68 @@ __attribute__((target_clones("avx512f", "arch=haswell", "default"))) void activa
   }
 }
 
-__attribute__((target_clones("avx512f", "arch=haswell", "default"))) void column_sums(
-    const float* x, std::int64_t rows, std::int64_t width, float* sums) {
+[[gnu::always_inline]] inline void column_sums_body(const float* x, std::int64_t rows,
+                                                    std::int64_t width, float* sums) {
   std::fill(sums, sums + width, 0.0F);
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t j = 0; j < width; ++j) sums[j] += x[r * width + j];
+}
+
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void activate_avx512(float* y, std::int64_t n, bool relu) {
+  activate_body(y, n, relu);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void activate_avx2(float* y, std::int64_t n, bool relu) {
+  activate_body(y, n, relu);
+}
+void activate_baseline(float* y, std::int64_t n, bool relu) { activate_body(y, n, relu); }
+
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void activation_backward_avx512(float* g, const float* y,
+                                                                       std::int64_t n, bool relu) {
+  activation_backward_body(g, y, n, relu);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void activation_backward_avx2(float* g, const float* y,
+                                                                   std::int64_t n, bool relu) {
+  activation_backward_body(g, y, n, relu);
+}
+void activation_backward_baseline(float* g, const float* y, std::int64_t n, bool relu) {
+  activation_backward_body(g, y, n, relu);
+}
+
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void column_sums_avx512(const float* x, std::int64_t rows,
+                                                               std::int64_t width, float* sums) {
+  column_sums_body(x, rows, width, sums);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void column_sums_avx2(const float* x, std::int64_t rows,
+                                                           std::int64_t width, float* sums) {
+  column_sums_body(x, rows, width, sums);
+}
+void column_sums_baseline(const float* x, std::int64_t rows, std::int64_t width, float* sums) {
+  column_sums_body(x, rows, width, sums);
+}
+
+// Picks the copy of `kernel` for the path in use.
+template <class Kernel>
+Kernel pick(Kernel avx512, Kernel avx2, Kernel baseline) {
+  switch (kernel_path()) {
+    case KernelPath::kAvx512:
+      return avx512;
+    case KernelPath::kAvx2:
+      return avx2;
+    case KernelPath::kBaseline:
+      break;
+  }
+  return baseline;
+}
+
+void activate(float* y, std::int64_t n, bool relu) {
+  pick(activate_avx512, activate_avx2, activate_baseline)(y, n, relu);
+}
+void activation_backward(float* g, const float* y, std::int64_t n, bool relu) {
+  pick(activation_backward_avx512, activation_backward_avx2, activation_backward_baseline)(g, y, n,
+                                                                                           relu);
+}
+void column_sums(const float* x, std::int64_t rows, std::int64_t width, float* sums) {
+  pick(column_sums_avx512, column_sums_avx2, column_sums_baseline)(x, rows, width, sums);
 }
 
 bool box_with_shared_log_std(const ActorCriticImpl& net) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agents/kernel_path.h"
+#include "agents/kernel_targets.h"
 #include "agents/vector_tanh.h"
 #include "core/error.h"
 
@@ -13,10 +15,10 @@ namespace {
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
 constexpr double kGsdeVarianceEpsilon = 1e-6;  // network.h's kGsdeEpsilon, as SB3 adds it
 
-// Compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks the best the CPU has
-// (the inner loop over contiguous outputs vectorizes).
-__attribute__((target_clones("avx512f", "arch=haswell", "default")))
-void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
+// One dense layer (y = act(x W + b)), written once and compiled for each kernel path: the inner
+// loop over contiguous outputs vectorizes to the path's vector width.
+[[gnu::always_inline]] inline void dense_body(const DenseLayer& layer, const float* x, int rows,
+                                              float* y, bool activate, bool relu) {
   const int in = layer.in, out = layer.out;
   for (int r = 0; r < rows; ++r) {
     float* yr = y + static_cast<std::ptrdiff_t>(r) * out;
@@ -34,6 +36,32 @@ void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool act
         for (int j = 0; j < out; ++j) yr[j] = vector_tanh(yr[j]);
     }
   }
+}
+
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void dense_avx512(const DenseLayer& layer, const float* x,
+                                                         int rows, float* y, bool activate,
+                                                         bool relu) {
+  dense_body(layer, x, rows, y, activate, relu);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void dense_avx2(const DenseLayer& layer, const float* x,
+                                                     int rows, float* y, bool activate, bool relu) {
+  dense_body(layer, x, rows, y, activate, relu);
+}
+void dense_baseline(const DenseLayer& layer, const float* x, int rows, float* y, bool activate,
+                    bool relu) {
+  dense_body(layer, x, rows, y, activate, relu);
+}
+
+void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
+  switch (kernel_path()) {
+    case KernelPath::kAvx512:
+      return dense_avx512(layer, x, rows, y, activate, relu);
+    case KernelPath::kAvx2:
+      return dense_avx2(layer, x, rows, y, activate, relu);
+    case KernelPath::kBaseline:
+      break;
+  }
+  dense_baseline(layer, x, rows, y, activate, relu);
 }
 
 void save_layers(ByteWriter& out, const std::vector<DenseLayer>& layers) {

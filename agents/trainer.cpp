@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "agents/kernel_path.h"
 #include "agents/mappo.h"
 #include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
@@ -162,6 +163,7 @@ VectorEnvFactory local_env_factory() {
 Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();
+  kernel_path();  // a bad TRUSTRL_ISA stops the run before it writes anything
   set_compute_threads(static_cast<int>(config_.run.torch_threads));
   const int world = world_size();
   if (config_.env.num_envs < world)
@@ -309,6 +311,7 @@ void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
   if (options_.progress)
     sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(), options_.progress_is_terminal));
   log_file_ = std::make_unique<std::ofstream>(run_dir_->log_path(), std::ios::app);
+  log(kernel_report());
 }
 
 void Trainer::log(const std::string& line) {

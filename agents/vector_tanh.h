@@ -7,7 +7,7 @@ namespace trustrl::agents {
 // tanh as a rational function that the compiler can vectorize (libm's tanhf cannot be): the
 // minimax approximation Eigen uses for float tanh (Eigen's generic_fast_tanh_float, coefficients
 // from its source), accurate to a few float ulps on [-7.9, 7.9] and saturated beyond.
-inline float vector_tanh(float x) {
+[[gnu::always_inline]] inline float vector_tanh(float x) {
   constexpr float kClamp = 7.90531110763549805f;
   constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
                   a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "agents/flat_adam.h"
+#include "agents/kernel_path.h"
 #include "agents/network.h"
 #include "agents/policy_update.h"
 #include "agents/trust_region.h"
@@ -209,6 +210,47 @@ TEST(FusedUpdate, EligibilityFallsBackOutsideTheCommonCase) {
   // Parameters outside the optimizer's buffer (another optimizer re-seated them since).
   FlatAdam other(*s.net, 1e-3);
   EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, ppo, 1));
+}
+
+
+// The fused gradient is the same on every kernel path the CPU has (TRUSTRL_ISA) and on every
+// OpenBLAS core it runs (the BLAS products): each combination gives the baseline path's gradient
+// on Prescott's generic kernels to float tolerance.
+TEST(FusedUpdate, EveryKernelPathAndBlasCoreGivesTheSameGradient) {
+  const KernelPath saved_path = kernel_path();
+  const std::string saved_core = blas_info().core;
+  std::vector<std::string> cores = {""};  // "" leaves the BLAS as it is
+  if (!saved_core.empty()) {
+    cores = {"Prescott"};
+    if (cpu_has(KernelPath::kAvx2)) cores.push_back("Haswell");
+    if (cpu_has(KernelPath::kAvx512)) cores.push_back("SkylakeX");
+  }
+  for (const Case& c : {Case{"categorical_tanh", envs::Space::discrete(3)},
+                        Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu}}) {
+    auto gradient = [&](KernelPath path, const std::string& core) {
+      set_kernel_path(path);
+      if (!core.empty()) EXPECT_EQ(select_blas_core(core), core);
+      Problem s(c, 21, 131);
+      FusedPpoGradient fused(*s.net, s.optimizer, ppo_config(c));
+      const UpdateBatch& b = s.batch;
+      fused.compute(
+          {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns},
+          0.2);
+      return s.optimizer.gradients().clone();
+    };
+    const torch::Tensor reference = gradient(KernelPath::kBaseline, cores.front());
+    ASSERT_GT(reference.norm().item<double>(), 0.0);
+    for (KernelPath path : {KernelPath::kBaseline, KernelPath::kAvx2, KernelPath::kAvx512}) {
+      if (!cpu_has(path)) continue;
+      for (const std::string& core : cores) {
+        const torch::Tensor g = gradient(path, core);
+        const double relative = ((g - reference).norm() / reference.norm()).item<double>();
+        EXPECT_LT(relative, 1e-5) << c.name << " on " << kernel_path_name(path) << " / " << core;
+      }
+    }
+  }
+  set_kernel_path(saved_path);
+  if (!saved_core.empty()) select_blas_core(saved_core);
 }
 
 }  // namespace

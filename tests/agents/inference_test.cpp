@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 
+#include "agents/kernel_path.h"
 #include "agents/network.h"
 
 namespace trustrl::agents {
@@ -122,6 +124,61 @@ TEST(Inference, WeightsRoundTrip) {
   EXPECT_EQ(back.actor.size(), w.actor.size());
   EXPECT_EQ(back.actor[1].w, w.actor[1].w);
   EXPECT_EQ(back.log_std, w.log_std);
+}
+
+
+// The kernel paths (TRUSTRL_ISA) compute the same policy: every path the CPU has gives the
+// baseline path's outputs, values and log-probs to float tolerance (FMA contraction and vector
+// width change the rounding, not the math). Wide layers so the vector loops and their tails run.
+TEST(Inference, EveryKernelPathAgreesWithBaseline) {
+  const KernelPath saved = kernel_path();
+  for (auto [space, activation] :
+       {std::pair{envs::Space::discrete(5), Activation::kTanh},
+        std::pair{envs::Space::box(-1, 1, {3}), Activation::kRelu}}) {
+    torch::manual_seed(5);
+    NetworkConfig cfg;
+    cfg.activation = activation;
+    cfg.actor_hidden = {67, 64};
+    cfg.critic_hidden = {64, 33};
+    cfg.log_std_init = -0.4;
+    ActorCritic net(NetworkShape{11, 11, space}, cfg);
+    PolicyInference inf(export_weights(*net));
+    const int rows = 37;
+    const torch::Tensor obs = 2 * torch::randn({rows, 11});
+    const std::vector<float> x(obs.data_ptr<float>(), obs.data_ptr<float>() + obs.numel());
+    struct Result {
+      std::vector<float> outputs, values, log_probs;
+    };
+    auto run = [&](KernelPath path) {
+      set_kernel_path(path);
+      Result r;
+      inf.actor_outputs(x.data(), rows, r.outputs);
+      r.values.resize(rows);
+      inf.values(x.data(), rows, r.values.data());
+      Rng rng(17);
+      ActResult act;
+      inf.act(x.data(), rows, false, rng, act);
+      r.log_probs = act.log_probs;
+      return r;
+    };
+    const Result base = run(KernelPath::kBaseline);
+    int compared = 0;
+    for (KernelPath path : {KernelPath::kAvx2, KernelPath::kAvx512}) {
+      if (!cpu_has(path)) continue;
+      ++compared;
+      const Result got = run(path);
+      const std::string name(kernel_path_name(path));
+      ASSERT_EQ(got.outputs.size(), base.outputs.size());
+      for (std::size_t i = 0; i < base.outputs.size(); ++i)
+        EXPECT_NEAR(got.outputs[i], base.outputs[i], 1e-5) << name << " output " << i;
+      for (int i = 0; i < rows; ++i) {
+        EXPECT_NEAR(got.values[i], base.values[i], 1e-5) << name << " value " << i;
+        EXPECT_NEAR(got.log_probs[i], base.log_probs[i], 1e-5) << name << " log-prob " << i;
+      }
+    }
+    if (compared == 0) std::cout << "[ note ] this CPU has only the baseline path\n";
+  }
+  set_kernel_path(saved);
 }
 
 }  // namespace
