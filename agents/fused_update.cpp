@@ -145,17 +145,16 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
   if (!ppo.fused_update || world != 1) return false;
   // A KL term in the loss, or a KL read before each step, needs the old distribution per row.
   if (!tr.clip || tr.kl_penalty.enabled || tr.target_kl) return false;
-  return !ppo.value_huber_delta && network_supported(net, optimizer);
+  return network_supported(net, optimizer);
 }
 
 FusedPpoGradient::FusedPpoGradient(ActorCriticImpl& net, FlatAdam& optimizer, const PpoConfig& ppo)
     : ppo_(ppo),
       relu_(net.config().activation == Activation::kRelu),
       discrete_(net.shape().action_space.kind == envs::SpaceKind::kDiscrete) {
-  if (ppo.value_huber_delta || !network_supported(net, optimizer))
+  if (!network_supported(net, optimizer))
     throw Error(
-        "fused PPO update: this network, optimizer or value loss is not supported; use the "
-        "autograd path");
+        "fused PPO update: this network or optimizer is not supported; use the autograd path");
   // Views of the flat buffers that do not require grad: the products below write into them
   // under NoGradGuard without touching autograd.
   const torch::Tensor& params = optimizer.parameters();
@@ -327,33 +326,41 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
   }
   backward(actor_, obs);
 
-  // Value: vf_coef * mean(0.5 err^2), or of the larger of the unclipped and clipped errors'
-  // losses. torch.max's gradient goes to the larger, half to each on ties; the clamp passes it on
-  // the closed interval.
+  // Value: vf_coef * mean(L(err)) with L(e) = e^2 / 2, or Huber's (e^2 / 2 within delta, linear
+  // beyond, as policy_update.cpp writes it), or of the larger of the unclipped and clipped
+  // errors' losses. torch.max's gradient goes to the larger, half to each on ties; the clamp
+  // passes it on the closed interval. L'(e) is e, or clamp(e, -delta, delta) for Huber.
   const torch::Tensor old_v_t = mb.old_values.contiguous(), returns_t = mb.returns.contiguous();
   const float* old_v = old_v_t.data_ptr<float>();
   const float* returns = returns_t.data_ptr<float>();
   const float* v = critic_.outputs.back().data_ptr<float>();
   float* d_v = critic_.deltas.back().data_ptr<float>();
   const float v_scale = static_cast<float>(ppo_.vf_coef) * inv_m;
+  const bool huber = ppo_.value_huber_delta.has_value();
+  const float delta = huber ? static_cast<float>(*ppo_.value_huber_delta) : 0.0F;
+  auto error_loss = [&](float e) {
+    const float a = std::abs(e);
+    return !huber || a <= delta ? 0.5F * e * e : delta * (a - 0.5F * delta);
+  };
+  auto error_grad = [&](float e) { return huber ? std::clamp(e, -delta, delta) : e; };
   double sum_value = 0;
   for (std::int64_t i = 0; i < m; ++i) {
     const float err = v[i] - returns[i];
-    const float loss = 0.5F * err * err;
+    const float loss = error_loss(err);
     if (!ppo_.value_clip) {
       sum_value += loss;
-      d_v[i] = v_scale * err;
+      d_v[i] = v_scale * error_grad(err);
       continue;
     }
     const auto c = static_cast<float>(*ppo_.value_clip);
     const float step = v[i] - old_v[i];
     const float clipped_err = old_v[i] + std::clamp(step, -c, c) - returns[i];
-    const float clipped_loss = 0.5F * clipped_err * clipped_err;
-    const float clipped_grad = (step >= -c && step <= c) ? clipped_err : 0.0F;
+    const float clipped_loss = error_loss(clipped_err);
+    const float clipped_grad = (step >= -c && step <= c) ? error_grad(clipped_err) : 0.0F;
     sum_value += std::max(loss, clipped_loss);
-    const float g = loss > clipped_loss   ? err
+    const float g = loss > clipped_loss   ? error_grad(err)
                     : loss < clipped_loss ? clipped_grad
-                                          : 0.5F * (err + clipped_grad);
+                                          : 0.5F * (error_grad(err) + clipped_grad);
     d_v[i] = v_scale * g;
   }
   backward(critic_, critic_in);

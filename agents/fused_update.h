@@ -27,8 +27,8 @@
 namespace trustrl::agents {
 
 /// True when run_policy_update may take the fused path for this learner: ppo.fused_update on,
-/// world == 1, clipping without a KL penalty or target_kl, no Huber value loss, a Discrete or
-/// state-independent Box policy, and every parameter of `net` inside `optimizer`'s flat buffer.
+/// world == 1, clipping without a KL penalty or target_kl, a Discrete or state-independent Box
+/// policy, and every parameter of `net` inside `optimizer`'s flat buffer.
 bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
                            const TrustRegion& trust_region, const PpoConfig& ppo,
                            std::int64_t world);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "agents/flat_adam.h"
@@ -20,6 +21,7 @@ struct Case {
   Activation activation = Activation::kTanh;
   std::int64_t critic_input_dim = 5;  // the observation has 5 features
   bool value_clip = true;
+  std::optional<double> huber_delta = std::nullopt;  // Huber value loss (MAPPO's configs)
 };
 
 NetworkConfig network_config(const Case& c) {
@@ -63,6 +65,7 @@ struct Problem {
 PpoConfig ppo_config(const Case& c) {
   PpoConfig ppo;
   if (!c.value_clip) ppo.value_clip.reset();
+  ppo.value_huber_delta = c.huber_delta;
   return ppo;
 }
 
@@ -74,11 +77,16 @@ FusedLosses autograd_gradient(Problem& s, const PpoConfig& ppo, const TrustRegio
   const torch::Tensor adv = (b.advantages - b.advantages.mean()) / (b.advantages.std() + 1e-8);
   const torch::Tensor pg_loss = tr.policy_loss(ratio, adv, torch::Tensor());
   const torch::Tensor v = s.net->value(b.critic_inputs);
-  torch::Tensor v_loss = 0.5 * (v - b.returns) * (v - b.returns);
+  auto error_loss = [&](const torch::Tensor& err) {
+    if (!ppo.value_huber_delta) return 0.5 * err * err;
+    const double d = *ppo.value_huber_delta;
+    return torch::where(err.abs() <= d, 0.5 * err * err, d * (err.abs() - 0.5 * d));
+  };
+  torch::Tensor v_loss = error_loss(v - b.returns);
   if (ppo.value_clip) {
     const torch::Tensor clipped =
         b.old_values + torch::clamp(v - b.old_values, -*ppo.value_clip, *ppo.value_clip);
-    v_loss = torch::max(v_loss, 0.5 * (clipped - b.returns) * (clipped - b.returns));
+    v_loss = torch::max(v_loss, error_loss(clipped - b.returns));
   }
   v_loss = v_loss.mean();
   const torch::Tensor entropy = dist.entropy().mean();
@@ -136,7 +144,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"gaussian_tanh", envs::Space::box(-1, 1, {2})},
                       Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu},
                       Case{"categorical_relu", envs::Space::discrete(4), Activation::kRelu},
-                      Case{"wide_critic_input", envs::Space::discrete(2), Activation::kTanh, 9}),
+                      Case{"wide_critic_input", envs::Space::discrete(2), Activation::kTanh, 9},
+                      // Huber deltas the errors straddle (returns ~N(0,1), values perturbed
+                      // by 0.3): both the quadratic and the linear piece carry gradient.
+                      Case{"huber_value_clip", envs::Space::discrete(3), Activation::kRelu, 5,
+                           true, 0.5},
+                      Case{"huber_no_value_clip", envs::Space::box(-1, 1, {2}),
+                           Activation::kTanh, 7, false, 0.4}),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.name; });
 
 TEST(FusedUpdate, WholeUpdateMatchesAutograd) {
@@ -184,7 +198,7 @@ TEST(FusedUpdate, EligibilityFallsBackOutsideTheCommonCase) {
   EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, off, 1));
   PpoConfig huber;
   huber.value_huber_delta = 1.0;
-  EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, huber, 1));
+  EXPECT_TRUE(fused_update_eligible(*s.net, s.optimizer, clip, huber, 1));  // MAPPO's value loss
 
   TrustRegionConfig penalty;
   penalty.kl_penalty.enabled = true;
@@ -229,7 +243,9 @@ TEST(FusedUpdate, EveryKernelPathAndBlasCoreGivesTheSameGradient) {
                         Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu}}) {
     auto gradient = [&](KernelPath path, const std::string& core) {
       set_kernel_path(path);
-      if (!core.empty()) EXPECT_EQ(select_blas_core(core), core);
+      if (!core.empty()) {
+        EXPECT_EQ(select_blas_core(core), core);
+      }
       Problem s(c, 21, 131);
       FusedPpoGradient fused(*s.net, s.optimizer, ppo_config(c));
       const UpdateBatch& b = s.batch;
