@@ -102,50 +102,81 @@ TEST_P(CartPoleSeeds, ReachesFourSeventyFiveWithin100kSteps) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ppo, CartPoleSeeds, testing::Values(1, 2, 3),
-                         [](const testing::TestParamInfo<int>& info) {
-                           return "seed" + std::to_string(info.param);
+                         [](const testing::TestParamInfo<int>& seed_info) {
+                           return "seed" + std::to_string(seed_info.param);
                          });
 
-// One small test per trust-region mode so that a regression in any of them fails the build.
-TEST(TrustRegionLearning, KlPenaltyAlone) {
-  const Outcome o = train("ppo_cartpole.yaml",
-                          {"trust_region.clip=null", "trust_region.clip_anneal=false", "trust_region.kl_penalty.enabled=true",
-                           "trust_region.kl_penalty.beta=1.0", "trust_region.kl_penalty.target=0.01"},
-                          "penalty");
-  EXPECT_GE(o.eval_return, 475.0);
-  double min_beta = 1e9, max_beta = 0;
-  for (const auto& row : o.rows) {
-    min_beta = std::min(min_beta, row.at("trust/beta"));
-    max_beta = std::max(max_beta, row.at("trust/beta"));
+// One small test per trust-region mode so that a regression in any of them fails the build. Each
+// mode trains seeds 1-3: a seeded trajectory differs between kernel paths, so one seed can miss
+// the bar on one path (measured: kl_bound seed 1 reaches 438 on avx2 and 500 on baseline and
+// avx512; seeds 2-5 reach 500 on every path). The promise is that the mode learns CartPole, so
+// at least 2 of 3 seeds reach 475; a mode that is broken misses on every seed.
+std::vector<Outcome> train_seeds(const std::vector<std::string>& overrides, const std::string& name) {
+  std::vector<Outcome> runs;
+  for (int seed : {1, 2, 3}) {
+    std::vector<std::string> o = overrides;
+    o.push_back("seed=" + std::to_string(seed));
+    runs.push_back(train("ppo_cartpole.yaml", o, name + std::to_string(seed)));
   }
-  EXPECT_LT(min_beta, max_beta) << "beta never adapted";
+  return runs;
+}
+
+void expect_most_seeds_solve(const std::vector<Outcome>& runs) {
+  int solved = 0;
+  std::string returns;
+  for (const Outcome& o : runs) {
+    solved += o.eval_return >= 475.0;
+    returns += " " + std::to_string(o.eval_return);
+  }
+  EXPECT_GE(solved, 2) << "eval returns of seeds 1-3:" << returns;
+}
+
+TEST(TrustRegionLearning, KlPenaltyAlone) {
+  const auto runs = train_seeds({"trust_region.clip=null", "trust_region.clip_anneal=false",
+                                 "trust_region.kl_penalty.enabled=true",
+                                 "trust_region.kl_penalty.beta=1.0",
+                                 "trust_region.kl_penalty.target=0.01"},
+                                "penalty");
+  expect_most_seeds_solve(runs);
+  for (const Outcome& o : runs) {
+    double min_beta = 1e9, max_beta = 0;
+    for (const auto& row : o.rows) {
+      min_beta = std::min(min_beta, row.at("trust/beta"));
+      max_beta = std::max(max_beta, row.at("trust/beta"));
+    }
+    EXPECT_LT(min_beta, max_beta) << "beta never adapted";
+  }
 }
 
 TEST(TrustRegionLearning, TargetKlStopsEarly) {
-  const Outcome o = train("ppo_cartpole.yaml", {"trust_region.target_kl=0.01"}, "targetkl");
-  EXPECT_GE(o.eval_return, 475.0);
-  int stopped = 0;
-  for (const auto& row : o.rows) stopped += row.at("trust/early_stopped") > 0;
-  EXPECT_GT(stopped, 0) << "target_kl never stopped an update";
+  const auto runs = train_seeds({"trust_region.target_kl=0.01"}, "targetkl");
+  expect_most_seeds_solve(runs);
+  for (const Outcome& o : runs) {
+    int stopped = 0;
+    for (const auto& row : o.rows) stopped += row.at("trust/early_stopped") > 0;
+    EXPECT_GT(stopped, 0) << "target_kl never stopped an update";
+  }
 }
 
-// The hard bound: every update's measured KL(old || new) is <= delta.
+// The hard bound: every update's measured KL(old || new) is <= delta, on every seed.
 TEST(TrustRegionLearning, KlBoundHoldsOnEveryUpdate) {
   const double delta = 0.02;
-  const Outcome o = train("ppo_cartpole.yaml", {"trust_region.kl_bound.delta=0.02"}, "bound");
-  EXPECT_GE(o.eval_return, 475.0);
-  int backtracked = 0;
-  for (const auto& row : o.rows) {
-    EXPECT_LE(row.at("kl/analytic"), delta) << "update " << row.at("update");
-    backtracked += row.at("trust/backtracks") > 0;
+  const auto runs = train_seeds({"trust_region.kl_bound.delta=0.02"}, "bound");
+  expect_most_seeds_solve(runs);
+  for (const Outcome& o : runs) {
+    int backtracked = 0;
+    for (const auto& row : o.rows) {
+      EXPECT_LE(row.at("kl/analytic"), delta) << "update " << row.at("update");
+      backtracked += row.at("trust/backtracks") > 0;
+    }
+    EXPECT_GT(backtracked, 0) << "the bound never had to act; the test would prove nothing";
   }
-  EXPECT_GT(backtracked, 0) << "the bound never had to act; the test would prove nothing";
 }
 
 TEST(TrustRegionLearning, ClipWithEpochCheck) {
-  const Outcome o = train("ppo_cartpole.yaml", {"trust_region.target_kl=0.02", "trust_region.target_kl_check=epoch"},
-                          "epochcheck");
-  EXPECT_GE(o.eval_return, 475.0);
+  expect_most_seeds_solve(
+      train_seeds({"trust_region.target_kl=0.02", "trust_region.target_kl_check=epoch"},
+                  "epochcheck"));
 }
 
 }  // namespace
