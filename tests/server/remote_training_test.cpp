@@ -88,7 +88,9 @@ TEST(RemoteTraining, RemoteCartPoleGivesTheSameMetricsAsLocal) {
 
 // The same for MAPPO on a multi-agent env: simple_spread served by a `trustrl env-server` process.
 TEST(RemoteTraining, RemoteSimpleSpreadGivesTheSameMappoMetricsAsLocal) {
-  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0", {"--option", "reward=mappo"});
+  // The server runs the env as the config names it (reward and integration of the MAPPO code).
+  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0",
+                                                   {"--option", "reward=mappo", "--option", "integration=original_mpe"});
   const fs::path remote = scratch("ma_remote"), local = scratch("ma_local");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/mappo_simple_spread.yaml";
   // 8 copies x 25 steps = 200 steps per update, 12 updates.
