@@ -103,9 +103,6 @@ void MultiWalkerWorld::reset(Rng& rng) {
   build_package();
   terrain_ = build_walker_terrain(*world_, rng, {terrain_length_, kTerrainStartpad, false});
   clouds_ = make_walker_clouds(rng, terrain_length_);
-  // PettingZoo gives every walker a generator of its own, all seeded with the env's seed, and
-  // each draws one push per reset: every walker gets the same push.
-  const double push = rng.uniform(-WalkerBody::kInitialRandom, WalkerBody::kInitialRandom);
   for (int i = 0; i < n_walkers(); ++i) {
     WalkerBodyConfig config;
     // Box2D's defaults for everyone (category 1, mask all), one negative group per walker.
@@ -113,6 +110,7 @@ void MultiWalkerWorld::reset(Rng& rng) {
     config.hull_mask = config.leg_mask = 0xFFFF;
     config.group_index = static_cast<std::int16_t>(-static_cast<int>(start_x(i)));
     config.lidar_mask = 0x0001;
+    const double push = rng.uniform(-WalkerBody::kInitialRandom, WalkerBody::kInitialRandom);
     walkers_[static_cast<std::size_t>(i)].build(*world_, start_x(i), kInitY, push, config);
   }
   // PettingZoo casts every walker's lidar when it builds the first observations.

@@ -5,9 +5,8 @@
 // multiwalker.h.
 //
 // Everything a reset builds, in PettingZoo's order: the package, the terrain (grass only;
-// MultiWalker has no hardcore mode), the clouds, then the walkers left to right, all pushed
-// along x by the same random force (PettingZoo's walkers draw it from generators of their own,
-// all seeded alike). Collision filtering is PettingZoo's: every walker body and the
+// MultiWalker has no hardcore mode), the clouds, then the walkers left to right, each pushed
+// along x by a random force. Collision filtering is PettingZoo's: every walker body and the
 // ground are in Box2D's default category 1 with the default mask, so walkers collide with each
 // other and with the package; each walker's own parts share the negative group -int(start x) and
 // never collide with each other; the package is category 4, which the lidar ignores (a ray
@@ -74,8 +73,8 @@ class MultiWalkerWorld {
     return (terrain_length_ - WalkerTerrain::kGrass) * WalkerTerrain::kStep;
   }
 
-  /// Builds a fresh world (see the file comment), drawing the terrain, the clouds and then the
-  /// walkers' one push from `rng`.
+  /// Builds a fresh world (see the file comment), drawing the terrain, the clouds and then one
+  /// push per walker from `rng`.
   void reset(Rng& rng);
   /// Sets walker i's motors from `action` (4 values, clipped to [-1, 1]). Not for removed walkers.
   void apply_action(int walker, std::span<const float> action);

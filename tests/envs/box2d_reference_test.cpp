@@ -134,8 +134,8 @@ TEST_P(Box2DReference, MatchesGymnasiumOnBox2D23) {
   EXPECT_EQ(steps_checked, 30);
 }
 
-// PettingZoo's multiwalker_v9 (commit 369c979fa) on pybox2d 2.3.10, recorded the same way (the
-// walkers' push drawn once from trustrl's stream, the observation noise from its normal()).
+// PettingZoo's multiwalker_v9 (commit 369c979fa) on pybox2d 2.3.10, recorded the same way (each
+// walker's push drawn from trustrl's stream, the observation noise from its normal()).
 // PettingZoo's reset does not step the world, so the first observations are the built world:
 // equal to float32 rounding but for the noise, which is computed in double on both sides.
 TEST(Box2DReference, MultiWalkerMatchesPettingZooOnBox2D23) {

@@ -153,20 +153,18 @@ def record(name, env_id, kwargs):
     }
 
 
-class SharedPush:
+class PushFromStream:
     """The walkers' generators. PettingZoo's reset builds new walkers, each with a generator of
-    its own seeded with the env's last seed, so all draw the same push (and, until the env is
-    reseeded, the same one every episode); trustrl draws that push once per reset from its one
-    stream, after the terrain and clouds, as here."""
+    its own seeded with the env's last seed, so all would draw the same push; trustrl draws one
+    push per walker from its one stream, after the terrain and clouds (docs/MULTI_AGENT.md keeps
+    that difference, at most 5 N for one step). Here each walker's draw comes from the env's
+    stream, as trustrl's does."""
 
-    def __init__(self, env_rng, n_walkers):
-        self.env_rng, self.n, self.calls, self.value = env_rng, n_walkers, 0, None
+    def __init__(self, env_rng):
+        self.env_rng = env_rng
 
     def uniform(self, low, high):
-        if self.calls % self.n == 0:
-            self.value = self.env_rng.uniform(low, high)
-        self.calls += 1
-        return self.value
+        return self.env_rng.uniform(low, high)
 
 
 def normal(rng):
@@ -190,16 +188,16 @@ def record_multiwalker():
         env = multiwalker_v9.parallel_env()
         base = env.unwrapped.env
         base.np_random = TrustrlRng(k)
-        shared = SharedPush(base.np_random, base.n_walkers)
+        pushes = PushFromStream(base.np_random)
         setup = base.setup
 
-        def setup_with_shared_push(setup=setup, base=base, shared=shared):
+        def setup_with_pushes_from_the_stream(setup=setup, base=base, pushes=pushes):
             walkers = setup()  # new walkers, each with a generator seeded with the env's seed
             for w in base.walkers:
-                w.np_random = shared
+                w.np_random = pushes
             return walkers
 
-        base.setup = setup_with_shared_push
+        base.setup = setup_with_pushes_from_the_stream
         obs, _ = env.reset()  # no seed: keeps the generators installed above
         agents = list(env.agents)
         rng = np.random.default_rng(30000 + k)
@@ -234,8 +232,8 @@ def record_multiwalker():
         "pybox2d_commit": PYBOX2D_COMMIT,
         "numpy_version": np.__version__,
         "python": sys.version.split()[0],
-        "protocol": "parallel_env() with the env's np_random = trustrl's Rng(k) and the walkers' "
-                    "push drawn once from it, k < 3; actions from numpy.random.default_rng(30000+k)"
+        "protocol": "parallel_env() with the env's np_random = trustrl's Rng(k) and each walker's "
+                    "push drawn from it, k < 3; actions from numpy.random.default_rng(30000+k)"
                     " agent by agent, rng.uniform(low, high).astype(float32) with knee commands "
                     "-|a|; 10 steps",
         "episodes": episodes,
