@@ -148,12 +148,12 @@ TEST(RemoteTraining, EnvServerServesLunarLander) {
 TEST(RemoteTraining, SpecMismatchIsRefusedByEvalAndWarnedByTrain) {
   const fs::path run = scratch("mismatch"), again = scratch("mismatch_train");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml";
-  const std::vector<std::string> small = {"--set", "total_steps=1024", "--set", "env.num_envs=4", "--quiet"};
+  const std::vector<std::string> small = {"--set", "total_steps=1024", "--quiet"};  // 8 copies, 4 updates
   std::vector<std::string> train = {"train", config, "--run-dir", run.string()};
   train.insert(train.end(), small.begin(), small.end());
   run_trustrl(train, 300);
 
-  auto other = trustrl::testing::start_env_server("CartPole-v1", 4, "127.0.0.1:0", {"--option", "max_episode_steps=200"});
+  auto other = trustrl::testing::start_env_server("CartPole-v1", 8, "127.0.0.1:0", {"--option", "max_episode_steps=200"});
   const std::string difference = "(max_episode_steps: expected 500, got 200)";
   ChildProcess refused({kBinary, "eval", run.string(), "--episodes", "4", "--env-server", other.address}, {},
                        /*merge_stderr=*/true);
@@ -165,7 +165,8 @@ TEST(RemoteTraining, SpecMismatchIsRefusedByEvalAndWarnedByTrain) {
 
   const std::string allowed =
       run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", other.address, "--allow-spec-mismatch"}, 120);
-  EXPECT_NE(allowed.find("warning: " + other.address + " serves CartPole-v1"), std::string::npos) << allowed;
+  EXPECT_NE(allowed.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+      << allowed;
   EXPECT_NE(allowed.find(difference + "\n"), std::string::npos) << allowed;
   EXPECT_GT(eval_return(allowed), 0.0);
 
@@ -173,9 +174,10 @@ TEST(RemoteTraining, SpecMismatchIsRefusedByEvalAndWarnedByTrain) {
                                            "env.remote=" + other.address};
   remote_train.insert(remote_train.end(), small.begin(), small.end());
   const std::string trained = run_trustrl(remote_train, 300);
-  EXPECT_NE(trained.find("warning: " + other.address + " serves CartPole-v1"), std::string::npos) << trained;
+  EXPECT_NE(trained.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+      << trained;
 
-  auto same = trustrl::testing::start_env_server("CartPole-v1", 4);
+  auto same = trustrl::testing::start_env_server("CartPole-v1", 8);
   const std::string quiet = run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", same.address}, 120);
   EXPECT_EQ(quiet.find("warning"), std::string::npos) << quiet;
   fs::remove_all(run);
