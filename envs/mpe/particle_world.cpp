@@ -23,10 +23,6 @@ Integration read_integration(EnvOptions& options, const std::string& env_id) {
               "'");
 }
 
-const char* integration_name(Integration i) {
-  return i == Integration::kOriginalMpe ? "original_mpe" : "pettingzoo";
-}
-
 int ParticleWorld::add_agent(Entity e) {
   e.action_c.assign(static_cast<std::size_t>(dim_c_), 0.0);
   e.comm.assign(static_cast<std::size_t>(dim_c_), 0.0);

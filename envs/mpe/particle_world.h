@@ -62,7 +62,6 @@ enum class Integration { kPettingZoo, kOriginalMpe };
 /// Reads option `integration` ("pettingzoo", the default, or "original_mpe"); throws Error naming
 /// the env and the allowed values.
 Integration read_integration(EnvOptions& options, const std::string& env_id);
-const char* integration_name(Integration i);
 
 class ParticleWorld {
  public:
