@@ -1,12 +1,21 @@
 #include "cli/env_factory.h"
 
+#include <iostream>
+
 #include "core/error.h"
+#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
+#include "server/convert.h"
+#include "server/multi_agent_convert.h"
 #include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
+#include "server/spec_hash.h"
 
 namespace trustrl::cli {
 
 namespace {
+
+namespace wire = ::trustrl::env::v1;
 
 server::RemoteEnvOptions remote_options(const agents::EnvConfig& env) {
   server::RemoteEnvOptions options;
@@ -25,24 +34,55 @@ void check_id(const agents::EnvConfig& env, const std::string& source, const std
     throw Error("env.id is '" + env.id + "' but " + source + " serves '" + served + "'");
 }
 
+// Warns or refuses (see SpecMismatch) when the served spec is not the local env's. Envs that are
+// not registered here (a simulator of the user's own) have no local spec to compare with.
+void check_spec(const agents::EnvConfig& env, const std::string& source,
+                const std::optional<wire::EnvSpec>& local, const wire::EnvSpec& served,
+                SpecMismatch on_mismatch) {
+  if (!local) return;
+  const std::string mismatch = spec_mismatch(env, source, *local, served);
+  if (mismatch.empty()) return;
+  if (on_mismatch == SpecMismatch::kRefuse)
+    throw Error(mismatch + "; pass --allow-spec-mismatch to use it anyway");
+  std::cerr << "warning: " << mismatch << "\n";
+}
+
 }  // namespace
 
-agents::VectorEnvFactory env_factory() {
+std::string spec_mismatch(const agents::EnvConfig& env, const std::string& source,
+                          const wire::EnvSpec& local, const wire::EnvSpec& served) {
+  const std::uint64_t want = server::spec_hash(local), got = server::spec_hash(served);
+  if (want == got) return {};
+  return source + " serves " + served.id() + " with spec hash " + server::hash_text(got) +
+         ", not the " + server::hash_text(want) + " of " + env.id + " here (" +
+         server::spec_difference(local, served) + ")";
+}
+
+agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {
   const agents::VectorEnvFactory local = agents::local_env_factory();
-  return [local](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
+  return [local, on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (env.remote.empty()) return local(env);
     auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
+    std::optional<wire::EnvSpec> here;
+    if (envs::EnvRegistry::global().contains(env.id))
+      here = server::to_wire(envs::make(env.id, env.options)->spec());
+    check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
     return remote;
   };
 }
 
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory() {
+agents::MultiAgentVectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
   const agents::MultiAgentVectorEnvFactory local = agents::local_multi_agent_env_factory();
-  return [local](const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+  return [local,
+          on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
     if (env.remote.empty()) return local(env);
     auto remote = std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
+    std::optional<wire::EnvSpec> here;
+    if (envs::MultiAgentRegistry::global().contains(env.id))
+      here = server::to_wire(envs::make_multi_agent(env.id, env.options)->spec());
+    check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
     return remote;
   };
 }

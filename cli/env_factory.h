@@ -2,13 +2,27 @@
 // The vector envs the CLI can train and evaluate on: local copies of a registered env, or (when
 // the config names one) a remote env server.
 
+#include <string>
+
 #include "agents/trainer.h"
+#include "trustrl/env/v1/env.pb.h"
 
 namespace trustrl::cli {
 
-agents::VectorEnvFactory env_factory();
+/// What to do when a remote env server serves another spec (spec hash) than the registered env
+/// the config or the policy names would have here: say so in one line on stderr, or refuse.
+enum class SpecMismatch { kWarn, kRefuse };
+
+agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
 /// The same for multi-agent envs: local copies, or a RemoteMultiAgentVectorEnv when env.remote
 /// is set.
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory();
+agents::MultiAgentVectorEnvFactory multi_agent_env_factory(
+    SpecMismatch on_mismatch = SpecMismatch::kWarn);
+
+/// One line saying how the spec `source` serves (`served`) differs from `local`, the spec of
+/// the env `env.id` with `env.options` here; empty when their spec hashes agree.
+std::string spec_mismatch(const agents::EnvConfig& env, const std::string& source,
+                          const ::trustrl::env::v1::EnvSpec& local,
+                          const ::trustrl::env::v1::EnvSpec& served);
 
 }  // namespace trustrl::cli

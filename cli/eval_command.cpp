@@ -1,4 +1,5 @@
-// `trustrl eval RUN_DIR|POLICY|CHECKPOINT [--episodes N] [--deterministic] [--seed N] [--record F]`
+// `trustrl eval RUN_DIR|POLICY|CHECKPOINT [--episodes N] [--deterministic] [--seed N] [--record F]
+// [--env-server ADDR [--allow-spec-mismatch]]`
 
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +29,7 @@ struct EvalArgs {
   std::string record;
   std::string remote;
   std::string token;
+  bool allow_spec_mismatch = false;
 };
 
 std::filesystem::path policy_path(const std::string& target) {
@@ -62,19 +64,23 @@ void run_eval(const EvalArgs& args) {
   if (!args.remote.empty()) {
     if (!args.record.empty()) throw Error("--record needs a local env; a remote simulator draws its own pictures");
     remote.id = policy.env_id;
+    remote.options = policy.env_options;  // the env the policy was trained on, to compare specs
     remote.remote = args.remote;
     remote.token = args.token;
     remote.num_envs = 0;  // the server's copy count
   }
+  // A server that serves another spec than the policy's env (another time limit, other bounds)
+  // would be evaluated on without a word: refuse unless asked.
+  const SpecMismatch on_mismatch = args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
   if (policy.multi_agent && !args.remote.empty()) {
-    r = agents::evaluate(multi_agent_env_factory()(remote), policy.snapshot, args.episodes, args.deterministic,
+    r = agents::evaluate(multi_agent_env_factory(on_mismatch)(remote), policy.snapshot, args.episodes, args.deterministic,
                          seed, on_frame);
   } else if (policy.multi_agent) {
     auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
     fps = env->spec().render_fps;
     r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else if (!args.remote.empty()) {
-    auto env = env_factory()(remote);
+    auto env = env_factory(on_mismatch)(remote);
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
@@ -102,6 +108,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--record", args->record, "write the episodes as an animation (.gif or .mp4)");
   cmd->add_option("--env-server", args->remote, "evaluate on a remote env server (host:port) instead of local copies");
   cmd->add_option("--token", args->token, "token for --env-server");
+  cmd->add_flag("--allow-spec-mismatch", args->allow_spec_mismatch,
+                "evaluate on an --env-server whose spec differs from the policy's env (warns instead of refusing)");
   cmd->callback([args] { run_eval(*args); });
 }
 

@@ -14,7 +14,9 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-EnvSpec walker_spec(bool hardcore, bool hardcore_id) {
+// The time limit goes with the id, as Gymnasium registers it: make("BipedalWalker-v3",
+// hardcore=True) keeps 1600 steps; only BipedalWalkerHardcore-v3 has 2000.
+EnvSpec walker_spec(bool hardcore_id) {
   // Bounds of Gymnasium v3 (joints "at most 5x the rated speed due to impulses").
   const auto pi = static_cast<float>(kPi);
   std::vector<float> low{-pi, -5, -5, -5, -pi, -5, -pi, -5, -0.0f, -pi, -5, -pi, -5, -0.0f};
@@ -25,7 +27,7 @@ EnvSpec walker_spec(bool hardcore, bool hardcore_id) {
       hardcore_id ? "BipedalWalkerHardcore-v3" : "BipedalWalker-v3",
       Space::box(std::move(low), std::move(high)),
       Space::box(-1.0f, 1.0f, {BipedalWalker::kActionDim}),
-      hardcore ? BipedalWalker::kMaxEpisodeStepsHardcore : BipedalWalker::kMaxEpisodeSteps,
+      hardcore_id ? BipedalWalker::kMaxEpisodeStepsHardcore : BipedalWalker::kMaxEpisodeSteps,
       BipedalWalker::kRewardThreshold,
       static_cast<int>(BipedalWalkerWorld::kFps)};
 }
@@ -33,8 +35,7 @@ EnvSpec walker_spec(bool hardcore, bool hardcore_id) {
 }  // namespace
 
 BipedalWalker::BipedalWalker(EnvOptions& options, bool hardcore_default)
-    : Env(walker_spec(options.flag("hardcore", hardcore_default), hardcore_default)),
-      world_(options.flag("hardcore", hardcore_default)) {}
+    : Env(walker_spec(hardcore_default)), world_(options.flag("hardcore", hardcore_default)) {}
 
 double BipedalWalker::shaping(double hull_x, double hull_angle) {
   // Moving forward earns about 300 over the course; keeping the head straight is the only other

@@ -26,6 +26,8 @@ namespace trustrl::envs {
 class BipedalWalker final : public Env {
  public:
   /// Options: hardcore (default `hardcore_default`: true for the BipedalWalkerHardcore-v3 id).
+  /// The time limit goes with the id, not the option: 2000 steps for BipedalWalkerHardcore-v3,
+  /// 1600 for BipedalWalker-v3 even with hardcore: true (as Gymnasium registers them).
   explicit BipedalWalker(EnvOptions& options, bool hardcore_default = false);
 
   static constexpr int kObsDim = WalkerBody::kStateDim;

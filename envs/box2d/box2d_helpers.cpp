@@ -20,6 +20,11 @@ void prepare_box2d() {
   (void)ready;
 }
 
+b2RevoluteJoint* create_revolute_joint(b2World& world, b2RevoluteJointDef& def) {
+  def.referenceAngle = def.bodyB->GetAngle() - def.bodyA->GetAngle();
+  return static_cast<b2RevoluteJoint*>(world.CreateJoint(&def));
+}
+
 BodyKinematics kinematics_of(const b2Body& body) {
   const b2Vec2 p = body.GetPosition();
   const b2Vec2 v = body.GetLinearVelocity();

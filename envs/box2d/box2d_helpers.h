@@ -16,6 +16,12 @@ namespace trustrl::envs {
 /// statistics counters the simulation never reads.)
 void prepare_box2d();
 
+/// Creates the revolute joint `def` describes with its reference angle set, as pybox2d's
+/// revoluteJointDef(bodyA=..., bodyB=...) sets it unasked: bodyB's angle minus bodyA's at
+/// creation. Box2D's own default is 0, which shifts the joint angle, its limits and the motor's
+/// rest wherever the two bodies start at different angles (LunarLander's legs, the walker hips).
+b2RevoluteJoint* create_revolute_joint(b2World& world, b2RevoluteJointDef& def);
+
 /// Kinematics of a body, converted to double.
 BodyKinematics kinematics_of(const b2Body& body);
 

@@ -185,7 +185,7 @@ void LunarLanderWorld::build_lander(Rng& rng) {
       joint.lowerAngle = -0.9f;
       joint.upperAngle = static_cast<float>(-0.9 + 0.5);
     }
-    world_->CreateJoint(&joint);
+    create_revolute_joint(*world_, joint);
     legs_[side == -1 ? 0 : 1] = leg;
   }
 }

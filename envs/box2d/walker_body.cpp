@@ -96,7 +96,7 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x,
     hip.lowerAngle = -0.8f;
     hip.upperAngle = 1.1f;
     segments_[2 * leg] = upper;
-    joints_[2 * leg] = static_cast<b2RevoluteJoint*>(world.CreateJoint(&hip));
+    joints_[2 * leg] = create_revolute_joint(world, hip);
 
     b2BodyDef lower_def;
     lower_def.type = b2_dynamicBody;
@@ -124,7 +124,7 @@ void WalkerBody::build(b2World& world, double x, double y, double push_x,
     knee.lowerAngle = -1.6f;
     knee.upperAngle = -0.1f;
     segments_[2 * leg + 1] = lower;
-    joints_[2 * leg + 1] = static_cast<b2RevoluteJoint*>(world.CreateJoint(&knee));
+    joints_[2 * leg + 1] = create_revolute_joint(world, knee);
   }
 }
 

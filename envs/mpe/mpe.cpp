@@ -15,13 +15,14 @@ MultiAgentEnvFactory factory() {
 }  // namespace
 
 void register_mpe(MultiAgentRegistry& registry) {
-  registry.add({"simple_spread_v3",
-                "MPE: N agents cover N landmarks without colliding (options: n, reward, "
-                "local_ratio, landmark_range, continuous_actions)",
-                factory<mpe::SimpleSpread>()});
+  registry.add(
+      {"simple_spread_v3",
+       "MPE: N agents cover N landmarks without colliding (options: n, reward, "
+       "local_ratio, landmark_range, continuous_actions, integration: pettingzoo | original_mpe)",
+       factory<mpe::SimpleSpread>()});
   registry.add({"simple_speaker_listener_v4",
                 "MPE: a speaker guides a listener to the goal landmark (options: reward, "
-                "continuous_actions)",
+                "continuous_actions, integration: pettingzoo | original_mpe)",
                 factory<mpe::SimpleSpeakerListener>()});
 }
 

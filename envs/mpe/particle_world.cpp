@@ -15,6 +15,14 @@ double softplus(double x) {
 }
 }  // namespace
 
+Integration read_integration(EnvOptions& options, const std::string& env_id) {
+  const std::string i = options.text("integration", "pettingzoo");
+  if (i == "pettingzoo") return Integration::kPettingZoo;
+  if (i == "original_mpe") return Integration::kOriginalMpe;
+  throw Error(env_id + ": option 'integration' must be pettingzoo or original_mpe, got '" + i +
+              "'");
+}
+
 int ParticleWorld::add_agent(Entity e) {
   e.action_c.assign(static_cast<std::size_t>(dim_c_), 0.0);
   e.comm.assign(static_cast<std::size_t>(dim_c_), 0.0);
@@ -65,14 +73,15 @@ void ParticleWorld::set_action(int agent, std::int64_t action) {
 
 void ParticleWorld::set_action(int agent, std::span<const float> action) {
   Entity& e = agents_.at(static_cast<std::size_t>(agent));
-  auto at = [&](std::size_t i) { return std::clamp(static_cast<double>(action[i]), 0.0, 1.0); };
+  auto at = [&](std::size_t i) { return std::clamp(action[i], 0.0f, 1.0f); };
   e.action_u = {};
   std::fill(e.action_c.begin(), e.action_c.end(), 0.0);
   std::size_t next = 0;
   if (e.movable) {
     const double s = sensitivity(e);
-    e.action_u.x = (at(2) - at(1)) * s;
-    e.action_u.y = (at(4) - at(3)) * s;
+    const float dx = at(2) - at(1), dy = at(4) - at(3);
+    e.action_u.x = static_cast<double>(dx) * s;
+    e.action_u.y = static_cast<double>(dy) * s;
     next = kMoveActions;
   }
   if (!e.silent)
@@ -118,6 +127,11 @@ void ParticleWorld::step() {
   for (std::size_t i = 0; i < n; ++i) {
     Entity& e = entity(i);
     if (!e.movable) continue;
+    const bool move_first = integration_ == Integration::kPettingZoo;
+    if (move_first) {
+      e.pos.x += e.vel.x * kDt;
+      e.pos.y += e.vel.y * kDt;
+    }
     e.vel.x *= 1.0 - kDamping;
     e.vel.y *= 1.0 - kDamping;
     e.vel.x += (forces_[i].x / e.mass) * kDt;
@@ -129,8 +143,10 @@ void ParticleWorld::step() {
         e.vel.y = e.vel.y / speed * e.max_speed;
       }
     }
-    e.pos.x += e.vel.x * kDt;
-    e.pos.y += e.vel.y * kDt;
+    if (!move_first) {
+      e.pos.x += e.vel.x * kDt;
+      e.pos.y += e.vel.y * kDt;
+    }
   }
   // 4. utterances
   for (Entity& agent : agents_) {

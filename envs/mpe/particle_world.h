@@ -10,15 +10,20 @@
 //   2. for every pair a < b over (agents, then landmarks) where both collide: a soft contact
 //      force  f = contact_force * (p_a - p_b) / |p_a - p_b| * k * softplus(-(|p_a - p_b| - (s_a
 //      + s_b)) / k)  with k = contact_margin, +f to a and -f to b (each only if movable),
-//   3. for every movable entity: v *= (1 - damping); v += force / mass * dt; if |v| > max_speed,
-//      v is rescaled to max_speed; p += v * dt,
+//   3. for every movable entity, in the order `Integration` names:
+//      pettingzoo (PettingZoo's core.py since its PR #970, the default): p += v * dt with the old
+//        velocity, then v *= (1 - damping); v += force / mass * dt; |v| capped at max_speed;
+//      original_mpe (OpenAI's core.py and MAPPO's): the velocity update first, then p += v * dt
+//        with the new velocity,
 //   4. every agent's utterance becomes its communication action (zeros for silent agents).
 // The reference keeps its state in float64 numpy arrays; so does this file (double).
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "envs/options.h"
 #include "envs/space.h"
 
 namespace trustrl::envs::mpe {
@@ -51,6 +56,13 @@ struct Entity {
   std::vector<double> comm;
 };
 
+/// The order of the position and velocity updates in a world step (see the file comment).
+enum class Integration { kPettingZoo, kOriginalMpe };
+
+/// Reads option `integration` ("pettingzoo", the default, or "original_mpe"); throws Error naming
+/// the env and the allowed values.
+Integration read_integration(EnvOptions& options, const std::string& env_id);
+
 class ParticleWorld {
  public:
   // World constants, the same in OpenAI's core.py, PettingZoo's core.py and MAPPO's core.py.
@@ -65,9 +77,11 @@ class ParticleWorld {
   static constexpr int kMoveActions = 5;
 
   /// `dim_c`: the communication channel's size.
-  explicit ParticleWorld(int dim_c) : dim_c_(dim_c) {}
+  explicit ParticleWorld(int dim_c, Integration integration = Integration::kPettingZoo)
+      : dim_c_(dim_c), integration_(integration) {}
 
   int dim_c() const { return dim_c_; }
+  Integration integration() const { return integration_; }
   /// Adds an agent (movable by default, as in the reference) or a landmark; returns its index.
   int add_agent(Entity e);
   int add_landmark(Entity e);
@@ -85,7 +99,8 @@ class ParticleWorld {
   /// Sets the agent's action for the next step() from a discrete value in its action space.
   void set_action(int agent, std::int64_t action);
   /// The same from a continuous action (clipped to [0, 1] first, as PettingZoo's
-  /// ClipOutOfBoundsWrapper does): the force is (a[2] - a[1], a[4] - a[3]) * sensitivity and the
+  /// ClipOutOfBoundsWrapper does): the force is (a[2] - a[1], a[4] - a[3]) * sensitivity, the
+  /// differences taken in float32 as PettingZoo takes them on the float32 action, and the
   /// utterance the components after the first five.
   void set_action(int agent, std::span<const float> action);
 
@@ -101,6 +116,7 @@ class ParticleWorld {
   bool collision_force(const Entity& a, const Entity& b, Vec2& force_on_a) const;
 
   int dim_c_;
+  Integration integration_;
   std::vector<Entity> agents_;
   std::vector<Entity> landmarks_;
   std::vector<Vec2> forces_;  // scratch, one per entity

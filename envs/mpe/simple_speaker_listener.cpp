@@ -13,8 +13,8 @@ constexpr const char* kId = "simple_speaker_listener_v4";
 constexpr std::int64_t kSpeakerObsDim = 3;
 constexpr std::int64_t kListenerObsDim = 2 + 2 * SimpleSpeakerListener::kNumLandmarks + 3;
 
-ParticleWorld make_world() {
-  ParticleWorld world(SimpleSpeakerListener::kDimC);
+ParticleWorld make_world(Integration integration) {
+  ParticleWorld world(SimpleSpeakerListener::kDimC, integration);
   Entity speaker;
   speaker.movable = false;
   speaker.silent = false;
@@ -38,7 +38,7 @@ ParticleWorld make_world() {
 }
 
 MultiAgentSpec speaker_listener_spec(const SimpleSpeakerListenerConfig& c) {
-  const ParticleWorld world = make_world();
+  const ParticleWorld world = make_world(c.integration);
   const float inf = std::numeric_limits<float>::infinity();
   MultiAgentSpec spec;
   spec.id = kId;
@@ -58,11 +58,14 @@ SimpleSpeakerListenerConfig SimpleSpeakerListenerConfig::from_options(EnvOptions
   SimpleSpeakerListenerConfig c;
   c.continuous_actions = options.flag("continuous_actions", false);
   c.reward = read_reward_convention(options, kId);
+  c.integration = read_integration(options, kId);
   return c;
 }
 
 SimpleSpeakerListener::SimpleSpeakerListener(const SimpleSpeakerListenerConfig& config)
-    : MultiAgentEnv(speaker_listener_spec(config)), config_(config), world_(make_world()) {}
+    : MultiAgentEnv(speaker_listener_spec(config)),
+      config_(config),
+      world_(make_world(config.integration)) {}
 
 void SimpleSpeakerListener::write_view(const MultiAgentView& out) const {
   const auto width = static_cast<std::size_t>(spec().max_obs_dim());

@@ -33,8 +33,11 @@ namespace trustrl::envs::mpe {
 struct SimpleSpeakerListenerConfig {
   bool continuous_actions = false;
   RewardConvention reward = RewardConvention::kPettingZoo;
+  /// The world step's update order (particle_world.h).
+  Integration integration = Integration::kPettingZoo;
 
-  /// Options: continuous_actions, reward (pettingzoo | mappo).
+  /// Options: continuous_actions, reward (pettingzoo | mappo), integration (pettingzoo |
+  /// original_mpe).
   static SimpleSpeakerListenerConfig from_options(EnvOptions& options);
 };
 

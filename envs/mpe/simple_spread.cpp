@@ -29,6 +29,7 @@ SimpleSpreadConfig SimpleSpreadConfig::from_options(EnvOptions& options) {
     throw Error("simple_spread_v3: option 'local_ratio' applies to reward: pettingzoo only");
   c.local_ratio = options.number("local_ratio", 0.5, Bounds::closed(0.0, 1.0));
   c.landmark_range = options.number("landmark_range", mappo ? 0.8 : 1.0, Bounds::positive());
+  c.integration = read_integration(options, "simple_spread_v3");
   return c;
 }
 
@@ -50,7 +51,7 @@ MultiAgentSpec spread_spec(const SimpleSpreadConfig& c, const ParticleWorld& wor
 }
 
 ParticleWorld make_world(const SimpleSpreadConfig& c) {
-  ParticleWorld world(SimpleSpread::kDimC);
+  ParticleWorld world(SimpleSpread::kDimC, c.integration);
   for (int i = 0; i < c.n; ++i) {
     Entity agent;
     agent.movable = true;

@@ -47,13 +47,17 @@ struct SimpleSpreadConfig {
   int n = 3;
   bool continuous_actions = false;
   RewardConvention reward = RewardConvention::kPettingZoo;
+  /// The world step's update order: PettingZoo's by default, the original MPE's (MAPPO's) on
+  /// request.
+  Integration integration = Integration::kPettingZoo;
   /// PettingZoo's weight of the local (collision) reward; the global one weighs 1 - local_ratio.
   double local_ratio = 0.5;
   /// Landmarks start uniform in [-landmark_range, landmark_range]^2.
   double landmark_range = 1.0;
 
   /// Options: n, continuous_actions, reward (pettingzoo | mappo), local_ratio (pettingzoo only),
-  /// landmark_range (default 1 for pettingzoo, 0.8 for mappo, as in each reference).
+  /// landmark_range (default 1 for pettingzoo, 0.8 for mappo, as in each reference), integration
+  /// (pettingzoo | original_mpe).
   static SimpleSpreadConfig from_options(EnvOptions& options);
 };
 

@@ -12,6 +12,12 @@
 
     trustrl_env.serve(MySim, "127.0.0.1:50051", num_envs=8)
 
+A Gymnasium env or a PettingZoo parallel env is served with its spec (time limit included) by
+trustrl_env.gymnasium and trustrl_env.pettingzoo:
+
+    python3 -m trustrl_env.gymnasium LunarLander-v3 --listen 127.0.0.1:5000
+    python3 -m trustrl_env.pettingzoo pettingzoo.mpe.simple_spread_v3 --listen 127.0.0.1:5000
+
 The protocol is proto/trustrl/env/v1/env.proto; docs/REMOTE_ENVS.md explains its rules.
 """
 

@@ -43,9 +43,17 @@ class _Refusal(Exception):
 
 
 def _default_time_limit(env):
+    """`max_episode_steps` of the env or of its `spec`, else of a wrapper it sits in: Gymnasium's
+    TimeLimit keeps it in `_max_episode_steps` (an env from gymnasium.make has a spec that says
+    it; its `unwrapped` env has neither)."""
     limit = getattr(env, "max_episode_steps", None)
     if limit is None:
         limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+    wrapper = env
+    while limit is None and wrapper is not None:
+        limit = getattr(wrapper, "_max_episode_steps", None)
+        inner = getattr(wrapper, "env", None)
+        wrapper = inner if inner is not wrapper else None
     return int(limit or 0)
 
 
@@ -299,7 +307,7 @@ class _Session:
             rewards[i] = reward
             terminated[i] = bool(term)
             # The time limit is counted here, as Gymnasium's TimeLimit wrapper does.
-            truncated[i] = bool(trunc) or (limit > 0 and lengths[i] >= limit)
+            truncated[i] = bool(trunc) or bool(limit > 0 and lengths[i] >= limit)
             if terminated[i] or truncated[i]:
                 self._store(finals, len(ended), obs, "step() observation")
                 ended.append(i)

@@ -178,12 +178,13 @@ TEST(SimpleSpread, MappoRewardIsTheTeamSumWithSelfCollisions) {
   for (double r : h.rewards) EXPECT_NEAR(r, 3 * (-2.5) - 3, 1e-9);
 }
 
-// Agents 0 and 1 overlap and move into each other fast enough to still overlap after the step;
-// agent 2 is far away.
-const std::vector<double> kOnePair = {0, 0, 2, 0, 0.1, 0, -2, 0, 3, 3, 0, 0, 0, 0.5, 1, 0, 0, -2};
-// All three agents overlap and move toward their centre.
-const std::vector<double> kThreeWay = {0.05,    0, -4,    0, -0.025, 0.0433, 2, -3.464, -0.025,
-                                       -0.0433, 2, 3.464, 0, 0.5,    1,      0, 0,      -2};
+// Agents 0 and 1 overlap and move into each other slowly enough to still overlap after the step
+// (the default PettingZoo order moves them 0.1 with their velocity before the step: 0.1 apart
+// then); agent 2 is far away.
+const std::vector<double> kOnePair = {0, 0, 1, 0, 0.1, 0, -1, 0, 3, 3, 0, 0, 0, 0.5, 1, 0, 0, -2};
+// All three agents overlap and move toward their centre (each passes it by 0.05).
+const std::vector<double> kThreeWay = {0.05,    0,   -1,    0, -0.025, 0.0433, 0.5, -0.866, -0.025,
+                                       -0.0433, 0.5, 0.866, 0, 0.5,    1,      0,   0,      -2};
 
 TEST(SimpleSpread, PettingZooCollisionPenaltyExcludesSelf) {
   {
@@ -253,13 +254,25 @@ TEST(ParticleWorld, DampingAndIntegration) {
   h.set(s);
   h.step({0, 0, 0});
   const auto after = h.env->get_state();
-  // v = 0.75 v (damping 0.25), then p += v dt with dt = 0.1.
+  // PettingZoo's order (the default): p += v dt with the old v (dt = 0.1), then v = 0.75 v
+  // (damping 0.25).
   EXPECT_NEAR(after[2], 0.75, 1e-12);
   EXPECT_NEAR(after[3], 0.375, 1e-12);
-  EXPECT_NEAR(after[0], 0.075, 1e-12);
-  EXPECT_NEAR(after[1], 0.0375, 1e-12);
+  EXPECT_NEAR(after[0], 0.1, 1e-12);
+  EXPECT_NEAR(after[1], 0.05, 1e-12);
   h.step({0, 0, 0});
   EXPECT_NEAR(h.env->get_state()[2], 0.5625, 1e-12);
+  EXPECT_NEAR(h.env->get_state()[0], 0.175, 1e-12);
+
+  // The original MPE order: v = 0.75 v first, then p += v dt with the new v.
+  Harness o("simple_spread_v3", {{"integration", "original_mpe"}});
+  o.set(s);
+  o.step({0, 0, 0});
+  const auto original = o.env->get_state();
+  EXPECT_NEAR(original[2], 0.75, 1e-12);
+  EXPECT_NEAR(original[3], 0.375, 1e-12);
+  EXPECT_NEAR(original[0], 0.075, 1e-12);
+  EXPECT_NEAR(original[1], 0.0375, 1e-12);
 }
 
 TEST(ParticleWorld, DiscreteAndContinuousMoves) {
@@ -273,7 +286,13 @@ TEST(ParticleWorld, DiscreteAndContinuousMoves) {
     const auto s = h.env->get_state();
     EXPECT_NEAR(s[2], v.x, 1e-12) << action;
     EXPECT_NEAR(s[3], v.y, 1e-12) << action;
-    EXPECT_NEAR(s[0], v.x * 0.1, 1e-12) << action;
+    EXPECT_EQ(s[0], 0.0) << action;  // PettingZoo's order moved it with its old velocity, 0
+    h.step({0, 0, 0});
+    EXPECT_NEAR(h.env->get_state()[0], v.x * 0.1, 1e-12) << action;
+    Harness o("simple_spread_v3", {{"integration", "original_mpe"}});
+    o.set(kApart);
+    o.step({action, 0, 0});
+    EXPECT_NEAR(o.env->get_state()[0], v.x * 0.1, 1e-12) << action;  // moved with the new one
   }
   Harness c("simple_spread_v3", {{"continuous_actions", "true"}});
   c.set(kApart);
@@ -288,7 +307,7 @@ TEST(ParticleWorld, DiscreteAndContinuousMoves) {
 }
 
 TEST(ParticleWorld, MaxSpeedMassAndAccel) {
-  ParticleWorld world(0);
+  ParticleWorld world(0, mpe::Integration::kOriginalMpe);
   Entity fast;
   fast.movable = true;
   fast.silent = true;
@@ -312,7 +331,7 @@ TEST(ParticleWorld, MaxSpeedMassAndAccel) {
   world.step();
   EXPECT_NEAR(world.agents()[0].vel.x, 0.12, 1e-12);  // rescaled to 0.2, direction kept
   EXPECT_NEAR(world.agents()[0].vel.y, 0.16, 1e-12);
-  EXPECT_NEAR(world.agents()[0].pos.x, 0.012, 1e-12);
+  EXPECT_NEAR(world.agents()[0].pos.x, 0.012, 1e-12);  // moved with the new, capped velocity
   EXPECT_NEAR(world.agents()[1].vel.x, 0.25, 1e-12);  // force / mass
   EXPECT_NEAR(world.agents()[2].vel.y, 0.3, 1e-12);   // accel replaces the sensitivity of 5
 }
@@ -446,6 +465,12 @@ TEST(Mpe, BadOptionsAreNamed) {
         make_multi_agent("simple_spread_v3", {{"reward", "shared"}});
       },
       "simple_spread_v3: option 'reward' must be pettingzoo or mappo, got 'shared'");
+  expect_error(
+      [] {
+        make_multi_agent("simple_speaker_listener_v4", {{"integration", "mappo"}});
+      },
+      "simple_speaker_listener_v4: option 'integration' must be pettingzoo or original_mpe, got "
+      "'mappo'");
   expect_error(
       [] {
         make_multi_agent("simple_spread_v3", {{"reward", "mappo"}, {"local_ratio", "0.3"}});

@@ -88,7 +88,9 @@ TEST(RemoteTraining, RemoteCartPoleGivesTheSameMetricsAsLocal) {
 
 // The same for MAPPO on a multi-agent env: simple_spread served by a `trustrl env-server` process.
 TEST(RemoteTraining, RemoteSimpleSpreadGivesTheSameMappoMetricsAsLocal) {
-  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0", {"--option", "reward=mappo"});
+  // The server runs the env as the config names it (reward and integration of the MAPPO code).
+  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0",
+                                                   {"--option", "reward=mappo", "--option", "integration=original_mpe"});
   const fs::path remote = scratch("ma_remote"), local = scratch("ma_local");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/mappo_simple_spread.yaml";
   // 8 copies x 25 steps = 200 steps per update, 12 updates.
@@ -138,6 +140,48 @@ TEST(RemoteTraining, EnvServerServesLunarLander) {
     ASSERT_EQ(remote.buffers().observations, local->buffers().observations) << "step " << t;
     ASSERT_EQ(remote.buffers().rewards, local->buffers().rewards) << "step " << t;
   }
+}
+
+// A server whose spec differs from the policy's env (here: another time limit) is refused by eval
+// in one line naming the field, evaluated with --allow-spec-mismatch (warned), and warned about
+// by train; a matching server is used without a word.
+TEST(RemoteTraining, SpecMismatchIsRefusedByEvalAndWarnedByTrain) {
+  const fs::path run = scratch("mismatch"), again = scratch("mismatch_train");
+  const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml";
+  const std::vector<std::string> small = {"--set", "total_steps=1024", "--quiet"};  // 8 copies, 4 updates
+  std::vector<std::string> train = {"train", config, "--run-dir", run.string()};
+  train.insert(train.end(), small.begin(), small.end());
+  run_trustrl(train, 300);
+
+  auto other = trustrl::testing::start_env_server("CartPole-v1", 8, "127.0.0.1:0", {"--option", "max_episode_steps=200"});
+  const std::string difference = "(max_episode_steps: expected 500, got 200)";
+  ChildProcess refused({kBinary, "eval", run.string(), "--episodes", "4", "--env-server", other.address}, {},
+                       /*merge_stderr=*/true);
+  EXPECT_NE(refused.wait(120), 0);
+  EXPECT_NE(refused.output().find(other.address + " serves CartPole-v1 with spec hash"), std::string::npos)
+      << refused.output();
+  EXPECT_NE(refused.output().find(difference + "; pass --allow-spec-mismatch"), std::string::npos) << refused.output();
+  EXPECT_EQ(refused.output().find("return "), std::string::npos) << "nothing was evaluated";
+
+  const std::string allowed =
+      run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", other.address, "--allow-spec-mismatch"}, 120);
+  EXPECT_NE(allowed.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+      << allowed;
+  EXPECT_NE(allowed.find(difference + "\n"), std::string::npos) << allowed;
+  EXPECT_GT(eval_return(allowed), 0.0);
+
+  std::vector<std::string> remote_train = {"train", config, "--run-dir", again.string(), "--set",
+                                           "env.remote=" + other.address};
+  remote_train.insert(remote_train.end(), small.begin(), small.end());
+  const std::string trained = run_trustrl(remote_train, 300);
+  EXPECT_NE(trained.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+      << trained;
+
+  auto same = trustrl::testing::start_env_server("CartPole-v1", 8);
+  const std::string quiet = run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", same.address}, 120);
+  EXPECT_EQ(quiet.find("warning"), std::string::npos) << quiet;
+  fs::remove_all(run);
+  fs::remove_all(again);
 }
 
 }  // namespace
