@@ -18,8 +18,8 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   # pictures and animations
   libcairo2-dev ffmpeg
-  # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (openssl makes the TLS tests' certificates)
+  googletest libgtest-dev libgmock-dev libbenchmark-dev openssl
   # Python SDK for external simulators
   python3 python3-grpcio python3-protobuf python3-numpy
 )

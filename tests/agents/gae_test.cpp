@@ -27,10 +27,13 @@ TEST(Gae, TerminationDoesNotBootstrapTruncationDoes) {
   const double g = 0.99, l = 0.95;
   std::vector<float> adv, ret;
   compute_gae({2, 2, 1, r.data(), v.data(), term.data(), trunc.data(), fv.data(), boot.data(), g, l}, adv, ret);
+  // Layout [T, N]: index t * 2 + copy. The chain does not leak across either episode boundary:
+  // t=0's advantages hold only their own one-step target, although t=1's are far from zero.
   EXPECT_NEAR(adv[0], 1 - 2, 1e-5);          // r - V: nothing after a terminal state
   EXPECT_NEAR(adv[1], 1 + g * 7 - 2, 1e-5);  // bootstrap from the cut episode's final observation
-  // The chain does not leak across the episode boundary: t=0 ignores t=1's advantage.
+  // t=1, the last step: both copies bootstrap from V(s_T).
   EXPECT_NEAR(adv[2], 1 + g * 5 - 3, 1e-5);
+  EXPECT_NEAR(adv[3], 1 + g * 5 - 3, 1e-5);
 }
 
 TEST(Gae, LambdaZeroIsOneStepTd) {

@@ -79,19 +79,25 @@ TEST(Inference, GsdeNoiseIsHeldAndStateDependent) {
   inf.act(obs.data(), 1, false, rng, a, exploration.data());
   inf.act(obs.data(), 1, false, rng, b, exploration.data());
   EXPECT_EQ(a.continuous_actions, b.continuous_actions);
-  // Fresh matrices: the spread of the noise matches the distribution's std at that state.
-  const Distribution d = net->distribution(torch::tensor({{0.3f, -0.2f}}));
-  const double want_std = std::exp(d.log_std()[0][0].item<double>());
-  double sum = 0, sum2 = 0;
-  const int n = 20000;
-  for (int i = 0; i < n; ++i) {
-    inf.act(obs.data(), 1, false, rng, a);
-    const double x = a.continuous_actions[0] - d.mean()[0][0].item<double>();
-    sum += x;
-    sum2 += x * x;
+  // Fresh matrices: the spread of the noise matches the distribution's std at each state, and
+  // that std differs from state to state.
+  std::vector<double> stds;
+  for (const std::vector<float>& state : {obs, std::vector<float>{-1.5f, 2.0f}}) {
+    const Distribution d = net->distribution(torch::tensor({{state[0], state[1]}}));
+    const double want_std = std::exp(d.log_std()[0][0].item<double>());
+    double sum = 0, sum2 = 0;
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) {
+      inf.act(state.data(), 1, false, rng, a);
+      const double x = a.continuous_actions[0] - d.mean()[0][0].item<double>();
+      sum += x;
+      sum2 += x * x;
+    }
+    EXPECT_NEAR(sum / n, 0.0, 0.03 * want_std);
+    EXPECT_NEAR(std::sqrt(sum2 / n), want_std, 0.03 * want_std);
+    stds.push_back(want_std);
   }
-  EXPECT_NEAR(sum / n, 0.0, 0.03 * want_std);
-  EXPECT_NEAR(std::sqrt(sum2 / n), want_std, 0.03 * want_std);
+  EXPECT_GT(std::fabs(stds[0] - stds[1]), 0.1 * stds[0]) << "the same std at both states";
 }
 
 TEST(Inference, SamplesFollowTheCategoricalProbabilities) {
@@ -113,17 +119,35 @@ TEST(Inference, SamplesFollowTheCategoricalProbabilities) {
   EXPECT_NEAR(counts[2] / 20000.0, 0.5, 0.01);
 }
 
+// Every field save() writes comes back: each layer of both networks and the settings
+// (non-default here, so that a loader that dropped one would be seen).
 TEST(Inference, WeightsRoundTrip) {
   torch::manual_seed(1);
-  ActorCritic net(NetworkShape{3, 3, envs::Space::box(-2, 2, {2})}, NetworkConfig{});
+  NetworkConfig cfg;
+  cfg.activation = Activation::kRelu;
+  cfg.gsde = true;
+  cfg.gsde_sample_freq = 4;
+  ActorCritic net(NetworkShape{3, 3, envs::Space::box(-2, 2, {2})}, cfg);
   const PolicyWeights w = export_weights(*net);
   ByteWriter out;
   w.save(out);
   ByteReader in(out.bytes(), "weights");
   const PolicyWeights back = PolicyWeights::load(in);
-  EXPECT_EQ(back.actor.size(), w.actor.size());
-  EXPECT_EQ(back.actor[1].w, w.actor[1].w);
+  for (const auto& [got, want] :
+       {std::pair{&back.actor, &w.actor}, std::pair{&back.critic, &w.critic}}) {
+    ASSERT_EQ(got->size(), want->size());
+    for (std::size_t i = 0; i < want->size(); ++i) {
+      EXPECT_EQ((*got)[i].in, (*want)[i].in) << i;
+      EXPECT_EQ((*got)[i].out, (*want)[i].out) << i;
+      EXPECT_EQ((*got)[i].w, (*want)[i].w) << i;
+      EXPECT_EQ((*got)[i].b, (*want)[i].b) << i;
+    }
+  }
   EXPECT_EQ(back.log_std, w.log_std);
+  EXPECT_TRUE(back.relu);
+  EXPECT_TRUE(back.gsde);
+  EXPECT_EQ(back.gsde_sample_freq, 4);
+  EXPECT_TRUE(in.at_end());  // the action space travels beside the weights (PolicySnapshot)
 }
 
 

@@ -68,9 +68,8 @@ TEST(ObsNormalizer, DisabledIsIdentity) {
   EXPECT_EQ(out, x);
 }
 
-// SB3's VecNormalize: ret = ret * gamma + r; update stats with ret; r / sqrt(var + eps); ret = 0 at done.
+// MAPPO's ValueNorm: a debiased EMA of mean and mean square; var clamped at 1e-2.
 TEST(ValueNormalizer, FollowsTheMappoReference) {
-  // Debiased EMA of mean and mean square; var clamped at 1e-2.
   ValueNormalizer v(true, 0.9);
   const std::vector<float> a{1, 3}, b{10, 10};
   v.update(a.data(), 2);
@@ -104,6 +103,8 @@ TEST(ValueNormalizer, SaveLoadRoundTripsBeforeAndAfterData) {
   EXPECT_NE(v.stddev(), 1.0);
 }
 
+// SB3's VecNormalize: ret = ret * gamma + r; update stats with ret; r / sqrt(var + eps); ret = 0
+// at done.
 TEST(RewardScaler, FollowsStableBaselines3) {
   RewardScaler s(true, 0.9, 10.0);
   std::vector<float> r{1, 2, 3, 4};               // [T=2, N=2]

@@ -66,6 +66,7 @@ TEST(TrustRegion, TargetKlStopsAtOneAndAHalfTimesTarget) {
   c.target_kl_check = KlCheck::kEpoch;
   TrustRegion per_epoch(c);
   EXPECT_FALSE(per_epoch.stop_before_step(1.0));
+  EXPECT_FALSE(per_epoch.stop_after_epoch(0.0149));
   EXPECT_TRUE(per_epoch.stop_after_epoch(0.0151));
 }
 

@@ -67,14 +67,18 @@ TEST(Metrics, TensorBoardRecordsAreFramed) {
   // Walk the TFRecord framing: length, masked crc of length, data, masked crc of data.
   std::size_t pos = 0;
   int records = 0;
+  const auto masked = [](std::uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; };
   while (pos < bytes.size()) {
     ASSERT_LE(pos + 12, bytes.size());
     std::uint64_t len;
     std::memcpy(&len, &bytes[pos], 8);
     std::uint32_t len_crc;
     std::memcpy(&len_crc, &bytes[pos + 8], 4);
-    const std::uint32_t crc = crc32c({&bytes[pos], 8});
-    EXPECT_EQ(len_crc, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+    EXPECT_EQ(len_crc, masked(crc32c({&bytes[pos], 8})));
+    ASSERT_LE(pos + 12 + len + 4, bytes.size());
+    std::uint32_t data_crc;
+    std::memcpy(&data_crc, &bytes[pos + 12 + len], 4);
+    EXPECT_EQ(data_crc, masked(crc32c({&bytes[pos + 12], len})));
     pos += 12 + len + 4;
     ++records;
   }

@@ -53,7 +53,8 @@ TEST(RunDir, CheckpointsSortedAndPruned) {
   d.prune_checkpoints(2);
   all = d.checkpoints();
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all.front(), d.checkpoint_path(10));
+  EXPECT_EQ(all.front(), d.checkpoint_path(10));  // the oldest went, the newest two stay
+  EXPECT_EQ(all.back(), d.checkpoint_path(30));
   fs::remove_all(p);
 }
 

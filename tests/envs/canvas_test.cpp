@@ -149,6 +149,7 @@ TEST(Canvas, OutlinesLeaveTheInsideEmpty) {
   EXPECT_EQ(pixel(f, 10, 30), kRed);  // left edge, 2 px wide around x = 10
   EXPECT_EQ(pixel(f, 20, 30), kWhite);
   EXPECT_EQ(pixel(f, 30, 30), kWhite);  // the circle's centre
+  EXPECT_NE(pixel(f, 35, 30), kWhite);  // its outline, 5 px out (anti-aliased, so not pure red)
 }
 
 TEST(Canvas, TranslucentColoursAreUnpremultiplied) {

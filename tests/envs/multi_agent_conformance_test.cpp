@@ -70,6 +70,7 @@ MultiAgentVectorEnvMaker toy_maker(testing_env::Flaw flaw) {
   };
 }
 
+// Returns a reference into `checks`: keep the vector alive while the reference is used.
 const ConformanceCheck& find(const std::vector<ConformanceCheck>& checks, const std::string& name) {
   for (const auto& c : checks)
     if (c.name == name) return c;
@@ -89,31 +90,30 @@ TEST(MultiAgentConformanceSuite, PassesAnEnvWhoseAgentsDie) {
 }
 
 TEST(MultiAgentConformanceSuite, CatchesRewardsForInactiveAgents) {
-  const auto& c =
-      find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRewardsDeadAgents)),
-           "step contract");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRewardsDeadAgents));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("got reward"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesRevivedAgents) {
-  const auto& c = find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRevivesAgents)),
-                       "step contract");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRevivesAgents));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("became active again"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesObservationsOutsideTheSpace) {
-  const auto& c =
-      find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kObservationOutOfSpace)),
-           "step contract");
+  const auto checks =
+      run_multi_agent_conformance(toy_maker(testing_env::Flaw::kObservationOutOfSpace));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("is outside Box(-10, 10, (2,))"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesAnIgnoredSeed) {
-  const auto& c = find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kIgnoresSeed)),
-                       "different seeds, different episodes");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kIgnoresSeed));
+  const auto& c = find(checks, "different seeds, different episodes");
   EXPECT_FALSE(c.passed);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -155,9 +156,18 @@ TEST(Convert, StepBatchRoundTripsWithFinalObservationsOfEndedCopiesOnly) {
   EXPECT_EQ(msg.episode_lengths_size(), ended);
   envs::StepBuffers remote;
   remote.resize(4, 4);
-  remote.final_observations = local.final_observations;  // the rows of copies that did not end
+  // Copies that did not end keep their rows (the message carries none); the ended copies' rows
+  // hold stale values that read_step must overwrite, or the comparisons below fail.
+  remote.final_observations = local.final_observations;
   remote.episode_returns = local.episode_returns;
   remote.episode_lengths = local.episode_lengths;
+  for (int i = 0; i < 4; ++i) {
+    if (!local.done(i)) continue;
+    const auto k = static_cast<std::size_t>(i);
+    std::fill_n(remote.final_observations.begin() + static_cast<std::ptrdiff_t>(4 * k), 4, -99.0f);
+    remote.episode_returns[k] = -99.0;
+    remote.episode_lengths[k] = -99;
+  }
   read_step(msg, remote, "test");
   EXPECT_EQ(remote.observations, local.observations);
   EXPECT_EQ(remote.rewards, local.rewards);

@@ -155,8 +155,9 @@ TEST_F(MultiAgentSessionTest, ChecksEveryJointActionBeforeSteppingAny) {
   ASSERT_TRUE(run(handshake()).ok());
   ASSERT_TRUE(run(reset(3)).ok());
   const auto first = response_.reset().observations();
-  // Copy 1's listener (Discrete(5)) gets 5: the whole batch is refused, naming it.
-  const grpc::Status s = run(step({0, 0, 1, 5}));
+  // Copy 1's listener (Discrete(5)) gets 5: the whole batch is refused, naming it. Copy 0's
+  // listener was told to move (2), so stepping copy 0 anyway would show in its velocity.
+  const grpc::Status s = run(step({0, 2, 1, 5}));
   EXPECT_EQ(s.error_code(), Code::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
             "step: copy 1, agent 1 (listener_0): discrete action 5 is outside Discrete(5) "
@@ -175,7 +176,9 @@ TEST_F(MultiAgentSessionTest, ChecksEveryJointActionBeforeSteppingAny) {
   EXPECT_NE(sentinel.error_message().find("copy 0, agent 0 (speaker_0): discrete action -1"),
             std::string::npos)
       << sentinel.error_message();
-  // The refused batch moved no copy: a valid step now matches a reference session's.
+  // The refused batches moved no copy: a valid step now matches a reference session's, both after
+  // the sentinel at copy 0 and after the bad action at copy 1 (whose copy 0 was valid: a session
+  // that stepped copies while checking them would have moved copy 0 there).
   EnvSession again(config_);
   ASSERT_TRUE(on(again, handshake()).ok());
   ASSERT_TRUE(on(again, reset(3)).ok());
@@ -186,6 +189,10 @@ TEST_F(MultiAgentSessionTest, ChecksEveryJointActionBeforeSteppingAny) {
   EXPECT_TRUE(std::equal(reference.step().observations().begin(),
                          reference.step().observations().end(),
                          ignored.step().observations().begin()));
+  ASSERT_TRUE(run(step({2, 4, 1, 3})).ok());
+  EXPECT_TRUE(std::equal(reference.step().observations().begin(),
+                         reference.step().observations().end(),
+                         response_.step().observations().begin()));
   expect(step({0, 0, 0, 0}, {0.5f}), Code::INVALID_ARGUMENT,
          "no agent of this env takes continuous actions; continuous_actions must be empty");
 }

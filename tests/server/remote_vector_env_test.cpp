@@ -223,7 +223,8 @@ std::filesystem::path make_certificate() {
 
 TEST(RemoteVectorEnv, ServesOverTls) {
   const auto dir = make_certificate();
-  if (dir.empty()) GTEST_SKIP() << "the openssl tool is missing; cannot make a test certificate";
+  // openssl is a test dependency (scripts/setup.sh): without it TLS would go untested, so fail.
+  ASSERT_FALSE(dir.empty()) << "the openssl tool is missing (scripts/setup.sh installs it)";
   EnvServerOptions options;
   options.tls_cert_file = dir / "cert.pem";
   options.tls_key_file = dir / "key.pem";
