@@ -185,13 +185,22 @@ TEST(TrustRegionLearning, ClipWithEpochCheck) {
 namespace trustrl::agents {
 namespace {
 
-// A small fixed-seed MAPPO run on simple_spread (MAPPO-reference rewards): the team learns to
-// cover the landmarks better than its untrained policy.
+// Small fixed-seed MAPPO runs on simple_spread (MAPPO-reference rewards): the team learns to
+// cover the landmarks better than its untrained policy. Seeds 1-3, at least 2 of 3, for the same
+// reason as the trust-region tests: a seeded trajectory differs between kernel paths.
 TEST(MappoLearning, SimpleSpreadImproves) {
-  const Outcome o = train("mappo_simple_spread.yaml",
-                          {"total_steps=200000", "env.num_envs=32", "ppo.update_epochs=5"}, "mappo");
-  EXPECT_GT(o.eval_return, -190.0);
-  EXPECT_GT(o.eval_return, o.untrained_return + 15.0) << "untrained " << o.untrained_return;
+  int improved = 0;
+  std::string returns;
+  for (int seed : {1, 2, 3}) {
+    const Outcome o = train("mappo_simple_spread.yaml",
+                            {"total_steps=200000", "env.num_envs=32", "ppo.update_epochs=5",
+                             "seed=" + std::to_string(seed)},
+                            "mappo" + std::to_string(seed));
+    improved += o.eval_return > -190.0 && o.eval_return > o.untrained_return + 15.0;
+    returns += " " + std::to_string(o.eval_return) + " (untrained " +
+               std::to_string(o.untrained_return) + ")";
+  }
+  EXPECT_GE(improved, 2) << "eval returns of seeds 1-3:" << returns;
 }
 
 }  // namespace
