@@ -250,17 +250,22 @@ class FaultProxy::Loop {
   }
 
   void reset_all(std::int64_t ticket) {
-    std::int64_t n = 0;
+    // Counted before the RSTs go out, so whoever sees one also sees it counted.
+    const auto n = std::count_if(connections_.begin(), connections_.end(),
+                                 [](const Connection& c) { return !c.dead; });
+    {
+      std::lock_guard lock(mutex_);
+      stats_.resets += n;
+      stats_.open -= n;
+    }
     for (auto& c : connections_) {
       if (c.dead) continue;
       close_with_reset(c.client);
       close_with_reset(c.upstream);
       c.client = c.upstream = -1;
       c.dead = true;
-      ++n;
     }
     std::lock_guard lock(mutex_);
-    stats_.resets += n;
     if (ticket > 0) resets_done_ = std::max(resets_done_, ticket);
     done_cv_.notify_all();
   }
