@@ -438,6 +438,8 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
       ++m->assigned;
       planned += m->num_envs;
       changed.insert(m);
+      // The straggler clock starts when the batch begins, not when the learner began waiting.
+      if (!batch_begun_) deadline_ = Clock::now() + to_duration(dist_.straggler_timeout_s);
       batch_begun_ = true;
     }
   } else {
