@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "cli/commands.h"
@@ -16,7 +18,7 @@ namespace trustrl::cli {
 
 namespace {
 
-void run_actor(server::ActorLoopOptions options) {
+void run_actor(server::ActorLoopOptions options, std::int64_t crash_after) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -25,6 +27,14 @@ void run_actor(server::ActorLoopOptions options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts its threads
 
   options.log = [](const std::string& line) { std::fprintf(stderr, "actor: %s\n", line.c_str()); };
+  if (crash_after > 0)
+    options.before_collect = [crash_after](std::int64_t pushed) {
+      if (pushed < crash_after) return;
+      std::fprintf(stderr, "actor: asked for rollout %lld: crashing (SIGKILL), as asked\n",
+                   static_cast<long long>(pushed + 1));
+      std::fflush(stderr);
+      ::raise(SIGKILL);
+    };
   server::ActorLoop loop(options);
   std::atomic<bool> done{false};
   std::thread waiter([&] {
@@ -81,7 +91,13 @@ void add_actor_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--log-rollouts", options->log_rollouts, "print a line per pushed rollout");
-  cmd->callback([options] { run_actor(*options); });
+  auto crash_after = std::make_shared<std::int64_t>(0);
+  // For fault tests, so not in --help: a crash at a point that does not depend on timing.
+  cmd->add_option("--crash-after-rollouts", *crash_after,
+                  "after pushing N rollouts, kill this process (SIGKILL) when asked for the next")
+      ->check(CLI::PositiveNumber)
+      ->group("");
+  cmd->callback([options, crash_after] { run_actor(*options, *crash_after); });
 }
 
 }  // namespace trustrl::cli

@@ -39,12 +39,14 @@ struct LearnerArgs {
   std::string tls_cert;
   std::string tls_key;
   int max_actors = 256;
+  int min_actors = 1;
   server::DataParallelOptions parallel;
   CLI::Option* rank = nullptr;
   CLI::Option* world_size = nullptr;
   CLI::Option* master_addr = nullptr;
   CLI::Option* master_port = nullptr;
   bool quiet = false;
+  bool log_batches = false;
 };
 
 // Takes SIGINT/SIGTERM on a thread of its own (they are blocked everywhere else, gRPC's threads
@@ -116,6 +118,8 @@ void run_learner(LearnerArgs args) {
   service.tls_cert_file = args.tls_cert;
   service.tls_key_file = args.tls_key;
   service.max_actors = args.max_actors;
+  service.min_actors = args.min_actors;
+  service.log_batches = args.log_batches;
   const bool quiet = args.quiet;
   service.log = [quiet](const std::string& line) {
     if (!quiet) std::fprintf(stderr, "learner: %s\n", line.c_str());
@@ -210,6 +214,11 @@ void add_learner_command(CLI::App& app) {
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
   cmd->add_option("--max-actors", args->max_actors, "actors served at once")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--min-actors", args->min_actors,
+                  "begin a batch only while at least this many actors are members (a begun batch "
+                  "goes on with whoever is left)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   args->world_size = cmd->add_option("--world-size", args->parallel.world_size,
                                      "learners training data parallel (default: $WORLD_SIZE or 1)")
                          ->check(CLI::PositiveNumber);
@@ -226,6 +235,8 @@ void add_learner_command(CLI::App& app) {
                   "seconds a learner waits for the others before it fails")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--quiet", args->quiet, "no progress line or status messages");
+  cmd->add_flag("--log-batches", args->log_batches,
+                "print a line per batch naming the rollouts it took (actor and sequence number)");
   cmd->callback([args] { run_learner(*args); });
 }
 

@@ -106,6 +106,14 @@ class ActorLoop::Impl {
   void fetch_parameters();
   void push(const agents::Rollout& rollout);
   void leave();
+  // Registers `context` as the call the watchdog cancels; throws Rejoin if the membership is
+  // already over.
+  void begin_call(grpc::ClientContext& context);
+  void end_call();
+  // After a failed call: a broken membership is not retried (the learner has dropped this actor,
+  // or cannot hear it); join again.
+  void rejoin_if_broken(const grpc::Status& status);
+  void reconnect();
 
   ActorLoopOptions options_;
   ActorLoop& owner_;
@@ -123,6 +131,7 @@ class ActorLoop::Impl {
   wire::EnvSpec spec_;
   int num_envs_ = 0;
   std::unique_ptr<agents::Actor> actor_;
+  bool run_over_ = false;  // the learner refused a join because the run is over
   std::int64_t have_version_ = -1;
   std::int64_t sequence_ = 0;
   std::int64_t pushed_here_ = 0;  // this membership
@@ -135,10 +144,14 @@ class ActorLoop::Impl {
   std::condition_variable changed_;
   bool stopping_ = false;
   bool stream_broken_ = false;
+  bool closing_ = false;         // close_heartbeat() is ending the stream's threads
+  bool learner_silent_ = false;  // the watchdog found the connection dead: make a new one
+  Clock::time_point last_directive_;
+  grpc::ClientContext* call_context_ = nullptr;  // the push or fetch in flight, for the watchdog
   lw::HeartbeatResponse directive_;
   std::unique_ptr<grpc::ClientContext> heartbeat_context_;
   std::unique_ptr<grpc::ClientReaderWriter<lw::HeartbeatRequest, lw::HeartbeatResponse>> heartbeat_;
-  std::thread heartbeat_reader_, heartbeat_writer_;
+  std::thread heartbeat_reader_, heartbeat_writer_, heartbeat_watchdog_;
   std::atomic<double> reported_waiting_{0};
   std::atomic<std::int64_t> reported_cut_{0};
 };
@@ -258,6 +271,12 @@ void ActorLoop::Impl::join() {
           std::to_string(response.policy_version()));
       return;
     }
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      // Cut off just before the end (a broken connection): the run finished without this actor.
+      log(learner() + " says the run is over (" + status.error_message() + "); leaving");
+      run_over_ = true;
+      return;
+    }
     if (!is_transient(status)) refused("this actor", status);
     note_failure(status, "join");
     if (!back_off()) return;
@@ -268,6 +287,8 @@ void ActorLoop::Impl::open_heartbeat() {
   {
     std::lock_guard lock(mutex_);
     stream_broken_ = false;
+    closing_ = false;
+    last_directive_ = Clock::now();
     directive_.Clear();
     directive_.set_policy_version(-1);
     heartbeat_context_ = std::make_unique<grpc::ClientContext>();
@@ -296,23 +317,71 @@ void ActorLoop::Impl::open_heartbeat() {
     while (heartbeat_->Read(&response)) {
       std::lock_guard lock(mutex_);
       directive_ = response;
+      last_directive_ = Clock::now();
       changed_.notify_all();
     }
     std::lock_guard lock(mutex_);
     stream_broken_ = true;
     changed_.notify_all();
   });
+  // The learner answers every heartbeat. A connection can die without closing (a middlebox that
+  // drops bytes leaves HTTP/2 flow control stalled, and keepalive pings still pass): then no
+  // answer comes, no call ends, and without this the actor would wait forever. After the
+  // learner's own actor_timeout_s of silence (it has dropped this actor by then, too) it cancels
+  // the stream and the call in flight, and the actor joins again on a new connection.
+  const double silence =
+      std::max(run_.actor_timeout_s() > 0 ? run_.actor_timeout_s() : 10.0, 3 * interval);
+  heartbeat_watchdog_ = std::thread([this, silence] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_ && !stream_broken_ && !closing_) {
+      changed_.wait_for(lock, std::chrono::duration<double>(std::min(silence / 4, 1.0)));
+      if (stopping_ || stream_broken_ || closing_) break;
+      if (since(last_directive_) <= silence) continue;
+      log(learner() + ": no answer to heartbeats for " + format_number(std::round(silence)) +
+          " s; dropping the connection and joining again");
+      learner_silent_ = true;
+      stream_broken_ = true;
+      heartbeat_context_->TryCancel();
+      if (call_context_) call_context_->TryCancel();
+      changed_.notify_all();
+    }
+  });
+}
+
+void ActorLoop::Impl::begin_call(grpc::ClientContext& context) {
+  std::lock_guard lock(mutex_);
+  if (stream_broken_ && heartbeat_context_)
+    throw Rejoin{grpc::Status(grpc::StatusCode::UNAVAILABLE, "the heartbeat stream closed")};
+  call_context_ = &context;
+}
+
+void ActorLoop::Impl::end_call() {
+  std::lock_guard lock(mutex_);
+  call_context_ = nullptr;
+}
+
+void ActorLoop::Impl::rejoin_if_broken(const grpc::Status& status) {
+  std::lock_guard lock(mutex_);
+  if (stream_broken_ && heartbeat_context_) throw Rejoin{status};
+}
+
+void ActorLoop::Impl::reconnect() {
+  channel_ = make_channel(
+      {options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
+  stub_ = lw::LearnerService::NewStub(channel_);
 }
 
 void ActorLoop::Impl::close_heartbeat() {
   {
     std::lock_guard lock(mutex_);
     if (!heartbeat_context_) return;
+    closing_ = true;
     heartbeat_context_->TryCancel();
     changed_.notify_all();
   }
   heartbeat_writer_.join();
   heartbeat_reader_.join();
+  heartbeat_watchdog_.join();
   heartbeat_->Finish().ok();  // cancelled: the status says nothing new
   std::lock_guard lock(mutex_);
   heartbeat_.reset();
@@ -328,6 +397,11 @@ void ActorLoop::Impl::fetch_parameters() {
     request.set_actor_id(options_.actor_id);
     request.set_incarnation(options_.incarnation);
     request.set_have_version(have_version_);
+    begin_call(context);
+    struct EndCall {
+      Impl* self;
+      ~EndCall() { self->end_call(); }
+    } end{this};
     auto reader = stub_->GetParameters(&context, request);
     lw::ParametersChunk chunk;
     std::vector<std::uint8_t> bytes;
@@ -362,6 +436,7 @@ void ActorLoop::Impl::fetch_parameters() {
     }
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
     if (!is_transient(status)) refused("the policy", status);
+    rejoin_if_broken(status);
     note_failure(status, "fetching the policy");
     if (!back_off()) return;
   }
@@ -378,6 +453,11 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
     add_token(context, options_.token);
     context.set_deadline(deadline_after(options_.rpc_timeout_s));
     lw::PushRolloutResponse response;
+    begin_call(context);
+    struct EndCall {
+      Impl* self;
+      ~EndCall() { self->end_call(); }
+    } end{this};
     auto writer = stub_->PushRollout(&context, &response);
     lw::RolloutChunk chunk;
     auto* header = chunk.mutable_header();
@@ -415,6 +495,7 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
       log(learner() + " refused rollout " + std::to_string(sequence) + ": " + describe(status));
       return;
     }
+    rejoin_if_broken(status);
     note_failure(status, "pushing rollout " + std::to_string(sequence));
     if (!back_off()) return;
   }
@@ -471,6 +552,7 @@ void ActorLoop::Impl::serve() {
       waiting_seconds_ += since(t0);
     }
     if (have_version_ < 0) return;  // stopped while fetching
+    if (options_.before_collect) options_.before_collect(owner_.pushed_.load());
     actor_->collect(run_.num_steps(), rollout_);
     reported_cut_.store(actor_->cut_episodes());
     const auto t0 = Clock::now();
@@ -494,6 +576,7 @@ void ActorLoop::Impl::run() {
       if (stopping_) return;
     }
     join();
+    if (run_over_) return;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
@@ -502,6 +585,10 @@ void ActorLoop::Impl::run() {
       serve();
       return;
     } catch (const Rejoin& r) {
+      if (learner_silent_) {
+        learner_silent_ = false;
+        reconnect();
+      }
       if (r.status.error_code() != grpc::StatusCode::NOT_FOUND) {
         note_failure(r.status, "the membership");
         if (!back_off()) return;

@@ -58,6 +58,10 @@ struct ActorLoopOptions {
   std::function<void(const std::string&)> log;
   /// Also log every pushed rollout ("pushed rollout N (version V)").
   bool log_rollouts = false;
+  /// Called when the learner asks for a rollout, before collecting it, with the number pushed so
+  /// far (all memberships). Fault tests crash the actor here, at a point that does not depend on
+  /// timing.
+  std::function<void(std::int64_t pushed)> before_collect;
 };
 
 class ActorLoop {

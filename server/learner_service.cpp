@@ -108,6 +108,7 @@ class LearnerService::Impl final : public ServiceBase {
   };
   struct Part {
     int slot = 0;
+    std::string actor_id;
     std::int64_t sequence = 0;
     agents::Rollout rollout;
   };
@@ -118,8 +119,10 @@ class LearnerService::Impl final : public ServiceBase {
                                   Member** out);
   lw::HeartbeatResponse directive_locked(const Member& m) const;
   void queue_all_locked(Outbox& outbox) const;
+  // `left`: the actor said goodbye (Leave, or it joined again), so it is not cut off.
   void remove_member_locked(const std::string& actor_id, const std::string& why, Outbox& outbox,
-                            std::vector<std::shared_ptr<StreamHandle>>* to_close);
+                            std::vector<std::shared_ptr<StreamHandle>>* to_close,
+                            bool left = false);
   void plan_locked(Outbox& outbox);
   std::uint64_t env_seed_locked(int slot);
   void log(const std::string& line) const {
@@ -144,6 +147,9 @@ class LearnerService::Impl final : public ServiceBase {
   std::map<std::string, int> last_slot_;               // by actor id
   std::map<int, std::int64_t> slot_joins_;             // joins per slot
   std::set<int> slots_;                                // slots in use
+  // Actors that lost their membership without leaving (stream broken, timed out): when the run
+  // ends, finish() gives them the grace period to come back and hear that it is over.
+  std::set<std::string> cut_off_;
   std::int64_t version_ = -1;
   std::shared_ptr<const std::vector<std::uint8_t>> parameters_;
   std::vector<Part> pool_;
@@ -157,6 +163,7 @@ class LearnerService::Impl final : public ServiceBase {
   bool stopping_ = false;
   bool finished_ = false;
   bool batch_taken_ = false;  // sync: this version's batch is out; nothing more until the next one
+  bool batch_begun_ = false;  // sync: rollouts of this version were asked for
   std::int64_t rotation_ = 0;
 };
 
@@ -362,11 +369,15 @@ void LearnerService::Impl::close(const std::vector<std::shared_ptr<StreamHandle>
 
 void LearnerService::Impl::remove_member_locked(
     const std::string& actor_id, const std::string& why, Outbox& outbox,
-    std::vector<std::shared_ptr<StreamHandle>>* to_close) {
+    std::vector<std::shared_ptr<StreamHandle>>* to_close, bool left) {
   const auto it = members_.find(actor_id);
   if (it == members_.end()) return;
   const Member& m = it->second;
   log(who(m.actor_id, m.incarnation) + " (slot " + std::to_string(m.slot) + ") is gone: " + why);
+  if (left)
+    cut_off_.erase(actor_id);
+  else
+    cut_off_.insert(actor_id);
   departed_cut_episodes_ += m.cut_episodes;
   if (to_close && m.stream) to_close->push_back(m.stream);
   slots_.erase(m.slot);
@@ -395,6 +406,9 @@ std::uint64_t LearnerService::Impl::env_seed_locked(int slot) {
 void LearnerService::Impl::plan_locked(Outbox& outbox) {
   if (members_.empty() || finished_ || version_ < 0) return;
   if (dist_.mode == agents::GatherMode::kSync && batch_taken_) return;
+  // A batch begins with the fleet at strength; once begun it goes on with whoever is left.
+  const bool begun = dist_.mode == agents::GatherMode::kSync ? batch_begun_ : false;
+  if (!begun && static_cast<int>(members_.size()) < options_.min_actors) return;
   std::vector<Member*> order;
   for (auto& [id, m] : members_) order.push_back(&m);
   // Idle members first, then slots in a rotating order so every actor gets its turn.
@@ -424,6 +438,9 @@ void LearnerService::Impl::plan_locked(Outbox& outbox) {
       ++m->assigned;
       planned += m->num_envs;
       changed.insert(m);
+      // The straggler clock starts when the batch begins, not when the learner began waiting.
+      if (!batch_begun_) deadline_ = Clock::now() + to_duration(dist_.straggler_timeout_s);
+      batch_begun_ = true;
     }
   } else {
     std::int64_t in_flight = pool_envs_;
@@ -484,7 +501,11 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
   std::vector<std::shared_ptr<StreamHandle>> to_close;
   {
     std::lock_guard lock(mutex_);
-    if (finished_) return {grpc::StatusCode::FAILED_PRECONDITION, "join: the run is over"};
+    if (finished_) {
+      cut_off_.erase(id);  // it has the news now
+      changed_.notify_all();
+      return {grpc::StatusCode::OUT_OF_RANGE, "join: the run is over"};
+    }
     const auto newest = incarnations_.find(id);
     if (newest != incarnations_.end() && newest->second > request->incarnation())
       return {grpc::StatusCode::FAILED_PRECONDITION,
@@ -493,12 +514,13 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
     if (members_.count(id))
       remove_member_locked(
           id, "it joined again (incarnation " + std::to_string(request->incarnation()) + ")",
-          outbox, &to_close);
+          outbox, &to_close, /*left=*/true);
     if (static_cast<int>(members_.size()) >= options_.max_actors)
       return {grpc::StatusCode::RESOURCE_EXHAUSTED,
               "join: this learner already has its maximum of " +
                   std::to_string(options_.max_actors) + " actors"};
     incarnations_[id] = request->incarnation();
+    cut_off_.erase(id);
     int slot = 0;
     if (const auto last = last_slot_.find(id);
         last != last_slot_.end() && !slots_.count(last->second))
@@ -711,7 +733,7 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
       ++m->delivered;
       ++accepted_;
       pool_envs_ += rollout.num_envs;
-      pool_.push_back({m->slot, header.sequence(), std::move(rollout)});
+      pool_.push_back({m->slot, m->actor_id, header.sequence(), std::move(rollout)});
       changed_.notify_all();
     } else {
       discarded_steps_ += steps;
@@ -734,7 +756,7 @@ grpc::Status LearnerService::Impl::Leave(grpc::ServerContext* context,
     if (grpc::Status s = find_member_locked(request->actor_id(), request->incarnation(), &m);
         !s.ok())
       return s;
-    remove_member_locked(request->actor_id(), "it left", outbox, &to_close);
+    remove_member_locked(request->actor_id(), "it left", outbox, &to_close, /*left=*/true);
   }
   close(to_close, grpc::Status::OK);
   send(outbox);
@@ -758,6 +780,7 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
     parameters_ = std::move(bytes);
     ++rotation_;
     batch_taken_ = false;
+    batch_begun_ = false;
     if (dist_.mode == agents::GatherMode::kSync) {
       // Nothing of an older version is of use now; what members still owe counts for this one.
       for (const auto& p : pool_) discarded_steps_ += p.rollout.env_steps();
@@ -826,9 +849,13 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
       if (any_late) plan_locked(outbox);
       deadline_ = now + to_duration(dist_.straggler_timeout_s);
     }
-    if (members_.empty() && !waiting_logged) {
-      log("waiting for actors to join (" + std::to_string(want_envs_ - pool_envs_) +
-          " env copies of version " + std::to_string(version_) + " to go)");
+    if ((members_.empty() ||
+         (static_cast<int>(members_.size()) < options_.min_actors && !batch_begun_)) &&
+        !waiting_logged) {
+      log("waiting for actors to join (" + std::to_string(members_.size()) + " of " +
+          std::to_string(options_.min_actors) + " are members; " +
+          std::to_string(want_envs_ - pool_envs_) + " env copies of version " +
+          std::to_string(version_) + " to go)");
       waiting_logged = true;
     }
     if (!outbox.empty() || !to_close.empty()) {
@@ -856,6 +883,7 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
   int have = 0;
   double lag_sum = 0;
   std::int64_t max_lag = 0;
+  std::string took;
   for (auto& p : pool_) {
     const int need = want_envs_ - have;
     if (need <= 0) {
@@ -875,13 +903,19 @@ bool LearnerService::Impl::next_batch(int num_envs, int num_steps, agents::Batch
       if (sync)
         discarded_steps_ += static_cast<std::int64_t>(left) * p.rollout.num_steps;
       else
-        rest.push_back({p.slot, p.sequence, agents::slice_columns(p.rollout, use, left)});
+        rest.push_back(
+            {p.slot, p.actor_id, p.sequence, agents::slice_columns(p.rollout, use, left)});
     }
+    if (options_.log_batches)
+      took += (took.empty() ? "'" : ", '") + p.actor_id + "' #" + std::to_string(p.sequence) +
+              " (" + std::to_string(use) + " copies)";
     have += use;
   }
   pool_ = std::move(rest);
   pool_envs_ = 0;
   for (const auto& p : pool_) pool_envs_ += p.rollout.num_envs;
+  // Tests read these lines to prove that no rollout is taken twice or lost: keep their wording.
+  if (options_.log_batches) log("batch for version " + std::to_string(version_) + ": " + took);
   std::vector<const agents::Rollout*> parts;
   for (const auto& r : taken) parts.push_back(&r);
   out.rollout = agents::merge_columns(parts);
@@ -921,8 +955,11 @@ void LearnerService::Impl::finish() {
     queue_all_locked(outbox);
   }
   send(outbox);
+  // An actor cut off just before the end (a reset connection) comes back within its backoff:
+  // serve it the news, or it would retry until its --learner-timeout and fail.
   std::unique_lock lock(mutex_);
-  changed_.wait_for(lock, to_duration(options_.finish_grace_s), [&] { return members_.empty(); });
+  changed_.wait_for(lock, to_duration(options_.finish_grace_s),
+                    [&] { return members_.empty() && cut_off_.empty(); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -933,6 +970,9 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
                 " without a token: anyone who reaches it could feed the learner. Pass --token (and "
                 "preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
   if (options.max_actors < 1) throw Error("max_actors must be >= 1");
+  if (options.min_actors < 1 || options.min_actors > options.max_actors)
+    throw Error("min_actors must be in [1, max_actors = " + std::to_string(options.max_actors) +
+                "], got " + std::to_string(options.min_actors));
   impl_ = std::make_unique<Impl>(setup, std::move(options));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

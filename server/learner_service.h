@@ -48,12 +48,19 @@ struct LearnerServiceOptions {
   int max_message_bytes = kDefaultMaxMessageBytes;
   /// Members at once; more joins are refused with RESOURCE_EXHAUSTED.
   int max_actors = 256;
-  /// How long finish() waits for the actors to leave.
+  /// A batch is begun (its rollouts asked for) only while at least this many actors are members;
+  /// a begun batch still re-deals a departed actor's share to the others. With a fixed fleet, who
+  /// fills which columns then does not depend on when actors come and go.
+  int min_actors = 1;
+  /// How long finish() waits for the actors to leave, and for actors cut off just before the end
+  /// (stream broken, timed out) to come back and hear that the run is over.
   double finish_grace_s = 5.0;
   /// Shown to actors; default "trustrl learner <version> (rank R of W)".
   std::string name;
   /// One line per event (joins, departures, refusals, late actors); called from several threads.
   std::function<void(const std::string&)> log;
+  /// Also log the rollouts each batch took: "batch for version V: 'a' #7 (4 copies), ...".
+  bool log_batches = false;
 };
 
 class LearnerService final : public agents::RolloutChannel {

@@ -93,7 +93,14 @@ bool ChildProcess::read_some(double deadline_s) {
   const ssize_t n = read(out_fd_, chunk, sizeof chunk);
   if (n <= 0) return false;
   output_.append(chunk, static_cast<std::size_t>(n));
+  if (log_.is_open()) log_.write(chunk, n).flush();
   return true;
+}
+
+void ChildProcess::log_to(const std::string& path) {
+  log_.open(path, std::ios::binary | std::ios::trunc);
+  if (!log_) throw Error("cannot write the child's log " + path);
+  log_.write(output_.data(), static_cast<std::streamsize>(output_.size())).flush();
 }
 
 std::string ChildProcess::wait_for_line(const std::string& prefix, double timeout_s) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ class ChildProcess {
   /// Reads output until the child closes it, then reaps it: its exit code, 128 + signal if it was
   /// killed, or -1 if it did not end within `timeout_s`.
   int wait(double timeout_s);
+  /// Also writes everything read from the child, so far and from now on, to `path`: the log
+  /// outlives the test (kept for a failure) even if the test is killed.
+  void log_to(const std::string& path);
   /// Everything read from the child so far.
   const std::string& output() const { return output_; }
   pid_t pid() const { return pid_; }
@@ -43,6 +47,7 @@ class ChildProcess {
   bool reaped_ = false;
   std::string output_;
   std::size_t scanned_ = 0;
+  std::ofstream log_;
 };
 
 }  // namespace trustrl::testing

@@ -304,6 +304,54 @@ TEST(LearnerService, SynchronousModeTakesOnlyTheCurrentVersion) {
   EXPECT_EQ(batch.discarded_steps, 2 * 64) << "the stale and the unneeded rollout";
 }
 
+// A member's heartbeat stream, held open (closing it ends the membership).
+struct Heartbeats {
+  Heartbeats(Harness& h, const std::string& id) : stream(h.stub->Heartbeat(&context)) {
+    beat.set_actor_id(id);
+    beat.set_incarnation(1);
+  }
+  ~Heartbeats() {
+    context.TryCancel();
+    stream->Finish().ok();
+  }
+  // The rollouts asked of this member so far, as the next directive says.
+  std::int64_t requested() {
+    lw::HeartbeatResponse directive;
+    EXPECT_TRUE(stream->Write(beat));
+    EXPECT_TRUE(stream->Read(&directive));
+    return directive.rollouts_requested();
+  }
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<lw::HeartbeatRequest, lw::HeartbeatResponse>> stream;
+  lw::HeartbeatRequest beat;
+};
+
+TEST(LearnerService, ABatchBeginsOnlyWithMinActorsMembers) {
+  LearnerServiceOptions options;
+  options.min_actors = 2;
+  Harness h(config_for(), options);
+  ASSERT_TRUE(h.join("a", 1).ok());
+  Heartbeats a(h, "a");
+  EXPECT_EQ(a.requested(), 0) << "one member of two: nothing asked yet";
+  ASSERT_TRUE(h.join("b", 1).ok());
+  Heartbeats b(h, "b");
+  // Each has the whole batch's 4 copies: one of them is asked.
+  EXPECT_EQ(a.requested() + b.requested(), 1);
+  options.min_actors = 3;
+  options.max_actors = 2;
+  EXPECT_THROW(Harness(config_for(), options), Error);
+}
+
+TEST(LearnerService, AJoinAfterTheRunIsToldItIsOver) {
+  LearnerServiceOptions options;
+  options.finish_grace_s = 0.1;
+  Harness h(config_for(), options);
+  ASSERT_TRUE(h.join("a", 1).ok());
+  h.service->finish();
+  // An actor cut off just before the end learns that the run is over, not that it is refused.
+  expect_status(h.join("late", 1), grpc::StatusCode::OUT_OF_RANGE, "the run is over");
+}
+
 TEST(LearnerService, AsynchronousModeRefusesRolloutsOlderThanTheBound) {
   Harness h(config_for("distributed: {mode: async, max_staleness: 1}\n"));
   ASSERT_TRUE(h.join("a", 1).ok());
