@@ -27,21 +27,26 @@ void check_id(const agents::EnvConfig& env, const std::string& source, const std
 
 }  // namespace
 
-agents::VectorEnvFactory env_factory() {
+agents::VectorEnvFactory env_factory(std::optional<envs::EnvSpec> expected_spec) {
   const agents::VectorEnvFactory local = agents::local_env_factory();
-  return [local](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
+  return [local, expected_spec](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (env.remote.empty()) return local(env);
-    auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
+    server::RemoteEnvOptions options = remote_options(env);
+    options.expected_spec = expected_spec;
+    auto remote = std::make_unique<server::RemoteVectorEnv>(options);
     check_id(env, remote->source(), remote->spec().id);
     return remote;
   };
 }
 
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory() {
+agents::MultiAgentVectorEnvFactory multi_agent_env_factory(
+    std::optional<envs::MultiAgentSpec> expected_spec) {
   const agents::MultiAgentVectorEnvFactory local = agents::local_multi_agent_env_factory();
-  return [local](const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+  return [local, expected_spec](
+             const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
     if (env.remote.empty()) return local(env);
-    auto remote = std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env));
+    auto remote =
+        std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env), expected_spec);
     check_id(env, remote->source(), remote->spec().id);
     return remote;
   };

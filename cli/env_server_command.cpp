@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ struct EnvServerArgs {
   std::vector<std::string> options;
   int threads = 1;
   int max_sessions = 64;
+  int max_sessions_per_peer = 0;
+  double idle_timeout_s = 600;
 };
 
 OptionMap parse_options(const std::vector<std::string>& pairs) {
@@ -58,6 +61,8 @@ void run(const EnvServerArgs& args) {
   options.tls_cert_file = args.tls_cert;
   options.tls_key_file = args.tls_key;
   options.max_sessions = args.max_sessions;
+  options.max_sessions_per_peer = args.max_sessions_per_peer;
+  options.idle_timeout = std::chrono::milliseconds(std::llround(args.idle_timeout_s * 1000));
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "env-server: %s\n", line.c_str());
   };
@@ -115,7 +120,15 @@ void add_env_server_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads stepping one session's copies")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-sessions", args->max_sessions, "Sessions served at once")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-sessions-per-peer", args->max_sessions_per_peer,
+                  "Sessions served at once to one client host (0: --max-sessions)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--idle-timeout", args->idle_timeout_s,
+                  "Close a session that sent no request for this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
   cmd->callback([args] { run(*args); });
 }
 

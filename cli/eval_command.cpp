@@ -11,6 +11,7 @@
 #include "cli/env_factory.h"
 #include "core/error.h"
 #include "core/run_dir.h"
+#include "envs/multi_agent_registry.h"
 #include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
@@ -67,14 +68,22 @@ void run_eval(const EvalArgs& args) {
     remote.num_envs = 0;  // the server's copy count
   }
   if (policy.multi_agent && !args.remote.empty()) {
-    r = agents::evaluate(multi_agent_env_factory()(remote), policy.snapshot, args.episodes, args.deterministic,
+    // The server must serve the spec the policy was trained on, as for an actor (when this build
+    // knows the env; otherwise the id check below is what there is).
+    std::optional<envs::MultiAgentSpec> expected;
+    if (envs::MultiAgentRegistry::global().contains(policy.env_id))
+      expected = envs::make_multi_agent(policy.env_id, policy.env_options)->spec();
+    r = agents::evaluate(multi_agent_env_factory(expected)(remote), policy.snapshot, args.episodes, args.deterministic,
                          seed, on_frame);
   } else if (policy.multi_agent) {
     auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
     fps = env->spec().render_fps;
     r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else if (!args.remote.empty()) {
-    auto env = env_factory()(remote);
+    std::optional<envs::EnvSpec> expected;
+    if (envs::EnvRegistry::global().contains(policy.env_id))
+      expected = envs::make(policy.env_id, policy.env_options)->spec();
+    auto env = env_factory(expected)(remote);
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
