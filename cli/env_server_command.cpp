@@ -33,6 +33,7 @@ struct EnvServerArgs {
   int max_sessions = 64;
   int max_sessions_per_peer = 0;
   double idle_timeout_s = 600;
+  std::int64_t max_open_files = 0;
 };
 
 OptionMap parse_options(const std::vector<std::string>& pairs) {
@@ -55,6 +56,7 @@ void run(const EnvServerArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (args.max_open_files > 0) server::limit_open_files(args.max_open_files);
   server::EnvServerOptions options;
   options.listen = args.listen;
   options.token = args.token;
@@ -129,6 +131,10 @@ void add_env_server_command(CLI::App& app) {
                   "Close a session that sent no request for this many seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e7));
+  // Tests: a server short of descriptors without prlimit.
+  cmd->add_option("--max-open-files", args->max_open_files, "Soft limit on open descriptors")
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 30))
+      ->group("");
   cmd->callback([args] { run(*args); });
 }
 

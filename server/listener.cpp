@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -19,14 +21,31 @@
 
 namespace trustrl::server {
 
-std::int64_t raise_open_file_limit(std::int64_t limit) {
+namespace {
+
+std::atomic<bool> limit_chosen{false};
+
+void set_soft_limit(rlim_t wanted) {
   rlimit current{};
-  if (getrlimit(RLIMIT_NOFILE, &current) != 0) return -1;
-  rlimit wanted = current;
-  wanted.rlim_cur = limit > 0 ? static_cast<rlim_t>(limit) : current.rlim_max;
-  if (wanted.rlim_cur > current.rlim_max) wanted.rlim_cur = current.rlim_max;
-  if (wanted.rlim_cur != current.rlim_cur) setrlimit(RLIMIT_NOFILE, &wanted);
+  if (getrlimit(RLIMIT_NOFILE, &current) != 0) return;
+  if (wanted > current.rlim_max) wanted = current.rlim_max;
+  if (wanted == current.rlim_cur) return;
+  current.rlim_cur = wanted;
+  setrlimit(RLIMIT_NOFILE, &current);
+}
+
+}  // namespace
+
+std::int64_t raise_open_file_limit() {
+  rlimit current{};
+  if (!limit_chosen.load() && getrlimit(RLIMIT_NOFILE, &current) == 0)
+    set_soft_limit(current.rlim_max);
   return open_file_limit();
+}
+
+void limit_open_files(std::int64_t limit) {
+  limit_chosen.store(true);
+  set_soft_limit(static_cast<rlim_t>(limit));
 }
 
 std::int64_t open_file_limit() {
@@ -145,7 +164,9 @@ void Listener::run() {
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
     for (;;) {  // drain the queue
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      // Non-blocking, as gRPC's own listener makes them: gRPC reads until EAGAIN, and a blocking
+      // socket would hold one of its poller threads in read().
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) {
           // No descriptor for it: take it off the queue with the spare one and close it, so the

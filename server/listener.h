@@ -6,8 +6,9 @@
 // "alive but deaf" after a flood of plain TCP connections). This listener instead refuses
 // (accepts and closes at once) connections that arrive while the process is within `headroom`
 // descriptors of its limit, takes a connection off the queue with a spare descriptor when
-// accept4() fails with EMFILE all the same, and hands every other connection to gRPC through
-// ServerBuilder's external connection acceptor (with the server's credentials, TLS included).
+// accept4() fails with EMFILE all the same, and hands every other connection to
+// gRPC through ServerBuilder's external connection acceptor (with the server's credentials, TLS
+// included), non-blocking as gRPC's own listener would make it.
 
 #include <grpcpp/server_builder.h>
 
@@ -20,9 +21,12 @@
 
 namespace trustrl::server {
 
-/// Raises this process's soft limit on open descriptors to its hard limit (or to `limit` when
-/// > 0, for tests); returns the soft limit now in force.
-std::int64_t raise_open_file_limit(std::int64_t limit = 0);
+/// Raises this process's soft limit on open descriptors to its hard limit, unless
+/// limit_open_files() chose one; returns the soft limit now in force.
+std::int64_t raise_open_file_limit();
+/// Sets the soft limit on open descriptors to `limit` (at most the hard one) and keeps it there
+/// (`trustrl env-server --max-open-files`, for tests of a server short of descriptors).
+void limit_open_files(std::int64_t limit);
 /// The soft limit on open descriptors.
 std::int64_t open_file_limit();
 /// Descriptors this process has open (counted in /proc/self/fd).
@@ -67,8 +71,8 @@ class Listener {
 };
 
 /// Adds a listening port for `listen` to `builder`, builds and starts the server: TCP addresses
-/// through a Listener (stored in `listener`), unix: sockets through gRPC. Sets `port` (0 for unix
-/// sockets). Throws Error if the address cannot be bound.
+/// through a Listener (stored in `listener`), unix: sockets through gRPC's own listener. Sets
+/// `port` (0 for unix sockets). Throws Error if the address cannot be bound.
 std::unique_ptr<grpc::Server> start_server(grpc::ServerBuilder& builder, const std::string& listen,
                                            std::shared_ptr<grpc::ServerCredentials> credentials,
                                            std::function<void(const std::string&)> log,

@@ -74,7 +74,7 @@ TEST(RolloutLimits, HonestRolloutsPass) {
 TEST(RolloutLimits, AbsurdValuesAreRefusedByName) {
   const PolicyOn run("CartPole-v1");
   const RolloutLimits limits = rollout_limits(run.policy, 1, 1e6, 0.99);
-  EXPECT_DOUBLE_EQ(limits.value_bound, 1e8);
+  EXPECT_NEAR(limits.value_bound, 1e8, 1e-3);
 
   Rollout r = run.rollout(1);
   r.log_probs[7] = -1e30F;
