@@ -34,6 +34,9 @@ struct DistributedConfig {
   double actor_timeout_s = 10.0;
   /// Largest chunk of parameters or rollout bytes per gRPC message.
   std::int64_t chunk_bytes = 4 << 20;
+  /// A pushed rollout with a reward beyond +-reward_bound (or a value beyond
+  /// +-reward_bound / (1 - gamma)) is refused: no honest env of this run produces it.
+  double reward_bound = 1e6;
 
   void visit(ConfigVisitor& v) {
     v.choice("mode", mode, {{"sync", GatherMode::kSync}, {"async", GatherMode::kAsync}},
@@ -49,6 +52,9 @@ struct DistributedConfig {
     v.field("actor_timeout_s", actor_timeout_s, "an actor silent for this long is gone", Bounds::positive());
     v.field("chunk_bytes", chunk_bytes, "largest chunk of parameters or rollout bytes per message",
             Bounds::closed(1024, 1 << 30));
+    v.field("reward_bound", reward_bound,
+            "a pushed rollout with a reward beyond +-this (or a value beyond +-this / (1 - gamma)) is refused",
+            Bounds::positive());
   }
 };
 

@@ -24,6 +24,10 @@ void RunConfig::visit(ConfigVisitor& v) {
   v.field("keep_checkpoints", keep_checkpoints, "checkpoints kept on disk", Bounds::at_least(1));
   v.field("tensorboard", tensorboard, "also write a TensorBoard event file");
   v.field("torch_threads", torch_threads, "libtorch intra-op threads", Bounds::closed(1, 256));
+  v.field("max_rollbacks", max_rollbacks,
+          "the run stops with an error after this many updates in a row that left a non-finite parameter (each "
+          "is rolled back)",
+          Bounds::closed(1, 1000));
 }
 
 void TrainConfig::visit(ConfigVisitor& v) {

@@ -42,6 +42,9 @@ struct RunConfig {
   bool tensorboard = true;
   /// Intra-op threads for libtorch; 1 is fastest for small MLPs (docs/BENCHMARKS.md).
   std::int64_t torch_threads = 1;
+  /// An update that leaves a non-finite parameter is undone (the learner goes back to its state
+  /// before it); after this many in a row the run stops with an error.
+  std::int64_t max_rollbacks = 3;
 
   void visit(ConfigVisitor& v);
 };

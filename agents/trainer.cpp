@@ -1,15 +1,19 @@
 #include "agents/trainer.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "agents/kernel_path.h"
 #include "agents/mappo.h"
 #include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
+#include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
 #include "agents/single_agent_actor.h"
 #include "agents/threads.h"
@@ -359,9 +363,46 @@ void Trainer::checkpoint() {
   policy.multi_agent = env_.multi_agent;
   policy.snapshot = learner_->snapshot();
   policy.add_to(file);
-  file.write(run_dir_->checkpoint_path(counters_.update));
+  // A shortage of file descriptors (a flood of connections to a learner) passes once they are
+  // closed: retried for about 3 s. Anything else (a full disk, no permission) is not.
+  const std::string no_descriptor[] = {std::strerror(EMFILE), std::strerror(ENFILE)};
+  for (int attempt = 0;; ++attempt) {
+    try {
+      file.write(run_dir_->checkpoint_path(counters_.update));
+      policy.write(run_dir_->policy_path());
+      break;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      const bool transient = std::any_of(std::begin(no_descriptor), std::end(no_descriptor),
+                                         [&](const std::string& m) { return what.find(m) != std::string::npos; });
+      if (!transient || attempt == 5) throw;
+      log("writing the checkpoint of update " + std::to_string(counters_.update) + " failed: " + what + "; retrying");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+    }
+  }
   run_dir_->prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
-  policy.write(run_dir_->policy_path());
+}
+
+void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::string& broken,
+                          std::int64_t& in_a_row) {
+  ByteReader r(before, "the learner state before update " + std::to_string(counters_.update + 1));
+  learner_->load(r);
+  ++in_a_row;
+  const std::string what =
+      "update " + std::to_string(counters_.update + 1) + " left a non-finite parameter (" +
+      (broken.empty() ? "on another learner rank" : broken) + ")";
+  if (in_a_row >= config_.run.max_rollbacks)
+    throw Error(what + "; that is " + std::to_string(in_a_row) +
+                " such updates in a row (run.max_rollbacks: " +
+                std::to_string(config_.run.max_rollbacks) +
+                "), so the run stops. The newest checkpoint holds the last good parameters; check the "
+                "rewards and observations the env produces, or lower ppo.learning_rate");
+  log(what + ": rolled back to the parameters before it and dropped its batch (" +
+      std::to_string(in_a_row) + " in a row; the run stops at " +
+      std::to_string(config_.run.max_rollbacks) + ")");
+  // Actors act with the restored policy (its version did not change); a synchronous learner
+  // service asks them for a fresh batch.
+  channel_->publish(learner_->snapshot());
 }
 
 void Trainer::run(std::optional<std::int64_t> max_updates) {
@@ -373,6 +414,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
   Collective* collective = options_.collective.get();
   Batch batch;
   std::int64_t done_here = 0;
+  std::int64_t rollbacks_in_a_row = 0;
   while (counters_.update < num_updates && (!max_updates || done_here < *max_updates)) {
     // Data-parallel learners stop together, at the same update.
     const bool stop = collective ? collective->any(stop_requested_.load()) : stop_requested_.load();
@@ -384,8 +426,17 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     const Rollout& rollout = batch.rollout;
     const auto t1 = clock::now();
     const double progress_remaining = 1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
+    ByteWriter before;  // the learner as it was, to undo an update that breaks it
+    learner_->save(before);
     const UpdateStats stats = learner_->update(rollout, progress_remaining);
-    channel_->publish(learner_->snapshot());
+    PolicySnapshot snapshot = learner_->snapshot();
+    const std::string broken = non_finite_parameter(snapshot);
+    if (collective ? collective->any(!broken.empty()) : !broken.empty()) {
+      undo_update(before.take(), broken, rollbacks_in_a_row);
+      continue;
+    }
+    rollbacks_in_a_row = 0;
+    channel_->publish(snapshot);
     const auto t2 = clock::now();
 
     ++counters_.update;

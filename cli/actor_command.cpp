@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "server/actor_loop.h"
+#include "server/learner_service.h"
 
 namespace trustrl::cli {
 
@@ -63,6 +64,21 @@ void run_actor(server::ActorLoopOptions options, std::int64_t crash_after) {
                static_cast<long long>(loop.rollouts_accepted()));
 }
 
+// Digits only, 1 to 2^62: "-1" would otherwise be read as 2^64 - 1.
+CLI::Validator incarnation_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        const unsigned long long value = digits ? std::stoull(text) : 0;
+        if (!digits || value < 1 || value > server::kMaxIncarnation)
+          return "must be a whole number from 1 to " + std::to_string(server::kMaxIncarnation) +
+                 " (2^62), got '" + text + "'";
+        return "";
+      },
+      "1..2^62");
+}
+
 }  // namespace
 
 void add_actor_command(CLI::App& app) {
@@ -84,8 +100,10 @@ void add_actor_command(CLI::App& app) {
                   "PEM file of the CA to trust for TLS to the env server")
       ->check(CLI::ExistingFile);
   cmd->add_option("--id", options->actor_id, "this actor's stable name (default: host/pid)");
-  cmd->add_option("--incarnation", options->incarnation,
-                  "larger for every restart of this actor (default: the start time in ns)");
+  cmd->add_option(
+         "--incarnation", options->incarnation,
+         "larger for every restart of this actor, 1 to 2^62 (default: the start time in ns)")
+      ->check(incarnation_validator());
   cmd->add_option("--learner-timeout", options->learner_timeout_s,
                   "give up when the learner stays unreachable this many seconds")
       ->capture_default_str()

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ struct EnvServerArgs {
   std::vector<std::string> options;
   int threads = 1;
   int max_sessions = 64;
+  int max_sessions_per_peer = 0;
+  double idle_timeout_s = 600;
+  std::int64_t max_open_files = 0;
 };
 
 OptionMap parse_options(const std::vector<std::string>& pairs) {
@@ -52,12 +56,15 @@ void run(const EnvServerArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (args.max_open_files > 0) server::limit_open_files(args.max_open_files);
   server::EnvServerOptions options;
   options.listen = args.listen;
   options.token = args.token;
   options.tls_cert_file = args.tls_cert;
   options.tls_key_file = args.tls_key;
   options.max_sessions = args.max_sessions;
+  options.max_sessions_per_peer = args.max_sessions_per_peer;
+  options.idle_timeout = std::chrono::milliseconds(std::llround(args.idle_timeout_s * 1000));
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "env-server: %s\n", line.c_str());
   };
@@ -115,7 +122,19 @@ void add_env_server_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads stepping one session's copies")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-sessions", args->max_sessions, "Sessions served at once")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-sessions-per-peer", args->max_sessions_per_peer,
+                  "Sessions served at once to one client host (0: --max-sessions)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--idle-timeout", args->idle_timeout_s,
+                  "Close a session that sent no request for this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  // Tests: a server short of descriptors without prlimit.
+  cmd->add_option("--max-open-files", args->max_open_files, "Soft limit on open descriptors")
+      ->check(CLI::Range(std::int64_t{16}, std::int64_t{1} << 30))
+      ->group("");
   cmd->callback([args] { run(*args); });
 }
 

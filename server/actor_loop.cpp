@@ -20,6 +20,7 @@
 #include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
+#include "server/learner_service.h"
 #include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/session_client.h"
@@ -65,6 +66,9 @@ class ActorLoop::Impl {
     if (options_.learner.empty())
       throw Error("an actor needs the learner's address (--learner host:port)");
     if (options_.actor_id.empty()) options_.actor_id = default_actor_id();
+    if (options_.incarnation > kMaxIncarnation)
+      throw Error("--incarnation " + std::to_string(options_.incarnation) + " is above " +
+                  std::to_string(kMaxIncarnation) + " (2^62), the largest a learner takes");
     if (options_.incarnation == 0)
       options_.incarnation =
           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "server/env_session.h"
+#include "server/listener.h"
 #include "server/transport.h"
 
 namespace grpc {
@@ -38,6 +39,12 @@ struct EnvServerOptions {
   std::string tls_key_file;
   /// Sessions served at once; more are refused with RESOURCE_EXHAUSTED.
   int max_sessions = 64;
+  /// Sessions served at once to one client host (the peer's address without its port); more
+  /// are refused with RESOURCE_EXHAUSTED. 0: max_sessions.
+  int max_sessions_per_peer = 0;
+  /// A session with no request for this long is closed with UNAVAILABLE ("session closed after
+  /// N s idle"), so clients that sit idle cannot hold every session; 0: never.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(600)};
   int max_message_bytes = kDefaultMaxMessageBytes;
   /// Threads for requests too slow to run on gRPC's threads.
   int worker_threads = 2;
@@ -82,6 +89,8 @@ class EnvServer {
   EnvServerOptions options_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
+  // Declared after server_: stopped first.
+  std::unique_ptr<Listener> listener_;
   std::string address_;
   int port_ = 0;
   std::once_flag shutdown_once_;

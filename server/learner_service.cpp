@@ -14,9 +14,11 @@
 
 #include "agents/multi_agent_actor.h"
 #include "agents/rollout_columns.h"
+#include "agents/rollout_limits.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "server/learner_convert.h"
+#include "server/listener.h"
 #include "server/spec_hash.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 
@@ -31,6 +33,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace lw = ::trustrl::learner::v1;
 constexpr std::uint32_t kLearnerProtocolVersion = 1;
+// An actor's sequence numbers go 1, 2, ...; one skips only after a push it gave up on or that was
+// refused, so a jump further than this is no honest actor's.
+constexpr std::int64_t kMaxSequenceGap = 1 << 16;
 
 using ServiceBase = lw::LearnerService::WithCallbackMethod_Heartbeat<lw::LearnerService::Service>;
 
@@ -118,6 +123,12 @@ class LearnerService::Impl final : public ServiceBase {
   grpc::Status find_member_locked(const std::string& actor_id, std::uint64_t incarnation,
                                   Member** out);
   lw::HeartbeatResponse directive_locked(const Member& m) const;
+  // The answer to a push whose sequence number was seen before or jumps too far; nullopt for the
+  // next new one.
+  std::optional<grpc::Status> answer_seen_sequence_locked(const Member& m,
+                                                          const lw::RolloutHeader& header,
+                                                          const std::string& actor,
+                                                          lw::PushRolloutResponse* response) const;
   void queue_all_locked(Outbox& outbox) const;
   // `left`: the actor said goodbye (Leave, or it joined again), so it is not cut off.
   void remove_member_locked(const std::string& actor_id, const std::string& why, Outbox& outbox,
@@ -139,19 +150,21 @@ class LearnerService::Impl final : public ServiceBase {
   lw::RunInfo info_;
   RolloutShape shape_;
   int want_envs_ = 0;
+  const double gamma_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, Member> members_;              // by actor id
-  std::map<std::string, std::uint64_t> incarnations_;  // newest seen, by actor id
-  std::map<std::string, int> last_slot_;               // by actor id
-  std::map<int, std::int64_t> slot_joins_;             // joins per slot
-  std::set<int> slots_;                                // slots in use
+  std::map<std::string, Member> members_;   // by actor id
+  std::map<std::string, int> last_slot_;    // by actor id
+  std::map<int, std::int64_t> slot_joins_;  // joins per slot
+  std::set<int> slots_;                     // slots in use
   // Actors that lost their membership without leaving (stream broken, timed out): when the run
   // ends, finish() gives them the grace period to come back and hear that it is over.
   std::set<std::string> cut_off_;
   std::int64_t version_ = -1;
   std::shared_ptr<const std::vector<std::uint8_t>> parameters_;
+  // What rollouts of each version still taken may hold, by version.
+  std::map<std::int64_t, agents::RolloutLimits> limits_;
   std::vector<Part> pool_;
   int pool_envs_ = 0;
   Clock::time_point deadline_{};
@@ -278,6 +291,7 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
       rank_(setup.rank),
       world_size_(setup.world_size),
       seed_(setup.config.seed),
+      gamma_(setup.config.ppo.gamma),
       base_seed_(setup.config.seed) {
   want_envs_ = setup.batch_envs;
   const auto& config = setup.config;
@@ -334,6 +348,33 @@ grpc::Status LearnerService::Impl::find_member_locked(const std::string& actor_i
   it->second.last_seen = Clock::now();
   *out = &it->second;
   return grpc::Status::OK;
+}
+
+std::optional<grpc::Status> LearnerService::Impl::answer_seen_sequence_locked(
+    const Member& m, const lw::RolloutHeader& header, const std::string& actor,
+    lw::PushRolloutResponse* response) const {
+  const std::int64_t sequence = header.sequence();
+  if (sequence == m.last_sequence) {  // a retry of the last push: its answer again
+    *response = m.last_response;
+    response->set_duplicate(true);
+    return grpc::Status::OK;
+  }
+  if (sequence < m.last_sequence) {  // not a retry (pushes go one at a time): nothing is taken
+    response->set_duplicate(true);
+    response->set_policy_version(version_);
+    response->set_reason("not taken: sequence " + std::to_string(sequence) +
+                         " is older than this membership's newest push (" +
+                         std::to_string(m.last_sequence) +
+                         "); only a retry of the newest is answered again");
+    return grpc::Status::OK;
+  }
+  if (sequence - m.last_sequence > kMaxSequenceGap)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "push from " + actor + ": sequence " + std::to_string(sequence) +
+                            " jumps more than " + std::to_string(kMaxSequenceGap) +
+                            " past the newest push (" + std::to_string(m.last_sequence) +
+                            "); sequences go 1, 2, ... per membership");
+  return std::nullopt;
 }
 
 lw::HeartbeatResponse LearnerService::Impl::directive_locked(const Member& m) const {
@@ -483,8 +524,11 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
       !std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "join: actor_id must be 1 to 128 printable ASCII characters"};
-  if (request->incarnation() < 1)
-    return {grpc::StatusCode::INVALID_ARGUMENT, "join: incarnation must be >= 1"};
+  if (request->incarnation() < 1 || request->incarnation() > kMaxIncarnation)
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "join: incarnation " + std::to_string(request->incarnation()) + " is outside [1, " +
+                std::to_string(kMaxIncarnation) +
+                "] (2^62; the default, the start time in ns, stays below it until 2116)"};
   if (request->num_envs() < 1 || request->num_envs() > 65536)
     return {grpc::StatusCode::INVALID_ARGUMENT,
             "join: num_envs must be in [1, 65536], got " + std::to_string(request->num_envs())};
@@ -506,11 +550,14 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
       changed_.notify_all();
       return {grpc::StatusCode::OUT_OF_RANGE, "join: the run is over"};
     }
-    const auto newest = incarnations_.find(id);
-    if (newest != incarnations_.end() && newest->second > request->incarnation())
+    // Stale only against a member still here: a newer incarnation that left or went silent no
+    // longer holds the id, so one bad join cannot lock an actor out for the learner's lifetime.
+    const auto current = members_.find(id);
+    if (current != members_.end() && current->second.incarnation > request->incarnation())
       return {grpc::StatusCode::FAILED_PRECONDITION,
               "join: " + who(id, request->incarnation()) + " is stale: incarnation " +
-                  std::to_string(newest->second) + " of this actor joined since"};
+                  std::to_string(current->second.incarnation) +
+                  " of this actor is a member (it joined since)"};
     if (members_.count(id))
       remove_member_locked(
           id, "it joined again (incarnation " + std::to_string(request->incarnation()) + ")",
@@ -519,7 +566,6 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
       return {grpc::StatusCode::RESOURCE_EXHAUSTED,
               "join: this learner already has its maximum of " +
                   std::to_string(options_.max_actors) + " actors"};
-    incarnations_[id] = request->incarnation();
     cut_off_.erase(id);
     int slot = 0;
     if (const auto last = last_slot_.find(id);
@@ -641,11 +687,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     Member* m = nullptr;
     if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok())
       return s;
-    if (header.sequence() <= m->last_sequence) {  // a retry: answer as the first time
-      *response = m->last_response;
-      response->set_duplicate(true);
-      return grpc::Status::OK;
-    }
+    if (std::optional<grpc::Status> s = answer_seen_sequence_locked(*m, header, actor, response))
+      return *s;
     num_envs = m->num_envs;
     if (header.policy_version() > version_)
       return {grpc::StatusCode::INVALID_ARGUMENT,
@@ -687,6 +730,20 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
                                                     std::to_string(header.policy_version()) +
                                                     " differs from rollout.policy_version " +
                                                     std::to_string(rollout.policy_version)};
+  std::optional<agents::RolloutLimits> limits;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = limits_.find(rollout.policy_version); it != limits_.end())
+      limits = it->second;  // none: too old to be taken, refused as stale below
+  }
+  if (limits) {
+    try {
+      agents::check_rollout_limits(rollout, *limits);
+    } catch (const std::exception& e) {
+      log("refused a rollout from " + actor + ": " + e.what());
+      return {grpc::StatusCode::INVALID_ARGUMENT, "push from " + actor + ": " + e.what()};
+    }
+  }
 
   Outbox outbox;
   {
@@ -694,11 +751,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
     Member* m = nullptr;
     if (grpc::Status s = find_member_locked(header.actor_id(), header.incarnation(), &m); !s.ok())
       return s;
-    if (header.sequence() <= m->last_sequence) {  // a retry raced with the first push
-      *response = m->last_response;
-      response->set_duplicate(true);
-      return grpc::Status::OK;
-    }
+    if (std::optional<grpc::Status> s = answer_seen_sequence_locked(*m, header, actor, response))
+      return *s;  // a retry raced with the first push
     ++m->received;
     m->last_sequence = header.sequence();
     const std::int64_t steps = rollout.env_steps();
@@ -778,6 +832,11 @@ void LearnerService::Impl::publish(const agents::PolicySnapshot& snapshot) {
           " bytes per version, in chunks of at most " + std::to_string(info_.chunk_bytes()));
     version_ = snapshot.version;
     parameters_ = std::move(bytes);
+    limits_[version_] =
+        agents::rollout_limits(snapshot, shape_.num_agents, dist_.reward_bound, gamma_);
+    const std::int64_t oldest =
+        dist_.mode == agents::GatherMode::kSync ? version_ : version_ - dist_.max_staleness;
+    limits_.erase(limits_.begin(), limits_.lower_bound(oldest));
     ++rotation_;
     batch_taken_ = false;
     batch_begun_ = false;
@@ -978,20 +1037,21 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
   grpc::ServerBuilder builder;
   configure_server_builder(builder, impl_->options_.max_message_bytes);
   int port = 0;
-  builder.AddListeningPort(
-      impl_->options_.listen,
-      server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file), &port);
   builder.RegisterService(impl_.get());
-  server_ = builder.BuildAndStart();
-  const bool unix_socket = impl_->options_.listen.rfind("unix", 0) == 0;
-  if (!server_ || (port == 0 && !unix_socket))
-    throw Error("cannot listen on " + impl_->options_.listen +
-                " (is the port taken, or the address not one of this machine's?)");
+  server_ =
+      start_server(builder, impl_->options_.listen,
+                   server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file),
+                   impl_->options_.log, listener_, port);
   address_ = with_port(impl_->options_.listen, port);
+  if (const std::string warning = plaintext_token_warning(
+          impl_->options_.listen, impl_->options_.token, impl_->options_.tls_cert_file);
+      !warning.empty())
+    impl_->log(warning);
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 }
 
 LearnerService::~LearnerService() {
+  if (listener_) listener_->stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     server_->Wait();

@@ -36,6 +36,12 @@ class Server;
 
 namespace trustrl::server {
 
+class Listener;
+
+/// The largest incarnation a learner takes (2^62): the default, an actor's start time in ns,
+/// stays below it until 2116, and an absurd one (a negative number read as unsigned) is refused.
+inline constexpr std::uint64_t kMaxIncarnation = std::uint64_t{1} << 62;
+
 struct LearnerServiceOptions {
   /// Where to listen: "127.0.0.1:PORT" (port 0 picks a free one), "[::1]:PORT", "unix:/path".
   /// An address reachable from other machines (0.0.0.0, a host name) needs a token.
@@ -99,6 +105,8 @@ class LearnerService final : public agents::RolloutChannel {
   std::unique_ptr<Impl> impl_;
   // Declared after impl_: destroyed (shut down) first, while the service it calls is alive.
   std::unique_ptr<grpc::Server> server_;
+  // Declared after server_: stopped first.
+  std::unique_ptr<Listener> listener_;
   std::string address_;
 };
 

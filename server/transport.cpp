@@ -72,6 +72,15 @@ bool is_loopback_address(const std::string& address) {
   return host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos;
 }
 
+std::string plaintext_token_warning(const std::string& listen, const std::string& token,
+                                    const std::string& tls_cert_file) {
+  if (token.empty() || !tls_cert_file.empty() || is_loopback_address(listen)) return "";
+  return "warning: " + listen +
+         " is reachable from other machines and has no TLS: the token crosses the network in "
+         "plain text, where anyone on the path can read it and replay it. Pass --tls-cert and "
+         "--tls-key, or listen on 127.0.0.1 behind an SSH tunnel";
+}
+
 std::string with_port(const std::string& listen, int port) {
   if (listen.rfind("unix", 0) == 0) return listen;
   const auto colon = listen.rfind(':');

@@ -51,6 +51,11 @@ std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const std::string&
 /// sockets. 0.0.0.0, [::] and host names do not.
 bool is_loopback_address(const std::string& address);
 
+/// A warning when a server on `listen` takes a token without TLS and is reachable from other
+/// machines (the token then crosses the network in plain text); "" otherwise.
+std::string plaintext_token_warning(const std::string& listen, const std::string& token,
+                                    const std::string& tls_cert_file);
+
 /// `listen` with its port replaced by `port` ("127.0.0.1:0" and 43211 -> "127.0.0.1:43211");
 /// unix: addresses are returned unchanged.
 std::string with_port(const std::string& listen, int port);

@@ -4,11 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "agents/evaluate.h"
 #include "agents/ppo.h"
+#include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -220,6 +227,117 @@ TEST(Trainer, BadEnvLeavesNoRunDirectory) {
   const fs::path dir = fresh_dir("badenv");
   EXPECT_THROW(Trainer::start(config, dir, quiet()), Error);
   EXPECT_FALSE(fs::exists(dir));
+}
+
+// The in-process actor, with log-probs of -700 in the batches `poisoned` says (1, 2, ...): within
+// what a policy can report, yet exp(new - old) overflows, so the update breaks the parameters.
+class PoisoningChannel final : public RolloutChannel {
+ public:
+  PoisoningChannel(const ChannelSetup& setup, std::function<bool(int)> poisoned)
+      : local_(make_actor(local_env_factory()(setup.config.env), nullptr, setup.config.seed,
+                          make_learner(setup.config, setup.env)->snapshot())),
+        poisoned_(std::move(poisoned)) {}
+  void publish(const PolicySnapshot& snapshot) override { local_.publish(snapshot); }
+  bool next_batch(int num_envs, int num_steps, Batch& out) override {
+    if (!local_.next_batch(num_envs, num_steps, out)) return false;
+    if (poisoned_(++batches_))
+      for (float& lp : out.rollout.log_probs) lp = -700.0F;
+    return true;
+  }
+  std::int64_t cut_episodes() const override { return 0; }
+  bool can_snapshot() const override { return false; }
+  void save(ByteWriter&) const override {}
+  void load(ByteReader&) override {}
+  void restart(std::uint64_t, std::int64_t) override {}
+
+ private:
+  LocalRolloutChannel local_;
+  std::function<bool(int)> poisoned_;
+  int batches_ = 0;
+};
+
+TrainerOptions poisoning(std::function<bool(int)> poisoned) {
+  TrainerOptions o = quiet();
+  o.make_channel = [poisoned](const ChannelSetup& setup) {
+    return std::make_unique<PoisoningChannel>(setup, poisoned);
+  };
+  return o;
+}
+
+int count_lines_with(const fs::path& file, const std::string& text) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(text) != std::string::npos;
+  return n;
+}
+
+TEST(Trainer, AnUpdateThatBreaksTheParametersIsRolledBack) {
+  const fs::path dir = fresh_dir("rollback");
+  TrainConfig config = small_config();
+  config.total_steps = 8 * config.batch_steps();
+  auto t = Trainer::start(config, dir, poisoning([](int batch) { return batch == 3 || batch == 4; }));
+  t->run();
+  // The two poisoned batches were dropped and their updates undone; the run went on.
+  EXPECT_TRUE(t->finished());
+  EXPECT_EQ(t->counters().update, 8);
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(count_lines_with(dir / "train.log", "left a non-finite parameter"), 2);
+  EXPECT_EQ(count_lines_with(dir / "train.log", "rolled back"), 2);
+  t.reset();
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, RepeatedBrokenUpdatesStopTheRunWithAnError) {
+  const fs::path dir = fresh_dir("rollback_stop");
+  TrainConfig config = small_config();
+  config.run.max_rollbacks = 2;
+  config.run.checkpoint_every = 1;
+  auto t = Trainer::start(config, dir, poisoning([](int batch) { return batch >= 3; }));
+  try {
+    t->run();
+    ADD_FAILURE() << "the run went on with broken updates";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run.max_rollbacks: 2"), std::string::npos) << e.what();
+  }
+  // The learner holds the last good parameters, and so does every checkpoint.
+  EXPECT_EQ(t->counters().update, 2);
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  t.reset();
+  auto resumed = Trainer::resume(RunDir::open(dir), quiet());
+  EXPECT_EQ(resumed->counters().update, 2);
+  EXPECT_EQ(non_finite_parameter(resumed->learner().snapshot()), "");
+  resumed.reset();
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
+  const fs::path dir = fresh_dir("emfile");
+  auto t = Trainer::start(small_config(), dir, quiet());
+  t->run(1);
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  int open_now = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++open_now;
+  rlimit lowered = before;
+  lowered.rlim_cur = static_cast<rlim_t>(open_now + 64);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  // Every descriptor left is taken (a flood of connections would), and given back 300 ms later.
+  std::vector<int> held;
+  for (int fd; held.size() < 100000 && (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) held.push_back(fd);
+  std::thread release([&held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (const int fd : held) ::close(fd);
+  });
+  EXPECT_NO_THROW(t->checkpoint());
+  release.join();
+  setrlimit(RLIMIT_NOFILE, &before);
+  EXPECT_GE(count_lines_with(dir / "train.log", "Too many open files; retrying"), 1)
+      << "the first attempt met the shortage";
+  ASSERT_FALSE(t->run_dir().checkpoints().empty());
+  EXPECT_NO_THROW(SectionFile::read(t->run_dir().checkpoints().back(), "checkpoint"));
+  EXPECT_NO_THROW(SavedPolicy::read(dir / "policy.pt"));
+  t.reset();
+  fs::remove_all(dir);
 }
 
 }  // namespace

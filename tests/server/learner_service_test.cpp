@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "agents/single_agent_actor.h"
@@ -473,6 +474,86 @@ TEST(LearnerService, AsynchronousTrainingLogsLagAndBehaviourKl) {
   EXPECT_EQ(rows, 20);
   EXPECT_GT(lag_total, 0) << "an actor that never waits acts with older versions";
   fs::remove_all(dir);
+}
+
+TEST(LearnerService, PoisonedRolloutsAreRefusedNamingTheField) {
+  Harness h(config_for());
+  ASSERT_TRUE(h.join("a", 1).ok());
+  lw::PushRolloutResponse response;
+  std::int64_t sequence = 0;
+  agents::Rollout r = h.rollout(0);
+  r.log_probs[2] = -1e30F;
+  expect_status(h.push("a", 1, ++sequence, r, &response), grpc::StatusCode::INVALID_ARGUMENT,
+                "rollout.log_probs[2] is -1e+30, outside [");
+  r = h.rollout(0);
+  r.log_probs[0] = 2.0F;
+  expect_status(h.push("a", 1, ++sequence, r, &response), grpc::StatusCode::INVALID_ARGUMENT,
+                "rollout.log_probs[0] is 2");
+  r = h.rollout(0);
+  r.rewards[5] = 3e38F;
+  expect_status(h.push("a", 1, ++sequence, r, &response), grpc::StatusCode::INVALID_ARGUMENT,
+                "rollout.rewards[5] is 3e+38, beyond +-1e+06 (distributed.reward_bound)");
+  r = h.rollout(0);
+  r.values[1] = 1e30F;
+  expect_status(h.push("a", 1, ++sequence, r, &response), grpc::StatusCode::INVALID_ARGUMENT,
+                "rollout.values[1] is 1e+30");
+  EXPECT_EQ(h.service->accepted_rollouts(), 0);
+  // An honest rollout from the same actor is still taken.
+  ASSERT_TRUE(h.push("a", 1, ++sequence, h.rollout(0), &response).ok());
+  EXPECT_TRUE(response.accepted()) << response.reason();
+
+  // The bound is configurable.
+  Harness tight(config_for("distributed: {reward_bound: 0.5}\n"));
+  ASSERT_TRUE(tight.join("a", 1).ok());
+  expect_status(tight.push("a", 1, 1, tight.rollout(0), &response),
+                grpc::StatusCode::INVALID_ARGUMENT, "beyond +-0.5 (distributed.reward_bound)");
+}
+
+TEST(LearnerService, AbsurdIncarnationsAreRefusedAndCannotLockAnActorOut) {
+  Harness h(config_for());
+  expect_status(h.join("a", std::numeric_limits<std::uint64_t>::max()),
+                grpc::StatusCode::INVALID_ARGUMENT, "incarnation 18446744073709551615 is outside");
+  expect_status(h.join("a", kMaxIncarnation + 1), grpc::StatusCode::INVALID_ARGUMENT,
+                "is outside [1, 4611686018427387904]");
+  // The largest valid one joins, and while it is a member an older one is stale ...
+  ASSERT_TRUE(h.join("a", kMaxIncarnation).ok());
+  expect_status(h.join("a", 7), grpc::StatusCode::FAILED_PRECONDITION, "stale");
+  // ... but once it has left, the id is free again: one bad join does not lock it out.
+  grpc::ClientContext context;
+  lw::LeaveRequest leave;
+  leave.set_actor_id("a");
+  leave.set_incarnation(kMaxIncarnation);
+  lw::LeaveResponse left;
+  ASSERT_TRUE(h.stub->Leave(&context, leave, &left).ok());
+  ASSERT_TRUE(h.join("a", 7).ok());
+  lw::PushRolloutResponse response;
+  ASSERT_TRUE(h.push("a", 7, 1, h.rollout(0), &response).ok());
+  EXPECT_TRUE(response.accepted()) << response.reason();
+}
+
+TEST(LearnerService, APushAfterASequenceJumpIsAnsweredWithWhatHappened) {
+  Harness h(config_for("distributed: {mode: async, max_staleness: 10}\n"));
+  ASSERT_TRUE(h.join("a", 1).ok());
+  lw::PushRolloutResponse response;
+  // A jump far past the newest push is refused, naming the sequence; it uses nothing up.
+  expect_status(h.push("a", 1, std::int64_t{1} << 62, h.rollout(0), &response),
+                grpc::StatusCode::INVALID_ARGUMENT, "sequence 4611686018427387904 jumps more than");
+  ASSERT_TRUE(h.push("a", 1, 4, h.rollout(0), &response).ok());
+  EXPECT_TRUE(response.accepted()) << response.reason();
+  EXPECT_FALSE(response.duplicate());
+  ASSERT_TRUE(h.push("a", 1, 9, h.rollout(0), &response).ok());  // a small gap is fine
+  EXPECT_TRUE(response.accepted()) << response.reason();
+  // An older sequence is not a retry of the newest push: it is not taken, and says so.
+  ASSERT_TRUE(h.push("a", 1, 5, h.rollout(0), &response).ok());
+  EXPECT_FALSE(response.accepted());
+  EXPECT_TRUE(response.duplicate());
+  EXPECT_NE(response.reason().find("not taken: sequence 5 is older than"), std::string::npos)
+      << response.reason();
+  // A retry of the newest is answered as the first time.
+  ASSERT_TRUE(h.push("a", 1, 9, h.rollout(0), &response).ok());
+  EXPECT_TRUE(response.accepted());
+  EXPECT_TRUE(response.duplicate());
+  EXPECT_EQ(h.service->accepted_rollouts(), 2);
 }
 
 }  // namespace
