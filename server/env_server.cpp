@@ -173,6 +173,7 @@ EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
                                                            : options_.server_name);
   service_ = std::make_unique<Service>(std::move(config), options_);
 
+  check_address(options_.listen, "--listen");
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   configure_server_builder(builder, options_.max_message_bytes);
@@ -182,8 +183,7 @@ EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
   server_ = builder.BuildAndStart();
   const bool unix_socket = options_.listen.rfind("unix", 0) == 0;
   if (!server_ || (port_ == 0 && !unix_socket))
-    throw Error("cannot listen on " + options_.listen +
-                " (is the port taken, or the address not one of this machine's?)");
+    throw Error(listen_failure(options_.listen, options_.tls_cert_file, options_.tls_key_file));
   address_ = with_port(options_.listen, port_);
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 }

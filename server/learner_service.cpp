@@ -965,6 +965,7 @@ void LearnerService::Impl::finish() {
 // ---------------------------------------------------------------------------------------------
 
 LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerServiceOptions options) {
+  check_address(options.listen, "--listen");
   if (!is_loopback_address(options.listen) && options.token.empty())
     throw Error("refusing to listen on " + options.listen +
                 " without a token: anyone who reaches it could feed the learner. Pass --token (and "
@@ -985,8 +986,8 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
   server_ = builder.BuildAndStart();
   const bool unix_socket = impl_->options_.listen.rfind("unix", 0) == 0;
   if (!server_ || (port == 0 && !unix_socket))
-    throw Error("cannot listen on " + impl_->options_.listen +
-                " (is the port taken, or the address not one of this machine's?)");
+    throw Error(listen_failure(impl_->options_.listen, impl_->options_.tls_cert_file,
+                               impl_->options_.tls_key_file));
   address_ = with_port(impl_->options_.listen, port);
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 }
