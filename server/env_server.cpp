@@ -149,6 +149,7 @@ namespace {
 // The checks that need no env; made before the env is built (`maker` passes through).
 template <class Maker>
 Maker&& checked(const EnvServerOptions& options, Maker&& maker) {
+  check_address(options.listen, "--listen");
   if (!is_loopback_address(options.listen) && options.token.empty())
     throw Error("refusing to listen on " + options.listen +
                 " without a token: anyone who reaches it could drive the env. Pass --token (and "
