@@ -248,7 +248,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
       SectionFile file = SectionFile::read(*it, "checkpoint");
       if (file.get_text("config") != resolved)
         throw Error(run_dir.config_path().string() +
-                    " was changed after it was written; restore it or start a new run");
+                    " was changed after the checkpoint was written; restore it or start a new run");
       ByteReader counters(file.get("counters"), file.source());
       const TrainingCounters c = load_counters(counters);
       if (c.update < 0 || c.update > config.num_updates() || c.global_step < 0)
