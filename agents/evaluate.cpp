@@ -34,12 +34,9 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   const envs::EnvSpec& spec = env.spec();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
   const int act_dim = static_cast<int>(spec.action_space.flat_dim());
-  if (policy.groups.size() != 1) throw Error("a single-agent env needs a policy of one group");
+  check_policy_fits(policy, spec);
   const GroupPolicy& group = policy.groups.front();
   PolicyInference inference(group.weights);
-  if (inference.obs_dim() != obs_dim)
-    throw Error("the policy takes " + std::to_string(inference.obs_dim()) + " observation values but " + spec.id +
-                " gives " + std::to_string(obs_dim));
   Rng rng(Rng::derive(seed, 0xE7A1));
   std::vector<int> quota(static_cast<std::size_t>(n)), done(static_cast<std::size_t>(n), 0);
   for (int i = 0; i < n; ++i) quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);

@@ -1,5 +1,7 @@
 #include "agents/group_model.h"
 
+#include "core/error.h"
+
 namespace trustrl::agents {
 
 GroupModel::GroupModel(std::vector<int> agents_in, const NetworkShape& shape, bool agent_id, int agents_total,
@@ -39,11 +41,17 @@ void GroupModel::save(ByteWriter& out) const {
 }
 
 void GroupModel::load(ByteReader& in) {
+  const int obs_dim = obs_normalizer.dim(), critic_dim = critic_normalizer.dim();
   optimizer->load(in);
   trust_region.load(in);
   obs_normalizer.load(in);
   critic_normalizer.load(in);
   value_normalizer.load(in);
+  // The statistics must be as wide as the networks they feed, or normalizing reads past them.
+  if (obs_normalizer.dim() != obs_dim || critic_normalizer.dim() != critic_dim)
+    throw Error("saved input statistics have " + std::to_string(obs_normalizer.dim()) + " and " +
+                std::to_string(critic_normalizer.dim()) + " values; the networks take " +
+                std::to_string(obs_dim) + " and " + std::to_string(critic_dim));
 }
 
 }  // namespace trustrl::agents

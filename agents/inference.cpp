@@ -75,7 +75,10 @@ void save_layers(ByteWriter& out, const std::vector<DenseLayer>& layers) {
 }
 
 std::vector<DenseLayer> load_layers(ByteReader& in) {
-  std::vector<DenseLayer> layers(in.get<std::uint32_t>());
+  const auto count = in.get<std::uint32_t>();
+  if (count < 1 || count > kMaxPolicyLayers)
+    throw Error("policy weights are corrupt (" + std::to_string(count) + " layers)");
+  std::vector<DenseLayer> layers(count);
   for (auto& l : layers) {
     l.in = in.get<std::int32_t>();
     l.out = in.get<std::int32_t>();
@@ -84,7 +87,16 @@ std::vector<DenseLayer> load_layers(ByteReader& in) {
     if (l.in < 1 || l.out < 1 || l.w.size() != static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out) ||
         l.b.size() != static_cast<std::size_t>(l.out))
       throw Error("policy weights are corrupt (layer sizes disagree)");
+    for (const float x : l.w)
+      if (!std::isfinite(x)) throw Error("policy weights hold a non-finite value");
+    for (const float x : l.b)
+      if (!std::isfinite(x)) throw Error("policy weights hold a non-finite value");
   }
+  for (std::size_t i = 1; i < layers.size(); ++i)
+    if (layers[i].in != layers[i - 1].out)
+      throw Error("policy weights are corrupt (layer " + std::to_string(i) + " takes " +
+                  std::to_string(layers[i].in) + " inputs, layer " + std::to_string(i - 1) +
+                  " gives " + std::to_string(layers[i - 1].out) + ")");
   return layers;
 }
 
@@ -107,6 +119,13 @@ PolicyWeights PolicyWeights::load(ByteReader& in) {
   w.relu = in.get<std::uint8_t>() != 0;
   w.gsde = in.get<std::uint8_t>() != 0;
   w.gsde_sample_freq = in.get<std::int64_t>();
+  for (const float x : w.log_std)
+    if (!std::isfinite(x)) throw Error("policy weights hold a non-finite log std");
+  if (w.gsde_sample_freq == 0 || w.gsde_sample_freq < -1)
+    throw Error("policy weights have a bad gSDE sample frequency");
+  if (w.critic.back().out != 1)
+    throw Error("policy weights are corrupt (the critic gives " +
+                std::to_string(w.critic.back().out) + " values, not 1)");
   return w;
 }
 

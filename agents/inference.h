@@ -15,6 +15,9 @@
 
 namespace trustrl::agents {
 
+/// The most layers a saved actor or critic may have (trained ones have 2-4).
+inline constexpr std::uint32_t kMaxPolicyLayers = 64;
+
 /// One fully connected layer: out = in * w + b, w stored [in][out] so the inner loop runs over
 /// contiguous outputs.
 struct DenseLayer {
@@ -38,6 +41,8 @@ struct PolicyWeights {
   envs::Space action_space;
 
   void save(ByteWriter& out) const;
+  /// Reads what save() wrote; throws Error if the layers do not chain, a value is not finite,
+  /// or the critic does not give one value.
   static PolicyWeights load(ByteReader& in);
 };
 

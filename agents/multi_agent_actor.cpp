@@ -30,23 +30,51 @@ void MultiAgentActor::write_critic_input(const envs::MultiAgentSpec& spec, Criti
   }
 }
 
-void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
-  const envs::MultiAgentSpec& spec = env_->spec();
-  group_of_.assign(static_cast<std::size_t>(spec.num_agents()), -1);
+void check_policy_fits(const PolicySnapshot& snapshot, const envs::MultiAgentSpec& spec) {
+  std::vector<int> group_of;
+  group_of.assign(static_cast<std::size_t>(spec.num_agents()), -1);
   for (std::size_t g = 0; g < snapshot.groups.size(); ++g)
     for (int a : snapshot.groups[g].agents) {
-      if (a < 0 || a >= spec.num_agents() || group_of_[static_cast<std::size_t>(a)] != -1)
-        throw Error("the policy's agent groups do not fit " + spec.id + "'s " + std::to_string(spec.num_agents()) +
-                    " agents");
-      group_of_[static_cast<std::size_t>(a)] = static_cast<int>(g);
+      if (a < 0 || a >= spec.num_agents() || group_of[static_cast<std::size_t>(a)] != -1)
+        throw Error("the policy's agent groups do not fit " + spec.id + "'s " +
+                    std::to_string(spec.num_agents()) + " agents");
+      group_of[static_cast<std::size_t>(a)] = static_cast<int>(g);
     }
   for (int a = 0; a < spec.num_agents(); ++a)
-    if (group_of_[static_cast<std::size_t>(a)] < 0)
-      throw Error("the policy has no group for agent " + spec.agent_names[static_cast<std::size_t>(a)]);
-  for (const auto& g : snapshot.groups)
-    if (g.critic_input_dim() != critic_width(spec, g.critic_input, g.agent_id_input) ||
-        g.obs_dim() != spec.obs_dim(g.agents.front()))
-      throw Error("the policy's input sizes do not fit " + spec.id);
+    if (group_of[static_cast<std::size_t>(a)] < 0)
+      throw Error("the policy has no group for agent " +
+                  spec.agent_names[static_cast<std::size_t>(a)]);
+  for (const auto& g : snapshot.groups) {
+    if (g.num_agents != spec.num_agents())
+      throw Error("the policy was trained for " + std::to_string(g.num_agents) + " agents; " +
+                  spec.id + " has " + std::to_string(spec.num_agents()));
+    if (g.critic_input_dim() !=
+        MultiAgentActor::critic_width(spec, g.critic_input, g.agent_id_input))
+      throw Error(
+          "the policy's critic takes " + std::to_string(g.critic_input_dim()) + " inputs; " +
+          spec.id + " gives " +
+          std::to_string(MultiAgentActor::critic_width(spec, g.critic_input, g.agent_id_input)));
+    for (const int a : g.agents) {
+      const std::string& name = spec.agent_names[static_cast<std::size_t>(a)];
+      if (g.obs_dim() != spec.obs_dim(a))
+        throw Error("the policy takes " + std::to_string(g.obs_dim()) +
+                    " observation values for agent " + name + "; " + spec.id + " gives " +
+                    std::to_string(spec.obs_dim(a)));
+      if (!(g.weights.action_space == spec.action_spaces[static_cast<std::size_t>(a)]))
+        throw Error("the policy acts in " + g.weights.action_space.describe() + " for agent " +
+                    name + "; " + spec.id + " takes " +
+                    spec.action_spaces[static_cast<std::size_t>(a)].describe());
+    }
+  }
+}
+
+void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
+  const envs::MultiAgentSpec& spec = env_->spec();
+  check_policy_fits(snapshot, spec);
+  group_of_.assign(static_cast<std::size_t>(spec.num_agents()), -1);
+  for (std::size_t g = 0; g < snapshot.groups.size(); ++g)
+    for (int a : snapshot.groups[g].agents)
+      group_of_[static_cast<std::size_t>(a)] = static_cast<int>(g);
   groups_ = snapshot.groups;
   version_ = snapshot.version;
   policies_.clear();

@@ -12,6 +12,10 @@
 
 namespace trustrl::agents {
 
+/// Throws Error naming the mismatch unless `policy` covers each of the env's agents once, with
+/// the agent count, observation and critic widths and action spaces the env has.
+void check_policy_fits(const PolicySnapshot& policy, const envs::MultiAgentSpec& spec);
+
 class MultiAgentActor final : public Actor {
  public:
   /// `seed` seeds the envs (copy i gets seed + i) and the action sampling.

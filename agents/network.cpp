@@ -7,8 +7,10 @@
 namespace trustrl::agents {
 
 void NetworkConfig::visit(ConfigVisitor& v) {
-  v.field("actor_hidden", actor_hidden, "hidden layer sizes of the actor MLP", Bounds::at_least(1));
-  v.field("critic_hidden", critic_hidden, "hidden layer sizes of the critic MLP", Bounds::at_least(1));
+  v.field("actor_hidden", actor_hidden, "hidden layer sizes of the actor MLP",
+          Bounds::closed(1, static_cast<double>(kMaxLayerWidth)));
+  v.field("critic_hidden", critic_hidden, "hidden layer sizes of the critic MLP",
+          Bounds::closed(1, static_cast<double>(kMaxLayerWidth)));
   v.choice("activation", activation, {{"tanh", Activation::kTanh}, {"relu", Activation::kRelu}},
            "hidden activation");
   v.field("ortho_init", ortho_init, "orthogonal init (gains sqrt 2, 0.01 policy head, 1 value head)");
@@ -17,6 +19,43 @@ void NetworkConfig::visit(ConfigVisitor& v) {
   v.field("gsde", gsde, "generalized state-dependent exploration (SB3's use_sde), Box actions only");
   v.field("gsde_sample_freq", gsde_sample_freq, "steps between redraws of the gSDE noise; -1: once per rollout",
           Bounds::at_least(-1));
+}
+
+std::int64_t mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden,
+                            std::int64_t out) {
+  std::int64_t total = 0, width = in;
+  for (const std::int64_t h : hidden) {
+    total += (width + 1) * h;
+    width = h;
+  }
+  return total + (width + 1) * out;
+}
+
+namespace {
+
+std::string describe_sizes(const std::vector<std::int64_t>& sizes) {
+  std::string t = "[";
+  for (std::size_t i = 0; i < sizes.size(); ++i) t += (i ? ", " : "") + std::to_string(sizes[i]);
+  return t + "]";
+}
+
+}  // namespace
+
+void NetworkConfig::validate() const {
+  for (const auto* key : {"actor_hidden", "critic_hidden"}) {
+    const auto& sizes = std::string(key) == "actor_hidden" ? actor_hidden : critic_hidden;
+    if (sizes.size() > kMaxHiddenLayers)
+      throw ConfigError(std::string("network.") + key + ": " + std::to_string(sizes.size()) +
+                        " hidden layers; at most " + std::to_string(kMaxHiddenLayers));
+  }
+  // Input and output widths come from the env; the hidden layers alone already tell a typo.
+  const std::int64_t hidden =
+      mlp_parameters(1, actor_hidden, 1) + mlp_parameters(1, critic_hidden, 1);
+  if (hidden > kMaxNetworkParameters)
+    throw ConfigError("network: actor_hidden " + describe_sizes(actor_hidden) +
+                      " and critic_hidden " + describe_sizes(critic_hidden) + " make " +
+                      std::to_string(hidden) + " parameters; at most " +
+                      std::to_string(kMaxNetworkParameters) + " are allowed");
 }
 
 namespace {
@@ -50,6 +89,17 @@ ActorCriticImpl::ActorCriticImpl(const NetworkShape& shape, const NetworkConfig&
   const std::int64_t outputs = a.is_discrete() ? a.num_logits() : a.flat_dim();
   if (shape.obs_dim < 1 || shape.critic_input_dim < 1 || outputs < 1)
     throw Error("actor-critic: empty observation or action");
+  // Checked before libtorch allocates: inputs and outputs come from the env (a wide observation
+  // or a Discrete(10^7) action space can pass the limit where the hidden sizes alone do not).
+  config.validate();
+  const std::int64_t parameters = mlp_parameters(shape.obs_dim, config.actor_hidden, outputs) +
+                                  mlp_parameters(shape.critic_input_dim, config.critic_hidden, 1);
+  if (parameters > kMaxNetworkParameters)
+    throw Error("the networks for " + std::to_string(shape.obs_dim) + " inputs and " +
+                std::to_string(outputs) + " actor outputs would have " +
+                std::to_string(parameters) + " parameters; at most " +
+                std::to_string(kMaxNetworkParameters) +
+                " are allowed (network.actor_hidden, network.critic_hidden)");
   actor_layers_ = make_mlp(*this, "actor", shape.obs_dim, config.actor_hidden, outputs, 0.01, config.ortho_init);
   critic_layers_ = make_mlp(*this, "critic", shape.critic_input_dim, config.critic_hidden, 1, 1.0, config.ortho_init);
   if (config.gsde && a.is_discrete()) throw Error("network.gsde needs a Box action space");

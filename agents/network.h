@@ -20,6 +20,18 @@ enum class Activation { kTanh, kRelu };
 /// Added to gSDE's variance, as SB3 does.
 inline constexpr double kGsdeEpsilon = 1e-6;
 
+/// Limits on network sizes, checked before anything is allocated (a typo such as
+/// `actor_hidden: [100000, 100000]` would otherwise ask libtorch for tens of gigabytes).
+inline constexpr std::int64_t kMaxLayerWidth = 65536;
+inline constexpr std::size_t kMaxHiddenLayers = 16;
+/// Weights and biases of actor and critic together: 100M floats, 400 MB (1.2 GB with Adam's
+/// moments).
+inline constexpr std::int64_t kMaxNetworkParameters = 100'000'000;
+
+/// Weights and biases of an MLP `in` -> hidden... -> `out` (widths within kMaxLayerWidth).
+std::int64_t mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden,
+                            std::int64_t out);
+
 struct NetworkConfig {
   std::vector<std::int64_t> actor_hidden = {64, 64};
   std::vector<std::int64_t> critic_hidden = {64, 64};
@@ -35,6 +47,9 @@ struct NetworkConfig {
   std::int64_t gsde_sample_freq = -1;
 
   void visit(ConfigVisitor& v);
+  /// Throws ConfigError if a list is longer than kMaxHiddenLayers or the hidden layers alone
+  /// pass kMaxNetworkParameters.
+  void validate() const;
 };
 
 /// What the networks are built for: input sizes and the action space.

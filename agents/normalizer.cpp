@@ -71,9 +71,15 @@ void RunningMeanStd::load(ByteReader& in) {
   if (mean.size() != mean_.size() || var.size() != var_.size())
     throw Error("saved normalizer statistics have " + std::to_string(mean.size()) + " dimensions, expected " +
                 std::to_string(mean_.size()));
+  const double count = in.get<double>();
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    if (!std::isfinite(mean[i]) || !std::isfinite(var[i]) || var[i] < 0)
+      throw Error("saved normalizer statistics are corrupt (component " + std::to_string(i) + ")");
+  if (!std::isfinite(count) || count < 0)
+    throw Error("saved normalizer statistics are corrupt (count)");
   mean_ = std::move(mean);
   var_ = std::move(var);
-  count_ = in.get<double>();
+  count_ = count;
 }
 
 ObsNormalizer::ObsNormalizer(int dim, bool enabled, double clip, double epsilon)
@@ -120,10 +126,15 @@ void ObsNormalizer::save(ByteWriter& out) const {
 
 void ObsNormalizer::load(ByteReader& in) {
   const auto dim = in.get<std::int32_t>();
-  if (dim < 0 || dim > (1 << 24)) throw Error("saved observation statistics are corrupt");
+  // Each dimension takes 16 bytes (mean, variance) further on: a dim the file cannot hold is a
+  // lie, refused before allocating for it.
+  if (dim < 0 || static_cast<std::size_t>(dim) * 16 > in.remaining())
+    throw Error("saved observation statistics are corrupt");
   enabled_ = in.get<std::uint8_t>() != 0;
   clip_ = in.get<double>();
   epsilon_ = in.get<double>();
+  if (!(clip_ > 0) || !(epsilon_ >= 0) || std::isnan(clip_) || !std::isfinite(epsilon_))
+    throw Error("saved observation statistics are corrupt (clip or epsilon)");
   rms_ = RunningMeanStd(dim);
   rms_.load(in);
   refresh();
@@ -175,6 +186,9 @@ void ValueNormalizer::load(ByteReader& in) {
   running_mean_ = in.get<double>();
   running_mean_sq_ = in.get<double>();
   debiasing_ = in.get<double>();
+  if (!std::isfinite(beta_) || !std::isfinite(epsilon_) || !std::isfinite(running_mean_) ||
+      !std::isfinite(running_mean_sq_) || !std::isfinite(debiasing_) || debiasing_ < 0)
+    throw Error("saved value statistics are corrupt");
   refresh();
 }
 

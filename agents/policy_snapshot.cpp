@@ -41,13 +41,61 @@ PolicySnapshot PolicySnapshot::load(ByteReader& in) {
     g.obs_normalizer.load(in);
     g.critic_normalizer.load(in);
     g.value_normalizer.load(in);
-    if (g.agents.empty() || g.weights.actor.empty() || g.weights.critic.empty() || g.num_agents < 1 ||
-        g.obs_dim() < 1 || g.obs_normalizer.dim() != g.actor_input_dim() ||
-        g.critic_normalizer.dim() != g.critic_input_dim())
-      throw Error("saved policy group " + std::to_string(i) + " is inconsistent (sizes disagree)");
+    check_group(g, "saved policy group " + std::to_string(i));
     s.groups.push_back(std::move(g));
   }
   return s;
+}
+
+void check_group(const GroupPolicy& g, const std::string& what) {
+  const auto fail = [&](const std::string& problem) { throw Error(what + " " + problem); };
+  if (g.num_agents < 1 || g.num_agents > kMaxAgents)
+    fail("has " + std::to_string(g.num_agents) + " agents");
+  if (g.agents.empty()) fail("acts for no agent");
+  for (std::size_t k = 0; k < g.agents.size(); ++k)
+    if (g.agents[k] < 0 || g.agents[k] >= g.num_agents || (k > 0 && g.agents[k] <= g.agents[k - 1]))
+      fail("lists agent " + std::to_string(g.agents[k]) + " of " + std::to_string(g.num_agents));
+  const PolicyWeights& w = g.weights;
+  if (w.actor.empty() || w.critic.empty()) fail("has no actor or no critic");
+  if (g.obs_dim() < 1) fail("has an actor input narrower than its agent id");
+  if (g.obs_normalizer.dim() != g.actor_input_dim())
+    fail("has observation statistics of " + std::to_string(g.obs_normalizer.dim()) +
+         " values for an actor of " + std::to_string(g.actor_input_dim()) + " inputs");
+  if (g.critic_normalizer.dim() != g.critic_input_dim())
+    fail("has critic input statistics of " + std::to_string(g.critic_normalizer.dim()) +
+         " values for a critic of " + std::to_string(g.critic_input_dim()) + " inputs");
+  const envs::Space& space = w.action_space;
+  const std::int64_t outputs = w.actor.back().out;
+  const std::int64_t wanted = space.is_discrete() ? space.num_logits() : space.flat_dim();
+  if (outputs != wanted)
+    fail("has an actor of " + std::to_string(outputs) + " outputs for actions " + space.describe() +
+         ", which need " + std::to_string(wanted));
+  if (space.kind == envs::SpaceKind::kBox) {
+    if (w.gsde && w.actor.size() < 2) fail("uses gSDE without a hidden layer");
+    const std::int64_t latent = w.gsde ? w.actor[w.actor.size() - 2].out : 1;
+    if (static_cast<std::int64_t>(w.log_std.size()) != latent * space.flat_dim())
+      fail("has " + std::to_string(w.log_std.size()) + " log std values for actions " +
+           space.describe() + ", which need " + std::to_string(latent * space.flat_dim()));
+  } else if (!w.log_std.empty() || w.gsde) {
+    fail("has a Gaussian's log std for actions " + space.describe());
+  }
+}
+
+void check_policy_fits(const PolicySnapshot& policy, const envs::EnvSpec& spec) {
+  const std::string what = "the policy does not fit " + spec.id + ":";
+  if (policy.groups.size() != 1)
+    throw Error(what + " it has " + std::to_string(policy.groups.size()) +
+                " agent groups, a single-agent env needs 1");
+  const GroupPolicy& g = policy.groups.front();
+  if (g.num_agents != 1 || g.agent_id_input || g.critic_input != CriticInput::kObservation)
+    throw Error(what + " it was trained for a multi-agent env");
+  const std::int64_t obs = spec.observation_space.flat_dim();
+  if (g.obs_dim() != obs || g.critic_input_dim() != obs)
+    throw Error(what + " its networks take " + std::to_string(g.obs_dim()) +
+                " observation values, the env gives " + std::to_string(obs));
+  if (!(g.weights.action_space == spec.action_space))
+    throw Error(what + " it acts in " + g.weights.action_space.describe() + ", the env takes " +
+                spec.action_space.describe());
 }
 
 void write_actor_input(const GroupPolicy& group, const float* observation, int agent, float* out) {

@@ -6,11 +6,13 @@
 // identical spaces; agents of a group share the group's actor and critic (parameter sharing).
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "agents/inference.h"
 #include "agents/normalizer.h"
 #include "core/bytes.h"
+#include "envs/env.h"
 
 namespace trustrl::agents {
 
@@ -45,6 +47,14 @@ struct GroupPolicy {
   int obs_dim() const { return actor_input_dim() - (agent_id_input ? num_agents : 0); }
 };
 
+/// The most agents a saved policy may act for.
+inline constexpr int kMaxAgents = 4096;
+
+/// Throws Error("<what> <problem>") unless the group is whole: agents ascending within
+/// num_agents, input statistics as wide as the networks' inputs, the actor as wide as its action
+/// space needs, and log std values for each Gaussian component.
+void check_group(const GroupPolicy& group, const std::string& what);
+
 struct PolicySnapshot {
   std::int64_t version = 0;
   std::vector<GroupPolicy> groups;
@@ -53,6 +63,10 @@ struct PolicySnapshot {
   /// Reads what save() wrote; throws Error if it is inconsistent.
   static PolicySnapshot load(ByteReader& in);
 };
+
+/// Throws Error("the policy does not fit <env id>: ...") unless `policy` acts for this
+/// single-agent env: one group, the env's observation width and exactly its action space.
+void check_policy_fits(const PolicySnapshot& policy, const envs::EnvSpec& spec);
 
 /// Writes agent `agent`'s actor input row: its first obs_dim() observation values, then the
 /// one-hot id if the group uses one.

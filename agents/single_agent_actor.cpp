@@ -15,6 +15,7 @@ SingleAgentActor::SingleAgentActor(std::unique_ptr<envs::VectorEnv> env, std::ui
 void SingleAgentActor::set_policy(const PolicySnapshot& snapshot) {
   if (snapshot.groups.size() != 1 || snapshot.groups.front().agent_id_input)
     throw Error("a single-agent actor needs a policy of one group without agent ids");
+  check_policy_fits(snapshot, env_->spec());
   group_ = snapshot.groups.front();
   version_ = snapshot.version;
   policy_ = PolicyInference(group_.weights);

@@ -56,6 +56,7 @@ void TrainConfig::validate() const {
   if (distributed.actor_envs > env.num_envs)
     throw ConfigError("distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
                       ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
+  network.validate();
   if (network.gsde_sample_freq == 0)
     throw ConfigError("network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step count");
   if (network.gsde && algo == Algorithm::kMappo)
@@ -78,7 +79,7 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     c.validate();
   } catch (const ConfigError& e) {
     const std::string message = e.what();
-    if (message.rfind(path, 0) == 0 || message.rfind("cannot read", 0) == 0) throw;
+    if (message.find("'" + path + "'") != std::string::npos || message.rfind(path, 0) == 0) throw;
     throw ConfigError(path + ": " + message);
   }
   return c;

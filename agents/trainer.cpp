@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstring>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -221,12 +220,66 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
   } catch (const ConfigError& e) {
     throw Error(run_dir.config_path().string() + ": " + e.what());
   }
+  // Writes a kill interrupted left temporaries; we hold the lock, so none is live.
+  std::vector<std::string> notes;
+  const std::vector<std::string> stale = run_dir.remove_stale_temporaries();
+  if (!stale.empty()) {
+    std::string names;
+    for (const auto& n : stale) names += (names.empty() ? "" : ", ") + n;
+    notes.push_back("removed " + std::to_string(stale.size()) +
+                    " temporary file(s) of interrupted writes: " + names);
+  }
   const auto checkpoints = run_dir.checkpoints();
   if (checkpoints.empty())
-    throw Error("'" + run_dir.root().string() + "' has no checkpoint to resume from; start a new run instead");
-  const SectionFile file = SectionFile::read(checkpoints.back(), "checkpoint");
-  if (file.get_text("config") != write_config(config))
-    throw Error(run_dir.config_path().string() + " was changed after the checkpoint was written; restore it or start a new run");
+    throw Error("'" + run_dir.root().string() +
+                "' has no checkpoint to resume from; start a new run instead");
+  // The newest checkpoint that reads whole, matches config.yaml and whose rows metrics.csv holds
+  // intact; the newer ones are set aside, each with its reason.
+  std::optional<std::int64_t> intact_rows;
+  std::string metrics_problem;
+  std::error_code ec;
+  if (std::filesystem::exists(run_dir.metrics_path(), ec)) {
+    const MetricsFileCheck check = check_metrics_file(run_dir.metrics_path());
+    intact_rows = check.intact_rows;
+    metrics_problem = check.problem;
+  }
+  const std::string resolved = write_config(config);
+  std::optional<SectionFile> chosen;
+  std::filesystem::path chosen_path;
+  std::vector<std::pair<std::filesystem::path, std::string>> skipped;
+  for (auto it = checkpoints.rbegin(); it != checkpoints.rend() && !chosen; ++it) {
+    try {
+      SectionFile file = SectionFile::read(*it, "checkpoint");
+      // Compared as resolved configs, not as text: a checkpoint of an earlier trustrl lacks the
+      // keys added since, which resolve to their defaults on both sides.
+      TrainConfig saved;
+      read_config(saved, file.get_text("config"));
+      if (write_config(saved) != resolved)
+        throw Error(run_dir.config_path().string() +
+                    " was changed after the checkpoint was written; restore it or start a new run");
+      ByteReader counters(file.get("counters"), file.source());
+      const TrainingCounters c = load_counters(counters);
+      if (c.update < 0 || c.update > config.num_updates() || c.global_step < 0)
+        throw Error(file.source() + " has impossible counters (update " + std::to_string(c.update) +
+                    ")");
+      if (intact_rows && c.update > *intact_rows)
+        throw Error("it was taken after update " + std::to_string(c.update) +
+                    " but metrics.csv holds only " + std::to_string(*intact_rows) + " intact rows" +
+                    (metrics_problem.empty() ? "" : " (" + metrics_problem + ")"));
+      chosen = std::move(file);
+      chosen_path = *it;
+    } catch (const Error& e) {
+      skipped.emplace_back(*it, e.what());
+    }
+  }
+  if (!chosen) {
+    std::string reasons;
+    for (const auto& [path, why] : skipped)
+      reasons += (reasons.empty() ? "" : "; ") + path.filename().string() + ": " + why;
+    throw Error("no checkpoint in '" + run_dir.checkpoints_dir().string() +
+                "' can be resumed: " + reasons);
+  }
+  const SectionFile& file = *chosen;
 
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
   Collective* collective = t->options_.collective.get();
@@ -237,7 +290,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
     if (collective->any(false)) throw Error("another learner rank could not start (its log says why)");
   }
   t->run_dir_.emplace(std::move(run_dir));
-  const std::string what = "checkpoint '" + checkpoints.back().string() + "'";
+  const std::string what = file.source();
   ByteReader counters(file.get("counters"), what);
   t->counters_ = load_counters(counters);
   ByteReader learner(file.get("learner"), what);
@@ -252,10 +305,18 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
     t->channel_->restart(Rng::derive(config.seed, static_cast<std::uint64_t>(t->counters_.update)),
                          t->counters_.global_step);
   }
+  t->last_checkpoint_update_ = t->counters_.update;
   t->open_sinks(t->counters_.update);
-  t->log("resumed " + t->run_dir_->root().string() + " at update " + std::to_string(t->counters_.update) + ", step " +
+  for (const auto& [path, why] : skipped)
+    notes.push_back("skipped " + path.string() + " (" + why + "); set aside as " +
+                    t->run_dir_->set_aside(path).filename().string());
+  for (const auto& note : notes) t->log(note);
+  t->log("resumed " + t->run_dir_->root().string() + " from " + chosen_path.filename().string() +
+         " at update " + std::to_string(t->counters_.update) + ", step " +
          std::to_string(t->counters_.global_step) +
-         (file.has("actor") && t->channel_->can_snapshot() ? "" : " (episodes in flight were restarted)"));
+         (file.has("actor") && t->channel_->can_snapshot()
+              ? ""
+              : " (episodes in flight were restarted)"));
   if (collective) t->share_state();
   return t;
 }
@@ -314,12 +375,12 @@ void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
   if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_->root() / "tensorboard"));
   if (options_.progress)
     sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(), options_.progress_is_terminal));
-  log_file_ = std::make_unique<std::ofstream>(run_dir_->log_path(), std::ios::app);
+  log_file_ = std::make_unique<AppendFile>(run_dir_->log_path(), AppendFile::Mode::kAppend);
   log(kernel_report());
 }
 
 void Trainer::log(const std::string& line) {
-  if (log_file_) *log_file_ << line << std::endl;
+  if (log_file_) log_file_->append(line + "\n");
   if (options_.verbose) {
     if (options_.progress && options_.progress_is_terminal) std::cerr << "\r\033[K";
     std::cerr << line << "\n";
@@ -342,8 +403,22 @@ Actor& Trainer::actor() {
   return local->actor();
 }
 
+void Trainer::stopped_by(const Error& e) const {
+  const std::string dir = run_dir_ ? run_dir_->root().string() : std::string("RUN_DIR");
+  throw Error(std::string(e.what()) + "; the run stopped at update " +
+              std::to_string(counters_.update) +
+              (last_checkpoint_update_ > 0
+                   ? " (last checkpoint: update " + std::to_string(last_checkpoint_update_) +
+                         "); once fixed, continue with: trustrl " +
+                         (options_.make_channel ? "learner" : "train") + " --resume " + dir
+                   : " before its first checkpoint; once fixed, start a new run"));
+}
+
 void Trainer::checkpoint() {
   if (!run_dir_) return;
+  // The rows the checkpoint counts must be on disk before it is: a resume keeps exactly them.
+  sinks_.flush();
+  if (log_file_) log_file_->sync();
   SectionFile file("checkpoint");
   file.add("config", config_yaml_);
   ByteWriter counters;
@@ -363,24 +438,13 @@ void Trainer::checkpoint() {
   policy.multi_agent = env_.multi_agent;
   policy.snapshot = learner_->snapshot();
   policy.add_to(file);
-  // A shortage of file descriptors (a flood of connections to a learner) passes once they are
-  // closed: retried for about 3 s. Anything else (a full disk, no permission) is not.
-  const std::string no_descriptor[] = {std::strerror(EMFILE), std::strerror(ENFILE)};
-  for (int attempt = 0;; ++attempt) {
-    try {
-      file.write(run_dir_->checkpoint_path(counters_.update));
-      policy.write(run_dir_->policy_path());
-      break;
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      const bool transient = std::any_of(std::begin(no_descriptor), std::end(no_descriptor),
-                                         [&](const std::string& m) { return what.find(m) != std::string::npos; });
-      if (!transient || attempt == 5) throw;
-      log("writing the checkpoint of update " + std::to_string(counters_.update) + " failed: " + what + "; retrying");
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-    }
-  }
+  // A shortage of file descriptors (a flood of connections to a learner) or a moment of full
+  // disk passes: write_file_atomic retries those for a few seconds (core/files.cpp) before the
+  // run stops with the error.
+  file.write(run_dir_->checkpoint_path(counters_.update));
+  policy.write(run_dir_->policy_path());
   run_dir_->prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
+  last_checkpoint_update_ = counters_.update;
 }
 
 void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::string& broken,
@@ -470,25 +534,39 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     row.set("time/update_seconds", std::chrono::duration<double>(t2 - t1).count());
     row.set("time/actor_wait_seconds", batch.actor_wait_seconds);
     row.set("time/elapsed_seconds", counters_.elapsed_seconds);
-    sinks_.write(counters_.global_step, row);
-    if (log_file_) *log_file_ << "update " << counters_.update << ": " << progress_line(counters_.global_step, num_updates * config_.batch_steps(), row) << "\n";
-
-    if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) {
-      checkpoint();
-      // Scripts and tests wait for this line: keep its wording.
-      if (options_.make_channel) log("checkpoint at update " + std::to_string(counters_.update));
+    try {
+      sinks_.write(counters_.global_step, row);
+      if (log_file_)
+        log_file_->append(
+            "update " + std::to_string(counters_.update) + ": " +
+            progress_line(counters_.global_step, num_updates * config_.batch_steps(), row) + "\n");
+      if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) {
+        checkpoint();
+        // Scripts and tests wait for this line: keep its wording.
+        if (options_.make_channel) log("checkpoint at update " + std::to_string(counters_.update));
+      }
+    } catch (const Error& e) {
+      stopped_by(e);
     }
   }
-  checkpoint();
-  sinks_.flush();
+  try {
+    checkpoint();  // syncs the sinks first
+  } catch (const Error& e) {
+    stopped_by(e);
+  }
   if (finished()) channel_->finish();
   if (!run_dir_) return;
-  if (finished())
-    log("done: " + std::to_string(counters_.global_step) + " steps in " + human_duration(counters_.elapsed_seconds) +
-        "; policy saved to " + run_dir_->policy_path().string());
-  else
-    log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl " +
-        (options_.make_channel ? "learner" : "train") + " --resume " + run_dir_->root().string());
+  try {
+    if (finished())
+      log("done: " + std::to_string(counters_.global_step) + " steps in " +
+          human_duration(counters_.elapsed_seconds) + "; policy saved to " +
+          run_dir_->policy_path().string());
+    else
+      log("stopped at update " + std::to_string(counters_.update) + "; continue with: trustrl " +
+          (options_.make_channel ? "learner" : "train") + " --resume " + run_dir_->root().string());
+  } catch (const Error& e) {
+    stopped_by(e);
+  }
 }
 
 }  // namespace trustrl::agents

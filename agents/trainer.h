@@ -18,6 +18,8 @@
 #include "agents/learner.h"
 #include "agents/rollout_channel.h"
 #include "agents/train_config.h"
+#include "core/append_file.h"
+#include "core/error.h"
 #include "core/metrics.h"
 #include "core/run_dir.h"
 #include "envs/multi_agent_vector_env.h"
@@ -135,6 +137,8 @@ class Trainer {
   Trainer(const TrainConfig& config, TrainerOptions options);
   void open_sinks(std::optional<std::int64_t> keep_rows);
   void log(const std::string& line);
+  // Rethrows a failure to write the run's files with where the run stopped and how to go on.
+  [[noreturn]] void stopped_by(const Error& e) const;
   int rank() const { return options_.collective ? options_.collective->rank() : 0; }
   int world_size() const { return options_.collective ? options_.collective->world_size() : 1; }
   // Puts the learner back to `before` (its saved state) after an update that left a non-finite
@@ -155,7 +159,8 @@ class Trainer {
   MetricFanout sinks_;
   TrainingCounters counters_;
   std::atomic<bool> stop_requested_{false};
-  std::unique_ptr<std::ofstream> log_file_;
+  std::unique_ptr<AppendFile> log_file_;
+  std::int64_t last_checkpoint_update_ = 0;
 };
 
 }  // namespace trustrl::agents

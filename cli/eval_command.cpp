@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "agents/evaluate.h"
 #include "agents/saved_policy.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/run_dir.h"
 #include "envs/multi_agent_vector_env.h"
@@ -38,8 +40,17 @@ std::filesystem::path policy_path(const std::string& target) {
   if (!fs::exists(target, ec)) throw Error("'" + target + "' does not exist");
   if (fs::is_directory(target, ec)) {
     const RunDir run = RunDir::open(target);
-    if (!fs::exists(run.policy_path(), ec))
-      throw Error("run '" + target + "' has no saved policy yet (policy.pt); it has not finished a checkpoint");
+    if (!fs::exists(run.policy_path(), ec)) {
+      const auto checkpoints = run.checkpoints();
+      if (checkpoints.empty())
+        throw Error("run '" + target +
+                    "' has no saved policy yet (policy.pt): it has not finished a checkpoint");
+      throw Error(
+          "run '" + target + "' has " + std::to_string(checkpoints.size()) +
+          " checkpoint(s) but its policy.pt is missing (removed, or the run was stopped while "
+          "writing it); evaluate the newest checkpoint instead: trustrl eval " +
+          checkpoints.back().string());
+    }
     return run.policy_path();
   }
   return target;
@@ -73,17 +84,20 @@ void run_eval(const EvalArgs& args) {
   // would be evaluated on without a word: refuse unless asked.
   const SpecMismatch on_mismatch = args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
   if (policy.multi_agent && !args.remote.empty()) {
-    r = agents::evaluate(multi_agent_env_factory(on_mismatch)(remote), policy.snapshot, args.episodes, args.deterministic,
-                         seed, on_frame);
+    auto env = multi_agent_env_factory(on_mismatch)(remote);
+    policy.check_fits(env->spec());
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   } else if (policy.multi_agent) {
-    auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    auto env = policy.make_multi_agent_env(copies);
     fps = env->spec().render_fps;
     r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else if (!args.remote.empty()) {
     auto env = env_factory(on_mismatch)(remote);
+    policy.check_fits(env->spec());
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {
-    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    auto env = policy.make_env(copies);
     fps = env->spec().render_fps;
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   }
@@ -102,7 +116,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")->required();
   cmd->add_option("--episodes", args->episodes, "episodes to play")->check(CLI::Range(1, 1000000));
   cmd->add_flag("--deterministic", args->deterministic, "take the most likely action instead of sampling");
-  cmd->add_option("--seed", args->seed, "seed of the evaluation envs and sampling")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", args->seed, "seed of the evaluation envs and sampling")
+      ->check(
+          whole_number_up_to(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
   cmd->add_option("--num-envs", args->num_envs, "env copies played at once (default min(episodes, 16))")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--record", args->record, "write the episodes as an animation (.gif or .mp4)");

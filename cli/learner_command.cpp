@@ -19,6 +19,7 @@
 #include "agents/trainer.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "server/c10d_collective.h"
 #include "server/learner_service.h"
@@ -107,10 +108,14 @@ void run_learner(LearnerArgs args) {
   server::LearnerServiceOptions service;
   service.listen = args.listen;
   // Several learners on one host: rank r listens on the given port + r (port 0 stays "any").
+  server::check_address(args.listen, "--listen");
   if (world > 1 && args.listen.rfind("unix", 0) != 0) {
     const auto colon = args.listen.rfind(':');
     if (colon != std::string::npos) {
       const int port = std::stoi(args.listen.substr(colon + 1));
+      if (port != 0 && port + rank > 65535)
+        throw Error("--listen port " + std::to_string(port) + " + rank " + std::to_string(rank) +
+                    " is beyond 65535");
       if (port != 0) service.listen = server::with_port(args.listen, port + rank);
     }
   }
@@ -198,9 +203,10 @@ void add_learner_command(CLI::App& app) {
   cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
   cmd->add_option("--set", args->overrides,
                   "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
-  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)");
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)")
+      ->check(non_empty("a directory"));
   cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_up_to(kMaxSeed));
   cmd->add_option("--resume", args->resume,
                   "continue the run in this directory from its last checkpoint");
   cmd->add_option(

@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and the like print as CLI11 has them; a refused flag is one line, as other errors.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "trustrl: error: " << e.what() << " (see --help)\n";
+    return e.get_exit_code();
   } catch (const trustrl::Error& e) {
     std::cerr << "trustrl: error: " << e.what() << "\n";
     return 1;

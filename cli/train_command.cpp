@@ -11,6 +11,7 @@
 #include "agents/trainer.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 
 namespace trustrl::cli {
@@ -84,8 +85,10 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train an agent from a YAML config (prints the run directory at the end)");
   cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
   cmd->add_option("--set", args->overrides, "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
-  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)");
-  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)")
+      ->check(non_empty("a directory"));
+  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
+      ->check(whole_number_up_to(kMaxSeed));
   cmd->add_option("--resume", args->resume, "continue the run in this directory from its last checkpoint");
   cmd->add_flag("--quiet", args->quiet, "no progress line or status messages");
   cmd->callback([args] { run_train(*args); });

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
+#include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/text.h"
 
 namespace trustrl {
@@ -327,6 +329,28 @@ class Describer final : public ConfigVisitor {
   std::string prefix_;
 };
 
+// yaml-cpp keeps every key of a mapping but looks up only the first of equal ones, so a key
+// given twice would silently lose its second value: refuse it, with both lines.
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& prefix,
+                           const std::string& source) {
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      refuse_duplicate_keys(node[i], prefix + "[" + std::to_string(i) + "]", source);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> lines;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    const int line = kv.first.Mark().line + 1;
+    const auto [it, fresh] = lines.emplace(key, line);
+    if (!fresh)
+      throw ConfigError(source + ": key '" + prefix + key + "' appears twice, at lines " +
+                        std::to_string(it->second) + " and " + std::to_string(line) + "; keep one");
+    refuse_duplicate_keys(kv.second, prefix + key + ".", source);
+  }
+}
+
 void apply_override(YAML::Node node, const std::vector<std::string>& path, std::size_t i,
                     const YAML::Node& value, const std::string& text) {
   if (!node.IsMap() && !node.IsNull())
@@ -356,6 +380,7 @@ void read(const std::function<void(ConfigVisitor&)>& visit, std::string_view yam
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(source + ": the top level must be a mapping of keys");
+  refuse_duplicate_keys(root, "", source);
   for (const auto& text : overrides) {
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -377,11 +402,21 @@ void read(const std::function<void(ConfigVisitor&)>& visit, std::string_view yam
 }
 
 std::string load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("cannot read config file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError("config file '" + path + "' is a directory, not a YAML file");
+  std::vector<std::uint8_t> bytes;
+  try {
+    // A bounded read: /dev/zero or a FIFO has no size to check first.
+    bytes = read_file(path, kMaxConfigBytes);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("is larger than") != std::string::npos)
+      throw ConfigError("config file '" + path + "' is larger than " +
+                        std::to_string(kMaxConfigBytes >> 20) +
+                        " MiB, the most trustrl reads for a config; is it the right file?");
+    throw ConfigError(e.what());
+  }
+  return {bytes.begin(), bytes.end()};
 }
 
 std::string write(const std::function<void(ConfigVisitor&)>& visit) {

@@ -6,6 +6,7 @@
 // rejects unknown keys and out-of-range values, naming the dotted key), writing the resolved
 // config, and printing the reference of every key.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -89,7 +90,11 @@ class ConfigVisitor {
 template <class Config>
 void read_config(Config& config, std::string_view yaml_text,
                  const std::vector<std::string>& overrides = {});
-/// Reads a YAML file; the error names the file.
+/// The largest config file read: configs are a few kilobytes, and YAML takes ~250 bytes of
+/// memory per byte of a long list, so this bounds a config's memory at a few hundred MB.
+inline constexpr std::size_t kMaxConfigBytes = std::size_t(1) << 20;
+
+/// Reads a YAML file (at most kMaxConfigBytes, no directory); the error names the file.
 template <class Config>
 void read_config_file(Config& config, const std::string& path,
                       const std::vector<std::string>& overrides = {});

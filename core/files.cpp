@@ -1,77 +1,154 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <thread>
 
 #include "core/error.h"
 
 namespace trustrl {
 namespace {
 
-void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::string& path) {
+// 0, or the errno of the first failing write.
+int write_all(int fd, const std::uint8_t* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error("cannot write '" + path + "': " + std::strerror(errno));
+      return errno;
     }
     data += n;
     size -= static_cast<std::size_t>(n);
   }
+  return 0;
+}
+
+std::string retried(int err, const WriteRetry& retry) {
+  return is_transient_error(err) && retry.attempts > 1
+             ? " (still failing after " + std::to_string(retry.attempts) + " tries)"
+             : "";
 }
 
 }  // namespace
 
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+bool is_transient_error(int err) {
+  return err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE || err == EAGAIN ||
+         err == ENOMEM || err == EINTR;
+}
+
+int retry_transient(const std::function<int()>& attempt, const WriteRetry& retry) {
+  auto delay = retry.first_delay;
+  for (int i = 1;; ++i) {
+    const int err = attempt();
+    if (err == 0 || !is_transient_error(err) || i >= retry.attempts) return err;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, retry.max_delay);
+  }
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                       const WriteRetry& retry) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   const std::string tmp =
       (dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error("cannot create '" + tmp + "': " + std::strerror(errno));
-  try {
-    write_all(fd, bytes.data(), bytes.size(), tmp);
-    if (::fsync(fd) != 0) throw Error("cannot sync '" + tmp + "': " + std::strerror(errno));
-  } catch (...) {
+  std::string step;  // what failed, for the message
+  // One attempt: the temporary written, synced, closed and renamed over `path`; any failure
+  // removes the temporary, so a retry (or a give-up) leaves nothing behind.
+  const int err = retry_transient(
+      [&]() -> int {
+        const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+          step = "create '" + tmp + "'";
+          return errno;
+        }
+        int e = write_all(fd, bytes.data(), bytes.size());
+        if (e != 0) step = "write '" + tmp + "'";
+        if (e == 0 && ::fsync(fd) != 0) {
+          e = errno;
+          step = "sync '" + tmp + "'";
+        }
+        if (::close(fd) != 0 && e == 0) {
+          e = errno;
+          step = "close '" + tmp + "'";
+        }
+        if (e == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) {
+          e = errno;
+          step = "replace '" + path.string() + "'";
+        }
+        if (e != 0) ::unlink(tmp.c_str());
+        return e;
+      },
+      retry);
+  if (err != 0) throw Error("cannot " + step + ": " + std::strerror(err) + retried(err, retry));
+  // The rename is durable once the directory is synced; a directory that cannot be synced
+  // (EINVAL: some file systems) is no error.
+  const int dir_err = retry_transient(
+      [&]() -> int {
+        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) return errno;
+        const int e = ::fsync(dfd) != 0 && errno != EINVAL ? errno : 0;
+        ::close(dfd);
+        return e;
+      },
+      retry);
+  if (dir_err != 0)
+    throw Error("cannot sync directory '" + dir.string() + "' after writing '" + path.string() +
+                "': " + std::strerror(dir_err) + retried(dir_err, retry));
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::string& text,
+                       const WriteRetry& retry) {
+  write_file_atomic(path,
+                    std::span<const std::uint8_t>(
+                        reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
+                    retry);
+}
+
+std::vector<std::uint8_t> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  const std::string name = "'" + path.string() + "'";
+  int fd = -1;
+  const int open_err = retry_transient([&]() -> int {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? errno : 0;
+  });
+  if (open_err != 0) throw Error("cannot read " + name + ": " + std::strerror(open_err));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
+    throw Error("cannot read " + name + ": it is a directory, not a file");
+  }
+  std::vector<std::uint8_t> out;
+  // Chunks, not the size stat reports: devices and FIFOs report none.
+  std::array<std::uint8_t, 1 << 16> chunk{};
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw Error("cannot read " + name + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      ::close(fd);
+      throw Error(name + " is larger than " + std::to_string(max_bytes) +
+                  " bytes, the most trustrl reads for it");
+    }
+    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error("cannot replace '" + path.string() + "': " + std::strerror(err));
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  return out;
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
-  write_file_atomic(path, std::span<const std::uint8_t>(
-                              reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  const std::vector<std::uint8_t> bytes = read_file(path, max_bytes);
+  return {bytes.begin(), bytes.end()};
 }
 
 std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -37,11 +38,20 @@ std::string csv_value(double v) {
 }
 }  // namespace
 
-CsvMetricSink::CsvMetricSink(std::filesystem::path path, std::optional<std::int64_t> keep_rows)
+CsvMetricSink::CsvMetricSink(std::filesystem::path path, std::optional<std::int64_t> keep_rows,
+                             WriteRetry retry)
     : path_(std::move(path)) {
   if (keep_rows) {
     std::string kept;
-    if (std::filesystem::exists(path_)) {
+    std::error_code ec;
+    if (std::filesystem::exists(path_, ec)) {
+      const MetricsFileCheck check = check_metrics_file(path_);
+      if (check.intact_rows < *keep_rows)
+        throw Error("'" + path_.string() + "' has " + std::to_string(check.intact_rows) +
+                    " intact rows but the checkpoint was taken after " +
+                    std::to_string(*keep_rows) + " updates" +
+                    (check.problem.empty() ? "" : " (" + check.problem + ")") +
+                    "; the run directory is inconsistent");
       std::istringstream in(read_text_file(path_));
       std::string line;
       std::int64_t rows = -1;  // the header is row -1
@@ -50,36 +60,77 @@ CsvMetricSink::CsvMetricSink(std::filesystem::path path, std::optional<std::int6
         kept += line + "\n";
         ++rows;
       }
-      if (rows < *keep_rows)
-        throw Error("'" + path_.string() + "' has " + std::to_string(std::max<std::int64_t>(rows, 0)) +
-                    " rows but the checkpoint was taken after " + std::to_string(*keep_rows) +
-                    " updates; the run directory is inconsistent");
     } else if (*keep_rows > 0) {
       throw Error("'" + path_.string() + "' is missing; cannot resume its metrics");
     }
-    write_file_atomic(path_, kept);
-    out_.open(path_, std::ios::app);
+    write_file_atomic(path_, kept, retry);
+    out_ = std::make_unique<AppendFile>(path_, AppendFile::Mode::kAppend, retry);
   } else {
-    out_.open(path_, std::ios::trunc);
+    out_ = std::make_unique<AppendFile>(path_, AppendFile::Mode::kTruncate, retry);
   }
-  if (!out_) throw Error("cannot write '" + path_.string() + "'");
 }
 
 void CsvMetricSink::write(std::int64_t, const MetricRow& row) {
+  std::string text;
   if (columns_.empty()) {
     for (const auto& [name, v] : row.values()) columns_.push_back(name);
-    for (std::size_t i = 0; i < columns_.size(); ++i) out_ << (i ? "," : "") << columns_[i];
-    out_ << "\n";
+    for (std::size_t i = 0; i < columns_.size(); ++i) text += (i ? "," : "") + columns_[i];
+    text += "\n";
   }
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const auto v = row.get(columns_[i]);
-    out_ << (i ? "," : "") << (v ? csv_value(*v) : "");
+    text += (i ? "," : "") + (v ? csv_value(*v) : std::string());
   }
-  out_ << "\n";
-  out_.flush();
+  text += "\n";
+  out_->append(text);
 }
 
-void CsvMetricSink::flush() { out_.flush(); }
+void CsvMetricSink::flush() { out_->sync(); }
+
+MetricsFileCheck check_metrics_file(const std::filesystem::path& path) {
+  MetricsFileCheck check;
+  const std::string text = read_text_file(path);
+  std::size_t pos = 0;
+  std::size_t columns = 0;
+  std::optional<std::size_t> update_column;
+  for (std::int64_t row = -1;; ++row) {  // the header is row -1
+    if (pos == text.size()) return check;
+    const std::size_t end = text.find('\n', pos);
+    const std::string where = row < 0 ? "the header" : "row " + std::to_string(row + 1);
+    if (end == std::string::npos) {
+      check.problem = where + " is cut short (no line end)";
+      return check;
+    }
+    const std::vector<std::string> cells =
+        split(std::string_view(text).substr(pos, end - pos), ',');
+    pos = end + 1;
+    if (row < 0) {
+      columns = cells.size();
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        if (cells[i] == "update") update_column = i;
+      continue;
+    }
+    if (cells.size() != columns) {
+      check.problem = where + " has " + std::to_string(cells.size()) + " cells, the header " +
+                      std::to_string(columns);
+      return check;
+    }
+    for (const std::string& cell : cells) {
+      double x = 0;
+      const auto [p, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), x);
+      if (!cell.empty() && (ec != std::errc() || p != cell.data() + cell.size())) {
+        check.problem = where + " has '" + cell + "', not a number";
+        return check;
+      }
+    }
+    if (update_column && cells[*update_column] != std::to_string(row + 1)) {
+      check.problem =
+          where + " is for update '" + cells[*update_column] + "', not " + std::to_string(row + 1);
+      return check;
+    }
+    check.intact_rows = row + 1;
+  }
+}
 
 // ---------------------------------------------------------------- TensorBoard
 
@@ -113,21 +164,21 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 std::uint32_t masked_crc(const std::string& s) {
-  const std::uint32_t crc =
-      crc32c({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+  const std::uint32_t crc = crc32c({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
   return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
 }
 
 }  // namespace
 
-TensorBoardSink::TensorBoardSink(const std::filesystem::path& directory) {
-  std::filesystem::create_directories(directory);
+TensorBoardSink::TensorBoardSink(const std::filesystem::path& directory, WriteRetry retry) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) throw Error("cannot create '" + directory.string() + "': " + ec.message());
   char host[256] = "localhost";
   ::gethostname(host, sizeof host - 1);
   path_ = directory / ("events.out.tfevents." +
                        std::to_string(static_cast<long long>(now_seconds())) + "." + host);
-  out_.open(path_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw Error("cannot write '" + path_.string() + "'");
+  out_ = std::make_unique<AppendFile>(path_, AppendFile::Mode::kTruncate, retry);
   std::string e = event_header(now_seconds(), 0);
   put_bytes_field(e, 3, "brain.Event:2");
   write_record(e);
@@ -137,10 +188,11 @@ void TensorBoardSink::write_record(const std::string& data) {
   const std::uint64_t length = data.size();
   std::string len(reinterpret_cast<const char*>(&length), 8);
   const std::uint32_t len_crc = masked_crc(len), data_crc = masked_crc(data);
-  out_.write(len.data(), 8);
-  out_.write(reinterpret_cast<const char*>(&len_crc), 4);
-  out_.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out_.write(reinterpret_cast<const char*>(&data_crc), 4);
+  std::string record = len;
+  record.append(reinterpret_cast<const char*>(&len_crc), 4);
+  record += data;
+  record.append(reinterpret_cast<const char*>(&data_crc), 4);
+  out_->append(record);
 }
 
 void TensorBoardSink::write(std::int64_t step, const MetricRow& row) {
@@ -158,10 +210,9 @@ void TensorBoardSink::write(std::int64_t step, const MetricRow& row) {
   std::string e = event_header(now_seconds(), step);
   put_bytes_field(e, 5, summary);
   write_record(e);
-  out_.flush();
 }
 
-void TensorBoardSink::flush() { out_.flush(); }
+void TensorBoardSink::flush() { out_->sync(); }
 
 // ---------------------------------------------------------------- console
 

@@ -7,12 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/append_file.h"
 
 namespace trustrl {
 
@@ -31,8 +32,10 @@ class MetricRow {
 class MetricSink {
  public:
   virtual ~MetricSink() = default;
-  /// `step` is the env-step count the row belongs to.
+  /// `step` is the env-step count the row belongs to. Throws Error naming the file if the row
+  /// cannot be written (after retrying transient failures): a row is never silently lost.
   virtual void write(std::int64_t step, const MetricRow& row) = 0;
+  /// Makes the rows written so far durable; throws Error if they cannot be.
   virtual void flush() {}
 };
 
@@ -42,21 +45,35 @@ class CsvMetricSink final : public MetricSink {
   /// Starts a new file (`keep_rows` unset) or, when resuming, keeps the header and the first
   /// `keep_rows` rows of the existing file and drops the rest, which were written after the
   /// checkpoint being resumed: so no row is lost or written twice.
-  explicit CsvMetricSink(std::filesystem::path path, std::optional<std::int64_t> keep_rows = {});
+  /// Kept rows are checked first: the rows from the first one that does not parse (a row cut by
+  /// a crash, a stray byte) are dropped too, and Error says so if that leaves too few.
+  explicit CsvMetricSink(std::filesystem::path path, std::optional<std::int64_t> keep_rows = {},
+                         WriteRetry retry = {});
   void write(std::int64_t step, const MetricRow& row) override;
   void flush() override;
 
  private:
   std::filesystem::path path_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;
   std::vector<std::string> columns_;
 };
+
+/// What check_metrics_file found: the leading rows that are whole and well formed.
+struct MetricsFileCheck {
+  std::int64_t intact_rows = 0;
+  /// Why the row after them is not (empty if every row is intact).
+  std::string problem;
+};
+
+/// Checks metrics.csv row by row: each row ends with a line end, has the header's cell count,
+/// holds numbers or empty cells, and its `update` cell counts 1, 2, 3, ...
+MetricsFileCheck check_metrics_file(const std::filesystem::path& path);
 
 /// A TensorBoard event file (TFRecord of Event protos with scalar summaries), written without
 /// TensorFlow: the record framing and the few protobuf fields are encoded here.
 class TensorBoardSink final : public MetricSink {
  public:
-  explicit TensorBoardSink(const std::filesystem::path& directory);
+  explicit TensorBoardSink(const std::filesystem::path& directory, WriteRetry retry = {});
   void write(std::int64_t step, const MetricRow& row) override;
   void flush() override;
   const std::filesystem::path& path() const { return path_; }
@@ -64,7 +81,7 @@ class TensorBoardSink final : public MetricSink {
  private:
   void write_record(const std::string& event);
   std::filesystem::path path_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;
 };
 
 /// One progress line: steps, SPS, mean return, ETA. Redrawn in place on a terminal; plain lines

@@ -106,6 +106,37 @@ void RunDir::prune_checkpoints(int keep) const {
   }
 }
 
+std::vector<std::string> RunDir::remove_stale_temporaries() const {
+  std::vector<std::string> removed;
+  for (const fs::path& dir : {root_, checkpoints_dir()}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      // write_file_atomic's temporaries: "." + name + ".tmp." + pid.
+      const std::string name = entry.path().filename().string();
+      const auto tmp = name.rfind(".tmp.");
+      if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp == 0 ||
+          tmp + 5 == name.size() ||
+          name.find_first_not_of("0123456789", tmp + 5) != std::string::npos ||
+          !entry.is_regular_file(ec))
+        continue;
+      if (fs::remove(entry.path(), ec)) removed.push_back(name);
+    }
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
+fs::path RunDir::set_aside(const fs::path& checkpoint) const {
+  fs::path target = checkpoint;
+  target += ".skipped";
+  std::error_code ec;
+  fs::rename(checkpoint, target, ec);
+  if (ec)
+    throw Error("cannot rename '" + checkpoint.string() + "' to '" + target.string() +
+                "': " + ec.message());
+  return target;
+}
+
 void RunDir::lock() {
   if (lock_fd_ >= 0) return;
   const fs::path p = root_ / ".lock";

@@ -36,6 +36,12 @@ class RunDir {
   std::vector<std::filesystem::path> checkpoints() const;
   /// Deletes all but the newest `keep` checkpoints.
   void prune_checkpoints(int keep) const;
+  /// Deletes the temporaries (`.NAME.tmp.PID`) that writes interrupted by a kill leave in the run
+  /// and its checkpoints/; returns their names. Call it holding the lock, so no write is live.
+  std::vector<std::string> remove_stale_temporaries() const;
+  /// Renames a checkpoint that a resume skipped to `NAME.skipped`, so it is neither read nor
+  /// counted again but stays for inspection; returns the new path.
+  std::filesystem::path set_aside(const std::filesystem::path& checkpoint) const;
 
   /// Takes an exclusive lock so that two processes never write one run; throws Error naming
   /// the directory if another process holds it.

@@ -69,7 +69,9 @@ SectionFile SectionFile::read(const std::filesystem::path& path, const std::stri
     throw Error(what + " has format version " + std::to_string(version) + "; this trustrl reads version " +
                 std::to_string(kFormatVersion));
   SectionFile file(r.get_string());
-  file.source_ = what;
+  // Read as any kind: name the file by the kind it holds ("policy file", "checkpoint file").
+  const bool known_kind = file.kind_ == "policy" || file.kind_ == "checkpoint";
+  file.source_ = kind.empty() && known_kind ? file.kind_ + " file '" + path.string() + "'" : what;
   if (!kind.empty() && file.kind_ != kind) throw Error(what + " holds a " + file.kind_ + ", not a " + kind);
   const auto count = r.get<std::uint32_t>();
   for (std::uint32_t i = 0; i < count; ++i) {

@@ -1,5 +1,7 @@
 #include "envs/multi_agent_registry.h"
 
+#include <limits>
+
 #include "core/error.h"
 #include "core/text.h"
 
@@ -37,7 +39,9 @@ std::unique_ptr<MultiAgentEnv> MultiAgentRegistry::make(const std::string& id,
   const MultiAgentEnvEntry& e = entry(id);
   EnvOptions opts(id, options);
   const bool override_limit = opts.has("max_episode_steps");
-  const auto max_steps = opts.integer("max_episode_steps", 0, Bounds::at_least(1));
+  // The env keeps its step limit as an int: larger values would wrap.
+  const auto max_steps = opts.integer("max_episode_steps", 0,
+                                      Bounds::closed(1, std::numeric_limits<std::int32_t>::max()));
   std::unique_ptr<MultiAgentEnv> env = e.factory(opts);
   opts.finish();
   if (override_limit) env->set_time_limit(static_cast<int>(max_steps));

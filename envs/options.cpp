@@ -28,6 +28,8 @@ double EnvOptions::number(const std::string& key, double fallback, Bounds bounds
 std::int64_t EnvOptions::integer(const std::string& key, std::int64_t fallback, Bounds bounds) {
   const double x = number(key, static_cast<double>(fallback), bounds);
   if (x != std::floor(x)) fail(key, "expects a whole number, got '" + values_.at(key) + "'");
+  if (std::fabs(x) > 9.007199254740992e15)  // 2^53: beyond it a double skips whole numbers
+    fail(key, "is too large: " + values_.at(key));
   return static_cast<std::int64_t>(x);
 }
 

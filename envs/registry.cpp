@@ -1,5 +1,7 @@
 #include "envs/registry.h"
 
+#include <limits>
+
 #include "core/error.h"
 #include "core/text.h"
 
@@ -35,7 +37,9 @@ std::unique_ptr<Env> EnvRegistry::make(const std::string& id, const OptionMap& o
   const EnvEntry& e = entry(id);
   EnvOptions opts(id, options);
   const bool override_limit = opts.has("max_episode_steps");
-  const auto max_steps = opts.integer("max_episode_steps", 0, Bounds::at_least(1));
+  // The env keeps its step limit as an int: larger values would wrap.
+  const auto max_steps = opts.integer("max_episode_steps", 0,
+                                      Bounds::closed(1, std::numeric_limits<std::int32_t>::max()));
   std::unique_ptr<Env> env = e.factory(opts);
   opts.finish();
   if (override_limit) env->set_time_limit(static_cast<int>(max_steps));

@@ -178,6 +178,12 @@ Space Space::load(ByteReader& in) {
       return multi_discrete(std::move(nvec));
     case SpaceKind::kBox: {
       Space s = box(std::move(low), std::move(high));
+      std::int64_t size = 1;
+      for (const std::int64_t d : shape) {
+        if (d < 1 || d > s.flat_dim()) throw Error("saved Box space has a bad shape");
+        size *= d;
+      }
+      if (size != s.flat_dim()) throw Error("saved Box space's shape does not match its bounds");
       s.shape = std::move(shape);
       return s;
     }

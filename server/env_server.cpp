@@ -315,6 +315,7 @@ namespace {
 // The checks that need no env; made before the env is built (`maker` passes through).
 template <class Maker>
 Maker&& checked(const EnvServerOptions& options, Maker&& maker) {
+  check_address(options.listen, "--listen");
   if (!is_loopback_address(options.listen) && options.token.empty())
     throw Error("refusing to listen on " + options.listen +
                 " without a token: anyone who reaches it could drive the env. Pass --token (and "
@@ -341,13 +342,19 @@ EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
                                                            : options_.server_name);
   service_ = std::make_unique<Service>(std::move(config), options_);
 
+  check_address(options_.listen, "--listen");
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   configure_server_builder(builder, options_.max_message_bytes);
   builder.RegisterService(service_.get());
-  server_ = start_server(builder, options_.listen,
-                         server_credentials(options_.tls_cert_file, options_.tls_key_file),
-                         options_.log, listener_, port_);
+  try {
+    server_ = start_server(builder, options_.listen,
+                           server_credentials(options_.tls_cert_file, options_.tls_key_file),
+                           options_.log, listener_, port_);
+  } catch (const Error&) {
+    listener_.reset();  // free the port for listen_failure's probe
+    throw Error(listen_failure(options_.listen, options_.tls_cert_file, options_.tls_key_file));
+  }
   address_ = with_port(options_.listen, port_);
   if (const std::string warning =
           plaintext_token_warning(options_.listen, options_.token, options_.tls_cert_file);

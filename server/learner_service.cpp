@@ -1024,6 +1024,7 @@ void LearnerService::Impl::finish() {
 // ---------------------------------------------------------------------------------------------
 
 LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerServiceOptions options) {
+  check_address(options.listen, "--listen");
   if (!is_loopback_address(options.listen) && options.token.empty())
     throw Error("refusing to listen on " + options.listen +
                 " without a token: anyone who reaches it could feed the learner. Pass --token (and "
@@ -1038,10 +1039,16 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
   configure_server_builder(builder, impl_->options_.max_message_bytes);
   int port = 0;
   builder.RegisterService(impl_.get());
-  server_ =
-      start_server(builder, impl_->options_.listen,
-                   server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file),
-                   impl_->options_.log, listener_, port);
+  try {
+    server_ = start_server(
+        builder, impl_->options_.listen,
+        server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file),
+        impl_->options_.log, listener_, port);
+  } catch (const Error&) {
+    listener_.reset();  // free the port for listen_failure's probe
+    throw Error(listen_failure(impl_->options_.listen, impl_->options_.tls_cert_file,
+                               impl_->options_.tls_key_file));
+  }
   address_ = with_port(impl_->options_.listen, port);
   if (const std::string warning = plaintext_token_warning(
           impl_->options_.listen, impl_->options_.token, impl_->options_.tls_cert_file);

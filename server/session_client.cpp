@@ -15,6 +15,7 @@ int op_of(void* tag) { return static_cast<int>(reinterpret_cast<std::intptr_t>(t
 }  // namespace
 
 std::shared_ptr<grpc::Channel> make_channel(const Endpoint& endpoint) {
+  check_address(endpoint.address, "server address", false);
   return grpc::CreateCustomChannel(endpoint.address, channel_credentials(endpoint.tls_ca_file),
                                    client_channel_arguments(endpoint.max_message_bytes));
 }

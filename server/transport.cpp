@@ -1,8 +1,10 @@
 #include "server/transport.h"
 
 #include <grpc/grpc.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -79,6 +81,61 @@ std::string plaintext_token_warning(const std::string& listen, const std::string
          " is reachable from other machines and has no TLS: the token crosses the network in "
          "plain text, where anyone on the path can read it and replay it. Pass --tls-cert and "
          "--tls-key, or listen on 127.0.0.1 behind an SSH tunnel";
+}
+
+void check_address(const std::string& address, const std::string& flag, bool allow_any_port) {
+  if (address.rfind("unix:", 0) == 0 || address.rfind("unix-abstract:", 0) == 0) {
+    if (address.substr(address.find(':') + 1).empty())
+      throw Error(flag + " '" + address + "' names no socket");
+    return;
+  }
+  std::string rest = address;
+  for (const char* scheme : {"ipv4:", "ipv6:", "dns:///", "dns:"})
+    if (rest.rfind(scheme, 0) == 0) rest = rest.substr(std::string(scheme).size());
+  std::string host, port;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      throw Error(flag + " '" + address + "' is not [IPV6]:PORT");
+    host = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon == std::string::npos || rest.find(':') != colon)
+      throw Error(flag + " '" + address +
+                  "' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:PORT)");
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) throw Error(flag + " '" + address + "' has no host (e.g. 127.0.0.1:PORT)");
+  if (port.empty()) throw Error(flag + " '" + address + "' has no port");
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535)
+    throw Error(flag + " '" + address + "': port '" + port + "' is not a number in [" +
+                (allow_any_port ? "0" : "1") + ", 65535]");
+  if (!allow_any_port && std::stoi(port) == 0)
+    throw Error(flag + " '" + address + "': port 0 is not a server's port");
+}
+
+std::string listen_failure(const std::string& listen, const std::string& cert_file,
+                           const std::string& key_file) {
+  if (!cert_file.empty() || !key_file.empty()) {
+    // The same address without TLS: if that listens, the certificate and key are the problem.
+    grpc::CallbackGenericService nothing;  // a server must serve something to start
+    grpc::ServerBuilder probe;
+    int port = 0;
+    probe.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+    probe.RegisterCallbackGenericService(&nothing);
+    const auto server = probe.BuildAndStart();
+    const bool unix_socket = listen.rfind("unix", 0) == 0;
+    if (server && (port != 0 || unix_socket)) {
+      server->Shutdown();
+      return "cannot serve TLS with certificate '" + cert_file + "' and key '" + key_file +
+             "': they are not PEM, or the key is not the certificate's";
+    }
+  }
+  return "cannot listen on " + listen +
+         " (is the port taken, or the address not one of this machine's?)";
 }
 
 std::string with_port(const std::string& listen, int port) {

@@ -56,6 +56,17 @@ bool is_loopback_address(const std::string& address);
 std::string plaintext_token_warning(const std::string& listen, const std::string& token,
                                     const std::string& tls_cert_file);
 
+/// Throws Error unless `address` is unix:PATH, unix-abstract:NAME or HOST:PORT with a non-empty
+/// host and a port of digits in [0, 65535] (0: any free port where `allow_any_port`). gRPC would
+/// otherwise take "127.0.0.1:99999" as port 34463 and "127.0.0.1:" as 443. `flag` names the
+/// option in the message ("--listen").
+void check_address(const std::string& address, const std::string& flag, bool allow_any_port = true);
+
+/// Why listening on `listen` failed, for the message: the TLS files when an insecure probe of
+/// the same address succeeds, else the port or the address.
+std::string listen_failure(const std::string& listen, const std::string& cert_file,
+                           const std::string& key_file);
+
 /// `listen` with its port replaced by `port` ("127.0.0.1:0" and 43211 -> "127.0.0.1:43211");
 /// unix: addresses are returned unchanged.
 std::string with_port(const std::string& listen, int port);

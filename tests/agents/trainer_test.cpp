@@ -199,6 +199,84 @@ TEST(Trainer, CorruptCheckpointIsNamed) {
   fs::remove_all(dir);
 }
 
+std::string with_checkpoint_every(int every) {
+  return "run: {checkpoint_every: " + std::to_string(every) +
+         ", keep_checkpoints: 5, tensorboard: false}";
+}
+
+std::vector<std::string> metric_updates(const fs::path& csv) {
+  std::vector<std::string> updates;
+  for (const auto& row : metric_rows(csv))
+    updates.push_back(row.at(1));  // global_step, update, ...
+  return updates;
+}
+
+TEST(Trainer, ResumeFallsBackToTheNewestValidCheckpoint) {
+  const fs::path dir = fresh_dir("fallback");
+  TrainConfig config = small_config();
+  read_config(config, with_checkpoint_every(5));
+  Trainer::start(config, dir, quiet())->run(10);  // checkpoints after updates 5 and 10
+  const RunDir run = RunDir::open(dir);
+  ASSERT_EQ(run.checkpoints().size(), 2u);
+  // The newest checkpoint damaged, a stray empty one numbered higher still, and the temporaries
+  // of writes a kill interrupted.
+  const fs::path newest = run.checkpoint_path(10), stray = run.checkpoint_path(999999999);
+  auto bytes = read_file(newest);
+  bytes.resize(bytes.size() - 10);
+  write_file_atomic(newest, bytes);
+  std::ofstream{stray};
+  std::ofstream{run.checkpoints_dir() / ".ckpt-000000011.bin.tmp.4242"} << "partial";
+  std::ofstream{dir / ".policy.pt.tmp.4242"} << "partial";
+
+  auto t = Trainer::resume(RunDir::open(dir), quiet());
+  EXPECT_EQ(t->counters().update, 5);
+  EXPECT_TRUE(fs::exists(newest.string() + ".skipped"));
+  EXPECT_TRUE(fs::exists(stray.string() + ".skipped"));
+  EXPECT_FALSE(fs::exists(run.checkpoints_dir() / ".ckpt-000000011.bin.tmp.4242"));
+  EXPECT_FALSE(fs::exists(dir / ".policy.pt.tmp.4242"));
+  const std::string log = read_text_file(dir / "train.log");
+  EXPECT_NE(log.find("skipped " + stray.string() + " (checkpoint file '" + stray.string() +
+                     "' is not a trustrl"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("skipped " + newest.string() + " (checkpoint file '" + newest.string() +
+                     "' is truncated"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("removed 2 temporary file(s)"), std::string::npos) << log;
+  t->run(3);
+  t.reset();
+  EXPECT_EQ(metric_updates(dir / "metrics.csv"),
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, ResumeCutsMetricsAtTheFirstDamagedRow) {
+  const fs::path dir = fresh_dir("damaged_rows");
+  TrainConfig config = small_config();
+  read_config(config, with_checkpoint_every(2));
+  Trainer::start(config, dir, quiet())->run(6);  // checkpoints after updates 2, 4 and 6
+  // Row 5 damaged (a stray byte): the checkpoint after update 6 counts rows that are no longer
+  // intact, so resume goes back to the one after update 4 and writes rows 5 and 6 again.
+  std::string csv = read_text_file(dir / "metrics.csv");
+  std::size_t pos = 0;
+  for (int line = 0; line < 5; ++line) pos = csv.find('\n', pos) + 1;
+  csv.insert(pos, "#");
+  write_file_atomic(dir / "metrics.csv", csv);
+  auto t = Trainer::resume(RunDir::open(dir), quiet());
+  EXPECT_EQ(t->counters().update, 4);
+  EXPECT_EQ(metric_updates(dir / "metrics.csv"), (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_NE(
+      read_text_file(dir / "train.log").find("metrics.csv holds only 4 intact rows (row 5 has '#"),
+      std::string::npos)
+      << read_text_file(dir / "train.log");
+  t->run(2);
+  t.reset();
+  EXPECT_EQ(metric_updates(dir / "metrics.csv"),
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+  fs::remove_all(dir);
+}
+
 TEST(Trainer, EditedConfigRefusesToResume) {
   const fs::path dir = fresh_dir("edited");
   Trainer::start(small_config(), dir, quiet())->run(1);
@@ -218,6 +296,31 @@ TEST(Trainer, EditedConfigRefusesToResume) {
     EXPECT_NE(std::string(e.what()).find("was changed after the checkpoint"), std::string::npos)
         << e.what();
   }
+  fs::remove_all(dir);
+}
+
+// A run directory written by an earlier trustrl, whose config lacks keys added since (here
+// run.max_rollbacks), resumes: the configs are compared as resolved, not as text.
+TEST(Trainer, RunsOfAnEarlierVersionWithoutNewKeysResume) {
+  const fs::path dir = fresh_dir("older");
+  Trainer::start(small_config(), dir, quiet())->run(1);
+  auto drop_key = [](std::string yaml) {
+    const auto key = yaml.find("max_rollbacks:");
+    if (key == std::string::npos) return yaml;
+    const auto line = yaml.rfind('\n', key) + 1;
+    return yaml.erase(line, yaml.find('\n', key) + 1 - line);
+  };
+  const std::string yaml = read_text_file(dir / "config.yaml");
+  ASSERT_NE(yaml.find("max_rollbacks:"), std::string::npos);
+  write_file_atomic(dir / "config.yaml", drop_key(yaml));
+  const fs::path ckpt = RunDir::open(dir).checkpoints().back();
+  SectionFile file = SectionFile::read(ckpt, "checkpoint");
+  file.add("config", drop_key(file.get_text("config")));
+  file.write(ckpt);
+  auto t = Trainer::resume(RunDir::open(dir), quiet());
+  t->run(1);
+  EXPECT_EQ(RunDir::open(dir).checkpoints().size(), 2u);
+  t.reset();
   fs::remove_all(dir);
 }
 
@@ -328,11 +431,14 @@ TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     for (const int fd : held) ::close(fd);
   });
+  const auto started = std::chrono::steady_clock::now();
   EXPECT_NO_THROW(t->checkpoint());
+  const auto waited = std::chrono::steady_clock::now() - started;
   release.join();
   setrlimit(RLIMIT_NOFILE, &before);
-  EXPECT_GE(count_lines_with(dir / "train.log", "Too many open files; retrying"), 1)
-      << "the first attempt met the shortage";
+  // No descriptor was free for 300 ms, so a checkpoint that succeeded met the shortage and
+  // waited it out (a lower bound by construction, not a timing guess).
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
   ASSERT_FALSE(t->run_dir().checkpoints().empty());
   EXPECT_NO_THROW(SectionFile::read(t->run_dir().checkpoints().back(), "checkpoint"));
   EXPECT_NO_THROW(SavedPolicy::read(dir / "policy.pt"));

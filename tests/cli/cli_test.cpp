@@ -2,14 +2,16 @@
 // non-zero exit, and leaves no run directory that looks valid.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "core/files.h"
+#include "core/section_file.h"
 
 namespace {
 
@@ -171,6 +173,149 @@ TEST(Cli, EnvsListsTheBuiltIns) {
   EXPECT_EQ(r.exit_code, 0);
   for (const char* id : {"CartPole-v1", "Pendulum-v1", "LunarLander-v3", "BipedalWalker-v3"})
     EXPECT_NE(r.out.find(id), std::string::npos) << id;
+}
+
+// --------------------------------------------------------------- hostile and careless input
+
+const char* kTrustrl = TRUSTRL_BINARY_DIR "/cli/trustrl";
+
+Result shell(const std::string& command) {
+  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  const std::string cmd =
+      "(" + command + ") > " + out.string() + " 2> " + err.string() + " < /dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = trustrl::read_text_file(out);
+  r.err = trustrl::read_text_file(err);
+  return r;
+}
+
+// trustrl under a time limit: a command that should fail at once but does not would otherwise
+// serve or train on.
+Result bounded(const std::string& args, int seconds) {
+  return shell("timeout " + std::to_string(seconds) + " " + kTrustrl + " " + args);
+}
+
+TEST(Cli, FullDiskStopsTheRunWithAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  const std::string cfg = write_config("full.yaml", kTiny);
+  // /dev/full fails every write with ENOSPC, as a full disk does.
+  for (const char* file : {"metrics.csv", "train.log"}) {
+    const fs::path run = scratch() / ("full_" + std::string(file));
+    fs::create_directories(run);
+    fs::create_symlink("/dev/full", run / file);
+    const Result r = shell("timeout 60 " + std::string(kTrustrl) + " train " + cfg + " --run-dir " +
+                           run.string() + " --quiet");
+    expect_one_line_error(r,
+                          "cannot write '" + (run / file).string() + "': No space left on device");
+    EXPECT_EQ(r.out, "") << "a failed run printed its directory as if done";
+  }
+}
+
+// The action space of a CartPole policy file edited to Discrete(n), checksums recomputed.
+void edit_action_count(const fs::path& policy, std::int64_t n) {
+  trustrl::SectionFile file = trustrl::SectionFile::read(policy, "policy");
+  std::vector<std::uint8_t> bytes = file.get("policy");
+  // version (8), groups (4), agents (8 + 4), space kind (4), shape/low/high counts (3 x 8), n.
+  constexpr std::size_t kN = 52;
+  std::int64_t old = 0;
+  std::memcpy(&old, bytes.data() + kN, 8);
+  ASSERT_EQ(old, 2) << "the policy layout changed; update the offset";
+  std::memcpy(bytes.data() + kN, &n, 8);
+  file.add("policy", bytes);
+  file.write(policy);
+}
+
+TEST(Cli, EditedPolicyFilesAreRefusedNamingTheFile) {
+  const std::string cfg = write_config("edited.yaml", kTiny);
+  const fs::path run = scratch() / "edited_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path policy = run / "policy.pt", saved = scratch() / "edited_policy.pt";
+  fs::copy_file(policy, saved);
+  for (const std::int64_t n : {1000000, 64, 3, 1}) {
+    fs::copy_file(saved, policy, fs::copy_options::overwrite_existing);
+    edit_action_count(policy, n);
+    expect_one_line_error(trustrl("eval " + run.string() + " --episodes 1"),
+                          "policy file '" + policy.string() +
+                              "': saved policy group 0 has an actor of 2 outputs "
+                              "for actions Discrete(" +
+                              std::to_string(n) + ")");
+  }
+}
+
+TEST(Cli, InputsAreRefusedRatherThanChanged) {
+  const std::string cfg = write_config("dup.yaml", std::string(kTiny) + "total_steps: 1024\n");
+  expect_one_line_error(trustrl("train " + cfg),
+                        "key 'total_steps' appears twice, at lines 1 and 4");
+  const std::string ok = write_config("inputs.yaml", kTiny);
+  expect_one_line_error(trustrl("train " + ok + " --run-dir ''"), "--run-dir");
+  Result r = trustrl("train " + ok + " --seed 99999999999999999999 --run-dir " +
+                     (scratch() / "seed").string());
+  expect_one_line_error(r, "99999999999999999999");
+  EXPECT_EQ(r.err.find("9223372036854775807"), std::string::npos) << r.err;
+  expect_one_line_error(
+      trustrl("train " + ok + " --set env.options.max_episode_steps=4294967296 --run-dir " +
+              (scratch() / "steps").string()),
+      "option 'max_episode_steps' must be in [1, 2147483647], got 4294967296");
+  expect_one_line_error(
+      bounded("env-server --env CartPole-v1 --option max_episode_steps=4294967296", 20),
+      "option 'max_episode_steps' must be in [1, 2147483647]");
+  for (const std::string& listen :
+       {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:", ":50051", "127.0.0.1"})
+    expect_one_line_error(bounded("env-server --env CartPole-v1 --listen " + listen, 20),
+                          "--listen '" + listen + "'");
+}
+
+TEST(Cli, ResourceBoundsGiveOneLine) {
+  // /dev/zero never ends: read with a bound, under a memory limit in case it is not.
+  if (fs::exists("/dev/zero")) {
+    const Result r =
+        shell("ulimit -v 8000000; timeout 60 " + std::string(kTrustrl) + " config /dev/zero");
+    expect_one_line_error(r, "config file '/dev/zero' is larger than 1 MiB");
+  }
+  const std::string cfg = write_config("huge_net.yaml", kTiny);
+  expect_one_line_error(trustrl("train " + cfg + " --set network.actor_hidden=[100000,100000]"),
+                        "network.actor_hidden[0]: must be in [1, 65536], got 100000");
+  expect_one_line_error(trustrl("config " + cfg + " --set network.actor_hidden=[60000,60000]"),
+                        "make 3600244354 parameters; at most 100000000 are allowed");
+}
+
+TEST(Cli, MessagesNameTheRealProblem) {
+  expect_one_line_error(trustrl("train " + scratch().string()),
+                        "config file '" + scratch().string() + "' is a directory");
+  const std::string cfg = write_config("messages.yaml", kTiny);
+  const fs::path run = scratch() / "messages_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  // policy.pt gone, checkpoints kept: say so, and which checkpoint to evaluate instead.
+  fs::rename(run / "policy.pt", scratch() / "messages_policy.pt");
+  expect_one_line_error(trustrl("eval " + run.string()), "its policy.pt is missing");
+  // A directory where the policy file should be.
+  fs::create_directories(run / "policy.pt");
+  expect_one_line_error(
+      trustrl("eval " + run.string()),
+      "cannot read '" + (run / "policy.pt").string() + "': it is a directory, not a file");
+}
+
+TEST(Cli, MismatchedTlsFilesAreNamed) {
+  const fs::path dir = scratch() / "tls";
+  fs::create_directories(dir);
+  for (const char* name : {"a", "b"}) {
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+        "/CN=localhost "
+        "-keyout " +
+        (dir / (std::string(name) + "_key.pem")).string() + " -out " +
+        (dir / (std::string(name) + "_cert.pem")).string() + " 2>/dev/null";
+    if (std::system(command.c_str()) != 0) GTEST_SKIP() << "the openssl tool is missing";
+  }
+  const Result r =
+      bounded("env-server --env CartPole-v1 --tls-cert " + (dir / "a_cert.pem").string() +
+                  " --tls-key " + (dir / "b_key.pem").string(),
+              20);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the key is not the certificate's"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("is the port taken"), std::string::npos) << r.err;
 }
 
 }  // namespace

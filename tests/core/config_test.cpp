@@ -1,6 +1,10 @@
 #include "core/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
 
@@ -89,6 +93,47 @@ TEST(Config, UnknownKeyIsNamedWithASuggestion) {
   EXPECT_NE(e.find("unknown config key 'ppo.learnin_rate'"), std::string::npos) << e;
   EXPECT_NE(e.find("did you mean 'ppo.learning_rate'"), std::string::npos) << e;
   EXPECT_NE(error_of("bogus: 1\n").find("'bogus'"), std::string::npos);
+}
+
+TEST(Config, DuplicateKeysAreRefusedWithBothLines) {
+  std::string e = error_of("env: CartPole-v1\nanneal: true\nenv: Acrobot-v1\n");
+  EXPECT_NE(e.find("key 'env' appears twice, at lines 1 and 3"), std::string::npos) << e;
+  e = error_of("ppo:\n  epochs: 4\n  learning_rate: 0.1\n  epochs: 8\n");
+  EXPECT_NE(e.find("key 'ppo.epochs' appears twice, at lines 2 and 4"), std::string::npos) << e;
+  e = error_of("ppo: {epochs: 4, epochs: 8}\n");
+  EXPECT_NE(e.find("key 'ppo.epochs' appears twice"), std::string::npos) << e;
+  EXPECT_EQ(error_of("env: CartPole-v1\nppo: {epochs: 4}\n"), "");
+}
+
+TEST(Config, FileReadsAreBoundedAndNameTheProblem) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("trustrl_config_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  Outer c;
+  auto error_reading = [&](const std::string& path) -> std::string {
+    try {
+      read_config_file(c, path);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string e = error_reading(dir.string());
+  EXPECT_NE(e.find("config file '" + dir.string() + "' is a directory"), std::string::npos) << e;
+  if (fs::exists("/dev/zero")) {
+    e = error_reading("/dev/zero");
+    EXPECT_NE(e.find("config file '/dev/zero' is larger than 1 MiB"), std::string::npos) << e;
+  }
+  const fs::path big = dir / "big.yaml";
+  {
+    std::ofstream out(big);
+    out << "hidden: [";
+    for (std::size_t i = 0; i < kMaxConfigBytes / 2; ++i) out << "1,";
+    out << "1]\n";
+  }
+  e = error_reading(big.string());
+  EXPECT_NE(e.find("is larger than 1 MiB"), std::string::npos) << e;
+  fs::remove_all(dir);
 }
 
 TEST(Config, OutOfRangeValueNamesKeyAndBound) {

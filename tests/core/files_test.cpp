@@ -1,8 +1,14 @@
 #include "core/files.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/error.h"
@@ -13,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -29,6 +36,58 @@ TEST(Files, AtomicWriteReplacesWholeFile) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Files, AtomicWriteWaitsOutDescriptorExhaustion) {
+  const fs::path dir = temp_dir("atomic_emfile");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const rlimit limit{64, 64};
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    std::vector<int> held;
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) held.push_back(fd);
+    // Descriptors come free 100 ms later, within the retry budget.
+    std::thread freer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 4; ++i) ::close(held[static_cast<std::size_t>(i)]);
+    });
+    int code = 0;
+    try {
+      write_file_atomic(dir / "ckpt.bin", std::string("checkpoint"));
+    } catch (const Error&) {
+      code = 1;
+    }
+    freer.join();
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "a transient EMFILE failed the checkpoint write";
+  EXPECT_EQ(read_text_file(dir / "ckpt.bin"), "checkpoint");
+  fs::remove_all(dir);
+}
+
+TEST(Files, ReadingADirectoryOrAnEndlessFileNamesIt) {
+  const fs::path dir = temp_dir("read_dir");
+  try {
+    read_file(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+  if (fs::exists("/dev/zero")) {
+    try {
+      read_text_file("/dev/zero", 1 << 20);
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'/dev/zero' is larger than 1048576 bytes"),
+                std::string::npos)
+          << e.what();
+    }
+  }
   fs::remove_all(dir);
 }
 

@@ -1,8 +1,12 @@
 #include "core/metrics.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 
@@ -15,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -49,9 +54,78 @@ TEST(Metrics, CsvResumeDropsRowsAfterTheCheckpoint) {
     CsvMetricSink sink(dir / "m.csv", 3);  // checkpoint after update 3
     sink.write(0, row(4, 40));
   }
-  EXPECT_EQ(read_text_file(dir / "m.csv"),
-            "update,charts/episodic_return\n1,1\n2,2\n3,3\n4,40\n");
+  EXPECT_EQ(read_text_file(dir / "m.csv"), "update,charts/episodic_return\n1,1\n2,2\n3,3\n4,40\n");
   EXPECT_THROW(CsvMetricSink(dir / "m.csv", 10), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Metrics, CsvSinkReportsAFullDisk) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  // /dev/full fails every write with ENOSPC, as a full disk does: the sink must say so (after
+  // its bounded retries), not drop the row.
+  CsvMetricSink sink("/dev/full");
+  try {
+    sink.write(0, row(1, 10.5));
+    FAIL() << "a row went to a full disk without an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'/dev/full'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Metrics, TensorBoardSinkReportsAFailedWrite) {
+  const fs::path dir = temp_dir("tb_full");
+  // A file size limit (EFBIG once reached) stands in for a full disk, in a child process.
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{4096, 4096};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    int code = 1;
+    try {
+      TensorBoardSink sink(dir);
+      for (int u = 1; u <= 1000; ++u) sink.write(u, row(u, u));
+    } catch (const Error& e) {
+      code = std::string(e.what()).find("events.out.tfevents") != std::string::npos ? 0 : 2;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: rows were dropped without an error; 2: the error does not name the file";
+  fs::remove_all(dir);
+}
+
+TEST(Metrics, CsvResumeCutsAtTheFirstDamagedRow) {
+  const fs::path dir = temp_dir("csv_damaged");
+  const std::string header = "update,charts/episodic_return\n";
+  write_file_atomic(dir / "m.csv", header + "1,1\n2,2\n3,3\n4,4");  // row 4 cut by a crash
+  MetricsFileCheck check = check_metrics_file(dir / "m.csv");
+  EXPECT_EQ(check.intact_rows, 3);
+  EXPECT_EQ(check.problem, "row 4 is cut short (no line end)");
+  EXPECT_THROW(CsvMetricSink(dir / "m.csv", 4), Error);
+  {
+    CsvMetricSink sink(dir / "m.csv", 3);
+    sink.write(0, row(4, 40));
+  }
+  EXPECT_EQ(read_text_file(dir / "m.csv"), header + "1,1\n2,2\n3,3\n4,40\n");
+
+  write_file_atomic(dir / "m.csv", header + "1,1\n2,x2\n3,3\n");
+  check = check_metrics_file(dir / "m.csv");
+  EXPECT_EQ(check.intact_rows, 1);
+  EXPECT_EQ(check.problem, "row 2 has 'x2', not a number");
+  try {
+    CsvMetricSink sink(dir / "m.csv", 3);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 2 has 'x2'"), std::string::npos) << e.what();
+  }
+  write_file_atomic(dir / "m.csv", header + "1,1\n2,2,2\n");
+  EXPECT_EQ(check_metrics_file(dir / "m.csv").problem, "row 2 has 3 cells, the header 2");
+  write_file_atomic(dir / "m.csv", header + "1,1\n3,3\n");
+  EXPECT_EQ(check_metrics_file(dir / "m.csv").problem, "row 2 is for update '3', not 2");
   fs::remove_all(dir);
 }
 

@@ -278,9 +278,9 @@ TEST(DistributedProcess, KilledLearnerResumesAndItsActorRejoins) {
 TEST(DistributedProcess, ActorGivesUpClearlyWhenTheLearnerStaysDown) {
   const fs::path dir = fresh_dir("gone");
   const KeptOnFailure keep{dir};
-  const fs::path config = write_config(dir, std::string(kSmallConfig) + "total_steps: 1000000\n");
-  Learner learner = start_learner(
-      {config.string(), "--run-dir", (dir / "run").string(), "--listen", "127.0.0.1:0", "--quiet"});
+  const fs::path config = write_config(dir, kSmallConfig);
+  Learner learner = start_learner({config.string(), "--set", "total_steps=1000000", "--run-dir",
+                                   (dir / "run").string(), "--listen", "127.0.0.1:0", "--quiet"});
   auto actor = start_actor(learner.address, {"--id", "patient", "--learner-timeout", "2"});
   learner.process->signal(SIGKILL);
   learner.process->wait(30);

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <fstream>
 #include <thread>
 
 #include "agents/single_agent_actor.h"

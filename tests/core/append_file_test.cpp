@@ -1,0 +1,121 @@
+#include "core/append_file.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace trustrl {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// Runs `body` in a child process (for process-wide limits) and returns its exit code.
+int in_child(const std::function<int()>& body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+constexpr WriteRetry kQuickRetry{3, std::chrono::milliseconds(1), std::chrono::milliseconds(1)};
+
+TEST(AppendFile, AppendsWholeRecords) {
+  const fs::path dir = temp_dir("append");
+  {
+    AppendFile f(dir / "a.txt", AppendFile::Mode::kTruncate);
+    f.append("one\n");
+    f.append("two\n");
+    f.sync();
+  }
+  {
+    AppendFile f(dir / "a.txt", AppendFile::Mode::kAppend);
+    f.append("three\n");
+  }
+  EXPECT_EQ(read_text_file(dir / "a.txt"), "one\ntwo\nthree\n");
+  fs::remove_all(dir);
+}
+
+TEST(AppendFile, FullDiskIsAnErrorNamingTheFile) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  AppendFile f("/dev/full", AppendFile::Mode::kAppend, kQuickRetry);
+  try {
+    f.append("a row\n");
+    FAIL() << "a write to /dev/full succeeded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'/dev/full'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3 tries"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AppendFile, ARecordThatDoesNotFitIsCutOff) {
+  const fs::path dir = temp_dir("append_cut");
+  const fs::path file = dir / "a.bin";
+  // A file size limit makes the second record's write stop part way (EFBIG, not transient).
+  const int code = in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{100, 100};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    AppendFile f(file, AppendFile::Mode::kTruncate, kQuickRetry);
+    f.append(std::string(80, 'a'));
+    try {
+      f.append(std::string(50, 'b'));
+    } catch (const Error& e) {
+      return std::string(e.what()).find(file.string()) != std::string::npos ? 0 : 2;
+    }
+    return 1;
+  });
+  EXPECT_EQ(code, 0) << "1: no error; 2: the error does not name the file";
+  EXPECT_EQ(read_text_file(file), std::string(80, 'a'));
+  fs::remove_all(dir);
+}
+
+TEST(AppendFile, OpeningWaitsOutDescriptorExhaustion) {
+  const fs::path dir = temp_dir("append_emfile");
+  const int code = in_child([&] {
+    const rlimit limit{64, 64};
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    std::vector<int> held;
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) held.push_back(fd);
+    // Descriptors come free 100 ms later, within the retry budget.
+    std::thread freer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 4; ++i) ::close(held[static_cast<std::size_t>(i)]);
+    });
+    int result = 0;
+    try {
+      AppendFile f(dir / "log.txt", AppendFile::Mode::kTruncate);
+      f.append("line\n");
+    } catch (const Error&) {
+      result = 1;
+    }
+    freer.join();
+    return result;
+  });
+  EXPECT_EQ(code, 0) << "a transient EMFILE failed the open";
+  EXPECT_EQ(read_text_file(dir / "log.txt"), "line\n");
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace trustrl
