@@ -75,6 +75,8 @@ const ConformanceCheck& find(const std::vector<ConformanceCheck>& checks, const 
     if (c.name == name) return c;
   throw std::runtime_error("no check named " + name);
 }
+// The result of run_multi_agent_conformance() must outlive the reference find() returns.
+const ConformanceCheck& find(std::vector<ConformanceCheck>&&, const std::string&) = delete;
 
 TEST(MultiAgentConformanceSuite, PassesAnEnvWhoseAgentsDie) {
   const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kNone));
@@ -89,31 +91,30 @@ TEST(MultiAgentConformanceSuite, PassesAnEnvWhoseAgentsDie) {
 }
 
 TEST(MultiAgentConformanceSuite, CatchesRewardsForInactiveAgents) {
-  const auto& c =
-      find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRewardsDeadAgents)),
-           "step contract");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRewardsDeadAgents));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("got reward"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesRevivedAgents) {
-  const auto& c = find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRevivesAgents)),
-                       "step contract");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kRevivesAgents));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("became active again"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesObservationsOutsideTheSpace) {
-  const auto& c =
-      find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kObservationOutOfSpace)),
-           "step contract");
+  const auto checks =
+      run_multi_agent_conformance(toy_maker(testing_env::Flaw::kObservationOutOfSpace));
+  const auto& c = find(checks, "step contract");
   EXPECT_FALSE(c.passed);
   EXPECT_NE(c.detail.find("is outside Box(-10, 10, (2,))"), std::string::npos) << c.detail;
 }
 
 TEST(MultiAgentConformanceSuite, CatchesAnIgnoredSeed) {
-  const auto& c = find(run_multi_agent_conformance(toy_maker(testing_env::Flaw::kIgnoresSeed)),
-                       "different seeds, different episodes");
+  const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kIgnoresSeed));
+  const auto& c = find(checks, "different seeds, different episodes");
   EXPECT_FALSE(c.passed);
 }
 
