@@ -3,9 +3,10 @@
 #   scripts/sanitize.sh asan [unit]  AddressSanitizer + UBSan in build-asan/: the unit and
 #                                    integration tests, or with `unit` only the unit tests (CI)
 #   scripts/sanitize.sh tsan         ThreadSanitizer in build-tsan/: the tests that run threads
-# Every report, from a test or from a process it starts, goes to <build>/sanitizer-reports/; any
-# report there fails the run, and the reports are printed. Suppressions (third-party code only)
-# are in scripts/sanitizers/.
+# ASan and TSan reports, from a test or from a process it starts (a trustrl server a test kills
+# would hide its own), go to <build>/sanitizer-reports/; any report there fails the run, and the
+# reports are printed. UBSan reports go to stderr (in an ASan build UBSan has no log_path) and end
+# the process (halt_on_error). Suppressions (third-party code only) are in scripts/sanitizers/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
