@@ -43,8 +43,9 @@ case "$kind" in
     targets=(core_tests envs_tests server_tests distributed_tests)
     labels='^(unit|integration)$'
     # The thread pool, vector envs (local, on the pool; remote, against an in-process env server
-    # and its worker pool), the learner service with an ActorLoop thread, data-parallel learners.
-    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv|RemoteVectorEnv|RemoteMultiAgentVectorEnv|Robustness|MultiAgentRobustness|LearnerService|DataParallel)\.'
+    # and its worker pool), the learner service with an ActorLoop thread, data-parallel learners,
+    # and every test whose name says it runs threads (conformance and MPE on a thread pool).
+    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv|RemoteVectorEnv|RemoteMultiAgentVectorEnv|Robustness|MultiAgentRobustness|LearnerService|DataParallel)\.|Thread'
     ;;
   *) usage ;;
 esac
