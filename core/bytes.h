@@ -60,7 +60,8 @@ class ByteReader {
     const auto n = get<std::uint64_t>();
     if (n > (bytes_.size() - pos_) / sizeof(T)) truncated();
     std::vector<T> out(n);
-    std::memcpy(out.data(), take(n * sizeof(T)), n * sizeof(T));
+    // An empty vector's data() may be null, and memcpy's pointers must not be, even for 0 bytes.
+    if (n > 0) std::memcpy(out.data(), take(n * sizeof(T)), n * sizeof(T));
     return out;
   }
   std::string get_string() {

@@ -76,6 +76,8 @@ const ConformanceCheck& find(const std::vector<ConformanceCheck>& checks, const 
     if (c.name == name) return c;
   throw std::runtime_error("no check named " + name);
 }
+// The result of run_multi_agent_conformance() must outlive the reference find() returns.
+const ConformanceCheck& find(std::vector<ConformanceCheck>&&, const std::string&) = delete;
 
 TEST(MultiAgentConformanceSuite, PassesAnEnvWhoseAgentsDie) {
   const auto checks = run_multi_agent_conformance(toy_maker(testing_env::Flaw::kNone));
