@@ -21,7 +21,8 @@ class Collective {
   /// every learner ends with the same bits.
   virtual void all_reduce_sum(torch::Tensor& values) = 0;
   /// Every learner's bytes, in rank order (sizes may differ).
-  virtual std::vector<std::vector<std::uint8_t>> all_gather(const std::vector<std::uint8_t>& bytes) = 0;
+  virtual std::vector<std::vector<std::uint8_t>> all_gather(
+      const std::vector<std::uint8_t>& bytes) = 0;
   /// Rank 0's bytes, on every learner (the others' `bytes` are replaced).
   virtual void broadcast(std::vector<std::uint8_t>& bytes) = 0;
 

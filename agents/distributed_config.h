@@ -40,20 +40,27 @@ struct DistributedConfig {
 
   void visit(ConfigVisitor& v) {
     v.choice("mode", mode, {{"sync", GatherMode::kSync}, {"async", GatherMode::kAsync}},
-             "sync: every update uses exactly one batch of the current policy; async: actors never wait, "
+             "sync: every update uses exactly one batch of the current policy; async: actors never "
+             "wait, "
              "stale rollouts are refused");
-    v.field("max_staleness", max_staleness, "async: oldest usable rollout is the learner's version minus this",
+    v.field("max_staleness", max_staleness,
+            "async: oldest usable rollout is the learner's version minus this",
             Bounds::closed(0, 1000000));
-    v.field("actor_envs", actor_envs, "env copies per actor unless the actor says otherwise; 0: a whole batch",
+    v.field("actor_envs", actor_envs,
+            "env copies per actor unless the actor says otherwise; 0: a whole batch",
             Bounds::closed(0, 65536));
     v.field("straggler_timeout_s", straggler_timeout_s,
-            "sync: wait this long for an asked-for rollout, then ask other actors for that share", Bounds::positive());
-    v.field("heartbeat_interval_s", heartbeat_interval_s, "how often actors send a heartbeat", Bounds::positive());
-    v.field("actor_timeout_s", actor_timeout_s, "an actor silent for this long is gone", Bounds::positive());
+            "sync: wait this long for an asked-for rollout, then ask other actors for that share",
+            Bounds::positive());
+    v.field("heartbeat_interval_s", heartbeat_interval_s, "how often actors send a heartbeat",
+            Bounds::positive());
+    v.field("actor_timeout_s", actor_timeout_s, "an actor silent for this long is gone",
+            Bounds::positive());
     v.field("chunk_bytes", chunk_bytes, "largest chunk of parameters or rollout bytes per message",
             Bounds::closed(1024, 1 << 30));
     v.field("reward_bound", reward_bound,
-            "a pushed rollout with a reward beyond +-this (or a value beyond +-this / (1 - gamma)) is refused",
+            "a pushed rollout with a reward beyond +-this (or a value beyond +-this / (1 - gamma)) "
+            "is refused",
             Bounds::positive());
   }
 };

@@ -18,7 +18,8 @@ Distribution Distribution::categorical(const torch::Tensor& logits) {
   return d;
 }
 
-Distribution Distribution::multi_categorical(const torch::Tensor& logits, std::vector<std::int64_t> nvec) {
+Distribution Distribution::multi_categorical(const torch::Tensor& logits,
+                                             std::vector<std::int64_t> nvec) {
   Distribution d;
   d.kind_ = DistributionKind::kMultiCategorical;
   std::vector<torch::Tensor> parts;
@@ -27,7 +28,8 @@ Distribution Distribution::multi_categorical(const torch::Tensor& logits, std::v
     parts.push_back(torch::log_softmax(logits.narrow(-1, offset, n), -1));
     offset += n;
   }
-  if (offset != logits.size(-1)) throw Error("multi_categorical: logits width does not match sum(nvec)");
+  if (offset != logits.size(-1))
+    throw Error("multi_categorical: logits width does not match sum(nvec)");
   d.log_probs_ = torch::cat(parts, -1);
   d.nvec_ = std::move(nvec);
   return d;
@@ -54,7 +56,9 @@ torch::Tensor Distribution::log_prob(const torch::Tensor& actions) const {
       std::int64_t offset = 0;
       for (std::size_t k = 0; k < nvec_.size(); ++k) {
         const auto n = nvec_[k];
-        auto lp = log_probs_.narrow(1, offset, n).gather(1, actions.narrow(1, static_cast<std::int64_t>(k), 1)).squeeze(1);
+        auto lp = log_probs_.narrow(1, offset, n)
+                      .gather(1, actions.narrow(1, static_cast<std::int64_t>(k), 1))
+                      .squeeze(1);
         total = total.defined() ? total + lp : lp;
         offset += n;
       }

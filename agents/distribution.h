@@ -18,7 +18,8 @@ class Distribution {
   /// `logits` [B, n], unnormalized.
   static Distribution categorical(const torch::Tensor& logits);
   /// `logits` [B, sum(nvec)], one block of logits per component.
-  static Distribution multi_categorical(const torch::Tensor& logits, std::vector<std::int64_t> nvec);
+  static Distribution multi_categorical(const torch::Tensor& logits,
+                                        std::vector<std::int64_t> nvec);
   /// `mean` [B, d]; `log_std` [d] (state-independent) or [B, d].
   static Distribution diag_gaussian(const torch::Tensor& mean, const torch::Tensor& log_std);
 

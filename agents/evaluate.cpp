@@ -27,9 +27,11 @@ double EvalResult::std_return() const { return moments(returns).second; }
 double EvalResult::mean_length() const { return moments(lengths).first; }
 double EvalResult::std_length() const { return moments(lengths).second; }
 
-EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int episodes, bool deterministic,
-                    std::uint64_t seed, const std::function<void(const envs::Frame&)>& on_frame) {
-  if (episodes < 1) throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
+EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int episodes,
+                    bool deterministic, std::uint64_t seed,
+                    const std::function<void(const envs::Frame&)>& on_frame) {
+  if (episodes < 1)
+    throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
   const int n = env.num_envs();
   const envs::EnvSpec& spec = env.spec();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
@@ -39,7 +41,8 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   PolicyInference inference(group.weights);
   Rng rng(Rng::derive(seed, 0xE7A1));
   std::vector<int> quota(static_cast<std::size_t>(n)), done(static_cast<std::size_t>(n), 0);
-  for (int i = 0; i < n; ++i) quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);
+  for (int i = 0; i < n; ++i)
+    quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);
 
   EvalResult result;
   std::vector<float> obs(static_cast<std::size_t>(n * obs_dim));
@@ -56,7 +59,8 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
     } else {
       for (std::size_t k = 0; k < clipped.size(); ++k) {
         const std::size_t c = k % static_cast<std::size_t>(act_dim);
-        clipped[k] = std::clamp(act.continuous_actions[k], spec.action_space.low[c], spec.action_space.high[c]);
+        clipped[k] = std::clamp(act.continuous_actions[k], spec.action_space.low[c],
+                                spec.action_space.high[c]);
       }
       batch.continuous = clipped;
     }
@@ -76,15 +80,18 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   return result;
 }
 
-EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy, int episodes,
-                    bool deterministic, std::uint64_t seed, const std::function<void(const envs::Frame&)>& on_frame) {
-  if (episodes < 1) throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
+EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy,
+                    int episodes, bool deterministic, std::uint64_t seed,
+                    const std::function<void(const envs::Frame&)>& on_frame) {
+  if (episodes < 1)
+    throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
   const int n = env->num_envs();
   const int agents = env->spec().num_agents();
   MultiAgentActor actor(std::move(env), seed);
   actor.set_policy(policy);
   std::vector<int> quota(static_cast<std::size_t>(n)), done(static_cast<std::size_t>(n), 0);
-  for (int i = 0; i < n; ++i) quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);
+  for (int i = 0; i < n; ++i)
+    quota[static_cast<std::size_t>(i)] = episodes / n + (i < episodes % n ? 1 : 0);
   EvalResult result;
   if (on_frame && quota[0] > 0) on_frame(actor.env().render(0));
   while (static_cast<int>(result.returns.size()) < episodes) {
@@ -95,7 +102,9 @@ EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const Policy
       if (!b.done(i) || done[k] >= quota[k]) continue;
       ++done[k];
       double mean = 0;
-      for (int a = 0; a < agents; ++a) mean += b.agent_episode_returns[k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a)];
+      for (int a = 0; a < agents; ++a)
+        mean += b.agent_episode_returns[k * static_cast<std::size_t>(agents) +
+                                        static_cast<std::size_t>(a)];
       result.returns.push_back(mean / agents);
       result.team_returns.push_back(b.episode_returns[k]);
       result.lengths.push_back(b.episode_lengths[k]);

@@ -58,8 +58,9 @@ void put_tensor(ByteWriter& out, const torch::Tensor& t) {
 void get_tensor(ByteReader& in, torch::Tensor& t, const char* what) {
   const std::vector<float> v = in.get_vector<float>();
   if (static_cast<std::int64_t>(v.size()) != t.numel())
-    throw Error(std::string("saved ") + what + " has " + std::to_string(v.size()) + " values, the network has " +
-                std::to_string(t.numel()) + "; the checkpoint is from another network shape");
+    throw Error(std::string("saved ") + what + " has " + std::to_string(v.size()) +
+                " values, the network has " + std::to_string(t.numel()) +
+                "; the checkpoint is from another network shape");
   torch::NoGradGuard no_grad;
   t.copy_(torch::from_blob(const_cast<float*>(v.data()), {t.numel()}, torch::kFloat32));
 }

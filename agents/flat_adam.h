@@ -19,7 +19,8 @@ class FlatAdam {
  public:
   /// Re-seats every parameter of `module` onto one flat buffer (values kept) and gives each a
   /// gradient that is a view into one flat gradient buffer.
-  FlatAdam(torch::nn::Module& module, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+  FlatAdam(torch::nn::Module& module, double lr, double beta1 = 0.9, double beta2 = 0.999,
+           double eps = 1e-8);
 
   void set_learning_rate(double lr) { lr_ = lr; }
   /// Zeroes every gradient (in place, keeping the views).

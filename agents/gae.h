@@ -7,15 +7,15 @@
 namespace trustrl::agents {
 
 struct GaeInput {
-  std::int64_t steps = 0;    // T
-  std::int64_t columns = 0;  // N x A: one independent stream per env copy and agent
-  std::int64_t agents = 1;   // A: flags are per env copy, shared by its A agents
-  const float* rewards = nullptr;          // [T, N, A]
-  const float* values = nullptr;           // [T, N, A]
+  std::int64_t steps = 0;                    // T
+  std::int64_t columns = 0;                  // N x A: one independent stream per env copy and agent
+  std::int64_t agents = 1;                   // A: flags are per env copy, shared by its A agents
+  const float* rewards = nullptr;            // [T, N, A]
+  const float* values = nullptr;             // [T, N, A]
   const std::uint8_t* terminated = nullptr;  // [T, N]
   const std::uint8_t* truncated = nullptr;   // [T, N]
-  const float* final_values = nullptr;     // [T, N, A] V(final obs) at truncated steps
-  const float* bootstrap_values = nullptr; // [N, A] V(s_T)
+  const float* final_values = nullptr;       // [T, N, A] V(final obs) at truncated steps
+  const float* bootstrap_values = nullptr;   // [N, A] V(s_T)
   double gamma = 0.99;
   double lambda = 0.95;
 };

@@ -4,8 +4,9 @@
 
 namespace trustrl::agents {
 
-GroupModel::GroupModel(std::vector<int> agents_in, const NetworkShape& shape, bool agent_id, int agents_total,
-                       CriticInput critic, const PpoConfig& ppo, const TrustRegionConfig& tr, const NetworkConfig& network,
+GroupModel::GroupModel(std::vector<int> agents_in, const NetworkShape& shape, bool agent_id,
+                       int agents_total, CriticInput critic, const PpoConfig& ppo,
+                       const TrustRegionConfig& tr, const NetworkConfig& network,
                        const NormalizeConfig& normalize)
     : agents(std::move(agents_in)),
       agent_id_input(agent_id),
@@ -14,9 +15,10 @@ GroupModel::GroupModel(std::vector<int> agents_in, const NetworkShape& shape, bo
       net(ActorCritic(shape, network)),
       optimizer(std::make_unique<FlatAdam>(*net, ppo.learning_rate, 0.9, 0.999, ppo.adam_eps)),
       trust_region(tr),
-      obs_normalizer(static_cast<int>(shape.obs_dim), normalize.observations, normalize.clip_obs, normalize.epsilon),
-      critic_normalizer(static_cast<int>(shape.critic_input_dim), normalize.observations, normalize.clip_obs,
-                        normalize.epsilon),
+      obs_normalizer(static_cast<int>(shape.obs_dim), normalize.observations, normalize.clip_obs,
+                     normalize.epsilon),
+      critic_normalizer(static_cast<int>(shape.critic_input_dim), normalize.observations,
+                        normalize.clip_obs, normalize.epsilon),
       value_normalizer(ppo.value_norm) {}
 
 GroupPolicy GroupModel::policy() const {

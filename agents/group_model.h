@@ -18,8 +18,9 @@ namespace trustrl::agents {
 
 class GroupModel {
  public:
-  GroupModel(std::vector<int> agents, const NetworkShape& shape, bool agent_id_input, int num_agents,
-             CriticInput critic_input, const PpoConfig& ppo, const TrustRegionConfig& trust_region, const NetworkConfig& network,
+  GroupModel(std::vector<int> agents, const NetworkShape& shape, bool agent_id_input,
+             int num_agents, CriticInput critic_input, const PpoConfig& ppo,
+             const TrustRegionConfig& trust_region, const NetworkConfig& network,
              const NormalizeConfig& normalize);
 
   /// The group's policy for actors.

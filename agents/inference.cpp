@@ -84,7 +84,8 @@ std::vector<DenseLayer> load_layers(ByteReader& in) {
     l.out = in.get<std::int32_t>();
     l.w = in.get_vector<float>();
     l.b = in.get_vector<float>();
-    if (l.in < 1 || l.out < 1 || l.w.size() != static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out) ||
+    if (l.in < 1 || l.out < 1 ||
+        l.w.size() != static_cast<std::size_t>(l.in) * static_cast<std::size_t>(l.out) ||
         l.b.size() != static_cast<std::size_t>(l.out))
       throw Error("policy weights are corrupt (layer sizes disagree)");
     for (const float x : l.w)
@@ -133,7 +134,8 @@ PolicyInference::PolicyInference(PolicyWeights weights) : weights_(std::move(wei
   if (weights_.actor.empty() || weights_.critic.empty()) throw Error("policy weights are empty");
 }
 
-void PolicyInference::run(const std::vector<DenseLayer>& layers, const float* x, int rows, std::vector<float>& out) {
+void PolicyInference::run(const std::vector<DenseLayer>& layers, const float* x, int rows,
+                          std::vector<float>& out) {
   const float* input = x;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const bool last = i + 1 == layers.size();
@@ -206,7 +208,8 @@ void PolicyInference::act(const float* obs, int rows, bool deterministic, Rng& r
       float logp = 0.0f;
       for (std::size_t k = 0; k < dim; ++k) {
         const float z = deterministic ? 0.0f : static_cast<float>(rng.normal());
-        out.continuous_actions[r * dim + k] = head_[r * dim + k] + std::exp(weights_.log_std[k]) * z;
+        out.continuous_actions[r * dim + k] =
+            head_[r * dim + k] + std::exp(weights_.log_std[k]) * z;
         logp += -0.5f * z * z - weights_.log_std[k] - kHalfLog2Pi;
       }
       out.log_probs[r] = logp;

@@ -71,14 +71,17 @@ class PolicyInference {
            const float* exploration = nullptr);
   /// gSDE: draws `rows` exploration matrices E ~ N(0, exp(log_std)^2) into `out`.
   void draw_exploration(int rows, Rng& rng, std::vector<float>& out) const;
-  int latent_dim() const { return weights_.actor.size() > 1 ? weights_.actor[weights_.actor.size() - 2].out : 0; }
+  int latent_dim() const {
+    return weights_.actor.size() > 1 ? weights_.actor[weights_.actor.size() - 2].out : 0;
+  }
   /// V per row of critic inputs [rows, critic_input_dim] into `out` [rows].
   void values(const float* critic_input, int rows, float* out);
   /// The actor's raw outputs (logits or means) [rows, outputs].
   void actor_outputs(const float* obs, int rows, std::vector<float>& out);
 
  private:
-  void run(const std::vector<DenseLayer>& layers, const float* x, int rows, std::vector<float>& out);
+  void run(const std::vector<DenseLayer>& layers, const float* x, int rows,
+           std::vector<float>& out);
 
   PolicyWeights weights_;
   std::vector<float> scratch_a_, scratch_b_, head_, fresh_exploration_;

@@ -28,8 +28,8 @@ void set_kernel_path(KernelPath path);
 
 /// The BLAS below libtorch, as far as it can be read at run time.
 struct BlasInfo {
-  std::string library;  // "OpenBLAS 0.3.21 ..." (its config string), or "not OpenBLAS"
-  std::string core;     // OpenBLAS's kernel core ("SkylakeX", "Haswell", "Prescott"), or ""
+  std::string library;    // "OpenBLAS 0.3.21 ..." (its config string), or "not OpenBLAS"
+  std::string core;       // OpenBLAS's kernel core ("SkylakeX", "Haswell", "Prescott"), or ""
   std::string chosen_by;  // who chose the core, in words
 };
 BlasInfo blas_info();

@@ -17,7 +17,8 @@ class Learner {
 
   /// One update on `rollout`. `progress_remaining` goes from 1 to 0 over training (LR and clip
   /// annealing); `source` names the actor the rollout came from (its reward-scaling streams).
-  virtual UpdateStats update(const Rollout& rollout, double progress_remaining, std::int64_t source = 0) = 0;
+  virtual UpdateStats update(const Rollout& rollout, double progress_remaining,
+                             std::int64_t source = 0) = 0;
   /// The current policy; its version increases with every update.
   virtual PolicySnapshot snapshot() const = 0;
   virtual std::int64_t version() const = 0;

@@ -31,10 +31,11 @@ class MappoLearner final : public Learner {
  public:
   /// Throws ConfigError if the critic needs a global state the env lacks.
   MappoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mappo, const PpoConfig& ppo,
-               const TrustRegionConfig& trust_region, const NetworkConfig& network, const NormalizeConfig& normalize,
-               std::uint64_t seed);
+               const TrustRegionConfig& trust_region, const NetworkConfig& network,
+               const NormalizeConfig& normalize, std::uint64_t seed);
 
-  UpdateStats update(const Rollout& rollout, double progress_remaining, std::int64_t source = 0) override;
+  UpdateStats update(const Rollout& rollout, double progress_remaining,
+                     std::int64_t source = 0) override;
   PolicySnapshot snapshot() const override;
   std::int64_t version() const override { return version_; }
   void set_collective(Collective* collective) override { collective_ = collective; }

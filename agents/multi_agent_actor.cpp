@@ -12,7 +12,8 @@ MultiAgentActor::MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env,
   env_->reset(seed);
 }
 
-int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id) {
+int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input,
+                                  bool agent_id) {
   int width = 0;
   if (input != CriticInput::kObservation) width += static_cast<int>(spec.state_dim());
   if (input != CriticInput::kState) width += static_cast<int>(spec.max_obs_dim());
@@ -20,10 +21,12 @@ int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput 
   return width;
 }
 
-void MultiAgentActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id,
-                                         const float* state, const float* observation, int agent, float* out) {
+void MultiAgentActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input,
+                                         bool agent_id, const float* state,
+                                         const float* observation, int agent, float* out) {
   if (input != CriticInput::kObservation) out = std::copy(state, state + spec.state_dim(), out);
-  if (input != CriticInput::kState) out = std::copy(observation, observation + spec.max_obs_dim(), out);
+  if (input != CriticInput::kState)
+    out = std::copy(observation, observation + spec.max_obs_dim(), out);
   if (agent_id) {
     std::fill(out, out + spec.num_agents(), 0.0f);
     out[agent] = 1.0f;
@@ -83,7 +86,8 @@ void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
 
 void MultiAgentActor::group_values(std::size_t g, const float* critic_rows, int rows, float* out) {
   const GroupPolicy& group = groups_[g];
-  normalized_critic_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(group.critic_input_dim()));
+  normalized_critic_.resize(static_cast<std::size_t>(rows) *
+                            static_cast<std::size_t>(group.critic_input_dim()));
   group.critic_normalizer.normalize(critic_rows, rows, normalized_critic_.data());
   policies_[g].values(normalized_critic_.data(), rows, out);
   for (int i = 0; i < rows; ++i) out[i] = group.value_normalizer.denormalize(out[i]);
@@ -96,10 +100,12 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
   const auto max_obs = static_cast<std::size_t>(spec.max_obs_dim());
   const auto max_act = static_cast<std::size_t>(spec.max_action_dim());
   const auto state_dim = static_cast<std::size_t>(spec.state_dim());
-  joint_discrete_.assign(spec.has_discrete_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
-                         envs::kNoDiscreteAction);
-  joint_continuous_.assign(spec.has_continuous_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
-                           envs::kNoContinuousAction);
+  joint_discrete_.assign(
+      spec.has_discrete_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
+      envs::kNoDiscreteAction);
+  joint_continuous_.assign(
+      spec.has_continuous_actions() ? static_cast<std::size_t>(n * agents) * max_act : 0,
+      envs::kNoContinuousAction);
   const std::size_t step_rows = static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
 
   for (std::size_t g = 0; g < groups_.size(); ++g) {
@@ -116,8 +122,9 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
         const auto r = static_cast<std::size_t>(i * members + m);
         const float* obs = &b.observations[(static_cast<std::size_t>(i * agents + a)) * max_obs];
         write_actor_input(group, obs, a, &inputs_[r * in_dim]);
-        write_critic_input(spec, group.critic_input, group.agent_id_input, &b.states[static_cast<std::size_t>(i) * state_dim],
-                           obs, a, &critic_rows_[r * critic_dim]);
+        write_critic_input(spec, group.critic_input, group.agent_id_input,
+                           &b.states[static_cast<std::size_t>(i) * state_dim], obs, a,
+                           &critic_rows_[r * critic_dim]);
       }
     group.obs_normalizer.normalize(inputs_.data(), rows, inputs_.data());
     policies_[g].act(inputs_.data(), rows, deterministic, rng_, act_);
@@ -143,15 +150,19 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
         if (!active) continue;
         if (space.is_discrete()) {
           std::copy_n(&act_.discrete_actions[r * dim], dim, &joint_discrete_[slot * max_act]);
-          if (out) std::copy_n(&act_.discrete_actions[r * dim], dim, &out->discrete_actions[(step_rows + slot) * max_act]);
+          if (out)
+            std::copy_n(&act_.discrete_actions[r * dim], dim,
+                        &out->discrete_actions[(step_rows + slot) * max_act]);
         } else {
           if (out)
-            std::copy_n(&act_.continuous_actions[r * dim], dim, &out->continuous_actions[(step_rows + slot) * max_act]);
+            std::copy_n(&act_.continuous_actions[r * dim], dim,
+                        &out->continuous_actions[(step_rows + slot) * max_act]);
           // Clipped only at the env boundary; the rollout keeps the sample.
           for (std::size_t k = 0; k < dim; ++k)
             joint_continuous_[slot * max_act + k] =
                 std::clamp(act_.continuous_actions[r * dim + k], space.low[k], space.high[k]);
-          std::fill(&joint_continuous_[slot * max_act + dim], &joint_continuous_[slot * max_act + max_act], 0.0f);
+          std::fill(&joint_continuous_[slot * max_act + dim],
+                    &joint_continuous_[slot * max_act + max_act], 0.0f);
         }
       }
   }
@@ -171,7 +182,8 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
   const auto state_dim = static_cast<std::size_t>(spec.state_dim());
   const int critic_dim = groups_.front().critic_input_dim();
   for (const auto& g : groups_)
-    if (g.critic_input_dim() != critic_dim) throw Error("agent groups must share one critic input width");
+    if (g.critic_input_dim() != critic_dim)
+      throw Error("agent groups must share one critic input width");
   out.allocate(steps, n, agents, static_cast<int>(max_obs), static_cast<int>(spec.max_action_dim()),
                spec.has_discrete_actions(), critic_dim, spec.has_continuous_actions());
   out.active.assign(static_cast<std::size_t>(out.rows()), 1);
@@ -180,9 +192,12 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
 
   for (int t = 0; t < steps; ++t) {
     const envs::MultiAgentStepBuffers& b = env_->buffers();
-    const std::size_t step_rows = static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
-    std::copy(b.observations.begin(), b.observations.end(), out.observations.begin() + static_cast<std::ptrdiff_t>(step_rows * max_obs));
-    std::copy(b.active.begin(), b.active.end(), out.active.begin() + static_cast<std::ptrdiff_t>(step_rows));
+    const std::size_t step_rows =
+        static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
+    std::copy(b.observations.begin(), b.observations.end(),
+              out.observations.begin() + static_cast<std::ptrdiff_t>(step_rows * max_obs));
+    std::copy(b.active.begin(), b.active.end(),
+              out.active.begin() + static_cast<std::ptrdiff_t>(step_rows));
     act(false, &out, t);
     env_->step({joint_discrete_, joint_continuous_});
     env_steps_ += n;
@@ -198,7 +213,9 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
       }
       if (!s.done(i)) continue;
       double mean = 0;
-      for (int a = 0; a < agents; ++a) mean += s.agent_episode_returns[k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a)];
+      for (int a = 0; a < agents; ++a)
+        mean += s.agent_episode_returns[k * static_cast<std::size_t>(agents) +
+                                        static_cast<std::size_t>(a)];
       out.episodes.push_back({mean / agents, s.episode_lengths[k], s.episode_returns[k]});
       // Bootstrap a cut episode's agents that were still alive at its end.
       if (s.truncated[k] && !s.terminated[k])
@@ -206,8 +223,9 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
           const auto slot = k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a);
           if (!s.final_active[slot]) continue;
           const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
-          write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input, &s.final_states[k * state_dim],
-                             &s.final_observations[slot * max_obs], a, row.data());
+          write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
+                             &s.final_states[k * state_dim], &s.final_observations[slot * max_obs],
+                             a, row.data());
           group_values(g, row.data(), 1, &out.final_values[step_rows + slot]);
         }
     }
@@ -219,7 +237,8 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
       const auto slot = static_cast<std::size_t>(i * agents + a);
       if (!b.active[slot]) continue;
       const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
-      write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input, &b.states[static_cast<std::size_t>(i) * state_dim],
+      write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
+                         &b.states[static_cast<std::size_t>(i) * state_dim],
                          &b.observations[slot * max_obs], a, row.data());
       group_values(g, row.data(), 1, &out.bootstrap_values[slot]);
     }

@@ -44,7 +44,8 @@ class MultiAgentActor final : public Actor {
   static int critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id);
   /// Writes agent `agent`'s critic input row from a copy's state and padded observation row.
   static void write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id,
-                                 const float* state, const float* observation, int agent, float* out);
+                                 const float* state, const float* observation, int agent,
+                                 float* out);
 
  private:
   // Chooses every agent's action for the current buffers; fills the joint action and, when

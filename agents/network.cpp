@@ -13,12 +13,14 @@ void NetworkConfig::visit(ConfigVisitor& v) {
           Bounds::closed(1, static_cast<double>(kMaxLayerWidth)));
   v.choice("activation", activation, {{"tanh", Activation::kTanh}, {"relu", Activation::kRelu}},
            "hidden activation");
-  v.field("ortho_init", ortho_init, "orthogonal init (gains sqrt 2, 0.01 policy head, 1 value head)");
+  v.field("ortho_init", ortho_init,
+          "orthogonal init (gains sqrt 2, 0.01 policy head, 1 value head)");
   v.field("log_std_init", log_std_init, "initial log std of the Gaussian policy (Box actions)",
           Bounds::closed(-20, 5));
-  v.field("gsde", gsde, "generalized state-dependent exploration (SB3's use_sde), Box actions only");
-  v.field("gsde_sample_freq", gsde_sample_freq, "steps between redraws of the gSDE noise; -1: once per rollout",
-          Bounds::at_least(-1));
+  v.field("gsde", gsde,
+          "generalized state-dependent exploration (SB3's use_sde), Box actions only");
+  v.field("gsde_sample_freq", gsde_sample_freq,
+          "steps between redraws of the gSDE noise; -1: once per rollout", Bounds::at_least(-1));
 }
 
 std::int64_t mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden,
@@ -68,7 +70,8 @@ std::vector<torch::nn::Linear> make_mlp(torch::nn::Module& owner, const std::str
   std::vector<std::int64_t> sizes = hidden;
   sizes.push_back(out);
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    auto layer = owner.register_module(name + std::to_string(i), torch::nn::Linear(width, sizes[i]));
+    auto layer =
+        owner.register_module(name + std::to_string(i), torch::nn::Linear(width, sizes[i]));
     if (ortho) {
       torch::NoGradGuard no_grad;
       const double gain = i + 1 == sizes.size() ? head_gain : std::sqrt(2.0);
@@ -100,12 +103,16 @@ ActorCriticImpl::ActorCriticImpl(const NetworkShape& shape, const NetworkConfig&
                 std::to_string(parameters) + " parameters; at most " +
                 std::to_string(kMaxNetworkParameters) +
                 " are allowed (network.actor_hidden, network.critic_hidden)");
-  actor_layers_ = make_mlp(*this, "actor", shape.obs_dim, config.actor_hidden, outputs, 0.01, config.ortho_init);
-  critic_layers_ = make_mlp(*this, "critic", shape.critic_input_dim, config.critic_hidden, 1, 1.0, config.ortho_init);
+  actor_layers_ = make_mlp(*this, "actor", shape.obs_dim, config.actor_hidden, outputs, 0.01,
+                           config.ortho_init);
+  critic_layers_ = make_mlp(*this, "critic", shape.critic_input_dim, config.critic_hidden, 1, 1.0,
+                            config.ortho_init);
   if (config.gsde && a.is_discrete()) throw Error("network.gsde needs a Box action space");
-  if (config.gsde && config.actor_hidden.empty()) throw Error("network.gsde needs at least one hidden actor layer");
+  if (config.gsde && config.actor_hidden.empty())
+    throw Error("network.gsde needs at least one hidden actor layer");
   if (config.gsde)
-    log_std_ = register_parameter("log_std", torch::full({config.actor_hidden.back(), outputs}, config.log_std_init));
+    log_std_ = register_parameter(
+        "log_std", torch::full({config.actor_hidden.back(), outputs}, config.log_std_init));
   else if (!a.is_discrete())
     log_std_ = register_parameter("log_std", torch::full({outputs}, config.log_std_init));
 }
@@ -113,7 +120,8 @@ ActorCriticImpl::ActorCriticImpl(const NetworkShape& shape, const NetworkConfig&
 torch::Tensor ActorCriticImpl::run(std::vector<torch::nn::Linear>& layers, torch::Tensor x) const {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     x = layers[i]->forward(x);
-    if (i + 1 < layers.size()) x = config_.activation == Activation::kTanh ? torch::tanh(x) : torch::relu(x);
+    if (i + 1 < layers.size())
+      x = config_.activation == Activation::kTanh ? torch::tanh(x) : torch::relu(x);
   }
   return x;
 }
@@ -128,7 +136,8 @@ Distribution ActorCriticImpl::distribution(const torch::Tensor& obs) {
       latent = config_.activation == Activation::kTanh ? torch::tanh(latent) : torch::relu(latent);
     }
     const torch::Tensor mean = actor_layers_.back()->forward(latent);
-    const torch::Tensor variance = latent.detach().pow(2).matmul(torch::exp(2.0 * log_std_)) + kGsdeEpsilon;
+    const torch::Tensor variance =
+        latent.detach().pow(2).matmul(torch::exp(2.0 * log_std_)) + kGsdeEpsilon;
     return Distribution::diag_gaussian(mean, 0.5 * torch::log(variance));
   }
   const torch::Tensor out = run(actor_layers_, obs);

@@ -40,8 +40,8 @@ struct NetworkConfig {
   /// Initial log std of the Gaussian policy (Box actions).
   double log_std_init = 0.0;
   /// Generalized state-dependent exploration (Raffin et al. 2022, "Smooth Exploration for Robotic
-  /// Reinforcement Learning"; SB3's use_sde): the action noise is latent(s) . E with E ~ N(0, sigma^2)
-  /// held for several steps, so the policy's std depends on the state. Box actions only.
+  /// Reinforcement Learning"; SB3's use_sde): the action noise is latent(s) . E with E ~ N(0,
+  /// sigma^2) held for several steps, so the policy's std depends on the state. Box actions only.
   bool gsde = false;
   /// Steps between redraws of gSDE's exploration matrix per env copy; -1: once per rollout.
   std::int64_t gsde_sample_freq = -1;

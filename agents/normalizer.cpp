@@ -8,7 +8,8 @@
 namespace trustrl::agents {
 
 void NormalizeConfig::visit(ConfigVisitor& v) {
-  v.field("observations", observations, "normalize observations (and critic inputs) by running mean/std");
+  v.field("observations", observations,
+          "normalize observations (and critic inputs) by running mean/std");
   v.field("rewards", rewards, "scale rewards by the running std of the discounted return");
   v.field("clip_obs", clip_obs, "clip normalized observations to +-clip_obs", Bounds::positive());
   v.field("clip_reward", clip_reward, "clip scaled rewards to +-clip_reward", Bounds::positive());
@@ -16,9 +17,12 @@ void NormalizeConfig::visit(ConfigVisitor& v) {
 }
 
 RunningMeanStd::RunningMeanStd(int dim, double epsilon)
-    : mean_(static_cast<std::size_t>(dim), 0.0), var_(static_cast<std::size_t>(dim), 1.0), count_(epsilon) {}
+    : mean_(static_cast<std::size_t>(dim), 0.0),
+      var_(static_cast<std::size_t>(dim), 1.0),
+      count_(epsilon) {}
 
-void RunningMeanStd::merge(const std::vector<double>& batch_mean, const std::vector<double>& batch_var, double n) {
+void RunningMeanStd::merge(const std::vector<double>& batch_mean,
+                           const std::vector<double>& batch_var, double n) {
   const double total = count_ + n;
   for (std::size_t k = 0; k < mean_.size(); ++k) {
     const double delta = batch_mean[k] - mean_[k];
@@ -35,7 +39,8 @@ static void batch_moments(const T* x, std::int64_t rows, std::size_t dim, std::v
   mean.assign(dim, 0.0);
   var.assign(dim, 0.0);
   for (std::int64_t r = 0; r < rows; ++r)
-    for (std::size_t k = 0; k < dim; ++k) mean[k] += static_cast<double>(x[static_cast<std::size_t>(r) * dim + k]);
+    for (std::size_t k = 0; k < dim; ++k)
+      mean[k] += static_cast<double>(x[static_cast<std::size_t>(r) * dim + k]);
   for (auto& m : mean) m /= static_cast<double>(rows);
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::size_t k = 0; k < dim; ++k) {
@@ -69,8 +74,8 @@ void RunningMeanStd::load(ByteReader& in) {
   auto mean = in.get_vector<double>();
   auto var = in.get_vector<double>();
   if (mean.size() != mean_.size() || var.size() != var_.size())
-    throw Error("saved normalizer statistics have " + std::to_string(mean.size()) + " dimensions, expected " +
-                std::to_string(mean_.size()));
+    throw Error("saved normalizer statistics have " + std::to_string(mean.size()) +
+                " dimensions, expected " + std::to_string(mean_.size()));
   const double count = in.get<double>();
   for (std::size_t i = 0; i < mean.size(); ++i)
     if (!std::isfinite(mean[i]) || !std::isfinite(var[i]) || var[i] < 0)
@@ -197,14 +202,15 @@ RewardScaler::RewardScaler(bool enabled, double gamma, double clip, double epsil
 
 double RewardScaler::std() const { return std::sqrt(rms_.var()[0] + epsilon_); }
 
-void RewardScaler::scale(std::int64_t source, std::int64_t steps, std::int64_t copies, float* rewards,
-                         const std::uint8_t* dones) {
+void RewardScaler::scale(std::int64_t source, std::int64_t steps, std::int64_t copies,
+                         float* rewards, const std::uint8_t* dones) {
   if (!enabled_) return;
   auto& ret = returns_[source];
   ret.resize(static_cast<std::size_t>(copies), 0.0);
   for (std::int64_t t = 0; t < steps; ++t) {
     float* r = rewards + t * copies;
-    for (std::int64_t i = 0; i < copies; ++i) ret[static_cast<std::size_t>(i)] = ret[static_cast<std::size_t>(i)] * gamma_ + r[i];
+    for (std::int64_t i = 0; i < copies; ++i)
+      ret[static_cast<std::size_t>(i)] = ret[static_cast<std::size_t>(i)] * gamma_ + r[i];
     rms_.update(ret.data(), copies);
     const double s = std();
     const auto c = static_cast<float>(clip_);

@@ -11,24 +11,29 @@
 namespace trustrl::agents {
 
 void PpoConfig::visit(ConfigVisitor& v) {
-  v.field("num_steps", num_steps, "steps per env copy per update (rollout length)", Bounds::at_least(1));
+  v.field("num_steps", num_steps, "steps per env copy per update (rollout length)",
+          Bounds::at_least(1));
   v.field("learning_rate", learning_rate, "Adam step size", Bounds::positive());
   v.field("anneal_lr", anneal_lr, "anneal the learning rate linearly to 0 over training");
   v.field("gamma", gamma, "discount factor", Bounds::closed(0, 1));
   v.field("gae_lambda", gae_lambda, "GAE lambda", Bounds::closed(0, 1));
-  v.field("num_minibatches", num_minibatches, "minibatches per epoch (when minibatch_size is 0)", Bounds::at_least(1));
-  v.field("minibatch_size", minibatch_size, "samples per minibatch; 0 derives it from num_minibatches",
-          Bounds::at_least(0));
+  v.field("num_minibatches", num_minibatches, "minibatches per epoch (when minibatch_size is 0)",
+          Bounds::at_least(1));
+  v.field("minibatch_size", minibatch_size,
+          "samples per minibatch; 0 derives it from num_minibatches", Bounds::at_least(0));
   v.field("update_epochs", update_epochs, "passes over each batch", Bounds::at_least(1));
   v.field("norm_adv", norm_adv, "normalize advantages per minibatch");
   v.field("ent_coef", ent_coef, "entropy bonus coefficient", Bounds::non_negative());
-  v.field("vf_coef", vf_coef, "value loss coefficient (value loss is 0.5 * squared error, as CleanRL)",
+  v.field("vf_coef", vf_coef,
+          "value loss coefficient (value loss is 0.5 * squared error, as CleanRL)",
           Bounds::non_negative());
-  v.field("value_clip", value_clip, "clip the value update to +-value_clip around the old value; null is off",
+  v.field("value_clip", value_clip,
+          "clip the value update to +-value_clip around the old value; null is off",
           Bounds::positive());
-  v.field("value_huber_delta", value_huber_delta, "Huber value loss with this delta; null uses the squared error",
-          Bounds::positive());
-  v.field("value_norm", value_norm, "normalize value targets by running statistics (MAPPO's ValueNorm)");
+  v.field("value_huber_delta", value_huber_delta,
+          "Huber value loss with this delta; null uses the squared error", Bounds::positive());
+  v.field("value_norm", value_norm,
+          "normalize value targets by running statistics (MAPPO's ValueNorm)");
   v.field("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
   v.field("adam_eps", adam_eps, "Adam epsilon", Bounds::positive());
   v.field("fused_update", fused_update,
@@ -36,10 +41,12 @@ void PpoConfig::visit(ConfigVisitor& v) {
 }
 
 std::int64_t minibatch_size(const PpoConfig& ppo, std::int64_t batch) {
-  const std::int64_t size = ppo.minibatch_size > 0 ? ppo.minibatch_size : batch / ppo.num_minibatches;
+  const std::int64_t size =
+      ppo.minibatch_size > 0 ? ppo.minibatch_size : batch / ppo.num_minibatches;
   if (size < 1 || size > batch)
-    throw ConfigError("ppo: a batch of " + std::to_string(batch) + " samples cannot be split into minibatches of " +
-                      std::to_string(size) + " (check ppo.minibatch_size / ppo.num_minibatches)");
+    throw ConfigError("ppo: a batch of " + std::to_string(batch) +
+                      " samples cannot be split into minibatches of " + std::to_string(size) +
+                      " (check ppo.minibatch_size / ppo.num_minibatches)");
   return size;
 }
 
@@ -79,7 +86,8 @@ UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
   double total = 0;
   for (const auto& g : groups) total += static_cast<double>(g.samples);
   for (const auto& g : groups) {
-    const double w = total > 0 ? static_cast<double>(g.samples) / total : 1.0 / static_cast<double>(groups.size());
+    const double w = total > 0 ? static_cast<double>(g.samples) / total
+                               : 1.0 / static_cast<double>(groups.size());
     s.policy_loss += w * g.policy_loss;
     s.value_loss += w * g.value_loss;
     s.entropy += w * g.entropy;
@@ -124,8 +132,8 @@ double explained_variance(const std::vector<float>& predicted, const std::vector
 }
 
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
-                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& b, double progress_remaining,
-                              Collective* collective) {
+                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
+                              double progress_remaining, Collective* collective) {
   const std::int64_t B = b.rows();
   UpdateStats stats;
   stats.samples = B;
@@ -144,11 +152,14 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   {
     torch::NoGradGuard no_grad;
     old_dist = net.distribution(b.obs).detach();
-    stats.behaviour_kl = kl_k3(old_dist.log_prob(b.actions) - b.old_log_probs).mean().item<double>();
+    stats.behaviour_kl =
+        kl_k3(old_dist.log_prob(b.actions) - b.old_log_probs).mean().item<double>();
   }
-  const torch::Tensor old_params = trust_region.has_bound() ? optimizer.parameters().clone() : torch::Tensor();
+  const torch::Tensor old_params =
+      trust_region.has_bound() ? optimizer.parameters().clone() : torch::Tensor();
 
-  auto kl_of = [&](const Distribution& old_d, const Distribution& new_d, const torch::Tensor& log_ratio) {
+  auto kl_of = [&](const Distribution& old_d, const Distribution& new_d,
+                   const torch::Tensor& log_ratio) {
     switch (trust_region.config().kl_measure) {
       case KlMeasure::kAnalytic:
         return kl_divergence(old_d, new_d);
@@ -182,19 +193,22 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   // Sums kept as tensors so that the loop reads no scalar back until the end.
   torch::Tensor sum_pg = torch::zeros({}), sum_v = torch::zeros({}), sum_ent = torch::zeros({}),
                 sum_clip = torch::zeros({});
-  const bool needs_kl = trust_region.needs_kl_in_loss() || trust_region.config().target_kl.has_value();
+  const bool needs_kl =
+      trust_region.needs_kl_in_loss() || trust_region.config().target_kl.has_value();
   const std::int64_t world = collective ? collective->world_size() : 1;
   const std::int64_t rank = collective ? collective->rank() : 0;
   // The common case skips autograd (agents/fused_update.h); its sums are plain doubles.
   std::optional<FusedPpoGradient> fused;
-  if (fused_update_eligible(net, optimizer, trust_region, ppo, world)) fused.emplace(net, optimizer, ppo);
+  if (fused_update_eligible(net, optimizer, trust_region, ppo, world))
+    fused.emplace(net, optimizer, ppo);
   double fused_pg = 0, fused_v = 0, fused_ent = 0, fused_clip = 0;
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < ppo.update_epochs && !stop; ++epoch) {
     // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
     // permuted once per epoch; minibatches are then contiguous slices (views, no copies).
     for (std::int64_t i = B - 1; i > 0; --i)
-      std::swap(order[static_cast<std::size_t>(i)], order[rng.below(static_cast<std::uint64_t>(i + 1))]);
+      std::swap(order[static_cast<std::size_t>(i)],
+                order[rng.below(static_cast<std::uint64_t>(i + 1))]);
     const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
     const torch::Tensor e_obs = b.obs.index_select(0, perm);
     const torch::Tensor e_critic = critic_reads_obs ? e_obs : b.critic_inputs.index_select(0, perm);
@@ -226,11 +240,11 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
         continue;
       }
       if (fused) {  // alone and without a KL term: m == mb and there is no target_kl to check
-        const FusedLosses l = fused->compute({e_obs.narrow(0, lo, m), e_critic.narrow(0, lo, m),
-                                              e_actions.narrow(0, lo, m), e_logp.narrow(0, lo, m),
-                                              e_values.narrow(0, lo, m), e_adv.narrow(0, lo, m),
-                                              e_returns.narrow(0, lo, m)},
-                                             trust_region.clip_epsilon());
+        const FusedLosses l = fused->compute(
+            {e_obs.narrow(0, lo, m), e_critic.narrow(0, lo, m), e_actions.narrow(0, lo, m),
+             e_logp.narrow(0, lo, m), e_values.narrow(0, lo, m), e_adv.narrow(0, lo, m),
+             e_returns.narrow(0, lo, m)},
+            trust_region.clip_epsilon());
         if (epoch == 0 && start == 0) stats.first_ratio = l.mean_ratio;
         optimizer.clip_grad_norm(ppo.max_grad_norm);
         optimizer.step();
@@ -242,7 +256,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
         continue;
       }
       const Distribution dist = net.distribution(e_obs.narrow(0, lo, m));
-      const torch::Tensor log_ratio = dist.log_prob(e_actions.narrow(0, lo, m)) - e_logp.narrow(0, lo, m);
+      const torch::Tensor log_ratio =
+          dist.log_prob(e_actions.narrow(0, lo, m)) - e_logp.narrow(0, lo, m);
       const torch::Tensor ratio = torch::exp(log_ratio);
 
       torch::Tensor kl;
@@ -283,8 +298,10 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       torch::Tensor v_loss;
       if (ppo.value_clip) {
         const torch::Tensor mb_old = e_values.narrow(0, lo, m);
-        const torch::Tensor clipped = mb_old + torch::clamp(new_values - mb_old, -*ppo.value_clip, *ppo.value_clip);
-        v_loss = torch::max(error_loss(new_values - mb_returns), error_loss(clipped - mb_returns)).mean();
+        const torch::Tensor clipped =
+            mb_old + torch::clamp(new_values - mb_old, -*ppo.value_clip, *ppo.value_clip);
+        v_loss = torch::max(error_loss(new_values - mb_returns), error_loss(clipped - mb_returns))
+                     .mean();
       } else {
         v_loss = error_loss(new_values - mb_returns).mean();
       }
@@ -310,7 +327,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       ++stats.minibatches;
     }
     if (!stop) ++stats.epochs;
-    if (!stop && trust_region.checks_per_epoch() && trust_region.stop_after_epoch(measure(nullptr))) {
+    if (!stop && trust_region.checks_per_epoch() &&
+        trust_region.stop_after_epoch(measure(nullptr))) {
       stop = true;
       stats.early_stopped = true;
     }
@@ -323,14 +341,16 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     const torch::Tensor new_params = optimizer.parameters().clone();
     const torch::Tensor policy = net.policy_parameter_mask();
     const torch::Tensor start = policy * old_params + (1 - policy) * new_params;
-    stats.backtracks = trust_region.enforce_bound([&](const torch::Tensor& p) { optimizer.set_parameters(p); },
-                                                  start, new_params, [&] { return measure(nullptr); });
+    stats.backtracks =
+        trust_region.enforce_bound([&](const torch::Tensor& p) { optimizer.set_parameters(p); },
+                                   start, new_params, [&] { return measure(nullptr); });
   }
   trust_region.end_update(measure(&stats));
 
   const double n = std::max(stats.minibatches, 1);
   if (world > 1) {  // the learners' shares, averaged
-    torch::Tensor sums = torch::stack({sum_pg, sum_v, sum_ent, sum_clip}).to(torch::kFloat32).contiguous();
+    torch::Tensor sums =
+        torch::stack({sum_pg, sum_v, sum_ent, sum_clip}).to(torch::kFloat32).contiguous();
     collective->all_reduce_sum(sums);
     sums = sums / static_cast<double>(world);
     sum_pg = sums[0];

@@ -95,8 +95,8 @@ struct UpdateStats {
 /// one learner would compute on the whole minibatch, so all learners stay identical to it (up to
 /// float rounding) while each does 1/W of the backward work.
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
-                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch, double progress_remaining,
-                              Collective* collective = nullptr);
+                              const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch,
+                              double progress_remaining, Collective* collective = nullptr);
 
 double explained_variance(const std::vector<float>& predicted, const std::vector<float>& target);
 

@@ -19,7 +19,8 @@ class PpoLearner final : public Learner {
   PpoLearner(const NetworkShape& shape, const PpoConfig& ppo, const TrustRegionConfig& trust_region,
              const NetworkConfig& network, const NormalizeConfig& normalize, std::uint64_t seed);
 
-  UpdateStats update(const Rollout& rollout, double progress_remaining, std::int64_t source = 0) override;
+  UpdateStats update(const Rollout& rollout, double progress_remaining,
+                     std::int64_t source = 0) override;
   PolicySnapshot snapshot() const override;
   std::int64_t version() const override { return version_; }
   void set_collective(Collective* collective) override { collective_ = collective; }
@@ -45,7 +46,7 @@ class PpoLearner final : public Learner {
 };
 
 /// Class indices from env action values (Discrete spaces may start at a value other than 0).
-torch::Tensor action_indices(const envs::Space& space, const std::int64_t* values, std::int64_t rows,
-                             std::int64_t dim);
+torch::Tensor action_indices(const envs::Space& space, const std::int64_t* values,
+                             std::int64_t rows, std::int64_t dim);
 
 }  // namespace trustrl::agents

@@ -12,8 +12,9 @@ namespace {
 // Copies rows [first, first + count) of the copy axis of a [outer, n, inner] buffer into `out`
 // at copy offset `at` of a [outer, total, inner] buffer.
 template <class T>
-void copy_block(const std::vector<T>& in, std::size_t outer, std::size_t n, std::size_t inner, std::size_t first,
-                std::size_t count, std::vector<T>& out, std::size_t total, std::size_t at) {
+void copy_block(const std::vector<T>& in, std::size_t outer, std::size_t n, std::size_t inner,
+                std::size_t first, std::size_t count, std::vector<T>& out, std::size_t total,
+                std::size_t at) {
   if (in.empty()) return;
   for (std::size_t o = 0; o < outer; ++o)
     std::copy_n(in.begin() + static_cast<std::ptrdiff_t>((o * n + first) * inner), count * inner,
@@ -37,8 +38,8 @@ std::vector<std::vector<std::size_t>> episodes_by_copy(const Rollout& r) {
 
 void check_same(const char* field, std::int64_t a, std::int64_t b) {
   if (a != b)
-    throw Error(std::string("cannot join rollouts with different ") + field + " (" + std::to_string(a) + " and " +
-                std::to_string(b) + ")");
+    throw Error(std::string("cannot join rollouts with different ") + field + " (" +
+                std::to_string(a) + " and " + std::to_string(b) + ")");
 }
 
 }  // namespace
@@ -52,8 +53,8 @@ bool episodes_match_flags(const Rollout& r) {
 
 Rollout slice_columns(const Rollout& r, int first, int count) {
   if (first < 0 || count < 1 || first + count > r.num_envs)
-    throw Error("copies [" + std::to_string(first) + ", " + std::to_string(first + count) + ") are outside a rollout of " +
-                std::to_string(r.num_envs) + " copies");
+    throw Error("copies [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                ") are outside a rollout of " + std::to_string(r.num_envs) + " copies");
   if (first == 0 && count == r.num_envs) return r;
   Rollout out;
   out.num_steps = r.num_steps;
@@ -124,8 +125,10 @@ Rollout merge_columns(const std::vector<const Rollout*>& parts) {
   };
   size_like(a.observations, T, A * static_cast<std::size_t>(a.obs_dim), out.observations);
   size_like(a.critic_inputs, T, A * static_cast<std::size_t>(a.critic_dim), out.critic_inputs);
-  size_like(a.discrete_actions, T, A * static_cast<std::size_t>(a.action_dim), out.discrete_actions);
-  size_like(a.continuous_actions, T, A * static_cast<std::size_t>(a.action_dim), out.continuous_actions);
+  size_like(a.discrete_actions, T, A * static_cast<std::size_t>(a.action_dim),
+            out.discrete_actions);
+  size_like(a.continuous_actions, T, A * static_cast<std::size_t>(a.action_dim),
+            out.continuous_actions);
   size_like(a.log_probs, T, A, out.log_probs);
   size_like(a.values, T, A, out.values);
   size_like(a.rewards, T, A, out.rewards);
@@ -144,7 +147,8 @@ Rollout merge_columns(const std::vector<const Rollout*>& parts) {
     put(p->observations, T, A * static_cast<std::size_t>(a.obs_dim), out.observations);
     put(p->critic_inputs, T, A * static_cast<std::size_t>(a.critic_dim), out.critic_inputs);
     put(p->discrete_actions, T, A * static_cast<std::size_t>(a.action_dim), out.discrete_actions);
-    put(p->continuous_actions, T, A * static_cast<std::size_t>(a.action_dim), out.continuous_actions);
+    put(p->continuous_actions, T, A * static_cast<std::size_t>(a.action_dim),
+        out.continuous_actions);
     put(p->log_probs, T, A, out.log_probs);
     put(p->values, T, A, out.values);
     put(p->rewards, T, A, out.rewards);
@@ -165,9 +169,11 @@ Rollout merge_columns(const std::vector<const Rollout*>& parts) {
     for (std::size_t t = 0; t < T; ++t)
       for (std::size_t j = 0; j < parts.size(); ++j)
         for (std::size_t i = 0; i < static_cast<std::size_t>(parts[j]->num_envs); ++i)
-          if (done_at(*parts[j], t, i)) out.episodes.push_back(parts[j]->episodes[by_copy[j][i][next[j][i]++]]);
+          if (done_at(*parts[j], t, i))
+            out.episodes.push_back(parts[j]->episodes[by_copy[j][i][next[j][i]++]]);
   } else {
-    for (const Rollout* p : parts) out.episodes.insert(out.episodes.end(), p->episodes.begin(), p->episodes.end());
+    for (const Rollout* p : parts)
+      out.episodes.insert(out.episodes.end(), p->episodes.begin(), p->episodes.end());
   }
   return out;
 }

@@ -14,7 +14,9 @@ void SavedPolicy::write(const std::filesystem::path& path) const {
   file.write(path);
 }
 
-SavedPolicy SavedPolicy::read(const std::filesystem::path& path) { return from(SectionFile::read(path, "")); }
+SavedPolicy SavedPolicy::read(const std::filesystem::path& path) {
+  return from(SectionFile::read(path, ""));
+}
 
 void SavedPolicy::add_to(SectionFile& file) const {
   ByteWriter spec;

@@ -23,7 +23,8 @@ void SingleAgentActor::set_policy(const PolicySnapshot& snapshot) {
 
 // V(s) in reward units for raw observations (normalized for the critic, denormalized after).
 void SingleAgentActor::values(const float* raw_obs, int rows, float* out) {
-  const auto size = static_cast<std::size_t>(rows) * static_cast<std::size_t>(group_.critic_input_dim());
+  const auto size =
+      static_cast<std::size_t>(rows) * static_cast<std::size_t>(group_.critic_input_dim());
   final_rows_.resize(std::max(final_rows_.size(), size));
   group_.critic_normalizer.normalize(raw_obs, rows, final_rows_.data());
   policy_.values(final_rows_.data(), rows, out);
@@ -38,8 +39,8 @@ void SingleAgentActor::collect(int steps, Rollout& out) {
   const bool discrete = spec.action_space.is_discrete();
   if (policy_.weights().actor.empty()) throw Error("actor has no policy yet");
   if (policy_.obs_dim() != obs_dim)
-    throw Error("the policy expects " + std::to_string(policy_.obs_dim()) + " observation values, the env gives " +
-                std::to_string(obs_dim));
+    throw Error("the policy expects " + std::to_string(policy_.obs_dim()) +
+                " observation values, the env gives " + std::to_string(obs_dim));
   out.allocate(steps, n, 1, obs_dim, act_dim, discrete);
   out.policy_version = version_;
   const auto obs_size = static_cast<std::size_t>(n) * static_cast<std::size_t>(obs_dim);
@@ -54,11 +55,14 @@ void SingleAgentActor::collect(int steps, Rollout& out) {
     // gSDE's noise is drawn at the start of every rollout and, if asked, every few steps (SB3).
     if (w.gsde && (t == 0 || (w.gsde_sample_freq > 0 && t % w.gsde_sample_freq == 0)))
       policy_.draw_exploration(n, rng_, exploration_);
-    std::copy(b.observations.begin(), b.observations.end(), out.observations.begin() + static_cast<std::ptrdiff_t>(row * obs_dim));
+    std::copy(b.observations.begin(), b.observations.end(),
+              out.observations.begin() + static_cast<std::ptrdiff_t>(row * obs_dim));
     group_.obs_normalizer.normalize(b.observations.data(), n, normalized_.data());
-    policy_.act(normalized_.data(), n, /*deterministic=*/false, rng_, act_, w.gsde ? exploration_.data() : nullptr);
+    policy_.act(normalized_.data(), n, /*deterministic=*/false, rng_, act_,
+                w.gsde ? exploration_.data() : nullptr);
     values(b.observations.data(), n, out.values.data() + row);
-    std::copy(act_.log_probs.begin(), act_.log_probs.end(), out.log_probs.begin() + static_cast<std::ptrdiff_t>(row));
+    std::copy(act_.log_probs.begin(), act_.log_probs.end(),
+              out.log_probs.begin() + static_cast<std::ptrdiff_t>(row));
 
     envs::ActionBatch batch;
     if (discrete) {
@@ -85,7 +89,8 @@ void SingleAgentActor::collect(int steps, Rollout& out) {
       out.rewards[row + k] = static_cast<float>(s.rewards[k]);
       out.terminated[row + k] = s.terminated[k];
       out.truncated[row + k] = s.truncated[k];
-      if (s.done(i)) out.episodes.push_back({s.episode_returns[k], s.episode_lengths[k], s.episode_returns[k]});
+      if (s.done(i))
+        out.episodes.push_back({s.episode_returns[k], s.episode_lengths[k], s.episode_returns[k]});
       if (s.truncated[k] && !s.terminated[k]) final_index_.push_back(i);
     }
     // V(final observation) of cut episodes, in one batch.
@@ -95,11 +100,13 @@ void SingleAgentActor::collect(int steps, Rollout& out) {
       rows.resize(m * static_cast<std::size_t>(obs_dim));
       for (std::size_t j = 0; j < m; ++j)
         std::memcpy(&rows[j * static_cast<std::size_t>(obs_dim)],
-                    &s.final_observations[static_cast<std::size_t>(final_index_[j]) * static_cast<std::size_t>(obs_dim)],
+                    &s.final_observations[static_cast<std::size_t>(final_index_[j]) *
+                                          static_cast<std::size_t>(obs_dim)],
                     sizeof(float) * static_cast<std::size_t>(obs_dim));
       final_values_.resize(m);
       values(rows.data(), static_cast<int>(m), final_values_.data());
-      for (std::size_t j = 0; j < m; ++j) out.final_values[row + static_cast<std::size_t>(final_index_[j])] = final_values_[j];
+      for (std::size_t j = 0; j < m; ++j)
+        out.final_values[row + static_cast<std::size_t>(final_index_[j])] = final_values_[j];
     }
     env_steps_ += n;
   }

@@ -5,27 +5,34 @@
 namespace trustrl::agents {
 
 void EnvConfig::visit(ConfigVisitor& v) {
-  v.field("id", id, "env id (`trustrl envs` lists them); with `remote`, the id the server must serve (or empty)");
+  v.field(
+      "id", id,
+      "env id (`trustrl envs` lists them); with `remote`, the id the server must serve (or empty)");
   v.field("options", options, "env options (Gymnasium's make() keyword arguments)");
   v.field("num_envs", num_envs, "env copies stepped as one batch", Bounds::closed(1, 65536));
   v.field("threads", threads, "threads stepping the env copies", Bounds::closed(1, 1024));
   v.field("remote", remote, "host:port of a remote env server; empty for local envs");
   v.field("token", token, "token for the remote env server");
-  v.field("tls_ca", tls_ca, "PEM file of the CA to trust for TLS to the remote server; empty: plaintext");
-  v.field("connect_timeout_s", connect_timeout_s, "limit on each connection attempt to the remote server",
+  v.field("tls_ca", tls_ca,
+          "PEM file of the CA to trust for TLS to the remote server; empty: plaintext");
+  v.field("connect_timeout_s", connect_timeout_s,
+          "limit on each connection attempt to the remote server", Bounds::positive());
+  v.field("request_timeout_s", request_timeout_s, "limit on each answer from the remote server",
           Bounds::positive());
-  v.field("request_timeout_s", request_timeout_s, "limit on each answer from the remote server", Bounds::positive());
-  v.field("max_reconnects", max_reconnects, "reconnection attempts in a row before giving up on the remote server",
+  v.field("max_reconnects", max_reconnects,
+          "reconnection attempts in a row before giving up on the remote server",
           Bounds::non_negative());
 }
 
 void RunConfig::visit(ConfigVisitor& v) {
-  v.field("checkpoint_every", checkpoint_every, "write a checkpoint every this many updates", Bounds::at_least(1));
+  v.field("checkpoint_every", checkpoint_every, "write a checkpoint every this many updates",
+          Bounds::at_least(1));
   v.field("keep_checkpoints", keep_checkpoints, "checkpoints kept on disk", Bounds::at_least(1));
   v.field("tensorboard", tensorboard, "also write a TensorBoard event file");
   v.field("torch_threads", torch_threads, "libtorch intra-op threads", Bounds::closed(1, 256));
   v.field("max_rollbacks", max_rollbacks,
-          "the run stops with an error after this many updates in a row that left a non-finite parameter (each "
+          "the run stops with an error after this many updates in a row that left a non-finite "
+          "parameter (each "
           "is rolled back)",
           Bounds::closed(1, 1000));
 }
@@ -34,7 +41,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.choice("algo", algo, {{"ppo", Algorithm::kPpo}, {"mappo", Algorithm::kMappo}},
            "learner: ppo (single-agent envs) or mappo (multi-agent envs)");
   std::int64_t s = static_cast<std::int64_t>(seed);
-  v.field("seed", s, "seed of envs, sampling, initial weights and shuffles", Bounds::closed(0, 9.0e15));
+  v.field("seed", s, "seed of envs, sampling, initial weights and shuffles",
+          Bounds::closed(0, 9.0e15));
   seed = static_cast<std::uint64_t>(s);
   v.field("total_steps", total_steps, "env steps to train for", Bounds::at_least(1));
   v.section("env", env, "the environment");
@@ -44,25 +52,32 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.section("network", network, "actor and critic networks");
   v.section("normalize", normalize, "observation normalization and reward scaling");
   v.section("run", run, "checkpoints and logging");
-  v.section("distributed", distributed, "trustrl learner: how batches are gathered from actor processes");
+  v.section("distributed", distributed,
+            "trustrl learner: how batches are gathered from actor processes");
 }
 
 void TrainConfig::validate() const {
   trust_region.validate();
   if (total_steps < batch_steps())
-    throw ConfigError("total_steps (" + std::to_string(total_steps) + ") is smaller than one update's batch, "
-                      "env.num_envs x ppo.num_steps = " + std::to_string(batch_steps()));
+    throw ConfigError("total_steps (" + std::to_string(total_steps) +
+                      ") is smaller than one update's batch, "
+                      "env.num_envs x ppo.num_steps = " +
+                      std::to_string(batch_steps()));
   minibatch_size(ppo, batch_steps());
   if (distributed.actor_envs > env.num_envs)
-    throw ConfigError("distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
-                      ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
+    throw ConfigError(
+        "distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
+        ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
   network.validate();
   if (network.gsde_sample_freq == 0)
-    throw ConfigError("network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step count");
+    throw ConfigError(
+        "network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step "
+        "count");
   if (network.gsde && algo == Algorithm::kMappo)
     throw ConfigError("network.gsde is for single-agent PPO; MAPPO's actors do not support it");
   if (env.id.empty() && env.remote.empty())
-    throw ConfigError("env.id: an env id is required (or env.remote, the address of an env server)");
+    throw ConfigError(
+        "env.id: an env id is required (or env.remote, the address of an env server)");
 }
 
 TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::string>& overrides) {

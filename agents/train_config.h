@@ -73,7 +73,9 @@ struct TrainConfig {
 };
 
 /// Reads and validates a config file with overrides; throws ConfigError naming the problem.
-TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
-TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::string>& overrides = {});
+TrainConfig load_train_config(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
+TrainConfig parse_train_config(const std::string& yaml,
+                               const std::vector<std::string>& overrides = {});
 
 }  // namespace trustrl::agents

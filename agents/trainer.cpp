@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -36,7 +36,8 @@ NetworkShape network_shape(const envs::EnvSpec& spec) {
 }
 
 void check_spaces(const std::string& id, const envs::Space& obs, const envs::Space& action) {
-  if (obs.kind != envs::SpaceKind::kBox) throw Error(id + ": observations must be a Box, got " + obs.describe());
+  if (obs.kind != envs::SpaceKind::kBox)
+    throw Error(id + ": observations must be a Box, got " + obs.describe());
   if (action.kind == envs::SpaceKind::kBox && !action.bounded())
     throw Error(id + ": a Box action space must be bounded, got " + action.describe());
 }
@@ -46,9 +47,11 @@ void check_algorithm(const TrainConfig& config) {
   const bool single_id = envs::EnvRegistry::global().contains(config.env.id);
   const bool multi_id = envs::MultiAgentRegistry::global().contains(config.env.id);
   if (local && config.algo == Algorithm::kPpo && multi_id && !single_id)
-    throw ConfigError("env.id '" + config.env.id + "' is a multi-agent env; train it with algo: mappo");
+    throw ConfigError("env.id '" + config.env.id +
+                      "' is a multi-agent env; train it with algo: mappo");
   if (local && config.algo == Algorithm::kMappo && single_id && !multi_id)
-    throw ConfigError("env.id '" + config.env.id + "' is a single-agent env; train it with algo: ppo");
+    throw ConfigError("env.id '" + config.env.id +
+                      "' is a single-agent env; train it with algo: ppo");
 }
 
 RunEnv single_agent_env(const envs::EnvSpec& spec) {
@@ -97,18 +100,21 @@ std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.
 
 std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env) {
   if (config.algo == Algorithm::kPpo) {
-    if (env.multi_agent) throw ConfigError(env.id + " is a multi-agent env; train it with algo: mappo");
-    return std::make_unique<PpoLearner>(network_shape(env.spec), config.ppo, config.trust_region, config.network,
-                                        config.normalize, config.seed);
-  }
-  if (!env.multi_agent) throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
-  return std::make_unique<MappoLearner>(env.multi_agent_spec, config.mappo, config.ppo, config.trust_region,
+    if (env.multi_agent)
+      throw ConfigError(env.id + " is a multi-agent env; train it with algo: mappo");
+    return std::make_unique<PpoLearner>(network_shape(env.spec), config.ppo, config.trust_region,
                                         config.network, config.normalize, config.seed);
+  }
+  if (!env.multi_agent)
+    throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
+  return std::make_unique<MappoLearner>(env.multi_agent_spec, config.mappo, config.ppo,
+                                        config.trust_region, config.network, config.normalize,
+                                        config.seed);
 }
 
 std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env, std::uint64_t seed,
-                                  const PolicySnapshot& policy) {
+                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env,
+                                  std::uint64_t seed, const PolicySnapshot& policy) {
   std::unique_ptr<Actor> actor;
   if (env)
     actor = std::make_unique<SingleAgentActor>(std::move(env), seed);
@@ -149,7 +155,8 @@ Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
 MultiAgentVectorEnvFactory local_multi_agent_env_factory() {
   return [](const EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
     if (!env.remote.empty())
-      throw Error("env.remote is set to '" + env.remote + "' but this program was built without remote envs");
+      throw Error("env.remote is set to '" + env.remote +
+                  "' but this program was built without remote envs");
     return envs::LocalMultiAgentVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs),
                                                 static_cast<int>(env.threads));
   };
@@ -158,8 +165,10 @@ MultiAgentVectorEnvFactory local_multi_agent_env_factory() {
 VectorEnvFactory local_env_factory() {
   return [](const EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (!env.remote.empty())
-      throw Error("env.remote is set to '" + env.remote + "' but this program was built without remote envs");
-    return envs::LocalVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs), static_cast<int>(env.threads));
+      throw Error("env.remote is set to '" + env.remote +
+                  "' but this program was built without remote envs");
+    return envs::LocalVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs),
+                                      static_cast<int>(env.threads));
   };
 }
 
@@ -170,11 +179,14 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
   set_compute_threads(static_cast<int>(config_.run.torch_threads));
   const int world = world_size();
   if (config_.env.num_envs < world)
-    throw ConfigError("env.num_envs (" + std::to_string(config_.env.num_envs) + ") is smaller than the number of learners (" +
-                      std::to_string(world) + "): each learner needs at least one env copy of the batch");
+    throw ConfigError("env.num_envs (" + std::to_string(config_.env.num_envs) +
+                      ") is smaller than the number of learners (" + std::to_string(world) +
+                      "): each learner needs at least one env copy of the batch");
   batch_envs_ = share_of(config_.env.num_envs, world, rank());
   if (!options_.make_channel) {
-    if (world > 1) throw Error("data-parallel learners gather their batches from actor processes (trustrl learner)");
+    if (world > 1)
+      throw Error(
+          "data-parallel learners gather their batches from actor processes (trustrl learner)");
     Roles roles = make_roles(config_, options_.make_env, options_.make_multi_agent_env);
     env_ = std::move(roles.env);
     learner_ = std::move(roles.learner);
@@ -188,23 +200,28 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
   if (world > 1) learner_->set_collective(options_.collective.get());
 }
 
-std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config, const std::filesystem::path& run_dir,
+std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config,
+                                        const std::filesystem::path& run_dir,
                                         TrainerOptions options) {
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
   Collective* collective = t->options_.collective.get();
-  if (t->rank() != 0) throw Error("learner rank " + std::to_string(t->rank()) + " takes its run from rank 0 (follow())");
+  if (t->rank() != 0)
+    throw Error("learner rank " + std::to_string(t->rank()) +
+                " takes its run from rank 0 (follow())");
   if (collective) {
     std::vector<std::uint8_t> yaml = to_bytes(t->config_yaml_);
     collective->broadcast(yaml);
-    if (collective->any(false)) throw Error("another learner rank could not start (its log says why)");
+    if (collective->any(false))
+      throw Error("another learner rank could not start (its log says why)");
   }
   t->run_dir_.emplace(RunDir::create(run_dir));
   t->run_dir_->lock();
   // config.yaml goes first: a run directory is recognised by it.
   write_file_atomic(t->run_dir_->config_path(), t->config_yaml_);
   t->open_sinks(std::nullopt);
-  t->log("run " + t->run_dir_->root().string() + ": " + t->env_.id + ", " + std::to_string(config.num_updates()) +
-         " updates of " + std::to_string(config.batch_steps()) + " steps" +
+  t->log("run " + t->run_dir_->root().string() + ": " + t->env_.id + ", " +
+         std::to_string(config.num_updates()) + " updates of " +
+         std::to_string(config.batch_steps()) + " steps" +
          (collective ? ", " + std::to_string(t->world_size()) + " learners" : ""));
   if (collective) t->share_state();
   return t;
@@ -283,11 +300,14 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
 
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
   Collective* collective = t->options_.collective.get();
-  if (t->rank() != 0) throw Error("learner rank " + std::to_string(t->rank()) + " takes its run from rank 0 (follow())");
+  if (t->rank() != 0)
+    throw Error("learner rank " + std::to_string(t->rank()) +
+                " takes its run from rank 0 (follow())");
   if (collective) {
     std::vector<std::uint8_t> bytes = to_bytes(t->config_yaml_);
     collective->broadcast(bytes);
-    if (collective->any(false)) throw Error("another learner rank could not start (its log says why)");
+    if (collective->any(false))
+      throw Error("another learner rank could not start (its log says why)");
   }
   t->run_dir_.emplace(std::move(run_dir));
   const std::string what = file.source();
@@ -321,7 +341,8 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
   return t;
 }
 
-std::unique_ptr<Trainer> Trainer::follow(const std::optional<TrainConfig>& own, TrainerOptions options) {
+std::unique_ptr<Trainer> Trainer::follow(const std::optional<TrainConfig>& own,
+                                         TrainerOptions options) {
   Collective* collective = options.collective.get();
   if (!collective || collective->rank() == 0)
     throw Error("follow() is for learners of rank > 0; rank 0 starts or resumes the run");
@@ -337,17 +358,21 @@ std::unique_ptr<Trainer> Trainer::follow(const std::optional<TrainConfig>& own, 
     if (own) {
       TrainConfig mine = *own;
       if (write_config(mine) != yaml)
-        throw Error("this learner's CONFIG differs from rank 0's; give every learner the same CONFIG and --set "
-                    "options (or none: ranks > 0 take rank 0's)");
+        throw Error(
+            "this learner's CONFIG differs from rank 0's; give every learner the same CONFIG and "
+            "--set "
+            "options (or none: ranks > 0 take rank 0's)");
     }
     t.reset(new Trainer(config, std::move(options)));
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  if (collective->any(!failure.empty())) throw Error(failure.empty() ? "another learner rank could not start" : failure);
+  if (collective->any(!failure.empty()))
+    throw Error(failure.empty() ? "another learner rank could not start" : failure);
   t->share_state();
-  t->log("learner rank " + std::to_string(t->rank()) + " of " + std::to_string(t->world_size()) + ": " + t->env_.id +
-         ", following rank 0 from update " + std::to_string(t->counters_.update));
+  t->log("learner rank " + std::to_string(t->rank()) + " of " + std::to_string(t->world_size()) +
+         ": " + t->env_.id + ", following rank 0 from update " +
+         std::to_string(t->counters_.update));
   return t;
 }
 
@@ -367,14 +392,17 @@ void Trainer::share_state() {
   learner_->load(r);
   channel_->publish(learner_->snapshot());
   if (counters_.update > 0)
-    channel_->restart(Rng::derive(config_.seed, static_cast<std::uint64_t>(counters_.update)), counters_.global_step);
+    channel_->restart(Rng::derive(config_.seed, static_cast<std::uint64_t>(counters_.update)),
+                      counters_.global_step);
 }
 
 void Trainer::open_sinks(std::optional<std::int64_t> keep_rows) {
   sinks_.add(std::make_unique<CsvMetricSink>(run_dir_->metrics_path(), keep_rows));
-  if (config_.run.tensorboard) sinks_.add(std::make_unique<TensorBoardSink>(run_dir_->root() / "tensorboard"));
+  if (config_.run.tensorboard)
+    sinks_.add(std::make_unique<TensorBoardSink>(run_dir_->root() / "tensorboard"));
   if (options_.progress)
-    sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(), options_.progress_is_terminal));
+    sinks_.add(std::make_unique<ProgressSink>(config_.num_updates() * config_.batch_steps(),
+                                              options_.progress_is_terminal));
   log_file_ = std::make_unique<AppendFile>(run_dir_->log_path(), AppendFile::Mode::kAppend);
   log(kernel_report());
 }
@@ -393,7 +421,8 @@ void Trainer::request_stop() {
 }
 
 const RunDir& Trainer::run_dir() const {
-  if (!run_dir_) throw Error("learner rank " + std::to_string(rank()) + " keeps no run directory (rank 0 does)");
+  if (!run_dir_)
+    throw Error("learner rank " + std::to_string(rank()) + " keeps no run directory (rank 0 does)");
   return *run_dir_;
 }
 
@@ -452,15 +481,15 @@ void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::st
   ByteReader r(before, "the learner state before update " + std::to_string(counters_.update + 1));
   learner_->load(r);
   ++in_a_row;
-  const std::string what =
-      "update " + std::to_string(counters_.update + 1) + " left a non-finite parameter (" +
-      (broken.empty() ? "on another learner rank" : broken) + ")";
+  const std::string what = "update " + std::to_string(counters_.update + 1) +
+                           " left a non-finite parameter (" +
+                           (broken.empty() ? "on another learner rank" : broken) + ")";
   if (in_a_row >= config_.run.max_rollbacks)
-    throw Error(what + "; that is " + std::to_string(in_a_row) +
-                " such updates in a row (run.max_rollbacks: " +
-                std::to_string(config_.run.max_rollbacks) +
-                "), so the run stops. The newest checkpoint holds the last good parameters; check the "
-                "rewards and observations the env produces, or lower ppo.learning_rate");
+    throw Error(
+        what + "; that is " + std::to_string(in_a_row) +
+        " such updates in a row (run.max_rollbacks: " + std::to_string(config_.run.max_rollbacks) +
+        "), so the run stops. The newest checkpoint holds the last good parameters; check the "
+        "rewards and observations the env produces, or lower ppo.learning_rate");
   log(what + ": rolled back to the parameters before it and dropped its batch (" +
       std::to_string(in_a_row) + " in a row; the run stops at " +
       std::to_string(config_.run.max_rollbacks) + ")");
@@ -489,7 +518,8 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     if (!have) break;
     const Rollout& rollout = batch.rollout;
     const auto t1 = clock::now();
-    const double progress_remaining = 1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
+    const double progress_remaining =
+        1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
     ByteWriter before;  // the learner as it was, to undo an update that breaks it
     learner_->save(before);
     const UpdateStats stats = learner_->update(rollout, progress_remaining);
@@ -514,7 +544,8 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     MetricRow row;
     row.set("global_step", static_cast<double>(counters_.global_step));
     row.set("update", static_cast<double>(counters_.update));
-    row.set("charts/SPS", static_cast<double>(counters_.global_step - first_step) / session_seconds);
+    row.set("charts/SPS",
+            static_cast<double>(counters_.global_step - first_step) / session_seconds);
     double ret = 0, len = 0;
     for (const auto& e : rollout.episodes) {
       ret += e.episode_return;

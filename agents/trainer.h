@@ -29,7 +29,8 @@ namespace trustrl::agents {
 
 /// Makes the vector env a run trains on (local copies, or a remote server).
 using VectorEnvFactory = std::function<std::unique_ptr<envs::VectorEnv>(const EnvConfig&)>;
-using MultiAgentVectorEnvFactory = std::function<std::unique_ptr<envs::MultiAgentVectorEnv>(const EnvConfig&)>;
+using MultiAgentVectorEnvFactory =
+    std::function<std::unique_ptr<envs::MultiAgentVectorEnv>(const EnvConfig&)>;
 /// Local copies of a registered env.
 VectorEnvFactory local_env_factory();
 MultiAgentVectorEnvFactory local_multi_agent_env_factory();
@@ -38,7 +39,7 @@ MultiAgentVectorEnvFactory local_multi_agent_env_factory();
 struct RunEnv {
   std::string id;
   bool multi_agent = false;
-  envs::EnvSpec spec;                      // single-agent envs
+  envs::EnvSpec spec;                     // single-agent envs
   envs::MultiAgentSpec multi_agent_spec;  // multi-agent envs
 };
 
@@ -48,8 +49,8 @@ std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& e
 /// An actor on `env` (single-agent) or `multi_agent_env`, seeded with `seed` (copy i gets
 /// seed + i), acting with `policy`.
 std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env, std::uint64_t seed,
-                                  const PolicySnapshot& policy);
+                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env,
+                                  std::uint64_t seed, const PolicySnapshot& policy);
 /// The run's env from a config: one copy is built (or the remote server asked) for its spec.
 /// Throws Error when the algorithm and the env do not fit together.
 RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
@@ -104,14 +105,16 @@ class Trainer {
   /// A new run: builds the env and the learner first, then creates `run_dir` and writes its
   /// config.yaml, so a bad config or env leaves no directory behind. With a collective, this is
   /// rank 0; the other ranks call follow().
-  static std::unique_ptr<Trainer> start(const TrainConfig& config, const std::filesystem::path& run_dir,
+  static std::unique_ptr<Trainer> start(const TrainConfig& config,
+                                        const std::filesystem::path& run_dir,
                                         TrainerOptions options = {});
   /// Continues the run in `run_dir` from its newest checkpoint: weights, optimizer, normalizers,
   /// schedules, counters, RNG streams and (where the envs allow) the envs themselves.
   static std::unique_ptr<Trainer> resume(RunDir run_dir, TrainerOptions options = {});
   /// A data-parallel learner of rank > 0: takes the config and the state from rank 0 (which
   /// called start() or resume()). `own`, if given, must be the same config, or Error says so.
-  static std::unique_ptr<Trainer> follow(const std::optional<TrainConfig>& own, TrainerOptions options);
+  static std::unique_ptr<Trainer> follow(const std::optional<TrainConfig>& own,
+                                         TrainerOptions options);
 
   /// Trains until total_steps (or `max_updates` more updates, or request_stop()), then writes a
   /// checkpoint and policy.pt.

@@ -7,42 +7,55 @@ namespace trustrl::agents {
 void TrustRegionConfig::KlPenalty::visit(ConfigVisitor& v) {
   v.field("enabled", enabled, "add -beta * KL(old || new) to the surrogate");
   v.field("beta", beta, "initial penalty coefficient", Bounds::positive());
-  v.field("adaptive", adaptive, "adapt beta after each update (x2 above 1.5 target, /2 below target/1.5)");
+  v.field("adaptive", adaptive,
+          "adapt beta after each update (x2 above 1.5 target, /2 below target/1.5)");
   v.field("target", target, "KL target for adapting beta", Bounds::positive());
 }
 
 void TrustRegionConfig::KlBound::visit(ConfigVisitor& v) {
-  v.field("delta", delta, "hard bound on mean KL(old || new) per update; null is off", Bounds::positive());
-  v.field("backtrack_coef", backtrack_coef, "shrink factor of each backtracking step", Bounds{0, 1, true, true});
-  v.field("max_backtracks", max_backtracks, "backtracking steps before falling back to the old policy",
-          Bounds::at_least(1));
+  v.field("delta", delta, "hard bound on mean KL(old || new) per update; null is off",
+          Bounds::positive());
+  v.field("backtrack_coef", backtrack_coef, "shrink factor of each backtracking step",
+          Bounds{0, 1, true, true});
+  v.field("max_backtracks", max_backtracks,
+          "backtracking steps before falling back to the old policy", Bounds::at_least(1));
 }
 
 void TrustRegionConfig::visit(ConfigVisitor& v) {
-  v.field("clip", clip, "clip epsilon of the surrogate ratio; null turns clipping off", Bounds{0, 1, true, true});
+  v.field("clip", clip, "clip epsilon of the surrogate ratio; null turns clipping off",
+          Bounds{0, 1, true, true});
   v.field("clip_anneal", clip_anneal, "anneal the clip epsilon linearly to 0 over training");
   v.section("kl_penalty", kl_penalty, "surrogate minus beta * KL");
   v.field("target_kl", target_kl, "stop an update's epochs once KL > 1.5 * target_kl; null is off",
           Bounds::positive());
-  v.choice("target_kl_check", target_kl_check, {{"minibatch", KlCheck::kMinibatch}, {"epoch", KlCheck::kEpoch}},
+  v.choice("target_kl_check", target_kl_check,
+           {{"minibatch", KlCheck::kMinibatch}, {"epoch", KlCheck::kEpoch}},
            "check target_kl before every minibatch step (SB3) or after every epoch (CleanRL)");
   v.section("kl_bound", kl_bound, "hard KL bound enforced by backtracking after each update");
   v.choice("kl_measure", kl_measure,
-           {{"analytic", KlMeasure::kAnalytic}, {"k1", KlMeasure::kK1}, {"k2", KlMeasure::kK2}, {"k3", KlMeasure::kK3}},
+           {{"analytic", KlMeasure::kAnalytic},
+            {"k1", KlMeasure::kK1},
+            {"k2", KlMeasure::kK2},
+            {"k3", KlMeasure::kK3}},
            "the KL that drives the penalty, target_kl and kl_bound");
 }
 
 void TrustRegionConfig::validate() const {
   if (!clip && !kl_penalty.enabled && !kl_bound.delta)
     throw ConfigError(
-        "trust_region: no trust region is on (trust_region.clip is null, trust_region.kl_penalty.enabled is false "
+        "trust_region: no trust region is on (trust_region.clip is null, "
+        "trust_region.kl_penalty.enabled is false "
         "and trust_region.kl_bound.delta is null); enable at least one");
   if (clip_anneal && !clip)
-    throw ConfigError("trust_region.clip_anneal is true but trust_region.clip is null; there is nothing to anneal");
+    throw ConfigError(
+        "trust_region.clip_anneal is true but trust_region.clip is null; there is nothing to "
+        "anneal");
 }
 
 TrustRegion::TrustRegion(TrustRegionConfig config)
-    : config_(std::move(config)), beta_(config_.kl_penalty.beta), epsilon_(config_.clip.value_or(0.0)) {
+    : config_(std::move(config)),
+      beta_(config_.kl_penalty.beta),
+      epsilon_(config_.clip.value_or(0.0)) {
   config_.validate();
 }
 
@@ -54,7 +67,8 @@ torch::Tensor TrustRegion::policy_loss(const torch::Tensor& ratio, const torch::
                                        const torch::Tensor& kl) const {
   torch::Tensor surrogate = ratio * advantages;
   if (config_.clip)
-    surrogate = torch::min(surrogate, torch::clamp(ratio, 1.0 - epsilon_, 1.0 + epsilon_) * advantages);
+    surrogate =
+        torch::min(surrogate, torch::clamp(ratio, 1.0 - epsilon_, 1.0 + epsilon_) * advantages);
   torch::Tensor loss = -surrogate.mean();
   if (config_.kl_penalty.enabled) loss = loss + beta_ * kl.mean();
   return loss;

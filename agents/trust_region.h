@@ -70,13 +70,16 @@ class TrustRegion {
   bool stop_before_step(double minibatch_kl) const;
   /// target_kl checked per epoch: true means end the update after this epoch.
   bool stop_after_epoch(double batch_kl) const;
-  bool checks_per_epoch() const { return config_.target_kl && config_.target_kl_check == KlCheck::kEpoch; }
+  bool checks_per_epoch() const {
+    return config_.target_kl && config_.target_kl_check == KlCheck::kEpoch;
+  }
 
   /// kl_bound: if measure_kl() > delta, sets the parameters to old + c^k (new - old) for
   /// k = 1, 2, ... until it is not, and to the old ones if max_backtracks is reached (so the
   /// bound always holds). Returns the number of backtracking steps taken.
-  int enforce_bound(const std::function<void(const torch::Tensor& flat)>& set_params, const torch::Tensor& old_params,
-                    const torch::Tensor& new_params, const std::function<double()>& measure_kl) const;
+  int enforce_bound(const std::function<void(const torch::Tensor& flat)>& set_params,
+                    const torch::Tensor& old_params, const torch::Tensor& new_params,
+                    const std::function<double()>& measure_kl) const;
   bool has_bound() const { return config_.kl_bound.delta.has_value(); }
 
   /// Adapts beta from the update's final KL (adaptive kl_penalty only).

@@ -9,11 +9,12 @@ namespace trustrl::agents {
 // from its source), accurate to a few float ulps on [-7.9, 7.9] and saturated beyond.
 [[gnu::always_inline]] inline float vector_tanh(float x) {
   constexpr float kClamp = 7.90531110763549805f;
-  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
-                  a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
+  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f,
+                  a5 = 1.48572235717979e-05f, a7 = 5.12229709037114e-08f,
+                  a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
                   a13 = -2.76076847742355e-16f;
-  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
-                  b6 = 1.19825839466702e-06f;
+  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f,
+                  b4 = 1.18534705686654e-04f, b6 = 1.19825839466702e-06f;
   const float c = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
   const float c2 = c * c;
   float p = c2 * a13 + a11;

@@ -17,7 +17,9 @@
 int main(int argc, char** argv) {
   using namespace trustrl;
   try {
-    if (argc < 2) throw Error("usage: multiwalker_package RUN_DIR|POLICY [--episodes N] [--deterministic] [--seed S]");
+    if (argc < 2)
+      throw Error(
+          "usage: multiwalker_package RUN_DIR|POLICY [--episodes N] [--deterministic] [--seed S]");
     std::filesystem::path path = argv[1];
     if (std::filesystem::is_directory(path)) path /= "policy.pt";
     int episodes = 100;
@@ -25,10 +27,14 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 2024;
     for (int i = 2; i < argc; ++i) {
       const std::string a = argv[i];
-      if (a == "--episodes" && i + 1 < argc) episodes = std::stoi(argv[++i]);
-      else if (a == "--deterministic") deterministic = true;
-      else if (a == "--seed" && i + 1 < argc) seed = std::stoull(argv[++i]);
-      else throw Error("unknown argument '" + a + "'");
+      if (a == "--episodes" && i + 1 < argc)
+        episodes = std::stoi(argv[++i]);
+      else if (a == "--deterministic")
+        deterministic = true;
+      else if (a == "--seed" && i + 1 < argc)
+        seed = std::stoull(argv[++i]);
+      else
+        throw Error("unknown argument '" + a + "'");
     }
     const agents::SavedPolicy policy = agents::SavedPolicy::read(path);
     if (!policy.multi_agent || policy.env_id.rfind("multiwalker", 0) != 0)
@@ -37,7 +43,9 @@ int main(int argc, char** argv) {
     envs::LocalMultiAgentVectorEnv* env = vec.get();
     agents::MultiAgentActor actor(std::move(vec), seed);
     actor.set_policy(policy.snapshot);
-    auto package_x = [&] { return env->env(0).get_state()[static_cast<std::size_t>(7 * env->spec().num_agents())]; };
+    auto package_x = [&] {
+      return env->env(0).get_state()[static_cast<std::size_t>(7 * env->spec().num_agents())];
+    };
     std::vector<double> displacement, returns;
     double start = package_x(), last = start;
     while (static_cast<int>(displacement.size()) < episodes) {
@@ -46,7 +54,8 @@ int main(int argc, char** argv) {
       if (b.done(0)) {
         displacement.push_back(last - start);
         double mean = 0;
-        for (int a = 0; a < env->spec().num_agents(); ++a) mean += b.agent_episode_returns[static_cast<std::size_t>(a)];
+        for (int a = 0; a < env->spec().num_agents(); ++a)
+          mean += b.agent_episode_returns[static_cast<std::size_t>(a)];
         returns.push_back(mean / env->spec().num_agents());
         start = last = package_x();  // the next episode's start (already reset)
       } else {
@@ -62,8 +71,9 @@ int main(int argc, char** argv) {
     };
     const auto [rm, rs] = stats(returns);
     const auto [dm, ds] = stats(displacement);
-    std::printf("%s: %d episodes (%s), return %.2f +- %.2f, package displacement %.2f +- %.2f m\n", policy.env_id.c_str(),
-                episodes, deterministic ? "deterministic" : "stochastic", rm, rs, dm, ds);
+    std::printf("%s: %d episodes (%s), return %.2f +- %.2f, package displacement %.2f +- %.2f m\n",
+                policy.env_id.c_str(), episodes, deterministic ? "deterministic" : "stochastic", rm,
+                rs, dm, ds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "multiwalker_package: error: %s\n", e.what());
     return 1;

@@ -56,7 +56,8 @@ void BM_ActorInference(benchmark::State& state) {
   torch::manual_seed(0);
   ActorCritic net(NetworkShape{obs, obs, envs::Space::discrete(4)}, NetworkConfig{});
   PolicyInference inf(export_weights(*net));
-  std::vector<float> x(static_cast<std::size_t>(rows * obs), 0.3f), v(static_cast<std::size_t>(rows));
+  std::vector<float> x(static_cast<std::size_t>(rows * obs), 0.3f),
+      v(static_cast<std::size_t>(rows));
   Rng rng(1);
   ActResult act;
   for (auto _ : state) {

@@ -19,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 
 // Pre-drawn random actions, so that drawing them is not timed.
 struct ActionPool {
-  ActionPool(const envs::Space& space, int copies, int batches, std::uint64_t seed) : dim(space.flat_dim()) {
+  ActionPool(const envs::Space& space, int copies, int batches, std::uint64_t seed)
+      : dim(space.flat_dim()) {
     Rng rng(seed);
     const auto n = static_cast<std::size_t>(copies * batches * dim);
     if (space.is_discrete()) {
@@ -92,21 +93,27 @@ void add_bench_command(CLI::App& app) {
     double seconds = 1.0;
   };
   auto args = std::make_shared<Args>();
-  auto* envs_cmd = bench->add_subcommand("envs", "Env steps per second: single env and VectorEnv copies (Markdown table)");
+  auto* envs_cmd = bench->add_subcommand(
+      "envs", "Env steps per second: single env and VectorEnv copies (Markdown table)");
   envs_cmd->add_option("--ids", args->ids, "env ids (default: every registered env)");
   envs_cmd->add_option("--copies", args->copies, "VectorEnv sizes")->check(CLI::Range(1, 65536));
-  envs_cmd->add_option("--threads", args->threads, "VectorEnv thread counts")->check(CLI::Range(1, 256));
-  envs_cmd->add_option("--seconds", args->seconds, "time per measurement")->check(CLI::Range(0.05, 600.0));
+  envs_cmd->add_option("--threads", args->threads, "VectorEnv thread counts")
+      ->check(CLI::Range(1, 256));
+  envs_cmd->add_option("--seconds", args->seconds, "time per measurement")
+      ->check(CLI::Range(0.05, 600.0));
   envs_cmd->callback([args] {
-    std::vector<std::string> ids = args->ids.empty() ? envs::EnvRegistry::global().ids() : args->ids;
+    std::vector<std::string> ids =
+        args->ids.empty() ? envs::EnvRegistry::global().ids() : args->ids;
     std::printf("| env | single Env |");
     for (int t : args->threads)
       for (int c : args->copies) std::printf(" Vector %d x%d thr |", c, t);
     std::printf("\n| --- | ---: |");
-    for (std::size_t i = 0; i < args->threads.size() * args->copies.size(); ++i) std::printf(" ---: |");
+    for (std::size_t i = 0; i < args->threads.size() * args->copies.size(); ++i)
+      std::printf(" ---: |");
     std::printf("\n");
     for (const auto& id : ids) {
-      std::printf("| %s | %s |", id.c_str(), human_count(single_env_sps(id, args->seconds)).c_str());
+      std::printf("| %s | %s |", id.c_str(),
+                  human_count(single_env_sps(id, args->seconds)).c_str());
       std::fflush(stdout);
       for (int t : args->threads)
         for (int c : args->copies) {

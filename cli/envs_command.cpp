@@ -16,8 +16,9 @@ void add_envs_command(CLI::App& app) {
       auto env = registry.make(id);
       const auto& spec = env->spec();
       std::printf("%-28s %-s\n%28s obs %s, action %s, limit %d steps\n", id.c_str(),
-                  registry.entry(id).description.c_str(), "", spec.observation_space.describe().c_str(),
-                  spec.action_space.describe().c_str(), spec.max_episode_steps);
+                  registry.entry(id).description.c_str(), "",
+                  spec.observation_space.describe().c_str(), spec.action_space.describe().c_str(),
+                  spec.max_episode_steps);
     }
     auto& multi = envs::MultiAgentRegistry::global();
     std::printf("\nmulti-agent:\n");

@@ -58,14 +58,16 @@ std::filesystem::path policy_path(const std::string& target) {
 
 void run_eval(const EvalArgs& args) {
   const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_path(args.target));
-  const int copies = !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
+  const int copies =
+      !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
 
   std::unique_ptr<envs::AnimationWriter> writer;
   int fps = 30;
   std::function<void(const envs::Frame&)> on_frame;
   if (!args.record.empty()) {
     on_frame = [&](const envs::Frame& f) {
-      if (!writer) writer = std::make_unique<envs::AnimationWriter>(args.record, f.width, f.height, fps);
+      if (!writer)
+        writer = std::make_unique<envs::AnimationWriter>(args.record, f.width, f.height, fps);
       writer->add(f);
     };
   }
@@ -73,7 +75,8 @@ void run_eval(const EvalArgs& args) {
   agents::EvalResult r;
   agents::EnvConfig remote;
   if (!args.remote.empty()) {
-    if (!args.record.empty()) throw Error("--record needs a local env; a remote simulator draws its own pictures");
+    if (!args.record.empty())
+      throw Error("--record needs a local env; a remote simulator draws its own pictures");
     remote.id = policy.env_id;
     remote.options = policy.env_options;  // the env the policy was trained on, to compare specs
     remote.remote = args.remote;
@@ -82,7 +85,8 @@ void run_eval(const EvalArgs& args) {
   }
   // A server that serves another spec than the policy's env (another time limit, other bounds)
   // would be evaluated on without a word: refuse unless asked.
-  const SpecMismatch on_mismatch = args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
+  const SpecMismatch on_mismatch =
+      args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
   if (policy.multi_agent && !args.remote.empty()) {
     auto env = multi_agent_env_factory(on_mismatch)(remote);
     policy.check_fits(env->spec());
@@ -91,7 +95,8 @@ void run_eval(const EvalArgs& args) {
   } else if (policy.multi_agent) {
     auto env = policy.make_multi_agent_env(copies);
     fps = env->spec().render_fps;
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   } else if (!args.remote.empty()) {
     auto env = env_factory(on_mismatch)(remote);
     policy.check_fits(env->spec());
@@ -102,8 +107,9 @@ void run_eval(const EvalArgs& args) {
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   }
   if (writer) writer->close();
-  std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n", policy.env_id.c_str(),
-              args.episodes, args.deterministic ? "deterministic" : "stochastic", r.mean_return(), r.std_return(),
+  std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n",
+              policy.env_id.c_str(), args.episodes,
+              args.deterministic ? "deterministic" : "stochastic", r.mean_return(), r.std_return(),
               r.mean_length(), r.std_length());
   if (writer) std::printf("recorded %s\n", args.record.c_str());
 }
@@ -112,20 +118,26 @@ void run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
-  cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")->required();
+  auto* cmd = app.add_subcommand(
+      "eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
+  cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")
+      ->required();
   cmd->add_option("--episodes", args->episodes, "episodes to play")->check(CLI::Range(1, 1000000));
-  cmd->add_flag("--deterministic", args->deterministic, "take the most likely action instead of sampling");
+  cmd->add_flag("--deterministic", args->deterministic,
+                "take the most likely action instead of sampling");
   cmd->add_option("--seed", args->seed, "seed of the evaluation envs and sampling")
       ->check(
           whole_number_up_to(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
-  cmd->add_option("--num-envs", args->num_envs, "env copies played at once (default min(episodes, 16))")
+  cmd->add_option("--num-envs", args->num_envs,
+                  "env copies played at once (default min(episodes, 16))")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--record", args->record, "write the episodes as an animation (.gif or .mp4)");
-  cmd->add_option("--env-server", args->remote, "evaluate on a remote env server (host:port) instead of local copies");
+  cmd->add_option("--env-server", args->remote,
+                  "evaluate on a remote env server (host:port) instead of local copies");
   cmd->add_option("--token", args->token, "token for --env-server");
   cmd->add_flag("--allow-spec-mismatch", args->allow_spec_mismatch,
-                "evaluate on an --env-server whose spec differs from the policy's env (warns instead of refusing)");
+                "evaluate on an --env-server whose spec differs from the policy's env (warns "
+                "instead of refusing)");
   cmd->callback([args] { run_eval(*args); });
 }
 

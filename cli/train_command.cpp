@@ -47,7 +47,9 @@ void run_train(const TrainArgs& args) {
   std::unique_ptr<agents::Trainer> trainer;
   if (!args.resume.empty()) {
     if (!args.config.empty() || !args.overrides.empty() || args.seed >= 0 || !args.run_dir.empty())
-      throw Error("--resume continues a run as it was configured; drop CONFIG, --set, --seed and --run-dir");
+      throw Error(
+          "--resume continues a run as it was configured; drop CONFIG, --set, --seed and "
+          "--run-dir");
     trainer = agents::Trainer::resume(RunDir::open(args.resume), options);
   } else {
     if (args.config.empty()) throw Error("train needs a CONFIG file (or --resume RUN_DIR)");
@@ -55,8 +57,9 @@ void run_train(const TrainArgs& args) {
     if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
     const agents::TrainConfig config = agents::load_train_config(args.config, overrides);
     const std::filesystem::path dir =
-        args.run_dir.empty() ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
-                             : std::filesystem::path(args.run_dir);
+        args.run_dir.empty()
+            ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
+            : std::filesystem::path(args.run_dir);
     trainer = agents::Trainer::start(config, dir, options);
   }
   if (trainer->finished()) {
@@ -82,14 +85,17 @@ void run_train(const TrainArgs& args) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Train an agent from a YAML config (prints the run directory at the end)");
+  auto* cmd = app.add_subcommand(
+      "train", "Train an agent from a YAML config (prints the run directory at the end)");
   cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
-  cmd->add_option("--set", args->overrides, "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
+  cmd->add_option("--set", args->overrides,
+                  "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
   cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)")
       ->check(non_empty("a directory"));
   cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
       ->check(whole_number_up_to(kMaxSeed));
-  cmd->add_option("--resume", args->resume, "continue the run in this directory from its last checkpoint");
+  cmd->add_option("--resume", args->resume,
+                  "continue the run in this directory from its last checkpoint");
   cmd->add_flag("--quiet", args->quiet, "no progress line or status messages");
   cmd->callback([args] { run_train(*args); });
 }

@@ -15,13 +15,13 @@ namespace trustrl {
 class ByteWriter {
  public:
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put(const T& value) {
     const auto* p = reinterpret_cast<const std::uint8_t*>(&value);
     bytes_.insert(bytes_.end(), p, p + sizeof(T));
   }
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put_vector(std::span<const T> values) {
     put<std::uint64_t>(values.size());
     const auto* p = reinterpret_cast<const std::uint8_t*>(values.data());
@@ -31,9 +31,7 @@ class ByteWriter {
   void put_vector(const std::vector<T>& values) {
     put_vector(std::span<const T>(values));
   }
-  void put_string(const std::string& s) {
-    put_vector(std::span<const char>(s.data(), s.size()));
-  }
+  void put_string(const std::string& s) { put_vector(std::span<const char>(s.data(), s.size())); }
   const std::vector<std::uint8_t>& bytes() const { return bytes_; }
   std::vector<std::uint8_t> take() { return std::move(bytes_); }
 
@@ -48,15 +46,13 @@ class ByteReader {
       : bytes_(bytes), what_(std::move(what)) {}
 
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     T value;
     std::memcpy(&value, take(sizeof(T)), sizeof(T));
     return value;
   }
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  std::vector<T> get_vector() {
+  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector() {
     const auto n = get<std::uint64_t>();
     if (n > (bytes_.size() - pos_) / sizeof(T)) truncated();
     std::vector<T> out(n);

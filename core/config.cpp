@@ -55,7 +55,8 @@ bool is_null(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
 // Reads one mapping; remembers which keys it asked for so that the rest can be reported.
 class Reader final : public ConfigVisitor {
  public:
-  Reader(YAML::Node node, std::string prefix) : node_(std::move(node)), prefix_(std::move(prefix)) {}
+  Reader(YAML::Node node, std::string prefix)
+      : node_(std::move(node)), prefix_(std::move(prefix)) {}
 
   using ConfigVisitor::choice;
   using ConfigVisitor::field;
@@ -69,8 +70,7 @@ class Reader final : public ConfigVisitor {
       value = t == "true";
     }
   }
-  void field(std::string_view key, std::int64_t& value, std::string_view,
-             Bounds bounds) override {
+  void field(std::string_view key, std::int64_t& value, std::string_view, Bounds bounds) override {
     if (auto n = get(key)) {
       const double x = number(key, *n);
       if (x != std::floor(x) || std::fabs(x) > 9.007199254740992e15)
@@ -127,7 +127,8 @@ class Reader final : public ConfigVisitor {
       for (const auto& kv : *n) {
         const std::string k = kv.first.Scalar();
         if (!kv.second.IsScalar() && !kv.second.IsNull())
-          fail(std::string(key) + "." + k, "expected a single value, got " + scalar_text(kv.second));
+          fail(std::string(key) + "." + k,
+               "expected a single value, got " + scalar_text(kv.second));
         out[k] = kv.second.IsNull() ? "null" : kv.second.Scalar();
       }
       value = std::move(out);
@@ -188,7 +189,8 @@ class Reader final : public ConfigVisitor {
     if (!n.IsScalar()) fail(key, "expected a number, got " + scalar_text(n));
     std::string t = n.Scalar();
     t.erase(std::remove(t.begin(), t.end(), '_'), t.end());  // 1_000_000
-    for (const char* special : {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf"})
+    for (const char* special :
+         {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf"})
       if (t == special) fail(key, "expected a finite number, got '" + n.Scalar() + "'");
     double x = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
@@ -323,8 +325,8 @@ class Describer final : public ConfigVisitor {
  private:
   void line(std::string_view key, const std::string& def, const std::string& kind,
             std::string_view doc) {
-    out_ += prefix_ + std::string(key) + " = " + def + "  (" + kind + ")  " + std::string(doc) +
-            "\n";
+    out_ +=
+        prefix_ + std::string(key) + " = " + def + "  (" + kind + ")  " + std::string(doc) + "\n";
   }
   std::string prefix_;
 };

@@ -15,7 +15,9 @@ constexpr char kMagic[8] = {'T', 'R', 'U', 'S', 'T', 'R', 'L', '\0'};
 constexpr std::uint32_t kFormatVersion = 1;
 }  // namespace
 
-void SectionFile::add(const std::string& name, std::vector<std::uint8_t> bytes) { sections_[name] = std::move(bytes); }
+void SectionFile::add(const std::string& name, std::vector<std::uint8_t> bytes) {
+  sections_[name] = std::move(bytes);
+}
 
 void SectionFile::add(const std::string& name, const std::string& text) {
   sections_[name] = std::vector<std::uint8_t>(text.begin(), text.end());
@@ -23,7 +25,8 @@ void SectionFile::add(const std::string& name, const std::string& text) {
 
 const std::vector<std::uint8_t>& SectionFile::get(const std::string& name) const {
   const auto it = sections_.find(name);
-  if (it == sections_.end()) throw Error(source_ + " has no '" + name + "' section; it was not written by this trustrl");
+  if (it == sections_.end())
+    throw Error(source_ + " has no '" + name + "' section; it was not written by this trustrl");
   return it->second;
 }
 
@@ -53,10 +56,12 @@ void SectionFile::write(const std::filesystem::path& path) const {
 SectionFile SectionFile::read(const std::filesystem::path& path, const std::string& kind) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
-    throw Error((kind.empty() ? "file" : kind + " file") + " '" + path.string() + "' does not exist");
+    throw Error((kind.empty() ? "file" : kind + " file") + " '" + path.string() +
+                "' does not exist");
   const std::vector<std::uint8_t> bytes = read_file(path);
   const std::string what = (kind.empty() ? "file" : kind + " file") + " '" + path.string() + "'";
-  if (bytes.size() < sizeof(kMagic) + 8 || !std::equal(kMagic, kMagic + sizeof(kMagic), bytes.begin()))
+  if (bytes.size() < sizeof(kMagic) + 8 ||
+      !std::equal(kMagic, kMagic + sizeof(kMagic), bytes.begin()))
     throw Error(what + " is not a trustrl " + (kind.empty() ? "file" : kind) + " (wrong header)");
   std::uint32_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
@@ -66,18 +71,20 @@ SectionFile SectionFile::read(const std::filesystem::path& path, const std::stri
   for (std::size_t i = 0; i < sizeof(kMagic); ++i) r.get<char>();
   const auto version = r.get<std::uint32_t>();
   if (version != kFormatVersion)
-    throw Error(what + " has format version " + std::to_string(version) + "; this trustrl reads version " +
-                std::to_string(kFormatVersion));
+    throw Error(what + " has format version " + std::to_string(version) +
+                "; this trustrl reads version " + std::to_string(kFormatVersion));
   SectionFile file(r.get_string());
   // Read as any kind: name the file by the kind it holds ("policy file", "checkpoint file").
   const bool known_kind = file.kind_ == "policy" || file.kind_ == "checkpoint";
   file.source_ = kind.empty() && known_kind ? file.kind_ + " file '" + path.string() + "'" : what;
-  if (!kind.empty() && file.kind_ != kind) throw Error(what + " holds a " + file.kind_ + ", not a " + kind);
+  if (!kind.empty() && file.kind_ != kind)
+    throw Error(what + " holds a " + file.kind_ + ", not a " + kind);
   const auto count = r.get<std::uint32_t>();
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::string name = r.get_string();
     auto data = r.get_vector<std::uint8_t>();
-    if (crc32c(data) != r.get<std::uint32_t>()) throw Error(what + " is corrupt (section '" + name + "')");
+    if (crc32c(data) != r.get<std::uint32_t>())
+      throw Error(what + " is corrupt (section '" + name + "')");
     file.sections_[name] = std::move(data);
   }
   if (!r.at_end()) throw Error(what + " is corrupt (trailing bytes)");

@@ -14,8 +14,8 @@ std::string shortest(T x) {
   char buf[400];
   const T a = x < 0 ? -x : x;
   const bool plain = a == 0 || (a >= T(1e-5) && a < T(1e16));
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x,
-                                       plain ? std::chars_format::fixed : std::chars_format::scientific);
+  const auto [end, ec] = std::to_chars(
+      buf, buf + sizeof(buf), x, plain ? std::chars_format::fixed : std::chars_format::scientific);
   return ec == std::errc() ? std::string(buf, end) : std::to_string(x);
 }
 }  // namespace

@@ -5,7 +5,8 @@
 namespace trustrl {
 
 ThreadPool::ThreadPool(int num_threads) {
-  if (num_threads < 1) throw Error("thread pool needs at least 1 thread, got " + std::to_string(num_threads));
+  if (num_threads < 1)
+    throw Error("thread pool needs at least 1 thread, got " + std::to_string(num_threads));
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 

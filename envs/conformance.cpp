@@ -23,7 +23,8 @@ std::string row_text(std::span<const float> row) {
 }
 
 // Observation rows must lie in the observation space (and be finite where it is bounded).
-void expect_in_space(const Space& space, std::span<const float> rows, int n, const std::string& what) {
+void expect_in_space(const Space& space, std::span<const float> rows, int n,
+                     const std::string& what) {
   const auto dim = static_cast<std::size_t>(space.flat_dim());
   for (int i = 0; i < n; ++i) {
     const auto row = rows.subspan(static_cast<std::size_t>(i) * dim, dim);
@@ -82,8 +83,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
     if (spec.action_space.kind == SpaceKind::kBox)
       expect(spec.action_space.bounded(), "a Box action space must be bounded on every component");
     expect(spec.max_episode_steps >= 0, "max_episode_steps is negative");
-    expect(env->num_envs() == n, "asked for " + std::to_string(n) + " copies, got " +
-                                     std::to_string(env->num_envs()));
+    expect(env->num_envs() == n,
+           "asked for " + std::to_string(n) + " copies, got " + std::to_string(env->num_envs()));
     return spec.observation_space.describe() + " -> " + spec.action_space.describe();
   }));
 
@@ -92,7 +93,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
     env->reset(opt.seed);
     const StepBuffers& b = env->buffers();
     expect(static_cast<int>(b.observations.size()) == n * env->spec().observation_space.flat_dim(),
-           "reset filled " + std::to_string(b.observations.size()) + " observation values, expected " +
+           "reset filled " + std::to_string(b.observations.size()) +
+               " observation values, expected " +
                std::to_string(n * env->spec().observation_space.flat_dim()));
     expect_in_space(env->spec().observation_space, b.observations, n, "the first observation");
     return "first observations lie in the observation space";
@@ -113,8 +115,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
       expect_in_space(spec.observation_space, b.observations, n, "the observation" + at);
       for (int i = 0; i < n; ++i) {
         const auto k = static_cast<std::size_t>(i);
-        expect(std::isfinite(b.rewards[k]), "reward of copy " + std::to_string(i) + at + " is " +
-                                               format_number(b.rewards[k]));
+        expect(std::isfinite(b.rewards[k]),
+               "reward of copy " + std::to_string(i) + at + " is " + format_number(b.rewards[k]));
         expect(b.terminated[k] <= 1 && b.truncated[k] <= 1, "flags must be 0 or 1" + at);
         returns[k] += b.rewards[k];
         lengths[k] += 1;
@@ -128,9 +130,10 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
           expect_in_space(spec.observation_space,
                           std::span(b.final_observations).subspan(k * dim, dim), 1,
                           "the final observation of copy " + std::to_string(i) + at);
-          expect(b.episode_lengths[k] == lengths[k],
-                 "episode length of copy " + std::to_string(i) + at + " is reported as " +
-                     std::to_string(b.episode_lengths[k]) + ", counted " + std::to_string(lengths[k]));
+          expect(b.episode_lengths[k] == lengths[k], "episode length of copy " + std::to_string(i) +
+                                                         at + " is reported as " +
+                                                         std::to_string(b.episode_lengths[k]) +
+                                                         ", counted " + std::to_string(lengths[k]));
           expect(std::fabs(b.episode_returns[k] - returns[k]) <= 1e-6 * (1 + std::fabs(returns[k])),
                  "episode return of copy " + std::to_string(i) + at + " is reported as " +
                      format_number(b.episode_returns[k]) + ", the rewards sum to " +
@@ -212,7 +215,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
       b->step(actions_b.next());
     }
     throw CheckFailed{"seeds " + std::to_string(opt.seed) + " and " +
-                      std::to_string(opt.seed + 1000) + " gave identical episodes; is the seed used?"};
+                      std::to_string(opt.seed + 1000) +
+                      " gave identical episodes; is the seed used?"};
   }));
 
   out.push_back(run_check("invalid actions are refused", [&] {
@@ -239,7 +243,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
         bad[0] = space.nvec[0];
       }
       refused({bad, {}}, "an out-of-range discrete value");
-      std::vector<std::int64_t> short_batch(size - 1, space.kind == SpaceKind::kDiscrete ? space.start : 0);
+      std::vector<std::int64_t> short_batch(size - 1,
+                                            space.kind == SpaceKind::kDiscrete ? space.start : 0);
       refused({short_batch, {}}, "too few values");
     } else {
       std::vector<float> bad(size, 0.0f);

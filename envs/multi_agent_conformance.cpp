@@ -112,7 +112,6 @@ struct JointActionSource {
   std::vector<float> continuous;
 };
 
-
 }  // namespace
 
 std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVectorEnvMaker& make,

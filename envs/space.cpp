@@ -23,7 +23,8 @@ Space Space::box(std::vector<float> low, std::vector<float> high) {
   if (low.size() != high.size() || low.empty())
     throw Error("Box space needs low and high of one non-zero length");
   for (std::size_t i = 0; i < low.size(); ++i)
-    if (!(low[i] <= high[i])) throw Error("Box space has low > high at component " + std::to_string(i));
+    if (!(low[i] <= high[i]))
+      throw Error("Box space has low > high at component " + std::to_string(i));
   Space s;
   s.kind = SpaceKind::kBox;
   s.shape = {static_cast<std::int64_t>(low.size())};
@@ -66,7 +67,8 @@ std::int64_t Space::flat_dim() const {
 
 std::int64_t Space::num_logits() const {
   if (kind == SpaceKind::kDiscrete) return n;
-  if (kind == SpaceKind::kMultiDiscrete) return std::accumulate(nvec.begin(), nvec.end(), std::int64_t{0});
+  if (kind == SpaceKind::kMultiDiscrete)
+    return std::accumulate(nvec.begin(), nvec.end(), std::int64_t{0});
   return 0;
 }
 
@@ -134,13 +136,15 @@ bool all_equal(const std::vector<float>& v) {
 std::string Space::describe() const {
   switch (kind) {
     case SpaceKind::kDiscrete:
-      return "Discrete(" + std::to_string(n) + (start ? ", start=" + std::to_string(start) : "") + ")";
+      return "Discrete(" + std::to_string(n) + (start ? ", start=" + std::to_string(start) : "") +
+             ")";
     case SpaceKind::kMultiDiscrete:
       return "MultiDiscrete([" + join_numbers(nvec) + "])";
     case SpaceKind::kBox: {
       std::string shape_text = "(" + join_numbers(shape) + (shape.size() == 1 ? ",)" : ")");
       if (all_equal(low) && all_equal(high))
-        return "Box(" + format_number(low[0]) + ", " + format_number(high[0]) + ", " + shape_text + ")";
+        return "Box(" + format_number(low[0]) + ", " + format_number(high[0]) + ", " + shape_text +
+               ")";
       return "Box([" + join_numbers(low) + "], [" + join_numbers(high) + "], " + shape_text + ")";
     }
   }

@@ -30,7 +30,8 @@ void VectorEnv::load(ByteReader&) {
 Frame VectorEnv::render(int) const { throw Error(spec().id + ": this vector env cannot render"); }
 
 LocalVectorEnv::LocalVectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads)
-    : envs_(std::move(envs)), pool_(std::max(1, std::min<int>(num_threads, static_cast<int>(envs_.size())))) {
+    : envs_(std::move(envs)),
+      pool_(std::max(1, std::min<int>(num_threads, static_cast<int>(envs_.size())))) {
   if (envs_.empty()) throw Error("a vector env needs at least one copy");
   for (const auto& e : envs_)
     if (e->spec().canonical() != envs_.front()->spec().canonical())
@@ -77,7 +78,8 @@ void LocalVectorEnv::step_range(std::size_t begin, std::size_t end, const Action
   for (std::size_t i = begin; i < end; ++i) {
     Action a;
     if (!actions.discrete.empty()) a.discrete = actions.discrete.subspan(i * act_dim, act_dim);
-    if (!actions.continuous.empty()) a.continuous = actions.continuous.subspan(i * act_dim, act_dim);
+    if (!actions.continuous.empty())
+      a.continuous = actions.continuous.subspan(i * act_dim, act_dim);
     const std::span<float> obs = std::span(buffers_.observations).subspan(i * obs_dim, obs_dim);
     const StepResult r = envs_[i]->step(a, obs);
     buffers_.rewards[i] = r.reward;

@@ -15,8 +15,12 @@ using State5 = std::array<double, 5>;  // theta1, theta2, dtheta1, dtheta2, torq
 
 EnvSpec acrobot_spec() {
   const auto v1 = static_cast<float>(Acrobot::kMaxVel1), v2 = static_cast<float>(Acrobot::kMaxVel2);
-  return EnvSpec{"Acrobot-v1", Space::box({-1, -1, -1, -1, -v1, -v2}, {1, 1, 1, 1, v1, v2}),
-                 Space::discrete(3), 500, -100.0, 15};
+  return EnvSpec{"Acrobot-v1",
+                 Space::box({-1, -1, -1, -1, -v1, -v2}, {1, 1, 1, 1, v1, v2}),
+                 Space::discrete(3),
+                 500,
+                 -100.0,
+                 15};
 }
 
 State5 dsdt(const State5& s) {
@@ -25,7 +29,8 @@ State5 dsdt(const State5& s) {
   const double lc1 = A::kLinkComPos1, lc2 = A::kLinkComPos2, i1 = A::kLinkMoi, i2 = A::kLinkMoi;
   const double g = A::kGravity, a = s[4];
   const double theta1 = s[0], theta2 = s[1], dtheta1 = s[2], dtheta2 = s[3];
-  const double d1 = m1 * lc1 * lc1 + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * std::cos(theta2)) + i1 + i2;
+  const double d1 =
+      m1 * lc1 * lc1 + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * std::cos(theta2)) + i1 + i2;
   const double d2 = m2 * (lc2 * lc2 + l1 * lc2 * std::cos(theta2)) + i2;
   const double phi2 = m2 * lc2 * g * std::cos(theta1 + theta2 - A::kPi / 2.0);
   const double phi1 = -m2 * l1 * lc2 * dtheta2 * dtheta2 * std::sin(theta2) -
@@ -80,7 +85,8 @@ StepResult Acrobot::step_impl(Action action, std::span<float> obs) {
   const State5 k2 = dsdt(axpy(y0, dt2, k1));
   const State5 k3 = dsdt(axpy(y0, dt2, k2));
   const State5 k4 = dsdt(axpy(y0, dt, k3));
-  for (std::size_t i = 0; i < 4; ++i) s_[i] = y0[i] + dt / 6.0 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+  for (std::size_t i = 0; i < 4; ++i)
+    s_[i] = y0[i] + dt / 6.0 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
   s_[0] = wrap(s_[0], -kPi, kPi);
   s_[1] = wrap(s_[1], -kPi, kPi);
   s_[2] = std::clamp(s_[2], -kMaxVel1, kMaxVel1);

@@ -1,6 +1,7 @@
 #pragma once
 // Acrobot-v1: Gymnasium 1.x classic_control/acrobot.py (Sutton 1996; "book" dynamics, RK4).
-// State: [theta1, theta2, dtheta1, dtheta2]; observation: [cos t1, sin t1, cos t2, sin t2, dt1, dt2].
+// State: [theta1, theta2, dtheta1, dtheta2]; observation: [cos t1, sin t1, cos t2, sin t2, dt1,
+// dt2].
 
 #include "envs/env.h"
 #include "envs/options.h"

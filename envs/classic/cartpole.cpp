@@ -12,8 +12,12 @@ EnvSpec cartpole_spec() {
   const auto h = static_cast<float>(CartPole::kXThreshold * 2);
   const auto a = static_cast<float>(CartPole::kThetaThreshold * 2);
   const float inf = INFINITY;
-  return EnvSpec{"CartPole-v1", Space::box({-h, -inf, -a, -inf}, {h, inf, a, inf}),
-                 Space::discrete(2), 500, 475.0, 50};
+  return EnvSpec{"CartPole-v1",
+                 Space::box({-h, -inf, -a, -inf}, {h, inf, a, inf}),
+                 Space::discrete(2),
+                 500,
+                 475.0,
+                 50};
 }
 }  // namespace
 
@@ -40,8 +44,9 @@ StepResult CartPole::step_impl(Action action, std::span<float> obs) {
   const double force = action.discrete[0] == 1 ? kForceMag : -kForceMag;
   const double cos_theta = std::cos(theta_), sin_theta = std::sin(theta_);
   const double temp = (force + kPoleMassLength * theta_dot_ * theta_dot_ * sin_theta) / kTotalMass;
-  const double theta_acc = (kGravity * sin_theta - cos_theta * temp) /
-                           (kHalfLength * (4.0 / 3.0 - kMassPole * cos_theta * cos_theta / kTotalMass));
+  const double theta_acc =
+      (kGravity * sin_theta - cos_theta * temp) /
+      (kHalfLength * (4.0 / 3.0 - kMassPole * cos_theta * cos_theta / kTotalMass));
   const double x_acc = temp - kPoleMassLength * theta_acc * cos_theta / kTotalMass;
   // Explicit Euler, Gymnasium's default integrator.
   x_ += kTau * x_dot_;
@@ -59,7 +64,8 @@ StepResult CartPole::step_impl(Action action, std::span<float> obs) {
 std::vector<double> CartPole::get_state() const { return {x_, x_dot_, theta_, theta_dot_}; }
 
 void CartPole::set_state(std::span<const double> state, std::span<float> obs) {
-  if (state.size() != 4) throw Error("CartPole-v1: state needs 4 values [x, x_dot, theta, theta_dot]");
+  if (state.size() != 4)
+    throw Error("CartPole-v1: state needs 4 values [x, x_dot, theta, theta_dot]");
   x_ = state[0];
   x_dot_ = state[1];
   theta_ = state[2];

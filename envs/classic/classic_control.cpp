@@ -15,13 +15,16 @@ EnvFactory factory() {
 }  // namespace
 
 void register_classic_control(EnvRegistry& registry) {
-  registry.add({"CartPole-v1", "balance a pole on a cart (discrete, 2 actions)", factory<CartPole>()});
-  registry.add({"Acrobot-v1", "swing a two-link arm above a line (discrete, 3 actions)", factory<Acrobot>()});
+  registry.add(
+      {"CartPole-v1", "balance a pole on a cart (discrete, 2 actions)", factory<CartPole>()});
+  registry.add({"Acrobot-v1", "swing a two-link arm above a line (discrete, 3 actions)",
+                factory<Acrobot>()});
   registry.add({"MountainCar-v0", "drive an underpowered car up a hill (discrete, 3 actions)",
                 factory<MountainCar>()});
   registry.add({"MountainCarContinuous-v0", "drive an underpowered car up a hill (continuous)",
                 factory<MountainCarContinuous>()});
-  registry.add({"Pendulum-v1", "swing a pendulum up and hold it (continuous)", factory<Pendulum>()});
+  registry.add(
+      {"Pendulum-v1", "swing a pendulum up and hold it (continuous)", factory<Pendulum>()});
 }
 
 }  // namespace trustrl::envs

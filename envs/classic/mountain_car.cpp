@@ -11,12 +11,14 @@ namespace trustrl::envs {
 namespace {
 
 Space car_observation_space() {
-  return Space::box({static_cast<float>(MountainCar::kMinPosition), static_cast<float>(-MountainCar::kMaxSpeed)},
-                    {static_cast<float>(MountainCar::kMaxPosition), static_cast<float>(MountainCar::kMaxSpeed)});
+  return Space::box(
+      {static_cast<float>(MountainCar::kMinPosition), static_cast<float>(-MountainCar::kMaxSpeed)},
+      {static_cast<float>(MountainCar::kMaxPosition), static_cast<float>(MountainCar::kMaxSpeed)});
 }
 
 void check_state(std::span<const double> state, const char* id) {
-  if (state.size() != 2) throw Error(std::string(id) + ": state needs 2 values [position, velocity]");
+  if (state.size() != 2)
+    throw Error(std::string(id) + ": state needs 2 values [position, velocity]");
 }
 
 }  // namespace
@@ -40,7 +42,8 @@ void MountainCar::reset_impl(std::span<float> obs) {
 }
 
 StepResult MountainCar::step_impl(Action action, std::span<float> obs) {
-  velocity_ += static_cast<double>(action.discrete[0] - 1) * kForce + std::cos(3 * position_) * (-kGravity);
+  velocity_ +=
+      static_cast<double>(action.discrete[0] - 1) * kForce + std::cos(3 * position_) * (-kGravity);
   velocity_ = std::clamp(velocity_, -kMaxSpeed, kMaxSpeed);
   position_ += velocity_;
   position_ = std::clamp(position_, kMinPosition, kMaxPosition);
@@ -63,8 +66,8 @@ void MountainCar::set_state(std::span<const double> state, std::span<float> obs)
 
 MountainCarContinuous::MountainCarContinuous(EnvOptions& options)
     : Env(EnvSpec{"MountainCarContinuous-v0", car_observation_space(),
-                  Space::box(static_cast<float>(kMinAction), static_cast<float>(kMaxAction), {1}), 999,
-                  90.0, 30}) {
+                  Space::box(static_cast<float>(kMinAction), static_cast<float>(kMaxAction), {1}),
+                  999, 90.0, 30}) {
   goal_velocity_ = options.number("goal_velocity", 0.0);
 }
 

@@ -25,8 +25,8 @@ Pendulum::Pendulum(EnvOptions& options)
     : Env(EnvSpec{"Pendulum-v1",
                   Space::box({-1.0f, -1.0f, static_cast<float>(-kMaxSpeed)},
                              {1.0f, 1.0f, static_cast<float>(kMaxSpeed)}),
-                  Space::box(static_cast<float>(-kMaxTorque), static_cast<float>(kMaxTorque), {1}), 200,
-                  std::nullopt, 30}) {
+                  Space::box(static_cast<float>(-kMaxTorque), static_cast<float>(kMaxTorque), {1}),
+                  200, std::nullopt, 30}) {
   gravity_ = options.number("g", 10.0);
   last_u_ = NAN;
 }
@@ -51,9 +51,11 @@ StepResult Pendulum::step_impl(Action action, std::span<float> obs) {
   last_u_ = u;
   const float u_squared = u * u;
   const double th = angle_normalize(theta_);
-  const double costs = th * th + 0.1 * theta_dot_ * theta_dot_ + 0.001 * static_cast<double>(u_squared);
-  double new_theta_dot =
-      theta_dot_ + (3 * gravity_ / (2 * kLength) * std::sin(theta_) + 3.0 / (kMass * kLength * kLength) * u) * kDt;
+  const double costs =
+      th * th + 0.1 * theta_dot_ * theta_dot_ + 0.001 * static_cast<double>(u_squared);
+  double new_theta_dot = theta_dot_ + (3 * gravity_ / (2 * kLength) * std::sin(theta_) +
+                                       3.0 / (kMass * kLength * kLength) * u) *
+                                          kDt;
   new_theta_dot = std::clamp(new_theta_dot, -kMaxSpeed, kMaxSpeed);
   theta_ = theta_ + new_theta_dot * kDt;
   theta_dot_ = new_theta_dot;

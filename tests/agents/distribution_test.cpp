@@ -44,9 +44,11 @@ TEST(Distribution, MultiCategoricalSumsComponents) {
 TEST(Distribution, RowsAndSliceSelectTheBatch) {
   const auto logits = torch::randn({5, 3});
   const auto d = Distribution::categorical(logits);
-  EXPECT_TRUE(torch::equal(d.rows(torch::tensor({3, 1}, torch::kInt64)).log_probs(),
-                           torch::log_softmax(logits, 1).index_select(0, torch::tensor({3, 1}, torch::kInt64))));
-  EXPECT_TRUE(torch::equal(d.slice(1, 2).log_probs(), torch::log_softmax(logits, 1).narrow(0, 1, 2)));
+  EXPECT_TRUE(torch::equal(
+      d.rows(torch::tensor({3, 1}, torch::kInt64)).log_probs(),
+      torch::log_softmax(logits, 1).index_select(0, torch::tensor({3, 1}, torch::kInt64))));
+  EXPECT_TRUE(
+      torch::equal(d.slice(1, 2).log_probs(), torch::log_softmax(logits, 1).narrow(0, 1, 2)));
 }
 
 }  // namespace

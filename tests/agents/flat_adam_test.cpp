@@ -12,7 +12,8 @@ TEST(FlatAdam, MatchesTorchAdam) {
   torch::nn::Sequential b(torch::nn::Linear(4, 8), torch::nn::Tanh(), torch::nn::Linear(8, 2));
   {
     torch::NoGradGuard g;
-    for (std::size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+    for (std::size_t i = 0; i < a->parameters().size(); ++i)
+      b->parameters()[i].copy_(a->parameters()[i]);
   }
   FlatAdam flat(*a, 0.01, 0.9, 0.999, 1e-5);
   torch::optim::Adam ref(b->parameters(), torch::optim::AdamOptions(0.01).eps(1e-5));

@@ -138,19 +138,18 @@ TEST_P(FusedGradient, MatchesAutograd) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, FusedGradient,
-    ::testing::Values(Case{"categorical_value_clip", envs::Space::discrete(3)},
-                      Case{"categorical_no_value_clip", envs::Space::discrete(3), Activation::kTanh,
-                           5, false},
-                      Case{"gaussian_tanh", envs::Space::box(-1, 1, {2})},
-                      Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu},
-                      Case{"categorical_relu", envs::Space::discrete(4), Activation::kRelu},
-                      Case{"wide_critic_input", envs::Space::discrete(2), Activation::kTanh, 9},
-                      // Huber deltas the errors straddle (returns ~N(0,1), values perturbed
-                      // by 0.3): both the quadratic and the linear piece carry gradient.
-                      Case{"huber_value_clip", envs::Space::discrete(3), Activation::kRelu, 5,
-                           true, 0.5},
-                      Case{"huber_no_value_clip", envs::Space::box(-1, 1, {2}),
-                           Activation::kTanh, 7, false, 0.4}),
+    ::testing::Values(
+        Case{"categorical_value_clip", envs::Space::discrete(3)},
+        Case{"categorical_no_value_clip", envs::Space::discrete(3), Activation::kTanh, 5, false},
+        Case{"gaussian_tanh", envs::Space::box(-1, 1, {2})},
+        Case{"gaussian_relu", envs::Space::box(-1, 1, {2}), Activation::kRelu},
+        Case{"categorical_relu", envs::Space::discrete(4), Activation::kRelu},
+        Case{"wide_critic_input", envs::Space::discrete(2), Activation::kTanh, 9},
+        // Huber deltas the errors straddle (returns ~N(0,1), values perturbed
+        // by 0.3): both the quadratic and the linear piece carry gradient.
+        Case{"huber_value_clip", envs::Space::discrete(3), Activation::kRelu, 5, true, 0.5},
+        Case{"huber_no_value_clip", envs::Space::box(-1, 1, {2}), Activation::kTanh, 7, false,
+             0.4}),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.name; });
 
 TEST(FusedUpdate, WholeUpdateMatchesAutograd) {
@@ -226,7 +225,6 @@ TEST(FusedUpdate, EligibilityFallsBackOutsideTheCommonCase) {
   EXPECT_FALSE(fused_update_eligible(*s.net, s.optimizer, clip, ppo, 1));
 }
 
-
 // The fused gradient is the same on every kernel path the CPU has (TRUSTRL_ISA) and on every
 // OpenBLAS core it runs (the BLAS products): each combination gives the baseline path's gradient
 // on Prescott's generic kernels to float tolerance.
@@ -249,9 +247,9 @@ TEST(FusedUpdate, EveryKernelPathAndBlasCoreGivesTheSameGradient) {
       Problem s(c, 21, 131);
       FusedPpoGradient fused(*s.net, s.optimizer, ppo_config(c));
       const UpdateBatch& b = s.batch;
-      fused.compute(
-          {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns},
-          0.2);
+      fused.compute({b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages,
+                     b.returns},
+                    0.2);
       return s.optimizer.gradients().clone();
     };
     const torch::Tensor reference = gradient(KernelPath::kBaseline, cores.front());

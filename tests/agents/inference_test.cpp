@@ -35,10 +35,13 @@ void check_agreement(const envs::Space& space, Activation activation, bool gsde 
   const Distribution d = net->distribution(obs);
   torch::Tensor actions;
   if (space.is_discrete()) {
-    actions = torch::from_blob(act.discrete_actions.data(), {7, space.flat_dim()}, torch::kInt64).clone();
+    actions =
+        torch::from_blob(act.discrete_actions.data(), {7, space.flat_dim()}, torch::kInt64).clone();
     if (space.kind == envs::SpaceKind::kDiscrete) actions -= space.start;
   } else {
-    actions = torch::from_blob(act.continuous_actions.data(), {7, space.flat_dim()}, torch::kFloat32).clone();
+    actions =
+        torch::from_blob(act.continuous_actions.data(), {7, space.flat_dim()}, torch::kFloat32)
+            .clone();
   }
   const torch::Tensor lp = d.log_prob(actions).detach();
   for (int i = 0; i < 7; ++i) EXPECT_NEAR(act.log_probs[i], lp[i].item<float>(), 2e-5) << i;
@@ -48,17 +51,27 @@ void check_agreement(const envs::Space& space, Activation activation, bool gsde 
   const torch::Tensor m = d.mode().detach();
   if (space.is_discrete()) {
     for (int i = 0; i < 7 * space.flat_dim(); ++i)
-      EXPECT_EQ(mode.discrete_actions[i] - (space.kind == envs::SpaceKind::kDiscrete ? space.start : 0),
-                m.view({-1})[i].item<std::int64_t>());
+      EXPECT_EQ(
+          mode.discrete_actions[i] - (space.kind == envs::SpaceKind::kDiscrete ? space.start : 0),
+          m.view({-1})[i].item<std::int64_t>());
   } else {
-    for (int i = 0; i < 7 * space.flat_dim(); ++i) EXPECT_NEAR(mode.continuous_actions[i], m.view({-1})[i].item<float>(), 1e-5);
+    for (int i = 0; i < 7 * space.flat_dim(); ++i)
+      EXPECT_NEAR(mode.continuous_actions[i], m.view({-1})[i].item<float>(), 1e-5);
   }
 }
 
-TEST(Inference, MatchesTorchDiscrete) { check_agreement(envs::Space::discrete(4, 2), Activation::kTanh); }
-TEST(Inference, MatchesTorchMultiDiscrete) { check_agreement(envs::Space::multi_discrete({3, 2, 4}), Activation::kRelu); }
-TEST(Inference, MatchesTorchBox) { check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh); }
-TEST(Inference, MatchesTorchGsde) { check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh, true); }
+TEST(Inference, MatchesTorchDiscrete) {
+  check_agreement(envs::Space::discrete(4, 2), Activation::kTanh);
+}
+TEST(Inference, MatchesTorchMultiDiscrete) {
+  check_agreement(envs::Space::multi_discrete({3, 2, 4}), Activation::kRelu);
+}
+TEST(Inference, MatchesTorchBox) {
+  check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh);
+}
+TEST(Inference, MatchesTorchGsde) {
+  check_agreement(envs::Space::box(-1, 1, {3}), Activation::kTanh, true);
+}
 
 // gSDE: with one exploration matrix held, the noise is a fixed linear function of the features,
 // and its per-state std is what the learner's distribution says.
@@ -150,15 +163,13 @@ TEST(Inference, WeightsRoundTrip) {
   EXPECT_TRUE(in.at_end());  // the action space travels beside the weights (PolicySnapshot)
 }
 
-
 // The kernel paths (TRUSTRL_ISA) compute the same policy: every path the CPU has gives the
 // baseline path's outputs, values and log-probs to float tolerance (FMA contraction and vector
 // width change the rounding, not the math). Wide layers so the vector loops and their tails run.
 TEST(Inference, EveryKernelPathAgreesWithBaseline) {
   const KernelPath saved = kernel_path();
-  for (auto [space, activation] :
-       {std::pair{envs::Space::discrete(5), Activation::kTanh},
-        std::pair{envs::Space::box(-1, 1, {3}), Activation::kRelu}}) {
+  for (auto [space, activation] : {std::pair{envs::Space::discrete(5), Activation::kTanh},
+                                   std::pair{envs::Space::box(-1, 1, {3}), Activation::kRelu}}) {
     torch::manual_seed(5);
     NetworkConfig cfg;
     cfg.activation = activation;

@@ -12,14 +12,17 @@ TEST(Kl, CategoricalClosedForm) {
   const auto q = torch::tensor({{0.6, 0.1, 0.3}}, torch::kFloat64);
   const auto dp = Distribution::categorical(p.log()), dq = Distribution::categorical(q.log());
   double want = 0;
-  for (int k = 0; k < 3; ++k) want += p[0][k].item<double>() * std::log(p[0][k].item<double>() / q[0][k].item<double>());
+  for (int k = 0; k < 3; ++k)
+    want += p[0][k].item<double>() * std::log(p[0][k].item<double>() / q[0][k].item<double>());
   EXPECT_NEAR(kl_divergence(dp, dq).item<double>(), want, 1e-12);
   EXPECT_NEAR(kl_divergence(dp, dp).item<double>(), 0.0, 1e-12);
 }
 
 TEST(Kl, GaussianClosedForm) {
-  const auto mp = torch::tensor({{0.5, -1.0}}, torch::kFloat64), sp = torch::tensor({0.3, -0.2}, torch::kFloat64);
-  const auto mq = torch::tensor({{0.0, 1.0}}, torch::kFloat64), sq = torch::tensor({-0.1, 0.4}, torch::kFloat64);
+  const auto mp = torch::tensor({{0.5, -1.0}}, torch::kFloat64),
+             sp = torch::tensor({0.3, -0.2}, torch::kFloat64);
+  const auto mq = torch::tensor({{0.0, 1.0}}, torch::kFloat64),
+             sq = torch::tensor({-0.1, 0.4}, torch::kFloat64);
   const auto p = Distribution::diag_gaussian(mp, sp), q = Distribution::diag_gaussian(mq, sq);
   double want = 0;
   for (int k = 0; k < 2; ++k) {
@@ -29,15 +32,19 @@ TEST(Kl, GaussianClosedForm) {
   }
   EXPECT_NEAR(kl_divergence(p, q).item<double>(), want, 1e-12);
   // KL is not symmetric.
-  EXPECT_GT(std::fabs(kl_divergence(p, q).item<double>() - kl_divergence(q, p).item<double>()), 1e-3);
+  EXPECT_GT(std::fabs(kl_divergence(p, q).item<double>() - kl_divergence(q, p).item<double>()),
+            1e-3);
 }
 
 TEST(Kl, MultiCategoricalIsTheSumOverComponents) {
   torch::manual_seed(0);
   const auto lp = torch::randn({4, 5}, torch::kFloat64), lq = torch::randn({4, 5}, torch::kFloat64);
-  const auto p = Distribution::multi_categorical(lp, {2, 3}), q = Distribution::multi_categorical(lq, {2, 3});
-  const auto want = kl_divergence(Distribution::categorical(lp.narrow(1, 0, 2)), Distribution::categorical(lq.narrow(1, 0, 2))) +
-                    kl_divergence(Distribution::categorical(lp.narrow(1, 2, 3)), Distribution::categorical(lq.narrow(1, 2, 3)));
+  const auto p = Distribution::multi_categorical(lp, {2, 3}),
+             q = Distribution::multi_categorical(lq, {2, 3});
+  const auto want = kl_divergence(Distribution::categorical(lp.narrow(1, 0, 2)),
+                                  Distribution::categorical(lq.narrow(1, 0, 2))) +
+                    kl_divergence(Distribution::categorical(lp.narrow(1, 2, 3)),
+                                  Distribution::categorical(lq.narrow(1, 2, 3)));
   EXPECT_TRUE(torch::allclose(kl_divergence(p, q), want, 1e-12, 1e-12));
 }
 
@@ -74,8 +81,9 @@ TEST(Kl, EstimatorsMatchAnalyticCategorical) {
   auto make = [] {
     const auto lp = torch::randn({1, 6}, torch::kFloat64) * 0.5;
     const auto lq = lp + torch::randn({1, 6}, torch::kFloat64) * 0.3;
-    return std::make_pair(Distribution::categorical(lp).rows(torch::zeros({200000}, torch::kInt64)),
-                          Distribution::categorical(lq).rows(torch::zeros({200000}, torch::kInt64)));
+    return std::make_pair(
+        Distribution::categorical(lp).rows(torch::zeros({200000}, torch::kInt64)),
+        Distribution::categorical(lq).rows(torch::zeros({200000}, torch::kInt64)));
   };
   auto sample = [](const Distribution& p, int n) {
     return torch::multinomial(p.log_probs().narrow(0, 0, 1).exp(), n, true).view({n, 1});
@@ -85,12 +93,16 @@ TEST(Kl, EstimatorsMatchAnalyticCategorical) {
 
 TEST(Kl, EstimatorsMatchAnalyticGaussian) {
   auto make = [] {
-    const auto m = torch::randn({1, 3}, torch::kFloat64), s = torch::randn({3}, torch::kFloat64) * 0.3;
-    const auto m2 = m + torch::randn({1, 3}, torch::kFloat64) * 0.2, s2 = s + torch::randn({3}, torch::kFloat64) * 0.1;
-    return std::make_pair(Distribution::diag_gaussian(m.expand({200000, 3}), s), Distribution::diag_gaussian(m2.expand({200000, 3}), s2));
+    const auto m = torch::randn({1, 3}, torch::kFloat64),
+               s = torch::randn({3}, torch::kFloat64) * 0.3;
+    const auto m2 = m + torch::randn({1, 3}, torch::kFloat64) * 0.2,
+               s2 = s + torch::randn({3}, torch::kFloat64) * 0.1;
+    return std::make_pair(Distribution::diag_gaussian(m.expand({200000, 3}), s),
+                          Distribution::diag_gaussian(m2.expand({200000, 3}), s2));
   };
   auto sample = [](const Distribution& p, int n) {
-    return p.mean() + torch::exp(p.log_std()) * torch::randn({n, p.mean().size(1)}, torch::kFloat64);
+    return p.mean() +
+           torch::exp(p.log_std()) * torch::randn({n, p.mean().size(1)}, torch::kFloat64);
   };
   monte_carlo(make, sample, 10);
 }

@@ -36,9 +36,12 @@ struct Outcome {
   std::string train_log;
 };
 
-Outcome train(const std::string& config_file, const std::vector<std::string>& overrides, const std::string& name) {
-  const TrainConfig config = load_train_config(std::string(TRUSTRL_SOURCE_DIR) + "/configs/" + config_file, overrides);
-  const fs::path dir = fs::temp_directory_path() / ("trustrl_learn_" + name + "_" + std::to_string(::getpid()));
+Outcome train(const std::string& config_file, const std::vector<std::string>& overrides,
+              const std::string& name) {
+  const TrainConfig config =
+      load_train_config(std::string(TRUSTRL_SOURCE_DIR) + "/configs/" + config_file, overrides);
+  const fs::path dir =
+      fs::temp_directory_path() / ("trustrl_learn_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   TrainerOptions quiet;
   quiet.progress = false;
@@ -48,13 +51,16 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   const SavedPolicy policy = SavedPolicy::read(dir / "policy.pt");
   if (policy.multi_agent) {
     auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
-    out.eval_return = evaluate(std::move(env), policy.snapshot, 64, /*deterministic=*/true, 12345).mean_return();
+    out.eval_return =
+        evaluate(std::move(env), policy.snapshot, 64, /*deterministic=*/true, 12345).mean_return();
     auto untrained = make_roles(config, local_env_factory(), local_multi_agent_env_factory());
     auto env2 = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
-    out.untrained_return = evaluate(std::move(env2), untrained.learner->snapshot(), 64, true, 12345).mean_return();
+    out.untrained_return =
+        evaluate(std::move(env2), untrained.learner->snapshot(), 64, true, 12345).mean_return();
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
-    out.eval_return = evaluate(*env, policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
+    out.eval_return =
+        evaluate(*env, policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
   }
   std::ifstream csv(dir / "metrics.csv");
   std::string line;
@@ -69,7 +75,8 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
       continue;
     }
     std::map<std::string, double> row;
-    for (std::size_t i = 0; i < cells.size(); ++i) row[header[i]] = cells[i].empty() ? NAN : std::stod(cells[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      row[header[i]] = cells[i].empty() ? NAN : std::stod(cells[i]);
     out.rows.push_back(row);
   }
   // The actor's log-probs are the learner's, so the mean ratio over the first minibatch of every
@@ -91,13 +98,15 @@ class CartPoleSeeds : public testing::TestWithParam<int> {};
 // Issue: PPO reaches a mean return >= 475 on CartPole-v1 within 100k env steps for 3 of 3 seeds.
 TEST_P(CartPoleSeeds, ReachesFourSeventyFiveWithin100kSteps) {
   const int seed = GetParam();
-  const Outcome o = train("ppo_cartpole.yaml", {"seed=" + std::to_string(seed), "total_steps=100000"},
-                          "cartpole" + std::to_string(seed));
+  const Outcome o =
+      train("ppo_cartpole.yaml", {"seed=" + std::to_string(seed), "total_steps=100000"},
+            "cartpole" + std::to_string(seed));
   EXPECT_GE(o.eval_return, 475.0) << "seed " << seed;
   EXPECT_LE(o.rows.back().at("global_step"), 100000);
   // train.log names the kernel path the run used.
   const char* isa = std::getenv("TRUSTRL_ISA");
-  const std::string path(kernel_path_name(isa != nullptr ? parse_kernel_path(isa) : best_kernel_path()));
+  const std::string path(
+      kernel_path_name(isa != nullptr ? parse_kernel_path(isa) : best_kernel_path()));
   EXPECT_NE(o.train_log.find("kernels: " + path), std::string::npos) << o.train_log;
 }
 
@@ -111,7 +120,8 @@ INSTANTIATE_TEST_SUITE_P(Ppo, CartPoleSeeds, testing::Values(1, 2, 3),
 // the bar on one path (measured: kl_bound seed 1 reaches 438 on avx2 and 500 on baseline and
 // avx512; seeds 2-5 reach 500 on every path). The promise is that the mode learns CartPole, so
 // at least 2 of 3 seeds reach 475; a mode that is broken misses on every seed.
-std::vector<Outcome> train_seeds(const std::vector<std::string>& overrides, const std::string& name) {
+std::vector<Outcome> train_seeds(const std::vector<std::string>& overrides,
+                                 const std::string& name) {
   std::vector<Outcome> runs;
   for (int seed : {1, 2, 3}) {
     std::vector<std::string> o = overrides;
@@ -132,11 +142,11 @@ void expect_most_seeds_solve(const std::vector<Outcome>& runs) {
 }
 
 TEST(TrustRegionLearning, KlPenaltyAlone) {
-  const auto runs = train_seeds({"trust_region.clip=null", "trust_region.clip_anneal=false",
-                                 "trust_region.kl_penalty.enabled=true",
-                                 "trust_region.kl_penalty.beta=1.0",
-                                 "trust_region.kl_penalty.target=0.01"},
-                                "penalty");
+  const auto runs =
+      train_seeds({"trust_region.clip=null", "trust_region.clip_anneal=false",
+                   "trust_region.kl_penalty.enabled=true", "trust_region.kl_penalty.beta=1.0",
+                   "trust_region.kl_penalty.target=0.01"},
+                  "penalty");
   expect_most_seeds_solve(runs);
   for (const Outcome& o : runs) {
     double min_beta = 1e9, max_beta = 0;
@@ -174,9 +184,8 @@ TEST(TrustRegionLearning, KlBoundHoldsOnEveryUpdate) {
 }
 
 TEST(TrustRegionLearning, ClipWithEpochCheck) {
-  expect_most_seeds_solve(
-      train_seeds({"trust_region.target_kl=0.02", "trust_region.target_kl_check=epoch"},
-                  "epochcheck"));
+  expect_most_seeds_solve(train_seeds(
+      {"trust_region.target_kl=0.02", "trust_region.target_kl_check=epoch"}, "epochcheck"));
 }
 
 }  // namespace

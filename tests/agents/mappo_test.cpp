@@ -37,7 +37,8 @@ LearnerSetup spread_setup() {
 
 // A rollout from the real env, with some agents marked dead.
 Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& policy) {
-  MultiAgentActor actor(envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
+  MultiAgentActor actor(
+      envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
   actor.set_policy(policy);
   Rollout r;
   actor.collect(10, r);
@@ -52,15 +53,19 @@ Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& po
 // Death masking: whatever a dead agent's row holds, the update is the same.
 TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
   const LearnerSetup s = spread_setup();
-  MappoLearner a(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11), b(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  MappoLearner a(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11),
+      b(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
   Rollout clean = rollout_with_dead_agents(s, a.snapshot());
   Rollout noisy = clean;
   Rng rng(5);
-  const auto obs_dim = static_cast<std::size_t>(noisy.obs_dim), critic_dim = static_cast<std::size_t>(noisy.critic_dim);
+  const auto obs_dim = static_cast<std::size_t>(noisy.obs_dim),
+             critic_dim = static_cast<std::size_t>(noisy.critic_dim);
   for (std::size_t i = 0; i < noisy.active.size(); ++i) {
     if (noisy.active[i]) continue;
-    for (std::size_t k = 0; k < obs_dim; ++k) noisy.observations[i * obs_dim + k] = static_cast<float>(rng.normal() * 100);
-    for (std::size_t k = 0; k < critic_dim; ++k) noisy.critic_inputs[i * critic_dim + k] = static_cast<float>(rng.normal() * 100);
+    for (std::size_t k = 0; k < obs_dim; ++k)
+      noisy.observations[i * obs_dim + k] = static_cast<float>(rng.normal() * 100);
+    for (std::size_t k = 0; k < critic_dim; ++k)
+      noisy.critic_inputs[i * critic_dim + k] = static_cast<float>(rng.normal() * 100);
     noisy.discrete_actions[i] = static_cast<std::int64_t>(rng.below(5));
     noisy.log_probs[i] = -7.0f;
     noisy.values[i] = 55.0f;
@@ -69,12 +74,14 @@ TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
   a.update(clean, 1.0);
   b.update(noisy, 1.0);
   for (std::size_t g = 0; g < a.groups().size(); ++g)
-    EXPECT_TRUE(torch::equal(a.groups()[g]->optimizer->parameters(), b.groups()[g]->optimizer->parameters()));
+    EXPECT_TRUE(torch::equal(a.groups()[g]->optimizer->parameters(),
+                             b.groups()[g]->optimizer->parameters()));
   // And dead rows did change something real when they are alive: the mask is what protects.
   MappoLearner c(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
   std::fill(noisy.active.begin(), noisy.active.end(), 1);
   c.update(noisy, 1.0);
-  EXPECT_FALSE(torch::equal(a.groups()[0]->optimizer->parameters(), c.groups()[0]->optimizer->parameters()));
+  EXPECT_FALSE(
+      torch::equal(a.groups()[0]->optimizer->parameters(), c.groups()[0]->optimizer->parameters()));
 }
 
 TEST(Mappo, GroupsFollowTheSpaces) {
@@ -107,11 +114,11 @@ TEST(Mappo, CentralCriticNeedsAGlobalState) {
 }
 
 TEST(Mappo, AlgorithmAndEnvMustFit) {
-  EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"), local_env_factory(),
-                          local_multi_agent_env_factory()),
+  EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"),
+                          local_env_factory(), local_multi_agent_env_factory()),
                ConfigError);
-  EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"), local_env_factory(),
-                          local_multi_agent_env_factory()),
+  EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"),
+                          local_env_factory(), local_multi_agent_env_factory()),
                ConfigError);
 }
 
@@ -139,7 +146,8 @@ run: {tensorboard: false}
   Trainer::start(config, a, quiet())->run();
   Trainer::start(config, b, quiet())->run(3);
   Trainer::resume(RunDir::open(b), quiet())->run();
-  const std::string header = read_text_file(a / "metrics.csv").substr(0, read_text_file(a / "metrics.csv").find('\n'));
+  const std::string header =
+      read_text_file(a / "metrics.csv").substr(0, read_text_file(a / "metrics.csv").find('\n'));
   EXPECT_NE(header.find("kl/group_0"), std::string::npos) << header;
   EXPECT_NE(header.find("kl/group_1"), std::string::npos) << header;
   auto strip = [](const std::string& csv) {

@@ -21,7 +21,8 @@ TEST(RunningMeanStd, BatchesMergeToTheWholeDataMoments) {
   for (int r = 0; r < 1000; ++r)
     for (int k = 0; k < 3; ++k) mean[k] += data[r * 3 + k] / 1000.0;
   for (int r = 0; r < 1000; ++r)
-    for (int k = 0; k < 3; ++k) var[k] += (data[r * 3 + k] - mean[k]) * (data[r * 3 + k] - mean[k]) / 1000.0;
+    for (int k = 0; k < 3; ++k)
+      var[k] += (data[r * 3 + k] - mean[k]) * (data[r * 3 + k] - mean[k]) / 1000.0;
   for (int k = 0; k < 3; ++k) {
     EXPECT_NEAR(rms.mean()[k], mean[k], 1e-9);
     EXPECT_NEAR(rms.var()[k], var[k], 1e-9);
@@ -76,7 +77,8 @@ TEST(ValueNormalizer, FollowsTheMappoReference) {
   EXPECT_NEAR(v.mean(), 2.0, 1e-9);
   EXPECT_NEAR(v.stddev(), 1.0, 1e-9);
   v.update(b.data(), 2);
-  const double d = 0.9 * 0.1 + 0.1, mean = (0.9 * 0.1 * 2 + 0.1 * 10) / d, sq = (0.9 * 0.1 * 5 + 0.1 * 100) / d;
+  const double d = 0.9 * 0.1 + 0.1, mean = (0.9 * 0.1 * 2 + 0.1 * 10) / d,
+               sq = (0.9 * 0.1 * 5 + 0.1 * 100) / d;
   EXPECT_NEAR(v.mean(), mean, 1e-9);
   EXPECT_NEAR(v.stddev(), std::sqrt(sq - mean * mean), 1e-9);
   EXPECT_NEAR(v.denormalize(v.normalize(7.5f)), 7.5f, 1e-5);
@@ -107,7 +109,7 @@ TEST(ValueNormalizer, SaveLoadRoundTripsBeforeAndAfterData) {
 // at done.
 TEST(RewardScaler, FollowsStableBaselines3) {
   RewardScaler s(true, 0.9, 10.0);
-  std::vector<float> r{1, 2, 3, 4};               // [T=2, N=2]
+  std::vector<float> r{1, 2, 3, 4};  // [T=2, N=2]
   const std::vector<std::uint8_t> done{0, 1, 0, 0};
   s.scale(0, 2, 2, r.data(), done.data());
   RunningMeanStd ref(1);

@@ -4,7 +4,6 @@
 // weight value) acts; nothing crashes.
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>

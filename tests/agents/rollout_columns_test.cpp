@@ -13,7 +13,8 @@ namespace trustrl::agents {
 namespace {
 
 Rollout collect(int copies, int steps, std::uint64_t seed) {
-  TrainConfig config = parse_train_config("env: {id: CartPole-v1, num_envs: " + std::to_string(copies) + "}");
+  TrainConfig config =
+      parse_train_config("env: {id: CartPole-v1, num_envs: " + std::to_string(copies) + "}");
   const RunEnv env = probe_env(config, local_env_factory(), local_multi_agent_env_factory());
   auto learner = make_learner(config, env);
   SingleAgentActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, copies, 1), seed);
@@ -42,10 +43,12 @@ void expect_same(const Rollout& a, const Rollout& b) {
 }
 
 TEST(RolloutColumns, SlicesJoinBackToTheWhole) {
-  const Rollout whole = collect(5, 60, 3);  // CartPole episodes end within 60 steps: episodes to track
+  const Rollout whole =
+      collect(5, 60, 3);  // CartPole episodes end within 60 steps: episodes to track
   ASSERT_GT(whole.episodes.size(), 5u);
   ASSERT_TRUE(episodes_match_flags(whole));
-  const Rollout a = slice_columns(whole, 0, 2), b = slice_columns(whole, 2, 1), c = slice_columns(whole, 3, 2);
+  const Rollout a = slice_columns(whole, 0, 2), b = slice_columns(whole, 2, 1),
+                c = slice_columns(whole, 3, 2);
   EXPECT_EQ(a.num_envs, 2);
   EXPECT_TRUE(episodes_match_flags(a));
   EXPECT_TRUE(episodes_match_flags(c));

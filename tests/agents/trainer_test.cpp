@@ -2,16 +2,15 @@
 
 #include "agents/trainer.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <fstream>
+#include <thread>
 
 #include "agents/evaluate.h"
 #include "agents/ppo.h"
@@ -27,7 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("trustrl_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p;
 }
@@ -125,9 +125,12 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   EXPECT_TRUE(torch::equal(ppo(*t).optimizer().first_moment(), m)) << "optimizer state";
   EXPECT_TRUE(torch::equal(ppo(*t).optimizer().second_moment(), v)) << "optimizer state";
   EXPECT_EQ(ppo(*t).optimizer().steps(), adam_steps) << "optimizer step count";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); }), norm_bytes) << "obs normalizer";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); }), scaler_bytes) << "reward scaler";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); }), trust_bytes) << "beta, clip epsilon";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); }), norm_bytes)
+      << "obs normalizer";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); }), scaler_bytes)
+      << "reward scaler";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); }), trust_bytes)
+      << "beta, clip epsilon";
   EXPECT_EQ(ppo(*t).rng().state(), learner_rng) << "learner RNG";
   EXPECT_EQ(t->actor().rng().state(), actor_rng) << "actor RNG";
   EXPECT_EQ(bytes_of([&](ByteWriter& w) { t->actor().save(w); }), actor_bytes) << "envs";
@@ -137,7 +140,8 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   t->run();
   t.reset();
 
-  // Same rows, none lost, none twice; the LR schedule carried on (charts/learning_rate is a column).
+  // Same rows, none lost, none twice; the LR schedule carried on (charts/learning_rate is a
+  // column).
   const auto a = metric_rows(straight / "metrics.csv"), b = metric_rows(split / "metrics.csv");
   ASSERT_EQ(a.size(), 16u);
   ASSERT_EQ(b.size(), 16u);
@@ -167,7 +171,8 @@ TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   const SavedPolicy from_ckpt = SavedPolicy::read(t->run_dir().checkpoints().back());
   auto env_c = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
   auto env_d = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
-  EXPECT_EQ(evaluate(*env_c, live, 6, true, 1).returns, evaluate(*env_d, from_ckpt.snapshot, 6, true, 1).returns);
+  EXPECT_EQ(evaluate(*env_c, live, 6, true, 1).returns,
+            evaluate(*env_d, from_ckpt.snapshot, 6, true, 1).returns);
   fs::remove_all(dir);
 }
 
@@ -378,7 +383,8 @@ TEST(Trainer, AnUpdateThatBreaksTheParametersIsRolledBack) {
   const fs::path dir = fresh_dir("rollback");
   TrainConfig config = small_config();
   config.total_steps = 8 * config.batch_steps();
-  auto t = Trainer::start(config, dir, poisoning([](int batch) { return batch == 3 || batch == 4; }));
+  auto t =
+      Trainer::start(config, dir, poisoning([](int batch) { return batch == 3 || batch == 4; }));
   t->run();
   // The two poisoned batches were dropped and their updates undone; the run went on.
   EXPECT_TRUE(t->finished());
@@ -426,7 +432,8 @@ TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
   // Every descriptor left is taken (a flood of connections would), and given back 300 ms later.
   std::vector<int> held;
-  for (int fd; held.size() < 100000 && (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) held.push_back(fd);
+  for (int fd; held.size() < 100000 && (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    held.push_back(fd);
   std::thread release([&held] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     for (const int fd : held) ::close(fd);

@@ -79,7 +79,8 @@ TEST(TrustRegion, BoundBacktracksUntilKlFits) {
   const auto old_p = torch::tensor({0.0}), new_p = torch::tensor({1.0});
   // KL grows with the squared step: 0.04 at the full step, 0.01 at half, 0.0025 at a quarter.
   auto kl = [&] { return 0.04 * params.item<double>() * params.item<double>(); };
-  const int steps = tr.enforce_bound([&](const torch::Tensor& p) { params = p.clone(); }, old_p, new_p, kl);
+  const int steps =
+      tr.enforce_bound([&](const torch::Tensor& p) { params = p.clone(); }, old_p, new_p, kl);
   EXPECT_EQ(steps, 1);
   EXPECT_NEAR(params.item<double>(), 0.5, 1e-12);
   EXPECT_LE(kl(), 0.01 + 1e-12);
@@ -92,8 +93,8 @@ TEST(TrustRegion, BoundFallsBackToTheOldPolicy) {
   TrustRegion tr(c);
   torch::Tensor params = torch::tensor({1.0});
   auto kl = [&] { return params.item<double>(); };  // only 0 fits
-  const int steps = tr.enforce_bound([&](const torch::Tensor& p) { params = p.clone(); }, torch::tensor({0.0}),
-                                     torch::tensor({1.0}), kl);
+  const int steps = tr.enforce_bound([&](const torch::Tensor& p) { params = p.clone(); },
+                                     torch::tensor({0.0}), torch::tensor({1.0}), kl);
   EXPECT_EQ(steps, 4);
   EXPECT_EQ(params.item<double>(), 0.0);
 }

@@ -34,8 +34,8 @@ const fs::path& scratch() {
 
 Result trustrl(const std::string& args) {
   const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
-  const std::string cmd = std::string(TRUSTRL_BINARY_DIR) + "/cli/trustrl " + args + " > " + out.string() + " 2> " +
-                          err.string() + " < /dev/null";
+  const std::string cmd = std::string(TRUSTRL_BINARY_DIR) + "/cli/trustrl " + args + " > " +
+                          out.string() + " 2> " + err.string() + " < /dev/null";
   const int status = std::system(cmd.c_str());
   Result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -60,7 +60,8 @@ void expect_one_line_error(const Result& r, const std::string& needle) {
 const char* kTiny = "total_steps: 512\nenv: {id: CartPole-v1, num_envs: 2}\nppo: {num_steps: 64}\n";
 
 TEST(Cli, MisspelledKey) {
-  const std::string cfg = write_config("typo.yaml", std::string(kTiny) + "ppo2: {learnin_rate: 0.1}\n");
+  const std::string cfg =
+      write_config("typo.yaml", std::string(kTiny) + "ppo2: {learnin_rate: 0.1}\n");
   const fs::path run = scratch() / "typo_run";
   const Result r = trustrl("train " + cfg + " --run-dir " + run.string());
   expect_one_line_error(r, "unknown config key 'ppo2'");
@@ -72,7 +73,8 @@ TEST(Cli, MisspelledKey) {
 TEST(Cli, NegativeLearningRate) {
   const std::string cfg = write_config("neg.yaml", kTiny);
   const fs::path run = scratch() / "neg_run";
-  const Result r = trustrl("train " + cfg + " --set ppo.learning_rate=-0.001 --run-dir " + run.string());
+  const Result r =
+      trustrl("train " + cfg + " --set ppo.learning_rate=-0.001 --run-dir " + run.string());
   expect_one_line_error(r, "ppo.learning_rate: must be > 0, got -0.001");
   EXPECT_FALSE(fs::exists(run));
 }
@@ -85,12 +87,15 @@ TEST(Cli, UnknownEnvId) {
   EXPECT_FALSE(fs::exists(run));
 }
 
-TEST(Cli, MissingConfigFile) { expect_one_line_error(trustrl("train /nonexistent.yaml"), "/nonexistent.yaml"); }
+TEST(Cli, MissingConfigFile) {
+  expect_one_line_error(trustrl("train /nonexistent.yaml"), "/nonexistent.yaml");
+}
 
 TEST(Cli, EvalOnMissingOrNonRunDirectory) {
   expect_one_line_error(trustrl("eval /nonexistent/run"), "does not exist");
   fs::create_directories(scratch() / "not_a_run");
-  expect_one_line_error(trustrl("eval " + (scratch() / "not_a_run").string()), "not a trustrl run directory");
+  expect_one_line_error(trustrl("eval " + (scratch() / "not_a_run").string()),
+                        "not a trustrl run directory");
 }
 
 TEST(Cli, TrainEvalAndCorruptFiles) {
@@ -103,10 +108,12 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   EXPECT_TRUE(fs::exists(run / "metrics.csv"));
   const Result e = trustrl("eval " + run.string() + " --episodes 3 --deterministic");
   ASSERT_EQ(e.exit_code, 0) << e.err;
-  EXPECT_NE(e.out.find("CartPole-v1: 3 episodes (deterministic), return "), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("CartPole-v1: 3 episodes (deterministic), return "), std::string::npos)
+      << e.out;
 
   // A second train into the same directory must not clobber it.
-  expect_one_line_error(trustrl("train " + cfg + " --run-dir " + run.string()), "already holds a run");
+  expect_one_line_error(trustrl("train " + cfg + " --run-dir " + run.string()),
+                        "already holds a run");
 
   // Truncated policy and checkpoint files.
   for (const fs::path& f : {run / "policy.pt", fs::path()}) {
@@ -132,13 +139,15 @@ TEST(Cli, EvalRecordsAnAnimation) {
   const auto bytes = trustrl::read_file(gif);
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 6), "GIF89a");
-  expect_one_line_error(trustrl("eval " + run.string() + " --episodes 1 --record " + (scratch() / "x.avi").string()),
-                        ".avi");
+  expect_one_line_error(
+      trustrl("eval " + run.string() + " --episodes 1 --record " + (scratch() / "x.avi").string()),
+      ".avi");
 }
 
 TEST(Cli, MultiAgentTrainEvalRecord) {
-  const std::string cfg = write_config(
-      "ma.yaml", "algo: mappo\ntotal_steps: 800\nenv: {id: simple_spread_v3, num_envs: 4}\nppo: {num_steps: 25}\n");
+  const std::string cfg = write_config("ma.yaml",
+                                       "algo: mappo\ntotal_steps: 800\nenv: {id: simple_spread_v3, "
+                                       "num_envs: 4}\nppo: {num_steps: 25}\n");
   const fs::path run = scratch() / "ma_run";
   const Result t = trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet");
   ASSERT_EQ(t.exit_code, 0) << t.err;
@@ -150,8 +159,9 @@ TEST(Cli, MultiAgentTrainEvalRecord) {
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(std::string(bytes.begin() + 4, bytes.begin() + 8), "ftyp");
   // A single-agent algorithm on a multi-agent env is refused, naming the fix.
-  expect_one_line_error(trustrl("train " + cfg + " --set algo=ppo --run-dir " + (scratch() / "bad_ma").string()),
-                        "train it with algo: mappo");
+  expect_one_line_error(
+      trustrl("train " + cfg + " --set algo=ppo --run-dir " + (scratch() / "bad_ma").string()),
+      "train it with algo: mappo");
 }
 
 TEST(Cli, BadFlags) {

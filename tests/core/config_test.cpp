@@ -177,7 +177,8 @@ TEST(Config, OverridesApplyBeforeValidation) {
   EXPECT_EQ(c.env, "X");
   // The file's out-of-range value is replaced before anything is checked.
   EXPECT_EQ(error_of("ppo: {epochs: 0}", {"ppo.epochs=2"}), "");
-  EXPECT_NE(error_of("", {"ppo.epoch=3"}).find("unknown config key 'ppo.epoch'"), std::string::npos);
+  EXPECT_NE(error_of("", {"ppo.epoch=3"}).find("unknown config key 'ppo.epoch'"),
+            std::string::npos);
   EXPECT_NE(error_of("", {"ppo.epochs"}).find("key=value"), std::string::npos);
   EXPECT_NE(error_of("", {"ppo.learning_rate=-1"}).find("ppo.learning_rate"), std::string::npos);
 }

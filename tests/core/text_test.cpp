@@ -24,7 +24,9 @@ TEST(Text, HumanUnits) {
   EXPECT_EQ(human_duration(42), "42s");
 }
 
-TEST(Text, Split) { EXPECT_EQ(split("a.b..c", '.'), (std::vector<std::string>{"a", "b", "", "c"})); }
+TEST(Text, Split) {
+  EXPECT_EQ(split("a.b..c", '.'), (std::vector<std::string>{"a", "b", "", "c"}));
+}
 
 }  // namespace
 }  // namespace trustrl

@@ -332,8 +332,8 @@ TEST(ParticleWorld, MaxSpeedMassAndAccel) {
   EXPECT_NEAR(world.agents()[0].vel.x, 0.12, 1e-12);  // rescaled to 0.2, direction kept
   EXPECT_NEAR(world.agents()[0].vel.y, 0.16, 1e-12);
   EXPECT_NEAR(world.agents()[0].pos.x, 0.012, 1e-12);  // moved with the new, capped velocity
-  EXPECT_NEAR(world.agents()[1].vel.x, 0.25, 1e-12);  // force / mass
-  EXPECT_NEAR(world.agents()[2].vel.y, 0.3, 1e-12);   // accel replaces the sensitivity of 5
+  EXPECT_NEAR(world.agents()[1].vel.x, 0.25, 1e-12);   // force / mass
+  EXPECT_NEAR(world.agents()[2].vel.y, 0.3, 1e-12);    // accel replaces the sensitivity of 5
 }
 
 TEST(ParticleWorld, SoftContactForce) {

@@ -29,13 +29,15 @@ json load(const std::string& id) {
 
 std::vector<double> state_of(const json& s) {
   std::vector<double> state = s.at("state").get<std::vector<double>>();
-  if (s.contains("last_u")) state.push_back(s.at("last_u").is_null() ? NAN : s.at("last_u").get<double>());
+  if (s.contains("last_u"))
+    state.push_back(s.at("last_u").is_null() ? NAN : s.at("last_u").get<double>());
   return state;
 }
 
 // float32 observations to 1e-5 relative (with a 1e-6 floor for values at zero).
 void expect_close(double got, double want, const std::string& where) {
-  EXPECT_LE(std::fabs(got - want), 1e-5 * std::fabs(want) + 1e-6) << where << ": got " << got << ", want " << want;
+  EXPECT_LE(std::fabs(got - want), 1e-5 * std::fabs(want) + 1e-6)
+      << where << ": got " << got << ", want " << want;
 }
 
 class ReferenceReplay : public testing::TestWithParam<std::string> {};
@@ -51,7 +53,8 @@ TEST_P(ReferenceReplay, MatchesGymnasium) {
     env->reset(0, obs);
     env->set_state(state_of(episode.at("initial_state")), obs);
     const auto initial = episode.at("initial_obs").get<std::vector<double>>();
-    for (std::size_t k = 0; k < obs.size(); ++k) expect_close(obs[k], initial[k], ep + " initial obs");
+    for (std::size_t k = 0; k < obs.size(); ++k)
+      expect_close(obs[k], initial[k], ep + " initial obs");
     int t = 0;
     for (const json& step : episode.at("steps")) {
       const std::string where = ep + " step " + std::to_string(t++);
@@ -64,7 +67,8 @@ TEST_P(ReferenceReplay, MatchesGymnasium) {
         r = env->step({{}, a}, obs);
       }
       const auto want = step.at("obs").get<std::vector<double>>();
-      for (std::size_t k = 0; k < obs.size(); ++k) expect_close(obs[k], want[k], where + " obs[" + std::to_string(k) + "]");
+      for (std::size_t k = 0; k < obs.size(); ++k)
+        expect_close(obs[k], want[k], where + " obs[" + std::to_string(k) + "]");
       expect_close(r.reward, step.at("reward").get<double>(), where + " reward");
       ASSERT_EQ(r.terminated, step.at("terminated").get<bool>()) << where;
       ASSERT_EQ(r.truncated, step.at("truncated").get<bool>()) << where;

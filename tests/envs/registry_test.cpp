@@ -9,7 +9,8 @@ namespace {
 
 TEST(Registry, HasTheClassicControlIds) {
   const auto ids = EnvRegistry::global().ids();
-  for (const char* id : {"CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"})
+  for (const char* id :
+       {"CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"})
     EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << id;
 }
 
@@ -18,7 +19,8 @@ TEST(Registry, UnknownIdSuggestsTheClosest) {
     make("CartPole-v0");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("did you mean 'CartPole-v1'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did you mean 'CartPole-v1'"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -27,7 +29,8 @@ TEST(Registry, UnknownOptionIsNamed) {
     make("Pendulum-v1", {{"gravity", "9.8"}});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown option 'gravity'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown option 'gravity'"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("known options: g"), std::string::npos) << e.what();
   }
   EXPECT_THROW(make("Pendulum-v1", {{"g", "heavy"}}), Error);
@@ -48,10 +51,14 @@ TEST(Registry, SpecsMatchGymnasium) {
     const char* act;
   };
   const Want wants[] = {
-      {"CartPole-v1", 500, 475.0, "Box([-4.8, -inf, -0.41887903, -inf], [4.8, inf, 0.41887903, inf], (4,))", "Discrete(2)"},
-      {"Acrobot-v1", 500, -100.0, "Box([-1, -1, -1, -1, -12.566371, -28.274334], [1, 1, 1, 1, 12.566371, 28.274334], (6,))", "Discrete(3)"},
+      {"CartPole-v1", 500, 475.0,
+       "Box([-4.8, -inf, -0.41887903, -inf], [4.8, inf, 0.41887903, inf], (4,))", "Discrete(2)"},
+      {"Acrobot-v1", 500, -100.0,
+       "Box([-1, -1, -1, -1, -12.566371, -28.274334], [1, 1, 1, 1, 12.566371, 28.274334], (6,))",
+       "Discrete(3)"},
       {"MountainCar-v0", 200, -110.0, "Box([-1.2, -0.07], [0.6, 0.07], (2,))", "Discrete(3)"},
-      {"MountainCarContinuous-v0", 999, 90.0, "Box([-1.2, -0.07], [0.6, 0.07], (2,))", "Box(-1, 1, (1,))"},
+      {"MountainCarContinuous-v0", 999, 90.0, "Box([-1.2, -0.07], [0.6, 0.07], (2,))",
+       "Box(-1, 1, (1,))"},
       {"Pendulum-v1", 200, std::nullopt, "Box([-1, -1, -8], [1, 1, 8], (3,))", "Box(-2, 2, (1,))"},
   };
   for (const auto& w : wants) {

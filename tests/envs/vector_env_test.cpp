@@ -22,11 +22,16 @@ std::vector<float> run(const std::string& id, int num_envs, int threads, int ste
     discrete.assign(static_cast<std::size_t>(num_envs), 0);
     continuous.assign(static_cast<std::size_t>(num_envs * space.flat_dim()), 0.0f);
     for (int i = 0; i < num_envs; ++i) {
-      if (space.is_discrete()) discrete[static_cast<std::size_t>(i)] = (t * 7 + i * 3) % space.n;
-      else continuous[static_cast<std::size_t>(i)] = static_cast<float>(((t * 7 + i * 3) % 5) - 2) * 0.4f;
+      if (space.is_discrete())
+        discrete[static_cast<std::size_t>(i)] = (t * 7 + i * 3) % space.n;
+      else
+        continuous[static_cast<std::size_t>(i)] =
+            static_cast<float>(((t * 7 + i * 3) % 5) - 2) * 0.4f;
     }
-    env->step({space.is_discrete() ? std::span<const std::int64_t>(discrete) : std::span<const std::int64_t>(),
-               space.is_discrete() ? std::span<const float>() : std::span<const float>(continuous)});
+    env->step(
+        {space.is_discrete() ? std::span<const std::int64_t>(discrete)
+                             : std::span<const std::int64_t>(),
+         space.is_discrete() ? std::span<const float>() : std::span<const float>(continuous)});
     const auto& b = env->buffers();
     trace.insert(trace.end(), b.observations.begin(), b.observations.end());
     for (int i = 0; i < num_envs; ++i) {
@@ -54,7 +59,9 @@ TEST(VectorEnv, CopyISeededWithSeedPlusI) {
     auto env = make("CartPole-v1");
     std::vector<float> obs(4);
     env->reset(10 + i, obs);
-    for (int k = 0; k < 4; ++k) EXPECT_EQ(vec->buffers().observations[static_cast<std::size_t>(i * 4 + k)], obs[static_cast<std::size_t>(k)]);
+    for (int k = 0; k < 4; ++k)
+      EXPECT_EQ(vec->buffers().observations[static_cast<std::size_t>(i * 4 + k)],
+                obs[static_cast<std::size_t>(k)]);
   }
 }
 
@@ -71,7 +78,8 @@ TEST(VectorEnv, AutoResetKeepsFinalObservationApart) {
     const auto& b = vec->buffers();
     if (r.terminated) {
       EXPECT_TRUE(b.terminated[0]);
-      EXPECT_EQ(std::vector<float>(b.final_observations.begin(), b.final_observations.end()), ref_obs);
+      EXPECT_EQ(std::vector<float>(b.final_observations.begin(), b.final_observations.end()),
+                ref_obs);
       EXPECT_NE(std::vector<float>(b.observations.begin(), b.observations.end()), ref_obs);
       EXPECT_EQ(b.episode_lengths[0], t + 1);
       EXPECT_DOUBLE_EQ(b.episode_returns[0], t + 1.0);
@@ -92,7 +100,8 @@ TEST(VectorEnv, WrongActionCountIsAnError) {
     vec->step({three, {}});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected 4 discrete action values for 4 copies, got 3"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("expected 4 discrete action values for 4 copies, got 3"),
+              std::string::npos)
         << e.what();
   }
 }

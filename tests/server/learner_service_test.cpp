@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "agents/single_agent_actor.h"

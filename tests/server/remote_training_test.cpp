@@ -22,7 +22,8 @@ using trustrl::testing::ChildProcess;
 using trustrl::testing::kBinary;
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("trustrl_remote_train_" + name + "_" + std::to_string(::getpid()));
+  const fs::path p = fs::temp_directory_path() /
+                     ("trustrl_remote_train_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p;
 }
@@ -61,11 +62,13 @@ std::string metrics_without_clock(const fs::path& csv) {
 TEST(RemoteTraining, PpoLearnsCartPoleServedByThePythonExample) {
   auto sim = trustrl::testing::start_python_sim(8);
   const fs::path run = scratch("python");
-  run_trustrl({"train", std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml", "--set",
-               "env.remote=" + sim.address, "--set", "seed=1", "--run-dir", run.string(), "--quiet"},
-              600);
+  run_trustrl(
+      {"train", std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml", "--set",
+       "env.remote=" + sim.address, "--set", "seed=1", "--run-dir", run.string(), "--quiet"},
+      600);
   // The simulator follows Gymnasium's CartPole-v1, so the policy evaluates on the built-in env.
-  const double ret = eval_return(run_trustrl({"eval", run.string(), "--episodes", "20", "--deterministic"}, 120));
+  const double ret =
+      eval_return(run_trustrl({"eval", run.string(), "--episodes", "20", "--deterministic"}, 120));
   EXPECT_GE(ret, 475.0);
   fs::remove_all(run);
 }
@@ -75,11 +78,13 @@ TEST(RemoteTraining, RemoteCartPoleGivesTheSameMetricsAsLocal) {
   auto server = trustrl::testing::start_env_server("CartPole-v1", 8);
   const fs::path remote = scratch("remote"), local = scratch("local");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml";
-  run_trustrl({"train", config, "--set", "total_steps=20480", "--set", "env.remote=" + server.address, "--run-dir",
-               remote.string(), "--quiet"},
+  run_trustrl({"train", config, "--set", "total_steps=20480", "--set",
+               "env.remote=" + server.address, "--run-dir", remote.string(), "--quiet"},
               300);
-  run_trustrl({"train", config, "--set", "total_steps=20480", "--run-dir", local.string(), "--quiet"}, 300);
-  const std::string a = metrics_without_clock(remote / "metrics.csv"), b = metrics_without_clock(local / "metrics.csv");
+  run_trustrl(
+      {"train", config, "--set", "total_steps=20480", "--run-dir", local.string(), "--quiet"}, 300);
+  const std::string a = metrics_without_clock(remote / "metrics.csv"),
+                    b = metrics_without_clock(local / "metrics.csv");
   EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 82);  // header, 80 updates, the empty last line
   EXPECT_EQ(a, b);
   fs::remove_all(remote);
@@ -89,25 +94,29 @@ TEST(RemoteTraining, RemoteCartPoleGivesTheSameMetricsAsLocal) {
 // The same for MAPPO on a multi-agent env: simple_spread served by a `trustrl env-server` process.
 TEST(RemoteTraining, RemoteSimpleSpreadGivesTheSameMappoMetricsAsLocal) {
   // The server runs the env as the config names it (reward and integration of the MAPPO code).
-  auto server = trustrl::testing::start_env_server("simple_spread_v3", 8, "127.0.0.1:0",
-                                                   {"--option", "reward=mappo", "--option", "integration=original_mpe"});
+  auto server = trustrl::testing::start_env_server(
+      "simple_spread_v3", 8, "127.0.0.1:0",
+      {"--option", "reward=mappo", "--option", "integration=original_mpe"});
   const fs::path remote = scratch("ma_remote"), local = scratch("ma_local");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/mappo_simple_spread.yaml";
   // 8 copies x 25 steps = 200 steps per update, 12 updates.
-  const std::vector<std::string> common = {"--set", "total_steps=2400", "--set", "env.num_envs=8", "--quiet"};
-  std::vector<std::string> remote_args = {"train", config, "--set", "env.remote=" + server.address, "--run-dir",
-                                          remote.string()};
+  const std::vector<std::string> common = {"--set", "total_steps=2400", "--set", "env.num_envs=8",
+                                           "--quiet"};
+  std::vector<std::string> remote_args = {
+      "train", config, "--set", "env.remote=" + server.address, "--run-dir", remote.string()};
   std::vector<std::string> local_args = {"train", config, "--run-dir", local.string()};
   remote_args.insert(remote_args.end(), common.begin(), common.end());
   local_args.insert(local_args.end(), common.begin(), common.end());
   run_trustrl(remote_args, 300);
   run_trustrl(local_args, 300);
-  const std::string a = metrics_without_clock(remote / "metrics.csv"), b = metrics_without_clock(local / "metrics.csv");
+  const std::string a = metrics_without_clock(remote / "metrics.csv"),
+                    b = metrics_without_clock(local / "metrics.csv");
   EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), 14);  // header, 12 updates, the empty last line
   EXPECT_NE(a.find("charts/cut_episodes"), std::string::npos);
   EXPECT_EQ(a, b);
   // eval --env-server plays the same episodes as local copies (8, as the server serves).
-  EXPECT_EQ(run_trustrl({"eval", remote.string(), "--episodes", "8", "--env-server", server.address}, 120),
+  EXPECT_EQ(run_trustrl(
+                {"eval", remote.string(), "--episodes", "8", "--env-server", server.address}, 120),
             run_trustrl({"eval", remote.string(), "--episodes", "8", "--num-envs", "8"}, 120));
   fs::remove_all(remote);
   fs::remove_all(local);
@@ -148,37 +157,46 @@ TEST(RemoteTraining, EnvServerServesLunarLander) {
 TEST(RemoteTraining, SpecMismatchIsRefusedByEvalAndWarnedByTrain) {
   const fs::path run = scratch("mismatch"), again = scratch("mismatch_train");
   const std::string config = std::string(TRUSTRL_SOURCE_DIR) + "/configs/ppo_cartpole.yaml";
-  const std::vector<std::string> small = {"--set", "total_steps=1024", "--quiet"};  // 8 copies, 4 updates
+  const std::vector<std::string> small = {"--set", "total_steps=1024",
+                                          "--quiet"};  // 8 copies, 4 updates
   std::vector<std::string> train = {"train", config, "--run-dir", run.string()};
   train.insert(train.end(), small.begin(), small.end());
   run_trustrl(train, 300);
 
-  auto other = trustrl::testing::start_env_server("CartPole-v1", 8, "127.0.0.1:0", {"--option", "max_episode_steps=200"});
+  auto other = trustrl::testing::start_env_server("CartPole-v1", 8, "127.0.0.1:0",
+                                                  {"--option", "max_episode_steps=200"});
   const std::string difference = "(max_episode_steps: expected 500, got 200)";
-  ChildProcess refused({kBinary, "eval", run.string(), "--episodes", "4", "--env-server", other.address}, {},
-                       /*merge_stderr=*/true);
+  ChildProcess refused(
+      {kBinary, "eval", run.string(), "--episodes", "4", "--env-server", other.address}, {},
+      /*merge_stderr=*/true);
   EXPECT_NE(refused.wait(120), 0);
-  EXPECT_NE(refused.output().find(other.address + " serves CartPole-v1 with spec hash"), std::string::npos)
+  EXPECT_NE(refused.output().find(other.address + " serves CartPole-v1 with spec hash"),
+            std::string::npos)
       << refused.output();
-  EXPECT_NE(refused.output().find(difference + "; pass --allow-spec-mismatch"), std::string::npos) << refused.output();
+  EXPECT_NE(refused.output().find(difference + "; pass --allow-spec-mismatch"), std::string::npos)
+      << refused.output();
   EXPECT_EQ(refused.output().find("return "), std::string::npos) << "nothing was evaluated";
 
-  const std::string allowed =
-      run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", other.address, "--allow-spec-mismatch"}, 120);
-  EXPECT_NE(allowed.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+  const std::string allowed = run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server",
+                                           other.address, "--allow-spec-mismatch"},
+                                          120);
+  EXPECT_NE(allowed.find("warning: simulator at " + other.address + " serves CartPole-v1"),
+            std::string::npos)
       << allowed;
   EXPECT_NE(allowed.find(difference + "\n"), std::string::npos) << allowed;
   EXPECT_GT(eval_return(allowed), 0.0);
 
-  std::vector<std::string> remote_train = {"train", config, "--run-dir", again.string(), "--set",
-                                           "env.remote=" + other.address};
+  std::vector<std::string> remote_train = {"train",        config,  "--run-dir",
+                                           again.string(), "--set", "env.remote=" + other.address};
   remote_train.insert(remote_train.end(), small.begin(), small.end());
   const std::string trained = run_trustrl(remote_train, 300);
-  EXPECT_NE(trained.find("warning: simulator at " + other.address + " serves CartPole-v1"), std::string::npos)
+  EXPECT_NE(trained.find("warning: simulator at " + other.address + " serves CartPole-v1"),
+            std::string::npos)
       << trained;
 
   auto same = trustrl::testing::start_env_server("CartPole-v1", 8);
-  const std::string quiet = run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", same.address}, 120);
+  const std::string quiet =
+      run_trustrl({"eval", run.string(), "--episodes", "4", "--env-server", same.address}, 120);
   EXPECT_EQ(quiet.find("warning"), std::string::npos) << quiet;
   fs::remove_all(run);
   fs::remove_all(again);

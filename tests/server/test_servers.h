@@ -18,7 +18,8 @@ struct Child {
   std::string address;
 };
 
-inline Child start_env_server(const std::string& id, int copies, const std::string& listen = "127.0.0.1:0",
+inline Child start_env_server(const std::string& id, int copies,
+                              const std::string& listen = "127.0.0.1:0",
                               std::vector<std::string> extra = {}) {
   std::vector<std::string> argv = {kBinary,      "env-server",           "--env",    id,
                                    "--num-envs", std::to_string(copies), "--listen", listen};
