@@ -2,7 +2,7 @@
 # Builds trustrl with sanitizers, each into its own folder (build/ is left alone), and runs tests.
 #   scripts/sanitize.sh asan [unit]  AddressSanitizer + UBSan in build-asan/: the unit and
 #                                    integration tests, or with `unit` only the unit tests (CI)
-#   scripts/sanitize.sh tsan         ThreadSanitizer in build-tsan/: the tests that run threads
+#   scripts/sanitize.sh tsan         ThreadSanitizer in build-tsan/: the threaded tests off gRPC
 # ASan and TSan reports, from a test or from a process it starts (a trustrl server a test kills
 # would hide its own), go to <build>/sanitizer-reports/; any report there fails the run, and the
 # reports are printed. UBSan reports go to stderr (in an ASan build UBSan has no log_path) and end
@@ -40,12 +40,16 @@ case "$kind" in
     [[ $# -le 1 ]] || usage
     dir=build-tsan
     sanitize=thread
-    targets=(core_tests envs_tests server_tests distributed_tests)
+    targets=(core_tests envs_tests)
     labels='^(unit|integration)$'
-    # The thread pool, vector envs (local, on the pool; remote, against an in-process env server
-    # and its worker pool), the learner service with an ActorLoop thread, data-parallel learners,
-    # and every test whose name says it runs threads (conformance and MPE on a thread pool).
-    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv|RemoteVectorEnv|RemoteMultiAgentVectorEnv|Robustness|MultiAgentRobustness|LearnerService|DataParallel)\.|Thread'
+    # The thread pool, local vector envs on it, and every test whose name says it runs threads.
+    # Excluded: tests over gRPC (remote vector envs, env server and its worker pool, learner
+    # service, actor loop): Debian's libgrpc/absl are not instrumented and hand data between
+    # threads through their own atomics, so TSan reports ~15,000 races per run in their stacks, and
+    # a suppression broad enough for them would hide every race in trustrl's gRPC callbacks too.
+    # Excluded: libtorch test binaries: they crash at load under TSan, in GCC's instrumented
+    # target_clones ifunc resolver (agents/inference.cpp), which runs before TSan is initialised.
+    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv)\.|Thread'
     ;;
   *) usage ;;
 esac
