@@ -48,7 +48,21 @@ std::shared_ptr<grpc::ServerCredentials> server_credentials(const std::string& c
     throw Error("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)");
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({read_text_file(key_file), read_text_file(cert_file)});
-  return grpc::SslServerCredentials(options);
+  auto credentials = grpc::SslServerCredentials(options);
+  // gRPC checks the pair only when a listening port is made with it, and a server that accepts
+  // its own connections (server/listener.h) makes none: it would start and fail every handshake.
+  // A throwaway server on a loopback port checks the pair now.
+  grpc::CallbackGenericService nothing;  // a server must serve something to start
+  grpc::ServerBuilder probe;
+  int port = 0;
+  probe.AddListeningPort("127.0.0.1:0", credentials, &port);
+  probe.RegisterCallbackGenericService(&nothing);
+  const auto server = probe.BuildAndStart();
+  if (!server || port == 0)
+    throw Error("cannot serve TLS with certificate '" + cert_file + "' and key '" + key_file +
+                "': they are not PEM, or the key is not the certificate's");
+  server->Shutdown();
+  return credentials;
 }
 
 std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const std::string& ca_file) {
