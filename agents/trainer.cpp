@@ -20,7 +20,6 @@
 #include "core/files.h"
 #include "core/section_file.h"
 #include "core/text.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::agents {
@@ -44,8 +43,9 @@ void check_spaces(const std::string& id, const envs::Space& obs, const envs::Spa
 
 void check_algorithm(const TrainConfig& config) {
   const bool local = config.env.remote.empty();
-  const bool single_id = envs::EnvRegistry::global().contains(config.env.id);
-  const bool multi_id = envs::MultiAgentRegistry::global().contains(config.env.id);
+  const envs::EnvRegistry& registry = envs::EnvRegistry::global();
+  const bool multi_id = registry.is_multi_agent(config.env.id);
+  const bool single_id = registry.contains(config.env.id) && !multi_id;
   if (local && config.algo == Algorithm::kPpo && multi_id && !single_id)
     throw ConfigError("env.id '" + config.env.id +
                       "' is a multi-agent env; train it with algo: mappo");

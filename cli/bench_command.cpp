@@ -103,7 +103,7 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0.05, 600.0));
   envs_cmd->callback([args] {
     std::vector<std::string> ids =
-        args->ids.empty() ? envs::EnvRegistry::global().ids() : args->ids;
+        args->ids.empty() ? envs::EnvRegistry::global().ids(/*multi_agent=*/false) : args->ids;
     std::printf("| env | single Env |");
     for (int t : args->threads)
       for (int c : args->copies) std::printf(" Vector %d x%d thr |", c, t);

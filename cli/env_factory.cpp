@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 #include "server/convert.h"
 #include "server/multi_agent_convert.h"
@@ -65,7 +64,8 @@ agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {
     auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
     std::optional<wire::EnvSpec> here;
-    if (envs::EnvRegistry::global().contains(env.id))
+    if (envs::EnvRegistry::global().contains(env.id) &&
+        !envs::EnvRegistry::global().is_multi_agent(env.id))
       here = server::to_wire(envs::make(env.id, env.options)->spec());
     check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
     return remote;
@@ -80,7 +80,7 @@ agents::MultiAgentVectorEnvFactory multi_agent_env_factory(SpecMismatch on_misma
     auto remote = std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
     std::optional<wire::EnvSpec> here;
-    if (envs::MultiAgentRegistry::global().contains(env.id))
+    if (envs::EnvRegistry::global().is_multi_agent(env.id))
       here = server::to_wire(envs::make_multi_agent(env.id, env.options)->spec());
     check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
     return remote;

@@ -12,7 +12,6 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 #include "server/env_server.h"
 #include "server/spec_hash.h"
@@ -68,11 +67,10 @@ void run(const EnvServerArgs& args) {
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "env-server: %s\n", line.c_str());
   };
-  // Multi-agent ids come from their own registry; the same server serves both kinds.
+  // The same server serves both kinds.
   const OptionMap env_options = parse_options(args.options);
   std::unique_ptr<server::EnvServer> served;
-  if (envs::MultiAgentRegistry::global().contains(args.env) &&
-      !envs::EnvRegistry::global().contains(args.env))
+  if (envs::EnvRegistry::global().is_multi_agent(args.env))
     served =
         std::make_unique<server::EnvServer>(server::registered_multi_agent_env_maker(
                                                 args.env, env_options, args.num_envs, args.threads),

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::cli {
@@ -12,7 +11,7 @@ void add_envs_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("envs", "List the built-in env ids with their spaces");
   cmd->callback([] {
     auto& registry = envs::EnvRegistry::global();
-    for (const auto& id : registry.ids()) {
+    for (const auto& id : registry.ids(/*multi_agent=*/false)) {
       auto env = registry.make(id);
       const auto& spec = env->spec();
       std::printf("%-28s %-s\n%28s obs %s, action %s, limit %d steps\n", id.c_str(),
@@ -20,12 +19,11 @@ void add_envs_command(CLI::App& app) {
                   spec.observation_space.describe().c_str(), spec.action_space.describe().c_str(),
                   spec.max_episode_steps);
     }
-    auto& multi = envs::MultiAgentRegistry::global();
     std::printf("\nmulti-agent:\n");
-    for (const auto& id : multi.ids()) {
-      auto env = multi.make(id);
+    for (const auto& id : registry.ids(/*multi_agent=*/true)) {
+      auto env = registry.make_multi_agent(id);
       const auto& spec = env->spec();
-      std::printf("%-28s %-s\n", id.c_str(), multi.entry(id).description.c_str());
+      std::printf("%-28s %-s\n", id.c_str(), registry.entry(id).description.c_str());
       for (int a = 0; a < spec.num_agents(); ++a)
         std::printf("%28s %s: obs %s, action %s\n", "",
                     spec.agent_names[static_cast<std::size_t>(a)].c_str(),

@@ -1,10 +1,8 @@
-// Every built-in env family registers here; EnvRegistry::global() and
-// MultiAgentRegistry::global() call these once.
+// Every built-in env family registers here; EnvRegistry::global() calls this once.
 
 #include "envs/box2d/box2d_envs.h"
 #include "envs/classic/classic_control.h"
 #include "envs/mpe/mpe.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
@@ -12,9 +10,6 @@ namespace trustrl::envs {
 void register_builtin_envs(EnvRegistry& registry) {
   register_classic_control(registry);
   register_box2d(registry);
-}
-
-void register_builtin_multi_agent_envs(MultiAgentRegistry& registry) {
   register_mpe(registry);
   register_box2d_multi_agent(registry);
 }

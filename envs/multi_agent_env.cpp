@@ -80,7 +80,8 @@ void MultiAgentSpec::validate() const {
     const Space& act = action_spaces[k];
     if (act.flat_dim() == 0)
       throw Error(where + "the action space of " + agent_label(*this, a) + " is empty");
-    if (act.kind == SpaceKind::kDiscrete && act.start <= kNoDiscreteAction &&
+    // A plain env's one agent is never inactive, so its actions may use the sentinel's value.
+    if (!single_agent && act.kind == SpaceKind::kDiscrete && act.start <= kNoDiscreteAction &&
         kNoDiscreteAction < act.start + act.n)
       throw Error(where + "the action space of " + agent_label(*this, a) + ", " + act.describe() +
                   ", contains " + std::to_string(kNoDiscreteAction) +
@@ -92,6 +93,7 @@ void MultiAgentSpec::validate() const {
 }
 
 std::string MultiAgentSpec::canonical() const {
+  if (single_agent) return single_agent->canonical();
   std::string s = id + ";agents=" + std::to_string(num_agents());
   for (int a = 0; a < num_agents(); ++a) {
     const auto k = static_cast<std::size_t>(a);
@@ -140,7 +142,9 @@ void MultiAgentEnv::reset(std::optional<std::uint64_t> seed, const MultiAgentVie
   elapsed_steps_ = 0;
   needs_reset_ = false;
   std::fill(out.active.begin(), out.active.end(), std::uint8_t{1});
+  reset_seed_ = seed;
   reset_impl(out);
+  reset_seed_.reset();
   finish_view(out);
 }
 
@@ -212,6 +216,11 @@ MultiAgentStepResult MultiAgentEnv::step(const JointAction& action, const MultiA
   if (spec_.max_episode_steps > 0 && elapsed_steps_ >= spec_.max_episode_steps) r.truncated = true;
   if (r.terminated || r.truncated) needs_reset_ = true;
   return r;
+}
+
+void MultiAgentEnv::set_time_limit(int max_episode_steps) {
+  spec_.max_episode_steps = max_episode_steps;
+  if (spec_.single_agent) spec_.single_agent->max_episode_steps = max_episode_steps;
 }
 
 void MultiAgentEnv::set_state(std::span<const double> state, const MultiAgentView& out) {

@@ -20,6 +20,7 @@
 
 #include "core/bytes.h"
 #include "core/rng.h"
+#include "envs/env.h"
 #include "envs/frame.h"
 #include "envs/space.h"
 
@@ -56,6 +57,9 @@ struct MultiAgentSpec {
   std::optional<double> reward_threshold;
   /// Frames per second of a recording.
   int render_fps = 30;
+  /// Set when the env is a plain Env seen as one agent (single_agent_adapter.h): it keeps its
+  /// single-agent identity (canonical text, hence spec hash and wire form).
+  std::optional<EnvSpec> single_agent;
 
   int num_agents() const { return static_cast<int>(agent_names.size()); }
   std::int64_t obs_dim(int agent) const;
@@ -130,7 +134,7 @@ class MultiAgentEnv {
   void check_action(const JointAction& action) const;
 
   /// Replaces the spec's time limit; 0 removes it.
-  void set_time_limit(int max_episode_steps) { spec_.max_episode_steps = max_episode_steps; }
+  void set_time_limit(int max_episode_steps);
 
   int elapsed_steps() const { return elapsed_steps_; }
   bool needs_reset() const { return needs_reset_; }
@@ -166,6 +170,8 @@ class MultiAgentEnv {
   /// See set_state(); `out.active` arrives all 1.
   virtual void set_state_impl(std::span<const double> state, const MultiAgentView& out) = 0;
   Rng& rng() { return rng_; }
+  /// The seed of the reset() under way (for an env that seeds something of its own).
+  std::optional<std::uint64_t> reset_seed() const { return reset_seed_; }
 
  private:
   void check_view(const MultiAgentView& out) const;
@@ -176,6 +182,7 @@ class MultiAgentEnv {
   std::int64_t max_obs_dim_ = 0;
   std::int64_t max_action_dim_ = 0;
   Rng rng_{0};
+  std::optional<std::uint64_t> reset_seed_;
   int elapsed_steps_ = 0;
   bool needs_reset_ = true;
   std::vector<std::uint8_t> active_;

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 
 namespace trustrl::envs {
 

@@ -4,7 +4,6 @@
 
 #include "core/error.h"
 #include "core/text.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"

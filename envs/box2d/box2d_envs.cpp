@@ -25,12 +25,13 @@ void register_box2d(EnvRegistry& registry) {
                 }});
 }
 
-void register_box2d_multi_agent(MultiAgentRegistry& registry) {
+void register_box2d_multi_agent(EnvRegistry& registry) {
   registry.add({"multiwalker_v9",
                 "PettingZoo SISL: N bipedal walkers carry a package (continuous; Box2D; options: "
                 "n_walkers, position_noise, angle_noise, forward_reward, terminate_reward, "
                 "fall_reward, shared_reward, terminate_on_fall, remove_on_fall, terrain_length, "
                 "max_cycles)",
+                {},
                 [](EnvOptions& o) -> std::unique_ptr<MultiAgentEnv> {
                   return std::make_unique<MultiWalker>(o);
                 }});

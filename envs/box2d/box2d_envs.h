@@ -3,12 +3,11 @@
 // BipedalWalkerHardcore-v3 (Gymnasium 1.x, on Box2D 2.4; differences in docs/BOX2D.md), and the
 // multi-agent multiwalker_v9 (PettingZoo SISL; docs/MULTI_AGENT.md).
 
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
 
 void register_box2d(EnvRegistry& registry);
-void register_box2d_multi_agent(MultiAgentRegistry& registry);
+void register_box2d_multi_agent(EnvRegistry& registry);
 
 }  // namespace trustrl::envs

@@ -14,15 +14,17 @@ MultiAgentEnvFactory factory() {
 }
 }  // namespace
 
-void register_mpe(MultiAgentRegistry& registry) {
+void register_mpe(EnvRegistry& registry) {
   registry.add(
       {"simple_spread_v3",
        "MPE: N agents cover N landmarks without colliding (options: n, reward, "
        "local_ratio, landmark_range, continuous_actions, integration: pettingzoo | original_mpe)",
+       {},
        factory<mpe::SimpleSpread>()});
   registry.add({"simple_speaker_listener_v4",
                 "MPE: a speaker guides a listener to the goal landmark (options: reward, "
                 "continuous_actions, integration: pettingzoo | original_mpe)",
+                {},
                 factory<mpe::SimpleSpeakerListener>()});
 }
 

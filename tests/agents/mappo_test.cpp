@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/text.h"
-#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 
 namespace trustrl::agents {
 namespace {

@@ -37,7 +37,8 @@ std::string test_name(const testing::TestParamInfo<std::string>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Registered, Conformance, testing::ValuesIn(EnvRegistry::global().ids()),
+INSTANTIATE_TEST_SUITE_P(Registered, Conformance,
+                         testing::ValuesIn(EnvRegistry::global().ids(/*multi_agent=*/false)),
                          test_name);
 
 // The suite itself must catch a broken env.

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 
 namespace trustrl::envs {
 namespace {

@@ -10,8 +10,8 @@
 #include "envs/mpe/particle_world.h"
 #include "envs/mpe/simple_speaker_listener.h"
 #include "envs/mpe/simple_spread.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/multi_agent_vector_env.h"
+#include "envs/registry.h"
 
 namespace trustrl::envs {
 namespace {

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/multi_agent_vector_env.h"
+#include "envs/registry.h"
 #include "tests/envs/toy_team_env.h"
 
 namespace trustrl::envs {
@@ -423,7 +423,7 @@ TEST(MultiAgentVectorEnv, SnapshotContinuesExactly) {
 // --- registry ----------------------------------------------------------------------------
 
 TEST(MultiAgentRegistry, HasTheMpeIds) {
-  const auto ids = MultiAgentRegistry::global().ids();
+  const auto ids = EnvRegistry::global().ids(/*multi_agent=*/true);
   for (const char* id : {"simple_spread_v3", "simple_speaker_listener_v4"})
     EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << id;
 }

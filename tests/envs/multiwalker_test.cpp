@@ -11,8 +11,8 @@
 
 #include "box2d_test_util.h"
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/multi_agent_vector_env.h"
+#include "envs/registry.h"
 
 namespace trustrl::envs {
 namespace {

@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
@@ -181,7 +180,7 @@ TEST(Render, MountainCarSitsOnTheHill) {
 
 TEST(Render, EveryRegisteredEnvThatRendersDrawsAFrame) {
   int rendered = 0;
-  for (const std::string& id : EnvRegistry::global().ids()) {
+  for (const std::string& id : EnvRegistry::global().ids(/*multi_agent=*/false)) {
     auto env = make(id);
     std::vector<float> obs(static_cast<std::size_t>(env->obs_dim()));
     env->reset(0, obs);
@@ -338,7 +337,7 @@ struct MultiAgentHarness {
 
 TEST(Render, EveryRegisteredMultiAgentEnvThatRendersDrawsAFrame) {
   int rendered = 0;
-  for (const std::string& id : MultiAgentRegistry::global().ids()) {
+  for (const std::string& id : EnvRegistry::global().ids(/*multi_agent=*/true)) {
     MultiAgentHarness h(id);
     Frame f;
     try {

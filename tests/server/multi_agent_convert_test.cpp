@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "envs/multi_agent_registry.h"
 #include "envs/multi_agent_vector_env.h"
+#include "envs/registry.h"
 
 namespace trustrl::server {
 namespace {

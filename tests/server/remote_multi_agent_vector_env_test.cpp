@@ -12,7 +12,7 @@
 #include "core/rng.h"
 #include "core/text.h"
 #include "envs/multi_agent_conformance.h"
-#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 #include "server/env_server.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
