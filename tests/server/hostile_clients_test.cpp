@@ -1,7 +1,7 @@
-// Clients that hold what they should not: sessions left idle, one host taking every session, a
-// flood of plain TCP connections past the process's descriptor limit. The server must go on
-// serving the others, and recover once the flood is gone. All traffic on 127.0.0.1, every loop
-// bounded.
+// Clients that hold what they should not: sessions left idle, one host taking every session or
+// every connection, a flood of plain TCP connections past the process's descriptor limit. The
+// server must go on serving the others, and recover once the flood is gone. All traffic on
+// loopback (127.0.0.2 stands for a second host), every loop bounded.
 
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "server/listener.h"
 #include "server/session_client.h"
 #include "tests/server/child_process.h"
+#include "tests/server/loopback_peer.h"
 #include "tests/server/test_servers.h"
 
 namespace trustrl::server {
@@ -98,6 +100,70 @@ TEST(HostileClients, OneHostCannotTakeEverySession) {
   EXPECT_TRUE(a.close(kTimeoutS).ok());
   SessionClient d(channel, "");
   EXPECT_TRUE(open_session(d).ok()) << "a place freed by a close is free again";
+}
+
+// How many of `fds` the server has closed.
+int count_closed(const std::vector<int>& fds) {
+  int closed = 0;
+  for (const int fd : fds) closed += testing::closed_by_server(fd) ? 1 : 0;
+  return closed;
+}
+
+// count_closed(), once it reaches `expected` or after about 2 s.
+int wait_closed(const std::vector<int>& fds, int expected) {
+  int closed = count_closed(fds);
+  for (int attempt = 0; attempt < 100 && closed < expected; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    closed = count_closed(fds);
+  }
+  return closed;
+}
+
+TEST(HostileClients, OneHostCannotHoldEveryConnection) {
+  std::vector<std::string> lines;
+  std::mutex mutex;
+  EnvServerOptions options;
+  options.max_connections_per_peer = 8;
+  options.log = [&](const std::string& line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(line);
+  };
+  EnvServer server(registered_env_maker("CartPole-v1", {}, 1), options);
+  // 40 plain connections from 127.0.0.2 that never speak HTTP/2: 8 are held, 32 closed at once.
+  std::vector<int> flood;
+  for (int k = 0; k < 40; ++k) {
+    const int fd = testing::connect_from("127.0.0.2", server.port());
+    ASSERT_GE(fd, 0) << "cannot connect from 127.0.0.2: " << std::strerror(errno);
+    flood.push_back(fd);
+  }
+  EXPECT_EQ(wait_closed(flood, 32), 32);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count_closed(flood), 32) << "the 8 held connections stay open";
+  // Another host is served meanwhile: 127.0.0.1 opens a session.
+  auto channel = make_channel({server.address(), "", "", kDefaultMaxMessageBytes});
+  SessionClient other(channel, "");
+  EXPECT_TRUE(open_session(other).ok());
+  {
+    std::lock_guard lock(mutex);
+    int named = 0;
+    for (const auto& line : lines)
+      if (line.find("refused a connection from ipv4:127.0.0.2: it already holds 8 connections") !=
+              std::string::npos &&
+          line.find("(--max-connections-per-peer)") != std::string::npos)
+        ++named;
+    EXPECT_EQ(named, 1) << "one line for the 32 refusals";
+  }
+  // Once the flood is closed, the host may hold 8 again (the server notices the closes).
+  for (const int fd : flood) close(fd);
+  bool held_again = false;
+  for (int attempt = 0; attempt < 30 && !held_again; ++attempt) {
+    std::vector<int> again;
+    for (int k = 0; k < 8; ++k) again.push_back(testing::connect_from("127.0.0.2", server.port()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held_again = count_closed(again) == 0;
+    for (const int fd : again) close(fd);
+  }
+  EXPECT_TRUE(held_again) << "closed connections still count against their host";
 }
 
 TEST(HostileClients, TheSoftDescriptorLimitIsRaisedToTheHardOne) {
