@@ -166,6 +166,25 @@ TEST(HostileClients, OneHostCannotHoldEveryConnection) {
   EXPECT_TRUE(held_again) << "closed connections still count against their host";
 }
 
+TEST(HostileClients, AnEnvServerTakesItsConnectionCapFromTheCommandLine) {
+  testing::ChildProcess child({testing::kBinary, "env-server", "--env", "CartPole-v1", "--listen",
+                               "127.0.0.1:0", "--max-connections-per-peer", "4"},
+                              {}, true);
+  const std::string address = child.wait_for_line("listening on ", testing::kStartTimeoutS);
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  std::vector<int> flood;
+  for (int k = 0; k < 10; ++k) flood.push_back(testing::connect_from("127.0.0.2", port));
+  EXPECT_EQ(wait_closed(flood, 6), 6);
+  for (const int fd : flood) close(fd);
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(kTimeoutS), 0) << child.output();
+  EXPECT_NE(child.output().find("env-server: refused a connection from ipv4:127.0.0.2: it already "
+                                "holds 4 connections, the most one client host may hold "
+                                "(--max-connections-per-peer)"),
+            std::string::npos)
+      << child.output();
+}
+
 TEST(HostileClients, TheSoftDescriptorLimitIsRaisedToTheHardOne) {
   rlimit before{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
