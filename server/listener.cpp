@@ -189,13 +189,24 @@ bool still_open(int fd, dev_t device, ino_t inode) {
 
 }  // namespace
 
-bool Listener::hold(int fd, const std::string& host) {
-  std::vector<Held>& mine = held_[host];
-  std::erase_if(mine, [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
-  if (static_cast<std::int64_t>(mine.size()) >= max_per_peer_) return false;
+bool Listener::at_cap(const std::string& host) {
+  const auto it = hosts_.find(host);
+  if (it == hosts_.end()) return false;
+  Host& mine = it->second;
+  const auto full = [&] { return static_cast<std::int64_t>(mine.held.size()) >= max_per_peer_; };
+  // Closed connections are looked for only at the cap, and at most every 100 ms: a host flooding
+  // past its cap must not cost the listener a scan of its connections per refusal.
+  if (const auto now = std::chrono::steady_clock::now();
+      full() && now - mine.checked >= std::chrono::milliseconds(100)) {
+    mine.checked = now;
+    std::erase_if(mine.held, [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
+  }
+  return full();
+}
+
+void Listener::hold(int fd, const std::string& host) {
   struct stat st {};
-  if (fstat(fd, &st) == 0) mine.push_back({fd, st.st_dev, st.st_ino});
-  return true;
+  if (fstat(fd, &st) == 0) hosts_[host].held.push_back({fd, st.st_dev, st.st_ino});
 }
 
 void Listener::refuse_peer(int fd, const std::string& host) {
@@ -215,9 +226,10 @@ void Listener::refuse_peer(int fd, const std::string& host) {
 }
 
 void Listener::sweep() {
-  for (auto it = held_.begin(); it != held_.end();) {
-    std::erase_if(it->second, [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
-    it = it->second.empty() ? held_.erase(it) : std::next(it);
+  for (auto it = hosts_.begin(); it != hosts_.end();) {
+    std::erase_if(it->second.held,
+                  [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
+    it = it->second.held.empty() ? hosts_.erase(it) : std::next(it);
   }
   swept_ = std::chrono::steady_clock::now();
 }
@@ -257,18 +269,18 @@ void Listener::run() {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         break;  // EAGAIN: the queue is empty
       }
+      // The host's cap first: it is cheap, while counting descriptors reads /proc/self/fd.
+      const std::string host = max_per_peer_ > 0 ? socket_host(peer) : std::string();
+      if (max_per_peer_ > 0 && at_cap(host)) {
+        refuse_peer(fd, host);
+        continue;
+      }
       const std::int64_t limit = open_file_limit();
       if (limit > 0 && open_descriptors() > limit - headroom_) {
         refuse(fd, "too close to the limit on open file descriptors");
         continue;
       }
-      if (max_per_peer_ > 0) {
-        const std::string host = socket_host(peer);
-        if (!hold(fd, host)) {
-          refuse_peer(fd, host);
-          continue;
-        }
-      }
+      if (max_per_peer_ > 0) hold(fd, host);
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;

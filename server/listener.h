@@ -12,7 +12,8 @@
 // a client host that already holds `max_per_peer` connections handed over: one host opening
 // hundreds of sockets (with or without ever starting a session) cannot take the descriptors every
 // other host needs. gRPC says nothing when it closes a connection, so the listener counts a
-// handed-over connection as open while its descriptor still names the same socket.
+// handed-over connection as open while its descriptor still names the same socket (checked each
+// second, and when the host is at its cap).
 
 #include <grpcpp/server_builder.h>
 #include <sys/socket.h>
@@ -84,11 +85,17 @@ class Listener {
     dev_t device;
     ino_t inode;
   };
+  struct Host {
+    std::vector<Held> held;  // closed ones included until a check
+    std::chrono::steady_clock::time_point checked{};
+  };
 
   void run();
   void refuse(int fd, const char* why);
-  // Whether `host` may hold one more connection; counts `fd` as held by it if so.
-  bool hold(int fd, const std::string& host);
+  // Whether `host` holds its maximum of connections.
+  bool at_cap(const std::string& host);
+  // Counts `fd` as held by `host`.
+  void hold(int fd, const std::string& host);
   void refuse_peer(int fd, const std::string& host);
   // Forgets the closed connections of every host (the map must not keep hosts long gone).
   void sweep();
@@ -101,7 +108,7 @@ class Listener {
   std::int64_t max_per_peer_;
   std::function<void(const std::string&)> log_;
   // Used by the listener's thread only.
-  std::map<std::string, std::vector<Held>> held_;  // by client host
+  std::map<std::string, Host> hosts_;  // by client host
   std::chrono::steady_clock::time_point swept_{};
   std::int64_t refused_peer_ = 0;
   std::string last_named_;  // the host in the last "refused a connection from" line
