@@ -166,6 +166,29 @@ TEST(HostileClients, OneHostCannotHoldEveryConnection) {
   EXPECT_TRUE(held_again) << "closed connections still count against their host";
 }
 
+TEST(HostileClients, PerHostLimitsCountByTheAddressWithoutItsPort) {
+  sockaddr_storage v4{};
+  auto& a4 = reinterpret_cast<sockaddr_in&>(v4);
+  a4.sin_family = AF_INET;
+  a4.sin_port = htons(5000);
+  inet_pton(AF_INET, "10.0.0.7", &a4.sin_addr);
+  EXPECT_EQ(socket_host(v4), "ipv4:10.0.0.7");
+  sockaddr_storage mapped{};
+  auto& a6 = reinterpret_cast<sockaddr_in6&>(mapped);
+  a6.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "::ffff:10.0.0.7", &a6.sin6_addr);
+  EXPECT_EQ(socket_host(mapped), "ipv4:10.0.0.7") << "an IPv4 client of a dual-stack listener";
+  inet_pton(AF_INET6, "fe80::1", &a6.sin6_addr);
+  EXPECT_EQ(socket_host(mapped), "ipv6:[fe80::1]");
+  EXPECT_EQ(peer_host("ipv4:10.0.0.7:51234"), "ipv4:10.0.0.7");
+  EXPECT_EQ(peer_host("ipv6:[fe80::1]:5"), "ipv6:[fe80::1]");
+  EXPECT_EQ(peer_host("unix:/tmp/s"), "unix:/tmp/s");
+  // The default cap: 1024, or 4 per session when that is more.
+  EXPECT_EQ(default_connections_per_peer(64), 1024);
+  EXPECT_EQ(default_connections_per_peer(256), 1024);
+  EXPECT_EQ(default_connections_per_peer(1000), 4000);
+}
+
 TEST(HostileClients, AnEnvServerTakesItsConnectionCapFromTheCommandLine) {
   testing::ChildProcess child({testing::kBinary, "env-server", "--env", "CartPole-v1", "--listen",
                                "127.0.0.1:0", "--max-connections-per-peer", "4"},
