@@ -31,6 +31,7 @@ struct EnvServerArgs {
   int threads = 1;
   int max_sessions = 64;
   int max_sessions_per_peer = 0;
+  std::int64_t max_connections_per_peer = 0;
   double idle_timeout_s = 600;
   std::int64_t max_open_files = 0;
 };
@@ -63,6 +64,7 @@ void run(const EnvServerArgs& args) {
   options.tls_key_file = args.tls_key;
   options.max_sessions = args.max_sessions;
   options.max_sessions_per_peer = args.max_sessions_per_peer;
+  options.max_connections_per_peer = args.max_connections_per_peer;
   options.idle_timeout = std::chrono::milliseconds(std::llround(args.idle_timeout_s * 1000));
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "env-server: %s\n", line.c_str());
@@ -124,6 +126,10 @@ void add_env_server_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-sessions-per-peer", args->max_sessions_per_peer,
                   "Sessions served at once to one client host (0: --max-sessions)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-connections-per-peer", args->max_connections_per_peer,
+                  "TCP connections one client host may hold at once; more are closed at once (0: "
+                  "1024, or 4 x --max-sessions if more)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--idle-timeout", args->idle_timeout_s,
                   "Close a session that sent no request for this many seconds (0: never)")

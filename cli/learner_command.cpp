@@ -40,6 +40,8 @@ struct LearnerArgs {
   std::string tls_cert;
   std::string tls_key;
   int max_actors = 256;
+  int max_actors_per_peer = 0;
+  std::int64_t max_connections_per_peer = 0;
   int min_actors = 1;
   server::DataParallelOptions parallel;
   CLI::Option* rank = nullptr;
@@ -123,6 +125,8 @@ void run_learner(LearnerArgs args) {
   service.tls_cert_file = args.tls_cert;
   service.tls_key_file = args.tls_key;
   service.max_actors = args.max_actors;
+  service.max_actors_per_peer = args.max_actors_per_peer;
+  service.max_connections_per_peer = args.max_connections_per_peer;
   service.min_actors = args.min_actors;
   service.log_batches = args.log_batches;
   const bool quiet = args.quiet;
@@ -220,6 +224,13 @@ void add_learner_command(CLI::App& app) {
   cmd->add_option("--tls-key", args->tls_key, "PEM private key for TLS")->check(CLI::ExistingFile);
   cmd->add_option("--max-actors", args->max_actors, "actors served at once")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-actors-per-peer", args->max_actors_per_peer,
+                  "actors served at once from one client host (0: --max-actors)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-connections-per-peer", args->max_connections_per_peer,
+                  "TCP connections one client host may hold at once; more are closed at once (0: "
+                  "1024, or 4 x --max-actors if more)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--min-actors", args->min_actors,
                   "begin a batch only while at least this many actors are members (a begun batch "
                   "goes on with whoever is left)")

@@ -29,13 +29,6 @@ using ServiceBase = wire::EnvService::WithCallbackMethod_GetSpec<
 namespace {
 class SessionReactor;
 using Clock = std::chrono::steady_clock;
-
-// "ipv4:10.0.0.7:51234" -> "ipv4:10.0.0.7", "ipv6:[::1]:5" -> "ipv6:[::1]"; others unchanged.
-std::string peer_host(const std::string& peer) {
-  if (peer.rfind("ipv4:", 0) != 0 && peer.rfind("ipv6:", 0) != 0) return peer;
-  const auto colon = peer.rfind(':');
-  return colon == std::string::npos || colon < 5 ? peer : peer.substr(0, colon);
-}
 }  // namespace
 
 class EnvServer::Service final : public ServiceBase {
@@ -322,6 +315,7 @@ Maker&& checked(const EnvServerOptions& options, Maker&& maker) {
                 "preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
   if (options.max_sessions < 1) throw Error("max_sessions must be >= 1");
   if (options.max_sessions_per_peer < 0) throw Error("max_sessions_per_peer must be >= 0");
+  if (options.max_connections_per_peer < 0) throw Error("max_connections_per_peer must be >= 0");
   if (options.idle_timeout.count() < 0) throw Error("the idle timeout must be >= 0");
   return std::forward<Maker>(maker);
 }
@@ -348,9 +342,11 @@ EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
   configure_server_builder(builder, options_.max_message_bytes);
   builder.RegisterService(service_.get());
   try {
-    server_ = start_server(builder, options_.listen,
-                           server_credentials(options_.tls_cert_file, options_.tls_key_file),
-                           options_.log, listener_, port_);
+    server_ = start_server(
+        builder, options_.listen, server_credentials(options_.tls_cert_file, options_.tls_key_file),
+        options_.max_connections_per_peer > 0 ? options_.max_connections_per_peer
+                                              : default_connections_per_peer(options_.max_sessions),
+        options_.log, listener_, port_);
   } catch (const Error&) {
     listener_.reset();  // free the port for listen_failure's probe
     throw Error(listen_failure(options_.listen, options_.tls_cert_file, options_.tls_key_file));

@@ -42,6 +42,10 @@ struct EnvServerOptions {
   /// Sessions served at once to one client host (the peer's address without its port); more
   /// are refused with RESOURCE_EXHAUSTED. 0: max_sessions.
   int max_sessions_per_peer = 0;
+  /// TCP connections one client host may hold at once (whether or not it starts sessions); more
+  /// are closed at once, with one log line. 0: default_connections_per_peer(max_sessions), 1024
+  /// by default.
+  std::int64_t max_connections_per_peer = 0;
   /// A session with no request for this long is closed with UNAVAILABLE ("session closed after
   /// N s idle"), so clients that sit idle cannot hold every session; 0: never.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(600)};

@@ -95,6 +95,7 @@ class LearnerService::Impl final : public ServiceBase {
 
   struct Member {
     std::string actor_id;
+    std::string host;  // the client host it joined from
     std::uint64_t incarnation = 0;
     int slot = 0;
     int num_envs = 0;
@@ -565,7 +566,16 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
     if (static_cast<int>(members_.size()) >= options_.max_actors)
       return {grpc::StatusCode::RESOURCE_EXHAUSTED,
               "join: this learner already has its maximum of " +
-                  std::to_string(options_.max_actors) + " actors"};
+                  std::to_string(options_.max_actors) +
+                  " actors; stop one or raise the limit (--max-actors)"};
+    const std::string host = peer_host(context->peer());
+    const auto from_host = std::count_if(members_.begin(), members_.end(),
+                                         [&](const auto& m) { return m.second.host == host; });
+    if (from_host >= options_.max_actors_per_peer)
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "join: this learner already has its maximum of " +
+                  std::to_string(options_.max_actors_per_peer) + " actors from " + host +
+                  "; stop one or raise the limit (--max-actors-per-peer)"};
     cut_off_.erase(id);
     int slot = 0;
     if (const auto last = last_slot_.find(id);
@@ -577,6 +587,7 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
     last_slot_[id] = slot;
     Member& m = members_[id];
     m.actor_id = id;
+    m.host = host;
     m.incarnation = request->incarnation();
     m.slot = slot;
     m.num_envs = request->num_envs();
@@ -1030,6 +1041,11 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
                 " without a token: anyone who reaches it could feed the learner. Pass --token (and "
                 "preferably --tls-cert/--tls-key), or listen on 127.0.0.1");
   if (options.max_actors < 1) throw Error("max_actors must be >= 1");
+  if (options.max_actors_per_peer < 0) throw Error("max_actors_per_peer must be >= 0");
+  if (options.max_connections_per_peer < 0) throw Error("max_connections_per_peer must be >= 0");
+  if (options.max_actors_per_peer == 0) options.max_actors_per_peer = options.max_actors;
+  if (options.max_connections_per_peer == 0)
+    options.max_connections_per_peer = default_connections_per_peer(options.max_actors);
   if (options.min_actors < 1 || options.min_actors > options.max_actors)
     throw Error("min_actors must be in [1, max_actors = " + std::to_string(options.max_actors) +
                 "], got " + std::to_string(options.min_actors));
@@ -1043,7 +1059,7 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
     server_ = start_server(
         builder, impl_->options_.listen,
         server_credentials(impl_->options_.tls_cert_file, impl_->options_.tls_key_file),
-        impl_->options_.log, listener_, port);
+        impl_->options_.max_connections_per_peer, impl_->options_.log, listener_, port);
   } catch (const Error&) {
     listener_.reset();  // free the port for listen_failure's probe
     throw Error(listen_failure(impl_->options_.listen, impl_->options_.tls_cert_file,

@@ -54,6 +54,13 @@ struct LearnerServiceOptions {
   int max_message_bytes = kDefaultMaxMessageBytes;
   /// Members at once; more joins are refused with RESOURCE_EXHAUSTED.
   int max_actors = 256;
+  /// Members at once from one client host (the peer's address without its port); more joins
+  /// from it are refused with RESOURCE_EXHAUSTED. 0: max_actors (every local actor shares
+  /// 127.0.0.1).
+  int max_actors_per_peer = 0;
+  /// TCP connections one client host may hold at once; more are closed at once, with one log
+  /// line. 0: default_connections_per_peer(max_actors), 1024 by default.
+  std::int64_t max_connections_per_peer = 0;
   /// A batch is begun (its rollouts asked for) only while at least this many actors are members;
   /// a begun batch still re-deals a departed actor's share to the others. With a fixed fleet, who
   /// fills which columns then does not depend on when actors come and go.

@@ -1,5 +1,6 @@
 #include "server/listener.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grpcpp/security/server_credentials.h>
@@ -10,11 +11,14 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 #include "core/error.h"
@@ -65,6 +69,28 @@ std::int64_t open_descriptors() {
   return n;
 }
 
+std::int64_t default_connections_per_peer(std::int64_t sessions) {
+  return std::max<std::int64_t>(1024, std::min<std::int64_t>(sessions, INT_MAX) * 4);
+}
+
+std::string socket_host(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(address).sin_addr, text, sizeof(text));
+    return std::string("ipv4:") + text;
+  }
+  if (address.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(address).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+      inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof(text));
+      return std::string("ipv4:") + text;
+    }
+    inet_ntop(AF_INET6, &a, text, sizeof(text));
+    return std::string("ipv6:[") + text + "]";
+  }
+  return "unknown";
+}
+
 bool is_tcp_address(const std::string& listen) {
   return listen.rfind("unix:", 0) != 0 && listen.rfind("unix-abstract:", 0) != 0;
 }
@@ -86,9 +112,9 @@ std::pair<std::string, std::string> split_host_port(std::string address) {
 
 }  // namespace
 
-Listener::Listener(const std::string& address, int headroom,
+Listener::Listener(const std::string& address, int headroom, std::int64_t max_per_peer,
                    std::function<void(const std::string&)> log)
-    : headroom_(headroom), log_(std::move(log)) {
+    : headroom_(headroom), max_per_peer_(max_per_peer), log_(std::move(log)) {
   const auto [host, port] = split_host_port(address);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -154,6 +180,60 @@ void Listener::refuse(int fd, const char* why) {
          " so far); the server goes on serving the others");
 }
 
+namespace {
+
+bool still_open(int fd, dev_t device, ino_t inode) {
+  struct stat now {};
+  return fstat(fd, &now) == 0 && now.st_dev == device && now.st_ino == inode;
+}
+
+}  // namespace
+
+bool Listener::at_cap(const std::string& host) {
+  const auto it = hosts_.find(host);
+  if (it == hosts_.end()) return false;
+  Host& mine = it->second;
+  const auto full = [&] { return static_cast<std::int64_t>(mine.held.size()) >= max_per_peer_; };
+  // Closed connections are looked for only at the cap, and at most every 100 ms: a host flooding
+  // past its cap must not cost the listener a scan of its connections per refusal.
+  if (const auto now = std::chrono::steady_clock::now();
+      full() && now - mine.checked >= std::chrono::milliseconds(100)) {
+    mine.checked = now;
+    std::erase_if(mine.held, [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
+  }
+  return full();
+}
+
+void Listener::hold(int fd, const std::string& host) {
+  struct stat st {};
+  if (fstat(fd, &st) == 0) hosts_[host].held.push_back({fd, st.st_dev, st.st_ino});
+}
+
+void Listener::refuse_peer(int fd, const std::string& host) {
+  close(fd);
+  refused_.fetch_add(1);
+  const std::int64_t n = ++refused_peer_;
+  // One line for the first refusal, one per thousand, and one for another host than the last
+  // named (at most every 10 s): a flood, even from several hosts, must not flood the log.
+  const auto now = std::chrono::steady_clock::now();
+  const bool another = host != last_named_ && now - last_line_ >= std::chrono::seconds(10);
+  if (!log_ || !(n == 1 || n % 1000 == 0 || another)) return;
+  last_named_ = host;
+  last_line_ = now;
+  log_("refused a connection from " + host + ": it already holds " + std::to_string(max_per_peer_) +
+       " connections, the most one client host may hold (--max-connections-per-peer); " +
+       std::to_string(n) + " refused so far; the server goes on serving the others");
+}
+
+void Listener::sweep() {
+  for (auto it = hosts_.begin(); it != hosts_.end();) {
+    std::erase_if(it->second.held,
+                  [](const Held& h) { return !still_open(h.fd, h.device, h.inode); });
+    it = it->second.held.empty() ? hosts_.erase(it) : std::next(it);
+  }
+  swept_ = std::chrono::steady_clock::now();
+}
+
 void Listener::run() {
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
@@ -162,11 +242,15 @@ void Listener::run() {
       continue;
     }
     if (fds[1].revents != 0) return;
+    if (std::chrono::steady_clock::now() - swept_ >= std::chrono::seconds(1)) sweep();
     if ((fds[0].revents & POLLIN) == 0) continue;
     for (;;) {  // drain the queue
       // Non-blocking, as gRPC's own listener makes them: gRPC reads until EAGAIN, and a blocking
       // socket would hold one of its poller threads in read().
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      sockaddr_storage peer{};
+      socklen_t peer_length = sizeof(peer);
+      const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                             SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) {
           // No descriptor for it: take it off the queue with the spare one and close it, so the
@@ -185,11 +269,18 @@ void Listener::run() {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         break;  // EAGAIN: the queue is empty
       }
+      // The host's cap first: it is cheap, while counting descriptors reads /proc/self/fd.
+      const std::string host = max_per_peer_ > 0 ? socket_host(peer) : std::string();
+      if (max_per_peer_ > 0 && at_cap(host)) {
+        refuse_peer(fd, host);
+        continue;
+      }
       const std::int64_t limit = open_file_limit();
       if (limit > 0 && open_descriptors() > limit - headroom_) {
         refuse(fd, "too close to the limit on open file descriptors");
         continue;
       }
+      if (max_per_peer_ > 0) hold(fd, host);
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
@@ -202,6 +293,7 @@ void Listener::run() {
 
 std::unique_ptr<grpc::Server> start_server(grpc::ServerBuilder& builder, const std::string& listen,
                                            std::shared_ptr<grpc::ServerCredentials> credentials,
+                                           std::int64_t max_connections_per_peer,
                                            std::function<void(const std::string&)> log,
                                            std::unique_ptr<Listener>& listener, int& port) {
   // A server process takes every descriptor it may: a flood of connections then meets the
@@ -211,7 +303,8 @@ std::unique_ptr<grpc::Server> start_server(grpc::ServerBuilder& builder, const s
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor;
   port = 0;
   if (is_tcp_address(listen)) {
-    listener = std::make_unique<Listener>(listen, Listener::kDefaultHeadroom, std::move(log));
+    listener = std::make_unique<Listener>(listen, Listener::kDefaultHeadroom,
+                                          max_connections_per_peer, std::move(log));
     port = listener->port();
     acceptor = builder.experimental().AddExternalConnectionAcceptor(
         grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, credentials);

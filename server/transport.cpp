@@ -88,6 +88,12 @@ bool is_loopback_address(const std::string& address) {
   return host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos;
 }
 
+std::string peer_host(const std::string& peer) {
+  if (peer.rfind("ipv4:", 0) != 0 && peer.rfind("ipv6:", 0) != 0) return peer;
+  const auto colon = peer.rfind(':');
+  return colon == std::string::npos || colon < 5 ? peer : peer.substr(0, colon);
+}
+
 std::string plaintext_token_warning(const std::string& listen, const std::string& token,
                                     const std::string& tls_cert_file) {
   if (token.empty() || !tls_cert_file.empty() || is_loopback_address(listen)) return "";

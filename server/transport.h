@@ -51,6 +51,11 @@ std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const std::string&
 /// sockets. 0.0.0.0, [::] and host names do not.
 bool is_loopback_address(const std::string& address);
 
+/// The client host of a gRPC peer: its address without the port ("ipv4:10.0.0.7:51234" ->
+/// "ipv4:10.0.0.7", "ipv6:[::1]:5" -> "ipv6:[::1]"); other peers unchanged. Per-host limits
+/// count by it.
+std::string peer_host(const std::string& peer);
+
 /// A warning when a server on `listen` takes a token without TLS and is reachable from other
 /// machines (the token then crosses the network in plain text); "" otherwise.
 std::string plaintext_token_warning(const std::string& listen, const std::string& token,

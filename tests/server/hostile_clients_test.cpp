@@ -1,7 +1,7 @@
-// Clients that hold what they should not: sessions left idle, one host taking every session, a
-// flood of plain TCP connections past the process's descriptor limit. The server must go on
-// serving the others, and recover once the flood is gone. All traffic on 127.0.0.1, every loop
-// bounded.
+// Clients that hold what they should not: sessions left idle, one host taking every session or
+// every connection, a flood of plain TCP connections past the process's descriptor limit. The
+// server must go on serving the others, and recover once the flood is gone. All traffic on
+// loopback (127.0.0.2 stands for a second host), every loop bounded.
 
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "server/listener.h"
 #include "server/session_client.h"
 #include "tests/server/child_process.h"
+#include "tests/server/loopback_peer.h"
 #include "tests/server/test_servers.h"
 
 namespace trustrl::server {
@@ -98,6 +100,112 @@ TEST(HostileClients, OneHostCannotTakeEverySession) {
   EXPECT_TRUE(a.close(kTimeoutS).ok());
   SessionClient d(channel, "");
   EXPECT_TRUE(open_session(d).ok()) << "a place freed by a close is free again";
+}
+
+// How many of `fds` the server has closed.
+int count_closed(const std::vector<int>& fds) {
+  int closed = 0;
+  for (const int fd : fds) closed += testing::closed_by_server(fd) ? 1 : 0;
+  return closed;
+}
+
+// count_closed(), once it reaches `expected` or after about 2 s.
+int wait_closed(const std::vector<int>& fds, int expected) {
+  int closed = count_closed(fds);
+  for (int attempt = 0; attempt < 100 && closed < expected; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    closed = count_closed(fds);
+  }
+  return closed;
+}
+
+TEST(HostileClients, OneHostCannotHoldEveryConnection) {
+  std::vector<std::string> lines;
+  std::mutex mutex;
+  EnvServerOptions options;
+  options.max_connections_per_peer = 8;
+  options.log = [&](const std::string& line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(line);
+  };
+  EnvServer server(registered_env_maker("CartPole-v1", {}, 1), options);
+  // 40 plain connections from 127.0.0.2 that never speak HTTP/2: 8 are held, 32 closed at once.
+  std::vector<int> flood;
+  for (int k = 0; k < 40; ++k) {
+    const int fd = testing::connect_from("127.0.0.2", server.port());
+    ASSERT_GE(fd, 0) << "cannot connect from 127.0.0.2: " << std::strerror(errno);
+    flood.push_back(fd);
+  }
+  EXPECT_EQ(wait_closed(flood, 32), 32);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count_closed(flood), 32) << "the 8 held connections stay open";
+  // Another host is served meanwhile: 127.0.0.1 opens a session.
+  auto channel = make_channel({server.address(), "", "", kDefaultMaxMessageBytes});
+  SessionClient other(channel, "");
+  EXPECT_TRUE(open_session(other).ok());
+  {
+    std::lock_guard lock(mutex);
+    int named = 0;
+    for (const auto& line : lines)
+      if (line.find("refused a connection from ipv4:127.0.0.2: it already holds 8 connections") !=
+              std::string::npos &&
+          line.find("(--max-connections-per-peer)") != std::string::npos)
+        ++named;
+    EXPECT_EQ(named, 1) << "one line for the 32 refusals";
+  }
+  // Once the flood is closed, the host may hold 8 again (the server notices the closes).
+  for (const int fd : flood) close(fd);
+  bool held_again = false;
+  for (int attempt = 0; attempt < 30 && !held_again; ++attempt) {
+    std::vector<int> again;
+    for (int k = 0; k < 8; ++k) again.push_back(testing::connect_from("127.0.0.2", server.port()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held_again = count_closed(again) == 0;
+    for (const int fd : again) close(fd);
+  }
+  EXPECT_TRUE(held_again) << "closed connections still count against their host";
+}
+
+TEST(HostileClients, PerHostLimitsCountByTheAddressWithoutItsPort) {
+  sockaddr_storage v4{};
+  auto& a4 = reinterpret_cast<sockaddr_in&>(v4);
+  a4.sin_family = AF_INET;
+  a4.sin_port = htons(5000);
+  inet_pton(AF_INET, "10.0.0.7", &a4.sin_addr);
+  EXPECT_EQ(socket_host(v4), "ipv4:10.0.0.7");
+  sockaddr_storage mapped{};
+  auto& a6 = reinterpret_cast<sockaddr_in6&>(mapped);
+  a6.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "::ffff:10.0.0.7", &a6.sin6_addr);
+  EXPECT_EQ(socket_host(mapped), "ipv4:10.0.0.7") << "an IPv4 client of a dual-stack listener";
+  inet_pton(AF_INET6, "fe80::1", &a6.sin6_addr);
+  EXPECT_EQ(socket_host(mapped), "ipv6:[fe80::1]");
+  EXPECT_EQ(peer_host("ipv4:10.0.0.7:51234"), "ipv4:10.0.0.7");
+  EXPECT_EQ(peer_host("ipv6:[fe80::1]:5"), "ipv6:[fe80::1]");
+  EXPECT_EQ(peer_host("unix:/tmp/s"), "unix:/tmp/s");
+  // The default cap: 1024, or 4 per session when that is more.
+  EXPECT_EQ(default_connections_per_peer(64), 1024);
+  EXPECT_EQ(default_connections_per_peer(256), 1024);
+  EXPECT_EQ(default_connections_per_peer(1000), 4000);
+}
+
+TEST(HostileClients, AnEnvServerTakesItsConnectionCapFromTheCommandLine) {
+  testing::ChildProcess child({testing::kBinary, "env-server", "--env", "CartPole-v1", "--listen",
+                               "127.0.0.1:0", "--max-connections-per-peer", "4"},
+                              {}, true);
+  const std::string address = child.wait_for_line("listening on ", testing::kStartTimeoutS);
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  std::vector<int> flood;
+  for (int k = 0; k < 10; ++k) flood.push_back(testing::connect_from("127.0.0.2", port));
+  EXPECT_EQ(wait_closed(flood, 6), 6);
+  for (const int fd : flood) close(fd);
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(kTimeoutS), 0) << child.output();
+  EXPECT_NE(child.output().find("env-server: refused a connection from ipv4:127.0.0.2: it already "
+                                "holds 4 connections, the most one client host may hold "
+                                "(--max-connections-per-peer)"),
+            std::string::npos)
+      << child.output();
 }
 
 TEST(HostileClients, TheSoftDescriptorLimitIsRaisedToTheHardOne) {

@@ -19,6 +19,7 @@
 #include "server/learner_convert.h"
 #include "server/session_client.h"
 #include "server/spec_hash.h"
+#include "tests/server/loopback_peer.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 
 namespace trustrl::server {
@@ -54,6 +55,12 @@ struct Harness {
   grpc::Status join(const std::string& id, std::uint64_t incarnation,
                     lw::JoinResponse* out = nullptr, std::uint64_t hash = 0,
                     const std::string& token = "") {
+    return join_via(*stub, id, incarnation, out, hash, token);
+  }
+
+  grpc::Status join_via(lw::LearnerService::Stub& client, const std::string& id,
+                        std::uint64_t incarnation, lw::JoinResponse* out = nullptr,
+                        std::uint64_t hash = 0, const std::string& token = "") {
     grpc::ClientContext context;
     add_token(context, token);
     lw::JoinRequest request;
@@ -63,7 +70,7 @@ struct Harness {
     request.set_spec_hash(hash ? hash : service->run_info().spec_hash());
     request.set_num_envs(static_cast<int>(config.env.num_envs));
     lw::JoinResponse response;
-    return stub->Join(&context, request, out ? out : &response);
+    return client.Join(&context, request, out ? out : &response);
   }
 
   // A real rollout of `version` from a local actor.
@@ -530,6 +537,34 @@ TEST(LearnerService, AbsurdIncarnationsAreRefusedAndCannotLockAnActorOut) {
   lw::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 7, 1, h.rollout(0), &response).ok());
   EXPECT_TRUE(response.accepted()) << response.reason();
+}
+
+TEST(LearnerService, OneHostCannotTakeEveryActorPlace) {
+  LearnerServiceOptions options;
+  options.max_actors_per_peer = 2;
+  Harness h(config_for(), options);
+  ASSERT_TRUE(h.join("a", 1).ok());
+  ASSERT_TRUE(h.join("b", 1).ok());
+  const grpc::Status third = h.join("c", 1);
+  expect_status(third, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                "join: this learner already has its maximum of 2 actors from ipv4:127.0.0.1; "
+                "stop one or raise the limit (--max-actors-per-peer)");
+  // Another host (127.0.0.2) is still served ...
+  const int port = std::stoi(h.service->address().substr(h.service->address().rfind(':') + 1));
+  auto other_channel = testing::channel_from("127.0.0.2", port);
+  ASSERT_TRUE(other_channel);
+  auto other = lw::LearnerService::NewStub(other_channel);
+  EXPECT_TRUE(h.join_via(*other, "d", 1).ok());
+  // ... a member of the full host may join again (it replaces itself), and a leave frees a place.
+  EXPECT_TRUE(h.join("a", 2).ok());
+  grpc::ClientContext context;
+  lw::LeaveRequest leave;
+  leave.set_actor_id("b");
+  leave.set_incarnation(1);
+  lw::LeaveResponse left;
+  ASSERT_TRUE(h.stub->Leave(&context, leave, &left).ok());
+  EXPECT_TRUE(h.join("c", 1).ok());
+  EXPECT_EQ(h.service->members(), 3);
 }
 
 TEST(LearnerService, APushAfterASequenceJumpIsAnsweredWithWhatHappened) {
