@@ -128,22 +128,23 @@ void eval(const agents::SavedPolicy& policy, const Args& args) {
   std::vector<std::unique_ptr<envs::Env>> walkers;
   for (int i = 0; i < copies; ++i) walkers.push_back(make_walker(policy, args));
   envs::LocalVectorEnv env(std::move(walkers), 1);
-  const agents::EvalResult r = agents::evaluate(env, policy.snapshot, args.episodes,
-                                                args.deterministic, args.seed, nullptr);
+  const agents::EvalResult r =
+      agents::evaluate(env, policy.snapshot, args.episodes, args.deterministic, args.seed, nullptr);
   int finished = 0;
   for (double g : r.returns) finished += g > 200 ? 1 : 0;
   std::printf(
       "joint_limits %s, iterations %d,%d, %s, %d episodes: return %.1f +- %.1f, length %.0f, "
       "%d above 200\n",
-      args.joint_limits.c_str(), args.physics.velocity_iterations,
-      args.physics.position_iterations, args.deterministic ? "deterministic" : "sampled",
-      args.episodes, r.mean_return(), r.std_return(), r.mean_length(), finished);
+      args.joint_limits.c_str(), args.physics.velocity_iterations, args.physics.position_iterations,
+      args.deterministic ? "deterministic" : "sampled", args.episodes, r.mean_return(),
+      r.std_return(), r.mean_length(), finished);
 }
 
 Args parse(int argc, char** argv) {
   if (argc < 3)
-    throw Error("usage: walker_gait RUN_DIR|POLICY [--joint-limits R] [--iterations V,P] "
-                "eval|trace|replay ...");
+    throw Error(
+        "usage: walker_gait RUN_DIR|POLICY [--joint-limits R] [--iterations V,P] "
+        "eval|trace|replay ...");
   Args args;
   args.policy = argv[1];
   if (std::filesystem::is_directory(args.policy)) args.policy /= "policy.pt";

@@ -19,10 +19,10 @@ class b2World;
 
 namespace trustrl::envs {
 
-/// Collision filters (Box2D's b2Filter fields), lidar targets and the joint-limit rule; the defaults are
-/// BipedalWalker's: the hull and legs collide only with the ground (category 1), and the lidar
-/// sees only the ground. (PettingZoo's MultiWalker instead leaves category and mask at Box2D's
-/// defaults and gives each walker its own group_index.)
+/// Collision filters (Box2D's b2Filter fields), lidar targets and the joint-limit rule; the
+/// defaults are BipedalWalker's: the hull and legs collide only with the ground (category 1), and
+/// the lidar sees only the ground. (PettingZoo's MultiWalker instead leaves category and mask at
+/// Box2D's defaults and gives each walker its own group_index.)
 struct WalkerBodyConfig {
   std::uint16_t hull_category = 0x0020;
   std::uint16_t hull_mask = 0x0001;

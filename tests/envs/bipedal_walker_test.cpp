@@ -72,11 +72,16 @@ TEST(BipedalWalker, SpecsMatchGymnasium) {
 }
 
 TEST(BipedalWalker, BadInputIsNamed) {
-  EXPECT_EQ(
-      error_of([] {
-        make("BipedalWalker-v3", {{"hardcor", "true"}});
-      }),
-      "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, max_episode_steps)");
+  EXPECT_EQ(error_of([] {
+              make("BipedalWalker-v3", {{"hardcor", "true"}});
+            }),
+            "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, joint_limits, "
+            "max_episode_steps)");
+  EXPECT_EQ(error_of([] {
+              make("BipedalWalkerHardcore-v3", {{"joint_limits", "box2d_2.2"}});
+            }),
+            "BipedalWalkerHardcore-v3: option 'joint_limits' must be box2d_2.4 or box2d_2.3, got "
+            "'box2d_2.2'");
   auto env = make("BipedalWalker-v3");
   std::vector<float> obs(24);
   env->reset(0, obs);
