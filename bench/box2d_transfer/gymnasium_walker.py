@@ -10,7 +10,7 @@ reset(K) builds, and the two sides can be compared episode by episode and step b
         serves the env (its TimeLimit kept, trustrl's spec hash) to `trustrl eval --env-server`;
         copy i of a session is reset with seed + i as trustrl's local copies are, so eval plays
         the same worlds on both sides. With --trace-dir, each episode of each copy is written to
-        DIR/world{K}-copy{i}-ep{j}.csv (K: the seed of the copy's first reset).
+        DIR/world{K}-ep{j}.csv (K: the seed of the copy's last seeded reset, j: episodes since).
     replay --world K ACTIONS.csv OUT.csv
         plays the actions of a trace (columns a0..a3, from either side) in world K.
 
@@ -36,9 +36,9 @@ class TrustrlWorlds(gymnasium.Wrapper):
     """reset(seed=K) draws the world from trustrl's Rng(K); reset() carries that stream on, as
     trustrl's auto-reset does. Optionally writes every episode as a trace."""
 
-    def __init__(self, env, trace_dir=None, copy=0):
+    def __init__(self, env, trace_dir=None):
         super().__init__(env)
-        self.trace_dir, self.copy = trace_dir, copy
+        self.trace_dir = trace_dir
         self.world, self.episode, self.rows, self.last_rows = None, -1, [], []
 
     def reset(self, *, seed=None, options=None):
@@ -60,7 +60,7 @@ class TrustrlWorlds(gymnasium.Wrapper):
 
     def _flush(self):
         if self.trace_dir and self.rows:
-            name = f"world{self.world}-copy{self.copy}-ep{self.episode}.csv"
+            name = f"world{self.world}-ep{self.episode}.csv"
             write_trace(os.path.join(self.trace_dir, name), self.rows)
         if self.rows:
             self.last_rows = self.rows
@@ -84,15 +84,13 @@ def read_actions(path):
 def serve(args):
     from trustrl_env import server
 
-    copies = iter(range(1 << 30))
-
     def make():
-        return TrustrlWorlds(gymnasium.make("BipedalWalker-v3"), args.trace_dir, next(copies))
+        return TrustrlWorlds(gymnasium.make("BipedalWalker-v3"), args.trace_dir)
 
     server.serve(make, args.listen, num_envs=args.num_envs)
 
 
-def replay(args):
+def replay(args, quiet=False):
     env = TrustrlWorlds(gymnasium.make("BipedalWalker-v3"))
     env.reset(seed=args.world)
     total = 0.0
@@ -103,7 +101,8 @@ def replay(args):
             break
     rows = env.rows or env.last_rows
     write_trace(args.out, rows)
-    print(f"world {args.world}: return {total:.2f}, {len(rows)} steps -> {args.out}")
+    if not quiet:
+        print(f"world {args.world}: return {total:.2f}, {len(rows)} steps -> {args.out}")
 
 
 def main():
