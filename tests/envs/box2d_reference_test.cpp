@@ -228,7 +228,7 @@ TEST(Box2DReference, MultiWalkerMatchesPettingZooOnBox2D23) {
 // knee that starts 0.04 rad below its upper limit (-0.1) is straightened in the first step.
 // Gymnasium (Box2D 2.3) carries knee 0 of each episode 0.57-0.82 rad past that limit. The
 // default, Box2D 2.4's rule, holds it (measured: 0.7 below the limit); joint_limits: box2d_2.3
-// lets it overshoot as 2.3 does (measured 0.54-0.56 past; the rest of the gap is 2.4's contact
+// lets it overshoot as 2.3 does (measured 0.54-0.55 past; the rest of the gap is 2.4's contact
 // and position solving, docs/BOX2D.md).
 TEST(Box2DReference, JointLimitsChooseWhetherAKneePassesItsLimitAsOnBox2D23) {
   const json ref = load("BipedalWalker-v3-free-knees");
