@@ -157,7 +157,9 @@ TEST_P(Box2DReference, MatchesGymnasiumOnBox2D23) {
     }
   }
   EXPECT_EQ(steps_checked, 30);
-  if (walker) EXPECT_GE(joint_steps_checked, 10) << "too few steps with the joints clear of limits";
+  if (walker) {
+    EXPECT_GE(joint_steps_checked, 10) << "too few steps with the joints clear of their limits";
+  }
 }
 
 // PettingZoo's multiwalker_v9 (commit 369c979fa) on pybox2d 2.3.10, recorded the same way (each
