@@ -32,13 +32,11 @@ EnvSpec walker_spec(bool hardcore_id) {
       static_cast<int>(BipedalWalkerWorld::kFps)};
 }
 
-}  // namespace
-
-namespace {
 WalkerPhysics with_limit_rule(WalkerPhysics physics, JointLimitRule rule) {
   physics.joint_limits = rule;
   return physics;
 }
+
 }  // namespace
 
 BipedalWalker::BipedalWalker(EnvOptions& options, bool hardcore_default, WalkerPhysics physics)
