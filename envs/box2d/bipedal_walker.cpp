@@ -32,10 +32,17 @@ EnvSpec walker_spec(bool hardcore_id) {
       static_cast<int>(BipedalWalkerWorld::kFps)};
 }
 
+WalkerPhysics with_limit_rule(WalkerPhysics physics, JointLimitRule rule) {
+  physics.joint_limits = rule;
+  return physics;
+}
+
 }  // namespace
 
-BipedalWalker::BipedalWalker(EnvOptions& options, bool hardcore_default)
-    : Env(walker_spec(hardcore_default)), world_(options.flag("hardcore", hardcore_default)) {}
+BipedalWalker::BipedalWalker(EnvOptions& options, bool hardcore_default, WalkerPhysics physics)
+    : Env(walker_spec(hardcore_default)),
+      world_(options.flag("hardcore", hardcore_default),
+             with_limit_rule(physics, read_joint_limit_rule(options, spec().id))) {}
 
 double BipedalWalker::shaping(double hull_x, double hull_angle) {
   // Moving forward earns about 300 over the course; keeping the head straight is the only other

@@ -28,7 +28,11 @@ class BipedalWalker final : public Env {
   /// Options: hardcore (default `hardcore_default`: true for the BipedalWalkerHardcore-v3 id).
   /// The time limit goes with the id, not the option: 2000 steps for BipedalWalkerHardcore-v3,
   /// 1600 for BipedalWalker-v3 even with hardcore: true (as Gymnasium registers them).
-  explicit BipedalWalker(EnvOptions& options, bool hardcore_default = false);
+  /// joint_limits: "box2d_2.4" (default) or "box2d_2.3" (Box2D 2.3's limit rule, which Gymnasium
+  /// runs; joint_limit_rule.h, docs/BOX2D.md). `physics` gives the solver's iteration counts
+  /// (Gymnasium's by default; other values are for studies); its limit rule is the option's.
+  explicit BipedalWalker(EnvOptions& options, bool hardcore_default = false,
+                         WalkerPhysics physics = {});
 
   static constexpr int kObsDim = WalkerBody::kStateDim;
   static constexpr int kActionDim = 4;

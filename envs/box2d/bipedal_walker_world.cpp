@@ -26,8 +26,8 @@ class BipedalWalkerWorld::ContactListener final : public b2ContactListener {
   BipedalWalkerWorld& world_;
 };
 
-BipedalWalkerWorld::BipedalWalkerWorld(bool hardcore)
-    : hardcore_(hardcore), listener_(std::make_unique<ContactListener>(*this)) {}
+BipedalWalkerWorld::BipedalWalkerWorld(bool hardcore, WalkerPhysics physics)
+    : hardcore_(hardcore), physics_(physics), listener_(std::make_unique<ContactListener>(*this)) {}
 
 BipedalWalkerWorld::~BipedalWalkerWorld() = default;
 
@@ -42,12 +42,15 @@ void BipedalWalkerWorld::reset(Rng& rng) {
   terrain_ = build_walker_terrain(*world_, rng, {kTerrainLength, kTerrainStartpad, hardcore_});
   clouds_ = make_walker_clouds(rng, kTerrainLength);
   const double push = rng.uniform(-WalkerBody::kInitialRandom, WalkerBody::kInitialRandom);
-  walker_.build(*world_, kInitX, kInitY, push);
+  WalkerBodyConfig config;
+  config.joint_limits = physics_.joint_limits;
+  walker_.build(*world_, kInitX, kInitY, push, config);
 }
 
 void BipedalWalkerWorld::step(std::span<const float> action) {
   walker_.apply_action(action);
-  world_->Step(static_cast<float>(1.0 / kFps), kVelocityIterations, kPositionIterations);
+  world_->Step(static_cast<float>(1.0 / kFps), physics_.velocity_iterations,
+               physics_.position_iterations);
   walker_.scan_lidar(*world_);
 }
 

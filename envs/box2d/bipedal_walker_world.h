@@ -20,12 +20,18 @@ class b2World;
 
 namespace trustrl::envs {
 
+/// Box2D settings of the walker's world. The defaults are Gymnasium's iteration counts and the
+/// limit rule of the Box2D trustrl links; other values serve studies of what the physics changes.
+struct WalkerPhysics {
+  int velocity_iterations = 6 * 30;
+  int position_iterations = 2 * 30;
+  JointLimitRule joint_limits = JointLimitRule::kBox2D24;
+};
+
 class BipedalWalkerWorld {
  public:
   static constexpr double kFps = 50.0;
   static constexpr double kGravity = -10.0;
-  static constexpr int kVelocityIterations = 6 * 30;
-  static constexpr int kPositionIterations = 2 * 30;
   static constexpr int kTerrainLength = 200;
   static constexpr int kTerrainStartpad = 20;
   /// Where the walker starts (TERRAIN_STEP * TERRAIN_STARTPAD / 2, TERRAIN_HEIGHT + 2 LEG_H).
@@ -35,7 +41,7 @@ class BipedalWalkerWorld {
   static constexpr double kFinishX =
       (kTerrainLength - WalkerTerrain::kGrass) * WalkerTerrain::kStep;
 
-  explicit BipedalWalkerWorld(bool hardcore);
+  explicit BipedalWalkerWorld(bool hardcore, WalkerPhysics physics = {});
   ~BipedalWalkerWorld();
   BipedalWalkerWorld(const BipedalWalkerWorld&) = delete;
   BipedalWalkerWorld& operator=(const BipedalWalkerWorld&) = delete;
@@ -47,6 +53,7 @@ class BipedalWalkerWorld {
   void step(std::span<const float> action);
 
   bool hardcore() const { return hardcore_; }
+  const WalkerPhysics& physics() const { return physics_; }
   const WalkerBody& walker() const { return walker_; }
   /// Whether the hull has touched the ground since reset (Gymnasium's game_over).
   bool hull_touched() const { return hull_touched_; }
@@ -67,6 +74,7 @@ class BipedalWalkerWorld {
   class ContactListener;
 
   bool hardcore_;
+  WalkerPhysics physics_;
   std::unique_ptr<ContactListener> listener_;
   std::unique_ptr<b2World> world_;
   WalkerBody walker_;

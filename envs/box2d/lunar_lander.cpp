@@ -29,7 +29,7 @@ EnvSpec lander_spec(bool continuous, bool continuous_id) {
                  static_cast<int>(W::kFps)};
 }
 
-LunarLanderPhysics read_physics(EnvOptions& options) {
+LunarLanderPhysics read_physics(EnvOptions& options, const std::string& env_id) {
   LunarLanderPhysics p;
   // Gymnasium asserts -12 < gravity < 0; wind and turbulence outside their recommended ranges
   // only draw a warning there, so any finite value is accepted here.
@@ -37,6 +37,7 @@ LunarLanderPhysics read_physics(EnvOptions& options) {
   p.enable_wind = options.flag("enable_wind", p.enable_wind);
   p.wind_power = options.number("wind_power", p.wind_power);
   p.turbulence_power = options.number("turbulence_power", p.turbulence_power);
+  p.joint_limits = read_joint_limit_rule(options, env_id);
   return p;
 }
 
@@ -44,7 +45,7 @@ LunarLanderPhysics read_physics(EnvOptions& options) {
 
 LunarLander::LunarLander(EnvOptions& options, bool continuous_default)
     : Env(lander_spec(options.flag("continuous", continuous_default), continuous_default)),
-      world_(read_physics(options)),
+      world_(read_physics(options, spec().id)),
       continuous_(spec().action_space.kind == SpaceKind::kBox) {}
 
 std::array<double, LunarLander::kObsDim> LunarLander::observe() const {

@@ -27,7 +27,9 @@ namespace trustrl::envs {
 class LunarLander final : public Env {
  public:
   /// Options (as Gymnasium's make() arguments): continuous (default false), gravity (-10, in
-  /// (-12, 0)), enable_wind (false), wind_power (15), turbulence_power (1.5).
+  /// (-12, 0)), enable_wind (false), wind_power (15), turbulence_power (1.5); and trustrl's
+  /// joint_limits: "box2d_2.4" (default) or "box2d_2.3" (Box2D 2.3's limit rule for the legs,
+  /// which Gymnasium runs; joint_limit_rule.h, docs/BOX2D.md).
   /// `continuous_default` is the default of the continuous option (true for the
   /// LunarLanderContinuous-v3 id).
   explicit LunarLander(EnvOptions& options, bool continuous_default = false);

@@ -66,6 +66,7 @@ void LunarLanderWorld::reset(Rng& rng) {
   world_.reset();
   moon_ = lander_ = nullptr;
   legs_ = {};
+  leg_joints_ = {};
   leg_contact_ = {};
   lander_touched_ = false;
   prepare_box2d();
@@ -185,7 +186,7 @@ void LunarLanderWorld::build_lander(Rng& rng) {
       joint.lowerAngle = -0.9f;
       joint.upperAngle = static_cast<float>(-0.9 + 0.5);
     }
-    create_revolute_joint(*world_, joint);
+    leg_joints_[side == -1 ? 0 : 1] = create_revolute_joint(*world_, joint);
     legs_[side == -1 ? 0 : 1] = leg;
   }
 }
@@ -233,6 +234,7 @@ void LunarLanderWorld::step(const LanderEngines& engines, Rng& rng) {
         vec(px, py), true);
   }
 
+  for (b2RevoluteJoint* joint : leg_joints_) apply_joint_limit_rule(*joint, physics_.joint_limits);
   world_->Step(static_cast<float>(1.0 / kFps), kVelocityIterations, kPositionIterations);
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "envs/box2d/geometry.h"
+#include "envs/box2d/joint_limit_rule.h"
 
 class b2Body;
 class b2World;
@@ -30,6 +31,9 @@ struct LunarLanderPhysics {
   double wind_power = 15.0;
   /// Largest turbulence torque (N m); Gymnasium recommends 0 to 2.
   double turbulence_power = 1.5;
+  /// How the legs' joint limits act within a step (joint_limit_rule.h; not a make() argument:
+  /// Gymnasium's Box2D 2.3 has kBox2D23).
+  JointLimitRule joint_limits = JointLimitRule::kBox2D24;
 };
 
 /// Engine throttles for one step, as Gymnasium derives them from the action.
@@ -94,6 +98,7 @@ class LunarLanderWorld {
   /// Whether Box2D still simulates the lander (false once it has come to rest and slept).
   bool lander_awake() const;
 
+  const LunarLanderPhysics& physics() const { return physics_; }
   double helipad_x1() const { return helipad_x1_; }
   double helipad_x2() const { return helipad_x2_; }
   double helipad_y() const { return helipad_y_; }
@@ -122,6 +127,7 @@ class LunarLanderWorld {
   b2Body* moon_ = nullptr;
   b2Body* lander_ = nullptr;
   std::array<b2Body*, 2> legs_{};
+  std::array<b2RevoluteJoint*, 2> leg_joints_{};
   std::array<bool, 2> leg_contact_{};
   bool lander_touched_ = false;
   std::int64_t wind_index_ = 0;

@@ -59,13 +59,14 @@ MultiWalkerConfig MultiWalkerConfig::from_options(EnvOptions& options) {
                 ": give max_cycles or max_episode_steps, not both (they name the same limit)");
   c.max_cycles =
       static_cast<int>(options.integer("max_cycles", c.max_cycles, Bounds::closed(1, 1e9)));
+  c.joint_limits = read_joint_limit_rule(options, kId);
   return c;
 }
 
 MultiWalker::MultiWalker(const MultiWalkerConfig& config)
     : MultiAgentEnv(multiwalker_spec(config)),
       config_(config),
-      world_(config.n_walkers, config.terrain_length),
+      world_(config.n_walkers, config.terrain_length, config.joint_limits),
       prev_shaping_(static_cast<std::size_t>(config.n_walkers), 0.0),
       raw_rewards_(static_cast<std::size_t>(config.n_walkers), 0.0) {}
 

@@ -67,6 +67,9 @@ struct MultiWalkerConfig {
   int terrain_length = 200;
   /// Steps before truncation.
   int max_cycles = 500;
+  /// trustrl's: how the walkers' joint limits act within a step, option joint_limits
+  /// ("box2d_2.4" or "box2d_2.3", PettingZoo's Box2D; joint_limit_rule.h, docs/BOX2D.md).
+  JointLimitRule joint_limits = JointLimitRule::kBox2D24;
 
   /// Options with these names (max_episode_steps is accepted as another name for max_cycles).
   /// Throws Error naming a bad value.

@@ -42,8 +42,10 @@ class MultiWalkerWorld::ContactListener final : public b2ContactListener {
   MultiWalkerWorld& world_;
 };
 
-MultiWalkerWorld::MultiWalkerWorld(int n_walkers, int terrain_length)
-    : terrain_length_(terrain_length), listener_(std::make_unique<ContactListener>(*this)) {
+MultiWalkerWorld::MultiWalkerWorld(int n_walkers, int terrain_length, JointLimitRule joint_limits)
+    : terrain_length_(terrain_length),
+      joint_limits_(joint_limits),
+      listener_(std::make_unique<ContactListener>(*this)) {
   if (n_walkers < 1)
     throw Error("multiwalker: n_walkers must be at least 1, got " + std::to_string(n_walkers));
   if (terrain_length < min_terrain_length(n_walkers))
@@ -110,6 +112,7 @@ void MultiWalkerWorld::reset(Rng& rng) {
     config.hull_mask = config.leg_mask = 0xFFFF;
     config.group_index = static_cast<std::int16_t>(-static_cast<int>(start_x(i)));
     config.lidar_mask = 0x0001;
+    config.joint_limits = joint_limits_;
     const double push = rng.uniform(-WalkerBody::kInitialRandom, WalkerBody::kInitialRandom);
     walkers_[static_cast<std::size_t>(i)].build(*world_, start_x(i), kInitY, push, config);
   }

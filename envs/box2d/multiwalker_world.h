@@ -55,13 +55,16 @@ class MultiWalkerWorld {
   static int min_terrain_length(int n_walkers) { return kWalkerSeparation * n_walkers + 20; }
 
   /// Throws Error for n_walkers < 1 or a terrain shorter than min_terrain_length().
-  MultiWalkerWorld(int n_walkers, int terrain_length);
+  /// `joint_limits`: how the walkers' joint limits act within a step (joint_limit_rule.h).
+  MultiWalkerWorld(int n_walkers, int terrain_length,
+                   JointLimitRule joint_limits = JointLimitRule::kBox2D24);
   ~MultiWalkerWorld();
   MultiWalkerWorld(const MultiWalkerWorld&) = delete;
   MultiWalkerWorld& operator=(const MultiWalkerWorld&) = delete;
 
   int n_walkers() const { return static_cast<int>(walkers_.size()); }
   int terrain_length() const { return terrain_length_; }
+  JointLimitRule joint_limits() const { return joint_limits_; }
   /// package_scale = n / 1.75: the package is 240 px * package_scale long.
   double package_scale() const { return n_walkers() / 1.75; }
   /// The package's length in metres, the unit of the walkers' relative-position observations.
@@ -115,6 +118,7 @@ class MultiWalkerWorld {
   bool is_any_hull(const b2Body* body) const;
 
   int terrain_length_;
+  JointLimitRule joint_limits_;
   std::unique_ptr<ContactListener> listener_;
   std::unique_ptr<b2World> world_;
   std::vector<WalkerBody> walkers_;

@@ -150,6 +150,7 @@ void WalkerBody::apply_action(std::span<const float> action) {
     b2RevoluteJoint* joint = joints_[static_cast<std::size_t>(j)];
     joint->SetMotorSpeed(static_cast<float>(speed * sign(a)));
     joint->SetMaxMotorTorque(static_cast<float>(kMotorsTorque * std::fabs(a)));
+    apply_joint_limit_rule(*joint, config_.joint_limits);
   }
   // Box2D 2.4 wakes the bodies only when a motor setting changes; 2.3, which Gymnasium uses,
   // woke them on every SetMotorSpeed call, so the walker never sleeps there. Do the same.

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "envs/box2d/geometry.h"
+#include "envs/box2d/joint_limit_rule.h"
 
 class b2Body;
 class b2RevoluteJoint;
@@ -18,10 +19,10 @@ class b2World;
 
 namespace trustrl::envs {
 
-/// Collision filters (Box2D's b2Filter fields) and lidar targets; the defaults are
-/// BipedalWalker's: the hull and legs collide only with the ground (category 1), and the lidar
-/// sees only the ground. (PettingZoo's MultiWalker instead leaves category and mask at Box2D's
-/// defaults and gives each walker its own group_index.)
+/// Collision filters (Box2D's b2Filter fields), lidar targets and the joint-limit rule; the
+/// defaults are BipedalWalker's: the hull and legs collide only with the ground (category 1), and
+/// the lidar sees only the ground. (PettingZoo's MultiWalker instead leaves category and mask at
+/// Box2D's defaults and gives each walker its own group_index.)
 struct WalkerBodyConfig {
   std::uint16_t hull_category = 0x0020;
   std::uint16_t hull_mask = 0x0001;
@@ -31,6 +32,8 @@ struct WalkerBodyConfig {
   std::int16_t group_index = 0;
   /// A lidar ray stops at fixtures whose category shares a bit with this.
   std::uint16_t lidar_mask = 0x0001;
+  /// How the hip and knee limits act within a step (joint_limit_rule.h).
+  JointLimitRule joint_limits = JointLimitRule::kBox2D24;
 };
 
 /// One lidar ray of the last scan, for renderers: from p1 towards p2 (its full range); it hit
@@ -75,7 +78,8 @@ class WalkerBody {
 
   /// Sets the four motors from an action in [-1, 1] (hip 0, knee 0, hip 1, knee 1; clipped):
   /// speed SPEED * sign(a), torque limit MOTORS_TORQUE * |a|, as Gymnasium does. Wakes every
-  /// body of the walker, as Box2D 2.3's SetMotorSpeed did on each call.
+  /// body of the walker, as Box2D 2.3's SetMotorSpeed did on each call, and applies the
+  /// config's joint-limit rule: call it before each world step.
   void apply_action(std::span<const float> action);
 
   /// Casts the ten lidar rays from the hull (Gymnasium v3: each reports the closest hit).

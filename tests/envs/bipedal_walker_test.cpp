@@ -72,11 +72,16 @@ TEST(BipedalWalker, SpecsMatchGymnasium) {
 }
 
 TEST(BipedalWalker, BadInputIsNamed) {
-  EXPECT_EQ(
-      error_of([] {
-        make("BipedalWalker-v3", {{"hardcor", "true"}});
-      }),
-      "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, max_episode_steps)");
+  EXPECT_EQ(error_of([] {
+              make("BipedalWalker-v3", {{"hardcor", "true"}});
+            }),
+            "BipedalWalker-v3: unknown option 'hardcor' (known options: hardcore, joint_limits, "
+            "max_episode_steps)");
+  EXPECT_EQ(error_of([] {
+              make("BipedalWalkerHardcore-v3", {{"joint_limits", "box2d_2.2"}});
+            }),
+            "BipedalWalkerHardcore-v3: option 'joint_limits' must be box2d_2.4 or box2d_2.3, got "
+            "'box2d_2.2'");
   auto env = make("BipedalWalker-v3");
   std::vector<float> obs(24);
   env->reset(0, obs);
@@ -90,6 +95,28 @@ TEST(BipedalWalker, BadInputIsNamed) {
               env->step({{}, three}, obs);
             }).find("expected a continuous action of 4"),
             std::string::npos);
+}
+
+TEST(BipedalWalker, PhysicsSettingsReachTheSolver) {
+  // Fewer solver iterations than Gymnasium's 180/60 let the joints give: the same actions from
+  // the same world then give other observations (walker_gait studies this).
+  EnvOptions defaults("BipedalWalker-v3", {}), coarse_options("BipedalWalker-v3", {});
+  BipedalWalker gymnasium_like(defaults);
+  BipedalWalker coarse(coarse_options, false, WalkerPhysics{8, 3});
+  EXPECT_EQ(gymnasium_like.world().physics().velocity_iterations, 180);
+  EXPECT_EQ(gymnasium_like.world().physics().position_iterations, 60);
+  std::vector<float> a(24), b(24);
+  gymnasium_like.reset(3, a);
+  coarse.reset(3, b);
+  const std::vector<float> action{0.5f, -0.5f, -0.5f, 0.5f};
+  double apart = 0;
+  for (int t = 0; t < 20; ++t) {
+    gymnasium_like.step({{}, action}, a);
+    coarse.step({{}, action}, b);
+    for (std::size_t k = 4; k < 14; ++k)
+      apart = std::max(apart, std::fabs(static_cast<double>(a[k] - b[k])));
+  }
+  EXPECT_GT(apart, 0.1);  // measured 1.09
 }
 
 TEST(BipedalWalker, OutOfRangeActionsAreClipped) {

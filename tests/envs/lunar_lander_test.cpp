@@ -95,7 +95,12 @@ TEST(LunarLander, BadOptionsAreNamed) {
         make("LunarLander-v3", {{"gravty", "-5"}});
       }),
       "LunarLander-v3: unknown option 'gravty' (known options: continuous, enable_wind, gravity, "
-      "max_episode_steps, turbulence_power, wind_power)");
+      "joint_limits, max_episode_steps, turbulence_power, wind_power)");
+  EXPECT_EQ(error_of([] {
+              make("LunarLanderContinuous-v3", {{"joint_limits", "2.3"}});
+            }),
+            "LunarLanderContinuous-v3: option 'joint_limits' must be box2d_2.4 or box2d_2.3, got "
+            "'2.3'");
   EXPECT_NE(error_of([] {
               make("LunarLander-v3", {{"gravity", "-12"}});
             }).find("option 'gravity' must be"),
