@@ -10,7 +10,7 @@
 #include "envs/box2d/bipedal_walker.h"
 #include "envs/box2d/lunar_lander.h"
 #include "envs/box2d/multiwalker.h"
-#include "envs/multi_agent_registry.h"
+#include "envs/registry.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
