@@ -11,7 +11,6 @@
 #include "envs/box2d/lunar_lander.h"
 #include "envs/box2d/multiwalker.h"
 #include "envs/registry.h"
-#include "envs/registry.h"
 
 namespace trustrl::envs {
 namespace {
