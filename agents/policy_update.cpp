@@ -131,6 +131,24 @@ double explained_variance(const std::vector<float>& predicted, const std::vector
   return var_t == 0 ? NAN : 1.0 - var_d / var_t;
 }
 
+namespace {
+
+// The batch's rows in the order `perm`, with the behaviour policy's when `old_dist` is given.
+EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distribution* old_dist) {
+  EpochBatch e;
+  e.obs = b.obs.index_select(0, perm);
+  e.critic_inputs = b.critic_inputs.is_same(b.obs) ? e.obs : b.critic_inputs.index_select(0, perm);
+  e.actions = b.actions.index_select(0, perm);
+  e.old_log_probs = b.old_log_probs.index_select(0, perm);
+  e.old_values = b.old_values.index_select(0, perm);
+  e.advantages = b.advantages.index_select(0, perm);
+  e.returns = b.returns.index_select(0, perm);
+  if (old_dist) e.old_dist = old_dist->rows(perm);
+  return e;
+}
+
+}  // namespace
+
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
                               double progress_remaining, Collective* collective) {
@@ -179,7 +197,6 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       make_minibatch_step(choose_minibatch_step(context, mb), context);
   const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
 
-  const bool critic_reads_obs = b.critic_inputs.is_same(b.obs);
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
   std::iota(order.begin(), order.end(), 0);
   bool stop = false;
@@ -189,16 +206,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     for (std::int64_t i = B - 1; i > 0; --i)
       std::swap(order[static_cast<std::size_t>(i)],
                 order[rng.below(static_cast<std::uint64_t>(i + 1))]);
-    const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
-    EpochBatch e;
-    e.obs = b.obs.index_select(0, perm);
-    e.critic_inputs = critic_reads_obs ? e.obs : b.critic_inputs.index_select(0, perm);
-    e.actions = b.actions.index_select(0, perm);
-    e.old_log_probs = b.old_log_probs.index_select(0, perm);
-    e.old_values = b.old_values.index_select(0, perm);
-    e.advantages = b.advantages.index_select(0, perm);
-    e.returns = b.returns.index_select(0, perm);
-    if (trust_region.needs_minibatch_kl()) e.old_dist = old_dist.rows(perm);
+    const EpochBatch e = permuted(b, torch::from_blob(order.data(), {B}, torch::kInt64),
+                                  trust_region.needs_minibatch_kl() ? &old_dist : nullptr);
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
       const StepResult r = step->step(
           e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
