@@ -6,6 +6,7 @@
 #include <barrier>
 #include <cctype>
 #include <map>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -54,6 +55,11 @@ struct KeyCase {
   // Other settings the value needs to matter (or to be a valid config).
   std::vector<std::string> context = {};
 };
+
+void PrintTo(const KeyCase& c, std::ostream* os) {
+  *os << c.key << "=" << c.value;
+  for (const std::string& s : c.context) *os << " with " << s;
+}
 
 // Every key needs at least one case here; a key the visitor lists and this table does not fails
 // EveryPpoAndTrustRegionKeyIsClassified, so a new option cannot slip past the fused step.
