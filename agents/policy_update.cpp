@@ -1,11 +1,11 @@
 #include "agents/policy_update.h"
 
 #include <cmath>
+#include <memory>
 #include <numeric>
-#include <optional>
 
-#include "agents/fused_update.h"
 #include "agents/kl.h"
+#include "agents/minibatch_step.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -131,6 +131,24 @@ double explained_variance(const std::vector<float>& predicted, const std::vector
   return var_t == 0 ? NAN : 1.0 - var_d / var_t;
 }
 
+namespace {
+
+// The batch's rows in the order `perm`, with the behaviour policy's when `old_dist` is given.
+EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distribution* old_dist) {
+  EpochBatch e;
+  e.obs = b.obs.index_select(0, perm);
+  e.critic_inputs = b.critic_inputs.is_same(b.obs) ? e.obs : b.critic_inputs.index_select(0, perm);
+  e.actions = b.actions.index_select(0, perm);
+  e.old_log_probs = b.old_log_probs.index_select(0, perm);
+  e.old_values = b.old_values.index_select(0, perm);
+  e.advantages = b.advantages.index_select(0, perm);
+  e.returns = b.returns.index_select(0, perm);
+  if (old_dist) e.old_dist = old_dist->rows(perm);
+  return e;
+}
+
+}  // namespace
+
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
                               double progress_remaining, Collective* collective) {
@@ -158,22 +176,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   const torch::Tensor old_params =
       trust_region.has_bound() ? optimizer.parameters().clone() : torch::Tensor();
 
-  auto kl_of = [&](const Distribution& old_d, const Distribution& new_d,
-                   const torch::Tensor& log_ratio) {
-    switch (trust_region.config().kl_measure) {
-      case KlMeasure::kAnalytic:
-        return kl_divergence(old_d, new_d);
-      case KlMeasure::kK1:
-        return kl_k1(log_ratio);
-      case KlMeasure::kK2:
-        return kl_k2(log_ratio);
-      case KlMeasure::kK3:
-        return kl_k3(log_ratio);
-    }
-    return torch::Tensor();
-  };
-
-  // The whole batch's KL(old || new) under the current parameters, in every form.
+  // The whole batch's KL(old || new) under the current parameters: every form into `out`, and
+  // the trust region's own measure returned.
   auto measure = [&](UpdateStats* out) {
     torch::NoGradGuard no_grad;
     const Distribution d = net.distribution(b.obs);
@@ -184,24 +188,17 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       out->kl_k2 = kl_k2(log_ratio).mean().item<double>();
       out->kl_k3 = kl_k3(log_ratio).mean().item<double>();
     }
-    return kl_of(old_dist, d, log_ratio).mean().item<double>();
+    return trust_region.kl(old_dist, d, log_ratio).mean().item<double>();
   };
 
-  const bool critic_reads_obs = b.critic_inputs.is_same(b.obs);
+  // One kind of minibatch step for the whole update (agents/minibatch_step.h).
+  const StepContext context{net, optimizer, trust_region, ppo, collective};
+  const std::unique_ptr<MinibatchStep> step =
+      make_minibatch_step(choose_minibatch_step(context, mb), context);
+  const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
+
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
   std::iota(order.begin(), order.end(), 0);
-  // Sums kept as tensors so that the loop reads no scalar back until the end.
-  torch::Tensor sum_pg = torch::zeros({}), sum_v = torch::zeros({}), sum_ent = torch::zeros({}),
-                sum_clip = torch::zeros({});
-  const bool needs_kl =
-      trust_region.needs_kl_in_loss() || trust_region.config().target_kl.has_value();
-  const std::int64_t world = collective ? collective->world_size() : 1;
-  const std::int64_t rank = collective ? collective->rank() : 0;
-  // The common case skips autograd (agents/fused_update.h); its sums are plain doubles.
-  std::optional<FusedPpoGradient> fused;
-  if (fused_update_eligible(net, optimizer, trust_region, ppo, world))
-    fused.emplace(net, optimizer, ppo);
-  double fused_pg = 0, fused_v = 0, fused_ent = 0, fused_clip = 0;
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < ppo.update_epochs && !stop; ++epoch) {
     // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
@@ -209,121 +206,17 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     for (std::int64_t i = B - 1; i > 0; --i)
       std::swap(order[static_cast<std::size_t>(i)],
                 order[rng.below(static_cast<std::uint64_t>(i + 1))]);
-    const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
-    const torch::Tensor e_obs = b.obs.index_select(0, perm);
-    const torch::Tensor e_critic = critic_reads_obs ? e_obs : b.critic_inputs.index_select(0, perm);
-    const torch::Tensor e_actions = b.actions.index_select(0, perm);
-    const torch::Tensor e_logp = b.old_log_probs.index_select(0, perm);
-    const torch::Tensor e_values = b.old_values.index_select(0, perm);
-    const torch::Tensor e_adv = b.advantages.index_select(0, perm);
-    const torch::Tensor e_returns = b.returns.index_select(0, perm);
-    const Distribution e_old = needs_kl ? old_dist.rows(perm) : Distribution();
+    const EpochBatch e = permuted(b, torch::from_blob(order.data(), {B}, torch::kInt64),
+                                  trust_region.needs_minibatch_kl() ? &old_dist : nullptr);
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
-      // This learner's rows of the minibatch (all of it when alone): contiguous shares, so that
-      // the learners' shares make up exactly the minibatch one learner would train on.
-      const std::int64_t lo = start + mb * rank / world, m = start + mb * (rank + 1) / world - lo;
-      if (m == 0) {  // more learners than rows: nothing to add but the others' gradients
-        if (trust_region.config().target_kl) {
-          torch::Tensor kl_sum = torch::zeros({1}, torch::kFloat32);
-          collective->all_reduce_sum(kl_sum);
-          if (trust_region.stop_before_step(kl_sum.item<double>() / static_cast<double>(mb))) {
-            stop = true;
-            stats.early_stopped = true;
-            break;
-          }
-        }
-        optimizer.zero_grad();
-        collective->all_reduce_sum(optimizer.gradients());
-        optimizer.clip_grad_norm(ppo.max_grad_norm);
-        optimizer.step();
-        ++stats.minibatches;
-        continue;
+      const StepResult r = step->step(
+          e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
+      if (r.stopped) {
+        stop = true;
+        stats.early_stopped = true;
+        break;
       }
-      if (fused) {  // alone and without a KL term: m == mb and there is no target_kl to check
-        const FusedLosses l = fused->compute(
-            {e_obs.narrow(0, lo, m), e_critic.narrow(0, lo, m), e_actions.narrow(0, lo, m),
-             e_logp.narrow(0, lo, m), e_values.narrow(0, lo, m), e_adv.narrow(0, lo, m),
-             e_returns.narrow(0, lo, m)},
-            trust_region.clip_epsilon());
-        if (epoch == 0 && start == 0) stats.first_ratio = l.mean_ratio;
-        optimizer.clip_grad_norm(ppo.max_grad_norm);
-        optimizer.step();
-        fused_pg += l.policy_loss;
-        fused_v += l.value_loss;
-        fused_ent += l.entropy;
-        fused_clip += l.clip_fraction;
-        ++stats.minibatches;
-        continue;
-      }
-      const Distribution dist = net.distribution(e_obs.narrow(0, lo, m));
-      const torch::Tensor log_ratio =
-          dist.log_prob(e_actions.narrow(0, lo, m)) - e_logp.narrow(0, lo, m);
-      const torch::Tensor ratio = torch::exp(log_ratio);
-
-      torch::Tensor kl;
-      if (needs_kl) kl = kl_of(e_old.slice(lo, m), dist, log_ratio);
-      if (trust_region.config().target_kl) {
-        double minibatch_kl = 0;
-        if (world == 1) {
-          minibatch_kl = kl.mean().item<double>();
-        } else {  // every learner decides on the whole minibatch's KL
-          torch::Tensor kl_sum = kl.sum().reshape({1}).to(torch::kFloat32);
-          collective->all_reduce_sum(kl_sum);
-          minibatch_kl = kl_sum.item<double>() / static_cast<double>(mb);
-        }
-        if (trust_region.stop_before_step(minibatch_kl)) {
-          stop = true;
-          stats.early_stopped = true;
-          break;
-        }
-      }
-      if (epoch == 0 && start == 0) stats.first_ratio = ratio.mean().item<double>();
-
-      // Advantages normalized over the whole minibatch, whichever share this learner trains on.
-      torch::Tensor adv = e_adv.narrow(0, start, mb);
-      if (ppo.norm_adv && mb > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
-      if (world > 1) adv = adv.narrow(0, lo - start, m);
-      const torch::Tensor pg_loss = trust_region.policy_loss(ratio, adv, kl);
-
-      const torch::Tensor new_values = net.value(e_critic.narrow(0, lo, m));
-      const torch::Tensor mb_returns = e_returns.narrow(0, lo, m);
-      auto error_loss = [&](const torch::Tensor& err) {
-        if (ppo.value_huber_delta) {
-          const double d = *ppo.value_huber_delta;
-          const torch::Tensor a = err.abs();
-          return torch::where(a <= d, 0.5 * err * err, d * (a - 0.5 * d));
-        }
-        return 0.5 * err * err;
-      };
-      torch::Tensor v_loss;
-      if (ppo.value_clip) {
-        const torch::Tensor mb_old = e_values.narrow(0, lo, m);
-        const torch::Tensor clipped =
-            mb_old + torch::clamp(new_values - mb_old, -*ppo.value_clip, *ppo.value_clip);
-        v_loss = torch::max(error_loss(new_values - mb_returns), error_loss(clipped - mb_returns))
-                     .mean();
-      } else {
-        v_loss = error_loss(new_values - mb_returns).mean();
-      }
-      const torch::Tensor entropy = dist.entropy().mean();
-      torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
-      // Each term is a mean over this share; weighted by share / minibatch, the learners' losses
-      // add up to the whole minibatch's mean.
-      if (world > 1) loss = loss * (static_cast<double>(m) / static_cast<double>(mb));
-
-      optimizer.zero_grad();
-      loss.backward();
-      if (world > 1) collective->all_reduce_sum(optimizer.gradients());
-      optimizer.clip_grad_norm(ppo.max_grad_norm);
-      optimizer.step();
-
-      {
-        torch::NoGradGuard no_grad;
-        sum_pg += pg_loss;
-        sum_v += v_loss;
-        sum_ent += entropy;
-        if (trust_region.config().clip) sum_clip += trust_region.clip_fraction(ratio);
-      }
+      if (r.mean_ratio) stats.first_ratio = *r.mean_ratio;
       ++stats.minibatches;
     }
     if (!stop) ++stats.epochs;
@@ -347,21 +240,13 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   }
   trust_region.end_update(measure(&stats));
 
+  // The minibatches' mean losses (with several learners, their shares' averaged).
+  const LossSums sums = step->loss_sums();
   const double n = std::max(stats.minibatches, 1);
-  if (world > 1) {  // the learners' shares, averaged
-    torch::Tensor sums =
-        torch::stack({sum_pg, sum_v, sum_ent, sum_clip}).to(torch::kFloat32).contiguous();
-    collective->all_reduce_sum(sums);
-    sums = sums / static_cast<double>(world);
-    sum_pg = sums[0];
-    sum_v = sums[1];
-    sum_ent = sums[2];
-    sum_clip = sums[3];
-  }
-  stats.policy_loss = (sum_pg.item<double>() + fused_pg) / n;
-  stats.value_loss = (sum_v.item<double>() + fused_v) / n;
-  stats.entropy = (sum_ent.item<double>() + fused_ent) / n;
-  stats.clip_fraction = (sum_clip.item<double>() + fused_clip) / n;
+  stats.policy_loss = sums.policy_loss / n;
+  stats.value_loss = sums.value_loss / n;
+  stats.entropy = sums.entropy / n;
+  stats.clip_fraction = sums.clip_fraction / n;
   stats.beta = trust_region.beta();
   return stats;
 }

@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
+#include "agents/rollout_fields.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -15,21 +18,15 @@ void Rollout::allocate(int steps, int envs, int agents, int obs, int action, boo
   obs_dim = obs;
   action_dim = action;
   critic_dim = critic;
-  const auto r = static_cast<std::size_t>(rows());
-  const auto tn = static_cast<std::size_t>(env_steps());
-  observations.assign(r * static_cast<std::size_t>(obs), 0.0f);
-  critic_inputs.assign(r * static_cast<std::size_t>(critic), 0.0f);
-  discrete_actions.assign(discrete ? r * static_cast<std::size_t>(action) : 0, 0);
-  continuous_actions.assign(discrete && !continuous_too ? 0 : r * static_cast<std::size_t>(action),
-                            0.0f);
-  log_probs.assign(r, 0.0f);
-  values.assign(r, 0.0f);
-  rewards.assign(r, 0.0f);
-  terminated.assign(tn, 0);
-  truncated.assign(tn, 0);
-  final_values.assign(r, 0.0f);
-  bootstrap_values.assign(static_cast<std::size_t>(envs) * static_cast<std::size_t>(agents), 0.0f);
-  active.assign(agents > 1 ? r : 0, 1);
+  for_each_rollout_column([&](const auto& column) {
+    using T = typename std::decay_t<decltype(column)>::value_type;
+    const std::string_view name = column.name;
+    bool present = true;
+    if (name == "discrete_actions") present = discrete;
+    if (name == "continuous_actions") present = !discrete || continuous_too;
+    if (name == "active") present = agents > 1;  // everyone alive until the env says otherwise
+    (this->*column.member).assign(present ? column.size(*this) : 0, T(name == "active" ? 1 : 0));
+  });
   episodes.clear();
 }
 
@@ -51,36 +48,18 @@ void Rollout::validate() const {
   if (num_steps < 1 || num_envs < 1 || num_agents < 1 || obs_dim < 1 || action_dim < 1 ||
       critic_dim < 0)
     throw Error("rollout header is invalid (steps, envs, agents and dims must be positive)");
-  const auto r = static_cast<std::size_t>(rows());
-  const auto tn = static_cast<std::size_t>(env_steps());
-  check_size("observations", observations.size(), r * static_cast<std::size_t>(obs_dim));
-  check_size("critic_inputs", critic_inputs.size(), r * static_cast<std::size_t>(critic_dim));
   if (discrete_actions.empty() && continuous_actions.empty())
     throw Error(
         "rollout carries no actions (discrete_actions and continuous_actions are both empty)");
-  if (!discrete_actions.empty())
-    check_size("discrete_actions", discrete_actions.size(),
-               r * static_cast<std::size_t>(action_dim));
-  if (!continuous_actions.empty())
-    check_size("continuous_actions", continuous_actions.size(),
-               r * static_cast<std::size_t>(action_dim));
-  check_size("log_probs", log_probs.size(), r);
-  check_size("values", values.size(), r);
-  check_size("rewards", rewards.size(), r);
-  check_size("terminated", terminated.size(), tn);
-  check_size("truncated", truncated.size(), tn);
-  check_size("final_values", final_values.size(), r);
-  check_size("bootstrap_values", bootstrap_values.size(),
-             static_cast<std::size_t>(num_envs) * static_cast<std::size_t>(num_agents));
-  if (!active.empty()) check_size("active", active.size(), r);
-  check_finite("observations", observations);
-  check_finite("critic_inputs", critic_inputs);
-  check_finite("continuous_actions", continuous_actions);
-  check_finite("log_probs", log_probs);
-  check_finite("values", values);
-  check_finite("rewards", rewards);
-  check_finite("final_values", final_values);
-  check_finite("bootstrap_values", bootstrap_values);
+  for_each_rollout_column([&](const auto& column) {
+    const auto& buffer = this->*column.member;
+    if (!(column.optional && buffer.empty()))
+      check_size(column.name, buffer.size(), column.size(*this));
+  });
+  for_each_rollout_column([&](const auto& column) {
+    using T = typename std::decay_t<decltype(column)>::value_type;
+    if constexpr (std::is_same_v<T, float>) check_finite(column.name, this->*column.member);
+  });
 }
 
 }  // namespace trustrl::agents

@@ -1,5 +1,6 @@
 #include "agents/trust_region.h"
 
+#include "agents/kl.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -77,6 +78,21 @@ torch::Tensor TrustRegion::policy_loss(const torch::Tensor& ratio, const torch::
 torch::Tensor TrustRegion::clip_fraction(const torch::Tensor& ratio) const {
   if (!config_.clip) return torch::zeros({});
   return ((ratio - 1.0).abs() > epsilon_).to(torch::kFloat32).mean();
+}
+
+torch::Tensor TrustRegion::kl(const Distribution& old_dist, const Distribution& new_dist,
+                              const torch::Tensor& log_ratio) const {
+  switch (config_.kl_measure) {
+    case KlMeasure::kAnalytic:
+      return kl_divergence(old_dist, new_dist);
+    case KlMeasure::kK1:
+      return kl_k1(log_ratio);
+    case KlMeasure::kK2:
+      return kl_k2(log_ratio);
+    case KlMeasure::kK3:
+      return kl_k3(log_ratio);
+  }
+  return torch::Tensor();
 }
 
 bool TrustRegion::stop_before_step(double minibatch_kl) const {

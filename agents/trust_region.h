@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 
+#include "agents/distribution.h"
 #include "core/bytes.h"
 #include "core/config.h"
 
@@ -65,6 +66,12 @@ class TrustRegion {
   /// Fraction of samples whose ratio lies outside [1 - eps, 1 + eps], as a scalar tensor.
   torch::Tensor clip_fraction(const torch::Tensor& ratio) const;
   bool needs_kl_in_loss() const { return config_.kl_penalty.enabled; }
+  /// Whether a minibatch step reads KL(old || new) per row: for the penalty or for target_kl.
+  bool needs_minibatch_kl() const { return needs_kl_in_loss() || config_.target_kl.has_value(); }
+  /// KL(old || new) per row in the configured kl_measure; `log_ratio` is log new(a) - log old(a)
+  /// of the actions taken (the sample estimators read only it).
+  torch::Tensor kl(const Distribution& old_dist, const Distribution& new_dist,
+                   const torch::Tensor& log_ratio) const;
 
   /// target_kl checked per minibatch: true means skip this step and end the update.
   bool stop_before_step(double minibatch_kl) const;

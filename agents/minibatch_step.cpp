@@ -1,0 +1,232 @@
+#include "agents/minibatch_step.h"
+
+#include "agents/fused_update.h"
+#include "core/error.h"
+
+namespace trustrl::agents {
+
+namespace {
+
+int world_size(const Collective* collective) { return collective ? collective->world_size() : 1; }
+
+// The per-learner sums, summed over the learners and divided by their number (float32, as they
+// travel); alone, the sums as they are.
+LossSums reduce_sums(Collective* collective, const torch::Tensor& policy_loss,
+                     const torch::Tensor& value_loss, const torch::Tensor& entropy,
+                     const torch::Tensor& clip_fraction) {
+  const int world = world_size(collective);
+  torch::Tensor sums = torch::stack({policy_loss, value_loss, entropy, clip_fraction});
+  if (world > 1) {
+    sums = sums.to(torch::kFloat32).contiguous();
+    collective->all_reduce_sum(sums);
+    sums = sums / static_cast<double>(world);
+  }
+  return {sums[0].item<double>(), sums[1].item<double>(), sums[2].item<double>(),
+          sums[3].item<double>()};
+}
+
+// The common case's hand-written gradient (agents/fused_update.h): one learner, no KL read per
+// minibatch, so there is nothing to reduce and no early stop before a step.
+class FusedStep final : public MinibatchStep {
+ public:
+  explicit FusedStep(const StepContext& context)
+      : context_(context), gradient_(context.net, context.optimizer, context.ppo) {}
+
+  StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
+    const std::int64_t lo = rows.share_start, m = rows.share_size;
+    const FusedLosses l = gradient_.compute(
+        {e.obs.narrow(0, lo, m), e.critic_inputs.narrow(0, lo, m), e.actions.narrow(0, lo, m),
+         e.old_log_probs.narrow(0, lo, m), e.old_values.narrow(0, lo, m),
+         e.advantages.narrow(0, lo, m), e.returns.narrow(0, lo, m)},
+        context_.trust_region.clip_epsilon());
+    context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
+    context_.optimizer.step();
+    sums_.policy_loss += l.policy_loss;
+    sums_.value_loss += l.value_loss;
+    sums_.entropy += l.entropy;
+    sums_.clip_fraction += l.clip_fraction;
+    StepResult result;
+    if (rows.first) result.mean_ratio = l.mean_ratio;
+    return result;
+  }
+
+  LossSums loss_sums() override { return sums_; }
+
+ private:
+  StepContext context_;
+  FusedPpoGradient gradient_;
+  LossSums sums_;
+};
+
+// Squared (or Huber) value error, optionally clipped around the old values, averaged.
+torch::Tensor value_loss(const PpoConfig& ppo, const torch::Tensor& new_values,
+                         const torch::Tensor& old_values, const torch::Tensor& returns) {
+  auto error_loss = [&](const torch::Tensor& err) {
+    if (ppo.value_huber_delta) {
+      const double d = *ppo.value_huber_delta;
+      const torch::Tensor a = err.abs();
+      return torch::where(a <= d, 0.5 * err * err, d * (a - 0.5 * d));
+    }
+    return 0.5 * err * err;
+  };
+  if (!ppo.value_clip) return error_loss(new_values - returns).mean();
+  const torch::Tensor clipped =
+      old_values + torch::clamp(new_values - old_values, -*ppo.value_clip, *ppo.value_clip);
+  return torch::max(error_loss(new_values - returns), error_loss(clipped - returns)).mean();
+}
+
+// libtorch autograd on this learner's share: every trust region, network and value loss.
+class AutogradStep final : public MinibatchStep {
+ public:
+  explicit AutogradStep(const StepContext& context) : context_(context) {}
+
+  StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
+    ActorCriticImpl& net = context_.net;
+    FlatAdam& optimizer = context_.optimizer;
+    const TrustRegion& trust_region = context_.trust_region;
+    const PpoConfig& ppo = context_.ppo;
+    Collective* collective = context_.collective;
+    const int world = world_size(collective);
+    const std::int64_t lo = rows.share_start, m = rows.share_size;
+
+    const Distribution dist = net.distribution(e.obs.narrow(0, lo, m));
+    const torch::Tensor log_ratio =
+        dist.log_prob(e.actions.narrow(0, lo, m)) - e.old_log_probs.narrow(0, lo, m);
+    const torch::Tensor ratio = torch::exp(log_ratio);
+
+    torch::Tensor kl;
+    if (trust_region.needs_minibatch_kl())
+      kl = trust_region.kl(e.old_dist.slice(lo, m), dist, log_ratio);
+    if (trust_region.config().target_kl) {
+      double minibatch_kl = 0;
+      if (world == 1) {
+        minibatch_kl = kl.mean().item<double>();
+      } else {  // every learner decides on the whole minibatch's KL
+        torch::Tensor kl_sum = kl.sum().reshape({1}).to(torch::kFloat32);
+        collective->all_reduce_sum(kl_sum);
+        minibatch_kl = kl_sum.item<double>() / static_cast<double>(rows.size);
+      }
+      if (trust_region.stop_before_step(minibatch_kl))
+        return {.stopped = true, .mean_ratio = std::nullopt};
+    }
+    StepResult result;
+    if (rows.first) result.mean_ratio = ratio.mean().item<double>();
+
+    // Advantages normalized over the whole minibatch, whichever share this learner trains on.
+    torch::Tensor adv = e.advantages.narrow(0, rows.start, rows.size);
+    if (ppo.norm_adv && rows.size > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+    if (world > 1) adv = adv.narrow(0, lo - rows.start, m);
+    const torch::Tensor pg_loss = trust_region.policy_loss(ratio, adv, kl);
+    const torch::Tensor v_loss =
+        value_loss(ppo, net.value(e.critic_inputs.narrow(0, lo, m)), e.old_values.narrow(0, lo, m),
+                   e.returns.narrow(0, lo, m));
+    const torch::Tensor entropy = dist.entropy().mean();
+    torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
+    // Each term is a mean over this share; weighted by share / minibatch, the learners' losses
+    // add up to the whole minibatch's mean.
+    if (world > 1) loss = loss * (static_cast<double>(m) / static_cast<double>(rows.size));
+
+    optimizer.zero_grad();
+    loss.backward();
+    if (world > 1) collective->all_reduce_sum(optimizer.gradients());
+    optimizer.clip_grad_norm(ppo.max_grad_norm);
+    optimizer.step();
+
+    // Sums kept as tensors so that the loop reads no scalar back until the end.
+    torch::NoGradGuard no_grad;
+    sum_pg_ += pg_loss;
+    sum_v_ += v_loss;
+    sum_ent_ += entropy;
+    if (trust_region.config().clip) sum_clip_ += trust_region.clip_fraction(ratio);
+    return result;
+  }
+
+  LossSums loss_sums() override {
+    return reduce_sums(context_.collective, sum_pg_, sum_v_, sum_ent_, sum_clip_);
+  }
+
+ private:
+  StepContext context_;
+  torch::Tensor sum_pg_ = torch::zeros({}), sum_v_ = torch::zeros({}), sum_ent_ = torch::zeros({}),
+                sum_clip_ = torch::zeros({});
+};
+
+// A data-parallel learner with more learners than minibatch rows and none of its own: it adds
+// nothing but joins every reduction the others make, so that all learners take the same step.
+class EmptyShareStep final : public MinibatchStep {
+ public:
+  explicit EmptyShareStep(const StepContext& context) : context_(context) {
+    if (!context.collective) throw Error("an empty minibatch share needs data-parallel learners");
+  }
+
+  StepResult step(const EpochBatch&, const MinibatchRows& rows) override {
+    if (context_.trust_region.config().target_kl) {
+      torch::Tensor kl_sum = torch::zeros({1}, torch::kFloat32);
+      context_.collective->all_reduce_sum(kl_sum);
+      if (context_.trust_region.stop_before_step(kl_sum.item<double>() /
+                                                 static_cast<double>(rows.size)))
+        return {.stopped = true, .mean_ratio = std::nullopt};
+    }
+    context_.optimizer.zero_grad();
+    context_.collective->all_reduce_sum(context_.optimizer.gradients());
+    context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
+    context_.optimizer.step();
+    return {};
+  }
+
+  LossSums loss_sums() override {
+    const torch::Tensor zero = torch::zeros({});
+    return reduce_sums(context_.collective, zero, zero, zero, zero);
+  }
+
+ private:
+  StepContext context_;
+};
+
+}  // namespace
+
+std::string_view minibatch_step_name(MinibatchStepKind kind) {
+  switch (kind) {
+    case MinibatchStepKind::kFused:
+      return "fused";
+    case MinibatchStepKind::kAutograd:
+      return "autograd";
+    case MinibatchStepKind::kEmptyShare:
+      return "empty share";
+  }
+  return "unknown";
+}
+
+std::int64_t share_offset(std::int64_t minibatch, const Collective* collective) {
+  if (!collective) return 0;
+  return minibatch * collective->rank() / collective->world_size();
+}
+
+std::int64_t share_size(std::int64_t minibatch, const Collective* collective) {
+  if (!collective) return minibatch;
+  return minibatch * (collective->rank() + 1) / collective->world_size() -
+         share_offset(minibatch, collective);
+}
+
+MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t minibatch) {
+  if (share_size(minibatch, context.collective) == 0) return MinibatchStepKind::kEmptyShare;
+  if (fused_update_eligible(context.net, context.optimizer, context.trust_region, context.ppo,
+                            world_size(context.collective)))
+    return MinibatchStepKind::kFused;
+  return MinibatchStepKind::kAutograd;
+}
+
+std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,
+                                                   const StepContext& context) {
+  switch (kind) {
+    case MinibatchStepKind::kFused:
+      return std::make_unique<FusedStep>(context);
+    case MinibatchStepKind::kAutograd:
+      return std::make_unique<AutogradStep>(context);
+    case MinibatchStepKind::kEmptyShare:
+      return std::make_unique<EmptyShareStep>(context);
+  }
+  throw Error("unknown minibatch step kind");
+}
+
+}  // namespace trustrl::agents

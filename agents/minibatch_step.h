@@ -1,0 +1,88 @@
+#pragma once
+// One kind of minibatch step of run_policy_update, chosen once per update: the fused gradient
+// (agents/fused_update.h), autograd, or a data-parallel learner's empty share. Each computes the
+// gradient of its rows, joins the other learners' gradients where there are several, clips and
+// steps; the epoch loop, the shuffles and the whole-batch KL stay in run_policy_update.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "agents/collective.h"
+#include "agents/distribution.h"
+#include "agents/flat_adam.h"
+#include "agents/network.h"
+#include "agents/policy_update.h"
+#include "agents/trust_region.h"
+
+namespace trustrl::agents {
+
+/// The batch in one epoch's shuffled order (every tensor's rows permuted alike).
+struct EpochBatch {
+  torch::Tensor obs, critic_inputs, actions, old_log_probs, old_values, advantages, returns;
+  /// The behaviour policy's rows, when the trust region reads a per-row KL (undefined otherwise).
+  Distribution old_dist;
+};
+
+/// One minibatch: rows [start, start + size) of the epoch, of which this learner trains on its
+/// share [share_start, share_start + share_size) (the whole minibatch when alone).
+struct MinibatchRows {
+  std::int64_t start = 0, size = 0;
+  std::int64_t share_start = 0, share_size = 0;
+  /// The update's first minibatch: the step reports its mean ratio.
+  bool first = false;
+};
+
+struct StepResult {
+  /// The trust region ended the update before this step (target_kl); no step was taken.
+  bool stopped = false;
+  /// The mean ratio of this learner's rows, when MinibatchRows::first.
+  std::optional<double> mean_ratio;
+};
+
+/// Summed loss terms of the steps taken, averaged over the learners where there are several.
+struct LossSums {
+  double policy_loss = 0, value_loss = 0, entropy = 0, clip_fraction = 0;
+};
+
+enum class MinibatchStepKind { kFused, kAutograd, kEmptyShare };
+
+std::string_view minibatch_step_name(MinibatchStepKind kind);
+
+/// What every kind of step works on; references, not owned.
+struct StepContext {
+  ActorCriticImpl& net;
+  FlatAdam& optimizer;
+  TrustRegion& trust_region;
+  const PpoConfig& ppo;
+  /// Null when alone.
+  Collective* collective = nullptr;
+};
+
+class MinibatchStep {
+ public:
+  virtual ~MinibatchStep() = default;
+  /// Computes the gradient of `rows`, clips it and takes one optimizer step, unless the trust
+  /// region stops the update first.
+  virtual StepResult step(const EpochBatch& epoch, const MinibatchRows& rows) = 0;
+  /// The sums of the steps taken. With a collective, every learner must call it (it reduces).
+  virtual LossSums loss_sums() = 0;
+};
+
+/// This learner's share of a minibatch of `minibatch` rows: contiguous, so that the learners'
+/// shares make up exactly the minibatch one learner would train on. The same for every
+/// minibatch of an update.
+std::int64_t share_size(std::int64_t minibatch, const Collective* collective);
+std::int64_t share_offset(std::int64_t minibatch, const Collective* collective);
+
+/// The step an update of minibatches of `minibatch` rows takes: fused where
+/// fused_update_eligible, an empty share where this learner gets no rows, autograd otherwise.
+MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t minibatch);
+
+std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,
+                                                   const StepContext& context);
+
+}  // namespace trustrl::agents
