@@ -39,16 +39,19 @@ case "$kind" in
     [[ $# -le 1 ]] || usage
     dir=build-tsan
     sanitize=thread
-    targets=(core_tests envs_tests)
+    targets=(core_tests envs_tests agents_tests server_tests support_tests)
     labels='^(unit|integration)$'
-    # The thread pool, local vector envs on it, and every test whose name says it runs threads.
-    # Excluded: tests over gRPC (remote vector envs, env server and its worker pool, learner
-    # service, actor loop): Debian's libgrpc/absl are not instrumented and hand data between
-    # threads through their own atomics, so TSan reports ~15,000 races per run in their stacks, and
-    # a suppression broad enough for them would hide every race in trustrl's gRPC callbacks too.
-    # Excluded: libtorch test binaries: they crash at load under TSan, in GCC's instrumented
-    # target_clones ifunc resolver (agents/inference.cpp), which runs before TSan is initialised.
-    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv)\.|Thread'
+    # The thread pool, the env server's worker pool, local vector envs on the pool, the trainer
+    # (with threaded envs: Trainer.EnvThreadsDoNotChangeTheRun), MAPPO, and every test whose name
+    # says it runs threads; the fault proxy's thread and the descriptor-shortage tests'.
+    # Excluded: tests over gRPC (remote vector envs, env server sessions, learner service, actor
+    # loop). Debian's libgrpc and abseil are not instrumented and order their threads with their
+    # own futexes and atomics, which TSan cannot see: the 14 LearnerService tests gave 2,046
+    # reports, 13 of the 14 failed their first Join, and 1,827 of the reports have a trustrl frame
+    # in an access stack (trustrl's reactors run on gRPC's threads), so no suppression can be
+    # confined to frames wholly inside gRPC. They need happens-before annotations at trustrl's
+    # gRPC hand-offs first (not done).
+    include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage)\.|Thread|DescriptorExhaustion'
     ;;
   *) usage ;;
 esac

@@ -149,6 +149,33 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   fs::remove_all(split);
 }
 
+// Threads only split the env copies, each with its own RNG, so the run is the same; this is also
+// the trainer's threaded path that scripts/sanitize.sh tsan checks.
+TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
+  TrainConfig serial = small_config();
+  TrainConfig threaded = small_config();
+  threaded.env.threads = 3;
+  const fs::path a = fresh_dir("serial"), b = fresh_dir("threaded");
+  torch::Tensor serial_params, threaded_params;
+  {
+    auto t = Trainer::start(serial, a, quiet());
+    t->run(4);
+    serial_params = dynamic_cast<PpoLearner&>(t->learner()).optimizer().parameters().clone();
+  }
+  {
+    auto t = Trainer::start(threaded, b, quiet());
+    t->run(4);
+    threaded_params = dynamic_cast<PpoLearner&>(t->learner()).optimizer().parameters().clone();
+  }
+  EXPECT_TRUE(torch::equal(serial_params, threaded_params));
+  const auto serial_rows = metric_rows(a / "metrics.csv");
+  const auto threaded_rows = metric_rows(b / "metrics.csv");
+  ASSERT_EQ(serial_rows.size(), 4u);
+  EXPECT_EQ(serial_rows, threaded_rows);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   TrainConfig config = small_config();
   const fs::path dir = fresh_dir("saved");
