@@ -47,11 +47,11 @@ case "$kind" in
     # Excluded: tests over gRPC (remote vector envs, env server sessions, learner service, actor
     # loop). Debian's libgrpc and abseil are not instrumented and order their threads with their
     # own futexes and atomics, which TSan cannot see: the 14 LearnerService tests gave 2,046
-    # reports and 13 of them failed (10 at their first Join); only
-    # 219 reports lie wholly inside gRPC/protobuf/abseil, the other 1,827 have trustrl's code (its
-    # sources, or library headers compiled into it) in an access stack, since its reactors run on
-    # gRPC's threads. No suppression confined to third-party frames covers them; they need
-    # happens-before annotations at trustrl's gRPC hand-offs first (not done).
+    # reports and 13 of them failed (10 at their first Join). Only 219 reports lie wholly inside
+    # gRPC/protobuf/abseil; the other 1,827 have trustrl's code (its sources, or library headers
+    # compiled into it) in an access stack, since its reactors run on gRPC's threads. No
+    # suppression confined to third-party frames covers them; they need happens-before
+    # annotations at trustrl's gRPC hand-offs first (not done).
     include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage)\.|Thread|DescriptorExhaustion'
     ;;
   *) usage ;;
