@@ -24,7 +24,7 @@ case "$kind" in
   asan)
     dir=build-asan
     sanitize=address,undefined
-    targets=(core_tests envs_tests agents_tests)
+    targets=(core_tests envs_tests agents_tests support_tests)
     labels=unit
     if [[ $scope == all ]]; then
       # The integration tests spawn the trustrl binary and the Python SDK with generated stubs.
@@ -34,25 +34,25 @@ case "$kind" in
       usage
     fi
     # learning: minutes of training each, too slow instrumented (they run in the normal build).
-    # The three descriptor-exhaustion tests (every free descriptor taken, a thread gives them
-    # back) fail only here: UBSan's vptr check reports libstdc++'s uninstrumented std::thread
-    # state, and the retried open gives up. Not yet investigated; they pass in the normal build.
-    exclude='DescriptorExhaustion|ShortageOfDescriptors'
     ;;
   tsan)
     [[ $# -le 1 ]] || usage
     dir=build-tsan
     sanitize=thread
-    targets=(core_tests envs_tests)
+    targets=(core_tests envs_tests agents_tests server_tests support_tests)
     labels='^(unit|integration)$'
-    # The thread pool, local vector envs on it, and every test whose name says it runs threads.
-    # Excluded: tests over gRPC (remote vector envs, env server and its worker pool, learner
-    # service, actor loop): Debian's libgrpc/absl are not instrumented and hand data between
-    # threads through their own atomics, so TSan reports ~15,000 races per run in their stacks, and
-    # a suppression broad enough for them would hide every race in trustrl's gRPC callbacks too.
-    # Excluded: libtorch test binaries: they crash at load under TSan, in GCC's instrumented
-    # target_clones ifunc resolver (agents/inference.cpp), which runs before TSan is initialised.
-    include='^(ThreadPool|VectorEnv|MultiAgentVectorEnv)\.|Thread'
+    # The thread pool, the env server's worker pool, local vector envs on the pool, the trainer
+    # (with threaded envs: Trainer.EnvThreadsDoNotChangeTheRun), MAPPO, and every test whose name
+    # says it runs threads; the fault proxy's thread and the descriptor-shortage tests'.
+    # Excluded: tests over gRPC (remote vector envs, env server sessions, learner service, actor
+    # loop). Debian's libgrpc and abseil are not instrumented and order their threads with their
+    # own futexes and atomics, which TSan cannot see: the 14 LearnerService tests gave 2,046
+    # reports and 13 of them failed (10 at their first Join). Only 219 reports lie wholly inside
+    # gRPC/protobuf/abseil; the other 1,827 have trustrl's code (its sources, or library headers
+    # compiled into it) in an access stack, since its reactors run on gRPC's threads. No
+    # suppression confined to third-party frames covers them; they need happens-before
+    # annotations at trustrl's gRPC hand-offs first (not done).
+    include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage)\.|Thread|DescriptorExhaustion'
     ;;
   *) usage ;;
 esac
@@ -79,9 +79,6 @@ cmake --build "$dir" -j "$jobs" --target "${targets[@]}"
 built=$(date +%s)
 
 ctest_args=(--test-dir "$dir" --output-on-failure -j "$jobs" -L "$labels")
-if [[ $kind == asan ]]; then
-  ctest_args+=(-E "$exclude")
-fi
 if [[ $kind == tsan ]]; then
   ctest_args+=(-R "$include")
 fi
