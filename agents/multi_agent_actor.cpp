@@ -123,7 +123,7 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
         const float* obs = &b.observations[(static_cast<std::size_t>(i * agents + a)) * max_obs];
         write_actor_input(group, obs, a, &inputs_[r * in_dim]);
         write_critic_input(spec, group.critic_input, group.agent_id_input,
-                           &b.states[static_cast<std::size_t>(i) * state_dim], obs, a,
+                           b.states.data() + static_cast<std::size_t>(i) * state_dim, obs, a,
                            &critic_rows_[r * critic_dim]);
       }
     group.obs_normalizer.normalize(inputs_.data(), rows, inputs_.data());
@@ -224,8 +224,8 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
           if (!s.final_active[slot]) continue;
           const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
           write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
-                             &s.final_states[k * state_dim], &s.final_observations[slot * max_obs],
-                             a, row.data());
+                             s.final_states.data() + k * state_dim,
+                             &s.final_observations[slot * max_obs], a, row.data());
           group_values(g, row.data(), 1, &out.final_values[step_rows + slot]);
         }
     }
@@ -238,7 +238,7 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
       if (!b.active[slot]) continue;
       const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
       write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
-                         &b.states[static_cast<std::size_t>(i) * state_dim],
+                         b.states.data() + static_cast<std::size_t>(i) * state_dim,
                          &b.observations[slot * max_obs], a, row.data());
       group_values(g, row.data(), 1, &out.bootstrap_values[slot]);
     }
