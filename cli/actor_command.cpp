@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/signals.h"
 #include "core/error.h"
 #include "server/actor_loop.h"
 #include "server/learner_service.h"
@@ -20,13 +21,7 @@ namespace trustrl::cli {
 namespace {
 
 void run_actor(server::ActorLoopOptions options, std::int64_t crash_after) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts its threads
-
+  StopSignals signals;  // before gRPC starts its threads, which inherit the blocked mask
   options.log = [](const std::string& line) { std::fprintf(stderr, "actor: %s\n", line.c_str()); };
   if (crash_after > 0)
     options.before_collect = [crash_after](std::int64_t pushed) {
@@ -37,27 +32,10 @@ void run_actor(server::ActorLoopOptions options, std::int64_t crash_after) {
       ::raise(SIGKILL);
     };
   server::ActorLoop loop(options);
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
-    for (;;) {
-      int signal = 0;
-      sigwait(&signals, &signal);
-      if (done.load()) return;
-      if (signal == SIGUSR1) continue;
-      std::fprintf(stderr, "actor: %s, leaving the learner\n",
-                   signal == SIGINT ? "SIGINT" : "SIGTERM");
-      loop.stop();
-    }
+  signals.start([&loop](const char* name) {
+    std::fprintf(stderr, "actor: %s, leaving the learner (a second one kills)\n", name);
+    loop.stop();
   });
-  struct Join {
-    std::thread& t;
-    std::atomic<bool>& done;
-    ~Join() {
-      done.store(true);
-      pthread_kill(t.native_handle(), SIGUSR1);
-      t.join();
-    }
-  } join{waiter, done};
   loop.run();
   std::fprintf(stderr, "actor: done: %lld rollouts pushed, %lld taken\n",
                static_cast<long long>(loop.rollouts_pushed()),

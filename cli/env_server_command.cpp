@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/signals.h"
 #include "core/error.h"
 #include "envs/registry.h"
 #include "server/env_server.h"
@@ -48,13 +49,7 @@ OptionMap parse_options(const std::vector<std::string>& pairs) {
 }
 
 void run(const EnvServerArgs& args) {
-  // Signals are taken by sigwait() below: block them before gRPC starts its threads, which
-  // inherit the mask, so none of them is interrupted instead.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals signals;  // before gRPC starts its threads, which inherit the blocked mask
 
   if (args.max_open_files > 0) server::limit_open_files(args.max_open_files);
   server::EnvServerOptions options;
@@ -91,10 +86,11 @@ void run(const EnvServerArgs& args) {
   std::printf("listening on %s\n", server.address().c_str());
   std::fflush(stdout);
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  std::fprintf(stderr, "env-server: %s, shutting down (open sessions get 2 s to finish)\n",
-               signal == SIGINT ? "SIGINT" : "SIGTERM");
+  const char* signal = signals.wait();
+  std::fprintf(stderr,
+               "env-server: %s, shutting down (open sessions get 2 s to finish; a second one "
+               "kills)\n",
+               signal);
   server.shutdown(std::chrono::seconds(2));
 }
 

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/env_factory.h"
 #include "cli/option_checks.h"
+#include "cli/signals.h"
 #include "core/error.h"
 #include "server/c10d_collective.h"
 #include "server/learner_service.h"
@@ -52,42 +53,8 @@ struct LearnerArgs {
   bool log_batches = false;
 };
 
-// Takes SIGINT/SIGTERM on a thread of its own (they are blocked everywhere else, gRPC's threads
-// included), so that stopping the trainer may lock and notify.
-class SignalThread {
- public:
-  SignalThread() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGUSR1);  // sent by ourselves to end the thread
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-  }
-  void start(std::function<void(int)> on_signal) {
-    thread_ = std::thread([this, on_signal] {
-      for (;;) {
-        int signal = 0;
-        sigwait(&signals_, &signal);
-        if (signal == SIGUSR1 && done_.load()) return;
-        if (signal != SIGUSR1) on_signal(signal);
-      }
-    });
-  }
-  ~SignalThread() {
-    if (!thread_.joinable()) return;
-    done_.store(true);
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-  }
-
- private:
-  sigset_t signals_;
-  std::thread thread_;
-  std::atomic<bool> done_{false};
-};
-
 void run_learner(LearnerArgs args) {
-  SignalThread signals;  // before gRPC starts its threads, which inherit the mask
+  StopSignals signals;  // before gRPC starts its threads, which inherit the blocked mask
   args.parallel.read_environment(args.rank->count() > 0, args.world_size->count() > 0,
                                  args.master_addr->count() > 0, args.master_port->count() > 0);
   const int world = args.parallel.world_size, rank = args.parallel.rank;
@@ -183,16 +150,9 @@ void run_learner(LearnerArgs args) {
     return;
   }
   agents::Trainer* t = trainer.get();
-  signals.start([t](int signal) {
-    std::fprintf(stderr, "learner: %s, stopping after this update (a second one kills)\n",
-                 signal == SIGINT ? "SIGINT" : "SIGTERM");
+  signals.start([t](const char* name) {
+    std::fprintf(stderr, "learner: %s, stopping after this update (a second one kills)\n", name);
     t->request_stop();
-    // A second signal kills as usual.
-    sigset_t again;
-    sigemptyset(&again);
-    sigaddset(&again, signal);
-    std::signal(signal, SIG_DFL);
-    pthread_sigmask(SIG_UNBLOCK, &again, nullptr);
   });
   trainer->run();
   if (rank == 0) std::cout << trainer->run_dir().root().string() << "\n";

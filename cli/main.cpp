@@ -1,14 +1,17 @@
 // trustrl: train, evaluate and serve reinforcement-learning agents.
 
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "trustrl/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"trustrl: PPO and MAPPO with KL trust regions, on built-in or remote envs"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  app.set_version_flag("--version", "trustrl " + std::string(trustrl::kVersion));
   trustrl::cli::add_train_command(app);
   trustrl::cli::add_eval_command(app);
   trustrl::cli::add_envs_command(app);

@@ -12,20 +12,12 @@
 #include "cli/commands.h"
 #include "cli/env_factory.h"
 #include "cli/option_checks.h"
+#include "cli/signals.h"
 #include "core/error.h"
 
 namespace trustrl::cli {
 
 namespace {
-
-std::atomic<agents::Trainer*> g_trainer{nullptr};
-
-// First Ctrl-C: finish the update, checkpoint, exit. A second one kills as usual.
-void on_interrupt(int) {
-  if (agents::Trainer* t = g_trainer.load()) t->request_stop();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
 
 struct TrainArgs {
   std::string config;
@@ -37,6 +29,7 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& args) {
+  StopSignals signals;  // before the env threads start, which inherit the blocked mask
   agents::TrainerOptions options;
   options.make_env = env_factory();
   options.make_multi_agent_env = multi_agent_env_factory();
@@ -66,18 +59,10 @@ void run_train(const TrainArgs& args) {
     std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
     return;
   }
-  g_trainer.store(trainer.get());
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  try {
-    trainer->run();
-  } catch (...) {
-    g_trainer.store(nullptr);
-    throw;
-  }
-  g_trainer.store(nullptr);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  agents::Trainer* t = trainer.get();
+  // First Ctrl-C: finish the update, checkpoint, exit. A second one kills.
+  signals.start([t](const char*) { t->request_stop(); });
+  trainer->run();
   std::cout << trainer->run_dir().root().string() << "\n";
 }
 

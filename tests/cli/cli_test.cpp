@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "core/files.h"
 #include "core/section_file.h"
+#include "trustrl/version.h"
 
 namespace {
 
@@ -185,6 +187,13 @@ TEST(Cli, EnvsListsTheBuiltIns) {
     EXPECT_NE(r.out.find(id), std::string::npos) << id;
 }
 
+TEST(Cli, VersionIsTheProjectVersion) {
+  const Result r = trustrl("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "trustrl " + std::string(trustrl::kVersion) + "\n");
+  EXPECT_FALSE(trustrl::kVersion.empty());
+}
+
 // --------------------------------------------------------------- hostile and careless input
 
 const char* kTrustrl = TRUSTRL_BINARY_DIR "/cli/trustrl";
@@ -205,6 +214,29 @@ Result shell(const std::string& command) {
 // serve or train on.
 Result bounded(const std::string& args, int seconds) {
   return shell("timeout " + std::to_string(seconds) + " " + kTrustrl + " " + args);
+}
+
+// Ctrl-C during `train` finishes the update, writes a checkpoint and exits 0 (that a second one
+// kills is StopSignals' test: here it would race with the stop).
+std::string train_then_interrupt(const fs::path& dir, const std::string& config) {
+  return std::string(kTrustrl) + " train " + config + " --quiet --run-dir " + dir.string() +
+         " & pid=$!; for i in $(seq 600); do [ -f " + (dir / "metrics.csv").string() +
+         " ] && [ $(wc -l < " + (dir / "metrics.csv").string() +
+         ") -ge 3 ] && break; sleep 0.05; done; kill -INT $pid; wait $pid";
+}
+
+TEST(Cli, CtrlCStopsTrainingWithACheckpoint) {
+  const std::string config =
+      write_config("endless.yaml",
+                   "total_steps: 100000000\nenv: {id: CartPole-v1, num_envs: 2}\n"
+                   "ppo: {num_steps: 64}\nrun: {checkpoint_every: 1000000}\n");
+  const fs::path once = scratch() / "interrupted_once";
+  const Result stopped = shell(train_then_interrupt(once, config));
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_NE(stopped.out.find(once.string()), std::string::npos) << stopped.out;
+  // checkpoint_every is far away: the only checkpoint is the one the stop wrote.
+  ASSERT_TRUE(fs::exists(once / "checkpoints")) << stopped.err;
+  EXPECT_FALSE(fs::is_empty(once / "checkpoints"));
 }
 
 TEST(Cli, FullDiskStopsTheRunWithAnError) {
@@ -271,7 +303,7 @@ TEST(Cli, InputsAreRefusedRatherThanChanged) {
   expect_one_line_error(
       bounded("env-server --env CartPole-v1 --option max_episode_steps=4294967296", 20),
       "option 'max_episode_steps' must be in [1, 2147483647]");
-  for (const std::string& listen :
+  for (const std::string listen :
        {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:", ":50051", "127.0.0.1"})
     expect_one_line_error(bounded("env-server --env CartPole-v1 --listen " + listen, 20),
                           "--listen '" + listen + "'");
