@@ -26,10 +26,7 @@
 #include "server/session_client.h"
 #include "server/spec_hash.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
-
-#ifndef TRUSTRL_VERSION
-#define TRUSTRL_VERSION "dev"
-#endif
+#include "trustrl/version.h"
 
 namespace trustrl::server {
 

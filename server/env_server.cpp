@@ -14,10 +14,7 @@
 #include "core/error.h"
 #include "server/worker_pool.h"
 #include "trustrl/env/v1/env.grpc.pb.h"
-
-#ifndef TRUSTRL_VERSION
-#define TRUSTRL_VERSION "dev"
-#endif
+#include "trustrl/version.h"
 
 namespace trustrl::server {
 

@@ -21,10 +21,7 @@
 #include "server/listener.h"
 #include "server/spec_hash.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
-
-#ifndef TRUSTRL_VERSION
-#define TRUSTRL_VERSION "dev"
-#endif
+#include "trustrl/version.h"
 
 namespace trustrl::server {
 
