@@ -2,11 +2,13 @@
 // SIGINT and SIGTERM for the long-running commands (train, env-server, learner, actor): the first
 // asks the command to stop cleanly, a second one kills as usual.
 //
-// The signals are blocked and taken by sigwait() on a thread of trustrl's (or the caller's), never
-// in a signal handler, so what a command does to stop (lock, notify, log) need not be
-// async-signal-safe. Construct StopSignals before any other thread starts (gRPC's, the env
-// threads): threads inherit the blocked mask, so none of them is interrupted instead.
-#include <csignal>
+// A handler only writes the signal's number into a pipe (async-signal-safe); the stop itself
+// (lock, notify, log) runs on a thread that reads the pipe. The handler, not sigwait(), because
+// libraries start threads before main (OpenBLAS's pool among them) with the signals unblocked, so
+// a process-directed signal may land on any of them. The signals are also blocked in the thread
+// that makes StopSignals, so threads started later (gRPC's, the env threads) are not interrupted.
+// An inherited "ignore" (a background job of a script) is replaced: Ctrl-C stops every trustrl
+// process of the job cleanly.
 #include <functional>
 #include <thread>
 
@@ -14,9 +16,10 @@ namespace trustrl::cli {
 
 class StopSignals {
  public:
-  /// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it starts later).
+  /// Installs the handler and blocks SIGINT and SIGTERM in the calling thread (and so in every
+  /// thread it starts later). One StopSignals at a time per process.
   StopSignals();
-  /// Ends the waiting thread, if start() made one. The signals stay blocked.
+  /// Ends the reading thread, if start() made one, and restores the signals' default action.
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -28,8 +31,8 @@ class StopSignals {
   const char* wait();
 
  private:
-  sigset_t stop_set_;
-  std::thread waiter_;
+  int pipe_[2] = {-1, -1};
+  std::thread reader_;
 };
 
 }  // namespace trustrl::cli

@@ -1,6 +1,6 @@
-// StopSignals: the first SIGINT/SIGTERM asks the command to stop (on a thread, not in a handler),
-// a second one kills. Each case runs in a forked child, so the test binary's own signal mask and
-// dispositions are never touched.
+// StopSignals: the first SIGINT/SIGTERM asks the command to stop (on a thread, not in the
+// handler), a second one kills. Each case runs in a forked child, so the test binary's own signal
+// mask and dispositions are never touched.
 
 #include "cli/signals.h"
 
@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -101,6 +102,33 @@ TEST(StopSignals, WithoutASignalTheWaiterEndsWithItsOwnerAndNothingIsCalled) {
   EXPECT_EQ(child.said, "ended");
   ASSERT_TRUE(WIFEXITED(child.status));
   EXPECT_EQ(WEXITSTATUS(child.status), 0);
+}
+
+TEST(StopSignals, ReachesTheCommandThroughThreadsStartedBeforeItAndAnInheritedIgnore) {
+  // Libraries start threads before main, with the signals unblocked (the kernel may hand a
+  // process-directed signal to any of them), and a script's background job inherits SIGINT
+  // ignored: the stop must still arrive.
+  const Child child = run_in_child([](int fd) {
+    std::signal(SIGINT, SIG_IGN);
+    std::atomic<bool> done{false};
+    std::thread early([&done] {
+      while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+    {
+      StopSignals signals;
+      signals.start([fd](const char* name) { say(fd, name); });
+      ::kill(::getpid(), SIGINT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      ::kill(::getpid(), SIGTERM);  // default action back: the child dies here
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      say(fd, " survived");
+    }
+    done.store(true);
+    early.join();
+  });
+  EXPECT_EQ(child.said, "SIGINT");
+  ASSERT_TRUE(WIFSIGNALED(child.status)) << child.said;
+  EXPECT_EQ(WTERMSIG(child.status), SIGTERM);
 }
 
 TEST(StopSignals, ASignalBeforeStartIsKeptForIt) {
