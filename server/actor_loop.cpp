@@ -100,6 +100,11 @@ class ActorLoop::Impl {
   std::string learner() const { return "learner at " + options_.learner; }
   // Waits up to `seconds` (a backoff); false if stop() was called meanwhile.
   bool wait_unless_stopped(double seconds);
+  // One attempt's context: the token and the retry loop's deadline.
+  void prepare(grpc::ClientContext& context, std::chrono::system_clock::time_point deadline) const {
+    add_token(context, options_.token);
+    context.set_deadline(deadline);
+  }
   [[noreturn]] void refused(const std::string& what, const grpc::Status& status) const {
     throw Error(learner() + " refused " + what + ": " + describe(status));
   }
@@ -173,8 +178,7 @@ void ActorLoop::Impl::describe_run() {
   const std::optional<grpc::Status> status =
       retry_.run("describe", [&](std::chrono::system_clock::time_point deadline) {
         grpc::ClientContext context;
-        add_token(context, options_.token);
-        context.set_deadline(deadline);
+        prepare(context, deadline);
         response.Clear();
         return stub_->Describe(&context, lw::DescribeRequest(), &response);
       });
@@ -233,8 +237,7 @@ void ActorLoop::Impl::join() {
   const std::optional<grpc::Status> status =
       retry_.run("join", [&](std::chrono::system_clock::time_point deadline) {
         grpc::ClientContext context;
-        add_token(context, options_.token);
-        context.set_deadline(deadline);
+        prepare(context, deadline);
         response.Clear();
         return stub_->Join(&context, request, &response);
       });
@@ -382,8 +385,7 @@ void ActorLoop::Impl::fetch_parameters() {
   std::int64_t version = -1, total = -1;
   const auto attempt = [&](std::chrono::system_clock::time_point deadline) {
     grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline);
+    prepare(context, deadline);
     bytes.clear();
     version = total = -1;
     begin_call(context);
@@ -435,8 +437,7 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
   lw::PushRolloutResponse response;
   const auto attempt = [&](std::chrono::system_clock::time_point deadline) {
     grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline);
+    prepare(context, deadline);
     response.Clear();
     begin_call(context);
     struct EndCall {

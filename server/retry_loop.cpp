@@ -60,8 +60,7 @@ void RetryLoop::failed(const grpc::Status& status, const std::string& what) {
 }
 
 bool RetryLoop::back_off() {
-  backoff_ =
-      backoff_ == 0 ? settings_.backoff_s : std::min(backoff_ * 2, settings_.max_backoff_s);
+  backoff_ = backoff_ == 0 ? settings_.backoff_s : std::min(backoff_ * 2, settings_.max_backoff_s);
   return wait_(backoff_ * std::uniform_real_distribution<double>(0.5, 1.5)(jitter_));
 }
 

@@ -51,8 +51,9 @@ class RetryLoop {
   /// Before each retry: `on_transient(status)` (which may throw to end the loop), failed(),
   /// back_off(). nullopt: the wait was stopped. Throws Error once failures have lasted longer
   /// than give_up_after_s.
-  std::optional<grpc::Status> run(const std::string& what, const Attempt& attempt,
-                                  const std::function<void(const grpc::Status&)>& on_transient = {});
+  std::optional<grpc::Status> run(
+      const std::string& what, const Attempt& attempt,
+      const std::function<void(const grpc::Status&)>& on_transient = {});
 
   /// A call succeeded: the budget and the backoff start over.
   void succeeded();

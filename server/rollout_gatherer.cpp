@@ -33,9 +33,10 @@ RolloutGatherer::RolloutGatherer(GathererSettings settings)
       membership_(settings_.max_actors, settings_.max_actors_per_peer, settings_.rank,
                   settings_.seed) {
   if (settings_.batch_envs < 1 || settings_.num_steps < 1 || settings_.num_agents < 1)
-    throw Error("a rollout gatherer needs a batch of >= 1 copies x >= 1 steps of >= 1 agents, got " +
-                std::to_string(settings_.batch_envs) + " x " + std::to_string(settings_.num_steps) +
-                " of " + std::to_string(settings_.num_agents));
+    throw Error(
+        "a rollout gatherer needs a batch of >= 1 copies x >= 1 steps of >= 1 agents, got " +
+        std::to_string(settings_.batch_envs) + " x " + std::to_string(settings_.num_steps) +
+        " of " + std::to_string(settings_.num_agents));
   if (settings_.min_actors < 1 || settings_.min_actors > settings_.max_actors)
     throw Error("min_actors must be in [1, max_actors = " + std::to_string(settings_.max_actors) +
                 "], got " + std::to_string(settings_.min_actors));
@@ -74,7 +75,8 @@ std::optional<PushAnswer> RolloutGatherer::answer_seen_sequence_locked(
 Directive RolloutGatherer::directive_locked(const Member& m) const {
   Directive d;
   d.policy_version = version_;
-  d.min_policy_version = sync_ ? version_ : std::max<std::int64_t>(0, version_ - dist_.max_staleness);
+  d.min_policy_version =
+      sync_ ? version_ : std::max<std::int64_t>(0, version_ - dist_.max_staleness);
   d.rollouts_requested = m.requested;
   d.finished = finished_;
   return d;
@@ -251,10 +253,10 @@ PushAdmission RolloutGatherer::admit_push(const PushHeader& header) {
   if (admission.answer) return admission;
   admission.num_envs = m.num_envs;
   if (header.policy_version > version_)
-    throw Refusal(RefusalCode::kInvalidArgument,
-                  "push from " + actor + ": policy version " +
-                      std::to_string(header.policy_version) + " is from the future (the learner is at " +
-                      std::to_string(version_) + ")");
+    throw Refusal(RefusalCode::kInvalidArgument, "push from " + actor + ": policy version " +
+                                                     std::to_string(header.policy_version) +
+                                                     " is from the future (the learner is at " +
+                                                     std::to_string(version_) + ")");
   return admission;
 }
 
@@ -262,10 +264,10 @@ PushAnswer RolloutGatherer::take_push(const PushHeader& header, agents::Rollout 
                                       std::int64_t wire_bytes) {
   const std::string actor = member_name(header.actor_id, header.incarnation);
   if (rollout.policy_version != header.policy_version)
-    throw Refusal(RefusalCode::kInvalidArgument,
-                  "push from " + actor + ": header.policy_version " +
-                      std::to_string(header.policy_version) + " differs from rollout.policy_version " +
-                      std::to_string(rollout.policy_version));
+    throw Refusal(RefusalCode::kInvalidArgument, "push from " + actor + ": header.policy_version " +
+                                                     std::to_string(header.policy_version) +
+                                                     " differs from rollout.policy_version " +
+                                                     std::to_string(rollout.policy_version));
   std::optional<agents::RolloutLimits> limits;
   {
     std::lock_guard lock(mutex_);
@@ -301,8 +303,8 @@ PushAnswer RolloutGatherer::take_push(const PushHeader& header, agents::Rollout 
                       (sync_ ? " (synchronous mode takes only the current version)"
                              : " and takes versions >= " + std::to_string(oldest));
     } else if (sync_ && (batch_taken_ || pool_envs_ >= settings_.batch_envs)) {
-      answer.reason = "not needed: the batch for version " + std::to_string(version_) +
-                      " is already complete";
+      answer.reason =
+          "not needed: the batch for version " + std::to_string(version_) + " is already complete";
     } else {
       answer.accepted = true;
     }

@@ -1,10 +1,10 @@
 #pragma once
-// The learner's side of the actor protocol without the wire: membership (server/actor_membership.h),
-// planning (which member is asked for how many rollouts of which version) and batch assembly
-// (pushed rollouts, their sequence numbers, the batch of the training loop). The learner service
-// (server/learner_service.h) is a thin gRPC layer over it: it converts messages to the plain
-// structs of server/gatherer_messages.h and Refusal to statuses. Thread-safe: actors' calls come
-// from gRPC threads while next_batch() blocks on the learner's.
+// The learner's side of the actor protocol without the wire: membership
+// (server/actor_membership.h), planning (which member is asked for how many rollouts of which
+// version) and batch assembly (pushed rollouts, their sequence numbers, the batch of the training
+// loop). The learner service (server/learner_service.h) is a thin gRPC layer over it: it converts
+// messages to the plain structs of server/gatherer_messages.h and Refusal to statuses. Thread-safe:
+// actors' calls come from gRPC threads while next_batch() blocks on the learner's.
 //
 // Synchronous mode: for each version the learner asks the members for rollouts, one per actor in
 // slot order (rotating) until their copies cover the batch, more per actor when there are too few;
@@ -91,8 +91,7 @@ class RolloutGatherer {
   /// The pushed rollout (converted from `wire_bytes` bytes): refused (kInvalidArgument) when its
   /// version differs from the header's or a value lies outside what the policy can produce;
   /// otherwise answered: accepted into the batch, or why not (stale, not needed).
-  PushAnswer take_push(const PushHeader& header, agents::Rollout rollout,
-                       std::int64_t wire_bytes);
+  PushAnswer take_push(const PushHeader& header, agents::Rollout rollout, std::int64_t wire_bytes);
   /// The member says goodbye.
   void leave(const std::string& actor_id, std::uint64_t incarnation);
 

@@ -48,7 +48,8 @@ struct Script {
 TEST(RetryLoop, GivesUpOnceFailuresOutlastItsBudget) {
   FakeTime time;
   std::vector<std::string> log;
-  RetryLoop loop = make_loop(time, log, {.give_up_after_s = 2.0, .backoff_s = 0.1, .max_backoff_s = 0.4});
+  RetryLoop loop =
+      make_loop(time, log, {.give_up_after_s = 2.0, .backoff_s = 0.1, .max_backoff_s = 0.4});
   int calls = 0;
   try {
     loop.run("join", [&](auto) {
