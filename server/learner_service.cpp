@@ -123,7 +123,7 @@ class LearnerService::Impl final : public ServiceBase {
 namespace {
 
 // One Heartbeat stream: reads the actor's heartbeats, answers each with its directive, and sends
-// the directives the service queues when something changes. At most one write is in flight; a
+// the directives the gatherer queues when something changes. At most one write is in flight; a
 // newer directive replaces one still waiting (each carries the whole state).
 class HeartbeatReactor final
     : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
