@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "agents/actor.h"
@@ -20,9 +19,11 @@
 #include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
+#include "server/learner_protocol.h"
 #include "server/learner_service.h"
 #include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
+#include "server/retry_loop.h"
 #include "server/session_client.h"
 #include "server/spec_hash.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
@@ -58,7 +59,12 @@ class ActorLoop::Impl {
   Impl(ActorLoopOptions options, ActorLoop& owner)
       : options_(std::move(options)),
         owner_(owner),
-        jitter_(static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
+        retry_(
+            {options_.learner_timeout_s, options_.rpc_timeout_s, options_.backoff_s,
+             options_.max_backoff_s},
+            learner(), options_.log,
+            [this](double seconds) { return wait_unless_stopped(seconds); },
+            static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
                 static_cast<std::uint64_t>(::getpid())) {
     if (options_.learner.empty())
       throw Error("an actor needs the learner's address (--learner host:port)");
@@ -89,11 +95,13 @@ class ActorLoop::Impl {
     if (options_.log) options_.log(line);
   }
   std::string learner() const { return "learner at " + options_.learner; }
-  // Calls that failed for a transient reason count towards learner_timeout_s from the first.
-  void note_failure(const grpc::Status& status, const std::string& what);
-  void note_success() { unreachable_since_.reset(); }
-  // Waits a jittered, growing backoff; false if stop() was called meanwhile.
-  bool back_off();
+  // Waits up to `seconds` (a backoff); false if stop() was called meanwhile.
+  bool wait_unless_stopped(double seconds);
+  // One attempt's context: the token and the retry loop's deadline.
+  void prepare(grpc::ClientContext& context, std::chrono::system_clock::time_point deadline) const {
+    add_token(context, options_.token);
+    context.set_deadline(deadline);
+  }
   [[noreturn]] void refused(const std::string& what, const grpc::Status& status) const {
     throw Error(learner() + " refused " + what + ": " + describe(status));
   }
@@ -120,10 +128,9 @@ class ActorLoop::Impl {
   ActorLoop& owner_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<lw::LearnerService::Stub> stub_;
-  std::mt19937_64 jitter_;
-  std::optional<Clock::time_point> unreachable_since_;
-  grpc::Status last_error_;
-  double backoff_ = 0;
+  // Every call to the learner: transient failures count towards learner_timeout_s from the
+  // first, across calls, until one succeeds.
+  RetryLoop retry_;
 
   lw::RunInfo run_;
   std::unique_ptr<envs::VectorEnv> env_;
@@ -157,49 +164,31 @@ class ActorLoop::Impl {
   std::atomic<std::int64_t> reported_cut_{0};
 };
 
-void ActorLoop::Impl::note_failure(const grpc::Status& status, const std::string& what) {
-  if (!unreachable_since_) {
-    unreachable_since_ = Clock::now();
-    log(learner() + ": " + what + " failed (" + describe(status) + "); retrying for up to " +
-        format_number(options_.learner_timeout_s) + " s");
-  }
-  last_error_ = status;
-  if (since(*unreachable_since_) > options_.learner_timeout_s)
-    throw Error(learner() + " has been unreachable for " +
-                format_number(std::round(since(*unreachable_since_))) +
-                " s (last error: " + describe(status) + "); giving up");
-}
-
-bool ActorLoop::Impl::back_off() {
-  backoff_ = backoff_ == 0 ? options_.backoff_s : std::min(backoff_ * 2, options_.max_backoff_s);
-  const double wait = backoff_ * std::uniform_real_distribution<double>(0.5, 1.5)(jitter_);
+bool ActorLoop::Impl::wait_unless_stopped(double seconds) {
   std::unique_lock lock(mutex_);
-  changed_.wait_for(lock, std::chrono::duration<double>(wait), [&] { return stopping_; });
+  changed_.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return stopping_; });
   return !stopping_;
 }
 
 void ActorLoop::Impl::describe_run() {
-  for (;;) {
-    grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline_after(options_.rpc_timeout_s));
-    lw::DescribeResponse response;
-    const grpc::Status status = stub_->Describe(&context, lw::DescribeRequest(), &response);
-    if (status.ok()) {
-      note_success();
-      run_ = response.run();
-      return;
-    }
-    if (!is_transient(status)) refused("to describe its run", status);
-    note_failure(status, "describe");
-    if (!back_off()) return;
-  }
+  lw::DescribeResponse response;
+  const std::optional<grpc::Status> status =
+      retry_.run("describe", [&](std::chrono::system_clock::time_point deadline) {
+        grpc::ClientContext context;
+        prepare(context, deadline);
+        response.Clear();
+        return stub_->Describe(&context, lw::DescribeRequest(), &response);
+      });
+  if (!status) return;  // stopped
+  if (!status->ok()) refused("to describe its run", *status);
+  run_ = response.run();
 }
 
 void ActorLoop::Impl::build_env() {
-  if (run_.protocol_version() != 1)
+  if (run_.protocol_version() != kLearnerProtocolVersion)
     throw Error(learner() + " speaks learner protocol version " +
-                std::to_string(run_.protocol_version()) + "; this actor speaks 1");
+                std::to_string(run_.protocol_version()) + "; this actor speaks " +
+                std::to_string(kLearnerProtocolVersion));
   const std::string remote = !options_.env_server.empty() ? options_.env_server : run_.env_remote();
   OptionMap env_options(run_.env_options().begin(), run_.env_options().end());
   RemoteEnvOptions server;
@@ -233,55 +222,50 @@ void ActorLoop::Impl::build_env() {
 }
 
 void ActorLoop::Impl::join() {
-  for (;;) {
-    grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline_after(options_.rpc_timeout_s));
-    lw::JoinRequest request;
-    request.set_protocol_version(1);
-    request.set_actor_id(options_.actor_id);
-    request.set_incarnation(options_.incarnation);
-    request.set_spec_hash(spec_hash_);
-    *request.mutable_spec() = spec_;
-    request.set_num_envs(num_envs_);
-    request.set_client_name("trustrl actor " TRUSTRL_VERSION);
-    lw::JoinResponse response;
-    const grpc::Status status = stub_->Join(&context, request, &response);
-    if (status.ok()) {
-      note_success();
-      backoff_ = 0;
-      run_ = response.run();
-      const std::uint64_t seed = response.env_seed();
-      if (!actor_) {
-        if (env_)
-          actor_ = std::make_unique<agents::SingleAgentActor>(std::move(env_), seed);
-        else
-          actor_ = std::make_unique<agents::MultiAgentActor>(std::move(multi_env_), seed);
-      } else {
-        actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
-      }
-      have_version_ = -1;
-      pushed_here_ = 0;
-      waiting_seconds_ = 0;
-      membership_start_ = Clock::now();
-      // Scripts and tests wait for this line: keep its wording.
-      log("joined " + learner() + " (" + run_.learner_name() + ") as actor '" + options_.actor_id +
-          "', incarnation " + std::to_string(options_.incarnation) + ": slot " +
-          std::to_string(response.slot()) + ", " + std::to_string(num_envs_) + " copies of " +
-          run_.env_id() + ", seed " + std::to_string(seed) + ", policy version " +
-          std::to_string(response.policy_version()));
-      return;
-    }
-    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      // Cut off just before the end (a broken connection): the run finished without this actor.
-      log(learner() + " says the run is over (" + status.error_message() + "); leaving");
-      run_over_ = true;
-      return;
-    }
-    if (!is_transient(status)) refused("this actor", status);
-    note_failure(status, "join");
-    if (!back_off()) return;
+  lw::JoinRequest request;
+  request.set_protocol_version(kLearnerProtocolVersion);
+  request.set_actor_id(options_.actor_id);
+  request.set_incarnation(options_.incarnation);
+  request.set_spec_hash(spec_hash_);
+  *request.mutable_spec() = spec_;
+  request.set_num_envs(num_envs_);
+  request.set_client_name("trustrl actor " TRUSTRL_VERSION);
+  lw::JoinResponse response;
+  const std::optional<grpc::Status> status =
+      retry_.run("join", [&](std::chrono::system_clock::time_point deadline) {
+        grpc::ClientContext context;
+        prepare(context, deadline);
+        response.Clear();
+        return stub_->Join(&context, request, &response);
+      });
+  if (!status) return;  // stopped
+  if (status->error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+    // Cut off just before the end (a broken connection): the run finished without this actor.
+    log(learner() + " says the run is over (" + status->error_message() + "); leaving");
+    run_over_ = true;
+    return;
   }
+  if (!status->ok()) refused("this actor", *status);
+  run_ = response.run();
+  const std::uint64_t seed = response.env_seed();
+  if (!actor_) {
+    if (env_)
+      actor_ = std::make_unique<agents::SingleAgentActor>(std::move(env_), seed);
+    else
+      actor_ = std::make_unique<agents::MultiAgentActor>(std::move(multi_env_), seed);
+  } else {
+    actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
+  }
+  have_version_ = -1;
+  pushed_here_ = 0;
+  waiting_seconds_ = 0;
+  membership_start_ = Clock::now();
+  // Scripts and tests wait for this line: keep its wording.
+  log("joined " + learner() + " (" + run_.learner_name() + ") as actor '" + options_.actor_id +
+      "', incarnation " + std::to_string(options_.incarnation) + ": slot " +
+      std::to_string(response.slot()) + ", " + std::to_string(num_envs_) + " copies of " +
+      run_.env_id() + ", seed " + std::to_string(seed) + ", policy version " +
+      std::to_string(response.policy_version()));
 }
 
 void ActorLoop::Impl::open_heartbeat() {
@@ -390,14 +374,17 @@ void ActorLoop::Impl::close_heartbeat() {
 }
 
 void ActorLoop::Impl::fetch_parameters() {
-  for (;;) {
+  lw::GetParametersRequest request;
+  request.set_actor_id(options_.actor_id);
+  request.set_incarnation(options_.incarnation);
+  request.set_have_version(have_version_);
+  std::vector<std::uint8_t> bytes;
+  std::int64_t version = -1, total = -1;
+  const auto attempt = [&](std::chrono::system_clock::time_point deadline) {
     grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline_after(options_.rpc_timeout_s));
-    lw::GetParametersRequest request;
-    request.set_actor_id(options_.actor_id);
-    request.set_incarnation(options_.incarnation);
-    request.set_have_version(have_version_);
+    prepare(context, deadline);
+    bytes.clear();
+    version = total = -1;
     begin_call(context);
     struct EndCall {
       Impl* self;
@@ -405,8 +392,6 @@ void ActorLoop::Impl::fetch_parameters() {
     } end{this};
     auto reader = stub_->GetParameters(&context, request);
     lw::ParametersChunk chunk;
-    std::vector<std::uint8_t> bytes;
-    std::int64_t version = -1, total = -1;
     while (reader->Read(&chunk)) {
       if (total < 0) {
         version = chunk.policy_version();
@@ -424,23 +409,20 @@ void ActorLoop::Impl::fetch_parameters() {
       }
       bytes.insert(bytes.end(), chunk.data().begin(), chunk.data().end());
     }
-    const grpc::Status status = reader->Finish();
-    if (status.ok()) {
-      note_success();
-      if (total < 0 || static_cast<std::int64_t>(bytes.size()) != total)
-        throw Error(learner() + " sent a malformed policy (chunks do not add up)");
-      if (total == 0) return;  // this version is current
-      ByteReader in(bytes, "the policy from " + learner());
-      actor_->set_policy(agents::PolicySnapshot::load(in));
-      have_version_ = version;
-      return;
-    }
-    if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
-    if (!is_transient(status)) refused("the policy", status);
-    rejoin_if_broken(status);
-    note_failure(status, "fetching the policy");
-    if (!back_off()) return;
-  }
+    return reader->Finish();
+  };
+  const std::optional<grpc::Status> status =
+      retry_.run("fetching the policy", attempt,
+                 [this](const grpc::Status& failure) { rejoin_if_broken(failure); });
+  if (!status) return;  // stopped
+  if (status->error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{*status};
+  if (!status->ok()) refused("the policy", *status);
+  if (total < 0 || static_cast<std::int64_t>(bytes.size()) != total)
+    throw Error(learner() + " sent a malformed policy (chunks do not add up)");
+  if (total == 0) return;  // this version is current
+  ByteReader in(bytes, "the policy from " + learner());
+  actor_->set_policy(agents::PolicySnapshot::load(in));
+  have_version_ = version;
 }
 
 void ActorLoop::Impl::push(const agents::Rollout& rollout) {
@@ -449,11 +431,11 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
   const std::string bytes = message.SerializeAsString();
   const std::int64_t sequence = ++sequence_;
   const std::size_t step = static_cast<std::size_t>(std::max(1024, run_.chunk_bytes()));
-  for (;;) {
+  lw::PushRolloutResponse response;
+  const auto attempt = [&](std::chrono::system_clock::time_point deadline) {
     grpc::ClientContext context;
-    add_token(context, options_.token);
-    context.set_deadline(deadline_after(options_.rpc_timeout_s));
-    lw::PushRolloutResponse response;
+    prepare(context, deadline);
+    response.Clear();
     begin_call(context);
     struct EndCall {
       Impl* self;
@@ -475,31 +457,27 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
       chunk.clear_header();
     } while (offset < bytes.size());
     writer->WritesDone();
-    const grpc::Status status = writer->Finish();
-    if (status.ok()) {
-      note_success();
-      backoff_ = 0;
-      ++owner_.pushed_;
-      if (response.accepted()) ++owner_.accepted_;
-      if (!response.accepted())
-        log(learner() + " did not take rollout " + std::to_string(sequence) + " (version " +
-            std::to_string(rollout.policy_version) + "): " + response.reason());
-      else if (options_.log_rollouts)
-        log("pushed rollout " + std::to_string(sequence) + " (version " +
-            std::to_string(rollout.policy_version) + ")" +
-            (response.duplicate() ? ", a retry the learner had already taken" : ""));
-      return;
-    }
-    if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{status};
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) refused("this actor", status);
-    if (!is_transient(status)) {  // a bad rollout: say so, and go on with the next one
-      log(learner() + " refused rollout " + std::to_string(sequence) + ": " + describe(status));
-      return;
-    }
-    rejoin_if_broken(status);
-    note_failure(status, "pushing rollout " + std::to_string(sequence));
-    if (!back_off()) return;
+    return writer->Finish();
+  };
+  const std::optional<grpc::Status> status =
+      retry_.run("pushing rollout " + std::to_string(sequence), attempt,
+                 [this](const grpc::Status& failure) { rejoin_if_broken(failure); });
+  if (!status) return;  // stopped
+  if (status->error_code() == grpc::StatusCode::NOT_FOUND) throw Rejoin{*status};
+  if (status->error_code() == grpc::StatusCode::FAILED_PRECONDITION) refused("this actor", *status);
+  if (!status->ok()) {  // a bad rollout: say so, and go on with the next one
+    log(learner() + " refused rollout " + std::to_string(sequence) + ": " + describe(*status));
+    return;
   }
+  ++owner_.pushed_;
+  if (response.accepted()) ++owner_.accepted_;
+  if (!response.accepted())
+    log(learner() + " did not take rollout " + std::to_string(sequence) + " (version " +
+        std::to_string(rollout.policy_version) + "): " + response.reason());
+  else if (options_.log_rollouts)
+    log("pushed rollout " + std::to_string(sequence) + " (version " +
+        std::to_string(rollout.policy_version) + ")" +
+        (response.duplicate() ? ", a retry the learner had already taken" : ""));
 }
 
 void ActorLoop::Impl::leave() {
@@ -591,8 +569,8 @@ void ActorLoop::Impl::run() {
         reconnect();
       }
       if (r.status.error_code() != grpc::StatusCode::NOT_FOUND) {
-        note_failure(r.status, "the membership");
-        if (!back_off()) return;
+        retry_.failed(r.status, "the membership");
+        if (!retry_.back_off()) return;
       } else {
         log(learner() + " no longer knows this actor (" + describe(r.status) + "); joining again");
       }

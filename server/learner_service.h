@@ -6,16 +6,10 @@
 //   LearnerService service(setup, {.listen = "127.0.0.1:0"});
 //   std::cout << "listening on " << service.address() << "\n";
 //
-// Synchronous mode: for each version the learner asks the members for rollouts, one per actor in
-// slot order (rotating) until their copies cover the batch, more per actor when there are too few;
-// it takes rollouts of exactly the current version until it has the batch, in (slot, sequence)
-// order, and drops copies beyond it. An actor that leaves, closes its stream or misses heartbeats
-// for actor_timeout_s is gone at once; one that has not delivered within straggler_timeout_s is
-// late: its share is asked of the others (its rollout is still taken if it comes first).
-// Asynchronous mode: members are asked for rollouts, one at a time each, until what is queued and
-// in flight covers the next batch, so they collect it while the learner trains on this one;
-// rollouts older than version - max_staleness are refused; batches take the oldest rollouts
-// first. docs/DISTRIBUTED.md has the details.
+// A thin gRPC layer: what to do with joins, heartbeats and pushes, and how batches are gathered
+// (synchronous and asynchronous modes), is server/rollout_gatherer.h's; this converts messages to
+// its plain structs and its refusals to statuses, streams the policy in chunks and reassembles
+// pushed rollouts. docs/DISTRIBUTED.md has the details.
 //
 // gRPC: the Heartbeat stream uses the callback API (the learner pushes to it and never blocks on
 // it); the other calls are short and use the synchronous API.
@@ -27,6 +21,7 @@
 
 #include "agents/rollout_channel.h"
 #include "agents/trainer.h"
+#include "server/learner_protocol.h"
 #include "server/transport.h"
 #include "trustrl/learner/v1/learner.pb.h"
 
@@ -37,10 +32,6 @@ class Server;
 namespace trustrl::server {
 
 class Listener;
-
-/// The largest incarnation a learner takes (2^62): the default, an actor's start time in ns,
-/// stays below it until 2116, and an absurd one (a negative number read as unsigned) is refused.
-inline constexpr std::uint64_t kMaxIncarnation = std::uint64_t{1} << 62;
 
 struct LearnerServiceOptions {
   /// Where to listen: "127.0.0.1:PORT" (port 0 picks a free one), "[::1]:PORT", "unix:/path".
