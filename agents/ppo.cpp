@@ -1,25 +1,60 @@
 #include "agents/ppo.h"
 
+#include <algorithm>
+
 #include "agents/gae.h"
+#include "agents/multi_agent_actor.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
 
+PpoLearner::PpoLearner(const PpoConfig& ppo, const NormalizeConfig& normalize, std::uint64_t seed,
+                       int num_agents, bool plain_env)
+    : ppo_(ppo),
+      num_agents_(num_agents),
+      plain_env_(plain_env),
+      reward_scaler_(normalize.rewards, ppo.gamma, normalize.clip_reward, normalize.epsilon),
+      rng_(Rng::derive(seed, 0x1EA2)) {}
+
 PpoLearner::PpoLearner(const NetworkShape& shape, const PpoConfig& ppo,
                        const TrustRegionConfig& trust_region, const NetworkConfig& network,
                        const NormalizeConfig& normalize, std::uint64_t seed)
-    : ppo_(ppo),
-      shape_(shape),
-      reward_scaler_(normalize.rewards, ppo.gamma, normalize.clip_reward, normalize.epsilon),
-      rng_(Rng::derive(seed, 0x1EA2)) {
+    : PpoLearner(ppo, normalize, seed, 1, /*plain_env=*/true) {
   if (shape.critic_input_dim != shape.obs_dim) throw Error("PPO's critic reads the observation");
   torch::manual_seed(seed);  // initial weights
-  model_ =
-      std::make_unique<GroupModel>(std::vector<int>{0}, shape, false, 1, CriticInput::kObservation,
-                                   ppo, trust_region, network, normalize);
+  groups_.push_back(std::make_unique<GroupModel>(std::vector<int>{0}, shape, false, 1,
+                                                 CriticInput::kObservation, ppo, trust_region,
+                                                 network, normalize));
 }
 
-PolicySnapshot PpoLearner::snapshot() const { return PolicySnapshot{version_, {model_->policy()}}; }
+PpoLearner::PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mappo,
+                       const PpoConfig& ppo, const TrustRegionConfig& trust_region,
+                       const NetworkConfig& network, const NormalizeConfig& normalize,
+                       std::uint64_t seed)
+    : PpoLearner(ppo, normalize, seed, spec.num_agents(), /*plain_env=*/false) {
+  if (mappo.critic_input != CriticInput::kObservation && spec.state_dim() == 0)
+    throw ConfigError(
+        "mappo.critic_input asks for a centralized critic on the global state, but " + spec.id +
+        " has no global state; use mappo.critic_input: observation (independent PPO)");
+  torch::manual_seed(seed);  // initial weights
+  const int critic = MultiAgentActor::critic_width(spec, mappo.critic_input, mappo.agent_id);
+  for (const auto& group : spec.agent_groups()) {
+    NetworkShape shape;
+    shape.obs_dim = group.observation_space.flat_dim() + (mappo.agent_id ? spec.num_agents() : 0);
+    shape.critic_input_dim = critic;
+    shape.action_space = group.action_space;
+    groups_.push_back(std::make_unique<GroupModel>(group.agents, shape, mappo.agent_id,
+                                                   spec.num_agents(), mappo.critic_input, ppo,
+                                                   trust_region, network, normalize));
+  }
+}
+
+PolicySnapshot PpoLearner::snapshot() const {
+  PolicySnapshot s;
+  s.version = version_;
+  for (const auto& g : groups_) s.groups.push_back(g->policy());
+  return s;
+}
 
 torch::Tensor action_indices(const envs::Space& space, const std::int64_t* values,
                              std::int64_t rows, std::int64_t dim) {
@@ -29,72 +64,152 @@ torch::Tensor action_indices(const envs::Space& space, const std::int64_t* value
   return t;
 }
 
-UpdateStats PpoLearner::update(const Rollout& rollout, double progress_remaining,
-                               std::int64_t source) {
-  if (rollout.num_agents != 1)
+void PpoLearner::check(const Rollout& r) const {
+  if (plain_env_ && r.num_agents != 1)
     throw Error("PPO takes single-agent rollouts; use algo: mappo for multi-agent envs");
-  GroupModel& g = *model_;
-  const std::int64_t B = rollout.rows();
+  // A plain env's rollouts may omit the active masks: its one agent is always live.
+  if (r.num_agents != num_agents_ ||
+      (r.active.empty() ? !plain_env_ : r.active.size() != static_cast<std::size_t>(r.rows())))
+    throw Error("MAPPO needs rollouts of " + std::to_string(num_agents_) +
+                " agents with their active masks");
+  for (const auto& g : groups_) {
+    // Without critic inputs in the rollout, the critic reads the actor's input.
+    const NetworkShape& shape = g->net->shape();
+    const std::int64_t own_obs = shape.obs_dim - (g->agent_id_input ? num_agents_ : 0);
+    if (own_obs > r.obs_dim)
+      throw Error("the rollout has " + std::to_string(r.obs_dim) +
+                  " observation values per agent; the policy reads " + std::to_string(own_obs));
+    const std::int64_t critic = r.critic_dim > 0 ? r.critic_dim : shape.obs_dim;
+    if (critic != shape.critic_input_dim)
+      throw Error("the rollout gives the critic " + std::to_string(critic) +
+                  " inputs per agent; its network takes " + std::to_string(shape.critic_input_dim));
+  }
+}
 
-  // Scale rewards (a copy; the rollout stays raw) and estimate advantages on values in reward
-  // units (the actor denormalized them).
-  std::vector<float> rewards = rollout.rewards;
-  std::vector<std::uint8_t> dones(rollout.terminated.size());
-  for (std::size_t i = 0; i < dones.size(); ++i)
-    dones[i] = rollout.terminated[i] | rollout.truncated[i];
-  reward_scaler_.scale(source, rollout.num_steps, rollout.num_envs, rewards.data(), dones.data());
+UpdateStats PpoLearner::update(const Rollout& r, double progress_remaining, std::int64_t source) {
+  check(r);
+  const std::int64_t T = r.num_steps, N = r.num_envs, A = num_agents_, C = N * A;
+
+  // Rewards scaled per (copy, agent) stream (a copy; the rollout stays raw); GAE per agent on
+  // values in reward units (the actor denormalized them, and wrote zero values for dead agents,
+  // so an agent that dies stops its own return there). Dead rows carry nothing: zero reward and
+  // value, whatever they hold, so that no dead agent's data can reach a live sample's advantage.
+  std::vector<float> rewards = r.rewards, values = r.values;
+  if (!r.active.empty())
+    for (std::size_t i = 0; i < rewards.size(); ++i)
+      if (!r.active[i]) rewards[i] = values[i] = 0.0f;
+  std::vector<std::uint8_t> dones(static_cast<std::size_t>(T * C));
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t c = 0; c < C; ++c)
+      dones[static_cast<std::size_t>(t * C + c)] =
+          r.terminated[static_cast<std::size_t>(t * N + c / A)] |
+          r.truncated[static_cast<std::size_t>(t * N + c / A)];
+  reward_scaler_.scale(source, T, C, rewards.data(), dones.data());
   std::vector<float> advantages, returns;
-  compute_gae({rollout.num_steps, rollout.num_envs, 1, rewards.data(), rollout.values.data(),
-               rollout.terminated.data(), rollout.truncated.data(), rollout.final_values.data(),
-               rollout.bootstrap_values.data(), ppo_.gamma, ppo_.gae_lambda},
+  compute_gae({T, C, A, rewards.data(), values.data(), r.terminated.data(), r.truncated.data(),
+               r.final_values.data(), r.bootstrap_values.data(), ppo_.gamma, ppo_.gae_lambda},
               advantages, returns);
-  const double ev = explained_variance(rollout.values, returns);
 
-  // Value targets and old values in the critic's units.
-  g.value_normalizer.update(returns.data(), B);
-  std::vector<float> targets(returns.size()), old_values(rollout.values.size());
-  for (std::size_t i = 0; i < returns.size(); ++i) {
-    targets[i] = g.value_normalizer.normalize(returns[i]);
-    old_values[i] = g.value_normalizer.normalize(rollout.values[i]);
+  std::vector<UpdateStats> group_stats;
+  for (auto& g : groups_)
+    group_stats.push_back(update_group(*g, r, advantages, returns, progress_remaining));
+  ++version_;
+  return UpdateStats::combine(group_stats);
+}
+
+UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
+                                     const std::vector<float>& advantages,
+                                     const std::vector<float>& returns, double progress_remaining) {
+  const std::size_t A = static_cast<std::size_t>(num_agents_);
+  const NetworkShape& shape = g.net->shape();
+  const envs::Space& space = shape.action_space;
+  const GroupPolicy layout = g.policy();
+  const auto in_dim = static_cast<std::size_t>(shape.obs_dim);
+  // Without critic inputs in the rollout the critic reads the actor's input (PPO).
+  const bool own_critic_inputs = r.critic_dim > 0;
+  const auto critic_dim = static_cast<std::size_t>(r.critic_dim);
+  const auto act_dim = static_cast<std::size_t>(space.flat_dim());
+
+  // The group's live samples (death masking: inactive rows are left out of every loss).
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(r.env_steps()); ++i)
+    for (int a : g.agents) {
+      const std::size_t row = i * A + static_cast<std::size_t>(a);
+      if (r.active.empty() || r.active[row]) rows.push_back(row);
+    }
+  const auto B = static_cast<std::int64_t>(rows.size());
+  std::vector<float> raw_obs(rows.size() * in_dim), obs(rows.size() * in_dim),
+      raw_critic(rows.size() * critic_dim), critic(rows.size() * critic_dim),
+      log_probs(rows.size()), values(rows.size()), adv(rows.size()), rets(rows.size()),
+      targets(rows.size()), old_values(rows.size());
+  std::vector<std::int64_t> discrete(space.is_discrete() ? rows.size() * act_dim : 0);
+  std::vector<float> continuous(space.is_discrete() ? 0 : rows.size() * act_dim);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const std::size_t row = rows[k];
+    const int agent = static_cast<int>(row % A);
+    write_actor_input(layout, &r.observations[row * static_cast<std::size_t>(r.obs_dim)], agent,
+                      &raw_obs[k * in_dim]);
+    std::copy_n(r.critic_inputs.data() + row * critic_dim, critic_dim,
+                raw_critic.data() + k * critic_dim);
+    if (space.is_discrete())
+      std::copy_n(&r.discrete_actions[row * static_cast<std::size_t>(r.action_dim)], act_dim,
+                  &discrete[k * act_dim]);
+    else
+      std::copy_n(&r.continuous_actions[row * static_cast<std::size_t>(r.action_dim)], act_dim,
+                  &continuous[k * act_dim]);
+    log_probs[k] = r.log_probs[row];
+    values[k] = r.values[row];
+    adv[k] = advantages[row];
+    rets[k] = returns[row];
+  }
+  // Inputs normalized with the statistics the actor acted with; value targets and old values in
+  // the critic's units.
+  g.obs_normalizer.normalize(raw_obs.data(), B, obs.data());
+  if (own_critic_inputs) g.critic_normalizer.normalize(raw_critic.data(), B, critic.data());
+  g.value_normalizer.update(rets.data(), B);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    targets[k] = g.value_normalizer.normalize(rets[k]);
+    old_values[k] = g.value_normalizer.normalize(values[k]);
   }
 
-  // Observations normalized with the statistics the actor acted with.
-  std::vector<float> obs(rollout.observations.size());
-  g.obs_normalizer.normalize(rollout.observations.data(), B, obs.data());
-  std::vector<float> log_probs = rollout.log_probs;
   UpdateBatch batch;
-  batch.obs = torch::from_blob(obs.data(), {B, rollout.obs_dim}, torch::kFloat32);
-  batch.critic_inputs = batch.obs;
-  batch.actions = rollout.discrete_actions.empty()
-                      ? torch::from_blob(const_cast<float*>(rollout.continuous_actions.data()),
-                                         {B, rollout.action_dim}, torch::kFloat32)
-                      : action_indices(shape_.action_space, rollout.discrete_actions.data(), B,
-                                       rollout.action_dim);
+  batch.obs = torch::from_blob(obs.data(), {B, static_cast<std::int64_t>(in_dim)}, torch::kFloat32);
+  batch.critic_inputs =
+      own_critic_inputs
+          ? torch::from_blob(critic.data(), {B, static_cast<std::int64_t>(critic_dim)},
+                             torch::kFloat32)
+          : batch.obs;
+  batch.actions =
+      space.is_discrete()
+          ? action_indices(space, discrete.data(), B, static_cast<std::int64_t>(act_dim))
+          : torch::from_blob(continuous.data(), {B, static_cast<std::int64_t>(act_dim)},
+                             torch::kFloat32);
   batch.old_log_probs = torch::from_blob(log_probs.data(), {B}, torch::kFloat32);
   batch.old_values = torch::from_blob(old_values.data(), {B}, torch::kFloat32);
-  batch.advantages = torch::from_blob(advantages.data(), {B}, torch::kFloat32);
+  batch.advantages = torch::from_blob(adv.data(), {B}, torch::kFloat32);
   batch.returns = torch::from_blob(targets.data(), {B}, torch::kFloat32);
-
   UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch,
                                         progress_remaining, collective_);
-  stats.explained_variance = ev;
+  stats.explained_variance = explained_variance(values, rets);
 
   // The statistics move only now, so this update saw exactly what the actor saw.
-  g.obs_normalizer.update(rollout.observations.data(), B);
-  g.critic_normalizer.update(rollout.observations.data(), B);
-  ++version_;
-  return UpdateStats::combine({stats});
+  g.obs_normalizer.update(raw_obs.data(), B);
+  g.critic_normalizer.update(own_critic_inputs ? raw_critic.data() : raw_obs.data(), B);
+  return stats;
 }
 
 void PpoLearner::save(ByteWriter& out) const {
-  model_->save(out);
+  if (!plain_env_) out.put<std::uint32_t>(static_cast<std::uint32_t>(groups_.size()));
+  for (const auto& g : groups_) g->save(out);
   reward_scaler_.save(out);
   out.put(rng_.state());
   out.put(version_);
 }
 
 void PpoLearner::load(ByteReader& in) {
-  model_->load(in);
+  if (!plain_env_ && in.get<std::uint32_t>() != groups_.size())
+    throw Error("the checkpoint has a different number of agent groups");
+  for (auto& g : groups_) g->load(in);
   reward_scaler_.load(in);
   rng_.set_state(in.get<Rng::State>());
   version_ = in.get<std::int64_t>();

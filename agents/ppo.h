@@ -1,23 +1,43 @@
 #pragma once
-// The PPO learner (Schulman et al. 2017) with the details of PPO_CHECKLIST.md: GAE with
-// truncation bootstrapping, the update of policy_update.h, observation normalization, reward
-// scaling and value normalization, and the KL trust-region family of trust_region.h.
+// trustrl's one learner, for 1..N agents: PPO (Schulman et al. 2017) with the details of
+// PPO_CHECKLIST.md, and MAPPO (Yu et al. 2021, "The Surprising Effectiveness of PPO in Cooperative
+// Multi-Agent Games") as the same learner with agent groups and a centralized critic.
+//
+// Agents with identical spaces form a group that shares one actor and one critic (GroupModel;
+// parameter sharing, optionally told apart by a one-hot agent id). Every update goes one way:
+// rewards scaled per (copy, agent) stream, GAE per agent with truncation bootstrapping on values
+// in reward units, dead agents' rows left out (death masking), observations, critic inputs and
+// value targets normalized with the statistics the actor acted with, then each group's batch
+// trained by run_policy_update (every trust region, gSDE, the fused minibatch step).
+//
+// `algo: ppo` is one group of one agent whose critic reads its observation; `algo: mappo` groups a
+// multi-agent env's agents and gives the critic what `mappo.critic_input` names (mappo.h).
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "agents/group_model.h"
 #include "agents/learner.h"
+#include "agents/mappo.h"
 #include "agents/normalizer.h"
 #include "agents/policy_update.h"
 #include "core/rng.h"
+#include "envs/multi_agent_env.h"
 
 namespace trustrl::agents {
 
 class PpoLearner final : public Learner {
  public:
+  /// algo: ppo on a plain env: one agent, the critic on the observation (shape.critic_input_dim
+  /// must equal shape.obs_dim).
   PpoLearner(const NetworkShape& shape, const PpoConfig& ppo, const TrustRegionConfig& trust_region,
              const NetworkConfig& network, const NormalizeConfig& normalize, std::uint64_t seed);
+  /// algo: mappo: a group per set of agents with identical spaces. Throws ConfigError if the
+  /// critic needs a global state the env lacks.
+  PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mappo, const PpoConfig& ppo,
+             const TrustRegionConfig& trust_region, const NetworkConfig& network,
+             const NormalizeConfig& normalize, std::uint64_t seed);
 
   UpdateStats update(const Rollout& rollout, double progress_remaining,
                      std::int64_t source = 0) override;
@@ -27,18 +47,26 @@ class PpoLearner final : public Learner {
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;
 
-  ActorCritic& network() { return model_->net; }
-  const GroupModel& model() const { return *model_; }
-  const ObsNormalizer& obs_normalizer() const { return model_->obs_normalizer; }
-  const TrustRegion& trust_region() const { return model_->trust_region; }
-  const FlatAdam& optimizer() const { return *model_->optimizer; }
+  const std::vector<std::unique_ptr<GroupModel>>& groups() const { return groups_; }
   const RewardScaler& reward_scaler() const { return reward_scaler_; }
   const Rng& rng() const { return rng_; }
 
  private:
+  PpoLearner(const PpoConfig& ppo, const NormalizeConfig& normalize, std::uint64_t seed,
+             int num_agents, bool plain_env);
+  // Throws Error naming what in `rollout` does not fit this learner's agents and groups.
+  void check(const Rollout& rollout) const;
+  // Group g's live rows of `rollout` as a batch, trained; its input statistics move after.
+  UpdateStats update_group(GroupModel& g, const Rollout& rollout,
+                           const std::vector<float>& advantages, const std::vector<float>& returns,
+                           double progress_remaining);
+
   PpoConfig ppo_;
-  NetworkShape shape_;
-  std::unique_ptr<GroupModel> model_;
+  int num_agents_;
+  /// Trained on a plain env (algo: ppo): its rollouts may omit active masks and critic inputs,
+  /// and its checkpoints carry no group count (the form they had before MAPPO shared this code).
+  bool plain_env_;
+  std::vector<std::unique_ptr<GroupModel>> groups_;
   RewardScaler reward_scaler_;
   Rng rng_;
   std::int64_t version_ = 0;

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "agents/kernel_path.h"
-#include "agents/mappo.h"
 #include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
 #include "agents/rollout_limits.h"
@@ -107,9 +106,9 @@ std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& e
   }
   if (!env.multi_agent)
     throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
-  return std::make_unique<MappoLearner>(env.multi_agent_spec, config.mappo, config.ppo,
-                                        config.trust_region, config.network, config.normalize,
-                                        config.seed);
+  return std::make_unique<PpoLearner>(env.multi_agent_spec, config.mappo, config.ppo,
+                                      config.trust_region, config.network, config.normalize,
+                                      config.seed);
 }
 
 std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,

@@ -1,11 +1,10 @@
-#include "agents/mappo.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "agents/evaluate.h"
 #include "agents/multi_agent_actor.h"
+#include "agents/ppo.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -53,7 +52,7 @@ Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& po
 // Death masking: whatever a dead agent's row holds, the update is the same.
 TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
   const LearnerSetup s = spread_setup();
-  MappoLearner a(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11),
+  PpoLearner a(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11),
       b(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
   Rollout clean = rollout_with_dead_agents(s, a.snapshot());
   Rollout noisy = clean;
@@ -77,7 +76,7 @@ TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
     EXPECT_TRUE(torch::equal(a.groups()[g]->optimizer->parameters(),
                              b.groups()[g]->optimizer->parameters()));
   // And dead rows did change something real when they are alive: the mask is what protects.
-  MappoLearner c(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  PpoLearner c(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
   std::fill(noisy.active.begin(), noisy.active.end(), 1);
   c.update(noisy, 1.0);
   EXPECT_FALSE(
@@ -86,12 +85,12 @@ TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
 
 TEST(Mappo, GroupsFollowTheSpaces) {
   LearnerSetup s = spread_setup();
-  MappoLearner spread(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+  PpoLearner spread(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
   EXPECT_EQ(spread.groups().size(), 1u);
   EXPECT_EQ(spread.groups()[0]->agents, (std::vector<int>{0, 1, 2}));
   s.spec = envs::make_multi_agent("simple_speaker_listener_v4")->spec();
   s.mappo.agent_id = true;
-  MappoLearner sl(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+  PpoLearner sl(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
   ASSERT_EQ(sl.groups().size(), 2u);
   // Actor input: own observation plus a 2-agent one-hot; critic: state plus one-hot.
   EXPECT_EQ(sl.snapshot().groups[0].actor_input_dim(), 3 + 2);
@@ -104,13 +103,13 @@ TEST(Mappo, CentralCriticNeedsAGlobalState) {
   s.spec.state_space = envs::Space();
   s.spec.state_space.low.clear();
   try {
-    MappoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+    PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("mappo.critic_input"), std::string::npos) << e.what();
   }
   s.mappo.critic_input = CriticInput::kObservation;  // independent PPO needs none
-  EXPECT_NO_THROW(MappoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
+  EXPECT_NO_THROW(PpoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
 }
 
 TEST(Mappo, AlgorithmAndEnvMustFit) {

@@ -99,16 +99,17 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   Rng::State learner_rng, actor_rng;
   TrainingCounters counters;
   auto ppo = [](Trainer& t) -> PpoLearner& { return dynamic_cast<PpoLearner&>(t.learner()); };
+  auto group = [&](Trainer& t) -> const GroupModel& { return *ppo(t).groups()[0]; };
   {
     auto t = Trainer::start(config, split, quiet());
     t->run(7);  // stops after update 7 and checkpoints
-    params = ppo(*t).optimizer().parameters().clone();
-    m = ppo(*t).optimizer().first_moment().clone();
-    v = ppo(*t).optimizer().second_moment().clone();
-    adam_steps = ppo(*t).optimizer().steps();
-    norm_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); });
+    params = group(*t).optimizer->parameters().clone();
+    m = group(*t).optimizer->first_moment().clone();
+    v = group(*t).optimizer->second_moment().clone();
+    adam_steps = group(*t).optimizer->steps();
+    norm_bytes = bytes_of([&](ByteWriter& w) { group(*t).obs_normalizer.save(w); });
     scaler_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); });
-    trust_bytes = bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); });
+    trust_bytes = bytes_of([&](ByteWriter& w) { group(*t).trust_region.save(w); });
     learner_rng = ppo(*t).rng().state();
     actor_rng = t->actor().rng().state();
     actor_bytes = bytes_of([&](ByteWriter& w) { t->actor().save(w); });
@@ -120,15 +121,15 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
     csv << "999,999,1,2,3\n";
   }
   auto t = Trainer::resume(RunDir::open(split), quiet());
-  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().parameters(), params)) << "weights";
-  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().first_moment(), m)) << "optimizer state";
-  EXPECT_TRUE(torch::equal(ppo(*t).optimizer().second_moment(), v)) << "optimizer state";
-  EXPECT_EQ(ppo(*t).optimizer().steps(), adam_steps) << "optimizer step count";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).obs_normalizer().save(w); }), norm_bytes)
+  EXPECT_TRUE(torch::equal(group(*t).optimizer->parameters(), params)) << "weights";
+  EXPECT_TRUE(torch::equal(group(*t).optimizer->first_moment(), m)) << "optimizer state";
+  EXPECT_TRUE(torch::equal(group(*t).optimizer->second_moment(), v)) << "optimizer state";
+  EXPECT_EQ(group(*t).optimizer->steps(), adam_steps) << "optimizer step count";
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { group(*t).obs_normalizer.save(w); }), norm_bytes)
       << "obs normalizer";
   EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).reward_scaler().save(w); }), scaler_bytes)
       << "reward scaler";
-  EXPECT_EQ(bytes_of([&](ByteWriter& w) { ppo(*t).trust_region().save(w); }), trust_bytes)
+  EXPECT_EQ(bytes_of([&](ByteWriter& w) { group(*t).trust_region.save(w); }), trust_bytes)
       << "beta, clip epsilon";
   EXPECT_EQ(ppo(*t).rng().state(), learner_rng) << "learner RNG";
   EXPECT_EQ(t->actor().rng().state(), actor_rng) << "actor RNG";
@@ -160,12 +161,14 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
   {
     auto t = Trainer::start(serial, a, quiet());
     t->run(4);
-    serial_params = dynamic_cast<PpoLearner&>(t->learner()).optimizer().parameters().clone();
+    serial_params =
+        dynamic_cast<PpoLearner&>(t->learner()).groups()[0]->optimizer->parameters().clone();
   }
   {
     auto t = Trainer::start(threaded, b, quiet());
     t->run(4);
-    threaded_params = dynamic_cast<PpoLearner&>(t->learner()).optimizer().parameters().clone();
+    threaded_params =
+        dynamic_cast<PpoLearner&>(t->learner()).groups()[0]->optimizer->parameters().clone();
   }
   EXPECT_TRUE(torch::equal(serial_params, threaded_params));
   const auto serial_rows = metric_rows(a / "metrics.csv");
