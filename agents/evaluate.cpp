@@ -33,7 +33,7 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   if (episodes < 1)
     throw Error("evaluation needs at least 1 episode, got " + std::to_string(episodes));
   const int n = env.num_envs();
-  const envs::EnvSpec& spec = env.spec();
+  const envs::EnvSpec& spec = env.single_agent_spec();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
   const int act_dim = static_cast<int>(spec.action_space.flat_dim());
   check_policy_fits(policy, spec);
@@ -80,7 +80,7 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
   return result;
 }
 
-EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy,
+EvalResult evaluate(std::unique_ptr<envs::VectorEnv> env, const PolicySnapshot& policy,
                     int episodes, bool deterministic, std::uint64_t seed,
                     const std::function<void(const envs::Frame&)>& on_frame) {
   if (episodes < 1)
@@ -96,7 +96,7 @@ EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const Policy
   if (on_frame && quota[0] > 0) on_frame(actor.env().render(0));
   while (static_cast<int>(result.returns.size()) < episodes) {
     actor.step(deterministic);
-    const envs::MultiAgentStepBuffers& b = actor.env().buffers();
+    const envs::StepBuffers& b = actor.env().buffers();
     for (int i = 0; i < n; ++i) {
       const auto k = static_cast<std::size_t>(i);
       if (!b.done(i) || done[k] >= quota[k]) continue;

@@ -8,7 +8,6 @@
 
 #include "agents/policy_snapshot.h"
 #include "envs/frame.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
@@ -34,7 +33,7 @@ EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int epis
                     bool deterministic, std::uint64_t seed,
                     const std::function<void(const envs::Frame&)>& on_frame = {});
 /// The same for a multi-agent env.
-EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy,
+EvalResult evaluate(std::unique_ptr<envs::VectorEnv> env, const PolicySnapshot& policy,
                     int episodes, bool deterministic, std::uint64_t seed,
                     const std::function<void(const envs::Frame&)>& on_frame = {});
 

@@ -7,7 +7,7 @@
 
 namespace trustrl::agents {
 
-MultiAgentActor::MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed)
+MultiAgentActor::MultiAgentActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed)
     : env_(std::move(env)), rng_(Rng::derive(seed, 0xAC7)) {
   env_->reset(seed);
 }
@@ -95,7 +95,7 @@ void MultiAgentActor::group_values(std::size_t g, const float* critic_rows, int 
 
 void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
   const envs::MultiAgentSpec& spec = env_->spec();
-  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const envs::StepBuffers& b = env_->buffers();
   const int n = env_->num_envs(), agents = spec.num_agents();
   const auto max_obs = static_cast<std::size_t>(spec.max_obs_dim());
   const auto max_act = static_cast<std::size_t>(spec.max_action_dim());
@@ -191,7 +191,7 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
   std::vector<float> row(static_cast<std::size_t>(critic_dim));
 
   for (int t = 0; t < steps; ++t) {
-    const envs::MultiAgentStepBuffers& b = env_->buffers();
+    const envs::StepBuffers& b = env_->buffers();
     const std::size_t step_rows =
         static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
     std::copy(b.observations.begin(), b.observations.end(),
@@ -202,7 +202,7 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
     env_->step({joint_discrete_, joint_continuous_});
     env_steps_ += n;
 
-    const envs::MultiAgentStepBuffers& s = env_->buffers();
+    const envs::StepBuffers& s = env_->buffers();
     for (int i = 0; i < n; ++i) {
       const auto k = static_cast<std::size_t>(i);
       out.terminated[static_cast<std::size_t>(t * n + i)] = s.terminated[k];
@@ -231,7 +231,7 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
     }
   }
   // V(s_T) of the agents alive after the last step.
-  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const envs::StepBuffers& b = env_->buffers();
   for (int i = 0; i < n; ++i)
     for (int a = 0; a < agents; ++a) {
       const auto slot = static_cast<std::size_t>(i * agents + a);

@@ -1,5 +1,5 @@
 #pragma once
-// The actor for multi-agent envs: a MultiAgentVectorEnv and one policy per agent group. Agents of
+// The actor for multi-agent envs: a VectorEnv and one policy per agent group. Agents of
 // a group act through the group's shared actor network, batched over env copies and agents.
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "agents/actor.h"
 #include "agents/inference.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::agents {
 
@@ -19,7 +19,7 @@ void check_policy_fits(const PolicySnapshot& policy, const envs::MultiAgentSpec&
 class MultiAgentActor final : public Actor {
  public:
   /// `seed` seeds the envs (copy i gets seed + i) and the action sampling.
-  MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed);
+  MultiAgentActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed);
 
   void set_policy(const PolicySnapshot& snapshot) override;
   std::int64_t policy_version() const override { return version_; }
@@ -38,7 +38,7 @@ class MultiAgentActor final : public Actor {
   /// One step of every copy with the current policy (for evaluation): acts (sampling, or the
   /// mode when `deterministic`) and steps the env.
   void step(bool deterministic);
-  envs::MultiAgentVectorEnv& env() { return *env_; }
+  envs::VectorEnv& env() { return *env_; }
 
   /// Width of a critic input row for `input` (state and/or padded observation, then the id).
   static int critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id);
@@ -54,7 +54,7 @@ class MultiAgentActor final : public Actor {
   // V (reward units) of agent rows given their critic inputs, for group g.
   void group_values(std::size_t g, const float* critic_rows, int rows, float* out);
 
-  std::unique_ptr<envs::MultiAgentVectorEnv> env_;
+  std::unique_ptr<envs::VectorEnv> env_;
   std::vector<GroupPolicy> groups_;
   std::vector<PolicyInference> policies_;
   std::vector<int> group_of_;  // agent -> group

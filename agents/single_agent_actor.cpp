@@ -15,7 +15,7 @@ SingleAgentActor::SingleAgentActor(std::unique_ptr<envs::VectorEnv> env, std::ui
 void SingleAgentActor::set_policy(const PolicySnapshot& snapshot) {
   if (snapshot.groups.size() != 1 || snapshot.groups.front().agent_id_input)
     throw Error("a single-agent actor needs a policy of one group without agent ids");
-  check_policy_fits(snapshot, env_->spec());
+  check_policy_fits(snapshot, env_->single_agent_spec());
   group_ = snapshot.groups.front();
   version_ = snapshot.version;
   policy_ = PolicyInference(group_.weights);
@@ -32,7 +32,7 @@ void SingleAgentActor::values(const float* raw_obs, int rows, float* out) {
 }
 
 void SingleAgentActor::collect(int steps, Rollout& out) {
-  const envs::EnvSpec& spec = env_->spec();
+  const envs::EnvSpec& spec = env_->single_agent_spec();
   const int n = env_->num_envs();
   const int obs_dim = static_cast<int>(spec.observation_space.flat_dim());
   const int act_dim = static_cast<int>(spec.action_space.flat_dim());

@@ -72,10 +72,9 @@ agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {
   };
 }
 
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
-  const agents::MultiAgentVectorEnvFactory local = agents::local_multi_agent_env_factory();
-  return [local,
-          on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
+  const agents::VectorEnvFactory local = agents::local_env_factory();
+  return [local, on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (env.remote.empty()) return local(env);
     auto remote = std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);

@@ -14,9 +14,9 @@
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/run_dir.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::cli {
 
@@ -99,7 +99,7 @@ void run_eval(const EvalArgs& args) {
                          on_frame);
   } else if (!args.remote.empty()) {
     auto env = env_factory(on_mismatch)(remote);
-    policy.check_fits(env->spec());
+    policy.check_fits(env->single_agent_spec());
     r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
   } else {
     auto env = policy.make_env(copies);

@@ -17,7 +17,6 @@
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/text.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
 #include "server/learner_service.h"
@@ -130,7 +129,7 @@ class ActorLoop::Impl {
 
   lw::RunInfo run_;
   std::unique_ptr<envs::VectorEnv> env_;
-  std::unique_ptr<envs::MultiAgentVectorEnv> multi_env_;
+  std::unique_ptr<envs::VectorEnv> multi_env_;
   std::uint64_t spec_hash_ = 0;
   wire::EnvSpec spec_;
   int num_envs_ = 0;
@@ -217,19 +216,19 @@ void ActorLoop::Impl::build_env() {
     num_envs_ = multi_env_->num_envs();
   } else if (run_.multi_agent()) {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
-    multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n,
-                                                      std::max(1, run_.env_threads()));
+    multi_env_ =
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (!remote.empty()) {
     env_ = std::make_unique<RemoteVectorEnv>(server);
-    spec_ = to_wire(env_->spec());
+    spec_ = to_wire(env_->single_agent_spec());
     num_envs_ = env_->num_envs();
   } else {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
     env_ =
         envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
-    spec_ = to_wire(env_->spec());
+    spec_ = to_wire(env_->single_agent_spec());
     num_envs_ = env_->num_envs();
   }
   spec_hash_ = spec_hash(spec_);

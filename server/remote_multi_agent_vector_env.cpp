@@ -69,7 +69,7 @@ void RemoteMultiAgentVectorEnv::reset(std::uint64_t seed) {
                 [this, seed] { return send_reset(seed); });
 }
 
-void RemoteMultiAgentVectorEnv::step(const envs::MultiAgentActionBatch& actions) {
+void RemoteMultiAgentVectorEnv::step(const envs::ActionBatch& actions) {
   if (!running_)
     throw Error(source() +
                 ": step() called before reset() (or after an error ended the session); "
@@ -97,7 +97,7 @@ void RemoteMultiAgentVectorEnv::step(const envs::MultiAgentActionBatch& actions)
     fail(e.what());
   }
   // Per-agent episode returns are not on the wire: summed here in the order
-  // LocalMultiAgentVectorEnv sums them, so they match it bit for bit.
+  // LocalVectorEnv sums them, so they match it bit for bit.
   const auto agents = static_cast<std::size_t>(buffers_.num_agents);
   for (std::size_t i = 0; i < running_lengths_.size(); ++i) {
     double* running = &running_agent_returns_[i * agents];
@@ -152,9 +152,8 @@ void RemoteMultiAgentVectorEnv::fail(const std::string& message) {
   link_.fail(message);
 }
 
-envs::MultiAgentVectorEnvMaker remote_multi_agent_env_maker(const RemoteEnvOptions& base) {
-  return [base](int num_envs,
-                std::optional<int> time_limit) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+envs::VectorEnvMaker remote_multi_agent_env_maker(const RemoteEnvOptions& base) {
+  return [base](int num_envs, std::optional<int> time_limit) -> std::unique_ptr<envs::VectorEnv> {
     const RemoteEnvOptions options = suite_options(base, num_envs, time_limit);
     return std::make_unique<RemoteMultiAgentVectorEnv>(options);
   };

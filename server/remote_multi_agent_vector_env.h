@@ -1,9 +1,9 @@
 #pragma once
-// A MultiAgentVectorEnv whose copies live in another process: one session of a trustrl env server
+// A VectorEnv whose copies live in another process: one session of a trustrl env server
 // serving a multi-agent env (`trustrl env-server --env simple_spread_v3`, a PettingZoo-style
 // Python simulator served with trustrl_env, or any implementation of env.proto).
 //
-// It behaves as LocalMultiAgentVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset
+// It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset
 // happens in the same step with the final observations, state and active mask kept apart, so a
 // learner trains on it exactly as on local copies (same seed, same joint actions: the same
 // batches, bit for bit). Joint actions are checked here as a local env checks them (sizes, values
@@ -24,14 +24,14 @@
 #include <vector>
 
 #include "envs/multi_agent_conformance.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 #include "server/multi_agent_convert.h"
 #include "server/remote_vector_env.h"
 #include "server/session_link.h"
 
 namespace trustrl::server {
 
-class RemoteMultiAgentVectorEnv final : public envs::MultiAgentVectorEnv {
+class RemoteMultiAgentVectorEnv final : public envs::VectorEnv {
  public:
   /// Connects and handshakes (retrying as for a reconnection). `expected_spec`, when set, is the
   /// spec the simulator must serve (options.expected_spec, a single-agent spec, must be unset).
@@ -47,8 +47,8 @@ class RemoteMultiAgentVectorEnv final : public envs::MultiAgentVectorEnv {
   /// called before reset(), when the simulator refuses the batch (the message carries its status;
   /// reset() then opens a new session), sends a malformed or non-finite answer, or stays
   /// unreachable.
-  void step(const envs::MultiAgentActionBatch& actions) override;
-  const envs::MultiAgentStepBuffers& buffers() const override { return buffers_; }
+  void step(const envs::ActionBatch& actions) override;
+  const envs::StepBuffers& buffers() const override { return buffers_; }
 
   /// Episodes lost to reconnections since construction.
   std::int64_t cut_episodes() const override { return cut_episodes_; }
@@ -69,7 +69,7 @@ class RemoteMultiAgentVectorEnv final : public envs::MultiAgentVectorEnv {
   SessionLink link_;
   envs::MultiAgentSpec spec_;
   std::unique_ptr<AgentLayout> layout_;
-  envs::MultiAgentStepBuffers buffers_;
+  envs::StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]
   std::vector<std::int32_t> running_lengths_;  // [N]
   std::uint64_t seed_ = 0;
@@ -83,6 +83,6 @@ class RemoteMultiAgentVectorEnv final : public envs::MultiAgentVectorEnv {
 /// A conformance-suite maker over RemoteMultiAgentVectorEnv: each call opens a session with
 /// `base`, asking for the suite's copy count and (if the simulator offers
 /// CAPABILITY_TIME_LIMIT_OVERRIDE) its short time limit.
-envs::MultiAgentVectorEnvMaker remote_multi_agent_env_maker(const RemoteEnvOptions& base);
+envs::VectorEnvMaker remote_multi_agent_env_maker(const RemoteEnvOptions& base);
 
 }  // namespace trustrl::server

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "envs/single_agent_adapter.h"
 #include "server/session_link.h"
 #include "server/transport.h"
 
@@ -49,8 +50,8 @@ RemoteVectorEnv::RemoteVectorEnv(RemoteEnvOptions options) {
   link_ = std::make_unique<SessionLink>(std::move(options), std::move(handshake));
   link_->connect("could not open a session", grpc::Status::OK);
   const wire::ServerInfo& info = link_->info();
-  spec_ = from_wire(info.spec());
-  buffers_.resize(info.num_envs(), static_cast<int>(spec_.observation_space.flat_dim()));
+  spec_ = envs::one_agent_spec(from_wire(info.spec()));
+  buffers_.resize(info.num_envs(), 1, static_cast<int>(spec_.max_obs_dim()), 0);
   running_returns_.assign(static_cast<std::size_t>(info.num_envs()), 0.0);
   running_lengths_.assign(static_cast<std::size_t>(info.num_envs()), 0);
 }
@@ -98,7 +99,7 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
     throw Error(source() +
                 ": step() called before reset() (or after an error ended the session); "
                 "call reset() first");
-  const envs::Space& space = spec_.action_space;
+  const envs::Space& space = spec_.action_spaces.front();
   const auto expected = static_cast<std::size_t>(buffers_.num_envs * space.flat_dim());
   const bool discrete = space.is_discrete();
   const std::size_t got = discrete ? actions.discrete.size() : actions.continuous.size();
@@ -160,7 +161,9 @@ void RemoteVectorEnv::recover(const grpc::Status& error) {
     buffers_.rewards[i] = 0.0;
     buffers_.terminated[i] = 0;
     buffers_.truncated[i] = 1;
+    buffers_.final_active[i] = 1;
     buffers_.episode_returns[i] = returns[i];
+    buffers_.agent_episode_returns[i] = returns[i];
     buffers_.episode_lengths[i] = lengths[i];
   }
 }

@@ -69,7 +69,7 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   /// Closes the session.
   ~RemoteVectorEnv() override;
 
-  const envs::EnvSpec& spec() const override { return spec_; }
+  const envs::MultiAgentSpec& spec() const override { return spec_; }
   int num_envs() const override { return buffers_.num_envs; }
   void reset(std::uint64_t seed) override;
   /// Throws Error for a wrong number of action values, when called before reset(), when the
@@ -96,7 +96,7 @@ class RemoteVectorEnv final : public envs::VectorEnv {
 
   // The session with its handshake, deadlines and reconnection (session_link.h).
   std::unique_ptr<SessionLink> link_;
-  envs::EnvSpec spec_;
+  envs::MultiAgentSpec spec_;  // one agent: the simulator serves a single-agent spec
   envs::StepBuffers buffers_;
   std::vector<double> running_returns_;
   std::vector<std::int32_t> running_lengths_;

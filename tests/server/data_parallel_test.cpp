@@ -43,17 +43,16 @@ std::vector<float> weights_of(agents::Learner& learner) {
 // Runs `updates` updates of one learner on whole batches and of two data-parallel learners on
 // their halves (joined by all_gather_batch, as the trainer does), and compares the weights.
 void compare(const agents::TrainConfig& config, int updates) {
-  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory(),
-                                               agents::local_multi_agent_env_factory());
+  const agents::RunEnv env =
+      agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
   const int n = static_cast<int>(config.env.num_envs),
             steps = static_cast<int>(config.ppo.num_steps);
   // The batches: one actor on all copies, acting with the single learner's policy.
   auto single = agents::make_learner(config, env);
   std::unique_ptr<agents::Actor> actor;
   if (env.multi_agent)
-    actor =
-        agents::make_actor(nullptr, envs::LocalMultiAgentVectorEnv::make(config.env.id, {}, n, 1),
-                           11, single->snapshot());
+    actor = agents::make_actor(nullptr, envs::LocalVectorEnv::make(config.env.id, {}, n, 1), 11,
+                               single->snapshot());
   else
     actor = agents::make_actor(envs::LocalVectorEnv::make(config.env.id, {}, n, 1), nullptr, 11,
                                single->snapshot());

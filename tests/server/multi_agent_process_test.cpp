@@ -6,7 +6,7 @@
 #include <signal.h>
 
 #include "envs/multi_agent_conformance.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 #include "server/protocol_checks.h"
 #include "server/remote_multi_agent_vector_env.h"
 #include "tests/server/child_process.h"
@@ -39,7 +39,7 @@ TEST(MultiAgentEnvServerProcess, ServesBatchesIdenticalToLocalAndStopsOnSigterm)
   expect_all_pass(run_protocol_checks({server.address, "", "", kDefaultMaxMessageBytes}, 30),
                   "protocol");
   RemoteMultiAgentVectorEnv remote(client_for(server.address));
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {}, 3, 1);
+  auto local = envs::LocalVectorEnv::make("simple_speaker_listener_v4", {}, 3, 1);
   remote.reset(5);
   local->reset(5);
   std::vector<std::int64_t> a(6);

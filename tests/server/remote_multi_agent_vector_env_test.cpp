@@ -1,5 +1,5 @@
 // RemoteMultiAgentVectorEnv against an in-process EnvServer over loopback: the multi-agent
-// conformance suite, bit-identical batches with LocalMultiAgentVectorEnv, spec and capability
+// conformance suite, bit-identical batches with LocalVectorEnv, spec and capability
 // checks, joint-action checks, reconnection, and hostile sessions beside an honest one.
 
 #include "server/remote_multi_agent_vector_env.h"
@@ -34,7 +34,7 @@ RemoteEnvOptions client_for(const std::string& address) {
 
 std::unique_ptr<EnvServer> serve(const std::string& id, int copies,
                                  const OptionMap& env_options = {}, EnvServerOptions options = {}) {
-  return std::make_unique<EnvServer>(registered_multi_agent_env_maker(id, env_options, copies),
+  return std::make_unique<EnvServer>(registered_env_maker(id, env_options, copies),
                                      std::move(options));
 }
 
@@ -54,7 +54,7 @@ class JointActions {
   JointActions(const envs::MultiAgentSpec& spec, int n, std::uint64_t seed)
       : spec_(spec), n_(n), width_(static_cast<std::size_t>(spec.max_action_dim())), rng_(seed) {}
 
-  envs::MultiAgentActionBatch next(const std::vector<std::uint8_t>& active) {
+  envs::ActionBatch next(const std::vector<std::uint8_t>& active) {
     const auto agents = static_cast<std::size_t>(spec_.num_agents());
     const std::size_t size = static_cast<std::size_t>(n_) * agents * width_;
     discrete_.assign(spec_.has_discrete_actions() ? size : 0, envs::kNoDiscreteAction);
@@ -81,8 +81,7 @@ class JointActions {
 };
 
 // Every buffer, bit for bit (NaN-free by the checks on arrival).
-void expect_same(const envs::MultiAgentStepBuffers& a, const envs::MultiAgentStepBuffers& b,
-                 const std::string& at) {
+void expect_same(const envs::StepBuffers& a, const envs::StepBuffers& b, const std::string& at) {
   EXPECT_EQ(a.observations, b.observations) << at;
   EXPECT_EQ(a.states, b.states) << at;
   EXPECT_EQ(a.rewards, b.rewards) << at;
@@ -121,7 +120,7 @@ void expect_same_as_local(const std::string& id, const OptionMap& env_options, i
                           int steps) {
   auto server = serve(id, copies, env_options);
   RemoteMultiAgentVectorEnv remote(client_for(server->address()));
-  auto local = envs::LocalMultiAgentVectorEnv::make(id, env_options, copies, 1);
+  auto local = envs::LocalVectorEnv::make(id, env_options, copies, 1);
   EXPECT_EQ(remote.spec().canonical(), local->spec().canonical());
   EXPECT_EQ(remote.num_envs(), copies);
   remote.reset(77);
@@ -130,7 +129,7 @@ void expect_same_as_local(const std::string& id, const OptionMap& env_options, i
   JointActions actions(local->spec(), copies, 5);
   int ended = 0, inactive = 0;
   for (int t = 0; t < steps; ++t) {
-    const envs::MultiAgentActionBatch batch = actions.next(local->buffers().active);
+    const envs::ActionBatch batch = actions.next(local->buffers().active);
     remote.step(batch);
     local->step(batch);
     expect_same(remote.buffers(), local->buffers(), id + " step " + std::to_string(t));
@@ -195,7 +194,7 @@ TEST(RemoteMultiAgentVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
 TEST(RemoteMultiAgentVectorEnv, RefusesBadJointActionsLocallyAndKeepsTheSession) {
   auto server = serve("simple_speaker_listener_v4", 2);
   RemoteMultiAgentVectorEnv remote(client_for(server->address()));
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {}, 2, 1);
+  auto local = envs::LocalVectorEnv::make("simple_speaker_listener_v4", {}, 2, 1);
   remote.reset(4);
   local->reset(4);
   EXPECT_NE(error_of([&] {
@@ -235,7 +234,7 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
     env.step(actions.next(env.buffers().active));
     for (std::size_t k = 0; k < returns.size(); ++k) returns[k] += env.buffers().rewards[k];
   }
-  const envs::MultiAgentStepBuffers before = env.buffers();
+  const envs::StepBuffers before = env.buffers();
 
   server.reset();
   EnvServerOptions same_port;
@@ -245,7 +244,7 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
   env.step(actions.next(env.buffers().active));
   EXPECT_EQ(env.cut_episodes(), copies);
   EXPECT_EQ(env.reconnects(), 1);
-  const envs::MultiAgentStepBuffers& b = env.buffers();
+  const envs::StepBuffers& b = env.buffers();
   EXPECT_EQ(b.truncated, std::vector<std::uint8_t>(copies, 1));
   EXPECT_EQ(b.terminated, std::vector<std::uint8_t>(copies, 0));
   EXPECT_EQ(b.rewards, std::vector<double>(returns.size(), 0.0)) << "the lost step never happened";
@@ -255,11 +254,11 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
   EXPECT_EQ(b.episode_lengths, std::vector<std::int32_t>(copies, 5));
   EXPECT_EQ(b.agent_episode_returns, returns);
   // The fresh episodes are seeded from the run's seed.
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {}, copies, 1);
+  auto local = envs::LocalVectorEnv::make("simple_spread_v3", {}, copies, 1);
   local->reset(Rng::derive(42, 1));
   EXPECT_EQ(b.observations, local->buffers().observations);
   EXPECT_EQ(b.states, local->buffers().states);
-  const envs::MultiAgentActionBatch next = actions.next(b.active);
+  const envs::ActionBatch next = actions.next(b.active);
   env.step(next);
   local->step(next);
   EXPECT_EQ(env.buffers().observations, local->buffers().observations) << "stepping goes on";
@@ -314,7 +313,7 @@ class MultiAgentRobustness : public testing::Test {
         server_(serve("multiwalker_v9", kCopies, env_options_)),
         channel_(make_channel({server_->address(), "", "", kDefaultMaxMessageBytes})),
         remote_(client_for(server_->address())),
-        local_(envs::LocalMultiAgentVectorEnv::make("multiwalker_v9", env_options_, kCopies, 1)),
+        local_(envs::LocalVectorEnv::make("multiwalker_v9", env_options_, kCopies, 1)),
         actions_(local_->spec(), kCopies, 9) {
     remote_.reset(5);
     local_->reset(5);
@@ -322,7 +321,7 @@ class MultiAgentRobustness : public testing::Test {
 
   // The honest session steps and still matches local copies.
   bool bystander_step() {
-    const envs::MultiAgentActionBatch batch = actions_.next(local_->buffers().active);
+    const envs::ActionBatch batch = actions_.next(local_->buffers().active);
     remote_.step(batch);
     local_->step(batch);
     return remote_.buffers().observations == local_->buffers().observations &&
@@ -348,7 +347,7 @@ class MultiAgentRobustness : public testing::Test {
   std::unique_ptr<EnvServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   RemoteMultiAgentVectorEnv remote_;
-  std::unique_ptr<envs::LocalMultiAgentVectorEnv> local_;
+  std::unique_ptr<envs::LocalVectorEnv> local_;
   JointActions actions_;
 };
 

@@ -76,6 +76,10 @@ void expect_same_buffers(const envs::StepBuffers& a, const envs::StepBuffers& b,
   EXPECT_EQ(a.final_observations, b.final_observations) << at;
   EXPECT_EQ(a.episode_returns, b.episode_returns) << at;
   EXPECT_EQ(a.episode_lengths, b.episode_lengths) << at;
+  // The one agent's fields of a single-agent client, as a local one-agent env fills them.
+  EXPECT_EQ(a.active, b.active) << at;
+  EXPECT_EQ(a.final_active, b.final_active) << at;
+  EXPECT_EQ(a.agent_episode_returns, b.agent_episode_returns) << at;
 }
 
 // Same seed and actions: remote and local batches agree bit for bit, auto-resets included.
@@ -92,7 +96,7 @@ void expect_parity(const std::string& id, const std::string& address, int copies
     std::vector<std::int64_t> d;
     std::vector<float> c;
     for (int t = 0; t < 450; ++t) {
-      const auto actions = pattern(local->spec(), copies, t, d, c);
+      const auto actions = pattern(local->single_agent_spec(), copies, t, d, c);
       local->step(actions);
       remote.step(actions);
       expect_same_buffers(remote.buffers(), local->buffers(), id + " step " + std::to_string(t));
