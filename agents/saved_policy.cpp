@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "core/bytes.h"
 #include "core/error.h"
 

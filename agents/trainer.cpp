@@ -8,13 +8,12 @@
 #include <iostream>
 #include <thread>
 
+#include "agents/env_actor.h"
 #include "agents/kernel_path.h"
 #include "agents/mappo.h"
-#include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
 #include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
-#include "agents/single_agent_actor.h"
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -112,14 +111,9 @@ std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& e
                                         config.seed);
 }
 
-std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::VectorEnv> multi_agent_env,
-                                  std::uint64_t seed, const PolicySnapshot& policy) {
-  std::unique_ptr<Actor> actor;
-  if (env)
-    actor = std::make_unique<SingleAgentActor>(std::move(env), seed);
-  else
-    actor = std::make_unique<MultiAgentActor>(std::move(multi_agent_env), seed);
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,
+                                  const PolicySnapshot& policy) {
+  auto actor = std::make_unique<EnvActor>(std::move(env), seed);
   actor->set_policy(policy);
   return actor;
 }
@@ -142,12 +136,12 @@ Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
     auto env = make_env(config.env);
     roles.env = single_agent_env(env->single_agent_spec());
     roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(std::move(env), nullptr, config.seed, roles.learner->snapshot());
+    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
   } else {
     auto env = make_multi_agent_env(config.env);
     roles.env = multi_agent_env(env->spec());
     roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(nullptr, std::move(env), config.seed, roles.learner->snapshot());
+    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
   }
   return roles;
 }

@@ -42,11 +42,10 @@ struct RunEnv {
 /// The learner a config asks for (PPO on a single-agent env, MAPPO on a multi-agent one).
 /// Throws Error when the spaces do not fit it.
 std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env);
-/// An actor on `env` (single-agent) or `multi_agent_env`, seeded with `seed` (copy i gets
-/// seed + i), acting with `policy`.
-std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::VectorEnv> multi_agent_env,
-                                  std::uint64_t seed, const PolicySnapshot& policy);
+/// An actor on `env` (1..N agents), seeded with `seed` (copy i gets seed + i), acting with
+/// `policy`.
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,
+                                  const PolicySnapshot& policy);
 /// The run's env from a config: one copy is built (or the remote server asked) for its spec.
 /// Throws Error when the algorithm and the env do not fit together.
 RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
 #include "envs/vector_env.h"
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       throw Error(path.string() + " is not a MultiWalker policy (it is for " + policy.env_id + ")");
     auto vec = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 1, 1);
     envs::LocalVectorEnv* env = vec.get();
-    agents::MultiAgentActor actor(std::move(vec), seed);
+    agents::EnvActor actor(std::move(vec), seed);
     actor.set_policy(policy.snapshot);
     auto package_x = [&] {
       return env->env(0).get_state()[static_cast<std::size_t>(7 * env->spec().num_agents())];

@@ -100,11 +100,13 @@ void run_eval(const EvalArgs& args) {
   } else if (!args.remote.empty()) {
     auto env = env_factory(on_mismatch)(remote);
     policy.check_fits(env->single_agent_spec());
-    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   } else {
     auto env = policy.make_env(copies);
     fps = env->spec().render_fps;
-    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   }
   if (writer) writer->close();
   std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n",

@@ -11,9 +11,8 @@
 #include <thread>
 
 #include "agents/actor.h"
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/policy_snapshot.h"
-#include "agents/single_agent_actor.h"
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/text.h"
@@ -255,10 +254,8 @@ void ActorLoop::Impl::join() {
       run_ = response.run();
       const std::uint64_t seed = response.env_seed();
       if (!actor_) {
-        if (env_)
-          actor_ = std::make_unique<agents::SingleAgentActor>(std::move(env_), seed);
-        else
-          actor_ = std::make_unique<agents::MultiAgentActor>(std::move(multi_env_), seed);
+        actor_ = std::make_unique<agents::EnvActor>(env_ ? std::move(env_) : std::move(multi_env_),
+                                                    seed);
       } else {
         actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
       }

@@ -12,7 +12,7 @@
 #include <set>
 #include <vector>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/rollout_columns.h"
 #include "agents/rollout_limits.h"
 #include "core/error.h"
@@ -305,8 +305,8 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
     *info_.mutable_spec() = to_wire(setup.env.multi_agent_spec);
     shape_ = rollout_shape(
         setup.env.multi_agent_spec, num_steps,
-        agents::MultiAgentActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
-                                              config.mappo.agent_id));
+        agents::EnvActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
+                                       config.mappo.agent_id));
   } else {
     *info_.mutable_spec() = to_wire(setup.env.spec);
     shape_ = rollout_shape(setup.env.spec, num_steps);

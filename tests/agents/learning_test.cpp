@@ -60,7 +60,7 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
     out.eval_return =
-        evaluate(*env, policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
+        evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
   }
   std::ifstream csv(dir / "metrics.csv");
   std::string line;

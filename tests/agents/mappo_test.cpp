@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
+#include "agents/env_actor.h"
 #include "agents/evaluate.h"
-#include "agents/multi_agent_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -37,8 +37,7 @@ LearnerSetup spread_setup() {
 
 // A rollout from the real env, with some agents marked dead.
 Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& policy) {
-  MultiAgentActor actor(envs::LocalVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1),
-                        3);
+  EnvActor actor(envs::LocalVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
   actor.set_policy(policy);
   Rollout r;
   actor.collect(10, r);

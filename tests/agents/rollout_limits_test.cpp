@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "agents/single_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "envs/vector_env.h"
@@ -22,7 +22,7 @@ struct PolicyOn {
         policy(make_learner(config, env)->snapshot()) {}
 
   Rollout rollout(std::uint64_t seed) const {
-    SingleAgentActor actor(envs::LocalVectorEnv::make(env.id, {}, 4, 1), seed);
+    EnvActor actor(envs::LocalVectorEnv::make(env.id, {}, 4, 1), seed);
     actor.set_policy(policy);
     Rollout r;
     actor.collect(64, r);

@@ -11,7 +11,7 @@
 #include <limits>
 #include <thread>
 
-#include "agents/single_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "envs/registry.h"
@@ -74,7 +74,7 @@ struct Harness {
 
   // A real rollout of `version` from a local actor.
   agents::Rollout rollout(std::int64_t version, std::uint64_t seed = 1) {
-    agents::SingleAgentActor actor(
+    agents::EnvActor actor(
         envs::LocalVectorEnv::make("CartPole-v1", {}, static_cast<int>(config.env.num_envs), 1),
         seed);
     actor.set_policy(learner->snapshot());
