@@ -12,8 +12,7 @@ EnvActor::EnvActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed, std
   env_->reset(seed);
 }
 
-int EnvActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input,
-                                  bool agent_id) {
+int EnvActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id) {
   int width = 0;
   if (input != CriticInput::kObservation) width += static_cast<int>(spec.state_dim());
   if (input != CriticInput::kState) width += static_cast<int>(spec.max_obs_dim());
@@ -22,8 +21,8 @@ int EnvActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input,
 }
 
 void EnvActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input,
-                                         bool agent_id, const float* state,
-                                         const float* observation, int agent, float* out) {
+                                  bool agent_id, const float* state, const float* observation,
+                                  int agent, float* out) {
   if (input != CriticInput::kObservation) out = std::copy(state, state + spec.state_dim(), out);
   if (input != CriticInput::kState)
     out = std::copy(observation, observation + spec.max_obs_dim(), out);
@@ -51,12 +50,10 @@ void check_policy_fits(const PolicySnapshot& snapshot, const envs::MultiAgentSpe
     if (g.num_agents != spec.num_agents())
       throw Error("the policy was trained for " + std::to_string(g.num_agents) + " agents; " +
                   spec.id + " has " + std::to_string(spec.num_agents()));
-    if (g.critic_input_dim() !=
-        EnvActor::critic_width(spec, g.critic_input, g.agent_id_input))
-      throw Error(
-          "the policy's critic takes " + std::to_string(g.critic_input_dim()) + " inputs; " +
-          spec.id + " gives " +
-          std::to_string(EnvActor::critic_width(spec, g.critic_input, g.agent_id_input)));
+    if (g.critic_input_dim() != EnvActor::critic_width(spec, g.critic_input, g.agent_id_input))
+      throw Error("the policy's critic takes " + std::to_string(g.critic_input_dim()) +
+                  " inputs; " + spec.id + " gives " +
+                  std::to_string(EnvActor::critic_width(spec, g.critic_input, g.agent_id_input)));
     for (const int a : g.agents) {
       const std::string& name = spec.agent_names[static_cast<std::size_t>(a)];
       if (g.obs_dim() != spec.obs_dim(a))

@@ -14,7 +14,7 @@ namespace trustrl::cli {
 enum class SpecMismatch { kWarn, kRefuse };
 
 agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
-/// The same for multi-agent envs: local copies, or a RemoteMultiAgentVectorEnv when env.remote
+/// The same for multi-agent envs: local copies, or a RemoteVectorEnv when env.remote
 /// is set.
 agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
 

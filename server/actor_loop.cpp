@@ -19,7 +19,6 @@
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
 #include "server/learner_service.h"
-#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/session_client.h"
 #include "server/spec_hash.h"
@@ -210,7 +209,7 @@ void ActorLoop::Impl::build_env() {
   server.num_envs = options_.num_envs;
   server.client_name = "trustrl actor " + options_.actor_id;
   if (run_.multi_agent() && !remote.empty()) {
-    multi_env_ = std::make_unique<RemoteMultiAgentVectorEnv>(server);
+    multi_env_ = std::make_unique<RemoteVectorEnv>(server);
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (run_.multi_agent()) {

@@ -77,11 +77,11 @@ TEST(EnvActor, GsdeNoiseIsDrawnOncePerRolloutFromTheSamplingStream) {
   ActResult act;
   std::vector<float> obs(2 * 2);
   for (int t = 0; t < 6; ++t) {
-    group.obs_normalizer.normalize(&r.observations[static_cast<std::size_t>(t) * 4], 2,
-                                   obs.data());
+    group.obs_normalizer.normalize(&r.observations[static_cast<std::size_t>(t) * 4], 2, obs.data());
     inference.act(obs.data(), 2, false, rng, act, exploration.data());
     for (std::size_t k = 0; k < 2; ++k)
-      EXPECT_EQ(act.continuous_actions[k], r.continuous_actions[static_cast<std::size_t>(t) * 2 + k])
+      EXPECT_EQ(act.continuous_actions[k],
+                r.continuous_actions[static_cast<std::size_t>(t) * 2 + k])
           << "step " << t << " copy " << k;
   }
 }

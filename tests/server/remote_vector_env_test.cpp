@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/rng.h"
 #include "envs/registry.h"
+#include "envs/single_agent_adapter.h"
 #include "server/env_server.h"
 
 namespace trustrl::server {
@@ -180,7 +181,7 @@ TEST(RemoteVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
   client.reconnect_backoff_s = 3600;  // a retry would hang the test: a refusal must not be retried
   envs::EnvSpec expected = envs::make("CartPole-v1")->spec();
   expected.max_episode_steps = 200;
-  client.expected_spec = expected;
+  client.expected_spec = envs::one_agent_spec(expected);
   const std::string message = error_of([&] { RemoteVectorEnv env(client); });
   EXPECT_EQ(message, "simulator at " + server->address() +
                          " refused the session: FAILED_PRECONDITION: handshake: spec mismatch, the "
