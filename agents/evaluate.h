@@ -8,7 +8,6 @@
 
 #include "agents/policy_snapshot.h"
 #include "envs/frame.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
@@ -30,11 +29,7 @@ struct EvalResult {
 /// i, i + N, i + 2N, ..., so the episode count per copy is fixed in advance and short episodes
 /// are not over-represented. Inputs are normalized with the policy's frozen statistics.
 /// `on_frame`, if set, receives copy 0's frames while it plays its episodes.
-EvalResult evaluate(envs::VectorEnv& env, const PolicySnapshot& policy, int episodes,
-                    bool deterministic, std::uint64_t seed,
-                    const std::function<void(const envs::Frame&)>& on_frame = {});
-/// The same for a multi-agent env.
-EvalResult evaluate(std::unique_ptr<envs::MultiAgentVectorEnv> env, const PolicySnapshot& policy,
+EvalResult evaluate(std::unique_ptr<envs::VectorEnv> env, const PolicySnapshot& policy,
                     int episodes, bool deterministic, std::uint64_t seed,
                     const std::function<void(const envs::Frame&)>& on_frame = {});
 

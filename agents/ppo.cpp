@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "agents/gae.h"
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -37,7 +37,7 @@ PpoLearner::PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mapp
         "mappo.critic_input asks for a centralized critic on the global state, but " + spec.id +
         " has no global state; use mappo.critic_input: observation (independent PPO)");
   torch::manual_seed(seed);  // initial weights
-  const int critic = MultiAgentActor::critic_width(spec, mappo.critic_input, mappo.agent_id);
+  const int critic = EnvActor::critic_width(spec, mappo.critic_input, mappo.agent_id);
   for (const auto& group : spec.agent_groups()) {
     NetworkShape shape;
     shape.obs_dim = group.observation_space.flat_dim() + (mappo.agent_id ? spec.num_agents() : 0);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "core/bytes.h"
 #include "core/error.h"
 
@@ -66,17 +66,19 @@ auto named_env(const SavedPolicy& policy, const Make& make) {
 
 std::unique_ptr<envs::LocalVectorEnv> SavedPolicy::make_env(int copies) const {
   if (multi_agent) throw Error(source + " holds a multi-agent policy");
-  auto env =
-      named_env(*this, [&] { return envs::LocalVectorEnv::make(env_id, env_options, copies, 1); });
-  check_fits(env->spec());
+  auto env = named_env(*this, [&] {
+    auto made = envs::LocalVectorEnv::make(env_id, env_options, copies, 1);
+    made->single_agent_spec();  // throws for a multi-agent id
+    return made;
+  });
+  check_fits(env->single_agent_spec());
   return env;
 }
 
-std::unique_ptr<envs::LocalMultiAgentVectorEnv> SavedPolicy::make_multi_agent_env(
-    int copies) const {
+std::unique_ptr<envs::LocalVectorEnv> SavedPolicy::make_multi_agent_env(int copies) const {
   if (!multi_agent) throw Error(source + " holds a single-agent policy");
-  auto env = named_env(
-      *this, [&] { return envs::LocalMultiAgentVectorEnv::make(env_id, env_options, copies, 1); });
+  auto env =
+      named_env(*this, [&] { return envs::LocalVectorEnv::make(env_id, env_options, copies, 1); });
   check_fits(env->spec());
   return env;
 }

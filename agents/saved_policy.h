@@ -10,7 +10,6 @@
 #include "agents/policy_snapshot.h"
 #include "core/config.h"
 #include "core/section_file.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
@@ -35,7 +34,7 @@ struct SavedPolicy {
   /// `copies` local copies of the env the policy names, as the registry defines it, checked
   /// with check_fits; Error names the file.
   std::unique_ptr<envs::LocalVectorEnv> make_env(int copies) const;
-  std::unique_ptr<envs::LocalMultiAgentVectorEnv> make_multi_agent_env(int copies) const;
+  std::unique_ptr<envs::LocalVectorEnv> make_multi_agent_env(int copies) const;
 
   /// The policy as sections of a checkpoint or policy file.
   void add_to(SectionFile& file) const;

@@ -8,12 +8,12 @@
 #include <iostream>
 #include <thread>
 
+#include "agents/env_actor.h"
 #include "agents/kernel_path.h"
-#include "agents/multi_agent_actor.h"
+#include "agents/mappo.h"
 #include "agents/ppo.h"
 #include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
-#include "agents/single_agent_actor.h"
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -111,54 +111,39 @@ std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& e
                                       config.seed);
 }
 
-std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env,
-                                  std::uint64_t seed, const PolicySnapshot& policy) {
-  std::unique_ptr<Actor> actor;
-  if (env)
-    actor = std::make_unique<SingleAgentActor>(std::move(env), seed);
-  else
-    actor = std::make_unique<MultiAgentActor>(std::move(multi_agent_env), seed);
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,
+                                  const PolicySnapshot& policy) {
+  auto actor = std::make_unique<EnvActor>(std::move(env), seed);
   actor->set_policy(policy);
   return actor;
 }
 
 RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const MultiAgentVectorEnvFactory& make_multi_agent_env) {
+                 const VectorEnvFactory& make_multi_agent_env) {
   check_algorithm(config);
   EnvConfig one = config.env;
   if (one.remote.empty()) one.num_envs = 1;  // a remote server decides its own copy count
   one.threads = 1;
-  if (config.algo == Algorithm::kPpo) return single_agent_env(make_env(one)->spec());
+  if (config.algo == Algorithm::kPpo) return single_agent_env(make_env(one)->single_agent_spec());
   return multi_agent_env(make_multi_agent_env(one)->spec());
 }
 
 Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const MultiAgentVectorEnvFactory& make_multi_agent_env) {
+                 const VectorEnvFactory& make_multi_agent_env) {
   check_algorithm(config);
   Roles roles;
   if (config.algo == Algorithm::kPpo) {
     auto env = make_env(config.env);
-    roles.env = single_agent_env(env->spec());
+    roles.env = single_agent_env(env->single_agent_spec());
     roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(std::move(env), nullptr, config.seed, roles.learner->snapshot());
+    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
   } else {
     auto env = make_multi_agent_env(config.env);
     roles.env = multi_agent_env(env->spec());
     roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(nullptr, std::move(env), config.seed, roles.learner->snapshot());
+    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
   }
   return roles;
-}
-
-MultiAgentVectorEnvFactory local_multi_agent_env_factory() {
-  return [](const EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
-    if (!env.remote.empty())
-      throw Error("env.remote is set to '" + env.remote +
-                  "' but this program was built without remote envs");
-    return envs::LocalMultiAgentVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs),
-                                                static_cast<int>(env.threads));
-  };
 }
 
 VectorEnvFactory local_env_factory() {

@@ -22,18 +22,14 @@
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/run_dir.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
 
 /// Makes the vector env a run trains on (local copies, or a remote server).
 using VectorEnvFactory = std::function<std::unique_ptr<envs::VectorEnv>(const EnvConfig&)>;
-using MultiAgentVectorEnvFactory =
-    std::function<std::unique_ptr<envs::MultiAgentVectorEnv>(const EnvConfig&)>;
-/// Local copies of a registered env.
+/// Local copies of a registered env (a plain one as one agent).
 VectorEnvFactory local_env_factory();
-MultiAgentVectorEnvFactory local_multi_agent_env_factory();
 
 /// The env a run trains on, without its copies: what a learner builds its networks from.
 struct RunEnv {
@@ -46,15 +42,14 @@ struct RunEnv {
 /// The learner a config asks for (PPO on a single-agent env, MAPPO on a multi-agent one).
 /// Throws Error when the spaces do not fit it.
 std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env);
-/// An actor on `env` (single-agent) or `multi_agent_env`, seeded with `seed` (copy i gets
-/// seed + i), acting with `policy`.
-std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env,
-                                  std::unique_ptr<envs::MultiAgentVectorEnv> multi_agent_env,
-                                  std::uint64_t seed, const PolicySnapshot& policy);
+/// An actor on `env` (1..N agents), seeded with `seed` (copy i gets seed + i), acting with
+/// `policy`.
+std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,
+                                  const PolicySnapshot& policy);
 /// The run's env from a config: one copy is built (or the remote server asked) for its spec.
 /// Throws Error when the algorithm and the env do not fit together.
 RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const MultiAgentVectorEnvFactory& make_multi_agent_env);
+                 const VectorEnvFactory& make_multi_agent_env);
 
 /// The actor and learner a config asks for, with their envs made by `make_env` /
 /// `make_multi_agent_env`.
@@ -64,7 +59,7 @@ struct Roles {
   RunEnv env;
 };
 Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const MultiAgentVectorEnvFactory& make_multi_agent_env);
+                 const VectorEnvFactory& make_multi_agent_env);
 
 struct TrainingCounters {
   std::int64_t update = 0;
@@ -87,7 +82,7 @@ using ChannelFactory = std::function<std::unique_ptr<RolloutChannel>(const Chann
 
 struct TrainerOptions {
   VectorEnvFactory make_env = local_env_factory();
-  MultiAgentVectorEnvFactory make_multi_agent_env = local_multi_agent_env_factory();
+  VectorEnvFactory make_multi_agent_env = local_env_factory();
   /// Where batches come from. Empty: an actor in this process on `make_env` (trustrl train).
   ChannelFactory make_channel;
   /// Learners training data parallel with this one; null: alone. Rank 0 owns the run directory

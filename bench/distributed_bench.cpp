@@ -9,8 +9,8 @@
 
 #include <thread>
 
+#include "agents/env_actor.h"
 #include "agents/rollout_columns.h"
-#include "agents/single_agent_actor.h"
 #include "agents/trainer.h"
 #include "server/c10d_collective.h"
 #include "server/learner_convert.h"
@@ -31,11 +31,9 @@ struct Setup {
 Setup make_setup(const std::string& config_file, int copies, int steps) {
   Setup s;
   s.config = agents::load_train_config(std::string(TRUSTRL_SOURCE_DIR) + "/configs/" + config_file);
-  s.env = agents::probe_env(s.config, agents::local_env_factory(),
-                            agents::local_multi_agent_env_factory());
+  s.env = agents::probe_env(s.config, agents::local_env_factory(), agents::local_env_factory());
   s.learner = agents::make_learner(s.config, s.env);
-  agents::SingleAgentActor actor(
-      envs::LocalVectorEnv::make(s.env.id, s.config.env.options, copies, 1), 1);
+  agents::EnvActor actor(envs::LocalVectorEnv::make(s.env.id, s.config.env.options, copies, 1), 1);
   actor.set_policy(s.learner->snapshot());
   actor.collect(steps, s.rollout);
   return s;

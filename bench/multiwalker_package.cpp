@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 
 int main(int argc, char** argv) {
   using namespace trustrl;
@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
     const agents::SavedPolicy policy = agents::SavedPolicy::read(path);
     if (!policy.multi_agent || policy.env_id.rfind("multiwalker", 0) != 0)
       throw Error(path.string() + " is not a MultiWalker policy (it is for " + policy.env_id + ")");
-    auto vec = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, 1, 1);
-    envs::LocalMultiAgentVectorEnv* env = vec.get();
-    agents::MultiAgentActor actor(std::move(vec), seed);
+    auto vec = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 1, 1);
+    envs::LocalVectorEnv* env = vec.get();
+    agents::EnvActor actor(std::move(vec), seed);
     actor.set_policy(policy.snapshot);
     auto package_x = [&] {
       return env->env(0).get_state()[static_cast<std::size_t>(7 * env->spec().num_agents())];

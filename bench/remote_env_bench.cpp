@@ -69,7 +69,7 @@ Args parse(int argc, char** argv) {
 // A fixed action pattern (no RNG in the timed loop), valid for any space.
 struct Actions {
   explicit Actions(const VectorEnv& env) {
-    const auto& space = env.spec().action_space;
+    const auto& space = env.single_agent_spec().action_space;
     const auto size = static_cast<std::size_t>(env.num_envs() * space.flat_dim());
     for (int k = 0; k < 16; ++k) {
       std::vector<std::int64_t> d(size);
@@ -175,7 +175,7 @@ void latency(const std::string& address, int steps) {
 void encoding(int copies, int obs_dim) {
   namespace wire = trustrl::env::v1;
   trustrl::envs::StepBuffers b;
-  b.resize(copies, obs_dim);
+  b.resize(copies, 1, obs_dim, 0);
   for (std::size_t i = 0; i < b.observations.size(); ++i)
     b.observations[i] = 0.001f * static_cast<float>(i);
   b.terminated[3] = 1;
@@ -234,6 +234,6 @@ int main(int argc, char** argv) {
   }
   latency(serve(args, 1).address, 20000);
   auto probe = trustrl::envs::LocalVectorEnv::make(args.env, {}, 1, 1);
-  encoding(64, static_cast<int>(probe->spec().observation_space.flat_dim()));
+  encoding(64, static_cast<int>(probe->single_agent_spec().observation_space.flat_dim()));
   return 0;
 }

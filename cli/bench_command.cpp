@@ -69,7 +69,7 @@ double single_env_sps(const std::string& id, double seconds) {
 
 double vector_env_sps(const std::string& id, int copies, int threads, double seconds) {
   auto env = envs::LocalVectorEnv::make(id, {}, copies, threads);
-  ActionPool pool(env->spec().action_space, copies, 512, 2);
+  ActionPool pool(env->single_agent_spec().action_space, copies, 512, 2);
   env->reset(0);
   std::int64_t batches = 0;
   const auto start = Clock::now();

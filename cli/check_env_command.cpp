@@ -10,7 +10,6 @@
 #include "envs/conformance.h"
 #include "envs/multi_agent_conformance.h"
 #include "server/protocol_checks.h"
-#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
@@ -75,7 +74,7 @@ void run(const CheckEnvArgs& args) {
   suite.seed = args.seed;
   if (info.spec().num_agents() > 0) {
     const auto behaviour =
-        envs::run_multi_agent_conformance(server::remote_multi_agent_env_maker(remote), suite);
+        envs::run_multi_agent_conformance(server::remote_env_maker(remote), suite);
     failed += print_report(
         "Multi-agent env behaviour (spaces, padding, active masks, reset/step contract, seeding, "
         "truncation, joint-action refusals):",

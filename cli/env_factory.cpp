@@ -6,7 +6,6 @@
 #include "envs/registry.h"
 #include "server/convert.h"
 #include "server/multi_agent_convert.h"
-#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 
@@ -72,12 +71,11 @@ agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {
   };
 }
 
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
-  const agents::MultiAgentVectorEnvFactory local = agents::local_multi_agent_env_factory();
-  return [local,
-          on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
+agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
+  const agents::VectorEnvFactory local = agents::local_env_factory();
+  return [local, on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
     if (env.remote.empty()) return local(env);
-    auto remote = std::make_unique<server::RemoteMultiAgentVectorEnv>(remote_options(env));
+    auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
     std::optional<wire::EnvSpec> here;
     if (envs::EnvRegistry::global().is_multi_agent(env.id))

@@ -14,10 +14,9 @@ namespace trustrl::cli {
 enum class SpecMismatch { kWarn, kRefuse };
 
 agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
-/// The same for multi-agent envs: local copies, or a RemoteMultiAgentVectorEnv when env.remote
+/// The same for multi-agent envs: local copies, or a RemoteVectorEnv when env.remote
 /// is set.
-agents::MultiAgentVectorEnvFactory multi_agent_env_factory(
-    SpecMismatch on_mismatch = SpecMismatch::kWarn);
+agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
 
 /// One line saying how the spec `source` serves (`served`) differs from `local`, the spec of
 /// the env `env.id` with `env.options` here; empty when their spec hashes agree.

@@ -66,16 +66,8 @@ void run(const EnvServerArgs& args) {
   };
   // The same server serves both kinds.
   const OptionMap env_options = parse_options(args.options);
-  std::unique_ptr<server::EnvServer> served;
-  if (envs::EnvRegistry::global().is_multi_agent(args.env))
-    served =
-        std::make_unique<server::EnvServer>(server::registered_multi_agent_env_maker(
-                                                args.env, env_options, args.num_envs, args.threads),
-                                            options);
-  else
-    served = std::make_unique<server::EnvServer>(
-        server::registered_env_maker(args.env, env_options, args.num_envs, args.threads), options);
-  server::EnvServer& server = *served;
+  server::EnvServer server(
+      server::registered_env_maker(args.env, env_options, args.num_envs, args.threads), options);
 
   const auto& info = server.info();
   std::fprintf(stderr, "env-server: serving %s (%s), %d copies per session, spec hash %s%s%s\n",

@@ -14,9 +14,9 @@
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/run_dir.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::cli {
 
@@ -99,12 +99,14 @@ void run_eval(const EvalArgs& args) {
                          on_frame);
   } else if (!args.remote.empty()) {
     auto env = env_factory(on_mismatch)(remote);
-    policy.check_fits(env->spec());
-    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+    policy.check_fits(env->single_agent_spec());
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   } else {
     auto env = policy.make_env(copies);
     fps = env->spec().render_fps;
-    r = agents::evaluate(*env, policy.snapshot, args.episodes, args.deterministic, seed, on_frame);
+    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                         on_frame);
   }
   if (writer) writer->close();
   std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n",

@@ -74,7 +74,7 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
 
   out.push_back(run_check("spec", [&] {
     auto env = make(n, std::nullopt);
-    const EnvSpec& spec = env->spec();
+    const EnvSpec& spec = env->single_agent_spec();
     expect(!spec.id.empty(), "the spec has no id");
     expect(spec.observation_space.kind == SpaceKind::kBox,
            "observations must be a float32 Box, got " + spec.observation_space.describe());
@@ -92,17 +92,19 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
     auto env = make(n, std::nullopt);
     env->reset(opt.seed);
     const StepBuffers& b = env->buffers();
-    expect(static_cast<int>(b.observations.size()) == n * env->spec().observation_space.flat_dim(),
+    expect(static_cast<int>(b.observations.size()) ==
+               n * env->single_agent_spec().observation_space.flat_dim(),
            "reset filled " + std::to_string(b.observations.size()) +
                " observation values, expected " +
-               std::to_string(n * env->spec().observation_space.flat_dim()));
-    expect_in_space(env->spec().observation_space, b.observations, n, "the first observation");
+               std::to_string(n * env->single_agent_spec().observation_space.flat_dim()));
+    expect_in_space(env->single_agent_spec().observation_space, b.observations, n,
+                    "the first observation");
     return "first observations lie in the observation space";
   }));
 
   out.push_back(run_check("step contract", [&] {
     auto env = make(n, std::nullopt);
-    const EnvSpec& spec = env->spec();
+    const EnvSpec& spec = env->single_agent_spec();
     env->reset(opt.seed);
     ActionSource actions(spec, n, opt.seed + 1);
     std::vector<double> returns(static_cast<std::size_t>(n), 0.0);
@@ -153,10 +155,10 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
   out.push_back(run_check("truncation", [&] {
     const int limit = 5;
     auto env = make(n, limit);
-    const int expected = env->spec().max_episode_steps;
+    const int expected = env->single_agent_spec().max_episode_steps;
     if (expected <= 0) return std::string("no time limit: nothing to truncate");
     env->reset(opt.seed);
-    ActionSource actions(env->spec(), n, opt.seed + 2);
+    ActionSource actions(env->single_agent_spec(), n, opt.seed + 2);
     std::vector<int> lengths(static_cast<std::size_t>(n), 0);
     int truncations = 0;
     for (int t = 0; t < std::min(opt.steps, 4 * expected); ++t) {
@@ -186,7 +188,8 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
     auto b = make(n, std::nullopt);
     a->reset(opt.seed);
     b->reset(opt.seed);
-    ActionSource actions_a(a->spec(), n, opt.seed + 3), actions_b(b->spec(), n, opt.seed + 3);
+    ActionSource actions_a(a->single_agent_spec(), n, opt.seed + 3),
+        actions_b(b->single_agent_spec(), n, opt.seed + 3);
     for (int t = 0; t <= opt.steps; ++t) {
       const StepBuffers& x = a->buffers();
       const StepBuffers& y = b->buffers();
@@ -208,7 +211,7 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
     auto b = make(n, std::nullopt);
     a->reset(opt.seed);
     b->reset(opt.seed + 1000);
-    ActionSource actions_a(a->spec(), n, 7), actions_b(b->spec(), n, 7);
+    ActionSource actions_a(a->single_agent_spec(), n, 7), actions_b(b->single_agent_spec(), n, 7);
     for (int t = 0; t < 50; ++t) {
       if (a->buffers().observations != b->buffers().observations) return std::string("they differ");
       a->step(actions_a.next());
@@ -222,7 +225,7 @@ std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
   out.push_back(run_check("invalid actions are refused", [&] {
     auto env = make(n, std::nullopt);
     env->reset(opt.seed);
-    const Space& space = env->spec().action_space;
+    const Space& space = env->single_agent_spec().action_space;
     const auto size = static_cast<std::size_t>(n * space.flat_dim());
     std::string seen;
     auto refused = [&](const ActionBatch& batch, const std::string& what) {

@@ -32,7 +32,7 @@ using VectorEnvMaker =
 std::vector<ConformanceCheck> run_conformance(const VectorEnvMaker& make,
                                               const ConformanceOptions& options = {});
 
-/// A maker for a registered env, as LocalVectorEnv copies.
+/// A maker for a registered env (plain or multi-agent), as LocalVectorEnv copies.
 VectorEnvMaker local_env_maker(const std::string& id, const OptionMap& options = {},
                                int num_threads = 1);
 

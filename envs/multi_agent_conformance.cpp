@@ -84,7 +84,7 @@ struct JointActionSource {
     if (s.has_discrete_actions()) discrete.assign(size, kNoDiscreteAction);
     if (s.has_continuous_actions()) continuous.assign(size, kNoContinuousAction);
   }
-  MultiAgentActionBatch next(std::span<const std::uint8_t> active) {
+  ActionBatch next(std::span<const std::uint8_t> active) {
     std::fill(discrete.begin(), discrete.end(), kNoDiscreteAction);
     std::fill(continuous.begin(), continuous.end(), kNoContinuousAction);
     const int agents = spec.num_agents();
@@ -102,7 +102,7 @@ struct JointActionSource {
     }
     return batch();
   }
-  MultiAgentActionBatch batch() const { return {discrete, continuous}; }
+  ActionBatch batch() const { return {discrete, continuous}; }
 
   MultiAgentSpec spec;
   int num;
@@ -114,7 +114,7 @@ struct JointActionSource {
 
 }  // namespace
 
-std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVectorEnvMaker& make,
+std::vector<ConformanceCheck> run_multi_agent_conformance(const VectorEnvMaker& make,
                                                           const ConformanceOptions& opt) {
   std::vector<ConformanceCheck> out;
   const int n = opt.num_envs;
@@ -137,7 +137,7 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
            "agent groups must hold every agent exactly once");
     expect(env->num_envs() == n,
            "asked for " + std::to_string(n) + " copies, got " + std::to_string(env->num_envs()));
-    const MultiAgentStepBuffers& b = env->buffers();
+    const StepBuffers& b = env->buffers();
     expect(b.num_agents == agents && b.obs_dim == spec.max_obs_dim() &&
                b.state_dim == spec.state_dim(),
            "the buffers' shapes (" + std::to_string(b.num_agents) + " agents, obs width " +
@@ -152,7 +152,7 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
     auto env = make(n, std::nullopt);
     env->reset(opt.seed);
     const MultiAgentSpec& spec = env->spec();
-    const MultiAgentStepBuffers& b = env->buffers();
+    const StepBuffers& b = env->buffers();
     const auto agents = static_cast<std::size_t>(spec.num_agents());
     expect(b.observations.size() ==
                static_cast<std::size_t>(n) * agents * static_cast<std::size_t>(spec.max_obs_dim()),
@@ -178,7 +178,7 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
     for (int t = 0; t < opt.steps; ++t) {
       before = env->buffers().active;
       env->step(actions.next(before));
-      const MultiAgentStepBuffers& b = env->buffers();
+      const StepBuffers& b = env->buffers();
       const std::string at = " at step " + std::to_string(t);
       expect_view(spec, b.observations, b.states, b.active, n, "the observation" + at);
       for (int i = 0; i < n; ++i) {
@@ -261,7 +261,7 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
     int truncations = 0;
     for (int t = 0; t < std::min(opt.steps, 4 * expected); ++t) {
       env->step(actions.next(env->buffers().active));
-      const MultiAgentStepBuffers& b = env->buffers();
+      const StepBuffers& b = env->buffers();
       for (int i = 0; i < n; ++i) {
         const auto k = static_cast<std::size_t>(i);
         ++lengths[k];
@@ -289,8 +289,8 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
     b->reset(opt.seed);
     JointActionSource actions_a(a->spec(), n, opt.seed + 3), actions_b(b->spec(), n, opt.seed + 3);
     for (int t = 0; t <= opt.steps; ++t) {
-      const MultiAgentStepBuffers& x = a->buffers();
-      const MultiAgentStepBuffers& y = b->buffers();
+      const StepBuffers& x = a->buffers();
+      const StepBuffers& y = b->buffers();
       const std::string at = t == 0 ? " after reset" : " at step " + std::to_string(t - 1);
       expect(x.observations == y.observations, "observations differ" + at);
       expect(x.states == y.states, "states differ" + at);
@@ -330,7 +330,7 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
     const auto width = static_cast<std::size_t>(spec.max_action_dim());
     JointActionSource actions(spec, n, opt.seed + 4);
     std::string seen;
-    auto refused = [&](const MultiAgentActionBatch& batch, const std::string& what) {
+    auto refused = [&](const ActionBatch& batch, const std::string& what) {
       const std::vector<float> obs_before = env->buffers().observations;
       try {
         env->step(batch);
@@ -400,15 +400,6 @@ std::vector<ConformanceCheck> run_multi_agent_conformance(const MultiAgentVector
   }));
 
   return out;
-}
-
-MultiAgentVectorEnvMaker local_multi_agent_env_maker(const std::string& id,
-                                                     const OptionMap& options, int num_threads) {
-  return [=](int num_envs, std::optional<int> time_limit) -> std::unique_ptr<MultiAgentVectorEnv> {
-    OptionMap opts = options;
-    if (time_limit) opts["max_episode_steps"] = std::to_string(*time_limit);
-    return LocalMultiAgentVectorEnv::make(id, opts, num_envs, num_threads);
-  };
 }
 
 }  // namespace trustrl::envs

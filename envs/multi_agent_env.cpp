@@ -248,6 +248,15 @@ void MultiAgentEnv::load(ByteReader& in, const MultiAgentView& out) {
   needs_reset_ = needs_reset;
 }
 
+void MultiAgentEnv::restore_episode(int elapsed_steps, bool needs_reset,
+                                    const MultiAgentView& out) {
+  check_view(out);
+  std::fill(out.active.begin(), out.active.end(), std::uint8_t{1});
+  finish_view(out);
+  elapsed_steps_ = elapsed_steps;
+  needs_reset_ = needs_reset;
+}
+
 Frame MultiAgentEnv::render() const { throw Error(spec_.id + " cannot render itself"); }
 
 }  // namespace trustrl::envs

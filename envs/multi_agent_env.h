@@ -172,6 +172,10 @@ class MultiAgentEnv {
   Rng& rng() { return rng_; }
   /// The seed of the reset() under way (for an env that seeds something of its own).
   std::optional<std::uint64_t> reset_seed() const { return reset_seed_; }
+  /// For an env whose save()/load() bytes are another's (single_agent_adapter.h keeps a plain
+  /// env's): sets the step counter and episode flag, marks every agent active and writes the mask
+  /// into `out`.
+  void restore_episode(int elapsed_steps, bool needs_reset, const MultiAgentView& out);
 
  private:
   void check_view(const MultiAgentView& out) const;

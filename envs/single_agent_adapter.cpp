@@ -19,15 +19,16 @@ class SingleAgentAdapter final : public MultiAgentEnv {
   bool can_snapshot() const override { return env_->can_snapshot(); }
   Frame render() const override { return env_->render(); }
 
-  // The base saves the step counter and flags; the wrapped env saves its own RNG, which the
-  // base's state vector does not hold.
-  void save(ByteWriter& out) const override {
-    MultiAgentEnv::save(out);
-    env_->save(out);
-  }
+  // A one-agent snapshot is the plain env's own (Env::save), so a single-agent run's checkpoint
+  // keeps its format. The wrapper's clock follows from it: the wrapped env counts the same
+  // steps, and the wrapper's time limit, which the wrapped env does not see, may have ended the
+  // episode.
+  void save(ByteWriter& out) const override { env_->save(out); }
   void load(ByteReader& in, const MultiAgentView& out) override {
-    MultiAgentEnv::load(in, out);
     env_->load(in, out.observations);
+    const int limit = spec().max_episode_steps;
+    const bool cut = limit > 0 && env_->elapsed_steps() >= limit;
+    restore_episode(env_->elapsed_steps(), env_->needs_reset() || cut, out);
   }
 
  protected:

@@ -1,12 +1,15 @@
 #pragma once
-// N copies of an env stepped as one batch into contiguous buffers.
+// N copies of an env stepped as one batch into contiguous buffers, for 1..N agents: a plain Env
+// is one agent (single_agent_adapter.h), so every buffer has an agent axis and a single-agent
+// env's rows are laid out exactly as [N, ...] without it.
 //
 // Auto-reset happens in the same step (Gymnasium's "same-step" mode): when copy i's episode ends,
-// row i of `observations` already holds the first observation of its next episode, and the
-// episode's last observation is kept apart in `final_observations` with its flags, so a learner
-// can bootstrap a truncated episode from V(final observation).
+// its rows already hold the next episode's first observations, state and active mask, and the
+// episode's last ones are kept apart in the final_* buffers with its flags, so a learner can
+// bootstrap a truncated episode from V(final observation).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -15,45 +18,69 @@
 #include "core/config.h"
 #include "core/thread_pool.h"
 #include "envs/env.h"
+#include "envs/multi_agent_env.h"
 
 namespace trustrl::envs {
 
-/// Actions for every copy, row i for copy i: `discrete` ([N, action_dim] int64) for
-/// Discrete/MultiDiscrete spaces, `continuous` ([N, action_dim] float32) for Box spaces.
+/// Joint actions for every copy: row (i, a) is agent a's action in copy i, max_action_dim values.
+/// `discrete` ([N, A, max_action_dim] int64) when some agent has a discrete space, `continuous`
+/// ([N, A, max_action_dim] float32) when some agent has a Box space. Inactive agents' rows hold
+/// the sentinels of multi_agent_env.h (kNoDiscreteAction, kNoContinuousAction). For a
+/// single-agent env this is [N, action_dim].
 struct ActionBatch {
   std::span<const std::int64_t> discrete;
   std::span<const float> continuous;
 };
 
-/// What the last reset() or step() produced. Row i belongs to copy i.
+/// What the last reset() or step() produced. Index i is copy i, a is agent a.
 struct StepBuffers {
   int num_envs = 0;
+  int num_agents = 0;
+  /// Row width of observations: the spec's max_obs_dim.
   int obs_dim = 0;
-  /// [N, obs_dim] the observation to act on next (a new episode's first one after an end).
+  int state_dim = 0;
+  /// [N, A, obs_dim] the observations to act on next (zero past each agent's own obs_dim).
   std::vector<float> observations;
-  /// [N] reward of this step.
+  /// [N, state_dim] the global state that goes with `observations`.
+  std::vector<float> states;
+  /// [N, A] reward of each agent this step (0 for agents inactive before the step).
   std::vector<double> rewards;
+  /// [N, A] 1 where the agent acts on the next step (goes with `observations`).
+  std::vector<std::uint8_t> active;
   /// [N] 1 where the episode reached a terminal state this step.
   std::vector<std::uint8_t> terminated;
   /// [N] 1 where the episode was cut this step (time limit, or an external cut).
   std::vector<std::uint8_t> truncated;
-  /// [N, obs_dim] row i: the last observation of the episode that ended this step; other rows
-  /// hold stale data.
+  /// [N, A, obs_dim], [N, state_dim], [N, A]: row i holds the last observations, state and active
+  /// mask of the episode that ended this step; other rows hold stale data. A learner bootstraps
+  /// a truncated episode's agent a from these where final_active is 1.
   std::vector<float> final_observations;
-  /// [N] undiscounted return and length of the episode that ended this step (Gymnasium's
-  /// RecordEpisodeStatistics), valid where terminated or truncated.
+  std::vector<float> final_states;
+  std::vector<std::uint8_t> final_active;
+  /// [N] team return (rewards summed over agents and steps), [N, A] each agent's return, [N]
+  /// length, of the episode that ended this step (Gymnasium's RecordEpisodeStatistics); valid
+  /// where terminated or truncated.
   std::vector<double> episode_returns;
+  std::vector<double> agent_episode_returns;
   std::vector<std::int32_t> episode_lengths;
 
-  void resize(int n, int obs);
-  bool done(int i) const { return terminated[i] || truncated[i]; }
+  void resize(int n, int agents, int obs, int state);
+  bool done(int i) const {
+    return terminated[static_cast<std::size_t>(i)] || truncated[static_cast<std::size_t>(i)];
+  }
+  /// Copy i's observation row of agent a (obs_dim values).
+  std::span<const float> observation(int i, int a) const;
 };
 
 class VectorEnv {
  public:
   virtual ~VectorEnv() = default;
 
-  virtual const EnvSpec& spec() const = 0;
+  virtual const MultiAgentSpec& spec() const = 0;
+  /// The plain env's spec of a single-agent env (MultiAgentSpec::single_agent); throws Error
+  /// naming the env when it is a multi-agent one.
+  const EnvSpec& single_agent_spec() const;
+  bool single_agent() const { return spec().single_agent.has_value(); }
   virtual int num_envs() const = 0;
   /// Resets every copy; copy i is seeded with seed + i, as Gymnasium's vector envs do.
   virtual void reset(std::uint64_t seed) = 0;
@@ -70,21 +97,24 @@ class VectorEnv {
   /// A picture of copy i, if the env can draw itself.
   virtual Frame render(int i) const;
 
-  /// Episodes cut by something outside the env (a remote simulator that went away), so far.
+  /// Episodes cut short by something outside the env (a remote simulator lost and reconnected),
+  /// reported as truncated; 0 for local copies.
   virtual std::int64_t cut_episodes() const { return 0; }
 };
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any
-/// thread count: every copy owns its env and RNG, and threads only split the rows.
+/// thread count: every copy owns its env and RNG, and threads only split the copies.
 class LocalVectorEnv final : public VectorEnv {
  public:
-  /// `num_threads` includes the caller; 1 steps serially.
+  /// `num_threads` includes the caller; 1 steps serially. The copies must share one spec.
+  LocalVectorEnv(std::vector<std::unique_ptr<MultiAgentEnv>> envs, int num_threads);
+  /// Plain envs, each seen as one agent.
   LocalVectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads);
-  /// Makes `num_envs` copies of a registered env.
+  /// Makes `num_envs` copies of a registered env (a plain one as one agent).
   static std::unique_ptr<LocalVectorEnv> make(const std::string& id, const OptionMap& options,
                                               int num_envs, int num_threads);
 
-  const EnvSpec& spec() const override { return envs_.front()->spec(); }
+  const MultiAgentSpec& spec() const override { return envs_.front()->spec(); }
   int num_envs() const override { return static_cast<int>(envs_.size()); }
   void reset(std::uint64_t seed) override;
   void step(const ActionBatch& actions) override;
@@ -95,17 +125,18 @@ class LocalVectorEnv final : public VectorEnv {
   void load(ByteReader& in) override;
   Frame render(int i) const override { return envs_.at(static_cast<std::size_t>(i))->render(); }
 
-  Env& env(int i) { return *envs_.at(static_cast<std::size_t>(i)); }
+  MultiAgentEnv& env(int i) { return *envs_.at(static_cast<std::size_t>(i)); }
 
  private:
+  MultiAgentView view(std::size_t i);
   void step_range(std::size_t begin, std::size_t end, const ActionBatch& actions);
   void for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body);
 
-  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
   ThreadPool pool_;
   StepBuffers buffers_;
-  std::vector<double> running_returns_;
-  std::vector<std::int32_t> running_lengths_;
+  std::vector<double> running_agent_returns_;  // [N, A]
+  std::vector<std::int32_t> running_lengths_;  // [N]
 };
 
 }  // namespace trustrl::envs

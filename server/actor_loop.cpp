@@ -10,18 +10,15 @@
 #include <thread>
 
 #include "agents/actor.h"
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/policy_snapshot.h"
-#include "agents/single_agent_actor.h"
 #include "agents/threads.h"
 #include "core/error.h"
 #include "core/text.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/learner_convert.h"
 #include "server/learner_protocol.h"
 #include "server/learner_service.h"
-#include "server/remote_multi_agent_vector_env.h"
 #include "server/remote_vector_env.h"
 #include "server/retry_loop.h"
 #include "server/session_client.h"
@@ -134,7 +131,7 @@ class ActorLoop::Impl {
 
   lw::RunInfo run_;
   std::unique_ptr<envs::VectorEnv> env_;
-  std::unique_ptr<envs::MultiAgentVectorEnv> multi_env_;
+  std::unique_ptr<envs::VectorEnv> multi_env_;
   std::uint64_t spec_hash_ = 0;
   wire::EnvSpec spec_;
   int num_envs_ = 0;
@@ -198,24 +195,24 @@ void ActorLoop::Impl::build_env() {
   server.num_envs = options_.num_envs;
   server.client_name = "trustrl actor " + options_.actor_id;
   if (run_.multi_agent() && !remote.empty()) {
-    multi_env_ = std::make_unique<RemoteMultiAgentVectorEnv>(server);
+    multi_env_ = std::make_unique<RemoteVectorEnv>(server);
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (run_.multi_agent()) {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
-    multi_env_ = envs::LocalMultiAgentVectorEnv::make(run_.env_id(), env_options, n,
-                                                      std::max(1, run_.env_threads()));
+    multi_env_ =
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (!remote.empty()) {
     env_ = std::make_unique<RemoteVectorEnv>(server);
-    spec_ = to_wire(env_->spec());
+    spec_ = to_wire(env_->single_agent_spec());
     num_envs_ = env_->num_envs();
   } else {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
     env_ =
         envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
-    spec_ = to_wire(env_->spec());
+    spec_ = to_wire(env_->single_agent_spec());
     num_envs_ = env_->num_envs();
   }
   spec_hash_ = spec_hash(spec_);
@@ -249,10 +246,8 @@ void ActorLoop::Impl::join() {
   run_ = response.run();
   const std::uint64_t seed = response.env_seed();
   if (!actor_) {
-    if (env_)
-      actor_ = std::make_unique<agents::SingleAgentActor>(std::move(env_), seed);
-    else
-      actor_ = std::make_unique<agents::MultiAgentActor>(std::move(multi_env_), seed);
+    actor_ = std::make_unique<agents::EnvActor>(env_ ? std::move(env_) : std::move(multi_env_),
+                                                seed);
   } else {
     actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
   }

@@ -218,6 +218,7 @@ void read_reset(const wire::ResetResponse& response, envs::StepBuffers& buffers,
   expect_size(response.observations(), n * dim, source, "the reset's observations", shape);
   expect_finite(response.observations().data(), n, dim, source, "the reset's observations", "copy");
   std::memcpy(buffers.observations.data(), response.observations().data(), n * dim * sizeof(float));
+  std::fill(buffers.active.begin(), buffers.active.end(), 1);
   std::fill(buffers.rewards.begin(), buffers.rewards.end(), 0.0);
   std::fill(buffers.terminated.begin(), buffers.terminated.end(), 0);
   std::fill(buffers.truncated.begin(), buffers.truncated.end(), 0);
@@ -261,7 +262,9 @@ void read_step(const wire::StepResponse& r, envs::StepBuffers& buffers, const st
     if (!buffers.done(w)) continue;
     std::memcpy(&buffers.final_observations[i * dim], r.final_observations().data() + j * dim,
                 dim * sizeof(float));
+    buffers.final_active[i] = 1;
     buffers.episode_returns[i] = r.episode_returns(static_cast<int>(j));
+    buffers.agent_episode_returns[i] = buffers.episode_returns[i];
     buffers.episode_lengths[i] = r.episode_lengths(static_cast<int>(j));
     ++j;
   }

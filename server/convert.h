@@ -30,6 +30,8 @@ envs::EnvSpec from_wire(const wire::EnvSpec& spec);
 /// "Box(-1, 1, (3,)) -> Discrete(2), limit 200 steps" for messages and reports.
 std::string describe(const wire::EnvSpec& spec);
 
+// The single-agent wire form: `buffers` are a one-agent vector env's (num_agents 1, no state).
+
 /// Writes the first observations of a reset (server side).
 void write_reset(const envs::StepBuffers& buffers, wire::ResetResponse* out);
 /// Writes a step's batch: final observations and episode statistics only for the copies that
@@ -37,12 +39,14 @@ void write_reset(const envs::StepBuffers& buffers, wire::ResetResponse* out);
 void write_step(const envs::StepBuffers& buffers, wire::StepResponse* out);
 
 /// Checks a reset response from `source` (e.g. "simulator at 127.0.0.1:5000") and copies it into
-/// `buffers` (sized for the session), clearing rewards and flags as LocalVectorEnv::reset does.
+/// `buffers` (sized for the session, one agent), clearing rewards and flags and marking the
+/// agent active as LocalVectorEnv::reset does.
 /// Throws Error naming the source, field and copy for a wrong size or a non-finite value.
 void read_reset(const wire::ResetResponse& response, envs::StepBuffers& buffers,
                 const std::string& source);
 /// The same for a step response. Rows of final_observations and the episode statistics of
-/// copies that did not end keep their previous contents, as in LocalVectorEnv.
+/// copies that did not end keep their previous contents, as in LocalVectorEnv; an ended copy's
+/// agent was active at its end and its return is the team's.
 void read_step(const wire::StepResponse& response, envs::StepBuffers& buffers,
                const std::string& source);
 

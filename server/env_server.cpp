@@ -322,9 +322,6 @@ Maker&& checked(const EnvServerOptions& options, Maker&& maker) {
 EnvServer::EnvServer(SessionEnvMaker make_env, EnvServerOptions options)
     : EnvServer(make_session_config(checked(options, std::move(make_env)), ""), options) {}
 
-EnvServer::EnvServer(MultiAgentSessionEnvMaker make_env, EnvServerOptions options)
-    : EnvServer(make_session_config(checked(options, std::move(make_env)), ""), options) {}
-
 EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
     : options_(std::move(options)) {
   config.info.set_server_name(options_.server_name.empty() ? "trustrl env-server " TRUSTRL_VERSION

@@ -65,9 +65,8 @@ class EnvServer {
  public:
   /// Starts serving. Throws Error if the env cannot be made, the address is not loopback and no
   /// token is set, the TLS files cannot be read, or the address cannot be bound.
+  /// A multi-agent env gets the same sessions, rules and statuses.
   EnvServer(SessionEnvMaker make_env, EnvServerOptions options);
-  /// Serves a multi-agent env: the same sessions, rules and statuses.
-  EnvServer(MultiAgentSessionEnvMaker make_env, EnvServerOptions options);
   /// Shuts down at once (cancelling open sessions) if shutdown() was not called.
   ~EnvServer();
   EnvServer(const EnvServer&) = delete;

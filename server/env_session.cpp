@@ -50,17 +50,6 @@ SessionEnvMaker registered_env_maker(const std::string& id, const OptionMap& opt
   };
 }
 
-MultiAgentSessionEnvMaker registered_multi_agent_env_maker(const std::string& id,
-                                                           const OptionMap& options, int num_envs,
-                                                           int num_threads) {
-  if (num_envs < 1) throw Error("--num-envs must be >= 1, got " + std::to_string(num_envs));
-  return [=](int max_episode_steps) -> std::unique_ptr<envs::MultiAgentVectorEnv> {
-    OptionMap opts = options;
-    if (max_episode_steps > 0) opts["max_episode_steps"] = std::to_string(max_episode_steps);
-    return envs::LocalMultiAgentVectorEnv::make(id, opts, num_envs, num_threads);
-  };
-}
-
 namespace {
 
 wire::ServerInfo server_info(wire::EnvSpec spec, int num_envs, const std::string& server_name) {
@@ -82,17 +71,10 @@ SessionConfig make_session_config(SessionEnvMaker make_env, const std::string& s
   const auto env = make_env(0);
   SessionConfig config;
   config.make_env = std::move(make_env);
-  config.info = server_info(to_wire(env->spec()), env->num_envs(), server_name);
-  return config;
-}
-
-SessionConfig make_session_config(MultiAgentSessionEnvMaker make_env,
-                                  const std::string& server_name) {
-  if (!make_env) throw Error("an env server needs an env maker");
-  const auto env = make_env(0);
-  SessionConfig config;
-  config.make_multi_agent_env = std::move(make_env);
-  config.info = server_info(to_wire(env->spec()), env->num_envs(), server_name);
+  // A single-agent env keeps the single-agent wire form, so existing clients keep working.
+  config.info =
+      server_info(env->single_agent() ? to_wire(env->single_agent_spec()) : to_wire(env->spec()),
+                  env->num_envs(), server_name);
   return config;
 }
 
@@ -169,14 +151,9 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
   }
   int limit = 0;
   try {
-    if (config_.make_multi_agent_env) {
-      multi_env_ = config_.make_multi_agent_env(request.max_episode_steps());
-      layout_ = std::make_unique<AgentLayout>(multi_env_->spec());
-      limit = multi_env_->spec().max_episode_steps;
-    } else {
-      env_ = config_.make_env(request.max_episode_steps());
-      limit = env_->spec().max_episode_steps;
-    }
+    env_ = config_.make_env(request.max_episode_steps());
+    if (!env_->single_agent()) layout_ = std::make_unique<AgentLayout>(env_->spec());
+    limit = env_->spec().max_episode_steps;
   } catch (const std::exception& e) {
     return invalid(std::string("handshake: cannot make the session's env: ") + e.what());
   }
@@ -190,15 +167,12 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
 
 grpc::Status EnvSession::reset(const wire::ResetRequest& request, wire::ResetResponse* response) {
   try {
-    if (multi_env_)
-      multi_env_->reset(request.seed());
-    else
-      env_->reset(request.seed());
+    env_->reset(request.seed());
   } catch (const std::exception& e) {
     return {grpc::StatusCode::INTERNAL, std::string("reset: the env failed: ") + e.what()};
   }
-  if (multi_env_)
-    write_reset(*layout_, multi_env_->buffers(), response);
+  if (layout_)
+    write_reset(*layout_, env_->buffers(), response);
   else
     write_reset(env_->buffers(), response);
   state_ = State::kRunning;
@@ -206,7 +180,7 @@ grpc::Status EnvSession::reset(const wire::ResetRequest& request, wire::ResetRes
 }
 
 grpc::Status EnvSession::check_actions(const wire::StepRequest& request) const {
-  const envs::Space& space = env_->spec().action_space;
+  const envs::Space& space = env_->single_agent_spec().action_space;
   const auto n = static_cast<std::size_t>(env_->num_envs());
   const auto dim = static_cast<std::size_t>(space.flat_dim());
   const bool discrete = space.is_discrete();
@@ -251,7 +225,7 @@ grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepRespon
     return precondition(
         "a step request came before any reset: the copies have no running "
         "episode; send a reset request first");
-  if (multi_env_) return multi_agent_step(request, response);
+  if (layout_) return multi_agent_step(request, response);
   if (grpc::Status s = check_actions(request); !s.ok()) return s;
   envs::ActionBatch batch;
   batch.discrete = {request.discrete_actions().data(),
@@ -269,23 +243,22 @@ grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepRespon
 
 grpc::Status EnvSession::multi_agent_step(const wire::StepRequest& request,
                                           wire::StepResponse* response) {
-  const int n = multi_env_->num_envs();
-  // The wire's packed rows become the padded joint actions of multi_agent_vector_env.h, and
+  const int n = env_->num_envs();
+  // The wire's packed rows become the padded joint actions of vector_env.h, and
   // every copy's joint action is checked against its current active mask before any copy moves.
   if (std::string e = unpack_actions(*layout_, n, request, joint_discrete_, joint_continuous_);
       !e.empty())
     return invalid("step: " + e);
-  const envs::MultiAgentActionBatch batch{joint_discrete_, joint_continuous_};
-  if (std::string e =
-          joint_action_error(multi_env_->spec(), n, multi_env_->buffers().active, batch);
+  const envs::ActionBatch batch{joint_discrete_, joint_continuous_};
+  if (std::string e = joint_action_error(env_->spec(), n, env_->buffers().active, batch);
       !e.empty())
     return invalid("step: " + e);
   try {
-    multi_env_->step(batch);
+    env_->step(batch);
   } catch (const std::exception& e) {
     return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
   }
-  write_step(*layout_, multi_env_->buffers(), response);
+  write_step(*layout_, env_->buffers(), response);
   return grpc::Status::OK;
 }
 

@@ -4,8 +4,8 @@
 // so every protocol rule can be tested directly.
 //
 // Every request is checked in full before any env copy moves: a batch with one bad action is
-// refused whole, never half-applied. A session serves a single-agent VectorEnv or a
-// MultiAgentVectorEnv, whichever its SessionConfig makes; the rules are the same.
+// refused whole, never half-applied. A session serves one VectorEnv: a single-agent one in the
+// single-agent wire form, a multi-agent one in the multi-agent form; the rules are the same.
 
 #include <grpcpp/support/status.h>
 
@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "envs/multi_agent_vector_env.h"
 #include "envs/vector_env.h"
 #include "server/convert.h"
 #include "server/multi_agent_convert.h"
@@ -27,24 +26,14 @@ namespace trustrl::server {
 /// (Gymnasium's make(..., max_episode_steps=...)), 0 keeps the env's own.
 using SessionEnvMaker = std::function<std::unique_ptr<envs::VectorEnv>(int max_episode_steps)>;
 
-/// A maker for a registered env: `num_envs` LocalVectorEnv copies made with `options`, stepped
-/// on `num_threads` threads.
+/// A maker for a registered env (plain or multi-agent): `num_envs` LocalVectorEnv copies made
+/// with `options`, stepped on `num_threads` threads.
 SessionEnvMaker registered_env_maker(const std::string& id, const OptionMap& options, int num_envs,
                                      int num_threads = 1);
 
-/// The same for a multi-agent env: makes the N-copy multi-agent vector env of one session.
-using MultiAgentSessionEnvMaker =
-    std::function<std::unique_ptr<envs::MultiAgentVectorEnv>(int max_episode_steps)>;
-
-/// A maker for a registered multi-agent env: `num_envs` LocalMultiAgentVectorEnv copies.
-MultiAgentSessionEnvMaker registered_multi_agent_env_maker(const std::string& id,
-                                                           const OptionMap& options, int num_envs,
-                                                           int num_threads = 1);
-
-/// What every session of one server shares. Exactly one of the two makers is set.
+/// What every session of one server shares.
 struct SessionConfig {
   SessionEnvMaker make_env;
-  MultiAgentSessionEnvMaker make_multi_agent_env;
   /// The server's description with the env's own spec (before any per-session time limit).
   wire::ServerInfo info;
 };
@@ -52,8 +41,6 @@ struct SessionConfig {
 /// Builds the SessionConfig of an env maker: makes one env to learn its spec and copy count.
 /// Throws Error if the maker fails or the spec cannot be served.
 SessionConfig make_session_config(SessionEnvMaker make_env, const std::string& server_name);
-SessionConfig make_session_config(MultiAgentSessionEnvMaker make_env,
-                                  const std::string& server_name);
 
 class EnvSession {
  public:
@@ -80,8 +67,8 @@ class EnvSession {
   const SessionConfig& config_;
   State state_ = State::kAwaitHandshake;
   std::unique_ptr<envs::VectorEnv> env_;
-  // A multi-agent session: its env, the wire layout of its agents, and the unpacked actions.
-  std::unique_ptr<envs::MultiAgentVectorEnv> multi_env_;
+  // A multi-agent session: the wire layout of its agents (null for a single-agent env), and the
+  // unpacked actions.
   std::unique_ptr<AgentLayout> layout_;
   std::vector<std::int64_t> joint_discrete_;
   std::vector<float> joint_continuous_;

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <optional>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "core/error.h"
 #include "server/learner_convert.h"
 #include "server/learner_protocol.h"
@@ -246,8 +246,8 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
     *info_.mutable_spec() = to_wire(setup.env.multi_agent_spec);
     shape_ = rollout_shape(
         setup.env.multi_agent_spec, num_steps,
-        agents::MultiAgentActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
-                                              config.mappo.agent_id));
+        agents::EnvActor::critic_width(setup.env.multi_agent_spec, config.mappo.critic_input,
+                                       config.mappo.agent_id));
   } else {
     *info_.mutable_spec() = to_wire(setup.env.spec);
     shape_ = rollout_shape(setup.env.spec, num_steps);

@@ -63,6 +63,8 @@ void add_flags(const std::uint8_t* flags, std::size_t count, RepeatedField<bool>
 }  // namespace
 
 wire::EnvSpec to_wire(const envs::MultiAgentSpec& spec) {
+  // A plain env seen as one agent keeps the single-agent form (and so its spec hash).
+  if (spec.single_agent) return to_wire(*spec.single_agent);
   wire::EnvSpec out;
   out.set_id(spec.id);
   out.set_max_episode_steps(spec.max_episode_steps);
@@ -135,7 +137,7 @@ void pack_observations(const AgentLayout& layout, std::span<const float> padded,
   packed.assign(field.begin(), field.end());
 }
 
-void write_reset(const AgentLayout& layout, const envs::MultiAgentStepBuffers& buffers,
+void write_reset(const AgentLayout& layout, const envs::StepBuffers& buffers,
                  wire::ResetResponse* out) {
   add_packed(layout, buffers.observations.data(), static_cast<std::size_t>(buffers.num_envs),
              out->mutable_observations());
@@ -143,7 +145,7 @@ void write_reset(const AgentLayout& layout, const envs::MultiAgentStepBuffers& b
   add_flags(buffers.active.data(), buffers.active.size(), out->mutable_agent_active());
 }
 
-void write_step(const AgentLayout& layout, const envs::MultiAgentStepBuffers& buffers,
+void write_step(const AgentLayout& layout, const envs::StepBuffers& buffers,
                 wire::StepResponse* out) {
   const auto n = static_cast<std::size_t>(buffers.num_envs);
   const auto agents = static_cast<std::size_t>(buffers.num_agents);
@@ -153,7 +155,7 @@ void write_step(const AgentLayout& layout, const envs::MultiAgentStepBuffers& bu
   auto* rewards = out->mutable_rewards();
   rewards->Reserve(rewards->size() + static_cast<int>(n));
   for (std::size_t i = 0; i < n; ++i) {
-    double team = 0.0;  // in agent order, as LocalMultiAgentVectorEnv sums episode returns
+    double team = 0.0;  // in agent order, as LocalVectorEnv sums episode returns
     for (std::size_t k = 0; k < agents; ++k) team += buffers.rewards[i * agents + k];
     rewards->AddAlreadyReserved(team);
   }
@@ -174,8 +176,8 @@ void write_step(const AgentLayout& layout, const envs::MultiAgentStepBuffers& bu
   }
 }
 
-void read_reset(const AgentLayout& layout, const wire::ResetResponse& r,
-                envs::MultiAgentStepBuffers& buffers, const std::string& source) {
+void read_reset(const AgentLayout& layout, const wire::ResetResponse& r, envs::StepBuffers& buffers,
+                const std::string& source) {
   const auto n = static_cast<std::size_t>(buffers.num_envs);
   const auto agents = static_cast<std::size_t>(layout.num_agents);
   const auto o = static_cast<std::size_t>(layout.obs_width);
@@ -196,8 +198,8 @@ void read_reset(const AgentLayout& layout, const wire::ResetResponse& r,
   std::fill(buffers.truncated.begin(), buffers.truncated.end(), 0);
 }
 
-void read_step(const AgentLayout& layout, const wire::StepResponse& r,
-               envs::MultiAgentStepBuffers& buffers, const std::string& source) {
+void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::StepBuffers& buffers,
+               const std::string& source) {
   const auto n = static_cast<std::size_t>(buffers.num_envs);
   const auto agents = static_cast<std::size_t>(layout.num_agents);
   const auto o = static_cast<std::size_t>(layout.obs_width);
@@ -275,7 +277,7 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r,
   }
 }
 
-void pack_actions(const AgentLayout& layout, int num_envs, const envs::MultiAgentActionBatch& batch,
+void pack_actions(const AgentLayout& layout, int num_envs, const envs::ActionBatch& batch,
                   wire::StepRequest* out) {
   const auto n = static_cast<std::size_t>(num_envs);
   const auto width = static_cast<std::size_t>(layout.padded_action);
@@ -344,7 +346,7 @@ std::string unpack_actions(const AgentLayout& layout, int num_envs,
 
 std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
                                std::span<const std::uint8_t> active,
-                               const envs::MultiAgentActionBatch& batch) {
+                               const envs::ActionBatch& batch) {
   const auto n = static_cast<std::size_t>(num_envs);
   const auto agents = static_cast<std::size_t>(spec.num_agents());
   const auto width = static_cast<std::size_t>(spec.max_action_dim());

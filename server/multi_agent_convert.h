@@ -2,7 +2,7 @@
 // Conversion between the multi-agent types of envs/ and the wire messages, the multi-agent half
 // of convert.h.
 //
-// In memory a multi-agent batch is padded (multi_agent_vector_env.h: observations
+// In memory a multi-agent batch is padded (envs/vector_env.h: observations
 // [N, A, max_obs_dim], joint actions [N, A, max_action_dim] in one array per dtype); on the wire
 // it is packed (env.proto: observations [N, O] with O the sum of the agents' widths, actions
 // [N, D] int64 for the discrete agents and [N, C] float32 for the Box agents, in agent order).
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "envs/multi_agent_env.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 #include "server/convert.h"
 
 namespace trustrl::server {
@@ -48,27 +48,27 @@ void pack_observations(const AgentLayout& layout, std::span<const float> padded,
                        std::vector<float>& packed);
 
 /// Writes the first observations, states and active masks of a reset (server side).
-void write_reset(const AgentLayout& layout, const envs::MultiAgentStepBuffers& buffers,
+void write_reset(const AgentLayout& layout, const envs::StepBuffers& buffers,
                  wire::ResetResponse* out);
 /// Writes a step's batch: rewards (the team sums) and agent_rewards, flags, the next observations,
 /// states and masks, and for the copies that ended, in copy order, their final observations,
 /// states, masks and episode statistics (server side).
-void write_step(const AgentLayout& layout, const envs::MultiAgentStepBuffers& buffers,
+void write_step(const AgentLayout& layout, const envs::StepBuffers& buffers,
                 wire::StepResponse* out);
 
 /// Checks a reset response from `source` and copies it into `buffers` (sized for the session),
-/// clearing rewards and flags as LocalMultiAgentVectorEnv::reset does. Throws Error naming the
+/// clearing rewards and flags as LocalVectorEnv::reset does. Throws Error naming the
 /// source, field and copy for a wrong size or a non-finite value.
 void read_reset(const AgentLayout& layout, const wire::ResetResponse& response,
-                envs::MultiAgentStepBuffers& buffers, const std::string& source);
+                envs::StepBuffers& buffers, const std::string& source);
 /// The same for a step response. Rows of the final_* buffers and the episode statistics of copies
-/// that did not end keep their previous contents, as in LocalMultiAgentVectorEnv;
+/// that did not end keep their previous contents, as in LocalVectorEnv;
 /// agent_episode_returns is not on the wire and is left to the caller.
 void read_step(const AgentLayout& layout, const wire::StepResponse& response,
-               envs::MultiAgentStepBuffers& buffers, const std::string& source);
+               envs::StepBuffers& buffers, const std::string& source);
 
 /// Packs a padded joint-action batch of `num_envs` copies into a step request (client side).
-void pack_actions(const AgentLayout& layout, int num_envs, const envs::MultiAgentActionBatch& batch,
+void pack_actions(const AgentLayout& layout, int num_envs, const envs::ActionBatch& batch,
                   wire::StepRequest* out);
 /// Unpacks a step request into padded batches (server side): `discrete` and `continuous` are
 /// resized to [N, A, padded_action] (empty for a dtype no agent takes), padding holds the
@@ -84,6 +84,6 @@ std::string unpack_actions(const AgentLayout& layout, int num_envs,
 /// discrete action 7 is outside Discrete(5)").
 std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
                                std::span<const std::uint8_t> active,
-                               const envs::MultiAgentActionBatch& batch);
+                               const envs::ActionBatch& batch);
 
 }  // namespace trustrl::server

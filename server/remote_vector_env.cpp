@@ -4,6 +4,8 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "envs/single_agent_adapter.h"
+#include "server/multi_agent_convert.h"
 #include "server/session_link.h"
 #include "server/transport.h"
 
@@ -42,17 +44,39 @@ bool is_transient(const grpc::Status& status) {
   }
 }
 
+namespace {
+
+SessionLink::Handshake handshake_for(const RemoteEnvOptions& options) {
+  SessionLink::Handshake h;
+  // This client reads both wire forms; a single-agent server ignores the capability.
+  h.multi_agent = true;
+  if (options.expected_spec) h.expected_spec = to_wire(*options.expected_spec);
+  h.check_spec = [](const wire::EnvSpec& spec) {
+    if (spec.num_agents() == 0)
+      from_wire(spec);
+    else
+      multi_agent_from_wire(spec);
+  };
+  return h;
+}
+
+}  // namespace
+
 RemoteVectorEnv::RemoteVectorEnv(RemoteEnvOptions options) {
-  SessionLink::Handshake handshake;
-  if (options.expected_spec) handshake.expected_spec = to_wire(*options.expected_spec);
-  handshake.check_spec = [](const wire::EnvSpec& spec) { from_wire(spec); };
-  link_ = std::make_unique<SessionLink>(std::move(options), std::move(handshake));
+  link_ = std::make_unique<SessionLink>(options, handshake_for(options));
   link_->connect("could not open a session", grpc::Status::OK);
   const wire::ServerInfo& info = link_->info();
-  spec_ = from_wire(info.spec());
-  buffers_.resize(info.num_envs(), static_cast<int>(spec_.observation_space.flat_dim()));
-  running_returns_.assign(static_cast<std::size_t>(info.num_envs()), 0.0);
-  running_lengths_.assign(static_cast<std::size_t>(info.num_envs()), 0);
+  const int n = info.num_envs();
+  if (info.spec().num_agents() == 0) {
+    spec_ = envs::one_agent_spec(from_wire(info.spec()));
+    buffers_.resize(n, 1, static_cast<int>(spec_.max_obs_dim()), 0);
+  } else {
+    spec_ = multi_agent_from_wire(info.spec());
+    layout_ = std::make_unique<AgentLayout>(spec_);
+    buffers_.resize(n, spec_.num_agents(), layout_->padded_obs, layout_->state_dim);
+  }
+  running_agent_returns_.assign(buffers_.rewards.size(), 0.0);
+  running_lengths_.assign(static_cast<std::size_t>(n), 0);
 }
 
 RemoteVectorEnv::~RemoteVectorEnv() = default;
@@ -69,11 +93,14 @@ grpc::Status RemoteVectorEnv::send_reset(std::uint64_t seed) {
     fail(source() + " answered a reset with another message (payload case " +
          std::to_string(response_.payload_case()) + ")");
   try {
-    read_reset(response_.reset(), buffers_, source());
+    if (layout_)
+      read_reset(*layout_, response_.reset(), buffers_, source());
+    else
+      read_reset(response_.reset(), buffers_, source());
   } catch (const Error& e) {
     fail(e.what());
   }
-  std::fill(running_returns_.begin(), running_returns_.end(), 0.0);
+  std::fill(running_agent_returns_.begin(), running_agent_returns_.end(), 0.0);
   std::fill(running_lengths_.begin(), running_lengths_.end(), 0);
   running_ = true;
   return grpc::Status::OK;
@@ -93,12 +120,19 @@ void RemoteVectorEnv::reset(std::uint64_t seed) {
                  [this, seed] { return send_reset(seed); });
 }
 
-void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
-  if (!running_)
-    throw Error(source() +
-                ": step() called before reset() (or after an error ended the session); "
-                "call reset() first");
-  const envs::Space& space = spec_.action_space;
+void RemoteVectorEnv::write_actions(const envs::ActionBatch& actions) {
+  wire::StepRequest& step = *request_.mutable_step();
+  step.Clear();
+  if (layout_) {
+    // Checked here as a local env checks it, so a bad batch costs no round trip and no session.
+    if (std::string e = joint_action_error(spec_, buffers_.num_envs, buffers_.active, actions);
+        !e.empty())
+      throw Error(source() + " (" + spec_.id + "): " + e);
+    pack_actions(*layout_, buffers_.num_envs, actions, &step);
+    return;
+  }
+  // A single-agent simulator checks the values itself (and ends the session if it refuses).
+  const envs::Space& space = spec_.action_spaces.front();
   const auto expected = static_cast<std::size_t>(buffers_.num_envs * space.flat_dim());
   const bool discrete = space.is_discrete();
   const std::size_t got = discrete ? actions.discrete.size() : actions.continuous.size();
@@ -106,14 +140,18 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
     throw Error(source() + ": expected " + std::to_string(expected) + " " +
                 (discrete ? "discrete" : "continuous") + " action values for " +
                 std::to_string(buffers_.num_envs) + " copies, got " + std::to_string(got));
-
-  wire::StepRequest& step = *request_.mutable_step();
-  step.Clear();
   if (discrete)
     step.mutable_discrete_actions()->Add(actions.discrete.begin(), actions.discrete.end());
   else
     step.mutable_continuous_actions()->Add(actions.continuous.begin(), actions.continuous.end());
+}
 
+void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
+  if (!running_)
+    throw Error(source() +
+                ": step() called before reset() (or after an error ended the session); "
+                "call reset() first");
+  write_actions(actions);
   const grpc::Status status = link_->call(request_, &response_);
   if (!status.ok()) {
     if (is_transient(status)) return recover(status);
@@ -123,27 +161,38 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
     fail(source() + " answered a step with another message (payload case " +
          std::to_string(response_.payload_case()) + ")");
   try {
-    read_step(response_.step(), buffers_, source());
+    if (layout_)
+      read_step(*layout_, response_.step(), buffers_, source());
+    else
+      read_step(response_.step(), buffers_, source());
   } catch (const Error& e) {
     fail(e.what());
   }
+  // Per-agent episode returns are not on the wire: summed here in the order LocalVectorEnv sums
+  // them, so they match it bit for bit (one agent's is the wire's episode return).
+  const auto agents = static_cast<std::size_t>(buffers_.num_agents);
   for (std::size_t i = 0; i < running_lengths_.size(); ++i) {
-    if (buffers_.done(static_cast<int>(i))) {
-      running_returns_[i] = 0.0;
-      running_lengths_[i] = 0;
-    } else {
-      running_returns_[i] += buffers_.rewards[i];
-      running_lengths_[i] += 1;
-    }
+    double* running = &running_agent_returns_[i * agents];
+    for (std::size_t k = 0; k < agents; ++k) running[k] += buffers_.rewards[i * agents + k];
+    running_lengths_[i] += 1;
+    if (!buffers_.done(static_cast<int>(i))) continue;
+    if (layout_)
+      for (std::size_t k = 0; k < agents; ++k)
+        buffers_.agent_episode_returns[i * agents + k] = running[k];
+    std::fill(running, running + agents, 0.0);
+    running_lengths_[i] = 0;
   }
 }
 
 void RemoteVectorEnv::recover(const grpc::Status& error) {
-  // What the learner last saw becomes the final observation of every cut episode.
-  const std::vector<float> last_observations = buffers_.observations;
-  const std::vector<double> returns = running_returns_;
+  // What the learner last saw becomes the final view of every cut episode.
+  const std::vector<float> observations = buffers_.observations;
+  const std::vector<float> states = buffers_.states;
+  const std::vector<std::uint8_t> active = buffers_.active;
+  const std::vector<double> returns = running_agent_returns_;
   const std::vector<std::int32_t> lengths = running_lengths_;
   const auto n = static_cast<std::size_t>(buffers_.num_envs);
+  const auto agents = static_cast<std::size_t>(buffers_.num_agents);
   cut_episodes_ += static_cast<std::int64_t>(n);
   // Fresh episodes, seeded from the run's seed so that a rerun with the same failures repeats.
   const std::uint64_t seed = Rng::derive(seed_, static_cast<std::uint64_t>(reconnects_) + 1);
@@ -155,12 +204,17 @@ void RemoteVectorEnv::recover(const grpc::Status& error) {
     throw;
   }
   ++reconnects_;
-  buffers_.final_observations = last_observations;
+  buffers_.final_observations = observations;
+  buffers_.final_states = states;
+  buffers_.final_active = active;
+  buffers_.agent_episode_returns = returns;
+  std::fill(buffers_.rewards.begin(), buffers_.rewards.end(), 0.0);
   for (std::size_t i = 0; i < n; ++i) {
-    buffers_.rewards[i] = 0.0;
     buffers_.terminated[i] = 0;
     buffers_.truncated[i] = 1;
-    buffers_.episode_returns[i] = returns[i];
+    double team = 0.0;
+    for (std::size_t k = 0; k < agents; ++k) team += returns[i * agents + k];
+    buffers_.episode_returns[i] = team;
     buffers_.episode_lengths[i] = lengths[i];
   }
 }

@@ -1,12 +1,14 @@
 #pragma once
 // A VectorEnv whose copies live in another process: one session of a trustrl env server (the
 // C++ `trustrl env-server`, a Python simulator served with trustrl_env, or any implementation of
-// proto/trustrl/env/v1/env.proto).
+// proto/trustrl/env/v1/env.proto), single- or multi-agent. A simulator serving a single-agent
+// spec is driven in the single-agent wire form (one agent in memory, as a local plain env), a
+// multi-agent one in the multi-agent form (server/multi_agent_convert.h).
 //
 // It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset happens
-// in the same step with the final observation kept apart, so a learner trains on it exactly as on
-// a local env (same seed, same actions: same batches). Every response is checked (sizes, finite
-// values) before it reaches the caller.
+// in the same step with the final observations kept apart, so a learner trains on it exactly as
+// on a local env (same seed, same actions: same batches). Every response is checked (sizes,
+// finite values) before it reaches the caller.
 //
 // A simulator that dies or stops answering is reconnected with exponential backoff. The episodes
 // it was running are lost: the step that found it gone reports every copy as truncated, with the
@@ -51,15 +53,17 @@ struct RemoteEnvOptions {
   int max_message_bytes = kDefaultMaxMessageBytes;
   /// Shown in the simulator's logs.
   std::string client_name = "trustrl";
-  /// Set in code (e.g. from a checkpoint), not in configs: the spec the simulator must serve.
-  /// A different one fails the handshake with a message naming the field that differs.
-  std::optional<envs::EnvSpec> expected_spec;
+  /// Set in code (e.g. from a checkpoint), not in configs: the spec the simulator must serve (a
+  /// plain env's as envs::one_agent_spec). A different one fails the handshake with a message
+  /// naming the field that differs.
+  std::optional<envs::MultiAgentSpec> expected_spec;
 
   void visit(ConfigVisitor& v);
   Endpoint endpoint() const { return {address, token, tls_ca_file, max_message_bytes}; }
 };
 
 class SessionLink;
+struct AgentLayout;
 
 class RemoteVectorEnv final : public envs::VectorEnv {
  public:
@@ -69,12 +73,13 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   /// Closes the session.
   ~RemoteVectorEnv() override;
 
-  const envs::EnvSpec& spec() const override { return spec_; }
+  const envs::MultiAgentSpec& spec() const override { return spec_; }
   int num_envs() const override { return buffers_.num_envs; }
   void reset(std::uint64_t seed) override;
-  /// Throws Error for a wrong number of action values, when called before reset(), when the
-  /// simulator refuses the batch (the message carries its status; reset() then opens a new
-  /// session), sends a malformed or non-finite answer, or stays unreachable.
+  /// Throws Error for a wrong number of action values (and, for a multi-agent env, a joint action
+  /// a local env would refuse: nothing is sent), when called before reset(), when the simulator
+  /// refuses the batch (the message carries its status; reset() then opens a new session), sends
+  /// a malformed or non-finite answer, or stays unreachable.
   void step(const envs::ActionBatch& actions) override;
   const envs::StepBuffers& buffers() const override { return buffers_; }
 
@@ -88,6 +93,8 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   const std::string& source() const;
 
  private:
+  // Checks `actions` and writes them into the step request in the simulator's wire form.
+  void write_actions(const envs::ActionBatch& actions);
   // Sends the reset and reads the first observations.
   grpc::Status send_reset(std::uint64_t seed);
   // The simulator vanished mid-run: reconnect, start fresh episodes, report the cut.
@@ -96,10 +103,12 @@ class RemoteVectorEnv final : public envs::VectorEnv {
 
   // The session with its handshake, deadlines and reconnection (session_link.h).
   std::unique_ptr<SessionLink> link_;
-  envs::EnvSpec spec_;
+  envs::MultiAgentSpec spec_;
+  // The wire layout of a multi-agent env's agents; null for a single-agent one.
+  std::unique_ptr<AgentLayout> layout_;
   envs::StepBuffers buffers_;
-  std::vector<double> running_returns_;
-  std::vector<std::int32_t> running_lengths_;
+  std::vector<double> running_agent_returns_;  // [N, A]
+  std::vector<std::int32_t> running_lengths_;  // [N]
   std::uint64_t seed_ = 0;
   bool running_ = false;
   std::int64_t cut_episodes_ = 0;

@@ -1,7 +1,7 @@
 #pragma once
 // The client's hold on one env session, whatever the env: the channel, the handshake and the
 // checks on its answer, deadlines, and reconnection with exponential backoff. A remote vector env
-// (RemoteVectorEnv, RemoteMultiAgentVectorEnv) owns one and adds its arrays.
+// (RemoteVectorEnv) owns one and adds its arrays.
 
 #include <cstdint>
 #include <functional>

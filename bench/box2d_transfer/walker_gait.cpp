@@ -127,9 +127,9 @@ void eval(const agents::SavedPolicy& policy, const Args& args) {
   const int copies = std::min(args.episodes, 16);
   std::vector<std::unique_ptr<envs::Env>> walkers;
   for (int i = 0; i < copies; ++i) walkers.push_back(make_walker(policy, args));
-  envs::LocalVectorEnv env(std::move(walkers), 1);
-  const agents::EvalResult r =
-      agents::evaluate(env, policy.snapshot, args.episodes, args.deterministic, args.seed, nullptr);
+  auto env = std::make_unique<envs::LocalVectorEnv>(std::move(walkers), 1);
+  const agents::EvalResult r = agents::evaluate(std::move(env), policy.snapshot, args.episodes,
+                                                args.deterministic, args.seed, nullptr);
   int finished = 0;
   for (double g : r.returns) finished += g > 200 ? 1 : 0;
   std::printf(

@@ -50,17 +50,17 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   Outcome out;
   const SavedPolicy policy = SavedPolicy::read(dir / "policy.pt");
   if (policy.multi_agent) {
-    auto env = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
+    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
     out.eval_return =
         evaluate(std::move(env), policy.snapshot, 64, /*deterministic=*/true, 12345).mean_return();
-    auto untrained = make_roles(config, local_env_factory(), local_multi_agent_env_factory());
-    auto env2 = envs::LocalMultiAgentVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
+    auto untrained = make_roles(config, local_env_factory(), local_env_factory());
+    auto env2 = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
     out.untrained_return =
         evaluate(std::move(env2), untrained.learner->snapshot(), 64, true, 12345).mean_return();
   } else {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
     out.eval_return =
-        evaluate(*env, policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
+        evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
   }
   std::ifstream csv(dir / "metrics.csv");
   std::string line;

@@ -78,7 +78,7 @@ TEST(LegacyFiles, PpoPolicyFileEvaluates) {
   EXPECT_EQ(saved.env_id, "CartPole-v1");
   EXPECT_FALSE(saved.multi_agent);
   ASSERT_EQ(saved.snapshot.groups.size(), 1u);
-  const EvalResult r = evaluate(*saved.make_env(2), saved.snapshot, 4, true, 3);
+  const EvalResult r = evaluate(saved.make_env(2), saved.snapshot, 4, true, 3);
   ASSERT_EQ(r.returns.size(), 4u);
   for (const double x : r.returns) EXPECT_TRUE(x >= 1 && x <= 500) << x;
 }

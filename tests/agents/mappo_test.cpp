@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
+#include "agents/env_actor.h"
 #include "agents/evaluate.h"
-#include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
 #include "agents/trainer.h"
 #include "core/error.h"
@@ -36,8 +36,7 @@ LearnerSetup spread_setup() {
 
 // A rollout from the real env, with some agents marked dead.
 Rollout rollout_with_dead_agents(const LearnerSetup& s, const PolicySnapshot& policy) {
-  MultiAgentActor actor(
-      envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
+  EnvActor actor(envs::LocalVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 4, 1), 3);
   actor.set_policy(policy);
   Rollout r;
   actor.collect(10, r);
@@ -114,10 +113,10 @@ TEST(Mappo, CentralCriticNeedsAGlobalState) {
 
 TEST(Mappo, AlgorithmAndEnvMustFit) {
   EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"),
-                          local_env_factory(), local_multi_agent_env_factory()),
+                          local_env_factory(), local_env_factory()),
                ConfigError);
   EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"),
-                          local_env_factory(), local_multi_agent_env_factory()),
+                          local_env_factory(), local_env_factory()),
                ConfigError);
 }
 

@@ -13,10 +13,9 @@
 #include <functional>
 #include <random>
 
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/rollout.h"
 #include "agents/saved_policy.h"
-#include "agents/single_agent_actor.h"
 #include "agents/trainer.h"
 #include "core/bytes.h"
 #include "core/error.h"
@@ -63,11 +62,11 @@ std::string try_policy(const fs::path& file) {
   try {
     const SavedPolicy policy = SavedPolicy::read(file);
     if (policy.multi_agent) {
-      MultiAgentActor actor(policy.make_multi_agent_env(2), 1);
+      EnvActor actor(policy.make_multi_agent_env(2), 1);
       actor.set_policy(policy.snapshot);
       for (int t = 0; t < 8; ++t) actor.step(t % 2 == 0);
     } else {
-      SingleAgentActor actor(policy.make_env(2), 1);
+      EnvActor actor(policy.make_env(2), 1);
       actor.set_policy(policy.snapshot);
       Rollout rollout;
       actor.collect(8, rollout);

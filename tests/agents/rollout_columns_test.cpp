@@ -7,9 +7,9 @@
 #include <string>
 #include <type_traits>
 
+#include "agents/env_actor.h"
 #include "agents/ppo.h"
 #include "agents/rollout_fields.h"
-#include "agents/single_agent_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 
@@ -19,9 +19,9 @@ namespace {
 Rollout collect(int copies, int steps, std::uint64_t seed) {
   TrainConfig config =
       parse_train_config("env: {id: CartPole-v1, num_envs: " + std::to_string(copies) + "}");
-  const RunEnv env = probe_env(config, local_env_factory(), local_multi_agent_env_factory());
+  const RunEnv env = probe_env(config, local_env_factory(), local_env_factory());
   auto learner = make_learner(config, env);
-  SingleAgentActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, copies, 1), seed);
+  EnvActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, copies, 1), seed);
   actor.set_policy(learner->snapshot());
   Rollout r;
   actor.collect(steps, r);

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "agents/single_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "envs/vector_env.h"
@@ -18,11 +18,11 @@ struct PolicyOn {
   explicit PolicyOn(const std::string& env_id, const std::string& extra = "")
       : config(parse_train_config("env: {id: " + env_id + ", num_envs: 4}\nppo: {num_steps: 64}\n" +
                                   extra)),
-        env(probe_env(config, local_env_factory(), local_multi_agent_env_factory())),
+        env(probe_env(config, local_env_factory(), local_env_factory())),
         policy(make_learner(config, env)->snapshot()) {}
 
   Rollout rollout(std::uint64_t seed) const {
-    SingleAgentActor actor(envs::LocalVectorEnv::make(env.id, {}, 4, 1), seed);
+    EnvActor actor(envs::LocalVectorEnv::make(env.id, {}, 4, 1), seed);
     actor.set_policy(policy);
     Rollout r;
     actor.collect(64, r);

@@ -191,8 +191,8 @@ TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   for (bool deterministic : {true, false}) {
     auto env_a = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
     auto env_b = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
-    const EvalResult a = evaluate(*env_a, live, 9, deterministic, 5);
-    const EvalResult b = evaluate(*env_b, saved.snapshot, 9, deterministic, 5);
+    const EvalResult a = evaluate(std::move(env_a), live, 9, deterministic, 5);
+    const EvalResult b = evaluate(std::move(env_b), saved.snapshot, 9, deterministic, 5);
     EXPECT_EQ(a.returns, b.returns);
     EXPECT_EQ(a.lengths, b.lengths);
   }
@@ -200,8 +200,8 @@ TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   const SavedPolicy from_ckpt = SavedPolicy::read(t->run_dir().checkpoints().back());
   auto env_c = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
   auto env_d = envs::LocalVectorEnv::make("CartPole-v1", {}, 3, 1);
-  EXPECT_EQ(evaluate(*env_c, live, 6, true, 1).returns,
-            evaluate(*env_d, from_ckpt.snapshot, 6, true, 1).returns);
+  EXPECT_EQ(evaluate(std::move(env_c), live, 6, true, 1).returns,
+            evaluate(std::move(env_d), from_ckpt.snapshot, 6, true, 1).returns);
   fs::remove_all(dir);
 }
 
@@ -371,7 +371,7 @@ TEST(Trainer, BadEnvLeavesNoRunDirectory) {
 class PoisoningChannel final : public RolloutChannel {
  public:
   PoisoningChannel(const ChannelSetup& setup, std::function<bool(int)> poisoned)
-      : local_(make_actor(local_env_factory()(setup.config.env), nullptr, setup.config.seed,
+      : local_(make_actor(local_env_factory()(setup.config.env), setup.config.seed,
                           make_learner(setup.config, setup.env)->snapshot())),
         poisoned_(std::move(poisoned)) {}
   void publish(const PolicySnapshot& snapshot) override { local_.publish(snapshot); }

@@ -66,7 +66,7 @@ inline Trace record_vector(const std::string& id, int num_envs, int threads, int
   env->reset(seed);
   Trace trace;
   trace.add_all(env->buffers().observations);
-  const Space& space = env->spec().action_space;
+  const Space& space = env->single_agent_spec().action_space;
   Rng actions(seed + 1);
   std::vector<std::int64_t> discrete(static_cast<std::size_t>(num_envs * space.flat_dim()));
   std::vector<float> continuous(static_cast<std::size_t>(num_envs * space.flat_dim()));

@@ -10,8 +10,8 @@
 #include "envs/mpe/particle_world.h"
 #include "envs/mpe/simple_speaker_listener.h"
 #include "envs/mpe/simple_spread.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::envs {
 namespace {
@@ -512,7 +512,7 @@ TEST(Mpe, BadActionsAndStatesAreNamed) {
 // --- vector env ----------------------------------------------------------------------------
 
 std::vector<float> spread_trace(int threads) {
-  auto env = LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 6, threads);
+  auto env = LocalVectorEnv::make("simple_spread_v3", {{"reward", "mappo"}}, 6, threads);
   env->reset(123);
   std::vector<float> trace;
   std::vector<std::int64_t> actions(6 * 3);
@@ -535,8 +535,7 @@ TEST(Mpe, VectorEnvIsDeterministicWhateverTheThreadCount) {
 }
 
 TEST(Mpe, VectorEnvReportsTeamAndAgentReturns) {
-  auto env =
-      LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {{"reward", "mappo"}}, 2, 1);
+  auto env = LocalVectorEnv::make("simple_speaker_listener_v4", {{"reward", "mappo"}}, 2, 1);
   env->reset(4);
   std::vector<std::int64_t> actions{0, 0, 1, 2};
   double sum0 = 0;
@@ -554,8 +553,7 @@ TEST(Mpe, VectorEnvReportsTeamAndAgentReturns) {
 }
 
 TEST(Mpe, VectorEnvSnapshotContinuesExactly) {
-  auto a =
-      LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"continuous_actions", "true"}}, 3, 1);
+  auto a = LocalVectorEnv::make("simple_spread_v3", {{"continuous_actions", "true"}}, 3, 1);
   a->reset(8);
   std::vector<float> actions(3 * 3 * 5);
   auto fill = [&](int t) {
@@ -568,8 +566,7 @@ TEST(Mpe, VectorEnvSnapshotContinuesExactly) {
   }
   ByteWriter w;
   a->save(w);
-  auto b =
-      LocalMultiAgentVectorEnv::make("simple_spread_v3", {{"continuous_actions", "true"}}, 3, 1);
+  auto b = LocalVectorEnv::make("simple_spread_v3", {{"continuous_actions", "true"}}, 3, 1);
   ByteReader r(w.bytes(), "snapshot");
   b->load(r);
   for (int t = 17; t < 70; ++t) {

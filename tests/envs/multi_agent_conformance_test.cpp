@@ -40,8 +40,8 @@ TEST_P(MultiAgentConformance, Passes) {
   // (docs/BOX2D.md) is met by the default seed.
   ConformanceOptions opt;
   opt.seed = 2;
-  for (const auto& check : run_multi_agent_conformance(
-           local_multi_agent_env_maker(GetParam().id, GetParam().options), opt))
+  for (const auto& check :
+       run_multi_agent_conformance(local_env_maker(GetParam().id, GetParam().options), opt))
     EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
 }
 
@@ -49,8 +49,8 @@ TEST_P(MultiAgentConformance, PassesWithThreads) {
   ConformanceOptions opt;
   opt.num_envs = 5;
   opt.steps = 200;
-  for (const auto& check : run_multi_agent_conformance(
-           local_multi_agent_env_maker(GetParam().id, GetParam().options, 3), opt))
+  for (const auto& check :
+       run_multi_agent_conformance(local_env_maker(GetParam().id, GetParam().options, 3), opt))
     EXPECT_TRUE(check.passed) << check.name << ": " << check.detail;
 }
 
@@ -64,14 +64,14 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Registered, MultiAgentConformance, testing::ValuesIn(cases()), case_name);
 
-MultiAgentVectorEnvMaker toy_maker(testing_env::Flaw flaw) {
-  return [flaw](int n, std::optional<int> limit) -> std::unique_ptr<MultiAgentVectorEnv> {
+VectorEnvMaker toy_maker(testing_env::Flaw flaw) {
+  return [flaw](int n, std::optional<int> limit) -> std::unique_ptr<VectorEnv> {
     std::vector<std::unique_ptr<MultiAgentEnv>> envs;
     for (int i = 0; i < n; ++i) {
       envs.push_back(std::make_unique<testing_env::ToyTeamEnv>(flaw));
       if (limit) envs.back()->set_time_limit(*limit);
     }
-    return std::make_unique<LocalMultiAgentVectorEnv>(std::move(envs), 1);
+    return std::make_unique<LocalVectorEnv>(std::move(envs), 1);
   };
 }
 

@@ -1,5 +1,5 @@
-// The multi-agent API: spec helpers, the base class's checks and bookkeeping, the vector env,
-// and the registry. MPE itself is tested in mpe_test.cpp.
+// The multi-agent API: spec helpers, the base class's checks and bookkeeping, and the registry
+// (the vector env's team tests are in vector_env_test.cpp). MPE itself is tested in mpe_test.cpp.
 
 #include "envs/multi_agent_env.h"
 
@@ -8,7 +8,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
 #include "tests/envs/toy_team_env.h"
 
@@ -258,166 +257,6 @@ TEST(MultiAgentEnv, SnapshotRestoresMaskAndRng) {
   c.reset(std::nullopt, bc.view());
   EXPECT_EQ(ba.obs, bc.obs);
   EXPECT_EQ(a.get_state(), c.get_state());
-}
-
-// --- vector env --------------------------------------------------------------------------
-
-std::unique_ptr<LocalMultiAgentVectorEnv> toy_vector(int n, int threads, Flaw flaw = Flaw::kNone) {
-  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
-  for (int i = 0; i < n; ++i) envs.push_back(std::make_unique<ToyTeamEnv>(flaw));
-  return std::make_unique<LocalMultiAgentVectorEnv>(std::move(envs), threads);
-}
-
-// Valid actions from a fixed pattern, with sentinels for inactive agents.
-void fill_actions(const MultiAgentStepBuffers& b, int t, std::vector<std::int64_t>& d,
-                  std::vector<float>& c) {
-  const int n = b.num_envs;
-  d.assign(static_cast<std::size_t>(n * 3 * 2), kNoDiscreteAction);
-  c.assign(static_cast<std::size_t>(n * 3 * 2), kNoContinuousAction);
-  for (int i = 0; i < n; ++i)
-    for (int a = 0; a < 3; ++a) {
-      const auto k = static_cast<std::size_t>(i * 3 + a);
-      if (!b.active[k]) continue;
-      if (a < 2)
-        d[k * 2] = (t + i + a) % 3;
-      else {
-        c[k * 2] = static_cast<float>((t * 7 + i) % 5 - 2) * 0.4f;
-        c[k * 2 + 1] = 0.0f;
-      }
-    }
-}
-
-std::vector<double> toy_trace(int n, int threads, int steps) {
-  auto env = toy_vector(n, threads);
-  env->reset(42);
-  std::vector<double> trace;
-  std::vector<std::int64_t> d;
-  std::vector<float> c;
-  for (int t = 0; t < steps; ++t) {
-    fill_actions(env->buffers(), t, d, c);
-    env->step({d, c});
-    const auto& b = env->buffers();
-    trace.insert(trace.end(), b.observations.begin(), b.observations.end());
-    trace.insert(trace.end(), b.states.begin(), b.states.end());
-    trace.insert(trace.end(), b.rewards.begin(), b.rewards.end());
-    trace.insert(trace.end(), b.active.begin(), b.active.end());
-    trace.insert(trace.end(), b.terminated.begin(), b.terminated.end());
-    trace.insert(trace.end(), b.truncated.begin(), b.truncated.end());
-  }
-  return trace;
-}
-
-TEST(MultiAgentVectorEnv, SameSeedSameBatchesWhateverTheThreadCount) {
-  const auto serial = toy_trace(7, 1, 120);
-  EXPECT_EQ(serial, toy_trace(7, 2, 120));
-  EXPECT_EQ(serial, toy_trace(7, 4, 120));
-}
-
-TEST(MultiAgentVectorEnv, CopyISeededWithSeedPlusI) {
-  auto vec = toy_vector(3, 1);
-  vec->reset(10);
-  for (int i = 0; i < 3; ++i) {
-    ToyTeamEnv env;
-    Buffers b(env.spec());
-    env.reset(10 + i, b.view());
-    const auto& v = vec->buffers().observations;
-    EXPECT_EQ(std::vector<float>(v.begin() + i * 12, v.begin() + (i + 1) * 12), b.obs) << i;
-  }
-}
-
-TEST(MultiAgentVectorEnv, AutoResetKeepsTheFinalViewAndReturnsApart) {
-  auto vec = toy_vector(1, 1);
-  vec->reset(0);
-  ToyTeamEnv ref;
-  Buffers rb(ref.spec());
-  ref.reset(0, rb.view());
-  std::vector<std::int64_t> d;
-  std::vector<float> c;
-  std::vector<double> returns(3, 0.0);
-  for (int t = 0; t < 10; ++t) {
-    fill_actions(vec->buffers(), t, d, c);
-    const auto r = ref.step({d, c}, rb.view(), rb.rewards);
-    vec->step({d, c});
-    const auto& b = vec->buffers();
-    EXPECT_EQ(b.rewards, rb.rewards);
-    for (int a = 0; a < 3; ++a)
-      returns[static_cast<std::size_t>(a)] += rb.rewards[static_cast<std::size_t>(a)];
-    if (!(r.terminated || r.truncated)) {
-      EXPECT_EQ(b.observations, rb.obs);
-      EXPECT_EQ(b.active, rb.active);
-      continue;
-    }
-    EXPECT_EQ(b.terminated[0], r.terminated);
-    EXPECT_EQ(b.truncated[0], r.truncated);
-    EXPECT_EQ(b.final_observations, rb.obs);
-    EXPECT_EQ(b.final_states, rb.state);
-    EXPECT_EQ(b.final_active, rb.active);
-    EXPECT_EQ(b.episode_lengths[0], t + 1);
-    EXPECT_EQ(b.agent_episode_returns, returns);
-    EXPECT_DOUBLE_EQ(b.episode_returns[0], returns[0] + returns[1] + returns[2]);
-    // The live rows already hold the next episode: everyone active again, t = 0.
-    EXPECT_EQ(b.active, (std::vector<std::uint8_t>{1, 1, 1}));
-    EXPECT_EQ(b.states[2], 0.0f);
-    return;
-  }
-  FAIL() << "ToyTeam never ended within its time limit";
-}
-
-TEST(MultiAgentVectorEnv, RefusedBatchLeavesEveryCopyUntouched) {
-  auto vec = toy_vector(4, 2);
-  vec->reset(1);
-  const auto before = vec->buffers().observations;
-  std::vector<std::int64_t> d;
-  std::vector<float> c;
-  fill_actions(vec->buffers(), 0, d, c);
-  d[3 * 3 * 2] = 7;  // copy 3, agent 0
-  expect_error([&] { vec->step({d, c}); }, "copy 3: ToyTeam-v0: action 7 of agent 0 (scout_0)");
-  EXPECT_EQ(vec->buffers().observations, before);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(vec->env(i).elapsed_steps(), 0);
-  d.pop_back();
-  expect_error(
-      [&] {
-        vec->step({d, c});
-      },
-      "expected 24 discrete action values ([4 copies, 3 agents, 2 per agent]), got 23");
-}
-
-TEST(MultiAgentVectorEnv, SnapshotContinuesExactly) {
-  auto a = toy_vector(3, 1);
-  a->reset(5);
-  std::vector<std::int64_t> d;
-  std::vector<float> c;
-  for (int t = 0; t < 13; ++t) {
-    fill_actions(a->buffers(), t, d, c);
-    a->step({d, c});
-  }
-  ASSERT_TRUE(a->can_snapshot());
-  ByteWriter w;
-  a->save(w);
-  auto b = toy_vector(3, 1);
-  ByteReader r(w.bytes(), "snapshot");
-  b->load(r);
-  EXPECT_EQ(a->buffers().observations, b->buffers().observations);
-  EXPECT_EQ(a->buffers().active, b->buffers().active);
-  for (int t = 13; t < 80; ++t) {
-    fill_actions(a->buffers(), t, d, c);
-    a->step({d, c});
-    b->step({d, c});
-    ASSERT_EQ(a->buffers().observations, b->buffers().observations) << t;
-    ASSERT_EQ(a->buffers().rewards, b->buffers().rewards) << t;
-    ASSERT_EQ(a->buffers().terminated, b->buffers().terminated) << t;
-    ASSERT_EQ(a->buffers().truncated, b->buffers().truncated) << t;
-    // Episode statistics are valid only where an episode ended (other rows are stale).
-    for (int i = 0; i < 3; ++i) {
-      if (!a->buffers().done(i)) continue;
-      const auto k = static_cast<std::size_t>(i);
-      ASSERT_EQ(a->buffers().episode_lengths[k], b->buffers().episode_lengths[k]) << t;
-      ASSERT_EQ(a->buffers().episode_returns[k], b->buffers().episode_returns[k]) << t;
-      for (std::size_t j = 3 * k; j < 3 * k + 3; ++j)
-        ASSERT_EQ(a->buffers().agent_episode_returns[j], b->buffers().agent_episode_returns[j])
-            << t;
-    }
-  }
 }
 
 // --- registry ----------------------------------------------------------------------------

@@ -11,8 +11,8 @@
 
 #include "box2d_test_util.h"
 #include "core/error.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::envs {
 namespace {
@@ -407,7 +407,7 @@ TEST(MultiWalker, StateIsADocumentedSubsetAndSnapshotsAreRefused) {
 // Random joint actions for a vector env, recording every buffer.
 testing::Trace record_multiwalker(int num_envs, int threads, int steps, std::uint64_t seed,
                                   const OptionMap& options = {}) {
-  auto env = LocalMultiAgentVectorEnv::make("multiwalker_v9", options, num_envs, threads);
+  auto env = LocalVectorEnv::make("multiwalker_v9", options, num_envs, threads);
   env->reset(seed);
   testing::Trace trace;
   Rng actions(seed + 1);

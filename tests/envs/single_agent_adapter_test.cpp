@@ -1,6 +1,7 @@
 // A plain env seen as one agent must behave exactly as the plain env: same seed, same actions,
 // same observations, rewards and flags, bit for bit, through resets and the time limit; its spec
-// keeps the plain env's identity; save/load carries the wrapped env's own RNG.
+// keeps the plain env's identity; save/load carries the wrapped env's own RNG in the plain env's
+// own bytes.
 
 #include "envs/single_agent_adapter.h"
 
@@ -131,6 +132,49 @@ TEST(SingleAgentAdapter, SaveAndLoadContinueExactly) {
       ASSERT_EQ(obs, obs_b) << "the episode after the restore starts differently";
     }
   }
+}
+
+TEST(SingleAgentAdapter, SavesThePlainEnvsOwnBytes) {
+  auto plain = make("Pendulum-v1");
+  auto adapted = make_multi_agent("Pendulum-v1");
+  std::vector<float> obs(3), obs_a(3);
+  std::vector<std::uint8_t> active(1);
+  std::vector<double> reward(1);
+  const MultiAgentView view{obs_a, {}, active};
+  plain->reset(4, obs);
+  adapted->reset(4, view);
+  const std::vector<float> torque{-1.0f};
+  for (int t = 0; t < 3; ++t) {
+    plain->step({{}, torque}, obs);
+    adapted->step({{}, torque}, view, reward);
+  }
+  ByteWriter a, b;
+  plain->save(a);
+  adapted->save(b);
+  EXPECT_EQ(a.bytes(), b.bytes());
+}
+
+TEST(SingleAgentAdapter, ARestoreAfterTheTimeLimitStillNeedsAReset) {
+  // The wrapped env does not see the wrapper's limit, so its bytes say "running"; the restored
+  // wrapper must still know that the limit ended the episode.
+  auto a = make_multi_agent("CartPole-v1", {{"max_episode_steps", "2"}});
+  std::vector<float> obs(4);
+  std::vector<std::uint8_t> active(1);
+  std::vector<double> reward(1);
+  const MultiAgentView view{obs, {}, active};
+  a->reset(1, view);
+  const std::vector<std::int64_t> action{1};
+  a->step({action, {}}, view, reward);
+  ASSERT_TRUE(a->step({action, {}}, view, reward).truncated);
+  ByteWriter out;
+  a->save(out);
+  auto b = make_multi_agent("CartPole-v1", {{"max_episode_steps", "2"}});
+  ByteReader in(out.bytes(), "an adapted CartPole snapshot");
+  b->load(in, view);
+  EXPECT_EQ(b->elapsed_steps(), 2);
+  EXPECT_TRUE(b->needs_reset());
+  EXPECT_EQ(active, (std::vector<std::uint8_t>{1}));
+  EXPECT_THROW(b->step({action, {}}, view, reward), Error);
 }
 
 TEST(SingleAgentAdapter, RefusesWhatThePlainEnvRefuses) {

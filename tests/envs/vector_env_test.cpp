@@ -3,19 +3,35 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "core/error.h"
 #include "envs/registry.h"
+#include "tests/envs/toy_team_env.h"
 
 namespace trustrl::envs {
 namespace {
+
+using testing_env::Flaw;
+using testing_env::ToyTeamEnv;
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing \"" << fragment << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+// --- plain envs, one agent each ---------------------------------------------------------
 
 // Steps with a fixed action pattern and records every buffer.
 std::vector<float> run(const std::string& id, int num_envs, int threads, int steps) {
   auto env = LocalVectorEnv::make(id, {}, num_envs, threads);
   env->reset(99);
   std::vector<float> trace = env->buffers().observations;
-  const auto& space = env->spec().action_space;
+  const auto& space = env->single_agent_spec().action_space;
   std::vector<std::int64_t> discrete;
   std::vector<float> continuous;
   for (int t = 0; t < steps; ++t) {
@@ -96,14 +112,70 @@ TEST(VectorEnv, WrongActionCountIsAnError) {
   auto vec = LocalVectorEnv::make("CartPole-v1", {}, 4, 1);
   vec->reset(0);
   std::vector<std::int64_t> three{0, 1, 0};
-  try {
-    vec->step({three, {}});
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected 4 discrete action values for 4 copies, got 3"),
-              std::string::npos)
-        << e.what();
+  expect_error(
+      [&] {
+        vec->step({three, {}});
+      },
+      "expected 4 discrete action values ([4 copies, 1 agents, 1 per agent]), got 3");
+}
+
+TEST(VectorEnv, APlainEnvIsOneAgentWithItsOwnSpec) {
+  auto vec = LocalVectorEnv::make("Pendulum-v1", {{"max_episode_steps", "9"}}, 2, 1);
+  ASSERT_TRUE(vec->single_agent());
+  const EnvSpec& plain = vec->single_agent_spec();
+  EXPECT_EQ(plain.canonical(),
+            make("Pendulum-v1", {{"max_episode_steps", "9"}})->spec().canonical());
+  EXPECT_EQ(vec->spec().num_agents(), 1);
+  EXPECT_EQ(vec->spec().state_dim(), 0);
+  vec->reset(3);
+  const StepBuffers& b = vec->buffers();
+  EXPECT_EQ(b.observations.size(), 2u * 3u);  // [N, obs_dim]: the agent axis adds nothing
+  EXPECT_EQ(b.active, (std::vector<std::uint8_t>{1, 1}));
+  const std::vector<float> torque{0.5f, -0.5f};
+  for (int t = 0; t < 9; ++t) vec->step({{}, torque});
+  ASSERT_TRUE(b.truncated[0] && b.truncated[1]);
+  // One agent's return is the team's, and it was active at the end.
+  EXPECT_EQ(b.agent_episode_returns, b.episode_returns);
+  EXPECT_EQ(b.final_active, (std::vector<std::uint8_t>{1, 1}));
+}
+
+TEST(VectorEnv, TheSingleAgentSpecOfATeamIsRefusedNamingTheEnv) {
+  auto vec = LocalVectorEnv::make("simple_spread_v3", {}, 1, 1);
+  EXPECT_FALSE(vec->single_agent());
+  expect_error([&] { vec->single_agent_spec(); },
+               "simple_spread_v3 is a multi-agent env (3 agents); this needs a single-agent env");
+}
+
+TEST(VectorEnv, APlainEnvsSnapshotKeepsThePlainFormat) {
+  // A single-agent checkpoint holds: the copy count, each plain env's own Env::save bytes, the
+  // running returns and the running lengths. Resuming an older checkpoint depends on it.
+  auto vec = LocalVectorEnv::make("CartPole-v1", {}, 2, 1);
+  std::vector<std::unique_ptr<Env>> plain;
+  std::vector<std::vector<float>> obs(2, std::vector<float>(4));
+  vec->reset(8);
+  for (int i = 0; i < 2; ++i) {
+    plain.push_back(make("CartPole-v1"));
+    plain.back()->reset(8 + static_cast<std::uint64_t>(i), obs[static_cast<std::size_t>(i)]);
   }
+  const std::vector<std::int64_t> act{1, 0};
+  std::vector<double> returns(2, 0.0);
+  std::vector<std::int32_t> lengths(2, 0);
+  for (int t = 0; t < 5; ++t) {
+    vec->step({act, {}});
+    for (std::size_t i = 0; i < 2; ++i) {
+      returns[i] += plain[i]->step({std::span(act).subspan(i, 1), {}}, obs[i]).reward;
+      lengths[i] += 1;
+    }
+  }
+  ByteWriter want;
+  want.put<std::uint64_t>(2);
+  for (const auto& e : plain) e->save(want);
+  want.put_vector(returns);
+  want.put_vector(lengths);
+  ByteWriter got;
+  vec->save(got);
+  EXPECT_EQ(std::vector<std::uint8_t>(got.bytes().begin(), got.bytes().end()),
+            std::vector<std::uint8_t>(want.bytes().begin(), want.bytes().end()));
 }
 
 TEST(VectorEnv, SnapshotContinuesExactly) {
@@ -123,6 +195,179 @@ TEST(VectorEnv, SnapshotContinuesExactly) {
     ASSERT_EQ(a->buffers().observations, b->buffers().observations) << t;
     ASSERT_EQ(a->buffers().rewards, b->buffers().rewards) << t;
     ASSERT_EQ(a->buffers().episode_returns, b->buffers().episode_returns) << t;
+  }
+}
+
+// --- a team of agents --------------------------------------------------------------------------
+
+// Buffers for one env.
+struct Buffers {
+  explicit Buffers(const MultiAgentSpec& s)
+      : obs(static_cast<std::size_t>(s.num_agents() * s.max_obs_dim()), -1.0f),
+        state(static_cast<std::size_t>(s.state_dim())),
+        active(static_cast<std::size_t>(s.num_agents())),
+        rewards(static_cast<std::size_t>(s.num_agents())) {}
+  MultiAgentView view() { return {obs, state, active}; }
+  std::vector<float> obs, state;
+  std::vector<std::uint8_t> active;
+  std::vector<double> rewards;
+};
+
+std::unique_ptr<LocalVectorEnv> toy_vector(int n, int threads, Flaw flaw = Flaw::kNone) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (int i = 0; i < n; ++i) envs.push_back(std::make_unique<ToyTeamEnv>(flaw));
+  return std::make_unique<LocalVectorEnv>(std::move(envs), threads);
+}
+
+// Valid actions from a fixed pattern, with sentinels for inactive agents.
+void fill_actions(const StepBuffers& b, int t, std::vector<std::int64_t>& d,
+                  std::vector<float>& c) {
+  const int n = b.num_envs;
+  d.assign(static_cast<std::size_t>(n * 3 * 2), kNoDiscreteAction);
+  c.assign(static_cast<std::size_t>(n * 3 * 2), kNoContinuousAction);
+  for (int i = 0; i < n; ++i)
+    for (int a = 0; a < 3; ++a) {
+      const auto k = static_cast<std::size_t>(i * 3 + a);
+      if (!b.active[k]) continue;
+      if (a < 2)
+        d[k * 2] = (t + i + a) % 3;
+      else {
+        c[k * 2] = static_cast<float>((t * 7 + i) % 5 - 2) * 0.4f;
+        c[k * 2 + 1] = 0.0f;
+      }
+    }
+}
+
+std::vector<double> toy_trace(int n, int threads, int steps) {
+  auto env = toy_vector(n, threads);
+  env->reset(42);
+  std::vector<double> trace;
+  std::vector<std::int64_t> d;
+  std::vector<float> c;
+  for (int t = 0; t < steps; ++t) {
+    fill_actions(env->buffers(), t, d, c);
+    env->step({d, c});
+    const auto& b = env->buffers();
+    trace.insert(trace.end(), b.observations.begin(), b.observations.end());
+    trace.insert(trace.end(), b.states.begin(), b.states.end());
+    trace.insert(trace.end(), b.rewards.begin(), b.rewards.end());
+    trace.insert(trace.end(), b.active.begin(), b.active.end());
+    trace.insert(trace.end(), b.terminated.begin(), b.terminated.end());
+    trace.insert(trace.end(), b.truncated.begin(), b.truncated.end());
+  }
+  return trace;
+}
+
+TEST(VectorEnv, SameSeedSameTeamBatchesWhateverTheThreadCount) {
+  const auto serial = toy_trace(7, 1, 120);
+  EXPECT_EQ(serial, toy_trace(7, 2, 120));
+  EXPECT_EQ(serial, toy_trace(7, 4, 120));
+}
+
+TEST(VectorEnv, TeamCopyISeededWithSeedPlusI) {
+  auto vec = toy_vector(3, 1);
+  vec->reset(10);
+  for (int i = 0; i < 3; ++i) {
+    ToyTeamEnv env;
+    Buffers b(env.spec());
+    env.reset(10 + i, b.view());
+    const auto& v = vec->buffers().observations;
+    EXPECT_EQ(std::vector<float>(v.begin() + i * 12, v.begin() + (i + 1) * 12), b.obs) << i;
+  }
+}
+
+TEST(VectorEnv, AutoResetKeepsTheFinalViewAndReturnsApart) {
+  auto vec = toy_vector(1, 1);
+  vec->reset(0);
+  ToyTeamEnv ref;
+  Buffers rb(ref.spec());
+  ref.reset(0, rb.view());
+  std::vector<std::int64_t> d;
+  std::vector<float> c;
+  std::vector<double> returns(3, 0.0);
+  for (int t = 0; t < 10; ++t) {
+    fill_actions(vec->buffers(), t, d, c);
+    const auto r = ref.step({d, c}, rb.view(), rb.rewards);
+    vec->step({d, c});
+    const auto& b = vec->buffers();
+    EXPECT_EQ(b.rewards, rb.rewards);
+    for (int a = 0; a < 3; ++a)
+      returns[static_cast<std::size_t>(a)] += rb.rewards[static_cast<std::size_t>(a)];
+    if (!(r.terminated || r.truncated)) {
+      EXPECT_EQ(b.observations, rb.obs);
+      EXPECT_EQ(b.active, rb.active);
+      continue;
+    }
+    EXPECT_EQ(b.terminated[0], r.terminated);
+    EXPECT_EQ(b.truncated[0], r.truncated);
+    EXPECT_EQ(b.final_observations, rb.obs);
+    EXPECT_EQ(b.final_states, rb.state);
+    EXPECT_EQ(b.final_active, rb.active);
+    EXPECT_EQ(b.episode_lengths[0], t + 1);
+    EXPECT_EQ(b.agent_episode_returns, returns);
+    EXPECT_DOUBLE_EQ(b.episode_returns[0], returns[0] + returns[1] + returns[2]);
+    // The live rows already hold the next episode: everyone active again, t = 0.
+    EXPECT_EQ(b.active, (std::vector<std::uint8_t>{1, 1, 1}));
+    EXPECT_EQ(b.states[2], 0.0f);
+    return;
+  }
+  FAIL() << "ToyTeam never ended within its time limit";
+}
+
+TEST(VectorEnv, RefusedBatchLeavesEveryCopyUntouched) {
+  auto vec = toy_vector(4, 2);
+  vec->reset(1);
+  const auto before = vec->buffers().observations;
+  std::vector<std::int64_t> d;
+  std::vector<float> c;
+  fill_actions(vec->buffers(), 0, d, c);
+  d[3 * 3 * 2] = 7;  // copy 3, agent 0
+  expect_error([&] { vec->step({d, c}); }, "copy 3: ToyTeam-v0: action 7 of agent 0 (scout_0)");
+  EXPECT_EQ(vec->buffers().observations, before);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(vec->env(i).elapsed_steps(), 0);
+  d.pop_back();
+  expect_error(
+      [&] {
+        vec->step({d, c});
+      },
+      "expected 24 discrete action values ([4 copies, 3 agents, 2 per agent]), got 23");
+}
+
+TEST(VectorEnv, TeamSnapshotContinuesExactly) {
+  auto a = toy_vector(3, 1);
+  a->reset(5);
+  std::vector<std::int64_t> d;
+  std::vector<float> c;
+  for (int t = 0; t < 13; ++t) {
+    fill_actions(a->buffers(), t, d, c);
+    a->step({d, c});
+  }
+  ASSERT_TRUE(a->can_snapshot());
+  ByteWriter w;
+  a->save(w);
+  auto b = toy_vector(3, 1);
+  ByteReader r(w.bytes(), "snapshot");
+  b->load(r);
+  EXPECT_EQ(a->buffers().observations, b->buffers().observations);
+  EXPECT_EQ(a->buffers().active, b->buffers().active);
+  for (int t = 13; t < 80; ++t) {
+    fill_actions(a->buffers(), t, d, c);
+    a->step({d, c});
+    b->step({d, c});
+    ASSERT_EQ(a->buffers().observations, b->buffers().observations) << t;
+    ASSERT_EQ(a->buffers().rewards, b->buffers().rewards) << t;
+    ASSERT_EQ(a->buffers().terminated, b->buffers().terminated) << t;
+    ASSERT_EQ(a->buffers().truncated, b->buffers().truncated) << t;
+    // Episode statistics are valid only where an episode ended (other rows are stale).
+    for (int i = 0; i < 3; ++i) {
+      if (!a->buffers().done(i)) continue;
+      const auto k = static_cast<std::size_t>(i);
+      ASSERT_EQ(a->buffers().episode_lengths[k], b->buffers().episode_lengths[k]) << t;
+      ASSERT_EQ(a->buffers().episode_returns[k], b->buffers().episode_returns[k]) << t;
+      for (std::size_t j = 3 * k; j < 3 * k + 3; ++j)
+        ASSERT_EQ(a->buffers().agent_episode_returns[j], b->buffers().agent_episode_returns[j])
+            << t;
+    }
   }
 }
 

@@ -155,7 +155,7 @@ TEST(Convert, StepBatchRoundTripsWithFinalObservationsOfEndedCopiesOnly) {
   EXPECT_EQ(msg.final_observations_size(), ended * 4);
   EXPECT_EQ(msg.episode_lengths_size(), ended);
   envs::StepBuffers remote;
-  remote.resize(4, 4);
+  remote.resize(4, 1, 4, 0);
   // Copies that did not end keep their rows (the message carries none); the ended copies' rows
   // hold stale values that read_step must overwrite, or the comparisons below fail.
   remote.final_observations = local.final_observations;
@@ -183,7 +183,7 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   wire::StepResponse good;
   write_step(local, &good);
   envs::StepBuffers into;
-  into.resize(4, 4);
+  into.resize(4, 1, 4, 0);
   auto error = [&](const wire::StepResponse& msg) {
     return error_of([&] { read_step(msg, into, "simulator at sim:1"); });
   };

@@ -6,12 +6,11 @@
 
 #include <thread>
 
+#include "agents/env_actor.h"
 #include "agents/mappo.h"
-#include "agents/multi_agent_actor.h"
 #include "agents/ppo.h"
 #include "agents/rollout_channel.h"
 #include "agents/rollout_columns.h"
-#include "agents/single_agent_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "server/c10d_collective.h"
@@ -43,20 +42,14 @@ std::vector<float> weights_of(agents::Learner& learner) {
 // Runs `updates` updates of one learner on whole batches and of two data-parallel learners on
 // their halves (joined by all_gather_batch, as the trainer does), and compares the weights.
 void compare(const agents::TrainConfig& config, int updates) {
-  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory(),
-                                               agents::local_multi_agent_env_factory());
+  const agents::RunEnv env =
+      agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
   const int n = static_cast<int>(config.env.num_envs),
             steps = static_cast<int>(config.ppo.num_steps);
   // The batches: one actor on all copies, acting with the single learner's policy.
   auto single = agents::make_learner(config, env);
-  std::unique_ptr<agents::Actor> actor;
-  if (env.multi_agent)
-    actor =
-        agents::make_actor(nullptr, envs::LocalMultiAgentVectorEnv::make(config.env.id, {}, n, 1),
-                           11, single->snapshot());
-  else
-    actor = agents::make_actor(envs::LocalVectorEnv::make(config.env.id, {}, n, 1), nullptr, 11,
-                               single->snapshot());
+  std::unique_ptr<agents::Actor> actor = agents::make_actor(
+      envs::LocalVectorEnv::make(config.env.id, {}, n, 1), 11, single->snapshot());
   std::vector<agents::Rollout> batches(static_cast<std::size_t>(updates));
   for (int u = 0; u < updates; ++u) {
     actor->collect(steps, batches[static_cast<std::size_t>(u)]);

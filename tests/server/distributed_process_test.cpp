@@ -155,7 +155,8 @@ std::unique_ptr<ChildProcess> start_actor(const std::string& address,
 double deterministic_return(const fs::path& policy_file) {
   const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_file);
   auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
-  return agents::evaluate(*env, policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
+  return agents::evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345)
+      .mean_return();
 }
 
 TEST(DistributedProcess, LearnerWithOneActorWritesTheMetricsOfTrain) {

@@ -11,6 +11,7 @@
 #include "envs/classic/cartpole.h"
 #include "envs/options.h"
 #include "envs/registry.h"
+#include "envs/single_agent_adapter.h"
 #include "server/protocol_checks.h"
 #include "server/remote_vector_env.h"
 #include "tests/server/child_process.h"
@@ -162,7 +163,7 @@ TEST(PythonSimulator, ExampleCartPoleConformsAndFollowsGymnasiumsEquations) {
 
   // The simulator's spec is the built-in CartPole-v1's: a client expecting it is accepted.
   RemoteEnvOptions options = client_for(sim.address);
-  options.expected_spec = envs::make("CartPole-v1")->spec();
+  options.expected_spec = envs::one_agent_spec(envs::make("CartPole-v1")->spec());
   RemoteVectorEnv remote(options);
   remote.reset(21);
   // Each transition matches the C++ CartPole started from the same (float32) state.

@@ -11,7 +11,7 @@
 #include <limits>
 #include <thread>
 
-#include "agents/single_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "envs/registry.h"
@@ -42,8 +42,7 @@ run: {tensorboard: false}
 struct Harness {
   explicit Harness(agents::TrainConfig c, LearnerServiceOptions options = {})
       : config(std::move(c)) {
-    env = agents::probe_env(config, agents::local_env_factory(),
-                            agents::local_multi_agent_env_factory());
+    env = agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
     learner = agents::make_learner(config, env);
     service = std::make_unique<LearnerService>(
         agents::ChannelSetup{config, env, 0, 1, static_cast<int>(config.env.num_envs)}, options);
@@ -75,7 +74,7 @@ struct Harness {
 
   // A real rollout of `version` from a local actor.
   agents::Rollout rollout(std::int64_t version, std::uint64_t seed = 1) {
-    agents::SingleAgentActor actor(
+    agents::EnvActor actor(
         envs::LocalVectorEnv::make("CartPole-v1", {}, static_cast<int>(config.env.num_envs), 1),
         seed);
     actor.set_policy(learner->snapshot());
@@ -385,8 +384,8 @@ TEST(LearnerService, SecurityTokenAndLoopback) {
   LearnerServiceOptions open;
   open.listen = "0.0.0.0:0";
   agents::TrainConfig config = config_for();
-  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory(),
-                                               agents::local_multi_agent_env_factory());
+  const agents::RunEnv env =
+      agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
   try {
     LearnerService service(agents::ChannelSetup{config, env, 0, 1, 4}, open);
     FAIL() << "a learner reachable from other machines without a token";

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "envs/multi_agent_vector_env.h"
 #include "envs/registry.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::server {
 namespace {
@@ -111,8 +111,8 @@ TEST(MultiAgentConvert, ActionsPackInAgentOrderPerDtype) {
 class MultiAgentReadStep : public testing::Test {
  protected:
   MultiAgentReadStep()
-      : env_(envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4",
-                                                  {{"max_episode_steps", "2"}}, 2, 1)),
+      : env_(envs::LocalVectorEnv::make("simple_speaker_listener_v4", {{"max_episode_steps", "2"}},
+                                        2, 1)),
         layout_(env_->spec()) {
     env_->reset(1);
     const std::vector<std::int64_t> actions{1, 2, 0, 4};
@@ -125,15 +125,15 @@ class MultiAgentReadStep : public testing::Test {
     return error_of([&] { read_step(layout_, r, mirror_, "simulator at test"); });
   }
 
-  std::unique_ptr<envs::LocalMultiAgentVectorEnv> env_;
+  std::unique_ptr<envs::LocalVectorEnv> env_;
   AgentLayout layout_;
   wire::StepResponse good_;
-  envs::MultiAgentStepBuffers mirror_;
+  envs::StepBuffers mirror_;
 };
 
 TEST_F(MultiAgentReadStep, ReadsWhatTheServerWrote) {
   ASSERT_EQ(read(good_), "");
-  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const envs::StepBuffers& b = env_->buffers();
   EXPECT_EQ(mirror_.observations, b.observations);
   EXPECT_EQ(mirror_.final_observations, b.final_observations);
   EXPECT_EQ(mirror_.final_states, b.final_states);

@@ -1,14 +1,14 @@
 // Multi-agent envs served by real processes: `trustrl env-server --env <multi-agent id>` driven by
-// a RemoteMultiAgentVectorEnv, `trustrl check-env` on it, and the Python SDK serving a
+// a RemoteVectorEnv, `trustrl check-env` on it, and the Python SDK serving a
 // PettingZoo-style simulator (python/examples/coop_line_sim.py).
 
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include "envs/multi_agent_conformance.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 #include "server/protocol_checks.h"
-#include "server/remote_multi_agent_vector_env.h"
+#include "server/remote_vector_env.h"
 #include "tests/server/child_process.h"
 #include "tests/server/test_servers.h"
 
@@ -38,8 +38,8 @@ TEST(MultiAgentEnvServerProcess, ServesBatchesIdenticalToLocalAndStopsOnSigterm)
   Child server = start_env_server("simple_speaker_listener_v4", 3);
   expect_all_pass(run_protocol_checks({server.address, "", "", kDefaultMaxMessageBytes}, 30),
                   "protocol");
-  RemoteMultiAgentVectorEnv remote(client_for(server.address));
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {}, 3, 1);
+  RemoteVectorEnv remote(client_for(server.address));
+  auto local = envs::LocalVectorEnv::make("simple_speaker_listener_v4", {}, 3, 1);
   remote.reset(5);
   local->reset(5);
   std::vector<std::int64_t> a(6);
@@ -97,7 +97,7 @@ TEST(PythonMultiAgentSimulator, ExampleConformsAndPassesCheckEnv) {
   EXPECT_NE(check.output().find(" passed, 0 failed"), std::string::npos) << check.output();
   EXPECT_NE(check.output().find("Multi-agent env behaviour"), std::string::npos) << check.output();
 
-  RemoteMultiAgentVectorEnv env(client_for(sim.address));
+  RemoteVectorEnv env(client_for(sim.address));
   const envs::MultiAgentSpec& spec = env.spec();
   ASSERT_EQ(spec.num_agents(), 2);
   EXPECT_EQ(spec.agent_names[0], "stepper");
@@ -106,7 +106,7 @@ TEST(PythonMultiAgentSimulator, ExampleConformsAndPassesCheckEnv) {
   EXPECT_NE(spec.obs_dim(0), spec.obs_dim(1));
   EXPECT_GT(spec.state_dim(), 0);
   // Same seed, same actions: the same batches from two sessions.
-  RemoteMultiAgentVectorEnv again(client_for(sim.address));
+  RemoteVectorEnv again(client_for(sim.address));
   env.reset(9);
   again.reset(9);
   std::vector<std::int64_t> d(static_cast<std::size_t>(3 * 2 * spec.max_action_dim()));

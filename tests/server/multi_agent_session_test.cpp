@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 #include "server/env_session.h"
 #include "server/multi_agent_convert.h"
 #include "server/spec_hash.h"
@@ -23,7 +23,7 @@ class MultiAgentSessionTest : public testing::Test {
       : id_(id),
         copies_(copies),
         options_(options),
-        config_(make_session_config(registered_multi_agent_env_maker(id, options, copies), "test")),
+        config_(make_session_config(registered_env_maker(id, options, copies), "test")),
         session_(config_) {}
 
   static wire::SessionRequest handshake(bool multi_agent = true) {
@@ -114,7 +114,7 @@ TEST_F(MultiAgentSessionTest, WrongAgentCountIsRefusedAtTheHandshakeNamingIt) {
 
 TEST_F(MultiAgentSessionTest, ServesPackedArraysMatchingALocalEnv) {
   start(11);
-  auto local = envs::LocalMultiAgentVectorEnv::make(id_, {}, copies_, 1);
+  auto local = envs::LocalVectorEnv::make(id_, {}, copies_, 1);
   local->reset(11);
   const AgentLayout layout(local->spec());
   EXPECT_EQ(layout.obs_width, 3 + 11);

@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/rng.h"
 #include "envs/registry.h"
+#include "envs/single_agent_adapter.h"
 #include "server/env_server.h"
 
 namespace trustrl::server {
@@ -76,6 +77,10 @@ void expect_same_buffers(const envs::StepBuffers& a, const envs::StepBuffers& b,
   EXPECT_EQ(a.final_observations, b.final_observations) << at;
   EXPECT_EQ(a.episode_returns, b.episode_returns) << at;
   EXPECT_EQ(a.episode_lengths, b.episode_lengths) << at;
+  // The one agent's fields of a single-agent client, as a local one-agent env fills them.
+  EXPECT_EQ(a.active, b.active) << at;
+  EXPECT_EQ(a.final_active, b.final_active) << at;
+  EXPECT_EQ(a.agent_episode_returns, b.agent_episode_returns) << at;
 }
 
 // Same seed and actions: remote and local batches agree bit for bit, auto-resets included.
@@ -92,7 +97,7 @@ void expect_parity(const std::string& id, const std::string& address, int copies
     std::vector<std::int64_t> d;
     std::vector<float> c;
     for (int t = 0; t < 450; ++t) {
-      const auto actions = pattern(local->spec(), copies, t, d, c);
+      const auto actions = pattern(local->single_agent_spec(), copies, t, d, c);
       local->step(actions);
       remote.step(actions);
       expect_same_buffers(remote.buffers(), local->buffers(), id + " step " + std::to_string(t));
@@ -176,7 +181,7 @@ TEST(RemoteVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
   client.reconnect_backoff_s = 3600;  // a retry would hang the test: a refusal must not be retried
   envs::EnvSpec expected = envs::make("CartPole-v1")->spec();
   expected.max_episode_steps = 200;
-  client.expected_spec = expected;
+  client.expected_spec = envs::one_agent_spec(expected);
   const std::string message = error_of([&] { RemoteVectorEnv env(client); });
   EXPECT_EQ(message, "simulator at " + server->address() +
                          " refused the session: FAILED_PRECONDITION: handshake: spec mismatch, the "

@@ -9,7 +9,7 @@
 #include <future>
 #include <mutex>
 
-#include "agents/single_agent_actor.h"
+#include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "envs/vector_env.h"
 #include "server/learner_protocol.h"
@@ -68,7 +68,7 @@ ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2}
 run: {tensorboard: false}
 )" + extra)) {
     env = agents::probe_env(config, agents::local_env_factory(),
-                            agents::local_multi_agent_env_factory());
+                            agents::local_env_factory());
     learner = agents::make_learner(config, env);
     GathererSettings settings;
     settings.distributed = config.distributed;
@@ -103,7 +103,7 @@ run: {tensorboard: false}
 
   // A real rollout of `num_envs` CartPole copies, labelled with `version`.
   agents::Rollout rollout(std::int64_t version, int num_envs = 4, std::uint64_t seed = 1) {
-    agents::SingleAgentActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, num_envs, 1),
+    agents::EnvActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, num_envs, 1),
                                    seed);
     actor.set_policy(learner->snapshot());
     agents::Rollout r;

@@ -1,4 +1,4 @@
-#include "agents/multi_agent_actor.h"
+#include "agents/env_actor.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,13 +7,12 @@
 
 namespace trustrl::agents {
 
-MultiAgentActor::MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed)
-    : env_(std::move(env)), rng_(Rng::derive(seed, 0xAC7)) {
+EnvActor::EnvActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed, std::uint64_t stream)
+    : env_(std::move(env)), stream_(stream), rng_(Rng::derive(seed, stream)) {
   env_->reset(seed);
 }
 
-int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input,
-                                  bool agent_id) {
+int EnvActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id) {
   int width = 0;
   if (input != CriticInput::kObservation) width += static_cast<int>(spec.state_dim());
   if (input != CriticInput::kState) width += static_cast<int>(spec.max_obs_dim());
@@ -21,9 +20,9 @@ int MultiAgentActor::critic_width(const envs::MultiAgentSpec& spec, CriticInput 
   return width;
 }
 
-void MultiAgentActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input,
-                                         bool agent_id, const float* state,
-                                         const float* observation, int agent, float* out) {
+void EnvActor::write_critic_input(const envs::MultiAgentSpec& spec, CriticInput input,
+                                  bool agent_id, const float* state, const float* observation,
+                                  int agent, float* out) {
   if (input != CriticInput::kObservation) out = std::copy(state, state + spec.state_dim(), out);
   if (input != CriticInput::kState)
     out = std::copy(observation, observation + spec.max_obs_dim(), out);
@@ -51,12 +50,10 @@ void check_policy_fits(const PolicySnapshot& snapshot, const envs::MultiAgentSpe
     if (g.num_agents != spec.num_agents())
       throw Error("the policy was trained for " + std::to_string(g.num_agents) + " agents; " +
                   spec.id + " has " + std::to_string(spec.num_agents()));
-    if (g.critic_input_dim() !=
-        MultiAgentActor::critic_width(spec, g.critic_input, g.agent_id_input))
-      throw Error(
-          "the policy's critic takes " + std::to_string(g.critic_input_dim()) + " inputs; " +
-          spec.id + " gives " +
-          std::to_string(MultiAgentActor::critic_width(spec, g.critic_input, g.agent_id_input)));
+    if (g.critic_input_dim() != EnvActor::critic_width(spec, g.critic_input, g.agent_id_input))
+      throw Error("the policy's critic takes " + std::to_string(g.critic_input_dim()) +
+                  " inputs; " + spec.id + " gives " +
+                  std::to_string(EnvActor::critic_width(spec, g.critic_input, g.agent_id_input)));
     for (const int a : g.agents) {
       const std::string& name = spec.agent_names[static_cast<std::size_t>(a)];
       if (g.obs_dim() != spec.obs_dim(a))
@@ -71,8 +68,9 @@ void check_policy_fits(const PolicySnapshot& snapshot, const envs::MultiAgentSpe
   }
 }
 
-void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
+void EnvActor::set_policy(const PolicySnapshot& snapshot) {
   const envs::MultiAgentSpec& spec = env_->spec();
+  if (env_->single_agent()) check_policy_fits(snapshot, env_->single_agent_spec());
   check_policy_fits(snapshot, spec);
   group_of_.assign(static_cast<std::size_t>(spec.num_agents()), -1);
   for (std::size_t g = 0; g < snapshot.groups.size(); ++g)
@@ -82,9 +80,10 @@ void MultiAgentActor::set_policy(const PolicySnapshot& snapshot) {
   version_ = snapshot.version;
   policies_.clear();
   for (const auto& g : groups_) policies_.emplace_back(g.weights);
+  exploration_.assign(groups_.size(), {});
 }
 
-void MultiAgentActor::group_values(std::size_t g, const float* critic_rows, int rows, float* out) {
+void EnvActor::group_values(std::size_t g, const float* critic_rows, int rows, float* out) {
   const GroupPolicy& group = groups_[g];
   normalized_critic_.resize(static_cast<std::size_t>(rows) *
                             static_cast<std::size_t>(group.critic_input_dim()));
@@ -93,9 +92,9 @@ void MultiAgentActor::group_values(std::size_t g, const float* critic_rows, int 
   for (int i = 0; i < rows; ++i) out[i] = group.value_normalizer.denormalize(out[i]);
 }
 
-void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
+void EnvActor::act(bool deterministic, Rollout* out, int t) {
   const envs::MultiAgentSpec& spec = env_->spec();
-  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const envs::StepBuffers& b = env_->buffers();
   const int n = env_->num_envs(), agents = spec.num_agents();
   const auto max_obs = static_cast<std::size_t>(spec.max_obs_dim());
   const auto max_act = static_cast<std::size_t>(spec.max_action_dim());
@@ -126,8 +125,14 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
                            b.states.data() + static_cast<std::size_t>(i) * state_dim, obs, a,
                            &critic_rows_[r * critic_dim]);
       }
+    // gSDE's noise is drawn at the start of every rollout and, if asked, every few steps (SB3).
+    const PolicyWeights& w = group.weights;
+    const bool explore = out && w.gsde;
+    if (explore && (t == 0 || (w.gsde_sample_freq > 0 && t % w.gsde_sample_freq == 0)))
+      policies_[g].draw_exploration(rows, rng_, exploration_[g]);
     group.obs_normalizer.normalize(inputs_.data(), rows, inputs_.data());
-    policies_[g].act(inputs_.data(), rows, deterministic, rng_, act_);
+    policies_[g].act(inputs_.data(), rows, deterministic, rng_, act_,
+                     explore ? exploration_[g].data() : nullptr);
     if (out) {
       values_.resize(static_cast<std::size_t>(rows));
       group_values(g, critic_rows_.data(), rows, values_.data());
@@ -141,8 +146,9 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
         const auto slot = static_cast<std::size_t>(i * agents + a);
         const bool active = b.active[slot] != 0;
         if (out) {
-          std::copy(&critic_rows_[r * critic_dim], &critic_rows_[r * critic_dim] + critic_dim,
-                    &out->critic_inputs[(step_rows + slot) * critic_dim]);
+          if (out->critic_dim > 0)
+            std::copy(&critic_rows_[r * critic_dim], &critic_rows_[r * critic_dim] + critic_dim,
+                      &out->critic_inputs[(step_rows + slot) * critic_dim]);
           // Inactive agents contribute nothing: zero log-prob, value and action.
           out->log_probs[step_rows + slot] = active ? act_.log_probs[r] : 0.0f;
           out->values[step_rows + slot] = active ? values_[r] : 0.0f;
@@ -168,13 +174,13 @@ void MultiAgentActor::act(bool deterministic, Rollout* out, int t) {
   }
 }
 
-void MultiAgentActor::step(bool deterministic) {
+void EnvActor::step(bool deterministic) {
   act(deterministic, nullptr, 0);
   env_->step({joint_discrete_, joint_continuous_});
   env_steps_ += env_->num_envs();
 }
 
-void MultiAgentActor::collect(int steps, Rollout& out) {
+void EnvActor::collect(int steps, Rollout& out) {
   if (groups_.empty()) throw Error("actor has no policy yet");
   const envs::MultiAgentSpec& spec = env_->spec();
   const int n = env_->num_envs(), agents = spec.num_agents();
@@ -184,25 +190,29 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
   for (const auto& g : groups_)
     if (g.critic_input_dim() != critic_dim)
       throw Error("agent groups must share one critic input width");
+  // A plain env's rollout is PPO's: the critic reads the observation rows (critic_dim 0) and
+  // the one agent is always active (no mask).
+  const bool plain = env_->single_agent();
   out.allocate(steps, n, agents, static_cast<int>(max_obs), static_cast<int>(spec.max_action_dim()),
-               spec.has_discrete_actions(), critic_dim, spec.has_continuous_actions());
-  out.active.assign(static_cast<std::size_t>(out.rows()), 1);
+               spec.has_discrete_actions(), plain ? 0 : critic_dim, spec.has_continuous_actions());
+  if (!plain) out.active.assign(static_cast<std::size_t>(out.rows()), 1);
   out.policy_version = version_;
   std::vector<float> row(static_cast<std::size_t>(critic_dim));
 
   for (int t = 0; t < steps; ++t) {
-    const envs::MultiAgentStepBuffers& b = env_->buffers();
+    const envs::StepBuffers& b = env_->buffers();
     const std::size_t step_rows =
         static_cast<std::size_t>(t) * static_cast<std::size_t>(n * agents);
     std::copy(b.observations.begin(), b.observations.end(),
               out.observations.begin() + static_cast<std::ptrdiff_t>(step_rows * max_obs));
-    std::copy(b.active.begin(), b.active.end(),
-              out.active.begin() + static_cast<std::ptrdiff_t>(step_rows));
+    if (!plain)
+      std::copy(b.active.begin(), b.active.end(),
+                out.active.begin() + static_cast<std::ptrdiff_t>(step_rows));
     act(false, &out, t);
     env_->step({joint_discrete_, joint_continuous_});
     env_steps_ += n;
 
-    const envs::MultiAgentStepBuffers& s = env_->buffers();
+    const envs::StepBuffers& s = env_->buffers();
     for (int i = 0; i < n; ++i) {
       const auto k = static_cast<std::size_t>(i);
       out.terminated[static_cast<std::size_t>(t * n + i)] = s.terminated[k];
@@ -231,7 +241,7 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
     }
   }
   // V(s_T) of the agents alive after the last step.
-  const envs::MultiAgentStepBuffers& b = env_->buffers();
+  const envs::StepBuffers& b = env_->buffers();
   for (int i = 0; i < n; ++i)
     for (int a = 0; a < agents; ++a) {
       const auto slot = static_cast<std::size_t>(i * agents + a);
@@ -244,21 +254,21 @@ void MultiAgentActor::collect(int steps, Rollout& out) {
     }
 }
 
-void MultiAgentActor::save(ByteWriter& out) const {
+void EnvActor::save(ByteWriter& out) const {
   env_->save(out);
   out.put(rng_.state());
   out.put(env_steps_);
 }
 
-void MultiAgentActor::load(ByteReader& in) {
+void EnvActor::load(ByteReader& in) {
   env_->load(in);
   rng_.set_state(in.get<Rng::State>());
   env_steps_ = in.get<std::int64_t>();
 }
 
-void MultiAgentActor::restart(std::uint64_t seed) {
+void EnvActor::restart(std::uint64_t seed) {
   env_->reset(seed);
-  rng_.reseed(Rng::derive(seed, 0xAC7));
+  rng_.reseed(Rng::derive(seed, stream_));
 }
 
 }  // namespace trustrl::agents

@@ -1,8 +1,7 @@
-// RemoteMultiAgentVectorEnv against an in-process EnvServer over loopback: the multi-agent
-// conformance suite, bit-identical batches with LocalMultiAgentVectorEnv, spec and capability
-// checks, joint-action checks, reconnection, and hostile sessions beside an honest one.
-
-#include "server/remote_multi_agent_vector_env.h"
+// RemoteVectorEnv serving teams, against an in-process EnvServer over loopback: the multi-agent
+// conformance suite, bit-identical batches with LocalVectorEnv, one client for both kinds of
+// server, spec checks, joint-action checks, reconnection, and hostile sessions beside an honest
+// one.
 
 #include <gtest/gtest.h>
 
@@ -14,6 +13,7 @@
 #include "envs/multi_agent_conformance.h"
 #include "envs/registry.h"
 #include "server/env_server.h"
+#include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
 
@@ -34,7 +34,7 @@ RemoteEnvOptions client_for(const std::string& address) {
 
 std::unique_ptr<EnvServer> serve(const std::string& id, int copies,
                                  const OptionMap& env_options = {}, EnvServerOptions options = {}) {
-  return std::make_unique<EnvServer>(registered_multi_agent_env_maker(id, env_options, copies),
+  return std::make_unique<EnvServer>(registered_env_maker(id, env_options, copies),
                                      std::move(options));
 }
 
@@ -54,7 +54,7 @@ class JointActions {
   JointActions(const envs::MultiAgentSpec& spec, int n, std::uint64_t seed)
       : spec_(spec), n_(n), width_(static_cast<std::size_t>(spec.max_action_dim())), rng_(seed) {}
 
-  envs::MultiAgentActionBatch next(const std::vector<std::uint8_t>& active) {
+  envs::ActionBatch next(const std::vector<std::uint8_t>& active) {
     const auto agents = static_cast<std::size_t>(spec_.num_agents());
     const std::size_t size = static_cast<std::size_t>(n_) * agents * width_;
     discrete_.assign(spec_.has_discrete_actions() ? size : 0, envs::kNoDiscreteAction);
@@ -81,8 +81,7 @@ class JointActions {
 };
 
 // Every buffer, bit for bit (NaN-free by the checks on arrival).
-void expect_same(const envs::MultiAgentStepBuffers& a, const envs::MultiAgentStepBuffers& b,
-                 const std::string& at) {
+void expect_same(const envs::StepBuffers& a, const envs::StepBuffers& b, const std::string& at) {
   EXPECT_EQ(a.observations, b.observations) << at;
   EXPECT_EQ(a.states, b.states) << at;
   EXPECT_EQ(a.rewards, b.rewards) << at;
@@ -102,26 +101,26 @@ void expect_conformance(const std::string& id, const OptionMap& env_options = {}
   envs::ConformanceOptions suite;
   suite.steps = steps;
   auto server = serve(id, suite.num_envs, env_options);
-  for (const auto& check : envs::run_multi_agent_conformance(
-           remote_multi_agent_env_maker(client_for(server->address())), suite))
+  for (const auto& check :
+       envs::run_multi_agent_conformance(remote_env_maker(client_for(server->address())), suite))
     EXPECT_TRUE(check.passed) << id << " " << check.name << ": " << check.detail;
 }
 
-TEST(RemoteMultiAgentVectorEnv, ConformanceSimpleSpread) { expect_conformance("simple_spread_v3"); }
-TEST(RemoteMultiAgentVectorEnv, ConformanceSimpleSpeakerListener) {
+TEST(RemoteVectorEnvTeam, ConformanceSimpleSpread) { expect_conformance("simple_spread_v3"); }
+TEST(RemoteVectorEnvTeam, ConformanceSimpleSpeakerListener) {
   expect_conformance("simple_speaker_listener_v4");
 }
-TEST(RemoteMultiAgentVectorEnv, ConformanceMultiWalker) { expect_conformance("multiwalker_v9"); }
+TEST(RemoteVectorEnvTeam, ConformanceMultiWalker) { expect_conformance("multiwalker_v9"); }
 // Walkers that fall go inactive one by one: the suite then sends actions for inactive agents.
-TEST(RemoteMultiAgentVectorEnv, ConformanceMultiWalkerWithInactiveAgents) {
+TEST(RemoteVectorEnvTeam, ConformanceMultiWalkerWithInactiveAgents) {
   expect_conformance("multiwalker_v9", {{"terminate_on_fall", "false"}}, 300);
 }
 
 void expect_same_as_local(const std::string& id, const OptionMap& env_options, int copies,
                           int steps) {
   auto server = serve(id, copies, env_options);
-  RemoteMultiAgentVectorEnv remote(client_for(server->address()));
-  auto local = envs::LocalMultiAgentVectorEnv::make(id, env_options, copies, 1);
+  RemoteVectorEnv remote(client_for(server->address()));
+  auto local = envs::LocalVectorEnv::make(id, env_options, copies, 1);
   EXPECT_EQ(remote.spec().canonical(), local->spec().canonical());
   EXPECT_EQ(remote.num_envs(), copies);
   remote.reset(77);
@@ -130,7 +129,7 @@ void expect_same_as_local(const std::string& id, const OptionMap& env_options, i
   JointActions actions(local->spec(), copies, 5);
   int ended = 0, inactive = 0;
   for (int t = 0; t < steps; ++t) {
-    const envs::MultiAgentActionBatch batch = actions.next(local->buffers().active);
+    const envs::ActionBatch batch = actions.next(local->buffers().active);
     remote.step(batch);
     local->step(batch);
     expect_same(remote.buffers(), local->buffers(), id + " step " + std::to_string(t));
@@ -147,55 +146,59 @@ void expect_same_as_local(const std::string& id, const OptionMap& env_options, i
   }
 }
 
-TEST(RemoteMultiAgentVectorEnv, SameBatchesAsLocalSimpleSpread) {
+TEST(RemoteVectorEnvTeam, SameBatchesAsLocalSimpleSpread) {
   expect_same_as_local("simple_spread_v3", {{"reward", "mappo"}}, 4, 120);
 }
-TEST(RemoteMultiAgentVectorEnv, SameBatchesAsLocalSpeakerListener) {
+TEST(RemoteVectorEnvTeam, SameBatchesAsLocalSpeakerListener) {
   expect_same_as_local("simple_speaker_listener_v4", {}, 3, 120);
 }
-TEST(RemoteMultiAgentVectorEnv, SameBatchesAsLocalMultiWalkerWithFallingWalkers) {
+TEST(RemoteVectorEnvTeam, SameBatchesAsLocalMultiWalkerWithFallingWalkers) {
   expect_same_as_local("multiwalker_v9", {{"terminate_on_fall", "false"}, {"max_cycles", "60"}}, 3,
                        200);
 }
 
-TEST(RemoteMultiAgentVectorEnv, KindsOfEnvAndClientMustMatch) {
+TEST(RemoteVectorEnvTeam, OneClientDrivesBothKindsOfServer) {
+  // A team server is driven in the multi-agent wire form, a plain env's server in the
+  // single-agent form, as one agent.
   auto multi = serve("simple_spread_v3", 2);
-  const std::string single_client =
-      error_of([&] { RemoteVectorEnv env(client_for(multi->address())); });
-  EXPECT_NE(single_client.find("refused the session: FAILED_PRECONDITION: handshake: this server "
-                               "serves a multi-agent env (3 agents) and the client did not declare "
-                               "CAPABILITY_MULTI_AGENT"),
-            std::string::npos)
-      << single_client;
+  RemoteVectorEnv team(client_for(multi->address()));
+  EXPECT_FALSE(team.single_agent());
+  EXPECT_EQ(team.spec().num_agents(), 3);
+  EXPECT_EQ(team.buffers().num_agents, 3);
 
   auto single =
       std::make_unique<EnvServer>(registered_env_maker("CartPole-v1", {}, 2), EnvServerOptions{});
-  const std::string multi_client =
-      error_of([&] { RemoteMultiAgentVectorEnv env(client_for(single->address())); });
-  EXPECT_NE(multi_client.find("sent an unusable spec: CartPole-v1 is a single-agent env"),
-            std::string::npos)
-      << multi_client;
+  RemoteVectorEnv plain(client_for(single->address()));
+  ASSERT_TRUE(plain.single_agent());
+  EXPECT_EQ(plain.single_agent_spec().canonical(), envs::make("CartPole-v1")->spec().canonical());
+  EXPECT_EQ(plain.buffers().num_agents, 1);
+  plain.reset(3);
+  const std::vector<std::int64_t> push{0, 1};
+  plain.step({push, {}});
+  EXPECT_EQ(plain.buffers().active, (std::vector<std::uint8_t>{1, 1}));
 }
 
-TEST(RemoteMultiAgentVectorEnv, SpecMismatchFailsAtTheHandshakeNamingTheField) {
+TEST(RemoteVectorEnvTeam, SpecMismatchFailsAtTheHandshakeNamingTheField) {
   auto server = serve("simple_spread_v3", 2);
   auto four = envs::make_multi_agent("simple_spread_v3", {{"n", "4"}});
-  const std::string message =
-      error_of([&] { RemoteMultiAgentVectorEnv env(client_for(server->address()), four->spec()); });
+  RemoteEnvOptions expecting_four = client_for(server->address());
+  expecting_four.expected_spec = four->spec();
+  const std::string message = error_of([&] { RemoteVectorEnv env(expecting_four); });
   EXPECT_NE(message.find("spec mismatch"), std::string::npos) << message;
   EXPECT_NE(message.find("num_agents: expected 4, got 3"), std::string::npos) << message;
   // The right spec is accepted, with a time-limit override hashed in.
   RemoteEnvOptions options = client_for(server->address());
   options.max_episode_steps = 7;
-  RemoteMultiAgentVectorEnv env(options, envs::make_multi_agent("simple_spread_v3")->spec());
+  options.expected_spec = envs::make_multi_agent("simple_spread_v3")->spec();
+  RemoteVectorEnv env(options);
   EXPECT_EQ(env.spec().max_episode_steps, 7);
 }
 
 // A batch a local env would refuse throws here too, before anything is sent: the session goes on.
-TEST(RemoteMultiAgentVectorEnv, RefusesBadJointActionsLocallyAndKeepsTheSession) {
+TEST(RemoteVectorEnvTeam, RefusesBadJointActionsLocallyAndKeepsTheSession) {
   auto server = serve("simple_speaker_listener_v4", 2);
-  RemoteMultiAgentVectorEnv remote(client_for(server->address()));
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_speaker_listener_v4", {}, 2, 1);
+  RemoteVectorEnv remote(client_for(server->address()));
+  auto local = envs::LocalVectorEnv::make("simple_speaker_listener_v4", {}, 2, 1);
   remote.reset(4);
   local->reset(4);
   EXPECT_NE(error_of([&] {
@@ -220,14 +223,14 @@ TEST(RemoteMultiAgentVectorEnv, RefusesBadJointActionsLocallyAndKeepsTheSession)
 
 // The server goes away mid-run and comes back on the same port: the next step reconnects, starts
 // fresh episodes and reports every copy as cut, with the last view it had as the final one.
-TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpisodes) {
+TEST(RemoteVectorEnvTeam, ReconnectsAfterTheServerRestartsAndCountsCutEpisodes) {
   const int copies = 3;
   auto server = serve("simple_spread_v3", copies);
   const std::string address = server->address();
   RemoteEnvOptions client = client_for(address);
   client.max_reconnects = 3;
   client.reconnect_backoff_s = 0.01;
-  RemoteMultiAgentVectorEnv env(client);
+  RemoteVectorEnv env(client);
   env.reset(42);
   JointActions actions(env.spec(), copies, 1);
   std::vector<double> returns(static_cast<std::size_t>(copies * 3), 0.0);
@@ -235,7 +238,7 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
     env.step(actions.next(env.buffers().active));
     for (std::size_t k = 0; k < returns.size(); ++k) returns[k] += env.buffers().rewards[k];
   }
-  const envs::MultiAgentStepBuffers before = env.buffers();
+  const envs::StepBuffers before = env.buffers();
 
   server.reset();
   EnvServerOptions same_port;
@@ -245,7 +248,7 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
   env.step(actions.next(env.buffers().active));
   EXPECT_EQ(env.cut_episodes(), copies);
   EXPECT_EQ(env.reconnects(), 1);
-  const envs::MultiAgentStepBuffers& b = env.buffers();
+  const envs::StepBuffers& b = env.buffers();
   EXPECT_EQ(b.truncated, std::vector<std::uint8_t>(copies, 1));
   EXPECT_EQ(b.terminated, std::vector<std::uint8_t>(copies, 0));
   EXPECT_EQ(b.rewards, std::vector<double>(returns.size(), 0.0)) << "the lost step never happened";
@@ -255,22 +258,22 @@ TEST(RemoteMultiAgentVectorEnv, ReconnectsAfterTheServerRestartsAndCountsCutEpis
   EXPECT_EQ(b.episode_lengths, std::vector<std::int32_t>(copies, 5));
   EXPECT_EQ(b.agent_episode_returns, returns);
   // The fresh episodes are seeded from the run's seed.
-  auto local = envs::LocalMultiAgentVectorEnv::make("simple_spread_v3", {}, copies, 1);
+  auto local = envs::LocalVectorEnv::make("simple_spread_v3", {}, copies, 1);
   local->reset(Rng::derive(42, 1));
   EXPECT_EQ(b.observations, local->buffers().observations);
   EXPECT_EQ(b.states, local->buffers().states);
-  const envs::MultiAgentActionBatch next = actions.next(b.active);
+  const envs::ActionBatch next = actions.next(b.active);
   env.step(next);
   local->step(next);
   EXPECT_EQ(env.buffers().observations, local->buffers().observations) << "stepping goes on";
 }
 
-TEST(RemoteMultiAgentVectorEnv, GivesUpWhenTheServerStaysDown) {
+TEST(RemoteVectorEnvTeam, GivesUpWhenTheServerStaysDown) {
   auto server = serve("simple_spread_v3", 2);
   RemoteEnvOptions client = client_for(server->address());
   client.max_reconnects = 2;
   client.reconnect_backoff_s = 0.01;
-  RemoteMultiAgentVectorEnv env(client);
+  RemoteVectorEnv env(client);
   env.reset(1);
   const std::vector<std::int64_t> a(6, 0);
   env.step({a, {}});
@@ -314,7 +317,7 @@ class MultiAgentRobustness : public testing::Test {
         server_(serve("multiwalker_v9", kCopies, env_options_)),
         channel_(make_channel({server_->address(), "", "", kDefaultMaxMessageBytes})),
         remote_(client_for(server_->address())),
-        local_(envs::LocalMultiAgentVectorEnv::make("multiwalker_v9", env_options_, kCopies, 1)),
+        local_(envs::LocalVectorEnv::make("multiwalker_v9", env_options_, kCopies, 1)),
         actions_(local_->spec(), kCopies, 9) {
     remote_.reset(5);
     local_->reset(5);
@@ -322,7 +325,7 @@ class MultiAgentRobustness : public testing::Test {
 
   // The honest session steps and still matches local copies.
   bool bystander_step() {
-    const envs::MultiAgentActionBatch batch = actions_.next(local_->buffers().active);
+    const envs::ActionBatch batch = actions_.next(local_->buffers().active);
     remote_.step(batch);
     local_->step(batch);
     return remote_.buffers().observations == local_->buffers().observations &&
@@ -347,8 +350,8 @@ class MultiAgentRobustness : public testing::Test {
   OptionMap env_options_;
   std::unique_ptr<EnvServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
-  RemoteMultiAgentVectorEnv remote_;
-  std::unique_ptr<envs::LocalMultiAgentVectorEnv> local_;
+  RemoteVectorEnv remote_;
+  std::unique_ptr<envs::LocalVectorEnv> local_;
   JointActions actions_;
 };
 

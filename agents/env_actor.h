@@ -1,6 +1,7 @@
 #pragma once
-// The actor for multi-agent envs: a MultiAgentVectorEnv and one policy per agent group. Agents of
-// a group act through the group's shared actor network, batched over env copies and agents.
+// The actor: a VectorEnv and one policy per agent group, for 1..N agents (a plain env is one
+// agent, single_agent_adapter.h). Agents of a group act through the group's shared actor
+// network, batched over env copies and agents.
 
 #include <cstdint>
 #include <memory>
@@ -8,7 +9,7 @@
 
 #include "agents/actor.h"
 #include "agents/inference.h"
-#include "envs/multi_agent_vector_env.h"
+#include "envs/vector_env.h"
 
 namespace trustrl::agents {
 
@@ -16,11 +17,17 @@ namespace trustrl::agents {
 /// the agent count, observation and critic widths and action spaces the env has.
 void check_policy_fits(const PolicySnapshot& policy, const envs::MultiAgentSpec& spec);
 
-class MultiAgentActor final : public Actor {
+class EnvActor final : public Actor {
  public:
-  /// `seed` seeds the envs (copy i gets seed + i) and the action sampling.
-  MultiAgentActor(std::unique_ptr<envs::MultiAgentVectorEnv> env, std::uint64_t seed);
+  /// The stream of the action-sampling RNG when collecting rollouts.
+  static constexpr std::uint64_t kCollectStream = 0xAC7;
 
+  /// `seed` seeds the envs (copy i gets seed + i) and, with `stream`, the action sampling.
+  EnvActor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,
+           std::uint64_t stream = kCollectStream);
+
+  /// For a single-agent env the policy must also fit its plain spec (one group of one agent
+  /// whose critic reads the observation).
   void set_policy(const PolicySnapshot& snapshot) override;
   std::int64_t policy_version() const override { return version_; }
   void collect(int steps, Rollout& out) override;
@@ -38,7 +45,7 @@ class MultiAgentActor final : public Actor {
   /// One step of every copy with the current policy (for evaluation): acts (sampling, or the
   /// mode when `deterministic`) and steps the env.
   void step(bool deterministic);
-  envs::MultiAgentVectorEnv& env() { return *env_; }
+  envs::VectorEnv& env() { return *env_; }
 
   /// Width of a critic input row for `input` (state and/or padded observation, then the id).
   static int critic_width(const envs::MultiAgentSpec& spec, CriticInput input, bool agent_id);
@@ -54,7 +61,8 @@ class MultiAgentActor final : public Actor {
   // V (reward units) of agent rows given their critic inputs, for group g.
   void group_values(std::size_t g, const float* critic_rows, int rows, float* out);
 
-  std::unique_ptr<envs::MultiAgentVectorEnv> env_;
+  std::unique_ptr<envs::VectorEnv> env_;
+  std::uint64_t stream_;
   std::vector<GroupPolicy> groups_;
   std::vector<PolicyInference> policies_;
   std::vector<int> group_of_;  // agent -> group
@@ -65,6 +73,7 @@ class MultiAgentActor final : public Actor {
   std::vector<std::int64_t> joint_discrete_;
   std::vector<float> joint_continuous_;
   std::vector<float> inputs_, critic_rows_, normalized_critic_, values_;
+  std::vector<std::vector<float>> exploration_;  // gSDE: per group, one noise matrix per row
   ActResult act_;
 };
 
