@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "agents/gae.h"
 #include "agents/env_actor.h"
+#include "agents/gae.h"
 #include "core/error.h"
 
 namespace trustrl::agents {

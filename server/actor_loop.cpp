@@ -246,8 +246,8 @@ void ActorLoop::Impl::join() {
   run_ = response.run();
   const std::uint64_t seed = response.env_seed();
   if (!actor_) {
-    actor_ = std::make_unique<agents::EnvActor>(env_ ? std::move(env_) : std::move(multi_env_),
-                                                seed);
+    actor_ =
+        std::make_unique<agents::EnvActor>(env_ ? std::move(env_) : std::move(multi_env_), seed);
   } else {
     actor_->restart(seed);  // fresh episodes: the learner dropped what this actor had in flight
   }

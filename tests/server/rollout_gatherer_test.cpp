@@ -67,8 +67,7 @@ env: {id: CartPole-v1, num_envs: 4}
 ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2}
 run: {tensorboard: false}
 )" + extra)) {
-    env = agents::probe_env(config, agents::local_env_factory(),
-                            agents::local_env_factory());
+    env = agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
     learner = agents::make_learner(config, env);
     GathererSettings settings;
     settings.distributed = config.distributed;
@@ -103,8 +102,7 @@ run: {tensorboard: false}
 
   // A real rollout of `num_envs` CartPole copies, labelled with `version`.
   agents::Rollout rollout(std::int64_t version, int num_envs = 4, std::uint64_t seed = 1) {
-    agents::EnvActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, num_envs, 1),
-                                   seed);
+    agents::EnvActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, num_envs, 1), seed);
     actor.set_policy(learner->snapshot());
     agents::Rollout r;
     actor.collect(16, r);
