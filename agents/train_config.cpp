@@ -73,8 +73,6 @@ void TrainConfig::validate() const {
     throw ConfigError(
         "network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step "
         "count");
-  if (network.gsde && algo == Algorithm::kMappo)
-    throw ConfigError("network.gsde is for single-agent PPO; MAPPO's actors do not support it");
   if (env.id.empty() && env.remote.empty())
     throw ConfigError(
         "env.id: an env id is required (or env.remote, the address of an env server)");

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "agents/env_actor.h"
@@ -118,6 +119,26 @@ TEST(Mappo, AlgorithmAndEnvMustFit) {
   EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"),
                           local_env_factory(), local_env_factory()),
                ConfigError);
+}
+
+// gSDE serves MAPPO as it serves PPO (one actor, one learner): the learner's log-probs of the
+// actor's gSDE actions are the actor's own (first ratio 1), update after update, in every group.
+TEST(Mappo, GsdeIsHonoured) {
+  const TrainConfig config = parse_train_config(
+      "algo: mappo\nseed: 3\n"
+      "env: {id: simple_spread_v3, num_envs: 2, options: {continuous_actions: true}}\n"
+      "ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2}\n"
+      "network: {gsde: true, gsde_sample_freq: 4}\n");
+  Roles roles = make_roles(config, local_env_factory(), local_env_factory());
+  for (const GroupPolicy& g : roles.learner->snapshot().groups) EXPECT_TRUE(g.weights.gsde);
+  for (int u = 0; u < 3; ++u) {
+    Rollout r;
+    roles.actor->collect(16, r);
+    const UpdateStats s = roles.learner->update(r, 1.0);
+    EXPECT_NEAR(s.first_ratio, 1.0, 1e-5) << "update " << u;
+    EXPECT_TRUE(std::isfinite(s.policy_loss) && s.kl_analytic > 0) << "update " << u;
+    roles.actor->set_policy(roles.learner->snapshot());
+  }
 }
 
 TrainerOptions quiet() {
