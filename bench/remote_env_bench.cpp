@@ -25,7 +25,7 @@
 #include "envs/vector_env.h"
 #include "server/env_server.h"
 #include "server/remote_vector_env.h"
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "agents/kernel_path.h"
 #include "agents/saved_policy.h"
 #include "agents/trainer.h"
+#include "tests/support/metrics_table.h"
 
 namespace trustrl::agents {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 // ctest runs this binary once per kernel path (TRUSTRL_ISA=baseline|avx2|avx512, see
 // tests/agents/CMakeLists.txt), so every path's trajectories must reach the bars; a path the CPU
 // lacks is skipped.
-class KernelPathEnvironment : public testing::Environment {
+class KernelPathEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     const char* isa = std::getenv("TRUSTRL_ISA");
@@ -27,7 +28,7 @@ class KernelPathEnvironment : public testing::Environment {
   }
 };
 const auto* const kKernelPathEnvironment =
-    testing::AddGlobalTestEnvironment(new KernelPathEnvironment);
+    ::testing::AddGlobalTestEnvironment(new KernelPathEnvironment);
 
 struct Outcome {
   double eval_return = 0;
@@ -62,23 +63,7 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
     out.eval_return =
         evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
   }
-  std::ifstream csv(dir / "metrics.csv");
-  std::string line;
-  std::vector<std::string> header;
-  while (std::getline(csv, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (header.empty()) {
-      header = cells;
-      continue;
-    }
-    std::map<std::string, double> row;
-    for (std::size_t i = 0; i < cells.size(); ++i)
-      row[header[i]] = cells[i].empty() ? NAN : std::stod(cells[i]);
-    out.rows.push_back(row);
-  }
+  out.rows = testing::MetricsTable::read(dir / "metrics.csv").numeric_rows();
   // The actor's log-probs are the learner's, so the mean ratio over the first minibatch of every
   // update is 1: the actor (plain C++ dense layers) and the learner (BLAS products, or libtorch's
   // tanh on the autograd path) differ only by float rounding, so log-probs agree to ~1e-6 and the
@@ -93,7 +78,7 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   return out;
 }
 
-class CartPoleSeeds : public testing::TestWithParam<int> {};
+class CartPoleSeeds : public ::testing::TestWithParam<int> {};
 
 // Issue: PPO reaches a mean return >= 475 on CartPole-v1 within 100k env steps for 3 of 3 seeds.
 TEST_P(CartPoleSeeds, ReachesFourSeventyFiveWithin100kSteps) {
@@ -110,8 +95,8 @@ TEST_P(CartPoleSeeds, ReachesFourSeventyFiveWithin100kSteps) {
   EXPECT_NE(o.train_log.find("kernels: " + path), std::string::npos) << o.train_log;
 }
 
-INSTANTIATE_TEST_SUITE_P(Ppo, CartPoleSeeds, testing::Values(1, 2, 3),
-                         [](const testing::TestParamInfo<int>& seed_info) {
+INSTANTIATE_TEST_SUITE_P(Ppo, CartPoleSeeds, ::testing::Values(1, 2, 3),
+                         [](const ::testing::TestParamInfo<int>& seed_info) {
                            return "seed" + std::to_string(seed_info.param);
                          });
 

@@ -11,6 +11,7 @@
 #include "core/files.h"
 #include "core/text.h"
 #include "envs/registry.h"
+#include "tests/support/metrics_table.h"
 
 namespace trustrl::agents {
 namespace {
@@ -169,20 +170,8 @@ run: {tensorboard: false}
       read_text_file(a / "metrics.csv").substr(0, read_text_file(a / "metrics.csv").find('\n'));
   EXPECT_NE(header.find("kl/group_0"), std::string::npos) << header;
   EXPECT_NE(header.find("kl/group_1"), std::string::npos) << header;
-  auto strip = [](const std::string& csv) {
-    // Drop the wall-clock columns (SPS and time/*) by position from the header.
-    std::vector<std::string> lines = split(csv, '\n');
-    const auto cols = split(lines[0], ',');
-    std::string out;
-    for (const auto& line : lines) {
-      const auto cells = split(line, ',');
-      for (std::size_t i = 0; i < cells.size() && i < cols.size(); ++i)
-        if (cols[i] != "charts/SPS" && cols[i].rfind("time/", 0) != 0) out += cells[i] + ",";
-      out += "\n";
-    }
-    return out;
-  };
-  EXPECT_EQ(strip(read_text_file(a / "metrics.csv")), strip(read_text_file(b / "metrics.csv")));
+  EXPECT_EQ(testing::MetricsTable::read(a / "metrics.csv").without_clock(),
+            testing::MetricsTable::read(b / "metrics.csv").without_clock());
   fs::remove_all(a);
   fs::remove_all(b);
 }

@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/section_file.h"
 #include "tests/support/descriptor_shortage.h"
+#include "tests/support/metrics_table.h"
 
 namespace trustrl::agents {
 namespace {
@@ -54,29 +55,6 @@ trust_region:
 normalize: {observations: true, rewards: true}
 run: {checkpoint_every: 5, tensorboard: false}
 )");
-}
-
-std::vector<std::vector<std::string>> metric_rows(const fs::path& csv) {
-  std::ifstream in(csv);
-  std::string line;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (header.empty()) {
-      header = cells;
-      continue;
-    }
-    // Wall-clock columns differ between runs by nature.
-    std::vector<std::string> kept;
-    for (std::size_t i = 0; i < cells.size() && i < header.size(); ++i)
-      if (header[i] != "charts/SPS" && header[i].rfind("time/", 0) != 0) kept.push_back(cells[i]);
-    rows.push_back(kept);
-  }
-  return rows;
 }
 
 std::vector<std::uint8_t> bytes_of(const std::function<void(ByteWriter&)>& save) {
@@ -142,7 +120,8 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
 
   // Same rows, none lost, none twice; the LR schedule carried on (charts/learning_rate is a
   // column).
-  const auto a = metric_rows(straight / "metrics.csv"), b = metric_rows(split / "metrics.csv");
+  const auto a = testing::MetricsTable::read(straight / "metrics.csv").without_clock(),
+             b = testing::MetricsTable::read(split / "metrics.csv").without_clock();
   ASSERT_EQ(a.size(), 16u);
   ASSERT_EQ(b.size(), 16u);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "row " << i;
@@ -171,8 +150,8 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
         dynamic_cast<PpoLearner&>(t->learner()).groups()[0]->optimizer->parameters().clone();
   }
   EXPECT_TRUE(torch::equal(serial_params, threaded_params));
-  const auto serial_rows = metric_rows(a / "metrics.csv");
-  const auto threaded_rows = metric_rows(b / "metrics.csv");
+  const auto serial_rows = testing::MetricsTable::read(a / "metrics.csv").without_clock();
+  const auto threaded_rows = testing::MetricsTable::read(b / "metrics.csv").without_clock();
   ASSERT_EQ(serial_rows.size(), 4u);
   EXPECT_EQ(serial_rows, threaded_rows);
   fs::remove_all(a);
@@ -240,8 +219,8 @@ std::string with_checkpoint_every(int every) {
 
 std::vector<std::string> metric_updates(const fs::path& csv) {
   std::vector<std::string> updates;
-  for (const auto& row : metric_rows(csv))
-    updates.push_back(row.at(1));  // global_step, update, ...
+  const testing::MetricsTable t = testing::MetricsTable::read(csv);
+  for (const auto& row : t.rows) updates.push_back(row.at(t.column("update")));
   return updates;
 }
 

@@ -14,7 +14,7 @@
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "server/c10d_collective.h"
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace trustrl::server {
 namespace {

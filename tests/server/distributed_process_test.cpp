@@ -19,12 +19,14 @@
 #include "agents/saved_policy.h"
 #include "core/error.h"
 #include "envs/vector_env.h"
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/metrics_table.h"
 
 namespace trustrl::server {
 namespace {
 
 using trustrl::testing::ChildProcess;
+using trustrl::testing::MetricsTable;
 namespace fs = std::filesystem;
 
 constexpr double kStartTimeoutS = 60.0;
@@ -74,51 +76,8 @@ normalize: {observations: true, rewards: true}
 run: {checkpoint_every: 5, tensorboard: false}
 )";
 
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  std::size_t column(const std::string& name) const {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) throw Error("no column " + name);
-    return static_cast<std::size_t>(it - header.begin());
-  }
-  double at(std::size_t row, const std::string& name) const {
-    return std::stod(rows[row][column(name)]);
-  }
-};
-
-Table read_metrics(const fs::path& csv) {
-  Table t;
-  std::ifstream in(csv);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (t.header.empty())
-      t.header = cells;
-    else
-      t.rows.push_back(cells);
-  }
-  return t;
-}
-
-// Every row but the wall-clock columns (charts/SPS, time/*).
-std::vector<std::vector<std::string>> deterministic_columns(const Table& t) {
-  std::vector<std::vector<std::string>> out;
-  for (const auto& row : t.rows) {
-    std::vector<std::string> kept;
-    for (std::size_t i = 0; i < row.size() && i < t.header.size(); ++i)
-      if (t.header[i] != "charts/SPS" && t.header[i].rfind("time/", 0) != 0)
-        kept.push_back(t.header[i] + "=" + row[i]);
-    out.push_back(kept);
-  }
-  return out;
-}
-
 // Exactly `updates` rows, update u at global_step u x batch: nothing lost, nothing twice.
-void expect_exact_rows(const Table& t, int updates, int batch) {
+void expect_exact_rows(const MetricsTable& t, int updates, int batch) {
   ASSERT_EQ(t.rows.size(), static_cast<std::size_t>(updates));
   for (int u = 0; u < updates; ++u) {
     EXPECT_EQ(t.at(static_cast<std::size_t>(u), "update"), u + 1) << "row " << u;
@@ -174,10 +133,10 @@ TEST(DistributedProcess, LearnerWithOneActorWritesTheMetricsOfTrain) {
   ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
   EXPECT_NE(actor->output().find("says the run is over"), std::string::npos) << actor->output();
 
-  const Table a = read_metrics(dir / "train" / "metrics.csv"),
-              b = read_metrics(dir / "learner" / "metrics.csv");
+  const MetricsTable a = MetricsTable::read(dir / "train" / "metrics.csv"),
+                     b = MetricsTable::read(dir / "learner" / "metrics.csv");
   EXPECT_EQ(a.header, b.header);
-  const auto ra = deterministic_columns(a), rb = deterministic_columns(b);
+  const auto ra = a.without_clock(), rb = b.without_clock();
   ASSERT_EQ(ra.size(), 16u);
   ASSERT_EQ(rb.size(), 16u);
   for (std::size_t i = 0; i < ra.size(); ++i) EXPECT_EQ(ra[i], rb[i]) << "row " << i;
@@ -241,7 +200,7 @@ TEST(DistributedProcess, TwoActorsOneKilledAndRestartedStillSolveCartPole) {
   }
   EXPECT_EQ(batches, 390);
 
-  const Table t = read_metrics(run / "metrics.csv");
+  const MetricsTable t = MetricsTable::read(run / "metrics.csv");
   expect_exact_rows(t, 390, 256);
   const double eval_return = deterministic_return(run / "policy.pt");
   std::cout << "deterministic return " << eval_return << std::endl;
@@ -273,7 +232,7 @@ TEST(DistributedProcess, KilledLearnerResumesAndItsActorRejoins) {
   const auto first = out.find("joined learner at");
   ASSERT_NE(first, std::string::npos);
   EXPECT_NE(out.find("joined learner at", first + 1), std::string::npos) << out;
-  expect_exact_rows(read_metrics(run / "metrics.csv"), 40, 256);
+  expect_exact_rows(MetricsTable::read(run / "metrics.csv"), 40, 256);
 }
 
 TEST(DistributedProcess, ActorGivesUpClearlyWhenTheLearnerStaysDown) {
@@ -312,10 +271,10 @@ run: {tensorboard: false}
   auto actor = start_actor(learner.address, {"--id", "team"});
   EXPECT_EQ(actor->wait(kRunTimeoutS), 0) << actor->output();
   ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
-  const Table a = read_metrics(dir / "train" / "metrics.csv"),
-              b = read_metrics(dir / "learner" / "metrics.csv");
+  const MetricsTable a = MetricsTable::read(dir / "train" / "metrics.csv"),
+                     b = MetricsTable::read(dir / "learner" / "metrics.csv");
   expect_exact_rows(b, 12, 100);
-  const auto ra = deterministic_columns(a), rb = deterministic_columns(b);
+  const auto ra = a.without_clock(), rb = b.without_clock();
   ASSERT_EQ(ra.size(), rb.size());
   for (std::size_t i = 0; i < ra.size(); ++i) EXPECT_EQ(ra[i], rb[i]) << "row " << i;
 }
@@ -343,8 +302,8 @@ run: {tensorboard: false}
   auto actor = start_actor(learner.address, {"--id", "served", "--env-server", env_address});
   EXPECT_EQ(actor->wait(kRunTimeoutS), 0) << actor->output();
   ASSERT_EQ(learner.process->wait(kRunTimeoutS), 0) << learner.process->output();
-  const auto a = deterministic_columns(read_metrics(dir / "train" / "metrics.csv"));
-  const auto b = deterministic_columns(read_metrics(dir / "learner" / "metrics.csv"));
+  const auto a = MetricsTable::read(dir / "train" / "metrics.csv").without_clock();
+  const auto b = MetricsTable::read(dir / "learner" / "metrics.csv").without_clock();
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), a.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "row " << i;
@@ -399,7 +358,7 @@ TEST(DistributedProcess, TwoDataParallelLearnersEachWithAnActor) {
   EXPECT_EQ(actor1->wait(60), 0) << actor1->output();
   EXPECT_NE(actor1->output().find("2 copies of CartPole-v1"), std::string::npos)
       << "rank 1 gathers half the batch";
-  const Table t = read_metrics(dir / "run" / "metrics.csv");
+  const MetricsTable t = MetricsTable::read(dir / "run" / "metrics.csv");
   expect_exact_rows(t, 16, 256);
   for (std::size_t r = 0; r < t.rows.size(); ++r)
     EXPECT_EQ(t.at(r, "dist/actors"), 2) << "row " << r;

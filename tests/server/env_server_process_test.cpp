@@ -14,8 +14,8 @@
 #include "envs/single_agent_adapter.h"
 #include "server/protocol_checks.h"
 #include "server/remote_vector_env.h"
-#include "tests/server/child_process.h"
 #include "tests/server/test_servers.h"
+#include "tests/support/child_process.h"
 
 namespace trustrl::server {
 namespace {

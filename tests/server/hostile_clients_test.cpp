@@ -20,9 +20,9 @@
 #include "server/env_server.h"
 #include "server/listener.h"
 #include "server/session_client.h"
-#include "tests/server/child_process.h"
 #include "tests/server/loopback_peer.h"
 #include "tests/server/test_servers.h"
+#include "tests/support/child_process.h"
 
 namespace trustrl::server {
 namespace {

@@ -14,8 +14,8 @@
 #include "agents/trainer.h"
 #include "server/env_server.h"
 #include "server/session_client.h"
-#include "tests/server/child_process.h"
 #include "tests/server/loopback_peer.h"
+#include "tests/support/child_process.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 
 namespace trustrl::server {

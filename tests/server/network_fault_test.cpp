@@ -21,8 +21,9 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
 #include "tests/support/fault_proxy.h"
+#include "tests/support/metrics_table.h"
 
 namespace trustrl::server {
 namespace {
@@ -143,28 +144,6 @@ struct Cluster {
   }
 };
 
-std::vector<std::map<std::string, double>> read_metrics(const fs::path& csv) {
-  std::vector<std::map<std::string, double>> rows;
-  std::ifstream in(csv);
-  std::string line;
-  std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (header.empty()) {
-      header = cells;
-      continue;
-    }
-    std::map<std::string, double> row;
-    for (std::size_t i = 0; i < cells.size() && i < header.size(); ++i)
-      row[header[i]] = cells[i].empty() ? 0.0 : std::stod(cells[i]);
-    rows.push_back(row);
-  }
-  return rows;
-}
-
 // A rollout as the learner and its actor both name it.
 struct RolloutId {
   std::string actor;
@@ -214,7 +193,7 @@ std::map<RolloutId, std::int64_t> acknowledged(const std::string& actor,
 
 // Nothing lost, nothing counted twice: rows, batches and the actors' receipts agree.
 void expect_exact_accounting(const Cluster& c, int updates) {
-  const auto rows = read_metrics(c.dir / "run" / "metrics.csv");
+  const auto rows = testing::MetricsTable::read(c.dir / "run" / "metrics.csv").numeric_rows();
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(updates));
   for (int u = 0; u < updates; ++u) {
     EXPECT_EQ(rows[u].at("update"), u + 1) << "row " << u;

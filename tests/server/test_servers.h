@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace trustrl::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/server/child_process.h"
+#include "tests/support/child_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
