@@ -17,6 +17,7 @@
 #include "agents/rollout_limits.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "server/happens_before.h"
 #include "server/learner_convert.h"
 #include "server/listener.h"
 #include "server/spec_hash.h"
@@ -186,6 +187,9 @@ namespace {
 // One Heartbeat stream: reads the actor's heartbeats, answers each with its directive, and sends
 // the directives the service queues when something changes. At most one write is in flight; a
 // newer directive replaces one still waiting (each carries the whole state).
+// gRPC runs the reactions on its own threads, ordered by synchronization TSan cannot see: each
+// hand-off to gRPC (StartRead, StartWrite, Finish) is a happens_before(this), each reaction
+// begins with happens_after(this) (server/happens_before.h).
 class HeartbeatReactor final
     : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
  public:
@@ -197,10 +201,12 @@ class HeartbeatReactor final
       finish(s);
       return;
     }
+    happens_before(this);
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
+    happens_after(this);
     if (!ok) {  // the actor closed the stream or went away
       finish(grpc::Status::OK);
       return;
@@ -212,6 +218,7 @@ class HeartbeatReactor final
       return;
     }
     send(directive);
+    happens_before(this);
     StartRead(&request_);
   }
 
@@ -225,6 +232,7 @@ class HeartbeatReactor final
     }
     writing_ = true;
     out_ = directive;
+    happens_before(this);
     StartWrite(&out_);
   }
 
@@ -236,11 +244,13 @@ class HeartbeatReactor final
     status_ = status;
     if (!writing_) {
       finished_ = true;
+      happens_before(this);
       Finish(status_);
     }
   }
 
   void OnWriteDone(bool ok) override {
+    happens_after(this);
     std::lock_guard lock(handle_->mutex);
     writing_ = false;
     if (!ok && !finishing_) {
@@ -250,6 +260,7 @@ class HeartbeatReactor final
     if (finishing_) {
       if (!finished_) {
         finished_ = true;
+        happens_before(this);
         Finish(status_);
       }
       return;
@@ -258,11 +269,13 @@ class HeartbeatReactor final
       out_ = *pending_;
       pending_.reset();
       writing_ = true;
+      happens_before(this);
       StartWrite(&out_);
     }
   }
 
   void OnDone() override {
+    happens_after(this);
     {
       std::lock_guard lock(handle_->mutex);
       handle_->reactor = nullptr;
