@@ -39,20 +39,21 @@ case "$kind" in
     [[ $# -le 1 ]] || usage
     dir=build-tsan
     sanitize=thread
-    targets=(core_tests envs_tests agents_tests server_tests support_tests)
+    targets=(core_tests envs_tests agents_tests server_tests support_tests distributed_tests)
     labels='^(unit|integration)$'
     # The thread pool, the env server's worker pool, local vector envs on the pool, the trainer
     # (with threaded envs: Trainer.EnvThreadsDoNotChangeTheRun), MAPPO, and every test whose name
-    # says it runs threads; the fault proxy's thread and the descriptor-shortage tests'.
-    # Excluded: tests over gRPC (remote vector envs, env server sessions, learner service, actor
-    # loop). Debian's libgrpc and abseil are not instrumented and order their threads with their
-    # own futexes and atomics, which TSan cannot see: the 14 LearnerService tests gave 2,046
-    # reports and 13 of them failed (10 at their first Join). Only 219 reports lie wholly inside
-    # gRPC/protobuf/abseil; the other 1,827 have trustrl's code (its sources, or library headers
-    # compiled into it) in an access stack, since its reactors run on gRPC's threads. No
-    # suppression confined to third-party frames covers them; they need happens-before
-    # annotations at trustrl's gRPC hand-offs first (not done).
-    include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage)\.|Thread|DescriptorExhaustion'
+    # says it runs threads; the fault proxy's thread and the descriptor-shortage tests'; the
+    # learner service with in-process actor loops (LearnerService: gRPC's callback and sync
+    # APIs on both sides) and the happens_before annotations it relies on.
+    # gRPC, protobuf and abseil are Debian's, not instrumented, so the gRPC tests run in a second
+    # pass with ignore_noninstrumented_modules=1 (their interceptor calls, malloc, memcpy, epoll,
+    # are not checked), trustrl marks its hand-offs to gRPC (server/happens_before.h), and
+    # tsan.supp names gRPC's header code racing with itself. docs/RELIABILITY.md, "Sanitizers".
+    # Not yet: remote vector envs and env server sessions over gRPC (annotated, 1-2 reports left,
+    # and three tests fail on timing under TSan: RELIABILITY.md), and the multi-process tests.
+    include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage|HappensBefore)\.|Thread|DescriptorExhaustion'
+    include_grpc='^LearnerService\.'
     ;;
   *) usage ;;
 esac
@@ -82,12 +83,19 @@ ctest_args=(--test-dir "$dir" --output-on-failure -j "$jobs" -L "$labels")
 if [[ $kind == tsan ]]; then
   ctest_args+=(-R "$include")
 fi
+run_ctest() {
+  if [[ $kind == tsan ]] && command -v setarch >/dev/null; then
+    # TSan's shadow layout needs a fixed address space on kernels with 32 bits of mmap randomness.
+    setarch "$(uname -m)" -R ctest "$@"
+  else
+    ctest "$@"
+  fi
+}
 rc=0
-if [[ $kind == tsan ]] && command -v setarch >/dev/null; then
-  # TSan's shadow layout needs a fixed address space on kernels with 32 bits of mmap randomness.
-  setarch "$(uname -m)" -R ctest "${ctest_args[@]}" || rc=$?
-else
-  ctest "${ctest_args[@]}" || rc=$?
+run_ctest "${ctest_args[@]}" || rc=$?
+if [[ $kind == tsan ]]; then
+  ctest_args[-1]=$include_grpc
+  TSAN_OPTIONS="ignore_noninstrumented_modules=1:$TSAN_OPTIONS" run_ctest "${ctest_args[@]}" || rc=$?
 fi
 done_at=$(date +%s)
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "server/happens_before.h"
 #include "server/worker_pool.h"
 #include "trustrl/env/v1/env.grpc.pb.h"
 #include "trustrl/version.h"
@@ -44,6 +45,7 @@ class EnvServer::Service final : public ServiceBase {
   }
 
   ~Service() override {
+    happens_after(this);  // every session's OnDone (grpc::Server's shutdown waited for them)
     {
       std::lock_guard lock(mutex);
       stopping = true;
@@ -100,7 +102,9 @@ class EnvServer::Service final : public ServiceBase {
 namespace {
 
 // One session stream: read a request, answer it, read the next. Only one read or one write is in
-// flight at a time, which is what keeps responses in request order.
+// flight at a time, which is what keeps responses in request order. The reactions run on gRPC's
+// threads (and answer() on a worker), ordered by gRPC in ways TSan cannot see: each hand-off to
+// gRPC is a happens_before(this), each reaction begins with happens_after(this).
 class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   SessionReactor(EnvServer::Service& service, grpc::CallbackServerContext* context)
@@ -124,10 +128,14 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
       std::lock_guard lock(mutex_);
       closed = finished_;
     }
-    if (!closed) StartRead(&request_bytes_);
+    if (!closed) {
+      happens_before(this);
+      StartRead(&request_bytes_);
+    }
   }
 
   void OnReadDone(bool ok) override {
+    happens_after(this);
     if (!ok) {  // the client half-closed (or went away): the session is over
       finish(grpc::Status::OK);
       return;
@@ -144,6 +152,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   }
 
   void OnWriteDone(bool ok) override {
+    happens_after(this);
     if (!ok) {
       finish({grpc::StatusCode::CANCELLED, "the client stopped reading"});
       return;
@@ -153,11 +162,14 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
       busy_ = false;
       last_active_ = Clock::now();
     }
+    happens_before(this);
     StartRead(&request_bytes_);
   }
 
   void OnDone() override {
+    happens_after(this);
     service_.forget(this);
+    happens_before(&service_);
     delete this;
   }
 
@@ -196,10 +208,12 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
     if (status.ok())
       status = grpc::SerializationTraits<wire::SessionResponse>::Serialize(
           response_, &response_bytes_, &own_buffer);
-    if (status.ok())
+    if (status.ok()) {
+      happens_before(this);
       StartWrite(&response_bytes_);
-    else
+    } else {
       finish(status);
+    }
   }
 
   // Every path that stops reading or writing ends here; the first status wins (the sweeper may
@@ -219,6 +233,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
     if (admitted_) service_.release(this, host_);
     if (!status.ok() && service_.log)
       service_.log("session from " + peer_ + " ended: " + describe(status));
+    happens_before(this);
     Finish(status);
   }
 

@@ -10,6 +10,7 @@
 
 #include "agents/env_actor.h"
 #include "core/error.h"
+#include "server/happens_before.h"
 #include "server/learner_convert.h"
 #include "server/learner_protocol.h"
 #include "server/listener.h"
@@ -122,6 +123,9 @@ namespace {
 // One Heartbeat stream: reads the actor's heartbeats, answers each with its directive, and sends
 // the directives the gatherer queues when something changes. At most one write is in flight; a
 // newer directive replaces one still waiting (each carries the whole state).
+// gRPC runs the reactions on its own threads, ordered by synchronization TSan cannot see: each
+// hand-off to gRPC (StartRead, StartWrite, Finish) is a happens_before(this), each reaction
+// begins with happens_after(this) (server/happens_before.h).
 class HeartbeatReactor final
     : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
  public:
@@ -133,10 +137,12 @@ class HeartbeatReactor final
       finish(s);
       return;
     }
+    happens_before(this);
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
+    happens_after(this);
     if (!ok) {  // the actor closed the stream or went away
       finish(grpc::Status::OK);
       return;
@@ -148,6 +154,7 @@ class HeartbeatReactor final
       return;
     }
     send(directive);
+    happens_before(this);
     StartRead(&request_);
   }
 
@@ -161,6 +168,7 @@ class HeartbeatReactor final
     }
     writing_ = true;
     out_ = directive;
+    happens_before(this);
     StartWrite(&out_);
   }
 
@@ -172,11 +180,13 @@ class HeartbeatReactor final
     status_ = status;
     if (!writing_) {
       finished_ = true;
+      happens_before(this);
       Finish(status_);
     }
   }
 
   void OnWriteDone(bool ok) override {
+    happens_after(this);
     std::lock_guard lock(handle_->mutex);
     writing_ = false;
     if (!ok && !finishing_) {
@@ -186,6 +196,7 @@ class HeartbeatReactor final
     if (finishing_) {
       if (!finished_) {
         finished_ = true;
+        happens_before(this);
         Finish(status_);
       }
       return;
@@ -194,11 +205,13 @@ class HeartbeatReactor final
       out_ = *pending_;
       pending_.reset();
       writing_ = true;
+      happens_before(this);
       StartWrite(&out_);
     }
   }
 
   void OnDone() override {
+    happens_after(this);
     {
       std::lock_guard lock(handle_->mutex);
       handle_->reactor = nullptr;

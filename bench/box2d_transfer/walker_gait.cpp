@@ -4,7 +4,7 @@
 //   walker_gait RUN_DIR|POLICY [PHYSICS] eval  [--episodes N] [--seed S] [--deterministic]
 //   walker_gait RUN_DIR|POLICY [PHYSICS] trace --world K OUT.csv
 //   walker_gait RUN_DIR|POLICY [PHYSICS] replay --world K ACTIONS.csv OUT.csv
-//   PHYSICS: [--joint-limits box2d_2.4|box2d_2.3] [--iterations VELOCITY,POSITION]
+//   PHYSICS: [--joint-limits box2d_2.4|box2d_2.3] [--iterations VELOCITY,POSITION] [--hardcore]
 //
 // eval plays N episodes on 16 copies exactly as `trustrl eval` does (copy i reset with seed + i,
 // the same sampling stream), so with the default physics it prints trustrl eval's numbers.
@@ -12,6 +12,8 @@
 // the same one with trustrl's draws, see gymnasium_walker.py) and writes one CSV row per step:
 // step, the four actions, reward, hull x and y, the 24 observation values. replay feeds the
 // actions of such a CSV (from either side) instead of the policy's and writes the same rows.
+// --hardcore plays the policy on the hardcore terrain (stumps, pits, stairs): BipedalWalker-v3 with
+// `hardcore: true`, Gymnasium's make("BipedalWalker-v3", hardcore=True) (1600 steps).
 
 #include <algorithm>
 #include <cmath>
@@ -38,6 +40,7 @@ struct Args {
   std::filesystem::path policy;
   envs::WalkerPhysics physics;
   std::string joint_limits = "box2d_2.4";
+  bool hardcore = false;
   std::string mode;
   int episodes = 100;
   std::uint64_t seed = 2024;
@@ -53,6 +56,7 @@ std::unique_ptr<envs::BipedalWalker> make_walker(const agents::SavedPolicy& poli
                 ", not BipedalWalker-v3");
   OptionMap options = policy.env_options;
   options["joint_limits"] = args.joint_limits;
+  if (args.hardcore) options["hardcore"] = "true";
   envs::EnvOptions reader(policy.env_id, options);
   auto env = std::make_unique<envs::BipedalWalker>(reader, false, args.physics);
   reader.finish();
@@ -133,9 +137,10 @@ void eval(const agents::SavedPolicy& policy, const Args& args) {
   int finished = 0;
   for (double g : r.returns) finished += g > 200 ? 1 : 0;
   std::printf(
-      "joint_limits %s, iterations %d,%d, %s, %d episodes: return %.1f +- %.1f, length %.0f, "
+      "%sjoint_limits %s, iterations %d,%d, %s, %d episodes: return %.1f +- %.1f, length %.0f, "
       "%d above 200\n",
-      args.joint_limits.c_str(), args.physics.velocity_iterations, args.physics.position_iterations,
+      args.hardcore ? "hardcore, " : "", args.joint_limits.c_str(),
+      args.physics.velocity_iterations, args.physics.position_iterations,
       args.deterministic ? "deterministic" : "sampled", args.episodes, r.mean_return(),
       r.std_return(), r.mean_length(), finished);
 }
@@ -143,7 +148,7 @@ void eval(const agents::SavedPolicy& policy, const Args& args) {
 Args parse(int argc, char** argv) {
   if (argc < 3)
     throw Error(
-        "usage: walker_gait RUN_DIR|POLICY [--joint-limits R] [--iterations V,P] "
+        "usage: walker_gait RUN_DIR|POLICY [--joint-limits R] [--iterations V,P] [--hardcore] "
         "eval|trace|replay ...");
   Args args;
   args.policy = argv[1];
@@ -168,6 +173,8 @@ Args parse(int argc, char** argv) {
       args.seed = std::stoull(value());
     } else if (a == "--world") {
       args.world = std::stoull(value());
+    } else if (a == "--hardcore") {
+      args.hardcore = true;
     } else if (a == "--deterministic") {
       args.deterministic = true;
     } else if (a.rfind("--", 0) == 0) {
