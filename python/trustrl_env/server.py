@@ -30,9 +30,7 @@ from .multi_agent import MultiAgentServed, is_parallel_env
 from .protocol import env_pb2
 from .session import Code as _Code
 from .session import Refusal as _Refusal
-from .session import default_time_limit as _default_time_limit  # noqa: F401 (older imports)
 from .single_agent import SingleAgentServed as _Served
-from .single_agent import SingleAgentSession as _Session  # noqa: F401 (older imports)
 
 _SERVICE = "trustrl.env.v1.EnvService"
 
