@@ -21,6 +21,7 @@ import json
 import sys
 
 from . import server as _server
+from .session import default_time_limit
 
 
 def _gymnasium():
@@ -33,7 +34,7 @@ def _gymnasium():
 
 def time_limit(env):
     """The episode time limit of a Gymnasium env (its TimeLimit wrapper's, or its spec's); 0: none."""
-    return _server._default_time_limit(env)
+    return default_time_limit(env)
 
 
 def env_maker(env, **kwargs):

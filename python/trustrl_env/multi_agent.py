@@ -29,7 +29,7 @@ import numpy as np
 
 from . import protocol
 from .protocol import env_pb2
-from .server import _Code, _default_time_limit, _Refusal, _Session
+from .session import Code, Refusal, Session, close_env, default_time_limit, server_info
 
 
 def is_parallel_env(env):
@@ -82,22 +82,14 @@ class MultiAgentServed:
             if spec.state_space.kind != env_pb2.SPACE_KIND_BOX:
                 raise TypeError(f"the state space must be a float32 Box, got {space!r}")
         spec.max_episode_steps = int(max_episode_steps if max_episode_steps is not None
-                                     else _default_time_limit(probe))
+                                     else default_time_limit(probe))
         spec.render_fps = int(metadata.get("render_fps", 30) or 30)
         spec.autoreset_mode = env_pb2.AUTORESET_MODE_SAME_STEP
-        close = getattr(probe, "close", None)
-        if callable(close):
-            close()
+        close_env(probe)
         self.make_env = make_env
         self.agents = agents
         self.has_state = spec.HasField("state_space")
-        self.info = env_pb2.ServerInfo(
-            protocol_version=protocol.PROTOCOL_VERSION,
-            capabilities=[env_pb2.CAPABILITY_TIME_LIMIT_OVERRIDE],
-            spec=spec,
-            spec_hash=protocol.spec_hash(spec),
-            num_envs=num_envs,
-            server_name=server_name or f"trustrl_env (Python) serving {spec.id}")
+        self.info = server_info(spec, num_envs, server_name)
 
     def new_session(self):
         return MultiAgentSession(self)
@@ -112,12 +104,11 @@ class _Box:
         self.high = np.full(width, np.inf, dtype=np.float32)
 
 
-class MultiAgentSession(_Session):
-    """One session of a multi-agent env: the single-agent state machine with agent-axis arrays."""
+class MultiAgentSession(Session):
+    """The session loop with agent-axis arrays: observations, actions, rewards and flags per agent."""
 
     def _setup(self, info):
         spec = info.spec
-        self.limit = spec.max_episode_steps
         self.names = list(self.served.agents)  # the simulator's own keys, in agent order
         self.labels = [f"agent {a} ({spec.agents[a].name})" for a in range(spec.num_agents)]
         self.obs_dims = [protocol.flat_dim(agent.observation_space) for agent in spec.agents]
@@ -135,15 +126,13 @@ class MultiAgentSession(_Session):
         self.observations = np.zeros((n, int(self.obs_offsets[-1])), dtype=np.float32)
         self.states = np.zeros((n, self.state_dim), dtype=np.float32)
         self.active = np.zeros((n, agents), dtype=bool)
-        self.returns = np.zeros(n)
-        self.lengths = np.zeros(n, dtype=np.int64)
 
     # -- the simulator's outputs, checked --------------------------------------------------
 
     def _store_view(self, obs_row, state_row, i, env, observations, what):
         """Copy i's observations (a dict; absent agents get zeros) and state into the rows."""
         if not isinstance(observations, dict):
-            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {i} must be a dict of "
+            raise Refusal(Code.INTERNAL, f"the simulator's {what} for copy {i} must be a dict of "
                                            f"observations keyed by agent, got {type(observations).__name__}")
         obs_row[:] = 0.0
         for a, name in enumerate(self.names):
@@ -152,10 +141,10 @@ class MultiAgentSession(_Session):
             try:
                 values = np.asarray(observations[name], dtype=np.float32).ravel()
             except (TypeError, ValueError) as e:
-                raise _Refusal(_Code.INTERNAL, f"the simulator's {what} of {self.labels[a]} for copy {i} "
+                raise Refusal(Code.INTERNAL, f"the simulator's {what} of {self.labels[a]} for copy {i} "
                                                f"is not an array of numbers: {e}")
             if values.size != self.obs_dims[a]:
-                raise _Refusal(_Code.INTERNAL,
+                raise Refusal(Code.INTERNAL,
                                f"the simulator's {what} of {self.labels[a]} for copy {i} has "
                                f"{values.size} values; its observation space needs {self.obs_dims[a]}")
             obs_row[self.obs_offsets[a]:self.obs_offsets[a + 1]] = values
@@ -165,7 +154,7 @@ class MultiAgentSession(_Session):
             except Exception as e:
                 raise self._failed("state()", i, e)
             if state.size != self.state_dim:
-                raise _Refusal(_Code.INTERNAL, f"the simulator's state() for copy {i} has {state.size} "
+                raise Refusal(Code.INTERNAL, f"the simulator's state() for copy {i} has {state.size} "
                                                f"values; the state space needs {self.state_dim}")
             state_row[:] = state
 
@@ -180,42 +169,35 @@ class MultiAgentSession(_Session):
             bad = ~np.isfinite(array)
             if bad.any():
                 r, k = (int(x[0]) for x in np.nonzero(bad))
-                raise _Refusal(_Code.INTERNAL, f"the simulator's {what} {kind} for copy {copies[r]} has "
+                raise Refusal(Code.INTERNAL, f"the simulator's {what} {kind} for copy {copies[r]} has "
                                                f"{array[r, k]} at index {k}; values must be finite")
 
-    # -- reset and step ---------------------------------------------------------------------
+    def _store_reset(self, i, env, observations):
+        self._store_view(self.observations[i], self.states[i], i, env, observations,
+                         "reset() observation")
+        self.active[i] = self._live(env, observations)
 
-    def _reset(self, seed):
-        for i, env in enumerate(self.envs):
-            try:
-                observations, _ = env.reset(seed=(seed + i) % (1 << 64))
-            except Exception as e:
-                raise self._failed("reset()", i, e)
-            self._store_view(self.observations[i], self.states[i], i, env, observations,
-                             "reset() observation")
-            self.active[i] = self._live(env, observations)
-        self._check_views(self.observations, self.states, range(len(self.envs)), "reset()")
-        self.returns[:] = 0
-        self.lengths[:] = 0
-        self.running = True
-        response = env_pb2.ResetResponse()
-        response.observations.extend(self.observations.ravel().tolist())
+    def _check_all(self, what):
+        self._check_views(self.observations, self.states, range(len(self.envs)), what)
+
+    def _reset_fields(self, response):
         response.states.extend(self.states.ravel().tolist())
         response.agent_active.extend(self.active.ravel().tolist())
-        return response
 
-    def _joint_actions(self, request):
+    # -- actions and steps -----------------------------------------------------------------
+
+    def _actions(self, request):
         """Each copy's action dict for its live agents, the whole batch checked first."""
         n = len(self.envs)
         for field, width, kind in (("discrete_actions", self.discrete_width, "discrete"),
                                    ("continuous_actions", self.continuous_width, "continuous")):
             got = len(getattr(request, field))
             if width == 0 and got:
-                raise _Refusal(_Code.INVALID_ARGUMENT,
+                raise Refusal(Code.INVALID_ARGUMENT,
                                f"step: no agent of this env takes {kind} actions; {field} must be "
                                f"empty, got {got} values")
             if got != n * width:
-                raise _Refusal(_Code.INVALID_ARGUMENT,
+                raise Refusal(Code.INVALID_ARGUMENT,
                                f"step: expected {n * width} values in {field} ({n} copies x {width} "
                                f"{kind} component(s) of the agents' action spaces, in agent order), "
                                f"got {got}")
@@ -234,7 +216,7 @@ class MultiAgentSession(_Session):
                     sentinel = values == -1 if self.discrete[a] else np.isnan(values)
                     if not sentinel.all():
                         c = int(np.flatnonzero(~sentinel)[0])
-                        raise _Refusal(_Code.INVALID_ARGUMENT,
+                        raise Refusal(Code.INVALID_ARGUMENT,
                                        f"{who} is inactive; its action must be "
                                        f"{'-1' if self.discrete[a] else 'NaN'} (no action), got "
                                        f"{values[c]}{at(c)}")
@@ -247,7 +229,7 @@ class MultiAgentSession(_Session):
                     bad = np.flatnonzero((values < low) | (values > high))
                     if bad.size:
                         c = int(bad[0])
-                        raise _Refusal(_Code.INVALID_ARGUMENT,
+                        raise Refusal(Code.INVALID_ARGUMENT,
                                        f"{who}: discrete action {values[c]}{at(c)} is outside "
                                        f"{protocol.describe_space(space)} (allowed {low[c]}..{high[c]})")
                     actions[name] = int(values[0]) if space.kind == env_pb2.SPACE_KIND_DISCRETE \
@@ -256,98 +238,75 @@ class MultiAgentSession(_Session):
                     bad = np.flatnonzero(~np.isfinite(values))
                     if bad.size:
                         c = int(bad[0])
-                        raise _Refusal(_Code.INVALID_ARGUMENT,
+                        raise Refusal(Code.INVALID_ARGUMENT,
                                        f"{who}: continuous action {values[c]}{at(c)} is not finite; "
                                        "actions of active agents must be finite")
                     actions[name] = values.reshape(tuple(space.shape)).copy()
             batch.append(actions)
         return batch
 
-    def _step(self, request):
-        if not self.running:
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           "a step request came before any reset: the copies have no running episode; "
-                           "send a reset request first")
-        batch = self._joint_actions(request)
-        n, agents = len(self.envs), len(self.names)
-        agent_rewards = np.zeros((n, agents))
-        terminated, truncated = [False] * n, [False] * n
-        finals = np.zeros((n, self.observations.shape[1]), dtype=np.float32)
-        final_states = np.zeros((n, self.state_dim), dtype=np.float32)
-        final_active = np.zeros((n, agents), dtype=bool)
-        ended = []  # copies whose episode ended, in copy order
-        for i, env in enumerate(self.envs):
+    def _begin_step(self, n):
+        agents = len(self.names)
+        self.agent_rewards = np.zeros((n, agents))
+        self.finals = np.zeros((n, self.observations.shape[1]), dtype=np.float32)
+        self.final_states = np.zeros((n, self.state_dim), dtype=np.float32)
+        self.final_active = np.zeros((n, agents), dtype=bool)
+
+    def _absorb(self, i, env, result, slot):
+        if not isinstance(result, tuple) or len(result) != 5 or \
+                not all(isinstance(x, dict) for x in result[:4]):
+            raise Refusal(Code.INTERNAL,
+                          f"the simulator's step() for copy {i} must return five dicts keyed by "
+                          "agent: (observations, rewards, terminations, truncations, infos)")
+        observations, rewards, terms, truncs, _ = result
+        agents = len(self.names)
+        before = self.active[i].copy()
+        term = np.zeros(agents, dtype=bool)
+        trunc = np.zeros(agents, dtype=bool)
+        for a, name in enumerate(self.names):
+            if not before[a]:
+                continue  # inactive before the step: reward 0, no flags
             try:
-                result = env.step(batch[i])
-            except Exception as e:
-                raise self._failed("step()", i, e)
-            if not isinstance(result, tuple) or len(result) != 5 or \
-                    not all(isinstance(x, dict) for x in result[:4]):
-                raise _Refusal(_Code.INTERNAL,
-                               f"the simulator's step() for copy {i} must return five dicts keyed by "
-                               "agent: (observations, rewards, terminations, truncations, infos)")
-            observations, rewards, terms, truncs, _ = result
-            before = self.active[i].copy()
-            term = np.zeros(agents, dtype=bool)
-            trunc = np.zeros(agents, dtype=bool)
-            for a, name in enumerate(self.names):
-                if not before[a]:
-                    continue  # inactive before the step: reward 0, no flags
-                try:
-                    reward = float(rewards.get(name, 0.0))
-                except (TypeError, ValueError):
-                    raise _Refusal(_Code.INTERNAL, f"the simulator's reward of {self.labels[a]} for copy "
-                                                   f"{i} is {rewards.get(name)!r}, not a number")
-                if not math.isfinite(reward):
-                    raise _Refusal(_Code.INTERNAL, f"the simulator's reward of {self.labels[a]} for copy "
-                                                   f"{i} is {reward}; rewards must be finite")
-                agent_rewards[i, a] = reward
-                term[a] = bool(terms.get(name, False))
-                trunc[a] = bool(truncs.get(name, False))
-            self.lengths[i] += 1
-            self.returns[i] += agent_rewards[i].sum()
-            live = before & ~term & ~trunc & self._live(env, observations)
-            # The time limit is counted here, as Gymnasium's TimeLimit wrapper does.
-            at_limit = self.limit > 0 and self.lengths[i] >= self.limit
-            over = not live.any()
-            truncated[i] = bool((over and (trunc & before).any()) or at_limit)
-            terminated[i] = bool(over and not (trunc & before).any())
-            self._store_view(self.observations[i], self.states[i], i, env, observations,
-                             "step() observation")
-            if terminated[i] or truncated[i]:
-                finals[len(ended)] = self.observations[i]
-                final_states[len(ended)] = self.states[i]
-                final_active[len(ended)] = before & ~term
-                ended.append(i)
-                try:
-                    observations, _ = env.reset()
-                except Exception as e:
-                    raise self._failed("reset()", i, e)
-                self._store_view(self.observations[i], self.states[i], i, env, observations,
-                                 "reset() observation")
-                live = self._live(env, observations)
-            else:
-                # Observations of agents that went inactive are zeros from now on.
-                for a in np.flatnonzero(~live):
-                    self.observations[i, self.obs_offsets[a]:self.obs_offsets[a + 1]] = 0.0
-            self.active[i] = live
+                reward = float(rewards.get(name, 0.0))
+            except (TypeError, ValueError):
+                raise Refusal(Code.INTERNAL, f"the simulator's reward of {self.labels[a]} for copy "
+                                             f"{i} is {rewards.get(name)!r}, not a number")
+            if not math.isfinite(reward):
+                raise Refusal(Code.INTERNAL, f"the simulator's reward of {self.labels[a]} for copy "
+                                             f"{i} is {reward}; rewards must be finite")
+            self.agent_rewards[i, a] = reward
+            term[a] = bool(terms.get(name, False))
+            trunc[a] = bool(truncs.get(name, False))
+        self.lengths[i] += 1
+        self.returns[i] += self.agent_rewards[i].sum()
+        live = before & ~term & ~trunc & self._live(env, observations)
+        over = not live.any()
+        self.truncated[i] = bool((over and (trunc & before).any()) or self._at_limit(i))
+        self.terminated[i] = bool(over and not (trunc & before).any())
+        self._store_view(self.observations[i], self.states[i], i, env, observations,
+                         "step() observation")
+        if self.terminated[i] or self.truncated[i]:
+            self.finals[slot] = self.observations[i]
+            self.final_states[slot] = self.states[i]
+            self.final_active[slot] = before & ~term
+            return True  # the loop resets the copy; _store_reset sets its live agents
+        # Observations of agents that went inactive are zeros from now on.
+        for a in np.flatnonzero(~live):
+            self.observations[i, self.obs_offsets[a]:self.obs_offsets[a + 1]] = 0.0
+        self.active[i] = live
+        return False
+
+    def _check_step(self, ended):
         k = len(ended)
-        self._check_views(finals[:k], final_states[:k], ended, "step() final")
-        self._check_views(self.observations, self.states, range(n), "step() or reset()")
-        response = env_pb2.StepResponse()
-        response.observations.extend(self.observations.ravel().tolist())
-        response.rewards.extend(agent_rewards.sum(axis=1).tolist())
-        response.terminated.extend(terminated)
-        response.truncated.extend(truncated)
-        response.agent_rewards.extend(agent_rewards.ravel().tolist())
+        self._check_views(self.finals[:k], self.final_states[:k], ended, "step() final")
+
+    def _step_fields(self, response, ended):
+        k = len(ended)
+        response.rewards.extend(self.agent_rewards.sum(axis=1).tolist())
+        response.agent_rewards.extend(self.agent_rewards.ravel().tolist())
         response.agent_active.extend(self.active.ravel().tolist())
         response.states.extend(self.states.ravel().tolist())
         if ended:
-            response.final_observations.extend(finals[:k].ravel().tolist())
-            response.final_states.extend(final_states[:k].ravel().tolist())
-            response.final_agent_active.extend(final_active[:k].ravel().tolist())
-            response.episode_returns.extend(self.returns[ended].tolist())
-            response.episode_lengths.extend(self.lengths[ended].tolist())
-            self.returns[ended] = 0
-            self.lengths[ended] = 0
-        return response
+            response.final_observations.extend(self.finals[:k].ravel().tolist())
+            response.final_states.extend(self.final_states[:k].ravel().tolist())
+            response.final_agent_active.extend(self.final_active[:k].ravel().tolist())

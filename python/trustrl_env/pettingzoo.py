@@ -18,6 +18,7 @@ import sys
 
 from . import server as _server
 from .gymnasium import add_serving_arguments, parse_kwargs
+from .multi_agent import is_parallel_env
 
 
 def time_limit(env):
@@ -49,7 +50,6 @@ def env_maker(env, **kwargs):
                               "e.g. pettingzoo.mpe.simple_spread_v3") from e
     factory = getattr(env, "parallel_env", None)
     if factory is None:
-        from .multi_agent import is_parallel_env
         if is_parallel_env(env) or not callable(env):
             raise TypeError(f"{env!r} cannot be copied: pass its module (e.g. "
                             "pettingzoo.mpe.simple_spread_v3) or a function that makes one")

@@ -7,7 +7,7 @@ The simulator is any object with Gymnasium's API, duck-typed:
 and optionally `max_episode_steps` (or `spec.max_episode_steps`), the episode time limit.
 An object with PettingZoo's parallel API (possible_agents or agents, observation_space(agent),
 action_space(agent), dict-valued reset/step, optional state()) is served as a multi-agent env;
-multi_agent.py has the details.
+multi_agent.py has the details; session.py holds the one session loop both use.
 
 The SDK does what the C++ server does: N copies per session, copy i reset with seed + i,
 same-step auto-reset (the copy is reset with seed=None, so its random stream carries on), the time
@@ -17,328 +17,22 @@ it leaves, and every refusal a gRPC status whose message names the field and cop
 """
 
 import hmac
-import math
 import signal
 import sys
 import threading
-import traceback
 from concurrent import futures
 
 import grpc
-import numpy as np
 from google.protobuf.message import DecodeError
 
 from . import protocol
+from .multi_agent import MultiAgentServed, is_parallel_env
 from .protocol import env_pb2
+from .session import Code as _Code
+from .session import Refusal as _Refusal
+from .single_agent import SingleAgentServed as _Served
 
 _SERVICE = "trustrl.env.v1.EnvService"
-_Code = grpc.StatusCode
-
-
-class _Refusal(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _default_time_limit(env):
-    """`max_episode_steps` of the env or of its `spec`, else of a wrapper it sits in: Gymnasium's
-    TimeLimit keeps it in `_max_episode_steps` (an env from gymnasium.make has a spec that says
-    it; its `unwrapped` env has neither)."""
-    limit = getattr(env, "max_episode_steps", None)
-    if limit is None:
-        limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
-    wrapper = env
-    while limit is None and wrapper is not None:
-        limit = getattr(wrapper, "_max_episode_steps", None)
-        inner = getattr(wrapper, "env", None)
-        wrapper = inner if inner is not wrapper else None
-    return int(limit or 0)
-
-
-class _Served:
-    """What every session of one server shares: the env maker, the spec, the limits."""
-
-    def __init__(self, make_env, num_envs, env_id, max_episode_steps, server_name, probe=None):
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        probe = make_env() if probe is None else probe
-        spec = env_pb2.EnvSpec()
-        gym_spec = getattr(probe, "spec", None)
-        spec.id = env_id or getattr(gym_spec, "id", None) or type(probe).__name__
-        spec.observation_space.CopyFrom(protocol.space_to_wire(probe.observation_space))
-        if spec.observation_space.kind != env_pb2.SPACE_KIND_BOX:
-            raise TypeError(f"observations must be a float32 Box, got {probe.observation_space!r}")
-        spec.action_space.CopyFrom(protocol.space_to_wire(probe.action_space))
-        spec.max_episode_steps = int(max_episode_steps if max_episode_steps is not None
-                                     else _default_time_limit(probe))
-        threshold = getattr(gym_spec, "reward_threshold", None)
-        if threshold is not None:
-            spec.reward_threshold = float(threshold)
-        spec.render_fps = int(getattr(probe, "metadata", {}).get("render_fps", 30) or 30)
-        spec.autoreset_mode = env_pb2.AUTORESET_MODE_SAME_STEP
-        close = getattr(probe, "close", None)
-        if callable(close):
-            close()
-        self.make_env = make_env
-        self.info = env_pb2.ServerInfo(
-            protocol_version=protocol.PROTOCOL_VERSION,
-            capabilities=[env_pb2.CAPABILITY_TIME_LIMIT_OVERRIDE],
-            spec=spec,
-            spec_hash=protocol.spec_hash(spec),
-            num_envs=num_envs,
-            server_name=server_name or f"trustrl_env (Python) serving {spec.id}")
-
-    def new_session(self):
-        return _Session(self)
-
-
-class _Session:
-    """One session's protocol state machine: handshake, then reset, then steps."""
-
-    def __init__(self, served):
-        self.served = served
-        self.info = None
-        self.envs = None
-        self.running = False
-
-    def handle(self, request):
-        kind = request.WhichOneof("payload")
-        if kind is None:
-            raise _Refusal(_Code.INVALID_ARGUMENT,
-                           "the request has no payload: set one of handshake, reset, step (an unknown "
-                           "request type from a newer protocol arrives like this; this server speaks "
-                           f"version {protocol.PROTOCOL_VERSION})")
-        if self.info is None and kind != "handshake":
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           f"a {kind} request came before the handshake; the first request of a "
-                           "session must be a handshake")
-        if kind == "handshake":
-            if self.info is not None:
-                raise _Refusal(_Code.FAILED_PRECONDITION,
-                               "a second handshake in one session; open a new session instead")
-            return env_pb2.SessionResponse(handshake=self._handshake(request.handshake))
-        if kind == "reset":
-            return env_pb2.SessionResponse(reset=self._reset(request.reset.seed))
-        return env_pb2.SessionResponse(step=self._step(request.step))
-
-    # -- handshake --------------------------------------------------------------------------
-
-    def _handshake(self, h):
-        base = self.served.info
-        if h.protocol_version != protocol.PROTOCOL_VERSION:
-            unset = " (protocol_version unset)" if h.protocol_version == 0 else ""
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           f"handshake: the client speaks protocol version {h.protocol_version}{unset}, "
-                           f"this server speaks version {protocol.PROTOCOL_VERSION}")
-        if h.num_envs < 0:
-            raise _Refusal(_Code.INVALID_ARGUMENT,
-                           f"handshake: num_envs must be >= 0 (0 takes the server's), got {h.num_envs}")
-        if h.num_envs not in (0, base.num_envs):
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           f"handshake: the client expects {h.num_envs} copies per session, this server "
-                           f"serves {base.num_envs} (start the server with that many copies, or ask for 0 "
-                           "to take the server's)")
-        if h.max_episode_steps < 0:
-            raise _Refusal(_Code.INVALID_ARGUMENT,
-                           "handshake: max_episode_steps must be >= 0 (0 keeps the env's limit), got "
-                           f"{h.max_episode_steps}")
-        if base.spec.num_agents > 0 and env_pb2.CAPABILITY_MULTI_AGENT not in h.capabilities:
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           f"handshake: this server serves a multi-agent env ({base.spec.num_agents} "
-                           "agents) and the client did not declare CAPABILITY_MULTI_AGENT")
-        info = env_pb2.ServerInfo()
-        info.CopyFrom(base)
-        if h.max_episode_steps > 0:
-            info.spec.max_episode_steps = h.max_episode_steps
-        info.spec_hash = protocol.spec_hash(info.spec)
-        if h.spec_hash not in (0, info.spec_hash):
-            what = protocol.spec_difference(h.expected_spec, info.spec) if h.HasField("expected_spec") else ""
-            if not what:
-                what = f"the server serves {info.spec.id}: {protocol.describe_spec(info.spec)}"
-                if not h.HasField("expected_spec"):
-                    what += "; send expected_spec to see which field differs"
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           "handshake: spec mismatch, the client expects another env than this server "
-                           f"serves ({what}); client spec hash 0x{h.spec_hash:016x}, server "
-                           f"0x{info.spec_hash:016x}")
-        try:
-            self.envs = [self.served.make_env() for _ in range(base.num_envs)]
-        except Exception as e:  # the simulator's own failure, reported in its words
-            raise _Refusal(_Code.INTERNAL, f"handshake: making the env failed: {type(e).__name__}: {e}")
-        self.info = info
-        self._setup(info)
-        return env_pb2.HandshakeResponse(server=info)
-
-    def _setup(self, info):
-        """The session's arrays and the action space, once the handshake is accepted."""
-        spec = info.spec
-        self.limit = spec.max_episode_steps
-        self.obs_shape = tuple(spec.observation_space.shape)
-        self.obs_dim = protocol.flat_dim(spec.observation_space)
-        self.obs_text = protocol.describe_space(spec.observation_space)
-        self.action_space = spec.action_space
-        self.action_dim = protocol.flat_dim(spec.action_space)
-        self.action_text = protocol.describe_space(spec.action_space)
-        n = info.num_envs
-        self.observations = np.zeros((n, self.obs_dim), dtype=np.float32)
-        self.returns = np.zeros(n)
-        self.lengths = np.zeros(n, dtype=np.int64)
-
-    # -- the simulator's outputs, checked --------------------------------------------------
-
-    def _store(self, rows, i, obs, what):
-        """Writes copy i's observation into rows[i]; its values are checked by _check_finite."""
-        try:
-            row = np.asarray(obs, dtype=np.float32)
-        except (TypeError, ValueError) as e:
-            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {i} is not an array of "
-                                           f"numbers: {e}")
-        if row.size != self.obs_dim:
-            raise _Refusal(_Code.INTERNAL,
-                           f"the simulator's {what} for copy {i} has shape {np.shape(obs)}; the "
-                           f"observation space {self.obs_text} needs {self.obs_dim} values")
-        rows[i] = row.ravel()
-
-    def _check_finite(self, rows, copies, what):
-        """One check for a whole batch (per-copy checks would cost more than the step itself)."""
-        bad = ~np.isfinite(rows)
-        if bad.any():
-            r, k = (int(x[0]) for x in np.nonzero(bad))
-            raise _Refusal(_Code.INTERNAL, f"the simulator's {what} for copy {copies[r]} has {rows[r, k]} "
-                                           f"at index {k}; observations must be finite")
-
-    def _failed(self, what, i, e):
-        traceback.print_exc(file=sys.stderr)
-        return _Refusal(_Code.INTERNAL, f"the simulator's {what} raised {type(e).__name__} for copy {i}: {e}")
-
-    # -- reset and step ---------------------------------------------------------------------
-
-    def _reset(self, seed):
-        for i, env in enumerate(self.envs):
-            try:
-                obs, _ = env.reset(seed=(seed + i) % (1 << 64))
-            except Exception as e:
-                raise self._failed("reset()", i, e)
-            self._store(self.observations, i, obs, "reset() observation")
-        self._check_finite(self.observations, range(len(self.envs)), "reset() observation")
-        self.returns[:] = 0
-        self.lengths[:] = 0
-        self.running = True
-        response = env_pb2.ResetResponse()
-        response.observations.extend(self.observations.ravel().tolist())
-        return response
-
-    def _actions(self, request):
-        """The per-copy actions, checked in full before any copy moves."""
-        space, n, d = self.action_space, len(self.envs), self.action_dim
-        discrete = space.kind != env_pb2.SPACE_KIND_BOX
-        field, other = ("discrete_actions", "continuous_actions") if discrete else \
-                       ("continuous_actions", "discrete_actions")
-        values, stray = getattr(request, field), getattr(request, other)
-        if len(stray):
-            raise _Refusal(_Code.INVALID_ARGUMENT,
-                           f"step: the action space {self.action_text} takes {field} "
-                           f"({'int64' if discrete else 'float32'}); {other} must be empty, got "
-                           f"{len(stray)} values")
-        if len(values) != n * d:
-            raise _Refusal(_Code.INVALID_ARGUMENT,
-                           f"step: expected {n * d} values in {field} ({n} copies x {d} component(s) of "
-                           f"{self.action_text}), got {len(values)}")
-        array = np.asarray(values, dtype=np.int64 if discrete else np.float32).reshape(n, d)
-
-        def where(k):
-            return "step: " + (f"component {k % d} of " if d > 1 else "") + f"the action of copy {k // d}"
-
-        if discrete:
-            if space.kind == env_pb2.SPACE_KIND_DISCRETE:
-                low, high = np.full(d, space.start), np.full(d, space.start + space.n - 1)
-            else:
-                low, high = np.zeros(d, dtype=np.int64), np.asarray(space.nvec, dtype=np.int64) - 1
-            bad = np.flatnonzero(((array < low) | (array > high)).ravel())
-            if bad.size:
-                k = int(bad[0])
-                raise _Refusal(_Code.INVALID_ARGUMENT,
-                               f"{where(k)} is {array.ravel()[k]}, outside {self.action_text} (allowed "
-                               f"{low[k % d]}..{high[k % d]})")
-            if space.kind == env_pb2.SPACE_KIND_DISCRETE:
-                return [int(a) for a in array[:, 0]]
-            return list(array)
-        bad = np.flatnonzero(~np.isfinite(array).ravel())
-        if bad.size:
-            k = int(bad[0])
-            value = float(array.ravel()[k])
-            raise _Refusal(_Code.INVALID_ARGUMENT, f"{where(k)} is {value}; actions must be finite")
-        shape = tuple(space.shape)
-        return [row.reshape(shape) for row in array]
-
-    def _step(self, request):
-        if not self.running:
-            raise _Refusal(_Code.FAILED_PRECONDITION,
-                           "a step request came before any reset: the copies have no running episode; "
-                           "send a reset request first")
-        actions = self._actions(request)
-        n = len(self.envs)
-        rewards, terminated, truncated = [0.0] * n, [False] * n, [False] * n
-        finals = np.empty((n, self.obs_dim), dtype=np.float32)
-        ended = []  # copies whose episode ended, in copy order
-        lengths, returns, limit = self.lengths, self.returns, self.limit
-        for i, env in enumerate(self.envs):
-            try:
-                result = env.step(actions[i])
-            except Exception as e:
-                raise self._failed("step()", i, e)
-            if not isinstance(result, tuple) or len(result) != 5:
-                raise _Refusal(_Code.INTERNAL,
-                               f"the simulator's step() for copy {i} must return (observation, reward, "
-                               "terminated, truncated, info)")
-            obs, reward, term, trunc, _ = result
-            try:
-                reward = float(reward)
-            except (TypeError, ValueError):
-                raise _Refusal(_Code.INTERNAL, f"the simulator's reward for copy {i} is {reward!r}, "
-                                               "not a number")
-            if not math.isfinite(reward):
-                raise _Refusal(_Code.INTERNAL, f"the simulator's reward for copy {i} is {reward}; "
-                                               "rewards must be finite")
-            lengths[i] += 1
-            returns[i] += reward
-            rewards[i] = reward
-            terminated[i] = bool(term)
-            # The time limit is counted here, as Gymnasium's TimeLimit wrapper does.
-            truncated[i] = bool(trunc) or bool(limit > 0 and lengths[i] >= limit)
-            if terminated[i] or truncated[i]:
-                self._store(finals, len(ended), obs, "step() observation")
-                ended.append(i)
-                try:
-                    obs, _ = env.reset()
-                except Exception as e:
-                    raise self._failed("reset()", i, e)
-                self._store(self.observations, i, obs, "reset() observation")
-            else:
-                self._store(self.observations, i, obs, "step() observation")
-        finals = finals[:len(ended)]
-        self._check_finite(finals, ended, "step() observation")
-        self._check_finite(self.observations, range(n), "step() or reset() observation")
-        response = env_pb2.StepResponse()
-        response.observations.extend(self.observations.ravel().tolist())
-        response.rewards.extend(rewards)
-        response.terminated.extend(terminated)
-        response.truncated.extend(truncated)
-        if ended:
-            response.final_observations.extend(finals.ravel().tolist())
-            response.episode_returns.extend(returns[ended].tolist())
-            response.episode_lengths.extend(lengths[ended].tolist())
-            returns[ended] = 0
-            lengths[ended] = 0
-        return response
-
-    def close(self):
-        for env in self.envs or []:
-            close = getattr(env, "close", None)
-            if callable(close):
-                close()
 
 
 class EnvServer:
@@ -375,13 +69,11 @@ def start_server(make_env, address="127.0.0.1:0", num_envs=1, token=None, max_ep
                          "127.0.0.1")
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate (tls_cert) and its private key (tls_key)")
-    from . import multi_agent  # here: it builds on this module's session
-
     if num_envs < 1:
         raise ValueError(f"num_envs must be >= 1, got {num_envs}")
     probe = make_env()
-    if multi_agent.is_parallel_env(probe):
-        served = multi_agent.MultiAgentServed(make_env, probe, num_envs, env_id, max_episode_steps,
+    if is_parallel_env(probe):
+        served = MultiAgentServed(make_env, probe, num_envs, env_id, max_episode_steps,
                                               server_name)
     else:
         served = _Served(make_env, num_envs, env_id, max_episode_steps, server_name, probe=probe)
