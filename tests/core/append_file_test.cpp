@@ -12,19 +12,12 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "tests/support/descriptor_shortage.h"
+#include "tests/support/scratch_dir.h"
 
 namespace trustrl {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 // Runs `body` in a child process (for process-wide limits) and returns its exit code.
 int in_child(const std::function<int()>& body) {
@@ -38,7 +31,7 @@ int in_child(const std::function<int()>& body) {
 constexpr WriteRetry kQuickRetry{3, std::chrono::milliseconds(1), std::chrono::milliseconds(1)};
 
 TEST(AppendFile, AppendsWholeRecords) {
-  const fs::path dir = temp_dir("append");
+  const fs::path dir = testing::scratch_dir("append");
   {
     AppendFile f(dir / "a.txt", AppendFile::Mode::kTruncate);
     f.append("one\n");
@@ -67,7 +60,7 @@ TEST(AppendFile, FullDiskIsAnErrorNamingTheFile) {
 }
 
 TEST(AppendFile, ARecordThatDoesNotFitIsCutOff) {
-  const fs::path dir = temp_dir("append_cut");
+  const fs::path dir = testing::scratch_dir("append_cut");
   const fs::path file = dir / "a.bin";
   // A file size limit makes the second record's write stop part way (EFBIG, not transient).
   const int code = in_child([&] {
@@ -89,7 +82,7 @@ TEST(AppendFile, ARecordThatDoesNotFitIsCutOff) {
 }
 
 TEST(AppendFile, OpeningWaitsOutDescriptorExhaustion) {
-  const fs::path dir = temp_dir("append_emfile");
+  const fs::path dir = testing::scratch_dir("append_emfile");
   const int code = in_child([&] {
     const rlimit limit{64, 64};
     ::setrlimit(RLIMIT_NOFILE, &limit);

@@ -11,22 +11,15 @@
 #include "core/bytes.h"
 #include "core/error.h"
 #include "tests/support/descriptor_shortage.h"
+#include "tests/support/scratch_dir.h"
 
 namespace trustrl {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
 TEST(Files, AtomicWriteReplacesWholeFile) {
-  const fs::path dir = temp_dir("atomic");
+  const fs::path dir = testing::scratch_dir("atomic");
   const fs::path f = dir / "x.txt";
   write_file_atomic(f, std::string("first version, longer"));
   write_file_atomic(f, std::string("second"));
@@ -39,7 +32,7 @@ TEST(Files, AtomicWriteReplacesWholeFile) {
 }
 
 TEST(Files, AtomicWriteWaitsOutDescriptorExhaustion) {
-  const fs::path dir = temp_dir("atomic_emfile");
+  const fs::path dir = testing::scratch_dir("atomic_emfile");
   const pid_t pid = ::fork();
   if (pid == 0) {
     // The shortage ends (its thread joined) before the child exits.
@@ -69,7 +62,7 @@ TEST(Files, AtomicWriteWaitsOutDescriptorExhaustion) {
 }
 
 TEST(Files, ReadingADirectoryOrAnEndlessFileNamesIt) {
-  const fs::path dir = temp_dir("read_dir");
+  const fs::path dir = testing::scratch_dir("read_dir");
   try {
     read_file(dir);
     FAIL();

@@ -12,19 +12,12 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "tests/support/scratch_dir.h"
 
 namespace trustrl {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path temp_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("trustrl_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 MetricRow row(double update, double ret) {
   MetricRow r;
@@ -34,7 +27,7 @@ MetricRow row(double update, double ret) {
 }
 
 TEST(Metrics, CsvHeaderAndRows) {
-  const fs::path dir = temp_dir("csv");
+  const fs::path dir = testing::scratch_dir("csv");
   {
     CsvMetricSink sink(dir / "m.csv");
     sink.write(0, row(1, 10.5));
@@ -45,7 +38,7 @@ TEST(Metrics, CsvHeaderAndRows) {
 }
 
 TEST(Metrics, CsvResumeDropsRowsAfterTheCheckpoint) {
-  const fs::path dir = temp_dir("csv_resume");
+  const fs::path dir = testing::scratch_dir("csv_resume");
   {
     CsvMetricSink sink(dir / "m.csv");
     for (int u = 1; u <= 5; ++u) sink.write(0, row(u, u));
@@ -74,7 +67,7 @@ TEST(Metrics, CsvSinkReportsAFullDisk) {
 }
 
 TEST(Metrics, TensorBoardSinkReportsAFailedWrite) {
-  const fs::path dir = temp_dir("tb_full");
+  const fs::path dir = testing::scratch_dir("tb_full");
   // A file size limit (EFBIG once reached) stands in for a full disk, in a child process.
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -99,7 +92,7 @@ TEST(Metrics, TensorBoardSinkReportsAFailedWrite) {
 }
 
 TEST(Metrics, CsvResumeCutsAtTheFirstDamagedRow) {
-  const fs::path dir = temp_dir("csv_damaged");
+  const fs::path dir = testing::scratch_dir("csv_damaged");
   const std::string header = "update,charts/episodic_return\n";
   write_file_atomic(dir / "m.csv", header + "1,1\n2,2\n3,3\n4,4");  // row 4 cut by a crash
   MetricsFileCheck check = check_metrics_file(dir / "m.csv");
@@ -130,7 +123,7 @@ TEST(Metrics, CsvResumeCutsAtTheFirstDamagedRow) {
 }
 
 TEST(Metrics, TensorBoardRecordsAreFramed) {
-  const fs::path dir = temp_dir("tb");
+  const fs::path dir = testing::scratch_dir("tb");
   fs::path file;
   {
     TensorBoardSink sink(dir);

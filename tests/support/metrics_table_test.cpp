@@ -19,7 +19,8 @@ std::filesystem::path write_csv(const std::string& text) {
 }
 
 TEST(MetricsTable, ReadsColumnsByNameWithEmptyCellsAsNaN) {
-  const auto path = write_csv("update,charts/SPS,loss,time/update_s,kl\n1,900,0.5,0.1,\n2,950,,0.2,3\n");
+  const auto path =
+      write_csv("update,charts/SPS,loss,time/update_s,kl\n1,900,0.5,0.1,\n2,950,,0.2,3\n");
   const MetricsTable t = MetricsTable::read(path);
   ASSERT_EQ(t.rows.size(), 2u);
   EXPECT_EQ(t.at(1, "update"), 2.0);
