@@ -30,7 +30,6 @@ namespace trustrl::server {
 
 namespace {
 
-namespace lw = ::trustrl::learner::v1;
 using Clock = std::chrono::steady_clock;
 
 // The membership ended (the learner restarted, timed this actor out, or its stream broke): join
@@ -76,7 +75,7 @@ class ActorLoop::Impl {
                                          .count());
     channel_ = make_channel(
         {options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
-    stub_ = lw::LearnerService::NewStub(channel_);
+    stub_ = learner_wire::LearnerService::NewStub(channel_);
   }
 
   void run();
@@ -124,12 +123,12 @@ class ActorLoop::Impl {
   ActorLoopOptions options_;
   ActorLoop& owner_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<lw::LearnerService::Stub> stub_;
+  std::unique_ptr<learner_wire::LearnerService::Stub> stub_;
   // Every call to the learner: transient failures count towards learner_timeout_s from the
   // first, across calls, until one succeeds.
   RetryLoop retry_;
 
-  lw::RunInfo run_;
+  learner_wire::RunInfo run_;
   std::unique_ptr<envs::VectorEnv> env_;
   std::unique_ptr<envs::VectorEnv> multi_env_;
   std::uint64_t spec_hash_ = 0;
@@ -153,9 +152,11 @@ class ActorLoop::Impl {
   bool learner_silent_ = false;  // the watchdog found the connection dead: make a new one
   Clock::time_point last_directive_;
   grpc::ClientContext* call_context_ = nullptr;  // the push or fetch in flight, for the watchdog
-  lw::HeartbeatResponse directive_;
+  learner_wire::HeartbeatResponse directive_;
   std::unique_ptr<grpc::ClientContext> heartbeat_context_;
-  std::unique_ptr<grpc::ClientReaderWriter<lw::HeartbeatRequest, lw::HeartbeatResponse>> heartbeat_;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<learner_wire::HeartbeatRequest, learner_wire::HeartbeatResponse>>
+      heartbeat_;
   std::thread heartbeat_reader_, heartbeat_writer_, heartbeat_watchdog_;
   std::atomic<double> reported_waiting_{0};
   std::atomic<std::int64_t> reported_cut_{0};
@@ -168,13 +169,13 @@ bool ActorLoop::Impl::wait_unless_stopped(double seconds) {
 }
 
 void ActorLoop::Impl::describe_run() {
-  lw::DescribeResponse response;
+  learner_wire::DescribeResponse response;
   const std::optional<grpc::Status> status =
       retry_.run("describe", [&](std::chrono::system_clock::time_point deadline) {
         grpc::ClientContext context;
         prepare(context, deadline);
         response.Clear();
-        return stub_->Describe(&context, lw::DescribeRequest(), &response);
+        return stub_->Describe(&context, learner_wire::DescribeRequest(), &response);
       });
   if (!status) return;  // stopped
   if (!status->ok()) refused("to describe its run", *status);
@@ -219,7 +220,7 @@ void ActorLoop::Impl::build_env() {
 }
 
 void ActorLoop::Impl::join() {
-  lw::JoinRequest request;
+  learner_wire::JoinRequest request;
   request.set_protocol_version(kLearnerProtocolVersion);
   request.set_actor_id(options_.actor_id);
   request.set_incarnation(options_.incarnation);
@@ -227,7 +228,7 @@ void ActorLoop::Impl::join() {
   *request.mutable_spec() = spec_;
   request.set_num_envs(num_envs_);
   request.set_client_name("trustrl actor " TRUSTRL_VERSION);
-  lw::JoinResponse response;
+  learner_wire::JoinResponse response;
   const std::optional<grpc::Status> status =
       retry_.run("join", [&](std::chrono::system_clock::time_point deadline) {
         grpc::ClientContext context;
@@ -277,7 +278,7 @@ void ActorLoop::Impl::open_heartbeat() {
   }
   const double interval = run_.heartbeat_interval_s() > 0 ? run_.heartbeat_interval_s() : 1.0;
   heartbeat_writer_ = std::thread([this, interval] {
-    lw::HeartbeatRequest request;
+    learner_wire::HeartbeatRequest request;
     request.set_actor_id(options_.actor_id);
     request.set_incarnation(options_.incarnation);
     std::unique_lock lock(mutex_);
@@ -293,7 +294,7 @@ void ActorLoop::Impl::open_heartbeat() {
     }
   });
   heartbeat_reader_ = std::thread([this] {
-    lw::HeartbeatResponse response;
+    learner_wire::HeartbeatResponse response;
     while (heartbeat_->Read(&response)) {
       std::lock_guard lock(mutex_);
       directive_ = response;
@@ -348,7 +349,7 @@ void ActorLoop::Impl::rejoin_if_broken(const grpc::Status& status) {
 void ActorLoop::Impl::reconnect() {
   channel_ = make_channel(
       {options_.learner, options_.token, options_.tls_ca_file, options_.max_message_bytes});
-  stub_ = lw::LearnerService::NewStub(channel_);
+  stub_ = learner_wire::LearnerService::NewStub(channel_);
 }
 
 void ActorLoop::Impl::close_heartbeat() {
@@ -369,7 +370,7 @@ void ActorLoop::Impl::close_heartbeat() {
 }
 
 void ActorLoop::Impl::fetch_parameters() {
-  lw::GetParametersRequest request;
+  learner_wire::GetParametersRequest request;
   request.set_actor_id(options_.actor_id);
   request.set_incarnation(options_.incarnation);
   request.set_have_version(have_version_);
@@ -386,7 +387,7 @@ void ActorLoop::Impl::fetch_parameters() {
       ~EndCall() { self->end_call(); }
     } end{this};
     auto reader = stub_->GetParameters(&context, request);
-    lw::ParametersChunk chunk;
+    learner_wire::ParametersChunk chunk;
     while (reader->Read(&chunk)) {
       if (total < 0) {
         version = chunk.policy_version();
@@ -421,12 +422,12 @@ void ActorLoop::Impl::fetch_parameters() {
 }
 
 void ActorLoop::Impl::push(const agents::Rollout& rollout) {
-  lw::Rollout message;
+  learner_wire::Rollout message;
   to_wire(rollout, &message);
   const std::string bytes = message.SerializeAsString();
   const std::int64_t sequence = ++sequence_;
   const std::size_t step = static_cast<std::size_t>(std::max(1024, run_.chunk_bytes()));
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   const auto attempt = [&](std::chrono::system_clock::time_point deadline) {
     grpc::ClientContext context;
     prepare(context, deadline);
@@ -437,7 +438,7 @@ void ActorLoop::Impl::push(const agents::Rollout& rollout) {
       ~EndCall() { self->end_call(); }
     } end{this};
     auto writer = stub_->PushRollout(&context, &response);
-    lw::RolloutChunk chunk;
+    learner_wire::RolloutChunk chunk;
     auto* header = chunk.mutable_header();
     header->set_actor_id(options_.actor_id);
     header->set_incarnation(options_.incarnation);
@@ -479,10 +480,10 @@ void ActorLoop::Impl::leave() {
   grpc::ClientContext context;
   add_token(context, options_.token);
   context.set_deadline(deadline_after(std::min(options_.rpc_timeout_s, 5.0)));
-  lw::LeaveRequest request;
+  learner_wire::LeaveRequest request;
   request.set_actor_id(options_.actor_id);
   request.set_incarnation(options_.incarnation);
-  lw::LeaveResponse response;
+  learner_wire::LeaveResponse response;
   stub_->Leave(&context, request, &response)
       .ok();  // best effort: the learner also sees the stream close
 }
@@ -495,7 +496,7 @@ void ActorLoop::Impl::serve() {
     ~Closer() { self->close_heartbeat(); }
   } closer{this};
   for (;;) {
-    lw::HeartbeatResponse directive;
+    learner_wire::HeartbeatResponse directive;
     {
       const auto t0 = Clock::now();
       std::unique_lock lock(mutex_);
@@ -518,8 +519,9 @@ void ActorLoop::Impl::serve() {
       directive = directive_;
     }
     // Act with the version the learner asks for (async: the newest it has published).
-    const std::int64_t wanted =
-        run_.mode() == lw::MODE_ASYNC ? directive.policy_version() : directive.min_policy_version();
+    const std::int64_t wanted = run_.mode() == learner_wire::MODE_ASYNC
+                                    ? directive.policy_version()
+                                    : directive.min_policy_version();
     if (have_version_ < 0 || have_version_ < wanted) {
       const auto t0 = Clock::now();
       fetch_parameters();

@@ -23,9 +23,8 @@ namespace trustrl::server {
 
 namespace {
 
-namespace lw = ::trustrl::learner::v1;
-
-using ServiceBase = lw::LearnerService::WithCallbackMethod_Heartbeat<lw::LearnerService::Service>;
+using ServiceBase = learner_wire::LearnerService::WithCallbackMethod_Heartbeat<
+    learner_wire::LearnerService::Service>;
 
 grpc::StatusCode status_code(RefusalCode code) {
   switch (code) {
@@ -51,8 +50,8 @@ grpc::Status to_status(const Refusal& refusal) {
   return {status_code(refusal.code()), refusal.what()};
 }
 
-lw::HeartbeatResponse directive_message(const Directive& d) {
-  lw::HeartbeatResponse message;
+learner_wire::HeartbeatResponse directive_message(const Directive& d) {
+  learner_wire::HeartbeatResponse message;
   message.set_policy_version(d.policy_version);
   message.set_min_policy_version(d.min_policy_version);
   message.set_rollouts_requested(d.rollouts_requested);
@@ -60,7 +59,7 @@ lw::HeartbeatResponse directive_message(const Directive& d) {
   return message;
 }
 
-void write_answer(const PushAnswer& answer, lw::PushRolloutResponse* response) {
+void write_answer(const PushAnswer& answer, learner_wire::PushRolloutResponse* response) {
   response->set_accepted(answer.accepted);
   response->set_reason(answer.reason);
   response->set_duplicate(answer.duplicate);
@@ -88,24 +87,25 @@ class LearnerService::Impl final : public ServiceBase {
   Impl(const agents::ChannelSetup& setup, LearnerServiceOptions options);
 
   // ---- gRPC calls
-  grpc::Status Describe(grpc::ServerContext* context, const lw::DescribeRequest*,
-                        lw::DescribeResponse* response) override;
-  grpc::Status Join(grpc::ServerContext* context, const lw::JoinRequest* request,
-                    lw::JoinResponse* response) override;
-  grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse>* Heartbeat(
-      grpc::CallbackServerContext* context) override;
-  grpc::Status GetParameters(grpc::ServerContext* context, const lw::GetParametersRequest* request,
-                             grpc::ServerWriter<lw::ParametersChunk>* writer) override;
+  grpc::Status Describe(grpc::ServerContext* context, const learner_wire::DescribeRequest*,
+                        learner_wire::DescribeResponse* response) override;
+  grpc::Status Join(grpc::ServerContext* context, const learner_wire::JoinRequest* request,
+                    learner_wire::JoinResponse* response) override;
+  grpc::ServerBidiReactor<learner_wire::HeartbeatRequest, learner_wire::HeartbeatResponse>*
+  Heartbeat(grpc::CallbackServerContext* context) override;
+  grpc::Status GetParameters(grpc::ServerContext* context,
+                             const learner_wire::GetParametersRequest* request,
+                             grpc::ServerWriter<learner_wire::ParametersChunk>* writer) override;
   grpc::Status PushRollout(grpc::ServerContext* context,
-                           grpc::ServerReader<lw::RolloutChunk>* reader,
-                           lw::PushRolloutResponse* response) override;
-  grpc::Status Leave(grpc::ServerContext* context, const lw::LeaveRequest* request,
-                     lw::LeaveResponse*) override;
+                           grpc::ServerReader<learner_wire::RolloutChunk>* reader,
+                           learner_wire::PushRolloutResponse* response) override;
+  grpc::Status Leave(grpc::ServerContext* context, const learner_wire::LeaveRequest* request,
+                     learner_wire::LeaveResponse*) override;
 
   // ---- called by heartbeat reactors (never with a handle's mutex held)
-  grpc::Status on_heartbeat(const lw::HeartbeatRequest& request,
+  grpc::Status on_heartbeat(const learner_wire::HeartbeatRequest& request,
                             const std::shared_ptr<StreamHandle>& handle,
-                            lw::HeartbeatResponse* directive);
+                            learner_wire::HeartbeatResponse* directive);
   void stream_done(const StreamHandle* handle) { gatherer_->sink_closed(handle); }
 
   void log(const std::string& line) const {
@@ -113,7 +113,7 @@ class LearnerService::Impl final : public ServiceBase {
   }
 
   const LearnerServiceOptions options_;
-  lw::RunInfo info_;
+  learner_wire::RunInfo info_;
   RolloutShape shape_;
   std::unique_ptr<RolloutGatherer> gatherer_;
 };
@@ -126,8 +126,8 @@ namespace {
 // gRPC runs the reactions on its own threads, ordered by synchronization TSan cannot see: each
 // hand-off to gRPC (StartRead, StartWrite, Finish) is a happens_before(this), each reaction
 // begins with happens_after(this) (server/happens_before.h).
-class HeartbeatReactor final
-    : public grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse> {
+class HeartbeatReactor final : public grpc::ServerBidiReactor<learner_wire::HeartbeatRequest,
+                                                              learner_wire::HeartbeatResponse> {
  public:
   HeartbeatReactor(LearnerService::Impl& service, grpc::CallbackServerContext* context,
                    const std::string& token)
@@ -147,7 +147,7 @@ class HeartbeatReactor final
       finish(grpc::Status::OK);
       return;
     }
-    lw::HeartbeatResponse directive;
+    learner_wire::HeartbeatResponse directive;
     const grpc::Status s = service_.on_heartbeat(request_, handle_, &directive);
     if (!s.ok()) {
       finish(s);
@@ -159,7 +159,7 @@ class HeartbeatReactor final
   }
 
   // Thread-safe.
-  void send(const lw::HeartbeatResponse& directive) {
+  void send(const learner_wire::HeartbeatResponse& directive) {
     std::lock_guard lock(handle_->mutex);
     if (finishing_) return;
     if (writing_) {
@@ -223,9 +223,9 @@ class HeartbeatReactor final
  private:
   LearnerService::Impl& service_;
   std::shared_ptr<StreamHandle> handle_;
-  lw::HeartbeatRequest request_;
-  lw::HeartbeatResponse out_;
-  std::optional<lw::HeartbeatResponse> pending_;
+  learner_wire::HeartbeatRequest request_;
+  learner_wire::HeartbeatResponse out_;
+  std::optional<learner_wire::HeartbeatResponse> pending_;
   bool writing_ = false, finishing_ = false, finished_ = false;
   grpc::Status status_;
 };
@@ -271,7 +271,8 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
                            ? static_cast<int>(std::min<std::int64_t>(dist.actor_envs, want_envs))
                            : want_envs);
   info_.set_env_threads(static_cast<int>(config.env.threads));
-  info_.set_mode(dist.mode == agents::GatherMode::kSync ? lw::MODE_SYNC : lw::MODE_ASYNC);
+  info_.set_mode(dist.mode == agents::GatherMode::kSync ? learner_wire::MODE_SYNC
+                                                        : learner_wire::MODE_ASYNC);
   info_.set_max_staleness(static_cast<int>(dist.max_staleness));
   info_.set_heartbeat_interval_s(dist.heartbeat_interval_s);
   info_.set_actor_timeout_s(dist.actor_timeout_s);
@@ -306,16 +307,16 @@ LearnerService::Impl::Impl(const agents::ChannelSetup& setup, LearnerServiceOpti
 // gRPC calls
 
 grpc::Status LearnerService::Impl::Describe(grpc::ServerContext* context,
-                                            const lw::DescribeRequest*,
-                                            lw::DescribeResponse* response) {
+                                            const learner_wire::DescribeRequest*,
+                                            learner_wire::DescribeResponse* response) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   *response->mutable_run() = info_;
   return grpc::Status::OK;
 }
 
 grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
-                                        const lw::JoinRequest* request,
-                                        lw::JoinResponse* response) {
+                                        const learner_wire::JoinRequest* request,
+                                        learner_wire::JoinResponse* response) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   if (request->protocol_version() != kLearnerProtocolVersion)
     return {grpc::StatusCode::FAILED_PRECONDITION, "join: this learner speaks protocol version " +
@@ -351,14 +352,14 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
   }
 }
 
-grpc::ServerBidiReactor<lw::HeartbeatRequest, lw::HeartbeatResponse>*
+grpc::ServerBidiReactor<learner_wire::HeartbeatRequest, learner_wire::HeartbeatResponse>*
 LearnerService::Impl::Heartbeat(grpc::CallbackServerContext* context) {
   return new HeartbeatReactor(*this, context, options_.token);
 }
 
-grpc::Status LearnerService::Impl::on_heartbeat(const lw::HeartbeatRequest& request,
+grpc::Status LearnerService::Impl::on_heartbeat(const learner_wire::HeartbeatRequest& request,
                                                 const std::shared_ptr<StreamHandle>& handle,
-                                                lw::HeartbeatResponse* directive) {
+                                                learner_wire::HeartbeatResponse* directive) {
   HeartbeatReport report;
   report.actor_id = request.actor_id();
   report.incarnation = request.incarnation();
@@ -372,9 +373,9 @@ grpc::Status LearnerService::Impl::on_heartbeat(const lw::HeartbeatRequest& requ
   }
 }
 
-grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context,
-                                                 const lw::GetParametersRequest* request,
-                                                 grpc::ServerWriter<lw::ParametersChunk>* writer) {
+grpc::Status LearnerService::Impl::GetParameters(
+    grpc::ServerContext* context, const learner_wire::GetParametersRequest* request,
+    grpc::ServerWriter<learner_wire::ParametersChunk>* writer) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   Parameters parameters;
   try {
@@ -384,7 +385,7 @@ grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context,
   }
   const auto& bytes = parameters.bytes;
   if (!bytes) return {grpc::StatusCode::UNAVAILABLE, "the learner has published no policy yet"};
-  lw::ParametersChunk chunk;
+  learner_wire::ParametersChunk chunk;
   chunk.set_policy_version(parameters.version);
   if (request->have_version() == parameters.version) {
     writer->Write(chunk);
@@ -402,15 +403,15 @@ grpc::Status LearnerService::Impl::GetParameters(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
-                                               grpc::ServerReader<lw::RolloutChunk>* reader,
-                                               lw::PushRolloutResponse* response) {
+grpc::Status LearnerService::Impl::PushRollout(
+    grpc::ServerContext* context, grpc::ServerReader<learner_wire::RolloutChunk>* reader,
+    learner_wire::PushRolloutResponse* response) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
-  lw::RolloutChunk chunk;
+  learner_wire::RolloutChunk chunk;
   if (!reader->Read(&chunk)) return {grpc::StatusCode::INVALID_ARGUMENT, "push: no chunk arrived"};
   if (!chunk.has_header())
     return {grpc::StatusCode::INVALID_ARGUMENT, "push: the first chunk carries no header"};
-  const lw::RolloutHeader& wire_header = chunk.header();
+  const learner_wire::RolloutHeader& wire_header = chunk.header();
   PushHeader header;
   header.actor_id = wire_header.actor_id();
   header.incarnation = wire_header.incarnation();
@@ -442,7 +443,7 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
       return {grpc::StatusCode::CANCELLED,
               "push from " + actor + ": the stream ended after " + std::to_string(bytes.size()) +
                   " of " + std::to_string(total_bytes) + " bytes; the partial rollout is dropped"};
-    lw::Rollout message;
+    learner_wire::Rollout message;
     if (!message.ParseFromString(bytes))
       return {grpc::StatusCode::INVALID_ARGUMENT, "push from " + actor +
                                                       ": the chunks are not a valid "
@@ -464,7 +465,8 @@ grpc::Status LearnerService::Impl::PushRollout(grpc::ServerContext* context,
 }
 
 grpc::Status LearnerService::Impl::Leave(grpc::ServerContext* context,
-                                         const lw::LeaveRequest* request, lw::LeaveResponse*) {
+                                         const learner_wire::LeaveRequest* request,
+                                         learner_wire::LeaveResponse*) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
   try {
     gatherer_->leave(request->actor_id(), request->incarnation());

@@ -74,7 +74,7 @@ run: {tensorboard: false}
 }
 
 TEST(HostileProcess, ALearnerCapsConnectionsAndActorsPerHost) {
-  namespace lw = ::trustrl::learner::v1;
+  namespace learner_wire = ::trustrl::learner::v1;
   const fs::path dir =
       fs::temp_directory_path() / ("trustrl_peercaps_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -99,21 +99,22 @@ TEST(HostileProcess, ALearnerCapsConnectionsAndActorsPerHost) {
   for (const int fd : flood) close(fd);
 
   // One actor from 127.0.0.1 joins, a second is refused naming the host and the flag.
-  auto stub = lw::LearnerService::NewStub(make_channel({address, "", "", kDefaultMaxMessageBytes}));
-  lw::DescribeResponse described;
+  auto stub = learner_wire::LearnerService::NewStub(
+      make_channel({address, "", "", kDefaultMaxMessageBytes}));
+  learner_wire::DescribeResponse described;
   {
     grpc::ClientContext context;
-    ASSERT_TRUE(stub->Describe(&context, lw::DescribeRequest(), &described).ok());
+    ASSERT_TRUE(stub->Describe(&context, learner_wire::DescribeRequest(), &described).ok());
   }
   auto join = [&](const std::string& id) {
     grpc::ClientContext context;
-    lw::JoinRequest request;
+    learner_wire::JoinRequest request;
     request.set_protocol_version(1);
     request.set_actor_id(id);
     request.set_incarnation(1);
     request.set_spec_hash(described.run().spec_hash());
     request.set_num_envs(4);
-    lw::JoinResponse response;
+    learner_wire::JoinResponse response;
     return stub->Join(&context, request, &response);
   };
   EXPECT_TRUE(join("a").ok());
@@ -125,10 +126,10 @@ TEST(HostileProcess, ALearnerCapsConnectionsAndActorsPerHost) {
       << describe(refused);
   {
     grpc::ClientContext context;
-    lw::LeaveRequest leave;
+    learner_wire::LeaveRequest leave;
     leave.set_actor_id("a");
     leave.set_incarnation(1);
-    lw::LeaveResponse left;
+    learner_wire::LeaveResponse left;
     EXPECT_TRUE(stub->Leave(&context, leave, &left).ok());
   }
   learner.signal(SIGTERM);

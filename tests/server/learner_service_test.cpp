@@ -25,7 +25,6 @@
 namespace trustrl::server {
 namespace {
 
-namespace lw = ::trustrl::learner::v1;
 namespace fs = std::filesystem;
 
 agents::TrainConfig config_for(const std::string& extra = "") {
@@ -47,28 +46,28 @@ struct Harness {
     service = std::make_unique<LearnerService>(
         agents::ChannelSetup{config, env, 0, 1, static_cast<int>(config.env.num_envs)}, options);
     service->publish(learner->snapshot());
-    stub = lw::LearnerService::NewStub(
+    stub = learner_wire::LearnerService::NewStub(
         make_channel({service->address(), "", "", kDefaultMaxMessageBytes}));
   }
 
   grpc::Status join(const std::string& id, std::uint64_t incarnation,
-                    lw::JoinResponse* out = nullptr, std::uint64_t hash = 0,
+                    learner_wire::JoinResponse* out = nullptr, std::uint64_t hash = 0,
                     const std::string& token = "") {
     return join_via(*stub, id, incarnation, out, hash, token);
   }
 
-  grpc::Status join_via(lw::LearnerService::Stub& client, const std::string& id,
-                        std::uint64_t incarnation, lw::JoinResponse* out = nullptr,
+  grpc::Status join_via(learner_wire::LearnerService::Stub& client, const std::string& id,
+                        std::uint64_t incarnation, learner_wire::JoinResponse* out = nullptr,
                         std::uint64_t hash = 0, const std::string& token = "") {
     grpc::ClientContext context;
     add_token(context, token);
-    lw::JoinRequest request;
+    learner_wire::JoinRequest request;
     request.set_protocol_version(1);
     request.set_actor_id(id);
     request.set_incarnation(incarnation);
     request.set_spec_hash(hash ? hash : service->run_info().spec_hash());
     request.set_num_envs(static_cast<int>(config.env.num_envs));
-    lw::JoinResponse response;
+    learner_wire::JoinResponse response;
     return client.Join(&context, request, out ? out : &response);
   }
 
@@ -85,9 +84,9 @@ struct Harness {
   }
 
   grpc::Status push(const std::string& id, std::uint64_t incarnation, std::int64_t sequence,
-                    const agents::Rollout& r, lw::PushRolloutResponse* response,
+                    const agents::Rollout& r, learner_wire::PushRolloutResponse* response,
                     std::size_t chunk = 1 << 20) {
-    lw::Rollout message;
+    learner_wire::Rollout message;
     to_wire(r, &message);
     return push_bytes(id, incarnation, sequence, r.policy_version, message.SerializeAsString(),
                       response, chunk);
@@ -95,10 +94,11 @@ struct Harness {
 
   grpc::Status push_bytes(const std::string& id, std::uint64_t incarnation, std::int64_t sequence,
                           std::int64_t version, const std::string& bytes,
-                          lw::PushRolloutResponse* response, std::size_t chunk = 1 << 20) {
+                          learner_wire::PushRolloutResponse* response,
+                          std::size_t chunk = 1 << 20) {
     grpc::ClientContext context;
     auto writer = stub->PushRollout(&context, response);
-    lw::RolloutChunk c;
+    learner_wire::RolloutChunk c;
     c.mutable_header()->set_actor_id(id);
     c.mutable_header()->set_incarnation(incarnation);
     c.mutable_header()->set_sequence(sequence);
@@ -119,7 +119,7 @@ struct Harness {
   agents::RunEnv env;
   std::unique_ptr<agents::Learner> learner;
   std::unique_ptr<LearnerService> service;
-  std::unique_ptr<lw::LearnerService::Stub> stub;
+  std::unique_ptr<learner_wire::LearnerService::Stub> stub;
 };
 
 void expect_status(const grpc::Status& s, grpc::StatusCode code, const std::string& text) {
@@ -129,7 +129,7 @@ void expect_status(const grpc::Status& s, grpc::StatusCode code, const std::stri
 
 TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
   Harness h(config_for());
-  lw::JoinResponse joined;
+  learner_wire::JoinResponse joined;
   ASSERT_TRUE(h.join("a", 1, &joined).ok());
   EXPECT_EQ(joined.slot(), 0);
   EXPECT_EQ(joined.env_seed(), 3u)
@@ -141,14 +141,14 @@ TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
   // A different env: the message names the field that differs.
   envs::EnvSpec pendulum = envs::make("Pendulum-v1")->spec();
   grpc::ClientContext context;
-  lw::JoinRequest request;
+  learner_wire::JoinRequest request;
   request.set_protocol_version(1);
   request.set_actor_id("b");
   request.set_incarnation(1);
   *request.mutable_spec() = to_wire(pendulum);
   request.set_spec_hash(spec_hash(request.spec()));
   request.set_num_envs(2);
-  lw::JoinResponse response;
+  learner_wire::JoinResponse response;
   expect_status(h.stub->Join(&context, request, &response), grpc::StatusCode::FAILED_PRECONDITION,
                 "action_space: expected Discrete(2)");
 
@@ -163,7 +163,7 @@ TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
   ASSERT_TRUE(h.join("a", 5, &joined).ok());
   EXPECT_EQ(joined.slot(), 0);
   expect_status(h.join("a", 4), grpc::StatusCode::FAILED_PRECONDITION, "stale");
-  lw::PushRolloutResponse pushed;
+  learner_wire::PushRolloutResponse pushed;
   expect_status(h.push("a", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::FAILED_PRECONDITION,
                 "stale");
   expect_status(h.push("nobody", 1, 1, h.rollout(0), &pushed), grpc::StatusCode::NOT_FOUND,
@@ -174,7 +174,7 @@ TEST(LearnerService, JoinChecksSpecHashProtocolAndIdentity) {
 TEST(LearnerService, BadRolloutsAreRefusedByNameAndTheServiceGoesOn) {
   Harness h(config_for());
   ASSERT_TRUE(h.join("a", 1).ok());
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   std::int64_t sequence = 0;
 
   agents::Rollout nan = h.rollout(0);
@@ -217,7 +217,7 @@ TEST(LearnerService, ARetriedPushIsTakenOnceAndChunksReassemble) {
   Harness h(config);
   ASSERT_TRUE(h.join("a", 1).ok());
   const agents::Rollout r = h.rollout(0);
-  lw::PushRolloutResponse first, again;
+  learner_wire::PushRolloutResponse first, again;
   ASSERT_TRUE(h.push("a", 1, 1, r, &first, 700).ok());  // several chunks
   ASSERT_TRUE(h.push("a", 1, 1, r, &again, 700).ok());  // the reply was "lost": same sequence
   EXPECT_TRUE(first.accepted());
@@ -233,12 +233,12 @@ TEST(LearnerService, ARetriedPushIsTakenOnceAndChunksReassemble) {
 
   // Parameters come in chunks of at most chunk_bytes and make up the snapshot.
   grpc::ClientContext context;
-  lw::GetParametersRequest request;
+  learner_wire::GetParametersRequest request;
   request.set_actor_id("a");
   request.set_incarnation(1);
   request.set_have_version(-1);
   auto reader = h.stub->GetParameters(&context, request);
-  lw::ParametersChunk chunk;
+  learner_wire::ParametersChunk chunk;
   std::string bytes;
   int chunks = 0;
   while (reader->Read(&chunk)) {
@@ -265,14 +265,14 @@ TEST(LearnerService, ARetriedPushIsTakenOnceAndChunksReassemble) {
 TEST(LearnerService, APushCutShortIsDroppedWhole) {
   Harness h(config_for());
   ASSERT_TRUE(h.join("a", 1).ok());
-  lw::Rollout message;
+  learner_wire::Rollout message;
   to_wire(h.rollout(0), &message);
   const std::string bytes = message.SerializeAsString();
   {
     grpc::ClientContext context;
-    lw::PushRolloutResponse response;
+    learner_wire::PushRolloutResponse response;
     auto writer = h.stub->PushRollout(&context, &response);
-    lw::RolloutChunk c;
+    learner_wire::RolloutChunk c;
     c.mutable_header()->set_actor_id("a");
     c.mutable_header()->set_incarnation(1);
     c.mutable_header()->set_sequence(1);
@@ -283,7 +283,7 @@ TEST(LearnerService, APushCutShortIsDroppedWhole) {
     EXPECT_FALSE(writer->Finish().ok());
   }
   EXPECT_EQ(h.service->accepted_rollouts(), 0);
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 1, 1, h.rollout(0), &response).ok())
       << "the sequence number was not used up";
   EXPECT_TRUE(response.accepted());
@@ -296,7 +296,7 @@ TEST(LearnerService, SynchronousModeTakesOnlyTheCurrentVersion) {
   agents::PolicySnapshot next = h.learner->snapshot();
   next.version = 1;
   h.service->publish(next);
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 1, 1, h.rollout(0), &response).ok());
   EXPECT_FALSE(response.accepted());
   EXPECT_NE(response.reason().find("stale: acted with policy version 0, the learner is at 1"),
@@ -324,14 +324,16 @@ struct Heartbeats {
   }
   // The rollouts asked of this member so far, as the next directive says.
   std::int64_t requested() {
-    lw::HeartbeatResponse directive;
+    learner_wire::HeartbeatResponse directive;
     EXPECT_TRUE(stream->Write(beat));
     EXPECT_TRUE(stream->Read(&directive));
     return directive.rollouts_requested();
   }
   grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReaderWriter<lw::HeartbeatRequest, lw::HeartbeatResponse>> stream;
-  lw::HeartbeatRequest beat;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<learner_wire::HeartbeatRequest, learner_wire::HeartbeatResponse>>
+      stream;
+  learner_wire::HeartbeatRequest beat;
 };
 
 TEST(LearnerService, ABatchBeginsOnlyWithMinActorsMembers) {
@@ -368,7 +370,7 @@ TEST(LearnerService, AsynchronousModeRefusesRolloutsOlderThanTheBound) {
     snapshot.version = v;
     h.service->publish(snapshot);
   }
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 1, 1, h.rollout(1), &response).ok());
   EXPECT_FALSE(response.accepted());
   EXPECT_NE(response.reason().find("takes versions >= 2"), std::string::npos) << response.reason();
@@ -418,12 +420,12 @@ TEST(LearnerService, ServesOverTls) {
   options.tls_key_file = dir / "key.pem";
   Harness h(config_for(), options);
   auto describe_with = [&](const std::string& ca) {
-    auto stub = lw::LearnerService::NewStub(
+    auto stub = learner_wire::LearnerService::NewStub(
         make_channel({h.service->address(), "", ca, kDefaultMaxMessageBytes}));
     grpc::ClientContext context;
     context.set_deadline(deadline_after(5));
-    lw::DescribeResponse response;
-    return stub->Describe(&context, lw::DescribeRequest(), &response);
+    learner_wire::DescribeResponse response;
+    return stub->Describe(&context, learner_wire::DescribeRequest(), &response);
   };
   EXPECT_FALSE(describe_with("").ok()) << "a plaintext actor cannot talk to a TLS learner";
   EXPECT_TRUE(describe_with((dir / "cert.pem").string()).ok());
@@ -486,7 +488,7 @@ TEST(LearnerService, AsynchronousTrainingLogsLagAndBehaviourKl) {
 TEST(LearnerService, PoisonedRolloutsAreRefusedNamingTheField) {
   Harness h(config_for());
   ASSERT_TRUE(h.join("a", 1).ok());
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   std::int64_t sequence = 0;
   agents::Rollout r = h.rollout(0);
   r.log_probs[2] = -1e30F;
@@ -527,13 +529,13 @@ TEST(LearnerService, AbsurdIncarnationsAreRefusedAndCannotLockAnActorOut) {
   expect_status(h.join("a", 7), grpc::StatusCode::FAILED_PRECONDITION, "stale");
   // ... but once it has left, the id is free again: one bad join does not lock it out.
   grpc::ClientContext context;
-  lw::LeaveRequest leave;
+  learner_wire::LeaveRequest leave;
   leave.set_actor_id("a");
   leave.set_incarnation(kMaxIncarnation);
-  lw::LeaveResponse left;
+  learner_wire::LeaveResponse left;
   ASSERT_TRUE(h.stub->Leave(&context, leave, &left).ok());
   ASSERT_TRUE(h.join("a", 7).ok());
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   ASSERT_TRUE(h.push("a", 7, 1, h.rollout(0), &response).ok());
   EXPECT_TRUE(response.accepted()) << response.reason();
 }
@@ -552,15 +554,15 @@ TEST(LearnerService, OneHostCannotTakeEveryActorPlace) {
   const int port = std::stoi(h.service->address().substr(h.service->address().rfind(':') + 1));
   auto other_channel = testing::channel_from("127.0.0.2", port);
   ASSERT_TRUE(other_channel);
-  auto other = lw::LearnerService::NewStub(other_channel);
+  auto other = learner_wire::LearnerService::NewStub(other_channel);
   EXPECT_TRUE(h.join_via(*other, "d", 1).ok());
   // ... a member of the full host may join again (it replaces itself), and a leave frees a place.
   EXPECT_TRUE(h.join("a", 2).ok());
   grpc::ClientContext context;
-  lw::LeaveRequest leave;
+  learner_wire::LeaveRequest leave;
   leave.set_actor_id("b");
   leave.set_incarnation(1);
-  lw::LeaveResponse left;
+  learner_wire::LeaveResponse left;
   ASSERT_TRUE(h.stub->Leave(&context, leave, &left).ok());
   EXPECT_TRUE(h.join("c", 1).ok());
   EXPECT_EQ(h.service->members(), 3);
@@ -569,7 +571,7 @@ TEST(LearnerService, OneHostCannotTakeEveryActorPlace) {
 TEST(LearnerService, APushAfterASequenceJumpIsAnsweredWithWhatHappened) {
   Harness h(config_for("distributed: {mode: async, max_staleness: 10}\n"));
   ASSERT_TRUE(h.join("a", 1).ok());
-  lw::PushRolloutResponse response;
+  learner_wire::PushRolloutResponse response;
   // A jump far past the newest push is refused, naming the sequence; it uses nothing up.
   expect_status(h.push("a", 1, std::int64_t{1} << 62, h.rollout(0), &response),
                 grpc::StatusCode::INVALID_ARGUMENT, "sequence 4611686018427387904 jumps more than");
