@@ -89,8 +89,7 @@ double vector_env_sps(const std::string& id, int copies, int threads, double sec
       if (active[slot]) continue;
       const auto row = static_cast<std::ptrdiff_t>(slot * pool.width);
       const auto width = static_cast<std::ptrdiff_t>(pool.width);
-      if (!discrete.empty())
-        std::fill_n(discrete.begin() + row, width, envs::kNoDiscreteAction);
+      if (!discrete.empty()) std::fill_n(discrete.begin() + row, width, envs::kNoDiscreteAction);
       if (!continuous.empty())
         std::fill_n(continuous.begin() + row, width, envs::kNoContinuousAction);
     }
