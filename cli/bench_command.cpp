@@ -1,4 +1,5 @@
-// `trustrl bench envs`: env steps per second, single env and VectorEnv, as a Markdown table.
+// `trustrl bench envs`: env steps per second, single env and VectorEnv (plain and multi-agent
+// ids; a multi-agent step counts once per copy), as a Markdown table.
 
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "core/rng.h"
 #include "core/text.h"
 #include "envs/registry.h"
+#include "envs/single_agent_adapter.h"
 #include "envs/vector_env.h"
 
 namespace trustrl::cli {
@@ -17,23 +19,25 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Pre-drawn random actions, so that drawing them is not timed.
+// Pre-drawn random actions, so that drawing them is not timed: `batches` joint-action batches of
+// [copies, agents, max_action_dim], each agent's row drawn from its own space.
 struct ActionPool {
-  ActionPool(const envs::Space& space, int copies, int batches, std::uint64_t seed)
-      : dim(space.flat_dim()) {
+  ActionPool(const envs::MultiAgentSpec& spec, int copies, int batches, std::uint64_t seed)
+      : agents(static_cast<std::size_t>(spec.num_agents())),
+        width(static_cast<std::size_t>(spec.max_action_dim())) {
     Rng rng(seed);
-    const auto n = static_cast<std::size_t>(copies * batches * dim);
-    if (space.is_discrete()) {
-      discrete.resize(n);
-      for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(dim))
-        space.sample(rng, std::span(discrete).subspan(i, static_cast<std::size_t>(dim)));
-    } else {
-      continuous.resize(n);
-      for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(dim))
-        space.sample(rng, std::span(continuous).subspan(i, static_cast<std::size_t>(dim)));
-    }
-    batch = static_cast<std::size_t>(copies * dim);
+    batch = static_cast<std::size_t>(copies) * agents * width;
     count = static_cast<std::size_t>(batches);
+    if (spec.has_discrete_actions()) discrete.assign(batch * count, envs::kNoDiscreteAction);
+    if (spec.has_continuous_actions()) continuous.assign(batch * count, envs::kNoContinuousAction);
+    for (std::size_t row = 0; row < batch * count / width; ++row) {
+      const envs::Space& space = spec.action_spaces[row % agents];
+      const auto dim = static_cast<std::size_t>(space.flat_dim());
+      if (space.is_discrete())
+        space.sample(rng, std::span(discrete).subspan(row * width, dim));
+      else
+        space.sample(rng, std::span(continuous).subspan(row * width, dim));
+    }
   }
   envs::ActionBatch get(std::size_t k) const {
     const std::size_t off = (k % count) * batch;
@@ -42,8 +46,7 @@ struct ActionPool {
     if (!continuous.empty()) b.continuous = std::span(continuous).subspan(off, batch);
     return b;
   }
-  std::int64_t dim;
-  std::size_t batch = 0, count = 0;
+  std::size_t agents, width, batch = 0, count = 0;
   std::vector<std::int64_t> discrete;
   std::vector<float> continuous;
 };
@@ -51,7 +54,7 @@ struct ActionPool {
 double single_env_sps(const std::string& id, double seconds) {
   auto env = envs::make(id);
   std::vector<float> obs(static_cast<std::size_t>(env->obs_dim()));
-  ActionPool pool(env->spec().action_space, 1, 4096, 1);
+  ActionPool pool(envs::one_agent_spec(env->spec()), 1, 4096, 1);
   env->reset(0, obs);
   std::int64_t steps = 0;
   const auto start = Clock::now();
@@ -69,13 +72,34 @@ double single_env_sps(const std::string& id, double seconds) {
 
 double vector_env_sps(const std::string& id, int copies, int threads, double seconds) {
   auto env = envs::LocalVectorEnv::make(id, {}, copies, threads);
-  ActionPool pool(env->single_agent_spec().action_space, copies, 512, 2);
+  ActionPool pool(env->spec(), copies, 512, 2);
   env->reset(0);
+  // Agents that went inactive take the no-action sentinel; a plain env's one agent never does,
+  // so its batches go in untouched.
+  const bool masked = !env->single_agent();
+  std::vector<std::int64_t> discrete;
+  std::vector<float> continuous;
+  auto next = [&](std::size_t k) {
+    envs::ActionBatch b = pool.get(k);
+    if (!masked) return b;
+    discrete.assign(b.discrete.begin(), b.discrete.end());
+    continuous.assign(b.continuous.begin(), b.continuous.end());
+    const auto& active = env->buffers().active;
+    for (std::size_t slot = 0; slot < active.size(); ++slot) {
+      if (active[slot]) continue;
+      const auto row = static_cast<std::ptrdiff_t>(slot * pool.width);
+      const auto width = static_cast<std::ptrdiff_t>(pool.width);
+      if (!discrete.empty()) std::fill_n(discrete.begin() + row, width, envs::kNoDiscreteAction);
+      if (!continuous.empty())
+        std::fill_n(continuous.begin() + row, width, envs::kNoContinuousAction);
+    }
+    return envs::ActionBatch{discrete, continuous};
+  };
   std::int64_t batches = 0;
   const auto start = Clock::now();
   double elapsed = 0;
   while (elapsed < seconds) {
-    for (int k = 0; k < 16; ++k, ++batches) env->step(pool.get(static_cast<std::size_t>(batches)));
+    for (int k = 0; k < 16; ++k, ++batches) env->step(next(static_cast<std::size_t>(batches)));
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   }
   return static_cast<double>(batches * copies) / elapsed;
@@ -95,7 +119,8 @@ void add_bench_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* envs_cmd = bench->add_subcommand(
       "envs", "Env steps per second: single env and VectorEnv copies (Markdown table)");
-  envs_cmd->add_option("--ids", args->ids, "env ids (default: every registered env)");
+  envs_cmd->add_option("--ids", args->ids,
+                       "env ids, multi-agent ones included (default: every registered plain env)");
   envs_cmd->add_option("--copies", args->copies, "VectorEnv sizes")->check(CLI::Range(1, 65536));
   envs_cmd->add_option("--threads", args->threads, "VectorEnv thread counts")
       ->check(CLI::Range(1, 256));
@@ -112,8 +137,10 @@ void add_bench_command(CLI::App& app) {
       std::printf(" ---: |");
     std::printf("\n");
     for (const auto& id : ids) {
+      // A multi-agent id has no plain Env to step alone.
+      const bool plain = !envs::EnvRegistry::global().is_multi_agent(id);
       std::printf("| %s | %s |", id.c_str(),
-                  human_count(single_env_sps(id, args->seconds)).c_str());
+                  plain ? human_count(single_env_sps(id, args->seconds)).c_str() : "-");
       std::fflush(stdout);
       for (int t : args->threads)
         for (int c : args->copies) {

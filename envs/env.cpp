@@ -46,6 +46,12 @@ StepResult Env::step(Action action, std::span<float> obs) {
   if (needs_reset_)
     throw Error(spec_.id + ": step() called without a running episode; call reset() first");
   check_action(action);
+  return step_checked(action, obs);
+}
+
+StepResult Env::step_checked(Action action, std::span<float> obs) {
+  if (needs_reset_)
+    throw Error(spec_.id + ": step() called without a running episode; call reset() first");
   StepResult r = step_impl(action, obs);
   ++elapsed_steps_;
   if (spec_.max_episode_steps > 0 && elapsed_steps_ >= spec_.max_episode_steps) r.truncated = true;

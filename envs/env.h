@@ -67,6 +67,10 @@ class Env {
   /// action, or a step without a running episode (call reset() after terminated or truncated).
   /// Out-of-range continuous actions are the env's to clip, as in Gymnasium.
   StepResult step(Action action, std::span<float> obs);
+  /// step() for an action that already passed the same checks (single_agent_adapter.h's base
+  /// class checks it), so a hot loop checks each action once. Still refuses a step without a
+  /// running episode.
+  StepResult step_checked(Action action, std::span<float> obs);
 
   /// Replaces the spec's time limit (Gymnasium's make(..., max_episode_steps=N)); 0 removes it.
   void set_time_limit(int max_episode_steps) { spec_.max_episode_steps = max_episode_steps; }

@@ -109,6 +109,12 @@ MultiAgentEnv::MultiAgentEnv(MultiAgentSpec spec) : spec_(std::move(spec)) {
   spec_.validate();
   max_obs_dim_ = spec_.max_obs_dim();
   max_action_dim_ = spec_.max_action_dim();
+  for (int a = 0; a < spec_.num_agents(); ++a) {
+    obs_dims_.push_back(static_cast<std::size_t>(spec_.obs_dim(a)));
+    padded_ = padded_ || spec_.obs_dim(a) < max_obs_dim_;
+  }
+  has_discrete_ = spec_.has_discrete_actions();
+  has_continuous_ = spec_.has_continuous_actions();
   active_.assign(static_cast<std::size_t>(spec_.num_agents()), 0);
 }
 
@@ -127,12 +133,10 @@ void MultiAgentEnv::check_view(const MultiAgentView& out) const {
 
 void MultiAgentEnv::finish_view(const MultiAgentView& out) {
   const auto width = static_cast<std::size_t>(max_obs_dim_);
-  for (int a = 0; a < num_agents(); ++a) {
-    const auto row = static_cast<std::size_t>(a) * width;
-    std::fill(out.observations.begin() +
-                  static_cast<std::ptrdiff_t>(row + static_cast<std::size_t>(spec_.obs_dim(a))),
-              out.observations.begin() + static_cast<std::ptrdiff_t>(row + width), 0.0f);
-  }
+  if (padded_)
+    for (std::size_t a = 0; a < obs_dims_.size(); ++a)
+      std::fill(out.observations.begin() + static_cast<std::ptrdiff_t>(a * width + obs_dims_[a]),
+                out.observations.begin() + static_cast<std::ptrdiff_t>((a + 1) * width), 0.0f);
   std::copy(out.active.begin(), out.active.end(), active_.begin());
 }
 
@@ -160,8 +164,8 @@ void MultiAgentEnv::check_action(const JointAction& action) const {
                   kind + " values ([" + std::to_string(a_count) + " agents, " +
                   std::to_string(width) + " per agent]), got " + std::to_string(got));
   };
-  if (spec_.has_discrete_actions()) check_size(action.discrete.size(), "discrete");
-  if (spec_.has_continuous_actions()) check_size(action.continuous.size(), "continuous");
+  if (has_discrete_) check_size(action.discrete.size(), "discrete");
+  if (has_continuous_) check_size(action.continuous.size(), "continuous");
 
   for (int a = 0; a < num_agents(); ++a) {
     const Space& space = spec_.action_spaces[static_cast<std::size_t>(a)];
@@ -208,6 +212,12 @@ MultiAgentStepResult MultiAgentEnv::step(const JointAction& action, const MultiA
   if (rewards.size() != static_cast<std::size_t>(num_agents()))
     throw Error(spec_.id + ": the reward buffer holds " + std::to_string(rewards.size()) +
                 " values; expected one per agent, " + std::to_string(num_agents()));
+  return step_checked(action, out, rewards);
+}
+
+MultiAgentStepResult MultiAgentEnv::step_checked(const JointAction& action,
+                                                 const MultiAgentView& out,
+                                                 std::span<double> rewards) {
   std::copy(active_.begin(), active_.end(), out.active.begin());
   std::fill(rewards.begin(), rewards.end(), 0.0);
   MultiAgentStepResult r = step_impl(action, out, rewards);

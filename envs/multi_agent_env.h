@@ -128,6 +128,11 @@ class MultiAgentEnv {
   /// running episode. Out-of-range continuous actions are the env's to clip.
   MultiAgentStepResult step(const JointAction& action, const MultiAgentView& out,
                             std::span<double> rewards);
+  /// step() for a joint action that already passed check_action() in the env's current state,
+  /// with buffers of the sizes step() requires (a vector env checks a whole batch before
+  /// stepping any copy, so each action is checked once).
+  MultiAgentStepResult step_checked(const JointAction& action, const MultiAgentView& out,
+                                    std::span<double> rewards);
 
   /// Throws what step() would throw for `action` against the current active mask, and does
   /// nothing else (a vector env checks every copy before stepping any).
@@ -185,6 +190,11 @@ class MultiAgentEnv {
   MultiAgentSpec spec_;
   std::int64_t max_obs_dim_ = 0;
   std::int64_t max_action_dim_ = 0;
+  // Per-step constants of the spec, kept so a step does not recompute them.
+  std::vector<std::size_t> obs_dims_;
+  bool padded_ = false;
+  bool has_discrete_ = false;
+  bool has_continuous_ = false;
   Rng rng_{0};
   std::optional<std::uint64_t> reset_seed_;
   int elapsed_steps_ = 0;

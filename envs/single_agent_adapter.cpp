@@ -40,7 +40,8 @@ class SingleAgentAdapter final : public MultiAgentEnv {
 
   MultiAgentStepResult step_impl(const JointAction& action, const MultiAgentView& out,
                                  std::span<double> rewards) override {
-    const StepResult r = env_->step({action.discrete, action.continuous}, out.observations);
+    // MultiAgentEnv checked the action against the same space; a second check would only cost.
+    const StepResult r = env_->step_checked({action.discrete, action.continuous}, out.observations);
     rewards[0] = r.reward;
     // An ended episode leaves the agent active: in a one-agent env the episode's flags say it.
     return {r.terminated, r.truncated};

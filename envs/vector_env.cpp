@@ -130,7 +130,8 @@ void LocalVectorEnv::step_range(std::size_t begin, std::size_t end, const Action
     if (!actions.continuous.empty()) a.continuous = actions.continuous.subspan(i * act, act);
     const MultiAgentView out = view(i);
     const auto rewards = std::span(buffers_.rewards).subspan(i * agents, agents);
-    const MultiAgentStepResult r = envs_[i]->step(a, out, rewards);
+    // step() checked every copy's action and the views are this env's own buffers.
+    const MultiAgentStepResult r = envs_[i]->step_checked(a, out, rewards);
     buffers_.terminated[i] = r.terminated;
     buffers_.truncated[i] = r.truncated;
     double* running = &running_agent_returns_[i * agents];

@@ -187,6 +187,15 @@ TEST(Cli, EnvsListsTheBuiltIns) {
     EXPECT_NE(r.out.find(id), std::string::npos) << id;
 }
 
+TEST(Cli, BenchEnvsTakesPlainAndMultiAgentIds) {
+  const Result r = trustrl(
+      "bench envs --ids CartPole-v1 simple_spread_v3 --copies 2 --threads 1 --seconds 0.05");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| CartPole-v1 | "), std::string::npos) << r.out;
+  // A multi-agent id has no single-Env figure, only the vector one.
+  EXPECT_NE(r.out.find("| simple_spread_v3 | - | "), std::string::npos) << r.out;
+}
+
 TEST(Cli, VersionIsTheProjectVersion) {
   const Result r = trustrl("--version");
   EXPECT_EQ(r.exit_code, 0);

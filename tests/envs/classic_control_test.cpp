@@ -32,6 +32,26 @@ TEST(ClassicControl, StepAfterTheEndIsAnError) {
   EXPECT_THROW(env->step({a, {}}, obs), Error);
 }
 
+TEST(ClassicControl, StepCheckedStepsAsStepAndStillNeedsAnEpisode) {
+  auto checked = make("Pendulum-v1"), plain = make("Pendulum-v1");
+  std::vector<float> a_obs(3), b_obs(3);
+  const std::vector<float> action{1.5f};
+  EXPECT_THROW(checked->step_checked({{}, action}, a_obs), Error);  // no episode yet
+  checked->reset(4, a_obs);
+  plain->reset(4, b_obs);
+  StepResult a, b;
+  do {
+    a = checked->step_checked({{}, action}, a_obs);
+    b = plain->step({{}, action}, b_obs);
+    ASSERT_EQ(a_obs, b_obs);
+    ASSERT_EQ(a.reward, b.reward);
+    ASSERT_EQ(a.terminated, b.terminated);
+    ASSERT_EQ(a.truncated, b.truncated);
+  } while (!a.truncated);
+  EXPECT_EQ(checked->elapsed_steps(), 200);
+  EXPECT_THROW(checked->step_checked({{}, action}, a_obs), Error);  // the episode ended
+}
+
 TEST(ClassicControl, OutOfRangeDiscreteActionIsNamed) {
   auto env = make("Acrobot-v1");
   std::vector<float> obs(6);

@@ -241,6 +241,24 @@ TEST(MultiAgentEnv, TimeLimitTruncatesAndAllDeadTerminates) {
   EXPECT_EQ(b.active, (std::vector<std::uint8_t>{0, 0, 0}));
 }
 
+TEST(MultiAgentEnv, StepCheckedStepsAsStepDoes) {
+  ToyTeamEnv a, c;
+  Buffers ba(a.spec()), bc(c.spec());
+  a.reset(5, ba.view());
+  c.reset(5, bc.view());
+  for (int t = 0; t < 3 && !a.needs_reset(); ++t) {
+    const MultiAgentStepResult ra = a.step(ToyAction{}.get(), ba.view(), ba.rewards);
+    const MultiAgentStepResult rc = c.step_checked(ToyAction{}.get(), bc.view(), bc.rewards);
+    EXPECT_EQ(ba.obs, bc.obs);  // padding zeroed on both paths
+    EXPECT_EQ(bc.obs[2], 0.0f);
+    EXPECT_EQ(ba.rewards, bc.rewards);
+    EXPECT_EQ(ba.active, bc.active);
+    EXPECT_EQ(ra.terminated, rc.terminated);
+    EXPECT_EQ(ra.truncated, rc.truncated);
+    EXPECT_EQ(a.elapsed_steps(), c.elapsed_steps());
+  }
+}
+
 TEST(MultiAgentEnv, SnapshotRestoresMaskAndRng) {
   ToyTeamEnv a, c;
   Buffers ba(a.spec()), bc(c.spec());
