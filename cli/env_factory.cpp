@@ -5,7 +5,6 @@
 #include "core/error.h"
 #include "envs/registry.h"
 #include "server/convert.h"
-#include "server/multi_agent_convert.h"
 #include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 

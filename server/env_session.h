@@ -18,7 +18,6 @@
 
 #include "envs/vector_env.h"
 #include "server/convert.h"
-#include "server/multi_agent_convert.h"
 
 namespace trustrl::server {
 

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "envs/single_agent_adapter.h"
-#include "server/multi_agent_convert.h"
+#include "server/convert.h"
 #include "server/session_link.h"
 #include "server/transport.h"
 

@@ -3,7 +3,7 @@
 // C++ `trustrl env-server`, a Python simulator served with trustrl_env, or any implementation of
 // proto/trustrl/env/v1/env.proto), single- or multi-agent. A simulator serving a single-agent
 // spec is driven in the single-agent wire form (one agent in memory, as a local plain env), a
-// multi-agent one in the multi-agent form (server/multi_agent_convert.h).
+// multi-agent one in the multi-agent form (server/convert.h).
 //
 // It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset happens
 // in the same step with the final observations kept apart, so a learner trains on it exactly as

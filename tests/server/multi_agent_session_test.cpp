@@ -7,7 +7,7 @@
 
 #include "envs/vector_env.h"
 #include "server/env_session.h"
-#include "server/multi_agent_convert.h"
+#include "server/convert.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
 
