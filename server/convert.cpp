@@ -185,98 +185,14 @@ std::string describe(const wire::EnvSpec& spec) {
   return text;
 }
 
-void write_reset(const envs::StepBuffers& buffers, wire::ResetResponse* out) {
-  out->mutable_observations()->Add(buffers.observations.begin(), buffers.observations.end());
-}
-
-void write_step(const envs::StepBuffers& buffers, wire::StepResponse* out) {
-  const auto n = static_cast<std::size_t>(buffers.num_envs);
-  const auto dim = static_cast<std::size_t>(buffers.obs_dim);
-  out->mutable_observations()->Add(buffers.observations.begin(), buffers.observations.end());
-  out->mutable_rewards()->Add(buffers.rewards.begin(), buffers.rewards.end());
-  auto* terminated = out->mutable_terminated();
-  auto* truncated = out->mutable_truncated();
-  terminated->Reserve(terminated->size() + static_cast<int>(n));
-  truncated->Reserve(truncated->size() + static_cast<int>(n));
-  for (std::size_t i = 0; i < n; ++i) {
-    terminated->AddAlreadyReserved(buffers.terminated[i] != 0);
-    truncated->AddAlreadyReserved(buffers.truncated[i] != 0);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!buffers.done(static_cast<int>(i))) continue;
-    const float* row = buffers.final_observations.data() + i * dim;
-    out->mutable_final_observations()->Add(row, row + dim);
-    out->add_episode_returns(buffers.episode_returns[i]);
-    out->add_episode_lengths(buffers.episode_lengths[i]);
-  }
-}
-
-void read_reset(const wire::ResetResponse& response, envs::StepBuffers& buffers,
-                const std::string& source) {
-  const auto n = static_cast<std::size_t>(buffers.num_envs);
-  const auto dim = static_cast<std::size_t>(buffers.obs_dim);
-  const std::string shape = "[" + std::to_string(n) + " copies, " + std::to_string(dim) + "]";
-  expect_size(response.observations(), n * dim, source, "the reset's observations", shape);
-  expect_finite(response.observations().data(), n, dim, source, "the reset's observations", "copy");
-  std::memcpy(buffers.observations.data(), response.observations().data(), n * dim * sizeof(float));
-  std::fill(buffers.active.begin(), buffers.active.end(), 1);
-  std::fill(buffers.rewards.begin(), buffers.rewards.end(), 0.0);
-  std::fill(buffers.terminated.begin(), buffers.terminated.end(), 0);
-  std::fill(buffers.truncated.begin(), buffers.truncated.end(), 0);
-}
-
-void read_step(const wire::StepResponse& r, envs::StepBuffers& buffers, const std::string& source) {
-  const auto n = static_cast<std::size_t>(buffers.num_envs);
-  const auto dim = static_cast<std::size_t>(buffers.obs_dim);
-  const std::string copies = std::to_string(n) + " copies";
-  expect_size(r.observations(), n * dim, source, "observations",
-              "[" + copies + ", " + std::to_string(dim) + "]");
-  expect_size(r.rewards(), n, source, "rewards", "[" + copies + "]");
-  expect_size(r.terminated(), n, source, "terminated", "[" + copies + "]");
-  expect_size(r.truncated(), n, source, "truncated", "[" + copies + "]");
-  std::size_t ended = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    ended += r.terminated(static_cast<int>(i)) || r.truncated(static_cast<int>(i));
-  const std::string k = "[" + std::to_string(ended) + " ended copies";
-  expect_size(r.final_observations(), ended * dim, source, "final_observations",
-              k + ", " + std::to_string(dim) + "]");
-  expect_size(r.episode_returns(), ended, source, "episode_returns", k + "]");
-  expect_size(r.episode_lengths(), ended, source, "episode_lengths", k + "]");
-  expect_finite(r.observations().data(), n, dim, source, "the observation", "copy");
-  expect_finite(r.rewards().data(), n, 1, source, "the reward", "copy");
-  expect_finite(r.final_observations().data(), ended, dim, source, "the final observation",
-                "ended copy");
-  expect_finite(r.episode_returns().data(), ended, 1, source, "the episode return", "ended copy");
-  for (std::size_t j = 0; j < ended; ++j)
-    if (r.episode_lengths(static_cast<int>(j)) < 1)
-      throw Error(source + " sent an episode length of " +
-                  std::to_string(r.episode_lengths(static_cast<int>(j))) + " for ended copy " +
-                  std::to_string(j) + "; an episode that ends has taken at least one step");
-
-  std::memcpy(buffers.observations.data(), r.observations().data(), n * dim * sizeof(float));
-  std::memcpy(buffers.rewards.data(), r.rewards().data(), n * sizeof(double));
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const int w = static_cast<int>(i);
-    buffers.terminated[i] = r.terminated(w);
-    buffers.truncated[i] = r.truncated(w);
-    if (!buffers.done(w)) continue;
-    std::memcpy(&buffers.final_observations[i * dim], r.final_observations().data() + j * dim,
-                dim * sizeof(float));
-    buffers.final_active[i] = 1;
-    buffers.episode_returns[i] = r.episode_returns(static_cast<int>(j));
-    buffers.agent_episode_returns[i] = buffers.episode_returns[i];
-    buffers.episode_lengths[i] = r.episode_lengths(static_cast<int>(j));
-    ++j;
-  }
-}
-
-// The multi-agent wire form.
-
-
 namespace {
 
 using google::protobuf::RepeatedField;
+
+// The note on a packed observation row's width: only a multi-agent row is a sum of widths.
+std::string summed_text(const AgentLayout& layout) {
+  return layout.agent_axis ? " (the agents' observation widths summed)" : "";
+}
 
 std::string agent_text(const envs::MultiAgentSpec& spec, int a) {
   return "agent " + std::to_string(a) + " (" + spec.agent_names[static_cast<std::size_t>(a)] + ")";
@@ -285,8 +201,12 @@ std::string agent_text(const envs::MultiAgentSpec& spec, int a) {
 // Appends `rows` padded observation rows ([rows, A, padded_obs]) to a packed field.
 void add_packed(const AgentLayout& layout, const float* padded, std::size_t rows,
                 RepeatedField<float>* out) {
-  out->Reserve(out->size() + static_cast<int>(rows) * layout.obs_width);
   const auto width = static_cast<std::size_t>(layout.padded_obs);
+  if (layout.num_agents == 1) {  // one agent: no padding, the rows are already packed
+    out->Add(padded, padded + rows * width);
+    return;
+  }
+  out->Reserve(out->size() + static_cast<int>(rows) * layout.obs_width);
   for (std::size_t i = 0; i < rows; ++i)
     for (int a = 0; a < layout.num_agents; ++a) {
       const float* row =
@@ -322,6 +242,48 @@ void add_all(const std::vector<T>& values, RepeatedField<T>* out) {
 void add_flags(const std::uint8_t* flags, std::size_t count, RepeatedField<bool>* out) {
   out->Reserve(out->size() + static_cast<int>(count));
   for (std::size_t k = 0; k < count; ++k) out->AddAlreadyReserved(flags[k] != 0);
+}
+
+// What is wrong with a plain env's step request, in the single-agent wire form's words: a stray
+// field, a wrong size, a value outside the action space.
+std::string single_agent_action_error(const envs::Space& space, std::size_t n,
+                                      const wire::StepRequest& request) {
+  const auto dim = static_cast<std::size_t>(space.flat_dim());
+  const bool discrete = space.is_discrete();
+  const std::string field = discrete ? "discrete_actions" : "continuous_actions";
+  const std::string other = discrete ? "continuous_actions" : "discrete_actions";
+  const auto got = static_cast<std::size_t>(discrete ? request.discrete_actions_size()
+                                                     : request.continuous_actions_size());
+  const auto stray = static_cast<std::size_t>(discrete ? request.continuous_actions_size()
+                                                       : request.discrete_actions_size());
+  if (stray != 0)
+    return "the action space " + space.describe() + " takes " + field + " (" +
+           (discrete ? "int64" : "float32") + "); " + other + " must be empty, got " +
+           std::to_string(stray) + " values";
+  if (got != n * dim)
+    return "expected " + std::to_string(n * dim) + " values in " + field + " (" +
+           std::to_string(n) + " copies x " + std::to_string(dim) + " component(s) of " +
+           space.describe() + "), got " + std::to_string(got);
+  auto where = [dim](std::size_t k) {
+    return (dim > 1 ? "component " + std::to_string(k % dim) + " of " : std::string()) +
+           "the action of copy " + std::to_string(k / dim);
+  };
+  for (std::size_t k = 0; k < n * dim; ++k) {
+    if (discrete) {
+      const std::int64_t a = request.discrete_actions(static_cast<int>(k));
+      const std::int64_t lo = space.kind == envs::SpaceKind::kDiscrete ? space.start : 0;
+      const std::int64_t hi = space.kind == envs::SpaceKind::kDiscrete ? space.start + space.n - 1
+                                                                       : space.nvec[k % dim] - 1;
+      if (a < lo || a > hi)
+        return where(k) + " is " + std::to_string(a) + ", outside " + space.describe() +
+               " (allowed " + std::to_string(lo) + ".." + std::to_string(hi) + ")";
+    } else {
+      const float a = request.continuous_actions(static_cast<int>(k));
+      if (!std::isfinite(a))
+        return where(k) + " is " + format_number(a) + "; actions must be finite";
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -375,6 +337,7 @@ envs::MultiAgentSpec multi_agent_from_wire(const wire::EnvSpec& spec) {
 
 AgentLayout::AgentLayout(const envs::MultiAgentSpec& spec)
     : num_agents(spec.num_agents()),
+      agent_axis(!spec.single_agent),
       state_dim(static_cast<int>(spec.state_dim())),
       padded_obs(static_cast<int>(spec.max_obs_dim())),
       padded_action(static_cast<int>(spec.max_action_dim())) {
@@ -405,6 +368,7 @@ void write_reset(const AgentLayout& layout, const envs::StepBuffers& buffers,
                  wire::ResetResponse* out) {
   add_packed(layout, buffers.observations.data(), static_cast<std::size_t>(buffers.num_envs),
              out->mutable_observations());
+  if (!layout.agent_axis) return;
   add_all(buffers.states, out->mutable_states());
   add_flags(buffers.active.data(), buffers.active.size(), out->mutable_agent_active());
 }
@@ -417,24 +381,33 @@ void write_step(const AgentLayout& layout, const envs::StepBuffers& buffers,
   const auto state = static_cast<std::size_t>(buffers.state_dim);
   add_packed(layout, buffers.observations.data(), n, out->mutable_observations());
   auto* rewards = out->mutable_rewards();
-  rewards->Reserve(rewards->size() + static_cast<int>(n));
-  for (std::size_t i = 0; i < n; ++i) {
-    double team = 0.0;  // in agent order, as LocalVectorEnv sums episode returns
-    for (std::size_t k = 0; k < agents; ++k) team += buffers.rewards[i * agents + k];
-    rewards->AddAlreadyReserved(team);
+  if (!layout.agent_axis) {
+    add_all(buffers.rewards, rewards);  // a plain env's one reward is the team's
+  } else {
+    rewards->Reserve(rewards->size() + static_cast<int>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      double team = 0.0;  // in agent order, as LocalVectorEnv sums episode returns
+      for (std::size_t k = 0; k < agents; ++k) team += buffers.rewards[i * agents + k];
+      rewards->AddAlreadyReserved(team);
+    }
   }
   add_flags(buffers.terminated.data(), n, out->mutable_terminated());
   add_flags(buffers.truncated.data(), n, out->mutable_truncated());
-  add_all(buffers.rewards, out->mutable_agent_rewards());
-  add_flags(buffers.active.data(), buffers.active.size(), out->mutable_agent_active());
-  add_all(buffers.states, out->mutable_states());
+  if (layout.agent_axis) {
+    add_all(buffers.rewards, out->mutable_agent_rewards());
+    add_flags(buffers.active.data(), buffers.active.size(), out->mutable_agent_active());
+    add_all(buffers.states, out->mutable_states());
+  }
   for (std::size_t i = 0; i < n; ++i) {
     if (!buffers.done(static_cast<int>(i))) continue;
     add_packed(layout, buffers.final_observations.data() + i * obs, 1,
                out->mutable_final_observations());
-    const float* s = buffers.final_states.data() + i * state;
-    out->mutable_final_states()->Add(s, s + state);
-    add_flags(buffers.final_active.data() + i * agents, agents, out->mutable_final_agent_active());
+    if (layout.agent_axis) {
+      const float* s = buffers.final_states.data() + i * state;
+      out->mutable_final_states()->Add(s, s + state);
+      add_flags(buffers.final_active.data() + i * agents, agents,
+                out->mutable_final_agent_active());
+    }
     out->add_episode_returns(buffers.episode_returns[i]);
     out->add_episode_lengths(buffers.episode_lengths[i]);
   }
@@ -448,15 +421,22 @@ void read_reset(const AgentLayout& layout, const wire::ResetResponse& r, envs::S
   const auto s = static_cast<std::size_t>(layout.state_dim);
   const std::string copies = "[" + std::to_string(n) + " copies, ";
   expect_size(r.observations(), n * o, source, "the reset's observations",
-              copies + std::to_string(o) + " (the agents' observation widths summed)]");
-  expect_size(r.states(), n * s, source, "the reset's states", copies + std::to_string(s) + "]");
-  expect_size(r.agent_active(), n * agents, source, "the reset's agent_active",
-              copies + std::to_string(agents) + " agents]");
+              copies + std::to_string(o) + summed_text(layout) + "]");
+  if (layout.agent_axis) {
+    expect_size(r.states(), n * s, source, "the reset's states", copies + std::to_string(s) + "]");
+    expect_size(r.agent_active(), n * agents, source, "the reset's agent_active",
+                copies + std::to_string(agents) + " agents]");
+  }
   expect_finite(r.observations().data(), n, o, source, "the reset's observations", "copy");
-  expect_finite(r.states().data(), n, s, source, "the reset's states", "copy");
+  if (layout.agent_axis)
+    expect_finite(r.states().data(), n, s, source, "the reset's states", "copy");
   unpack_observations(layout, r.observations().data(), n, buffers.observations.data());
-  std::copy(r.states().begin(), r.states().end(), buffers.states.begin());
-  std::copy(r.agent_active().begin(), r.agent_active().end(), buffers.active.begin());
+  if (layout.agent_axis) {
+    std::copy(r.states().begin(), r.states().end(), buffers.states.begin());
+    std::copy(r.agent_active().begin(), r.agent_active().end(), buffers.active.begin());
+  } else {
+    std::fill(buffers.active.begin(), buffers.active.end(), 1);  // a plain env's one agent
+  }
   std::fill(buffers.rewards.begin(), buffers.rewards.end(), 0.0);
   std::fill(buffers.terminated.begin(), buffers.terminated.end(), 0);
   std::fill(buffers.truncated.begin(), buffers.truncated.end(), 0);
@@ -470,41 +450,49 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::Ste
   const auto s = static_cast<std::size_t>(layout.state_dim);
   const std::string copies = std::to_string(n) + " copies";
   const std::string a_text = std::to_string(agents) + " agents]";
-  expect_size(
-      r.observations(), n * o, source, "observations",
-      "[" + copies + ", " + std::to_string(o) + " (the agents' observation widths summed)]");
+  const bool axis = layout.agent_axis;
+  expect_size(r.observations(), n * o, source, "observations",
+              "[" + copies + ", " + std::to_string(o) + summed_text(layout) + "]");
   expect_size(r.rewards(), n, source, "rewards", "[" + copies + "]");
   expect_size(r.terminated(), n, source, "terminated", "[" + copies + "]");
   expect_size(r.truncated(), n, source, "truncated", "[" + copies + "]");
-  expect_size(r.agent_rewards(), n * agents, source, "agent_rewards", "[" + copies + ", " + a_text);
-  expect_size(r.agent_active(), n * agents, source, "agent_active", "[" + copies + ", " + a_text);
-  expect_size(r.states(), n * s, source, "states", "[" + copies + ", " + std::to_string(s) + "]");
+  if (axis) {
+    expect_size(r.agent_rewards(), n * agents, source, "agent_rewards",
+                "[" + copies + ", " + a_text);
+    expect_size(r.agent_active(), n * agents, source, "agent_active", "[" + copies + ", " + a_text);
+    expect_size(r.states(), n * s, source, "states", "[" + copies + ", " + std::to_string(s) + "]");
+  }
   std::size_t ended = 0;
   for (std::size_t i = 0; i < n; ++i)
     ended += r.terminated(static_cast<int>(i)) || r.truncated(static_cast<int>(i));
   const std::string k = "[" + std::to_string(ended) + " ended copies";
   expect_size(r.final_observations(), ended * o, source, "final_observations",
               k + ", " + std::to_string(o) + "]");
-  expect_size(r.final_states(), ended * s, source, "final_states",
-              k + ", " + std::to_string(s) + "]");
-  expect_size(r.final_agent_active(), ended * agents, source, "final_agent_active",
-              k + ", " + a_text);
+  if (axis) {
+    expect_size(r.final_states(), ended * s, source, "final_states",
+                k + ", " + std::to_string(s) + "]");
+    expect_size(r.final_agent_active(), ended * agents, source, "final_agent_active",
+                k + ", " + a_text);
+  }
   expect_size(r.episode_returns(), ended, source, "episode_returns", k + "]");
   expect_size(r.episode_lengths(), ended, source, "episode_lengths", k + "]");
   expect_finite(r.observations().data(), n, o, source, "the observation", "copy");
   expect_finite(r.rewards().data(), n, 1, source, "the reward", "copy");
-  expect_finite(r.agent_rewards().data(), n, agents, source, "the agent rewards", "copy");
-  expect_finite(r.states().data(), n, s, source, "the state", "copy");
+  if (axis) {
+    expect_finite(r.agent_rewards().data(), n, agents, source, "the agent rewards", "copy");
+    expect_finite(r.states().data(), n, s, source, "the state", "copy");
+  }
   expect_finite(r.final_observations().data(), ended, o, source, "the final observation",
                 "ended copy");
-  expect_finite(r.final_states().data(), ended, s, source, "the final state", "ended copy");
+  if (axis)
+    expect_finite(r.final_states().data(), ended, s, source, "the final state", "ended copy");
   expect_finite(r.episode_returns().data(), ended, 1, source, "the episode return", "ended copy");
   for (std::size_t j = 0; j < ended; ++j)
     if (r.episode_lengths(static_cast<int>(j)) < 1)
       throw Error(source + " sent an episode length of " +
                   std::to_string(r.episode_lengths(static_cast<int>(j))) + " for ended copy " +
                   std::to_string(j) + "; an episode that ends has taken at least one step");
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; axis && i < n; ++i) {
     double team = 0.0, scale = 1.0;
     for (std::size_t a = 0; a < agents; ++a) {
       const double x = r.agent_rewards(static_cast<int>(i * agents + a));
@@ -520,9 +508,13 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::Ste
   }
 
   unpack_observations(layout, r.observations().data(), n, buffers.observations.data());
-  std::copy(r.agent_rewards().begin(), r.agent_rewards().end(), buffers.rewards.begin());
-  std::copy(r.agent_active().begin(), r.agent_active().end(), buffers.active.begin());
-  std::copy(r.states().begin(), r.states().end(), buffers.states.begin());
+  if (axis) {
+    std::copy(r.agent_rewards().begin(), r.agent_rewards().end(), buffers.rewards.begin());
+    std::copy(r.agent_active().begin(), r.agent_active().end(), buffers.active.begin());
+    std::copy(r.states().begin(), r.states().end(), buffers.states.begin());
+  } else {
+    std::copy(r.rewards().begin(), r.rewards().end(), buffers.rewards.begin());
+  }
   const auto padded = agents * static_cast<std::size_t>(layout.padded_obs);
   std::size_t j = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -532,11 +524,16 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::Ste
     if (!buffers.done(w)) continue;
     unpack_observations(layout, r.final_observations().data() + j * o, 1,
                         buffers.final_observations.data() + i * padded);
-    std::copy_n(r.final_states().data() + j * s, s, buffers.final_states.data() + i * s);
-    std::copy_n(r.final_agent_active().data() + j * agents, agents,
-                buffers.final_active.data() + i * agents);
     buffers.episode_returns[i] = r.episode_returns(static_cast<int>(j));
     buffers.episode_lengths[i] = r.episode_lengths(static_cast<int>(j));
+    if (axis) {
+      std::copy_n(r.final_states().data() + j * s, s, buffers.final_states.data() + i * s);
+      std::copy_n(r.final_agent_active().data() + j * agents, agents,
+                  buffers.final_active.data() + i * agents);
+    } else {  // a plain env's one agent was active at its end, and its return is the team's
+      buffers.final_active[i] = 1;
+      buffers.agent_episode_returns[i] = buffers.episode_returns[i];
+    }
     ++j;
   }
 }
@@ -670,6 +667,21 @@ std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
     }
   }
   return {};
+}
+
+std::string read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
+                         std::span<const std::uint8_t> active, const wire::StepRequest& request,
+                         std::vector<std::int64_t>& discrete, std::vector<float>& continuous) {
+  if (spec.single_agent) {
+    if (std::string e = single_agent_action_error(spec.single_agent->action_space,
+                                                  static_cast<std::size_t>(num_envs), request);
+        !e.empty())
+      return e;
+    return unpack_actions(layout, num_envs, request, discrete, continuous);
+  }
+  if (std::string e = unpack_actions(layout, num_envs, request, discrete, continuous); !e.empty())
+    return e;
+  return joint_action_error(spec, num_envs, active, {discrete, continuous});
 }
 
 }  // namespace trustrl::server

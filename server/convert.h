@@ -41,41 +41,24 @@ envs::EnvSpec from_wire(const wire::EnvSpec& spec);
 /// "Box(-1, 1, (3,)) -> Discrete(2), limit 200 steps" for messages and reports.
 std::string describe(const wire::EnvSpec& spec);
 
-// The single-agent wire form: `buffers` are a one-agent vector env's (num_agents 1, no state).
-
-/// Writes the first observations of a reset (server side).
-void write_reset(const envs::StepBuffers& buffers, wire::ResetResponse* out);
-/// Writes a step's batch: final observations and episode statistics only for the copies that
-/// ended, in copy order (server side).
-void write_step(const envs::StepBuffers& buffers, wire::StepResponse* out);
-
-/// Checks a reset response from `source` (e.g. "simulator at 127.0.0.1:5000") and copies it into
-/// `buffers` (sized for the session, one agent), clearing rewards and flags and marking the
-/// agent active as LocalVectorEnv::reset does.
-/// Throws Error naming the source, field and copy for a wrong size or a non-finite value.
-void read_reset(const wire::ResetResponse& response, envs::StepBuffers& buffers,
-                const std::string& source);
-/// The same for a step response. Rows of final_observations and the episode statistics of
-/// copies that did not end keep their previous contents, as in LocalVectorEnv; an ended copy's
-/// agent was active at its end and its return is the team's.
-void read_step(const wire::StepResponse& response, envs::StepBuffers& buffers,
-               const std::string& source);
-
-// The multi-agent wire form.
-
-// The multi-agent wire form.
-
 /// A multi-agent spec with same-step auto-reset: num_agents, agents and (when the env has one)
 /// state_space; the top-level spaces stay unset.
 wire::EnvSpec to_wire(const envs::MultiAgentSpec& spec);
 /// The multi-agent spec a message describes; throws Error for an invalid or single-agent spec.
 envs::MultiAgentSpec multi_agent_from_wire(const wire::EnvSpec& spec);
 
-/// Where each agent's values sit in a packed wire row and in a padded buffer row.
+// Batches: the padded buffers of a vector env and their packed wire rows.
+
+/// Where each agent's values sit in a packed wire row and in a padded buffer row, and which wire
+/// form a batch takes.
 struct AgentLayout {
   explicit AgentLayout(const envs::MultiAgentSpec& spec);
 
   int num_agents = 0;
+  /// False for a plain env seen as one agent (MultiAgentSpec::single_agent): its batches keep the
+  /// single-agent form, without agent_rewards, agent_active, states and the final_* states and
+  /// masks (its one agent is always active, its return is the team's).
+  bool agent_axis = true;
   /// Per agent: its observation width and its offset in a packed observation row.
   std::vector<int> obs_dim, obs_offset;
   /// Per agent: its action width, whether it is discrete, and its offset in the packed row of
@@ -92,7 +75,8 @@ struct AgentLayout {
 void pack_observations(const AgentLayout& layout, std::span<const float> padded,
                        std::vector<float>& packed);
 
-/// Writes the first observations, states and active masks of a reset (server side).
+/// Writes the first observations, states and active masks of a reset (server side; the
+/// observations alone in the single-agent form).
 void write_reset(const AgentLayout& layout, const envs::StepBuffers& buffers,
                  wire::ResetResponse* out);
 /// Writes a step's batch: rewards (the team sums) and agent_rewards, flags, the next observations,
@@ -101,14 +85,15 @@ void write_reset(const AgentLayout& layout, const envs::StepBuffers& buffers,
 void write_step(const AgentLayout& layout, const envs::StepBuffers& buffers,
                 wire::StepResponse* out);
 
-/// Checks a reset response from `source` and copies it into `buffers` (sized for the session),
-/// clearing rewards and flags as LocalVectorEnv::reset does. Throws Error naming the
-/// source, field and copy for a wrong size or a non-finite value.
+/// Checks a reset response from `source` (e.g. "simulator at 127.0.0.1:5000") and copies it into
+/// `buffers` (sized for the session), clearing rewards and flags as LocalVectorEnv::reset does.
+/// Throws Error naming the source, field and copy for a wrong size or a non-finite value.
 void read_reset(const AgentLayout& layout, const wire::ResetResponse& response,
                 envs::StepBuffers& buffers, const std::string& source);
 /// The same for a step response. Rows of the final_* buffers and the episode statistics of copies
 /// that did not end keep their previous contents, as in LocalVectorEnv;
-/// agent_episode_returns is not on the wire and is left to the caller.
+/// agent_episode_returns is not on the wire and is left to the caller (in the single-agent form
+/// an ended copy's is its episode return).
 void read_step(const AgentLayout& layout, const wire::StepResponse& response,
                envs::StepBuffers& buffers, const std::string& source);
 
@@ -121,6 +106,14 @@ void pack_actions(const AgentLayout& layout, int num_envs, const envs::ActionBat
 std::string unpack_actions(const AgentLayout& layout, int num_envs,
                            const wire::StepRequest& request, std::vector<std::int64_t>& discrete,
                            std::vector<float>& continuous);
+
+/// Unpacks a step request as unpack_actions does and checks it (server side): in the single-agent
+/// form's words for a plain env (a stray field, a wrong size, a value outside the action space),
+/// else as unpack_actions and joint_action_error do for copies whose masks are `active`. Returns
+/// an empty string, or what is wrong.
+std::string read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
+                         std::span<const std::uint8_t> active, const wire::StepRequest& request,
+                         std::vector<std::int64_t>& discrete, std::vector<float>& continuous);
 
 /// What is wrong with a padded joint-action batch for copies whose active masks are `active`
 /// ([N, A]): a wrong size, a discrete value outside an active agent's space, a non-finite value of

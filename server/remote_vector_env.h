@@ -104,7 +104,7 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   // The session with its handshake, deadlines and reconnection (session_link.h).
   std::unique_ptr<SessionLink> link_;
   envs::MultiAgentSpec spec_;
-  // The wire layout of a multi-agent env's agents; null for a single-agent one.
+  // The wire layout of the env's agents, and its wire form (single- or multi-agent).
   std::unique_ptr<AgentLayout> layout_;
   envs::StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]

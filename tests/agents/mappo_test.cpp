@@ -115,9 +115,9 @@ TEST(Mappo, AlgorithmAndEnvMustFit) {
   EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"),
                           local_env_factory()),
                ConfigError);
-  EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"),
-                          local_env_factory()),
-               ConfigError);
+  EXPECT_THROW(
+      make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"), local_env_factory()),
+      ConfigError);
 }
 
 TrainerOptions quiet() {

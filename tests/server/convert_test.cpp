@@ -138,6 +138,11 @@ TEST(SpecHash, DifferenceNamesTheFields) {
             std::string::npos);
 }
 
+// The wire layout of CartPole-v1: a plain env, so its batches take the single-agent form.
+AgentLayout cartpole_layout() {
+  return AgentLayout(envs::LocalVectorEnv::make("CartPole-v1", {}, 1, 1)->spec());
+}
+
 envs::StepBuffers stepped_buffers() {
   auto env = envs::LocalVectorEnv::make("CartPole-v1", {}, 4, 1);
   env->reset(3);
@@ -152,8 +157,13 @@ envs::StepBuffers stepped_buffers() {
 TEST(Convert, StepBatchRoundTripsWithFinalObservationsOfEndedCopiesOnly) {
   const envs::StepBuffers local = stepped_buffers();
   ASSERT_TRUE(local.done(1));
+  const AgentLayout layout = cartpole_layout();
+  ASSERT_FALSE(layout.agent_axis);
   wire::StepResponse msg;
-  write_step(local, &msg);
+  write_step(layout, local, &msg);
+  EXPECT_EQ(msg.agent_rewards_size(), 0) << "no agent_* fields in the single-agent form";
+  EXPECT_EQ(msg.agent_active_size(), 0);
+  EXPECT_EQ(msg.final_agent_active_size(), 0);
   int ended = 0;
   for (int i = 0; i < 4; ++i) ended += local.done(i);
   EXPECT_EQ(msg.final_observations_size(), ended * 4);
@@ -172,7 +182,8 @@ TEST(Convert, StepBatchRoundTripsWithFinalObservationsOfEndedCopiesOnly) {
     remote.episode_returns[k] = -99.0;
     remote.episode_lengths[k] = -99;
   }
-  read_step(msg, remote, "test");
+  remote.final_active.assign(remote.final_active.size(), 0);
+  read_step(layout, msg, remote, "test");
   EXPECT_EQ(remote.observations, local.observations);
   EXPECT_EQ(remote.rewards, local.rewards);
   EXPECT_EQ(remote.terminated, local.terminated);
@@ -180,16 +191,23 @@ TEST(Convert, StepBatchRoundTripsWithFinalObservationsOfEndedCopiesOnly) {
   EXPECT_EQ(remote.final_observations, local.final_observations);
   EXPECT_EQ(remote.episode_returns, local.episode_returns);
   EXPECT_EQ(remote.episode_lengths, local.episode_lengths);
+  for (int i = 0; i < 4; ++i) {
+    if (!local.done(i)) continue;
+    const auto k = static_cast<std::size_t>(i);
+    EXPECT_EQ(remote.final_active[k], 1) << "an ended copy's one agent was active at its end";
+    EXPECT_EQ(remote.agent_episode_returns[k], local.episode_returns[k]);
+  }
 }
 
 TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   const envs::StepBuffers local = stepped_buffers();
+  const AgentLayout layout = cartpole_layout();
   wire::StepResponse good;
-  write_step(local, &good);
+  write_step(layout, local, &good);
   envs::StepBuffers into;
   into.resize(4, 1, 4, 0);
   auto error = [&](const wire::StepResponse& msg) {
-    return error_of([&] { read_step(msg, into, "simulator at sim:1"); });
+    return error_of([&] { read_step(layout, msg, into, "simulator at sim:1"); });
   };
   wire::StepResponse bad = good;
   bad.mutable_observations()->RemoveLast();
@@ -213,7 +231,7 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   wire::ResetResponse reset;
   reset.add_observations(1);
   EXPECT_NE(error_of([&] {
-              read_reset(reset, into, "sim");
+              read_reset(layout, reset, into, "sim");
             }).find("sim sent 1 values in the reset's observations, expected 16"),
             std::string::npos);
 }
