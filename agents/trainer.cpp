@@ -118,31 +118,24 @@ std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uin
   return actor;
 }
 
-RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const VectorEnvFactory& make_multi_agent_env) {
+RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env) {
   check_algorithm(config);
   EnvConfig one = config.env;
   if (one.remote.empty()) one.num_envs = 1;  // a remote server decides its own copy count
   one.threads = 1;
-  if (config.algo == Algorithm::kPpo) return single_agent_env(make_env(one)->single_agent_spec());
-  return multi_agent_env(make_multi_agent_env(one)->spec());
+  auto env = make_env(one);
+  if (config.algo == Algorithm::kPpo) return single_agent_env(env->single_agent_spec());
+  return multi_agent_env(env->spec());
 }
 
-Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const VectorEnvFactory& make_multi_agent_env) {
+Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env) {
   check_algorithm(config);
   Roles roles;
-  if (config.algo == Algorithm::kPpo) {
-    auto env = make_env(config.env);
-    roles.env = single_agent_env(env->single_agent_spec());
-    roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
-  } else {
-    auto env = make_multi_agent_env(config.env);
-    roles.env = multi_agent_env(env->spec());
-    roles.learner = make_learner(config, roles.env);
-    roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
-  }
+  auto env = make_env(config.env);
+  roles.env = config.algo == Algorithm::kPpo ? single_agent_env(env->single_agent_spec())
+                                             : multi_agent_env(env->spec());
+  roles.learner = make_learner(config, roles.env);
+  roles.actor = make_actor(std::move(env), config.seed, roles.learner->snapshot());
   return roles;
 }
 
@@ -171,12 +164,12 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     if (world > 1)
       throw Error(
           "data-parallel learners gather their batches from actor processes (trustrl learner)");
-    Roles roles = make_roles(config_, options_.make_env, options_.make_multi_agent_env);
+    Roles roles = make_roles(config_, options_.make_env);
     env_ = std::move(roles.env);
     learner_ = std::move(roles.learner);
     channel_ = std::make_unique<LocalRolloutChannel>(std::move(roles.actor));
   } else {
-    env_ = probe_env(config_, options_.make_env, options_.make_multi_agent_env);
+    env_ = probe_env(config_, options_.make_env);
     learner_ = make_learner(config_, env_);
     channel_ = options_.make_channel(ChannelSetup{config_, env_, rank(), world, batch_envs_});
     channel_->publish(learner_->snapshot());

@@ -48,18 +48,15 @@ std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uin
                                   const PolicySnapshot& policy);
 /// The run's env from a config: one copy is built (or the remote server asked) for its spec.
 /// Throws Error when the algorithm and the env do not fit together.
-RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const VectorEnvFactory& make_multi_agent_env);
+RunEnv probe_env(const TrainConfig& config, const VectorEnvFactory& make_env);
 
-/// The actor and learner a config asks for, with their envs made by `make_env` /
-/// `make_multi_agent_env`.
+/// The actor and learner a config asks for, with their env made by `make_env`.
 struct Roles {
   std::unique_ptr<Actor> actor;
   std::unique_ptr<Learner> learner;
   RunEnv env;
 };
-Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env,
-                 const VectorEnvFactory& make_multi_agent_env);
+Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env);
 
 struct TrainingCounters {
   std::int64_t update = 0;
@@ -81,8 +78,8 @@ struct ChannelSetup {
 using ChannelFactory = std::function<std::unique_ptr<RolloutChannel>(const ChannelSetup&)>;
 
 struct TrainerOptions {
+  /// The run's env, single- or multi-agent (one vector env type for both).
   VectorEnvFactory make_env = local_env_factory();
-  VectorEnvFactory make_multi_agent_env = local_env_factory();
   /// Where batches come from. Empty: an actor in this process on `make_env` (trustrl train).
   ChannelFactory make_channel;
   /// Learners training data parallel with this one; null: alone. Rank 0 owns the run directory

@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "core/text.h"
+#include "envs/single_agent_adapter.h"
 #include "envs/vector_env.h"
+#include "server/convert.h"
 #include "server/env_server.h"
 #include "server/remote_vector_env.h"
 #include "tests/support/child_process.h"
@@ -186,10 +188,14 @@ void encoding(int copies, int obs_dim) {
     for (int r = 0; r < reps; ++r) body();
     return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / reps;
   };
+  trustrl::envs::EnvSpec spec;
+  spec.observation_space = trustrl::envs::Space::box(-1.0f, 1.0f, {obs_dim});
+  spec.action_space = trustrl::envs::Space::discrete(2);
+  const trustrl::server::AgentLayout layout(trustrl::envs::one_agent_spec(spec));
   wire::StepResponse msg, parsed;
   const double packed = time_it([&] {
     msg.Clear();
-    trustrl::server::write_step(b, &msg);
+    trustrl::server::write_step(layout, b, &msg);
     msg.SerializeToString(&bytes);
     parsed.ParseFromString(bytes);
   });

@@ -5,7 +5,6 @@
 #include "core/error.h"
 #include "envs/registry.h"
 #include "server/convert.h"
-#include "server/multi_agent_convert.h"
 #include "server/remote_vector_env.h"
 #include "server/spec_hash.h"
 
@@ -45,6 +44,15 @@ void check_spec(const agents::EnvConfig& env, const std::string& source,
   std::cerr << "warning: " << mismatch << "\n";
 }
 
+// The wire spec of the registered env `env.id` here, in its own form (single- or multi-agent).
+std::optional<wire::EnvSpec> local_spec(const agents::EnvConfig& env) {
+  const envs::EnvRegistry& registry = envs::EnvRegistry::global();
+  if (!registry.contains(env.id)) return std::nullopt;
+  if (registry.is_multi_agent(env.id))
+    return server::to_wire(envs::make_multi_agent(env.id, env.options)->spec());
+  return server::to_wire(envs::make(env.id, env.options)->spec());
+}
+
 }  // namespace
 
 std::string spec_mismatch(const agents::EnvConfig& env, const std::string& source,
@@ -62,25 +70,7 @@ agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {
     if (env.remote.empty()) return local(env);
     auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
     check_id(env, remote->source(), remote->spec().id);
-    std::optional<wire::EnvSpec> here;
-    if (envs::EnvRegistry::global().contains(env.id) &&
-        !envs::EnvRegistry::global().is_multi_agent(env.id))
-      here = server::to_wire(envs::make(env.id, env.options)->spec());
-    check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
-    return remote;
-  };
-}
-
-agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch) {
-  const agents::VectorEnvFactory local = agents::local_env_factory();
-  return [local, on_mismatch](const agents::EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
-    if (env.remote.empty()) return local(env);
-    auto remote = std::make_unique<server::RemoteVectorEnv>(remote_options(env));
-    check_id(env, remote->source(), remote->spec().id);
-    std::optional<wire::EnvSpec> here;
-    if (envs::EnvRegistry::global().is_multi_agent(env.id))
-      here = server::to_wire(envs::make_multi_agent(env.id, env.options)->spec());
-    check_spec(env, remote->source(), here, remote->server_info().spec(), on_mismatch);
+    check_spec(env, remote->source(), local_spec(env), remote->server_info().spec(), on_mismatch);
     return remote;
   };
 }

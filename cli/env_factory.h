@@ -13,10 +13,9 @@ namespace trustrl::cli {
 /// the config or the policy names would have here: say so in one line on stderr, or refuse.
 enum class SpecMismatch { kWarn, kRefuse };
 
+/// Local copies of env.id (single- or multi-agent), or a RemoteVectorEnv when env.remote is set,
+/// whose spec is compared with the registered env's here (when there is one).
 agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
-/// The same for multi-agent envs: local copies, or a RemoteVectorEnv when env.remote
-/// is set.
-agents::VectorEnvFactory multi_agent_env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
 
 /// One line saying how the spec `source` serves (`served`) differs from `local`, the spec of
 /// the env `env.id` with `env.options` here; empty when their spec hashes agree.

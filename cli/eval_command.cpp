@@ -88,7 +88,7 @@ void run_eval(const EvalArgs& args) {
   const SpecMismatch on_mismatch =
       args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
   if (policy.multi_agent && !args.remote.empty()) {
-    auto env = multi_agent_env_factory(on_mismatch)(remote);
+    auto env = env_factory(on_mismatch)(remote);
     policy.check_fits(env->spec());
     r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
                          on_frame);

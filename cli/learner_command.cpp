@@ -64,7 +64,6 @@ void run_learner(LearnerArgs args) {
 
   agents::TrainerOptions options;
   options.make_env = env_factory();
-  options.make_multi_agent_env = multi_agent_env_factory();
   options.progress = !args.quiet && rank == 0;
   options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
   options.verbose = !args.quiet;

@@ -32,7 +32,6 @@ void run_train(const TrainArgs& args) {
   StopSignals signals;  // before the env threads start, which inherit the blocked mask
   agents::TrainerOptions options;
   options.make_env = env_factory();
-  options.make_multi_agent_env = multi_agent_env_factory();
   options.progress = !args.quiet;
   options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
   options.verbose = !args.quiet;

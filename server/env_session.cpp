@@ -1,9 +1,6 @@
 #include "server/env_session.h"
 
-#include <cmath>
-
 #include "core/error.h"
-#include "core/text.h"
 #include "envs/registry.h"
 #include "server/spec_hash.h"
 #include "server/transport.h"
@@ -152,7 +149,7 @@ grpc::Status EnvSession::handshake(const wire::HandshakeRequest& request,
   int limit = 0;
   try {
     env_ = config_.make_env(request.max_episode_steps());
-    if (!env_->single_agent()) layout_ = std::make_unique<AgentLayout>(env_->spec());
+    layout_ = std::make_unique<AgentLayout>(env_->spec());
     limit = env_->spec().max_episode_steps;
   } catch (const std::exception& e) {
     return invalid(std::string("handshake: cannot make the session's env: ") + e.what());
@@ -171,52 +168,8 @@ grpc::Status EnvSession::reset(const wire::ResetRequest& request, wire::ResetRes
   } catch (const std::exception& e) {
     return {grpc::StatusCode::INTERNAL, std::string("reset: the env failed: ") + e.what()};
   }
-  if (layout_)
-    write_reset(*layout_, env_->buffers(), response);
-  else
-    write_reset(env_->buffers(), response);
+  write_reset(*layout_, env_->buffers(), response);
   state_ = State::kRunning;
-  return grpc::Status::OK;
-}
-
-grpc::Status EnvSession::check_actions(const wire::StepRequest& request) const {
-  const envs::Space& space = env_->single_agent_spec().action_space;
-  const auto n = static_cast<std::size_t>(env_->num_envs());
-  const auto dim = static_cast<std::size_t>(space.flat_dim());
-  const bool discrete = space.is_discrete();
-  const std::string field = discrete ? "discrete_actions" : "continuous_actions";
-  const std::string other = discrete ? "continuous_actions" : "discrete_actions";
-  const auto got = static_cast<std::size_t>(discrete ? request.discrete_actions_size()
-                                                     : request.continuous_actions_size());
-  const auto stray = static_cast<std::size_t>(discrete ? request.continuous_actions_size()
-                                                       : request.discrete_actions_size());
-  if (stray != 0)
-    return invalid("step: the action space " + space.describe() + " takes " + field + " (" +
-                   (discrete ? "int64" : "float32") + "); " + other + " must be empty, got " +
-                   std::to_string(stray) + " values");
-  if (got != n * dim)
-    return invalid("step: expected " + std::to_string(n * dim) + " values in " + field + " (" +
-                   std::to_string(n) + " copies x " + std::to_string(dim) + " component(s) of " +
-                   space.describe() + "), got " + std::to_string(got));
-  auto where = [dim](std::size_t k) {
-    return "step: " + (dim > 1 ? "component " + std::to_string(k % dim) + " of " : std::string()) +
-           "the action of copy " + std::to_string(k / dim);
-  };
-  for (std::size_t k = 0; k < n * dim; ++k) {
-    if (discrete) {
-      const std::int64_t a = request.discrete_actions(static_cast<int>(k));
-      const std::int64_t lo = space.kind == envs::SpaceKind::kDiscrete ? space.start : 0;
-      const std::int64_t hi = space.kind == envs::SpaceKind::kDiscrete ? space.start + space.n - 1
-                                                                       : space.nvec[k % dim] - 1;
-      if (a < lo || a > hi)
-        return invalid(where(k) + " is " + std::to_string(a) + ", outside " + space.describe() +
-                       " (allowed " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
-    } else {
-      const float a = request.continuous_actions(static_cast<int>(k));
-      if (!std::isfinite(a))
-        return invalid(where(k) + " is " + format_number(a) + "; actions must be finite");
-    }
-  }
   return grpc::Status::OK;
 }
 
@@ -225,36 +178,14 @@ grpc::Status EnvSession::step(const wire::StepRequest& request, wire::StepRespon
     return precondition(
         "a step request came before any reset: the copies have no running "
         "episode; send a reset request first");
-  if (layout_) return multi_agent_step(request, response);
-  if (grpc::Status s = check_actions(request); !s.ok()) return s;
-  envs::ActionBatch batch;
-  batch.discrete = {request.discrete_actions().data(),
-                    static_cast<std::size_t>(request.discrete_actions_size())};
-  batch.continuous = {request.continuous_actions().data(),
-                      static_cast<std::size_t>(request.continuous_actions_size())};
-  try {
-    env_->step(batch);
-  } catch (const std::exception& e) {
-    return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
-  }
-  write_step(env_->buffers(), response);
-  return grpc::Status::OK;
-}
-
-grpc::Status EnvSession::multi_agent_step(const wire::StepRequest& request,
-                                          wire::StepResponse* response) {
-  const int n = env_->num_envs();
-  // The wire's packed rows become the padded joint actions of vector_env.h, and
-  // every copy's joint action is checked against its current active mask before any copy moves.
-  if (std::string e = unpack_actions(*layout_, n, request, joint_discrete_, joint_continuous_);
-      !e.empty())
-    return invalid("step: " + e);
-  const envs::ActionBatch batch{joint_discrete_, joint_continuous_};
-  if (std::string e = joint_action_error(env_->spec(), n, env_->buffers().active, batch);
+  // The wire's packed rows become the padded actions of vector_env.h, and every copy's action is
+  // checked (against its current active mask) before any copy moves.
+  if (std::string e = read_actions(env_->spec(), *layout_, env_->num_envs(), env_->buffers().active,
+                                   request, discrete_, continuous_);
       !e.empty())
     return invalid("step: " + e);
   try {
-    env_->step(batch);
+    env_->step({discrete_, continuous_});
   } catch (const std::exception& e) {
     return {grpc::StatusCode::INTERNAL, std::string("step: the env failed: ") + e.what()};
   }

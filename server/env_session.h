@@ -18,7 +18,6 @@
 
 #include "envs/vector_env.h"
 #include "server/convert.h"
-#include "server/multi_agent_convert.h"
 
 namespace trustrl::server {
 
@@ -61,17 +60,14 @@ class EnvSession {
   grpc::Status handshake(const wire::HandshakeRequest& request, wire::HandshakeResponse* response);
   grpc::Status reset(const wire::ResetRequest& request, wire::ResetResponse* response);
   grpc::Status step(const wire::StepRequest& request, wire::StepResponse* response);
-  grpc::Status check_actions(const wire::StepRequest& request) const;
-  grpc::Status multi_agent_step(const wire::StepRequest& request, wire::StepResponse* response);
 
   const SessionConfig& config_;
   State state_ = State::kAwaitHandshake;
   std::unique_ptr<envs::VectorEnv> env_;
-  // A multi-agent session: the wire layout of its agents (null for a single-agent env), and the
-  // unpacked actions.
+  // The wire layout of the env's agents (made with the env), and the unpacked actions.
   std::unique_ptr<AgentLayout> layout_;
-  std::vector<std::int64_t> joint_discrete_;
-  std::vector<float> joint_continuous_;
+  std::vector<std::int64_t> discrete_;
+  std::vector<float> continuous_;
   wire::ServerInfo info_;
   std::chrono::nanoseconds last_duration_{0};
 };

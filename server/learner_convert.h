@@ -10,7 +10,6 @@
 #include "envs/multi_agent_env.h"
 #include "envs/space.h"
 #include "server/convert.h"
-#include "server/multi_agent_convert.h"
 #include "trustrl/learner/v1/learner.pb.h"
 
 namespace trustrl::server {

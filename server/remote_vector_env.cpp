@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "envs/single_agent_adapter.h"
-#include "server/multi_agent_convert.h"
+#include "server/convert.h"
 #include "server/session_link.h"
 #include "server/transport.h"
 
@@ -67,14 +67,10 @@ RemoteVectorEnv::RemoteVectorEnv(RemoteEnvOptions options) {
   link_->connect("could not open a session", grpc::Status::OK);
   const wire::ServerInfo& info = link_->info();
   const int n = info.num_envs();
-  if (info.spec().num_agents() == 0) {
-    spec_ = envs::one_agent_spec(from_wire(info.spec()));
-    buffers_.resize(n, 1, static_cast<int>(spec_.max_obs_dim()), 0);
-  } else {
-    spec_ = multi_agent_from_wire(info.spec());
-    layout_ = std::make_unique<AgentLayout>(spec_);
-    buffers_.resize(n, spec_.num_agents(), layout_->padded_obs, layout_->state_dim);
-  }
+  spec_ = info.spec().num_agents() == 0 ? envs::one_agent_spec(from_wire(info.spec()))
+                                        : multi_agent_from_wire(info.spec());
+  layout_ = std::make_unique<AgentLayout>(spec_);
+  buffers_.resize(n, spec_.num_agents(), layout_->padded_obs, layout_->state_dim);
   running_agent_returns_.assign(buffers_.rewards.size(), 0.0);
   running_lengths_.assign(static_cast<std::size_t>(n), 0);
 }
@@ -93,10 +89,7 @@ grpc::Status RemoteVectorEnv::send_reset(std::uint64_t seed) {
     fail(source() + " answered a reset with another message (payload case " +
          std::to_string(response_.payload_case()) + ")");
   try {
-    if (layout_)
-      read_reset(*layout_, response_.reset(), buffers_, source());
-    else
-      read_reset(response_.reset(), buffers_, source());
+    read_reset(*layout_, response_.reset(), buffers_, source());
   } catch (const Error& e) {
     fail(e.what());
   }
@@ -123,27 +116,23 @@ void RemoteVectorEnv::reset(std::uint64_t seed) {
 void RemoteVectorEnv::write_actions(const envs::ActionBatch& actions) {
   wire::StepRequest& step = *request_.mutable_step();
   step.Clear();
-  if (layout_) {
+  if (layout_->agent_axis) {
     // Checked here as a local env checks it, so a bad batch costs no round trip and no session.
     if (std::string e = joint_action_error(spec_, buffers_.num_envs, buffers_.active, actions);
         !e.empty())
       throw Error(source() + " (" + spec_.id + "): " + e);
-    pack_actions(*layout_, buffers_.num_envs, actions, &step);
-    return;
+  } else {
+    // A single-agent simulator checks the values itself (and ends the session if it refuses).
+    const envs::Space& space = spec_.action_spaces.front();
+    const auto expected = static_cast<std::size_t>(buffers_.num_envs * space.flat_dim());
+    const bool discrete = space.is_discrete();
+    const std::size_t got = discrete ? actions.discrete.size() : actions.continuous.size();
+    if (got != expected)
+      throw Error(source() + ": expected " + std::to_string(expected) + " " +
+                  (discrete ? "discrete" : "continuous") + " action values for " +
+                  std::to_string(buffers_.num_envs) + " copies, got " + std::to_string(got));
   }
-  // A single-agent simulator checks the values itself (and ends the session if it refuses).
-  const envs::Space& space = spec_.action_spaces.front();
-  const auto expected = static_cast<std::size_t>(buffers_.num_envs * space.flat_dim());
-  const bool discrete = space.is_discrete();
-  const std::size_t got = discrete ? actions.discrete.size() : actions.continuous.size();
-  if (got != expected)
-    throw Error(source() + ": expected " + std::to_string(expected) + " " +
-                (discrete ? "discrete" : "continuous") + " action values for " +
-                std::to_string(buffers_.num_envs) + " copies, got " + std::to_string(got));
-  if (discrete)
-    step.mutable_discrete_actions()->Add(actions.discrete.begin(), actions.discrete.end());
-  else
-    step.mutable_continuous_actions()->Add(actions.continuous.begin(), actions.continuous.end());
+  pack_actions(*layout_, buffers_.num_envs, actions, &step);
 }
 
 void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
@@ -161,10 +150,7 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
     fail(source() + " answered a step with another message (payload case " +
          std::to_string(response_.payload_case()) + ")");
   try {
-    if (layout_)
-      read_step(*layout_, response_.step(), buffers_, source());
-    else
-      read_step(response_.step(), buffers_, source());
+    read_step(*layout_, response_.step(), buffers_, source());
   } catch (const Error& e) {
     fail(e.what());
   }
@@ -176,7 +162,7 @@ void RemoteVectorEnv::step(const envs::ActionBatch& actions) {
     for (std::size_t k = 0; k < agents; ++k) running[k] += buffers_.rewards[i * agents + k];
     running_lengths_[i] += 1;
     if (!buffers_.done(static_cast<int>(i))) continue;
-    if (layout_)
+    if (layout_->agent_axis)
       for (std::size_t k = 0; k < agents; ++k)
         buffers_.agent_episode_returns[i * agents + k] = running[k];
     std::fill(running, running + agents, 0.0);

@@ -3,7 +3,7 @@
 // C++ `trustrl env-server`, a Python simulator served with trustrl_env, or any implementation of
 // proto/trustrl/env/v1/env.proto), single- or multi-agent. A simulator serving a single-agent
 // spec is driven in the single-agent wire form (one agent in memory, as a local plain env), a
-// multi-agent one in the multi-agent form (server/multi_agent_convert.h).
+// multi-agent one in the multi-agent form (server/convert.h).
 //
 // It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset happens
 // in the same step with the final observations kept apart, so a learner trains on it exactly as
@@ -104,7 +104,7 @@ class RemoteVectorEnv final : public envs::VectorEnv {
   // The session with its handshake, deadlines and reconnection (session_link.h).
   std::unique_ptr<SessionLink> link_;
   envs::MultiAgentSpec spec_;
-  // The wire layout of a multi-agent env's agents; null for a single-agent one.
+  // The wire layout of the env's agents, and its wire form (single- or multi-agent).
   std::unique_ptr<AgentLayout> layout_;
   envs::StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]

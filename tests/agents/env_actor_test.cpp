@@ -22,7 +22,7 @@ struct TrainedFor {
 TrainedFor trained_for(const std::string& yaml) {
   const TrainConfig config = parse_train_config(yaml);
   TrainedFor s;
-  s.env = probe_env(config, local_env_factory(), local_env_factory());
+  s.env = probe_env(config, local_env_factory());
   s.learner = make_learner(config, s.env);
   return s;
 }

@@ -54,7 +54,7 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
     out.eval_return =
         evaluate(std::move(env), policy.snapshot, 64, /*deterministic=*/true, 12345).mean_return();
-    auto untrained = make_roles(config, local_env_factory(), local_env_factory());
+    auto untrained = make_roles(config, local_env_factory());
     auto env2 = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
     out.untrained_return =
         evaluate(std::move(env2), untrained.learner->snapshot(), 64, true, 12345).mean_return();

@@ -115,11 +115,11 @@ TEST(Mappo, CentralCriticNeedsAGlobalState) {
 
 TEST(Mappo, AlgorithmAndEnvMustFit) {
   EXPECT_THROW(make_roles(parse_train_config("algo: ppo\nenv: {id: simple_spread_v3}\n"),
-                          local_env_factory(), local_env_factory()),
+                          local_env_factory()),
                ConfigError);
-  EXPECT_THROW(make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"),
-                          local_env_factory(), local_env_factory()),
-               ConfigError);
+  EXPECT_THROW(
+      make_roles(parse_train_config("algo: mappo\nenv: {id: CartPole-v1}\n"), local_env_factory()),
+      ConfigError);
 }
 
 // gSDE serves MAPPO as it serves PPO (one actor, one learner): the learner's log-probs of the

@@ -29,7 +29,7 @@ ppo: {num_steps: 32, num_minibatches: 2, update_epochs: 2, value_norm: true}
 normalize: {observations: true, rewards: true}
 )",
                                                   {std::string("ppo.fused_update=") + fused});
-    Roles roles = make_roles(config, local_env_factory(), local_env_factory());
+    Roles roles = make_roles(config, local_env_factory());
     auto& ppo = dynamic_cast<PpoLearner&>(*roles.learner);
     MappoConfig mappo;
     mappo.critic_input = CriticInput::kObservation;
@@ -67,7 +67,7 @@ normalize: {observations: true, rewards: true}
 TEST(PpoLearner, RefusesCriticInputsOfAnotherWidth) {
   const TrainConfig config =
       parse_train_config("env: {id: CartPole-v1, num_envs: 2}\nppo: {num_steps: 8}\n");
-  Roles roles = make_roles(config, local_env_factory(), local_env_factory());
+  Roles roles = make_roles(config, local_env_factory());
   Rollout r;
   roles.actor->collect(8, r);
   r.critic_dim = 3;

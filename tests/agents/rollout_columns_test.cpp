@@ -19,7 +19,7 @@ namespace {
 Rollout collect(int copies, int steps, std::uint64_t seed) {
   TrainConfig config =
       parse_train_config("env: {id: CartPole-v1, num_envs: " + std::to_string(copies) + "}");
-  const RunEnv env = probe_env(config, local_env_factory(), local_env_factory());
+  const RunEnv env = probe_env(config, local_env_factory());
   auto learner = make_learner(config, env);
   EnvActor actor(envs::LocalVectorEnv::make("CartPole-v1", {}, copies, 1), seed);
   actor.set_policy(learner->snapshot());

@@ -18,7 +18,7 @@ struct PolicyOn {
   explicit PolicyOn(const std::string& env_id, const std::string& extra = "")
       : config(parse_train_config("env: {id: " + env_id + ", num_envs: 4}\nppo: {num_steps: 64}\n" +
                                   extra)),
-        env(probe_env(config, local_env_factory(), local_env_factory())),
+        env(probe_env(config, local_env_factory())),
         policy(make_learner(config, env)->snapshot()) {}
 
   Rollout rollout(std::uint64_t seed) const {
