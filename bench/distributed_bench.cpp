@@ -31,7 +31,7 @@ struct Setup {
 Setup make_setup(const std::string& config_file, int copies, int steps) {
   Setup s;
   s.config = agents::load_train_config(std::string(TRUSTRL_SOURCE_DIR) + "/configs/" + config_file);
-  s.env = agents::probe_env(s.config, agents::local_env_factory(), agents::local_env_factory());
+  s.env = agents::probe_env(s.config, agents::local_env_factory());
   s.learner = agents::make_learner(s.config, s.env);
   agents::EnvActor actor(envs::LocalVectorEnv::make(s.env.id, s.config.env.options, copies, 1), 1);
   actor.set_policy(s.learner->snapshot());

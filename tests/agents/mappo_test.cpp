@@ -130,7 +130,7 @@ TEST(Mappo, GsdeIsHonoured) {
       "env: {id: simple_spread_v3, num_envs: 2, options: {continuous_actions: true}}\n"
       "ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2}\n"
       "network: {gsde: true, gsde_sample_freq: 4}\n");
-  Roles roles = make_roles(config, local_env_factory(), local_env_factory());
+  Roles roles = make_roles(config, local_env_factory());
   for (const GroupPolicy& g : roles.learner->snapshot().groups) EXPECT_TRUE(g.weights.gsde);
   for (int u = 0; u < 3; ++u) {
     Rollout r;

@@ -42,8 +42,7 @@ std::vector<float> weights_of(agents::Learner& learner) {
 // Runs `updates` updates of one learner on whole batches and of two data-parallel learners on
 // their halves (joined by all_gather_batch, as the trainer does), and compares the weights.
 void compare(const agents::TrainConfig& config, int updates) {
-  const agents::RunEnv env =
-      agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
+  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory());
   const int n = static_cast<int>(config.env.num_envs),
             steps = static_cast<int>(config.ppo.num_steps);
   // The batches: one actor on all copies, acting with the single learner's policy.

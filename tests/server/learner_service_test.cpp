@@ -41,7 +41,7 @@ run: {tensorboard: false}
 struct Harness {
   explicit Harness(agents::TrainConfig c, LearnerServiceOptions options = {})
       : config(std::move(c)) {
-    env = agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
+    env = agents::probe_env(config, agents::local_env_factory());
     learner = agents::make_learner(config, env);
     service = std::make_unique<LearnerService>(
         agents::ChannelSetup{config, env, 0, 1, static_cast<int>(config.env.num_envs)}, options);
@@ -386,8 +386,7 @@ TEST(LearnerService, SecurityTokenAndLoopback) {
   LearnerServiceOptions open;
   open.listen = "0.0.0.0:0";
   agents::TrainConfig config = config_for();
-  const agents::RunEnv env =
-      agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
+  const agents::RunEnv env = agents::probe_env(config, agents::local_env_factory());
   try {
     LearnerService service(agents::ChannelSetup{config, env, 0, 1, 4}, open);
     FAIL() << "a learner reachable from other machines without a token";

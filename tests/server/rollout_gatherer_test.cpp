@@ -67,7 +67,7 @@ env: {id: CartPole-v1, num_envs: 4}
 ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2}
 run: {tensorboard: false}
 )" + extra)) {
-    env = agents::probe_env(config, agents::local_env_factory(), agents::local_env_factory());
+    env = agents::probe_env(config, agents::local_env_factory());
     learner = agents::make_learner(config, env);
     GathererSettings settings;
     settings.distributed = config.distributed;
