@@ -52,7 +52,7 @@ case "$kind" in
     # tsan.supp names gRPC's header code racing with itself. docs/RELIABILITY.md, "Sanitizers".
     # Not yet: remote vector envs and env server sessions over gRPC (annotated, 1-2 reports left,
     # and three tests fail on timing under TSan: RELIABILITY.md), and the multi-process tests.
-    include='^(ThreadPool|WorkerPool|VectorEnv|MultiAgentVectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage|HappensBefore)\.|Thread|DescriptorExhaustion'
+    include='^(ThreadPool|WorkerPool|VectorEnv|Trainer|Mappo|FaultProxy|DescriptorShortage|HappensBefore)\.|Thread|DescriptorExhaustion'
     include_grpc='^LearnerService\.'
     ;;
   *) usage ;;
