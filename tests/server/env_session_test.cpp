@@ -19,8 +19,9 @@ using Code = grpc::StatusCode;
 
 class EnvSessionTest : public testing::Test {
  protected:
-  explicit EnvSessionTest(const std::string& id = "CartPole-v1", int copies = 3)
-      : config_(make_session_config(registered_env_maker(id, {}, copies), "test")),
+  explicit EnvSessionTest(const std::string& id = "CartPole-v1", int copies = 3,
+                          const OptionMap& options = {})
+      : config_(make_session_config(registered_env_maker(id, options, copies), "test")),
         session_(config_) {}
 
   wire::SessionRequest handshake() const {
@@ -163,42 +164,17 @@ TEST_F(ContinuousSessionTest, RefusesNonFiniteActionsAndAcceptsOutOfBoundOnes) {
 
 // Multi-agent envs.
 
-class MultiAgentSessionTest : public testing::Test {
+class MultiAgentSessionTest : public EnvSessionTest {
  protected:
   explicit MultiAgentSessionTest(const std::string& id = "simple_speaker_listener_v4",
                                  int copies = 2, OptionMap options = {})
-      : id_(id),
-        copies_(copies),
-        options_(options),
-        config_(make_session_config(registered_env_maker(id, options, copies), "test")),
-        session_(config_) {}
+      : EnvSessionTest(id, copies, options), id_(id), copies_(copies), options_(options) {}
 
   static wire::SessionRequest handshake(bool multi_agent = true) {
     wire::SessionRequest r;
     r.mutable_handshake()->set_protocol_version(kProtocolVersion);
     if (multi_agent) r.mutable_handshake()->add_capabilities(wire::CAPABILITY_MULTI_AGENT);
     return r;
-  }
-  static wire::SessionRequest reset(std::uint64_t seed) {
-    wire::SessionRequest r;
-    r.mutable_reset()->set_seed(seed);
-    return r;
-  }
-  static wire::SessionRequest step(std::vector<std::int64_t> discrete,
-                                   std::vector<float> continuous = {}) {
-    wire::SessionRequest r;
-    r.mutable_step()->mutable_discrete_actions()->Add(discrete.begin(), discrete.end());
-    r.mutable_step()->mutable_continuous_actions()->Add(continuous.begin(), continuous.end());
-    return r;
-  }
-  grpc::Status send(const wire::SessionRequest& r) {
-    response_.Clear();
-    return session_.handle(r, &response_);
-  }
-  void expect(const wire::SessionRequest& r, Code code, const std::string& message_part) {
-    const grpc::Status s = send(r);
-    EXPECT_EQ(s.error_code(), code) << describe(s);
-    EXPECT_NE(s.error_message().find(message_part), std::string::npos) << describe(s);
   }
   void start(std::uint64_t seed = 3) {
     ASSERT_TRUE(send(handshake()).ok());
@@ -208,9 +184,6 @@ class MultiAgentSessionTest : public testing::Test {
   std::string id_;
   int copies_;
   OptionMap options_;
-  SessionConfig config_;
-  EnvSession session_;
-  wire::SessionResponse response_;
 };
 
 TEST_F(MultiAgentSessionTest, DescribesTheAgentsAndHashesThem) {
