@@ -14,21 +14,9 @@
 namespace trustrl::envs {
 namespace {
 
+using testing_env::Buffers;
 using testing_env::Flaw;
 using testing_env::ToyTeamEnv;
-
-// Buffers for one env.
-struct Buffers {
-  explicit Buffers(const MultiAgentSpec& s)
-      : obs(static_cast<std::size_t>(s.num_agents() * s.max_obs_dim()), -1.0f),
-        state(static_cast<std::size_t>(s.state_dim())),
-        active(static_cast<std::size_t>(s.num_agents())),
-        rewards(static_cast<std::size_t>(s.num_agents())) {}
-  MultiAgentView view() { return {obs, state, active}; }
-  std::vector<float> obs, state;
-  std::vector<std::uint8_t> active;
-  std::vector<double> rewards;
-};
 
 // A joint action for ToyTeam: scouts' discrete values, the pilot's continuous ones.
 struct ToyAction {

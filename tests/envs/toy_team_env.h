@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "core/error.h"
 #include "envs/multi_agent_env.h"
@@ -126,6 +128,20 @@ class ToyTeamEnv final : public MultiAgentEnv {
   std::array<int, 3> death_step_{};
   std::array<bool, 3> alive_{};
   int t_ = 0;
+};
+
+// The buffers one step of one multi-agent env writes into (observations start at -1, so a test
+// sees what the env wrote).
+struct Buffers {
+  explicit Buffers(const MultiAgentSpec& s)
+      : obs(static_cast<std::size_t>(s.num_agents() * s.max_obs_dim()), -1.0f),
+        state(static_cast<std::size_t>(s.state_dim())),
+        active(static_cast<std::size_t>(s.num_agents())),
+        rewards(static_cast<std::size_t>(s.num_agents())) {}
+  MultiAgentView view() { return {obs, state, active}; }
+  std::vector<float> obs, state;
+  std::vector<std::uint8_t> active;
+  std::vector<double> rewards;
 };
 
 }  // namespace trustrl::envs::testing_env

@@ -12,6 +12,7 @@
 namespace trustrl::envs {
 namespace {
 
+using testing_env::Buffers;
 using testing_env::Flaw;
 using testing_env::ToyTeamEnv;
 
@@ -199,19 +200,6 @@ TEST(VectorEnv, SnapshotContinuesExactly) {
 }
 
 // --- a team of agents --------------------------------------------------------------------------
-
-// Buffers for one env.
-struct Buffers {
-  explicit Buffers(const MultiAgentSpec& s)
-      : obs(static_cast<std::size_t>(s.num_agents() * s.max_obs_dim()), -1.0f),
-        state(static_cast<std::size_t>(s.state_dim())),
-        active(static_cast<std::size_t>(s.num_agents())),
-        rewards(static_cast<std::size_t>(s.num_agents())) {}
-  MultiAgentView view() { return {obs, state, active}; }
-  std::vector<float> obs, state;
-  std::vector<std::uint8_t> active;
-  std::vector<double> rewards;
-};
 
 std::unique_ptr<LocalVectorEnv> toy_vector(int n, int threads, Flaw flaw = Flaw::kNone) {
   std::vector<std::unique_ptr<MultiAgentEnv>> envs;
