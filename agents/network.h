@@ -1,7 +1,7 @@
 #pragma once
-// The actor-critic MLPs (PPO_CHECKLIST 2, 10, 11): separate actor and critic networks,
-// orthogonal init (hidden gain sqrt 2, policy head 0.01, value head 1, zero biases), and a
-// state-independent log std for Box actions.
+// The actor-critic MLPs (PPO details 2, 10, 11 in docs/DESIGN.md): separate actor and critic
+// networks, orthogonal init (hidden gain sqrt 2, policy head 0.01, value head 1, zero biases), and
+// a state-independent log std for Box actions.
 
 #include <torch/torch.h>
 

@@ -1,5 +1,6 @@
 #pragma once
-// Running statistics for observation normalization and reward scaling (PPO_CHECKLIST 13).
+// Running statistics for observation normalization and reward scaling (PPO details 13 in
+// docs/DESIGN.md).
 //
 // The learner owns them and they travel with the policy: an actor normalizes with the snapshot
 // that came with its policy version, so the log-probs it records are exactly what the learner

@@ -1,7 +1,8 @@
 #pragma once
-// trustrl's one learner, for 1..N agents: PPO (Schulman et al. 2017) with the details of
-// PPO_CHECKLIST.md, and MAPPO (Yu et al. 2021, "The Surprising Effectiveness of PPO in Cooperative
-// Multi-Agent Games") as the same learner with agent groups and a centralized critic.
+// trustrl's one learner, for 1..N agents: PPO (Schulman et al. 2017) with the implementation
+// details listed in docs/DESIGN.md ("PPO details"), and MAPPO (Yu et al. 2021, "The Surprising
+// Effectiveness of PPO in Cooperative Multi-Agent Games") as the same learner with agent groups and
+// a centralized critic.
 //
 // Agents with identical spaces form a group that shares one actor and one critic (GroupModel;
 // parameter sharing, optionally told apart by a one-hot agent id). Every update goes one way:

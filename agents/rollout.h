@@ -49,7 +49,7 @@ struct Rollout {
   std::vector<std::uint8_t> terminated;
   std::vector<std::uint8_t> truncated;
   /// [T, N, A] V(final observation) where the step was truncated and not terminated, else 0:
-  /// the bootstrap a cut episode needs (PPO_CHECKLIST 4).
+  /// the bootstrap a cut episode needs (PPO details 4 in docs/DESIGN.md).
   std::vector<float> final_values;
   /// [N, A] V(s_T), the bootstrap after the last step.
   std::vector<float> bootstrap_values;

@@ -12,8 +12,8 @@
 #include "agents/env_actor.h"
 #include "agents/rollout_columns.h"
 #include "agents/trainer.h"
-#include "server/c10d_collective.h"
-#include "server/learner_convert.h"
+#include "server/distributed/c10d_collective.h"
+#include "server/distributed/learner_convert.h"
 #include "tests/support/child_process.h"
 
 namespace {

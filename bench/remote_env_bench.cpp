@@ -24,9 +24,9 @@
 #include "core/text.h"
 #include "envs/single_agent_adapter.h"
 #include "envs/vector_env.h"
-#include "server/convert.h"
-#include "server/env_server.h"
-#include "server/remote_vector_env.h"
+#include "server/env_protocol/convert.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/remote_vector_env.h"
 #include "tests/support/child_process.h"
 
 namespace {

@@ -13,8 +13,8 @@
 #include "cli/commands.h"
 #include "cli/signals.h"
 #include "core/error.h"
-#include "server/actor_loop.h"
-#include "server/learner_service.h"
+#include "server/distributed/actor_loop.h"
+#include "server/distributed/learner_service.h"
 
 namespace trustrl::cli {
 

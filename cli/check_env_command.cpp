@@ -9,10 +9,10 @@
 #include "core/error.h"
 #include "envs/conformance.h"
 #include "envs/multi_agent_conformance.h"
-#include "server/protocol_checks.h"
-#include "server/remote_vector_env.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/protocol_checks.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::cli {
 

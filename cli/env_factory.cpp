@@ -4,9 +4,9 @@
 
 #include "core/error.h"
 #include "envs/registry.h"
-#include "server/convert.h"
-#include "server/remote_vector_env.h"
-#include "server/spec_hash.h"
+#include "server/env_protocol/convert.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/env_protocol/spec_hash.h"
 
 namespace trustrl::cli {
 

@@ -14,8 +14,8 @@
 #include "cli/signals.h"
 #include "core/error.h"
 #include "envs/registry.h"
-#include "server/env_server.h"
-#include "server/spec_hash.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/spec_hash.h"
 
 namespace trustrl::cli {
 

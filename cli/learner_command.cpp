@@ -22,9 +22,9 @@
 #include "cli/option_checks.h"
 #include "cli/signals.h"
 #include "core/error.h"
-#include "server/c10d_collective.h"
-#include "server/learner_service.h"
-#include "server/transport.h"
+#include "server/distributed/c10d_collective.h"
+#include "server/distributed/learner_service.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::cli {
 

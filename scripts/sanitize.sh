@@ -48,7 +48,7 @@ case "$kind" in
     # APIs on both sides) and the happens_before annotations it relies on.
     # gRPC, protobuf and abseil are Debian's, not instrumented, so the gRPC tests run in a second
     # pass with ignore_noninstrumented_modules=1 (their interceptor calls, malloc, memcpy, epoll,
-    # are not checked), trustrl marks its hand-offs to gRPC (server/happens_before.h), and
+    # are not checked), trustrl marks its hand-offs to gRPC (server/transport/happens_before.h), and
     # tsan.supp names gRPC's header code racing with itself. docs/RELIABILITY.md, "Sanitizers".
     # Not yet: remote vector envs and env server sessions over gRPC (annotated, 1-2 reports left,
     # and three tests fail on timing under TSan: RELIABILITY.md), and the multi-process tests.

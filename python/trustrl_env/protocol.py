@@ -1,5 +1,5 @@
 """What both ends of a trustrl env session agree on: the generated messages, transport options
-(the same keepalive as the C++ side, server/transport.h), space and spec conversion, and the spec
+(the same keepalive as the C++ side, server/transport/transport.h), space and spec conversion, and the spec
 hash (docs/REMOTE_ENVS.md, "Spec hash")."""
 
 import os
@@ -27,7 +27,7 @@ PROTOCOL_VERSION = 1
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 AUTH_METADATA_KEY = "authorization"
 
-# Identical to keepalive_arguments() in server/transport.cpp: a client that pings more often than
+# Identical to keepalive_arguments() in server/transport/transport.cpp: a client that pings more often than
 # its server allows is cut off with GOAWAY, so both sides use one list.
 KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 20000),
@@ -123,7 +123,7 @@ def describe_space(space):
 
 
 # --------------------------------------------------------------------------------------------
-# Spec hash: FNV-1a 64 over the byte encoding of docs/REMOTE_ENVS.md (same as server/spec_hash.cpp)
+# Spec hash: FNV-1a 64 over the byte encoding of docs/REMOTE_ENVS.md (same as server/env_protocol/spec_hash.cpp)
 
 def _encode_space(space):
     def floats(values):

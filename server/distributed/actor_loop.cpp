@@ -1,4 +1,4 @@
-#include "server/actor_loop.h"
+#include "server/distributed/actor_loop.h"
 
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
@@ -16,13 +16,13 @@
 #include "core/error.h"
 #include "core/text.h"
 #include "envs/vector_env.h"
-#include "server/learner_convert.h"
-#include "server/learner_protocol.h"
-#include "server/learner_service.h"
-#include "server/remote_vector_env.h"
-#include "server/retry_loop.h"
-#include "server/session_client.h"
-#include "server/spec_hash.h"
+#include "server/distributed/learner_convert.h"
+#include "server/distributed/learner_service.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/env_protocol/session_client.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/gatherer/learner_protocol.h"
+#include "server/transport/retry_loop.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 #include "trustrl/version.h"
 

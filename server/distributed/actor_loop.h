@@ -23,7 +23,7 @@
 #include <mutex>
 #include <string>
 
-#include "server/transport.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

@@ -1,4 +1,4 @@
-#include "server/c10d_collective.h"
+#include "server/distributed/c10d_collective.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "core/error.h"
-#include "server/transport.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

@@ -1,4 +1,4 @@
-#include "server/learner_convert.h"
+#include "server/distributed/learner_convert.h"
 
 #include <cmath>
 

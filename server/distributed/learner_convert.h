@@ -9,7 +9,7 @@
 #include "agents/rollout.h"
 #include "envs/multi_agent_env.h"
 #include "envs/space.h"
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 #include "trustrl/learner/v1/learner.pb.h"
 
 namespace trustrl::server {

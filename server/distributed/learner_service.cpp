@@ -1,4 +1,4 @@
-#include "server/learner_service.h"
+#include "server/distributed/learner_service.h"
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -10,12 +10,12 @@
 
 #include "agents/env_actor.h"
 #include "core/error.h"
-#include "server/happens_before.h"
-#include "server/learner_convert.h"
-#include "server/learner_protocol.h"
-#include "server/listener.h"
-#include "server/rollout_gatherer.h"
-#include "server/spec_hash.h"
+#include "server/distributed/learner_convert.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/gatherer/learner_protocol.h"
+#include "server/gatherer/rollout_gatherer.h"
+#include "server/transport/happens_before.h"
+#include "server/transport/listener.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 #include "trustrl/version.h"
 
@@ -125,7 +125,7 @@ namespace {
 // newer directive replaces one still waiting (each carries the whole state).
 // gRPC runs the reactions on its own threads, ordered by synchronization TSan cannot see: each
 // hand-off to gRPC (StartRead, StartWrite, Finish) is a happens_before(this), each reaction
-// begins with happens_after(this) (server/happens_before.h).
+// begins with happens_after(this) (server/transport/happens_before.h).
 class HeartbeatReactor final : public grpc::ServerBidiReactor<learner_wire::HeartbeatRequest,
                                                               learner_wire::HeartbeatResponse> {
  public:

@@ -7,9 +7,9 @@
 //   std::cout << "listening on " << service.address() << "\n";
 //
 // A thin gRPC layer: what to do with joins, heartbeats and pushes, and how batches are gathered
-// (synchronous and asynchronous modes), is server/rollout_gatherer.h's; this converts messages to
-// its plain structs and its refusals to statuses, streams the policy in chunks and reassembles
-// pushed rollouts. docs/DISTRIBUTED.md has the details.
+// (synchronous and asynchronous modes), is server/gatherer/rollout_gatherer.h's; this converts
+// messages to its plain structs and its refusals to statuses, streams the policy in chunks and
+// reassembles pushed rollouts. docs/DISTRIBUTED.md has the details.
 //
 // gRPC: the Heartbeat stream uses the callback API (the learner pushes to it and never blocks on
 // it); the other calls are short and use the synchronous API.
@@ -21,8 +21,8 @@
 
 #include "agents/rollout_channel.h"
 #include "agents/trainer.h"
-#include "server/learner_protocol.h"
-#include "server/transport.h"
+#include "server/gatherer/learner_protocol.h"
+#include "server/transport/transport.h"
 #include "trustrl/learner/v1/learner.pb.h"
 
 namespace grpc {

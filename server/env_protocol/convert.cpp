@@ -1,4 +1,4 @@
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
-#include "server/wire_checks.h"
+#include "server/env_protocol/wire_checks.h"
 
 namespace trustrl::server {
 

@@ -1,4 +1,4 @@
-#include "server/env_server.h"
+#include "server/env_protocol/env_server.h"
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "server/happens_before.h"
-#include "server/worker_pool.h"
+#include "server/env_protocol/worker_pool.h"
+#include "server/transport/happens_before.h"
 #include "trustrl/env/v1/env.grpc.pb.h"
 #include "trustrl/version.h"
 

@@ -18,9 +18,9 @@
 #include <mutex>
 #include <string>
 
-#include "server/env_session.h"
-#include "server/listener.h"
-#include "server/transport.h"
+#include "server/env_protocol/env_session.h"
+#include "server/transport/listener.h"
+#include "server/transport/transport.h"
 
 namespace grpc {
 class Server;

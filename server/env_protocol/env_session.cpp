@@ -1,9 +1,9 @@
-#include "server/env_session.h"
+#include "server/env_protocol/env_session.h"
 
 #include "core/error.h"
 #include "envs/registry.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

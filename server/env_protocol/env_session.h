@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "envs/vector_env.h"
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 
 namespace trustrl::server {
 

@@ -1,4 +1,4 @@
-#include "server/protocol_checks.h"
+#include "server/env_protocol/protocol_checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "envs/multi_agent_env.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "envs/conformance.h"
-#include "server/session_client.h"
+#include "server/env_protocol/session_client.h"
 
 namespace trustrl::server {
 

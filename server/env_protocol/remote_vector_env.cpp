@@ -1,13 +1,13 @@
-#include "server/remote_vector_env.h"
+#include "server/env_protocol/remote_vector_env.h"
 
 #include <algorithm>
 
 #include "core/error.h"
 #include "core/rng.h"
 #include "envs/single_agent_adapter.h"
-#include "server/convert.h"
-#include "server/session_link.h"
-#include "server/transport.h"
+#include "server/env_protocol/convert.h"
+#include "server/env_protocol/session_link.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 
@@ -30,18 +30,6 @@ void RemoteEnvOptions::visit(ConfigVisitor& v) {
           Bounds::non_negative());
   v.field("max_reconnect_backoff_s", max_reconnect_backoff_s,
           "longest wait between reconnection attempts", Bounds::non_negative());
-}
-
-bool is_transient(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-    case grpc::StatusCode::CANCELLED:
-    case grpc::StatusCode::ABORTED:
-      return true;
-    default:
-      return false;
-  }
 }
 
 namespace {

@@ -3,7 +3,7 @@
 // C++ `trustrl env-server`, a Python simulator served with trustrl_env, or any implementation of
 // proto/trustrl/env/v1/env.proto), single- or multi-agent. A simulator serving a single-agent
 // spec is driven in the single-agent wire form (one agent in memory, as a local plain env), a
-// multi-agent one in the multi-agent form (server/convert.h).
+// multi-agent one in the multi-agent form (server/env_protocol/convert.h).
 //
 // It behaves as LocalVectorEnv does: reset(seed) seeds copy i with seed + i, auto-reset happens
 // in the same step with the final observations kept apart, so a learner trains on it exactly as
@@ -26,7 +26,7 @@
 #include "core/config.h"
 #include "envs/conformance.h"
 #include "envs/vector_env.h"
-#include "server/session_client.h"
+#include "server/env_protocol/session_client.h"
 
 namespace trustrl::server {
 
@@ -126,9 +126,5 @@ RemoteEnvOptions suite_options(const RemoteEnvOptions& base, int num_envs,
 /// for the suite's copy count and (if the simulator offers CAPABILITY_TIME_LIMIT_OVERRIDE) its
 /// short time limit.
 envs::VectorEnvMaker remote_env_maker(const RemoteEnvOptions& base);
-
-/// Whether a failed call means the simulator is gone or stuck (worth reconnecting), as opposed
-/// to a refusal that would only repeat.
-bool is_transient(const grpc::Status& status);
 
 }  // namespace trustrl::server

@@ -1,4 +1,4 @@
-#include "server/session_client.h"
+#include "server/env_protocol/session_client.h"
 
 #include <cstdint>
 

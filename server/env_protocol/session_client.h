@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "server/convert.h"
-#include "server/transport.h"
+#include "server/env_protocol/convert.h"
+#include "server/transport/transport.h"
 #include "trustrl/env/v1/env.grpc.pb.h"
 
 namespace trustrl::server {

@@ -1,4 +1,4 @@
-#include "server/session_link.h"
+#include "server/env_protocol/session_link.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "core/text.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

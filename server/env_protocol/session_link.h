@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "server/remote_vector_env.h"
-#include "server/session_client.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/env_protocol/session_client.h"
 
 namespace trustrl::server {
 

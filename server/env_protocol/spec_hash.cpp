@@ -1,11 +1,11 @@
-#include "server/spec_hash.h"
+#include "server/env_protocol/spec_hash.h"
 
 #include <bit>
 #include <cstdio>
 #include <cstring>
 
 #include "core/text.h"
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 
 namespace trustrl::server {
 

@@ -1,9 +1,9 @@
-#include "server/actor_membership.h"
+#include "server/gatherer/actor_membership.h"
 
 #include <algorithm>
 
 #include "core/rng.h"
-#include "server/learner_protocol.h"
+#include "server/gatherer/learner_protocol.h"
 
 namespace trustrl::server {
 

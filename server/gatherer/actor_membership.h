@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-#include "server/gatherer_messages.h"
+#include "server/gatherer/gatherer_messages.h"
 
 namespace trustrl::server {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "server/refusal.h"
+#include "server/gatherer/refusal.h"
 
 namespace trustrl::server {
 

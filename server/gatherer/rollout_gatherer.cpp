@@ -1,4 +1,4 @@
-#include "server/rollout_gatherer.h"
+#include "server/gatherer/rollout_gatherer.h"
 
 #include <algorithm>
 #include <set>

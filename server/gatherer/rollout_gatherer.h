@@ -1,10 +1,11 @@
 #pragma once
 // The learner's side of the actor protocol without the wire: membership
-// (server/actor_membership.h), planning (which member is asked for how many rollouts of which
-// version) and batch assembly (pushed rollouts, their sequence numbers, the batch of the training
-// loop). The learner service (server/learner_service.h) is a thin gRPC layer over it: it converts
-// messages to the plain structs of server/gatherer_messages.h and Refusal to statuses. Thread-safe:
-// actors' calls come from gRPC threads while next_batch() blocks on the learner's.
+// (server/gatherer/actor_membership.h), planning (which member is asked for how many rollouts of
+// which version) and batch assembly (pushed rollouts, their sequence numbers, the batch of the
+// training loop). The learner service (server/distributed/learner_service.h) is a thin gRPC layer
+// over it: it converts messages to the plain structs of server/gatherer/gatherer_messages.h and
+// Refusal to statuses. Thread-safe: actors' calls come from gRPC threads while next_batch() blocks
+// on the learner's.
 //
 // Synchronous mode: for each version the learner asks the members for rollouts, one per actor in
 // slot order (rotating) until their copies cover the batch, more per actor when there are too few;
@@ -32,8 +33,8 @@
 #include "agents/rollout.h"
 #include "agents/rollout_channel.h"
 #include "agents/rollout_limits.h"
-#include "server/actor_membership.h"
-#include "server/gatherer_messages.h"
+#include "server/gatherer/actor_membership.h"
+#include "server/gatherer/gatherer_messages.h"
 
 namespace trustrl::server {
 

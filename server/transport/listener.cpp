@@ -1,4 +1,4 @@
-#include "server/listener.h"
+#include "server/transport/listener.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -1,12 +1,11 @@
-#include "server/retry_loop.h"
+#include "server/transport/retry_loop.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 #include "core/text.h"
-#include "server/remote_vector_env.h"
-#include "server/transport.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 

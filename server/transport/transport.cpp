@@ -1,4 +1,4 @@
-#include "server/transport.h"
+#include "server/transport/transport.h"
 
 #include <grpc/grpc.h>
 #include <grpcpp/generic/async_generic_service.h>
@@ -50,8 +50,8 @@ std::shared_ptr<grpc::ServerCredentials> server_credentials(const std::string& c
   options.pem_key_cert_pairs.push_back({read_text_file(key_file), read_text_file(cert_file)});
   auto credentials = grpc::SslServerCredentials(options);
   // gRPC checks the pair only when a listening port is made with it, and a server that accepts
-  // its own connections (server/listener.h) makes none: it would start and fail every handshake.
-  // A throwaway server on a loopback port checks the pair now.
+  // its own connections (server/transport/listener.h) makes none: it would start and fail every
+  // handshake. A throwaway server on a loopback port checks the pair now.
   grpc::CallbackGenericService nothing;  // a server must serve something to start
   grpc::ServerBuilder probe;
   int port = 0;
@@ -243,6 +243,18 @@ std::chrono::system_clock::time_point deadline_after(double seconds) {
   return std::chrono::system_clock::now() +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(
              std::chrono::duration<double>(seconds));
+}
+
+bool is_transient(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::ABORTED:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace trustrl::server

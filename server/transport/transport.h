@@ -90,4 +90,8 @@ std::string describe(const grpc::Status& status);
 /// A wall-clock deadline `seconds` from now, for gRPC calls.
 std::chrono::system_clock::time_point deadline_after(double seconds);
 
+/// Whether a failed call means the other end is gone or stuck (worth reconnecting or retrying),
+/// as opposed to a refusal that would only repeat.
+bool is_transient(const grpc::Status& status);
+
 }  // namespace trustrl::server

@@ -1,5 +1,5 @@
-// Replays trajectories recorded from Gymnasium 1.4.0 (tests/data/reference, copied from the
-// project's shared/reference): from each episode's recorded initial state, feed the recorded
+// Replays trajectories recorded from Gymnasium 1.4.0 (tests/data/reference, kept in the repo so a
+// fresh clone has them): from each episode's recorded initial state, feed the recorded
 // actions and match every observation, reward and flag.
 
 #include <gtest/gtest.h>

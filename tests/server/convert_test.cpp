@@ -1,7 +1,7 @@
 // Specs and batches on the wire, single- and multi-agent: round trips, packing, and the checks on
 // every answer a client reads (sizes, finite values, the team reward).
 
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "envs/registry.h"
 #include "envs/vector_env.h"
-#include "server/spec_hash.h"
+#include "server/env_protocol/spec_hash.h"
 
 namespace trustrl::server {
 namespace {

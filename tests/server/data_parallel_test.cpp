@@ -13,7 +13,7 @@
 #include "agents/rollout_columns.h"
 #include "agents/trainer.h"
 #include "core/error.h"
-#include "server/c10d_collective.h"
+#include "server/distributed/c10d_collective.h"
 #include "tests/support/child_process.h"
 
 namespace trustrl::server {

@@ -12,8 +12,8 @@
 #include "envs/options.h"
 #include "envs/registry.h"
 #include "envs/single_agent_adapter.h"
-#include "server/protocol_checks.h"
-#include "server/remote_vector_env.h"
+#include "server/env_protocol/protocol_checks.h"
+#include "server/env_protocol/remote_vector_env.h"
 #include "tests/server/test_servers.h"
 #include "tests/support/child_process.h"
 

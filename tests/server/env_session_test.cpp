@@ -1,16 +1,16 @@
 // The server's protocol state machine, request by request: plain envs in the single-agent wire
 // form, multi-agent envs with the same rules, packed wire arrays and the joint-action checks.
 
-#include "server/env_session.h"
+#include "server/env_protocol/env_session.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "envs/vector_env.h"
-#include "server/convert.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/convert.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 namespace {

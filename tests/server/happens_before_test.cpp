@@ -1,4 +1,4 @@
-#include "server/happens_before.h"
+#include "server/transport/happens_before.h"
 
 #include <gtest/gtest.h>
 

@@ -17,9 +17,9 @@
 #include <thread>
 
 #include "core/error.h"
-#include "server/env_server.h"
-#include "server/listener.h"
-#include "server/session_client.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/session_client.h"
+#include "server/transport/listener.h"
 #include "tests/server/loopback_peer.h"
 #include "tests/server/test_servers.h"
 #include "tests/support/child_process.h"

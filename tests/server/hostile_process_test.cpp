@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "agents/trainer.h"
-#include "server/env_server.h"
-#include "server/session_client.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/session_client.h"
 #include "tests/server/loopback_peer.h"
 #include "tests/support/child_process.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"

@@ -1,7 +1,7 @@
 // The rollout's wire form against the one list of its fields (agents/rollout_fields.h): a field
 // added to the list but not to to_wire / from_wire fails here.
 
-#include "server/learner_convert.h"
+#include "server/distributed/learner_convert.h"
 
 #include <gtest/gtest.h>
 

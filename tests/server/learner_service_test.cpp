@@ -1,7 +1,7 @@
 // The learner service in this process, driven by a raw gRPC client (bad input of every kind,
 // retries, staleness, chunking) and by ActorLoop (the asynchronous mode end to end).
 
-#include "server/learner_service.h"
+#include "server/distributed/learner_service.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -15,10 +15,10 @@
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "envs/registry.h"
-#include "server/actor_loop.h"
-#include "server/learner_convert.h"
-#include "server/session_client.h"
-#include "server/spec_hash.h"
+#include "server/distributed/actor_loop.h"
+#include "server/distributed/learner_convert.h"
+#include "server/env_protocol/session_client.h"
+#include "server/env_protocol/spec_hash.h"
 #include "tests/server/loopback_peer.h"
 #include "trustrl/learner/v1/learner.grpc.pb.h"
 

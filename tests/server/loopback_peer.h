@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "server/transport.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::testing {
 

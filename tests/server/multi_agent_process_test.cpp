@@ -7,8 +7,8 @@
 
 #include "envs/multi_agent_conformance.h"
 #include "envs/vector_env.h"
-#include "server/protocol_checks.h"
-#include "server/remote_vector_env.h"
+#include "server/env_protocol/protocol_checks.h"
+#include "server/env_protocol/remote_vector_env.h"
 #include "tests/server/test_servers.h"
 #include "tests/support/child_process.h"
 

@@ -11,7 +11,7 @@
 #include "core/text.h"
 #include "envs/conformance.h"
 #include "envs/registry.h"
-#include "server/remote_vector_env.h"
+#include "server/env_protocol/remote_vector_env.h"
 #include "tests/server/test_servers.h"
 #include "tests/support/metrics_table.h"
 

@@ -12,10 +12,10 @@
 #include "core/text.h"
 #include "envs/multi_agent_conformance.h"
 #include "envs/registry.h"
-#include "server/env_server.h"
-#include "server/remote_vector_env.h"
-#include "server/spec_hash.h"
-#include "server/transport.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/env_protocol/spec_hash.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 namespace {

@@ -1,6 +1,6 @@
 // The retry loop of the actor's calls, on a fake clock: no sockets, no sleeping.
 
-#include "server/retry_loop.h"
+#include "server/transport/retry_loop.h"
 
 #include <gtest/gtest.h>
 

@@ -12,9 +12,9 @@
 
 #include "core/rng.h"
 #include "envs/registry.h"
-#include "server/env_server.h"
-#include "server/remote_vector_env.h"
-#include "server/transport.h"
+#include "server/env_protocol/env_server.h"
+#include "server/env_protocol/remote_vector_env.h"
+#include "server/transport/transport.h"
 
 namespace trustrl::server {
 namespace {

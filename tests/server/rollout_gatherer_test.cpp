@@ -1,7 +1,7 @@
 // The rollout gatherer without sockets: joins and caps, incarnations, sequence numbers, batch
 // assembly, departures and stragglers, driven through its plain structs.
 
-#include "server/rollout_gatherer.h"
+#include "server/gatherer/rollout_gatherer.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include "agents/env_actor.h"
 #include "agents/trainer.h"
 #include "envs/vector_env.h"
-#include "server/learner_protocol.h"
+#include "server/gatherer/learner_protocol.h"
 
 namespace trustrl::server {
 namespace {
