@@ -433,100 +433,158 @@ ConformanceCheck check_save_load(const VectorEnvMaker& make, const ConformanceOp
   });
 }
 
-// Each bad batch must throw and leave every copy as it was: the env goes on exactly as a twin that
-// never saw the bad batches.
+// One env and its twin, reset alike, for refusal probes: a bad batch sent to the env must throw
+// and leave every copy as it was, so that the env goes on exactly as the twin that never saw it.
+// Each probe has fresh envs because a remote session ends at a refused request
+// (docs/REMOTE_ENVS.md, "Errors end the session"): such an env asks for a reset instead.
+class RefusalProbe {
+ public:
+  RefusalProbe(const VectorEnvMaker& make, const ConformanceOptions& opt)
+      : env_(make(opt.num_envs, std::nullopt)),
+        twin_(make(opt.num_envs, std::nullopt)),
+        actions_(env_->spec(), opt.num_envs, opt.seed + 4) {
+    env_->reset(opt.seed);
+    twin_->reset(opt.seed);
+    actions_.next(env_->buffers().active);
+  }
+
+  const MultiAgentSpec& spec() const { return env_->spec(); }
+  const StepBuffers& buffers() const { return env_->buffers(); }
+  /// A valid batch for the current step, to spoil.
+  std::vector<std::int64_t> discrete() const { return actions_.discrete; }
+  std::vector<float> continuous() const { return actions_.continuous; }
+
+  /// Steps both envs with the valid batch and draws the next one.
+  void step_both() {
+    env_->step(actions_.batch());
+    twin_->step(actions_.batch());
+    actions_.next(env_->buffers().active);
+  }
+
+  /// Sends `batch`, which must be refused with the buffers untouched; returns what it saw.
+  std::string refuse(const ActionBatch& batch, const std::string& what) {
+    const StepBuffers before = env_->buffers();
+    try {
+      env_->step(batch);
+    } catch (const std::exception& e) {
+      const std::string differ = difference(env_->buffers(), before, false);
+      expect(differ.empty(), "a refused batch (" + what + ") changed the buffers: " + differ +
+                                 "; no copy may step");
+      return what + " -> \"" + e.what() + "\"; ";
+    }
+    fail("a batch with " + what + " was accepted");
+  }
+
+  /// After the refusals: 20 steps identical to the twin (true), or the env asks for a reset at
+  /// the first (false).
+  bool goes_on_as_twin() {
+    for (int t = 0; t < 20; ++t) {
+      try {
+        env_->step(actions_.batch());
+      } catch (const std::exception&) {
+        if (t > 0) throw;
+        return false;
+      }
+      twin_->step(actions_.batch());
+      const std::string differ = difference(env_->buffers(), twin_->buffers(), true);
+      if (!differ.empty())
+        fail(differ + " from a twin env that never saw the refused batch, at step " +
+             std::to_string(t) + " after it; a refused batch must leave every copy unchanged");
+      actions_.next(env_->buffers().active);
+    }
+    return true;
+  }
+
+ private:
+  std::unique_ptr<VectorEnv> env_;
+  std::unique_ptr<VectorEnv> twin_;
+  ActionSource actions_;
+};
+
 ConformanceCheck check_refusals(const VectorEnvMaker& make, const ConformanceOptions& opt) {
   return run_check("invalid actions are refused", [&] {
     const int n = opt.num_envs;
-    auto env = make(n, std::nullopt);
-    auto twin = make(n, std::nullopt);
-    env->reset(opt.seed);
-    twin->reset(opt.seed);
-    const MultiAgentSpec& spec = env->spec();
-    const int agents = spec.num_agents();
-    const auto width = static_cast<std::size_t>(spec.max_action_dim());
-    ActionSource actions(spec, n, opt.seed + 4);
     std::string seen;
-    auto refused = [&](const ActionBatch& batch, const std::string& what) {
-      const StepBuffers before = env->buffers();
-      try {
-        env->step(batch);
-      } catch (const std::exception& e) {
-        seen += what + " -> \"" + e.what() + "\"; ";
-        const std::string differ = difference(env->buffers(), before, false);
-        expect(differ.empty(), "a refused batch (" + what + ") changed the buffers: " + differ +
-                                   "; no copy may step");
-        return;
-      }
-      fail("a batch with " + what + " was accepted");
-    };
-    auto step_both = [&](const ActionBatch& batch) {
-      env->step(batch);
-      twin->step(batch);
-    };
+    int went_on = 0, asked_reset = 0;
+    auto finish = [&](RefusalProbe& probe) { ++(probe.goes_on_as_twin() ? went_on : asked_reset); };
+    int agents = 1;
 
-    actions.next(env->buffers().active);
-    if (spec.has_discrete_actions()) {
-      std::vector<std::int64_t> short_batch(actions.discrete.begin(), actions.discrete.end() - 1);
-      refused({short_batch, actions.continuous}, "one discrete value too few");
+    {
+      RefusalProbe probe(make, opt);
+      agents = probe.spec().num_agents();
+      if (probe.spec().has_discrete_actions()) {
+        auto d = probe.discrete();
+        d.pop_back();
+        seen += probe.refuse({d, probe.continuous()}, "one discrete value too few");
+      }
+      if (probe.spec().has_continuous_actions()) {
+        auto c = probe.continuous();
+        c.pop_back();
+        seen += probe.refuse({probe.discrete(), c}, "one continuous value too few");
+      }
+      finish(probe);
     }
-    if (spec.has_continuous_actions()) {
-      std::vector<float> short_batch(actions.continuous.begin(), actions.continuous.end() - 1);
-      refused({actions.discrete, short_batch}, "one continuous value too few");
-    }
-    // A bad value for the first active agent of the first copy, and of the last: a copy found bad
+    // A bad value for the first active agent of the last copy, and of the first: a copy found bad
     // late must not leave the copies before it stepped.
-    for (const int copy : n > 1 ? std::vector<int>{0, n - 1} : std::vector<int>{0}) {
+    for (const int copy : n > 1 ? std::vector<int>{n - 1, 0} : std::vector<int>{0}) {
+      RefusalProbe probe(make, opt);
+      const MultiAgentSpec& spec = probe.spec();
       int target = -1;
       for (int a = 0; a < agents && target < 0; ++a)
-        if (env->buffers().active[static_cast<std::size_t>(copy * agents + a)]) target = a;
+        if (probe.buffers().active[static_cast<std::size_t>(copy * agents + a)]) target = a;
       expect(target >= 0, "copy " + std::to_string(copy) + " has no active agent after reset");
       const Space& space = spec.action_spaces[static_cast<std::size_t>(target)];
-      const std::size_t k = static_cast<std::size_t>(copy * agents + target) * width;
-      auto discrete = actions.discrete;
-      auto continuous = actions.continuous;
+      const std::size_t k = static_cast<std::size_t>(copy * agents + target) *
+                            static_cast<std::size_t>(spec.max_action_dim());
+      auto d = probe.discrete();
+      auto c = probe.continuous();
       const std::string where = " for " + slot(spec, copy, target);
       if (space.kind == SpaceKind::kDiscrete) {
-        discrete[k] = space.start + space.n;
-        refused({discrete, continuous}, "an out-of-range discrete value" + where);
+        d[k] = space.start + space.n;
+        seen += probe.refuse({d, c}, "an out-of-range discrete value" + where);
       } else if (space.kind == SpaceKind::kMultiDiscrete) {
-        discrete[k] = space.nvec[0];
-        refused({discrete, continuous}, "an out-of-range discrete value" + where);
+        d[k] = space.nvec[0];
+        seen += probe.refuse({d, c}, "an out-of-range discrete value" + where);
       } else {
-        continuous[k] = NAN;
-        refused({discrete, continuous}, "a NaN value" + where);
+        c[k] = NAN;
+        seen += probe.refuse({d, c}, "a NaN value" + where);
       }
+      finish(probe);
     }
     // A real action in an inactive agent's slot: step until some agent is inactive. A lone agent
     // is never inactive while its episode runs.
-    bool tested_inactive = agents == 1;
-    for (int t = 0; t < opt.steps && !tested_inactive; ++t) {
-      const auto& active = env->buffers().active;
-      actions.next(active);
-      for (std::size_t k = 0; k < active.size() && !tested_inactive; ++k) {
-        if (active[k]) continue;
-        const Space& space = spec.action_spaces[k % static_cast<std::size_t>(agents)];
-        auto discrete = actions.discrete;
-        auto continuous = actions.continuous;
-        if (space.is_discrete())
-          discrete[k * width] = space.kind == SpaceKind::kDiscrete ? space.start : 0;
-        else
-          continuous[k * width] = 0.5f * (space.low[0] + space.high[0]);
-        refused({discrete, continuous}, "an action for an inactive agent");
-        tested_inactive = true;
+    if (agents > 1) {
+      RefusalProbe probe(make, opt);
+      const MultiAgentSpec& spec = probe.spec();
+      const auto width = static_cast<std::size_t>(spec.max_action_dim());
+      bool tested = false;
+      for (int t = 0; t < opt.steps && !tested; ++t) {
+        const auto& active = probe.buffers().active;
+        for (std::size_t k = 0; k < active.size() && !tested; ++k) {
+          if (active[k]) continue;
+          const Space& space = spec.action_spaces[k % static_cast<std::size_t>(agents)];
+          auto d = probe.discrete();
+          auto c = probe.continuous();
+          if (space.is_discrete())
+            d[k * width] = space.kind == SpaceKind::kDiscrete ? space.start : 0;
+          else
+            c[k * width] = 0.5f * (space.low[0] + space.high[0]);
+          seen += probe.refuse({d, c}, "an action for an inactive agent");
+          tested = true;
+        }
+        if (!tested) probe.step_both();
       }
-      if (!tested_inactive) step_both(actions.batch());
+      if (tested)
+        finish(probe);
+      else
+        seen += "(no agent went inactive, so the no-action sentinel was not tested); ";
     }
-    if (!tested_inactive)
-      seen += "(no agent went inactive, so the no-action sentinel was not tested); ";
-    for (int t = 0; t < 20; ++t) {
-      step_both(actions.next(env->buffers().active));
-      const std::string differ = difference(env->buffers(), twin->buffers(), true);
-      if (!differ.empty())
-        fail(differ + " from a twin env that never saw the refused batches, at step " +
-             std::to_string(t) + " after them; a refused batch must leave every copy unchanged");
-    }
-    return seen + "then 20 steps identical to a twin env that never saw them";
+    std::string after = "after each, the env went on exactly as a twin that never saw it";
+    if (asked_reset > 0)
+      after += " or (" + std::to_string(asked_reset) + " of " +
+               std::to_string(went_on + asked_reset) +
+               ") asked for a reset, as a remote session does after a refused request";
+    return seen + after;
   });
 }
 
