@@ -67,36 +67,40 @@ struct Kind {
   int python_steps;
 };
 
-const Kind kPlain{"Plain",
-                  "CartPole-v1",
-                  300,
-                  [](int t) {
-                    return std::vector<std::int64_t>{t % 2, (t / 3) % 2, 1 - t % 2};
-                  },
-                  "MountainCar-v0",
-                  250,
-                  {"Env behaviour (spaces, reset/step contract, seeding, truncation):",
-                   "PASS  invalid actions are refused", "PASS  a step before any reset is refused"},
-                  "cartpole_sim.py",
-                  600};
+const Kind kPlain{
+    .name = "Plain",
+    .id = "CartPole-v1",
+    .compare_steps = 300,
+    .actions =
+        [](int t) {
+          return std::vector<std::int64_t>{t % 2, (t / 3) % 2, 1 - t % 2};
+        },
+    .check_id = "MountainCar-v0",
+    .check_steps = 250,
+    .check_lines = {"Env behaviour (spaces, reset/step contract, seeding, truncation):",
+                    "PASS  invalid actions are refused",
+                    "PASS  a step before any reset is refused"},
+    .python_example = "cartpole_sim.py",
+    .python_steps = 600};
 
 const Kind kMultiAgent{
-    "MultiAgent",
-    "simple_speaker_listener_v4",
-    200,
-    [](int t) {
-      // Speaker Discrete(3), listener Discrete(5), for 3 copies.
-      std::vector<std::int64_t> a(6);
-      for (std::size_t k = 0; k < a.size(); ++k)
-        a[k] = static_cast<std::int64_t>((t * 7 + static_cast<int>(k) * 3) % (k % 2 ? 5 : 3));
-      return a;
-    },
-    "multiwalker_v9",
-    200,
-    {"Multi-agent env behaviour", "PASS  invalid actions are refused",
-     "PASS  a client without CAPABILITY_MULTI_AGENT is refused"},
-    "coop_line_sim.py",
-    300};
+    .name = "MultiAgent",
+    .id = "simple_speaker_listener_v4",
+    .compare_steps = 200,
+    .actions =
+        [](int t) {
+          // Speaker Discrete(3), listener Discrete(5), for 3 copies.
+          std::vector<std::int64_t> a(6);
+          for (std::size_t k = 0; k < a.size(); ++k)
+            a[k] = static_cast<std::int64_t>((t * 7 + static_cast<int>(k) * 3) % (k % 2 ? 5 : 3));
+          return a;
+        },
+    .check_id = "multiwalker_v9",
+    .check_steps = 200,
+    .check_lines = {"Multi-agent env behaviour", "PASS  invalid actions are refused",
+                    "PASS  a client without CAPABILITY_MULTI_AGENT is refused"},
+    .python_example = "coop_line_sim.py",
+    .python_steps = 300};
 
 class ServedEnvProcess : public ::testing::TestWithParam<Kind> {};
 
@@ -172,6 +176,7 @@ TEST_P(ServedEnvProcess, PythonExampleConformsAndPassesCheckEnv) {
 }
 
 std::string kind_name(const ::testing::TestParamInfo<Kind>& info) { return info.param.name; }
+void PrintTo(const Kind& kind, std::ostream* out) { *out << kind.name; }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, ServedEnvProcess, ::testing::Values(kPlain, kMultiAgent),
                          kind_name);
