@@ -8,7 +8,6 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "envs/conformance.h"
-#include "envs/multi_agent_conformance.h"
 #include "server/env_protocol/protocol_checks.h"
 #include "server/env_protocol/remote_vector_env.h"
 #include "server/env_protocol/spec_hash.h"
@@ -72,20 +71,14 @@ void run(const CheckEnvArgs& args) {
   suite.num_envs = info.num_envs();
   suite.steps = args.steps;
   suite.seed = args.seed;
-  if (info.spec().num_agents() > 0) {
-    const auto behaviour =
-        envs::run_multi_agent_conformance(server::remote_env_maker(remote), suite);
-    failed += print_report(
-        "Multi-agent env behaviour (spaces, padding, active masks, reset/step contract, seeding, "
-        "truncation, joint-action refusals):",
-        behaviour);
-    total += behaviour.size();
-  } else {
-    const auto behaviour = envs::run_conformance(server::remote_env_maker(remote), suite);
-    failed += print_report("Env behaviour (spaces, reset/step contract, seeding, truncation):",
-                           behaviour);
-    total += behaviour.size();
-  }
+  const auto behaviour = envs::run_conformance(server::remote_env_maker(remote), suite);
+  failed += print_report(
+      info.spec().num_agents() > 0
+          ? "Multi-agent env behaviour (spaces, padding, active masks, reset/step contract, "
+            "seeding, truncation, joint-action refusals):"
+          : "Env behaviour (spaces, reset/step contract, seeding, truncation):",
+      behaviour);
+  total += behaviour.size();
 
   std::printf("\n%zu checks: %zu passed, %d failed\n", total,
               total - static_cast<std::size_t>(failed), failed);

@@ -1,7 +1,7 @@
 #pragma once
 // What a conformance check is made of: a named body that passes, or fails by throwing
-// CheckFailed with a message a simulator author can act on. Shared by the single- and
-// multi-agent conformance suites and `trustrl check-env`'s protocol checks.
+// CheckFailed with a message a simulator author can act on. Shared by the conformance suite
+// and `trustrl check-env`'s protocol checks.
 
 #include <functional>
 #include <string>

@@ -1,7 +1,12 @@
 #pragma once
-// The env conformance suite: checks that any VectorEnv (built-in, Box2D, remote) keeps the
-// contract of vector_env.h. The gtest suite runs it on every registered env; `trustrl check-env`
-// runs it against a remote simulator and prints the report.
+// The env conformance suite: checks that any VectorEnv of 1..N agents (a plain env as one agent,
+// a multi-agent env, built-in, Box2D or remote) keeps the contract of vector_env.h and
+// multi_agent_env.h: spec consistency, observations and states in their spaces with zero padding,
+// finite rewards, active-mask semantics (inactive agents get no reward and never come back within
+// an episode; a running episode has an active agent), episode statistics, truncation at the time
+// limit, seeding, save/load, and refusal of bad actions leaving every copy unchanged. The gtest
+// suite runs it on every registered env; `trustrl check-env` runs it against a remote simulator
+// and prints the report. Messages name an agent only where the env has more than one.
 
 #include <functional>
 #include <memory>

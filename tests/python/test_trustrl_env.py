@@ -297,7 +297,7 @@ class ServerRulesTest(unittest.TestCase):
 
 class MultiAgentServeTest(unittest.TestCase):
     """A PettingZoo-style simulator served as a multi-agent env (python/examples/coop_line_sim.py;
-    tests/server/multi_agent_process_test.cpp runs check-env on it)."""
+    tests/server/env_server_process_test.cpp runs check-env on it)."""
 
     N = 2
 

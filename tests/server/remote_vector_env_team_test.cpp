@@ -1,4 +1,4 @@
-// RemoteVectorEnv serving teams, against an in-process EnvServer over loopback: the multi-agent
+// RemoteVectorEnv serving teams, against an in-process EnvServer over loopback: the
 // conformance suite, bit-identical batches with LocalVectorEnv, one client for both kinds of
 // server, spec checks, joint-action checks, reconnection, and hostile sessions beside an honest
 // one.
@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/text.h"
-#include "envs/multi_agent_conformance.h"
+#include "envs/conformance.h"
 #include "envs/registry.h"
 #include "server/env_protocol/env_server.h"
 #include "server/env_protocol/remote_vector_env.h"
@@ -102,7 +102,7 @@ void expect_conformance(const std::string& id, const OptionMap& env_options = {}
   suite.steps = steps;
   auto server = serve(id, suite.num_envs, env_options);
   for (const auto& check :
-       envs::run_multi_agent_conformance(remote_env_maker(client_for(server->address())), suite))
+       envs::run_conformance(remote_env_maker(client_for(server->address())), suite))
     EXPECT_TRUE(check.passed) << id << " " << check.name << ": " << check.detail;
 }
 

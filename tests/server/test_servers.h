@@ -1,6 +1,6 @@
 #pragma once
 // Real server processes for integration tests: the `trustrl env-server` binary and the Python
-// example simulator, each waited on by the "listening on" line it prints.
+// example simulators, each waited on by the "listening on" line it prints.
 
 #include <memory>
 #include <string>
@@ -30,15 +30,20 @@ inline Child start_env_server(const std::string& id, int copies,
   return c;
 }
 
-inline Child start_python_sim(int copies) {
+/// One of the Python SDK's example simulators (python/examples/`script`).
+inline Child start_python_example(const std::string& script, int copies) {
   Child c;
   c.process = std::make_unique<ChildProcess>(
       std::vector<std::string>{TRUSTRL_PYTHON,
-                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/cartpole_sim.py",
+                               std::string(TRUSTRL_SOURCE_DIR) + "/python/examples/" + script,
                                "--listen", "127.0.0.1:0", "--num-envs", std::to_string(copies)},
       std::vector<std::string>{"PYTHONPATH=" TRUSTRL_PYTHON_PATH});
   c.address = c.process->wait_for_line("listening on ", kStartTimeoutS);
   return c;
+}
+
+inline Child start_python_sim(int copies) {
+  return start_python_example("cartpole_sim.py", copies);
 }
 
 }  // namespace trustrl::testing
