@@ -133,6 +133,7 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
 // the trainer's threaded path that scripts/sanitize.sh tsan checks.
 TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
   TrainConfig serial = small_config();
+  serial.env.threads = 1;
   TrainConfig threaded = small_config();
   threaded.env.threads = 3;
   const fs::path a = fresh_dir("serial"), b = fresh_dir("threaded");
@@ -156,6 +157,26 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
   EXPECT_EQ(serial_rows, threaded_rows);
   fs::remove_all(a);
   fs::remove_all(b);
+}
+
+TEST(Trainer, EnvThreadsAreAutoUnlessANumberIsGiven) {
+  EXPECT_EQ(small_config().env.threads, kAutoEnvThreads);
+  TrainConfig config;
+  read_config(config, "env: {threads: auto}");
+  EXPECT_EQ(config.env.threads, kAutoEnvThreads);
+  read_config(config, "env: {threads: 2}");
+  EXPECT_EQ(config.env.threads, 2);
+  EXPECT_NE(write_config(config).find("threads: 2"), std::string::npos) << write_config(config);
+  for (const char* bad : {"0", "1025", "two", "1.5"}) {
+    try {
+      read_config(config, std::string("env: {threads: ") + bad + "}");
+      ADD_FAILURE() << "env.threads " << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                std::string("env.threads: expected auto or a whole number in [1, 1024], got '") +
+                    bad + "'");
+    }
+  }
 }
 
 TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
