@@ -418,7 +418,7 @@ TEST(Trainer, AnUpdateThatBreaksTheParametersIsRolledBack) {
   // The two poisoned batches were dropped and their updates undone; the run went on.
   EXPECT_TRUE(t->finished());
   EXPECT_EQ(t->counters().update, 8);
-  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   EXPECT_EQ(count_lines_with(dir / "train.log", "left a non-finite parameter"), 2);
   EXPECT_EQ(count_lines_with(dir / "train.log", "rolled back"), 2);
   t.reset();
@@ -439,11 +439,11 @@ TEST(Trainer, RepeatedBrokenUpdatesStopTheRunWithAnError) {
   }
   // The learner holds the last good parameters, and so does every checkpoint.
   EXPECT_EQ(t->counters().update, 2);
-  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   t.reset();
   auto resumed = Trainer::resume(RunDir::open(dir), quiet());
   EXPECT_EQ(resumed->counters().update, 2);
-  EXPECT_EQ(non_finite_parameter(resumed->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(resumed->learner().snapshot()), std::nullopt);
   resumed.reset();
   fs::remove_all(dir);
 }
