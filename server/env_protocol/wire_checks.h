@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/text.h"
-#include "server/convert.h"
+#include "server/env_protocol/convert.h"
 
 namespace trustrl::server {
 

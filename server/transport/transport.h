@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/refusal.h"
+#include "server/transport/refusal.h"
 
 namespace trustrl::server {
 

@@ -1,7 +1,8 @@
 #pragma once
 // Why a server refused a call (the rollout gatherer an actor's, the env session a client's): a
 // code and a message for the caller. The codes are named after the gRPC status codes that
-// to_status (server/transport.h) maps them to at the service edge; this header needs no gRPC.
+// to_status (server/transport/transport.h) maps them to at the service edge; this header needs no
+// gRPC.
 
 #include <string>
 
