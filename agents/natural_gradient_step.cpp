@@ -40,9 +40,12 @@ void require_finite(const torch::Tensor& t, const char* quantity) {
                 " has entries that are not finite");
 }
 
-// mean(pi(a) / pi_behaviour(a) * advantage): TRPO's surrogate, to be maximized.
-torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist) {
-  return (torch::exp(dist.log_prob(b.actions) - b.old_log_probs) * b.advantages).mean();
+// mean(pi(a) / pi_behaviour(a) * advantage): TRPO's surrogate, to be maximized, with the
+// entropy bonus where there is one.
+torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist, double ent_coef) {
+  torch::Tensor s = (torch::exp(dist.log_prob(b.actions) - b.old_log_probs) * b.advantages).mean();
+  if (ent_coef != 0) s = s + ent_coef * dist.entropy().mean();
+  return s;
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
   torch::Tensor gradient;
   {
     torch::AutoGradMode grad_mode(true);
-    const torch::Tensor l = surrogate(b, net.distribution(b.obs));
+    const torch::Tensor l = surrogate(b, net.distribution(b.obs), config.ent_coef);
     stats.surrogate = l.item<double>();
     require_finite(stats.surrogate, "the surrogate before the step");
     gradient = flat_gradient(l, parameters);
@@ -95,7 +98,7 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
     set_flat_policy_parameters(net, old_parameters + fraction * full_step);
     const Distribution d = net.distribution(b.obs);
     const double kl = kl_divergence(old_dist, d).mean().item<double>();
-    const double actual = surrogate(b, d).item<double>() - stats.surrogate;
+    const double actual = surrogate(b, d, config.ent_coef).item<double>() - stats.surrogate;
     require_finite(kl, "the KL of a line-search step");
     require_finite(actual, "the surrogate of a line-search step");
     stats.backtracks = k;

@@ -1,12 +1,12 @@
 #pragma once
 // TRPO's policy step (Schulman et al. 2015, "Trust Region Policy Optimization", section 6 and
 // appendix C) on one whole batch: g = gradient of the surrogate mean(ratio * advantage) at the
-// old parameters; s = CG(F + damping I, g) on Fisher-vector products; the full step
-// sqrt(2 delta / s^T (F + damping I) s) s, on which the quadratic model of the KL is delta; then a
-// backtracking line search that takes the first fraction c^k of it whose analytic mean KL(old ||
-// new) is at most delta and whose surrogate improves, by at least accept_ratio of the first-order
-// prediction g . step (modular_rl's linesearch). When no step qualifies the policy stays as it
-// was. Only the policy moves; the critic is trained apart.
+// old parameters (plus ent_coef times the mean entropy); s = CG(F + damping I, g) on Fisher-vector
+// products; the full step sqrt(2 delta / s^T (F + damping I) s) s, on which the quadratic model of
+// the KL is delta; then a backtracking line search that takes the first fraction c^k of it whose
+// analytic mean KL(old || new) is at most delta and whose surrogate improves, by at least
+// accept_ratio of the first-order prediction g . step (modular_rl's linesearch). When no step
+// qualifies the policy stays as it was. Only the policy moves; the critic is trained apart.
 
 #include <torch/torch.h>
 
@@ -26,6 +26,8 @@ struct NaturalGradientConfig {
   std::int64_t max_backtracks = 10;
   /// Least actual / expected improvement a step must show (modular_rl's accept_ratio).
   double accept_ratio = 0.1;
+  /// Entropy bonus added to the surrogate (PPO's ent_coef; TRPO has none, 0).
+  double ent_coef = 0;
 };
 
 /// The rows the step reads; tensors share their rows.
