@@ -30,14 +30,14 @@ namespace {
 
 void require_finite(double value, const char* quantity) {
   if (!std::isfinite(value))
-    throw Error(std::string("natural-gradient step: ") + quantity + " is " + std::to_string(value) +
-                " (not finite)");
+    throw NonFiniteStepError(std::string("natural-gradient step: ") + quantity + " is " +
+                             std::to_string(value) + " (not finite)");
 }
 
 void require_finite(const torch::Tensor& t, const char* quantity) {
   if (!torch::isfinite(t).all().item<bool>())
-    throw Error(std::string("natural-gradient step: ") + quantity +
-                " has entries that are not finite");
+    throw NonFiniteStepError(std::string("natural-gradient step: ") + quantity +
+                             " has entries that are not finite");
 }
 
 // mean(pi(a) / pi_behaviour(a) * advantage): TRPO's surrogate, to be maximized, with the

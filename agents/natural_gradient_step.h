@@ -15,6 +15,7 @@
 
 #include "agents/distribution.h"
 #include "agents/network.h"
+#include "core/error.h"
 
 namespace trustrl::agents {
 
@@ -38,6 +39,14 @@ struct NaturalGradientBatch {
   torch::Tensor advantages;     // [B], already normalized where wanted
 };
 
+/// A quantity of the step is not finite: the batch is broken (an overflowing ratio, a NaN
+/// advantage). The trainer undoes such an update as one that left a non-finite parameter.
+class NonFiniteStepError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Why a step was or was not taken; the numbers are logged as trust/ng_refusal.
 enum class NaturalGradientOutcome {
   /// A step was taken.
   kStepped,
@@ -69,8 +78,8 @@ struct NaturalGradientStats {
 };
 
 /// Takes one natural-gradient step on the policy of `net` from `old_dist`, the policy at the
-/// current parameters on `batch.obs` (detached). Throws trustrl::Error naming the quantity when
-/// the gradient, the CG solution, the surrogate or the KL is not finite.
+/// current parameters on `batch.obs` (detached). Throws NonFiniteStepError naming the quantity
+/// when the gradient, the CG solution, the surrogate or the KL is not finite.
 NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGradientBatch& batch,
                                            const Distribution& old_dist,
                                            const NaturalGradientConfig& config);
