@@ -99,8 +99,11 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
     const Distribution d = net.distribution(b.obs);
     const double kl = kl_divergence(old_dist, d).mean().item<double>();
     const double actual = surrogate(b, d, config.ent_coef).item<double>() - stats.surrogate;
-    require_finite(kl, "the KL of a line-search step");
-    require_finite(actual, "the surrogate of a line-search step");
+    if (!std::isfinite(kl) || !std::isfinite(actual)) {
+      set_flat_policy_parameters(net, old_parameters);  // throw with the policy as it was
+      require_finite(kl, "the KL of a line-search step");
+      require_finite(actual, "the surrogate of a line-search step");
+    }
     stats.backtracks = k;
     stats.expected_improvement = fraction * full_expected;
     stats.actual_improvement = actual;

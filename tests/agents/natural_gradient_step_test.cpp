@@ -164,5 +164,21 @@ TEST(NaturalGradientStep, ANanAdvantageStopsWithTheQuantityNamed) {
   }
 }
 
+TEST(NaturalGradientStep, ANonFiniteLineSearchStepThrowsWithThePolicyAsItWas) {
+  // The old policy enters only the line search's KL: a NaN there is met after the policy moved.
+  Problem p(envs::Space::discrete(3));
+  torch::Tensor logits = p.old_dist.log_probs().clone();
+  logits[0][1] = std::numeric_limits<float>::quiet_NaN();
+  const Distribution broken = Distribution::categorical(logits);
+  const torch::Tensor before = flat_policy_parameters(*p.net);
+  try {
+    natural_gradient_step(*p.net, p.batch, broken, {});
+    FAIL() << "no error";
+  } catch (const NonFiniteStepError& e) {
+    EXPECT_NE(std::string(e.what()).find("line-search step"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(torch::equal(flat_policy_parameters(*p.net), before));
+}
+
 }  // namespace
 }  // namespace trustrl::agents
