@@ -126,7 +126,7 @@ bool finite(const std::vector<T>& values) {
 
 }  // namespace
 
-std::string non_finite_parameter(const PolicySnapshot& policy) {
+std::optional<std::string> non_finite_parameter(const PolicySnapshot& policy) {
   for (std::size_t i = 0; i < policy.groups.size(); ++i) {
     const GroupPolicy& g = policy.groups[i];
     const std::string group = "group " + std::to_string(i) + ": ";
@@ -144,7 +144,7 @@ std::string non_finite_parameter(const PolicySnapshot& policy) {
     if (!std::isfinite(g.value_normalizer.mean()) || !std::isfinite(g.value_normalizer.stddev()))
       return group + "value statistics";
   }
-  return "";
+  return std::nullopt;
 }
 
 }  // namespace trustrl::agents

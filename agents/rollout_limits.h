@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,8 @@ RolloutLimits rollout_limits(const PolicySnapshot& policy, int num_agents, doubl
 /// (rows of inactive agents are skipped).
 void check_rollout_limits(const Rollout& rollout, const RolloutLimits& limits);
 
-/// "" when every weight and statistic of `policy` is finite, else which one is not
-/// ("group 0: actor layer 1 weights").
-std::string non_finite_parameter(const PolicySnapshot& policy);
+/// The first weight or statistic of `policy` that is not finite ("group 0: critic layer 1"), or
+/// none. A finding, not an error: the trainer undoes such an update and goes on.
+std::optional<std::string> non_finite_parameter(const PolicySnapshot& policy);
 
 }  // namespace trustrl::agents

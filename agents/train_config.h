@@ -14,13 +14,17 @@
 
 namespace trustrl::agents {
 
+/// env.threads: auto (envs::LocalVectorEnv::kAutoThreads).
+inline constexpr std::int64_t kAutoEnvThreads = 0;
+
 struct EnvConfig {
   /// A registered env id (`trustrl envs` lists them).
   std::string id;
   OptionMap options;
   std::int64_t num_envs = 4;
-  /// Threads stepping the env copies (1: on the actor's thread).
-  std::int64_t threads = 1;
+  /// Threads stepping the env copies (1: on the actor's thread); kAutoEnvThreads (`auto` in
+  /// YAML): the vector env chooses from the measured cost of its first steps.
+  std::int64_t threads = kAutoEnvThreads;
   /// host:port (or unix:/path) of a remote env server; empty means local copies of `id`.
   std::string remote;
   /// Token for the remote env server, if it asks for one.
@@ -34,6 +38,9 @@ struct EnvConfig {
 
   void visit(ConfigVisitor& v);
 };
+
+/// env.threads from its YAML text: `auto` or 1..1024; throws ConfigError naming the key.
+std::int64_t parse_env_threads(const std::string& text);
 
 struct RunConfig {
   /// Write a checkpoint every this many updates (and at the end).

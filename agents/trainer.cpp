@@ -231,7 +231,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
   // The newest checkpoint that reads whole, matches config.yaml and whose rows metrics.csv holds
   // intact; the newer ones are set aside, each with its reason.
   std::optional<std::int64_t> intact_rows;
-  std::string metrics_problem;
+  std::optional<std::string> metrics_problem;
   std::error_code ec;
   if (std::filesystem::exists(run_dir.metrics_path(), ec)) {
     const MetricsFileCheck check = check_metrics_file(run_dir.metrics_path());
@@ -260,7 +260,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
       if (intact_rows && c.update > *intact_rows)
         throw Error("it was taken after update " + std::to_string(c.update) +
                     " but metrics.csv holds only " + std::to_string(*intact_rows) + " intact rows" +
-                    (metrics_problem.empty() ? "" : " (" + metrics_problem + ")"));
+                    (metrics_problem ? " (" + *metrics_problem + ")" : ""));
       chosen = std::move(file);
       chosen_path = *it;
     } catch (const Error& e) {
@@ -508,12 +508,12 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
       continue;
     }
     PolicySnapshot snapshot = learner_->snapshot();
-    const std::string broken = non_finite_parameter(snapshot);
-    if (collective ? collective->any(!broken.empty()) : !broken.empty()) {
+    const std::optional<std::string> broken = non_finite_parameter(snapshot);
+    if (collective ? collective->any(broken.has_value()) : broken.has_value()) {
       undo_update(before.take(),
                   "update " + std::to_string(counters_.update + 1) +
                       " left a non-finite parameter (" +
-                      (broken.empty() ? "on another learner rank" : broken) + ")",
+                      broken.value_or("on another learner rank") + ")",
                   rollbacks_in_a_row);
       continue;
     }

@@ -70,7 +70,12 @@ double single_env_sps(const std::string& id, double seconds) {
   return static_cast<double>(steps) / elapsed;
 }
 
-double vector_env_sps(const std::string& id, int copies, int threads, double seconds) {
+struct VectorSpeed {
+  double steps_per_second = 0.0;
+  int threads = 1;  // what kAutoThreads chose, or the count asked for
+};
+
+VectorSpeed vector_env_sps(const std::string& id, int copies, int threads, double seconds) {
   auto env = envs::LocalVectorEnv::make(id, {}, copies, threads);
   ActionPool pool(env->spec(), copies, 512, 2);
   env->reset(0);
@@ -102,7 +107,7 @@ double vector_env_sps(const std::string& id, int copies, int threads, double sec
     for (int k = 0; k < 16; ++k, ++batches) env->step(next(static_cast<std::size_t>(batches)));
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   }
-  return static_cast<double>(batches * copies) / elapsed;
+  return {static_cast<double>(batches * copies) / elapsed, env->num_threads()};
 }
 
 }  // namespace
@@ -122,8 +127,8 @@ void add_bench_command(CLI::App& app) {
   envs_cmd->add_option("--ids", args->ids,
                        "env ids, multi-agent ones included (default: every registered plain env)");
   envs_cmd->add_option("--copies", args->copies, "VectorEnv sizes")->check(CLI::Range(1, 65536));
-  envs_cmd->add_option("--threads", args->threads, "VectorEnv thread counts")
-      ->check(CLI::Range(1, 256));
+  envs_cmd->add_option("--threads", args->threads, "VectorEnv thread counts (0: auto)")
+      ->check(CLI::Range(0, 256));
   envs_cmd->add_option("--seconds", args->seconds, "time per measurement")
       ->check(CLI::Range(0.05, 600.0));
   envs_cmd->callback([args] {
@@ -131,7 +136,11 @@ void add_bench_command(CLI::App& app) {
         args->ids.empty() ? envs::EnvRegistry::global().ids(/*multi_agent=*/false) : args->ids;
     std::printf("| env | single Env |");
     for (int t : args->threads)
-      for (int c : args->copies) std::printf(" Vector %d x%d thr |", c, t);
+      for (int c : args->copies)
+        if (t == envs::LocalVectorEnv::kAutoThreads)
+          std::printf(" Vector %d auto thr |", c);
+        else
+          std::printf(" Vector %d x%d thr |", c, t);
     std::printf("\n| --- | ---: |");
     for (std::size_t i = 0; i < args->threads.size() * args->copies.size(); ++i)
       std::printf(" ---: |");
@@ -148,7 +157,11 @@ void add_bench_command(CLI::App& app) {
             std::printf(" - |");
             continue;
           }
-          std::printf(" %s |", human_count(vector_env_sps(id, c, t, args->seconds)).c_str());
+          const VectorSpeed v = vector_env_sps(id, c, t, args->seconds);
+          if (t == envs::LocalVectorEnv::kAutoThreads)
+            std::printf(" %s (%d thr) |", human_count(v.steps_per_second).c_str(), v.threads);
+          else
+            std::printf(" %s |", human_count(v.steps_per_second).c_str());
           std::fflush(stdout);
         }
       std::printf("\n");

@@ -37,11 +37,11 @@ void check_spec(const agents::EnvConfig& env, const std::string& source,
                 const std::optional<wire::EnvSpec>& local, const wire::EnvSpec& served,
                 SpecMismatch on_mismatch) {
   if (!local) return;
-  const std::string mismatch = spec_mismatch(env, source, *local, served);
-  if (mismatch.empty()) return;
+  const std::optional<std::string> mismatch = spec_mismatch(env, source, *local, served);
+  if (!mismatch) return;
   if (on_mismatch == SpecMismatch::kRefuse)
-    throw Error(mismatch + "; pass --allow-spec-mismatch to use it anyway");
-  std::cerr << "warning: " << mismatch << "\n";
+    throw Error(*mismatch + "; pass --allow-spec-mismatch to use it anyway");
+  std::cerr << "warning: " << *mismatch << "\n";
 }
 
 // The wire spec of the registered env `env.id` here, in its own form (single- or multi-agent).
@@ -55,13 +55,13 @@ std::optional<wire::EnvSpec> local_spec(const agents::EnvConfig& env) {
 
 }  // namespace
 
-std::string spec_mismatch(const agents::EnvConfig& env, const std::string& source,
-                          const wire::EnvSpec& local, const wire::EnvSpec& served) {
+std::optional<std::string> spec_mismatch(const agents::EnvConfig& env, const std::string& source,
+                                         const wire::EnvSpec& local, const wire::EnvSpec& served) {
   const std::uint64_t want = server::spec_hash(local), got = server::spec_hash(served);
-  if (want == got) return {};
+  if (want == got) return std::nullopt;
   return source + " serves " + served.id() + " with spec hash " + server::hash_text(got) +
          ", not the " + server::hash_text(want) + " of " + env.id + " here (" +
-         server::spec_difference(local, served) + ")";
+         server::spec_difference(local, served).value_or("no hashed field differs") + ")";
 }
 
 agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch) {

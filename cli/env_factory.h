@@ -2,6 +2,7 @@
 // The vector envs the CLI can train and evaluate on: local copies of a registered env, or (when
 // the config names one) a remote env server.
 
+#include <optional>
 #include <string>
 
 #include "agents/trainer.h"
@@ -18,9 +19,10 @@ enum class SpecMismatch { kWarn, kRefuse };
 agents::VectorEnvFactory env_factory(SpecMismatch on_mismatch = SpecMismatch::kWarn);
 
 /// One line saying how the spec `source` serves (`served`) differs from `local`, the spec of
-/// the env `env.id` with `env.options` here; empty when their spec hashes agree.
-std::string spec_mismatch(const agents::EnvConfig& env, const std::string& source,
-                          const ::trustrl::env::v1::EnvSpec& local,
-                          const ::trustrl::env::v1::EnvSpec& served);
+/// the env `env.id` with `env.options` here; none when their spec hashes agree. The caller warns
+/// or refuses (SpecMismatch), so this is a finding, not an error.
+std::optional<std::string> spec_mismatch(const agents::EnvConfig& env, const std::string& source,
+                                         const ::trustrl::env::v1::EnvSpec& local,
+                                         const ::trustrl::env::v1::EnvSpec& served);
 
 }  // namespace trustrl::cli

@@ -19,7 +19,7 @@
 #include "agents/trainer.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
-#include "cli/option_checks.h"
+#include "cli/run_options.h"
 #include "cli/signals.h"
 #include "core/error.h"
 #include "server/distributed/c10d_collective.h"
@@ -31,11 +31,7 @@ namespace trustrl::cli {
 namespace {
 
 struct LearnerArgs {
-  std::string config;
-  std::vector<std::string> overrides;
-  std::string run_dir;
-  std::string resume;
-  std::int64_t seed = -1;
+  RunOptions run;
   std::string listen = "127.0.0.1:0";
   std::string token;
   std::string tls_cert;
@@ -119,28 +115,10 @@ void run_learner(LearnerArgs args) {
   std::unique_ptr<agents::Trainer> trainer;
   if (rank > 0) {
     std::optional<agents::TrainConfig> own;
-    if (!args.config.empty()) {
-      std::vector<std::string> overrides = args.overrides;
-      if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
-      own = agents::load_train_config(args.config, overrides);
-    }
+    if (!args.run.config.empty()) own = load_run_config(args.run);
     trainer = agents::Trainer::follow(own, options);
-  } else if (!args.resume.empty()) {
-    if (!args.config.empty() || !args.overrides.empty() || args.seed >= 0 || !args.run_dir.empty())
-      throw Error(
-          "--resume continues a run as it was configured; drop CONFIG, --set, --seed and "
-          "--run-dir");
-    trainer = agents::Trainer::resume(RunDir::open(args.resume), options);
   } else {
-    if (args.config.empty()) throw Error("learner needs a CONFIG file (or --resume RUN_DIR)");
-    std::vector<std::string> overrides = args.overrides;
-    if (args.seed >= 0) overrides.push_back("seed=" + std::to_string(args.seed));
-    const agents::TrainConfig config = agents::load_train_config(args.config, overrides);
-    const std::filesystem::path dir =
-        args.run_dir.empty()
-            ? RunDir::default_path(std::filesystem::path(args.config).stem().string())
-            : std::filesystem::path(args.run_dir);
-    trainer = agents::Trainer::start(config, dir, options);
+    trainer = start_or_resume(args.run, "learner", options);
   }
   if (trainer->finished()) {
     trainer->channel().finish();
@@ -163,15 +141,7 @@ void add_learner_command(CLI::App& app) {
   auto args = std::make_shared<LearnerArgs>();
   auto* cmd = app.add_subcommand(
       "learner", "Train from a YAML config with actors in other processes (trustrl actor)");
-  cmd->add_option("config", args->config, "YAML config file (configs/ has ready ones)");
-  cmd->add_option("--set", args->overrides,
-                  "override a config key: --set ppo.learning_rate=1e-3 (repeatable)");
-  cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/<config>-<time>)")
-      ->check(non_empty("a directory"));
-  cmd->add_option("--seed", args->seed, "seed (overrides the config's)")
-      ->check(whole_number_up_to(kMaxSeed));
-  cmd->add_option("--resume", args->resume,
-                  "continue the run in this directory from its last checkpoint");
+  add_run_options(*cmd, args->run);
   cmd->add_option(
          "--listen", args->listen,
          "address for actors; port 0 picks a free one (printed). Other than loopback needs --token")

@@ -50,7 +50,7 @@ CsvMetricSink::CsvMetricSink(std::filesystem::path path, std::optional<std::int6
         throw Error("'" + path_.string() + "' has " + std::to_string(check.intact_rows) +
                     " intact rows but the checkpoint was taken after " +
                     std::to_string(*keep_rows) + " updates" +
-                    (check.problem.empty() ? "" : " (" + check.problem + ")") +
+                    (check.problem ? " (" + *check.problem + ")" : "") +
                     "; the run directory is inconsistent");
       std::istringstream in(read_text_file(path_));
       std::string line;

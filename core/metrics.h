@@ -61,8 +61,9 @@ class CsvMetricSink final : public MetricSink {
 /// What check_metrics_file found: the leading rows that are whole and well formed.
 struct MetricsFileCheck {
   std::int64_t intact_rows = 0;
-  /// Why the row after them is not (empty if every row is intact).
-  std::string problem;
+  /// Why the row after them is not; none when every row is intact. A finding, not an error: a
+  /// crash can cut the last row, and resuming drops the rows from there.
+  std::optional<std::string> problem;
 };
 
 /// Checks metrics.csv row by row: each row ends with a line end, has the header's cell count,

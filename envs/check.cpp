@@ -10,7 +10,7 @@ ConformanceCheck run_check(const std::string& name, const std::function<std::str
     c.detail = body();
     c.passed = true;
   } catch (const CheckFailed& f) {
-    c.detail = f.message;
+    c.detail = f.what();
   } catch (const std::exception& e) {
     c.detail = std::string("threw: ") + e.what();
   }

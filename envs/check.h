@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "core/error.h"
+
 namespace trustrl::envs {
 
 struct ConformanceCheck {
@@ -15,15 +17,17 @@ struct ConformanceCheck {
   std::string detail;
 };
 
-/// Thrown inside a check's body to fail it with `message`.
-struct CheckFailed {
-  std::string message;
+/// Thrown inside a check's body to fail it with its message (an Error like any other, so it
+/// reads the same when it escapes a check).
+class CheckFailed : public Error {
+ public:
+  using Error::Error;
 };
 
 [[noreturn]] inline void fail_check(const std::string& message) { throw CheckFailed{message}; }
 
-/// Runs `body` (which returns what it verified) as the check `name`; never throws. An exception
-/// other than CheckFailed also fails the check, with its message.
+/// Runs `body` (which returns what it verified, or throws CheckFailed) as the check `name`; never
+/// throws. Another exception also fails the check, its message prefixed with "threw: ".
 ConformanceCheck run_check(const std::string& name, const std::function<std::string()>& body);
 
 }  // namespace trustrl::envs

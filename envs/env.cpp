@@ -20,6 +20,8 @@ void Env::reset(std::optional<std::uint64_t> seed, std::span<float> obs) {
 }
 
 void Env::check_action(const Action& action) const {
+  if (needs_reset_)
+    throw Error(spec_.id + ": step() called without a running episode; call reset() first");
   const Space& space = spec_.action_space;
   const auto dim = static_cast<std::size_t>(space.flat_dim());
   if (space.is_discrete()) {
@@ -43,8 +45,6 @@ void Env::check_action(const Action& action) const {
 }
 
 StepResult Env::step(Action action, std::span<float> obs) {
-  if (needs_reset_)
-    throw Error(spec_.id + ": step() called without a running episode; call reset() first");
   check_action(action);
   return step_checked(action, obs);
 }

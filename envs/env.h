@@ -71,6 +71,9 @@ class Env {
   /// class checks it), so a hot loop checks each action once. Still refuses a step without a
   /// running episode.
   StepResult step_checked(Action action, std::span<float> obs);
+  /// Throws what step() would throw for `action` in the env's current state, and does nothing
+  /// else (a vector env checks every copy before stepping any).
+  void check_action(const Action& action) const;
 
   /// Replaces the spec's time limit (Gymnasium's make(..., max_episode_steps=N)); 0 removes it.
   void set_time_limit(int max_episode_steps) { spec_.max_episode_steps = max_episode_steps; }
@@ -104,8 +107,6 @@ class Env {
   Rng& rng() { return rng_; }
 
  private:
-  void check_action(const Action& action) const;
-
   EnvSpec spec_;
   Rng rng_{0};
   int elapsed_steps_ = 0;

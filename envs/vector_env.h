@@ -8,6 +8,7 @@
 // episode's last ones are kept apart in the final_* buffers with its flags, so a learner can
 // bootstrap a truncated episode from V(final observation).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -104,9 +105,23 @@ class VectorEnv {
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any
 /// thread count: every copy owns its env and RNG, and threads only split the copies.
+///
+/// Plain envs are stepped directly, not through single_agent_adapter.h: with one agent and no
+/// global state the adapter's bookkeeping (padding, active masks, per-agent returns) cost 25-29%
+/// of a classic-control vector env's throughput (docs/BENCHMARKS.md). Buffers and snapshots match.
 class LocalVectorEnv final : public VectorEnv {
  public:
-  /// `num_threads` includes the caller; 1 steps serially. The copies must share one spec.
+  /// `num_threads` value that lets the vector env choose: it steps the first kProbeSteps batches
+  /// on the caller's thread, timing them, and then takes as many threads (up to the cores and
+  /// the copies) as give each thread at least kMinThreadShare of a batch's work. A hand-off
+  /// costs a few microseconds at best and a wake-up (~5-50 us) at worst, so cheaper batches stay
+  /// on one thread.
+  static constexpr int kAutoThreads = 0;
+  static constexpr int kProbeSteps = 16;
+  static constexpr std::chrono::microseconds kMinThreadShare{50};
+
+  /// `num_threads` includes the caller; 1 steps serially, kAutoThreads chooses. The copies must
+  /// share one spec.
   LocalVectorEnv(std::vector<std::unique_ptr<MultiAgentEnv>> envs, int num_threads);
   /// Plain envs, each seen as one agent.
   LocalVectorEnv(std::vector<std::unique_ptr<Env>> envs, int num_threads);
@@ -114,8 +129,8 @@ class LocalVectorEnv final : public VectorEnv {
   static std::unique_ptr<LocalVectorEnv> make(const std::string& id, const OptionMap& options,
                                               int num_envs, int num_threads);
 
-  const MultiAgentSpec& spec() const override { return envs_.front()->spec(); }
-  int num_envs() const override { return static_cast<int>(envs_.size()); }
+  const MultiAgentSpec& spec() const override { return spec_; }
+  int num_envs() const override { return static_cast<int>(copies()); }
   void reset(std::uint64_t seed) override;
   void step(const ActionBatch& actions) override;
   const StepBuffers& buffers() const override { return buffers_; }
@@ -123,17 +138,37 @@ class LocalVectorEnv final : public VectorEnv {
   bool can_snapshot() const override;
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;
-  Frame render(int i) const override { return envs_.at(static_cast<std::size_t>(i))->render(); }
+  Frame render(int i) const override;
 
-  MultiAgentEnv& env(int i) { return *envs_.at(static_cast<std::size_t>(i)); }
+  /// Threads stepping the copies now (1 while kAutoThreads is still timing the first steps).
+  int num_threads() const { return pool_->num_threads(); }
+  /// False while kAutoThreads has not chosen yet.
+  bool threads_chosen() const { return !probing_; }
+
+  /// Copy i of a multi-agent env; throws Error for plain copies (see plain_env()).
+  MultiAgentEnv& env(int i);
+  /// Copy i of a plain env; throws Error for multi-agent copies.
+  Env& plain_env(int i);
 
  private:
+  std::size_t copies() const { return plain_.empty() ? envs_.size() : plain_.size(); }
+  void init_buffers(int num_threads);
   MultiAgentView view(std::size_t i);
+  void check_actions(const ActionBatch& actions) const;
   void step_range(std::size_t begin, std::size_t end, const ActionBatch& actions);
+  void step_plain_range(std::size_t begin, std::size_t end, const ActionBatch& actions);
   void for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body);
+  // Records one serially stepped batch's time and chooses the thread count after kProbeSteps.
+  void probe(std::int64_t batch_ns);
 
+  // Exactly one of the two holds the copies.
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
-  ThreadPool pool_;
+  std::vector<std::unique_ptr<Env>> plain_;
+  MultiAgentSpec spec_;
+  std::unique_ptr<ThreadPool> pool_;
+  bool probing_ = false;                // kAutoThreads has not chosen yet
+  int max_threads_ = 1;                 // the most threads kAutoThreads may choose
+  std::vector<std::int64_t> probe_ns_;  // the probed batches' times
   StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]
   std::vector<std::int32_t> running_lengths_;  // [N]

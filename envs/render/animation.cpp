@@ -183,10 +183,10 @@ void AnimationWriter::add(const Frame& frame) {
       if (errno == EINTR) continue;
       const int err = errno;
       close_fd(input_fd_);
-      std::string why = finish_child();
-      if (why.empty()) why = std::string("ffmpeg stopped reading frames: ") + std::strerror(err);
+      const std::optional<std::string> why = finish_child();
       fail("recording '" + path_.string() + "' failed at frame " + std::to_string(frames_ + 1) +
-           ": " + why);
+           ": " +
+           why.value_or(std::string("ffmpeg stopped reading frames: ") + std::strerror(err)));
     }
     data += n;
     left -= static_cast<std::size_t>(n);
@@ -203,8 +203,8 @@ void AnimationWriter::close() {
     finish_child();
     fail("cannot record to '" + path_.string() + "': no frames were added");
   }
-  const std::string why = finish_child();
-  if (!why.empty()) fail("recording '" + path_.string() + "' failed: " + why);
+  if (const std::optional<std::string> why = finish_child())
+    fail("recording '" + path_.string() + "' failed: " + *why);
 
   std::error_code ec;
   const auto size = std::filesystem::file_size(temp_path_, ec);
@@ -221,14 +221,14 @@ void AnimationWriter::close() {
   state_ = State::kClosed;
 }
 
-std::string AnimationWriter::finish_child() {
+std::optional<std::string> AnimationWriter::finish_child() {
   int status = 0;
   pid_t r;
   do r = ::waitpid(pid_, &status, 0);
   while (r < 0 && errno == EINTR);
   pid_ = -1;
   if (r < 0) return std::string("cannot wait for ffmpeg: ") + std::strerror(errno);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::nullopt;
   return "ffmpeg ended with " + describe_status(status) + ": " + ffmpeg_stderr_tail();
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "envs/frame.h"
@@ -41,8 +42,9 @@ class AnimationWriter {
  private:
   enum class State { kOpen, kClosed, kFailed };
 
-  /// Waits for ffmpeg after its input is closed; returns a description of the failure, or "".
-  std::string finish_child();
+  /// Waits for ffmpeg after its input is closed; returns why it failed, or none when it exited
+  /// cleanly (the callers put the reason in their own message).
+  std::optional<std::string> finish_child();
   /// Removes the temporary, marks the writer failed and throws Error(message).
   [[noreturn]] void fail(const std::string& message);
   std::string ffmpeg_stderr_tail() const;

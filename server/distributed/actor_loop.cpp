@@ -200,9 +200,10 @@ void ActorLoop::Impl::build_env() {
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (run_.multi_agent()) {
+    // env_threads 0: auto (the learner's env.threads default), chosen by the vector env.
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
     multi_env_ =
-        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(0, run_.env_threads()));
     spec_ = to_wire(multi_env_->spec());
     num_envs_ = multi_env_->num_envs();
   } else if (!remote.empty()) {
@@ -212,7 +213,7 @@ void ActorLoop::Impl::build_env() {
   } else {
     const int n = options_.num_envs > 0 ? options_.num_envs : run_.actor_envs();
     env_ =
-        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(1, run_.env_threads()));
+        envs::LocalVectorEnv::make(run_.env_id(), env_options, n, std::max(0, run_.env_threads()));
     spec_ = to_wire(env_->single_agent_spec());
     num_envs_ = env_->num_envs();
   }

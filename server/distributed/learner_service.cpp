@@ -26,28 +26,14 @@ namespace {
 using ServiceBase = learner_wire::LearnerService::WithCallbackMethod_Heartbeat<
     learner_wire::LearnerService::Service>;
 
-grpc::StatusCode status_code(RefusalCode code) {
-  switch (code) {
-    case RefusalCode::kInvalidArgument:
-      return grpc::StatusCode::INVALID_ARGUMENT;
-    case RefusalCode::kNotFound:
-      return grpc::StatusCode::NOT_FOUND;
-    case RefusalCode::kFailedPrecondition:
-      return grpc::StatusCode::FAILED_PRECONDITION;
-    case RefusalCode::kResourceExhausted:
-      return grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case RefusalCode::kOutOfRange:
-      return grpc::StatusCode::OUT_OF_RANGE;
-    case RefusalCode::kCancelled:
-      return grpc::StatusCode::CANCELLED;
-    case RefusalCode::kDeadlineExceeded:
-      return grpc::StatusCode::DEADLINE_EXCEEDED;
+// Runs one call's work: the gatherer's refusals become the call's status here, and nowhere else.
+template <class Work>
+grpc::Status answer(Work&& work) {
+  try {
+    return work();
+  } catch (const Refusal& refusal) {
+    return to_status(refusal);
   }
-  return grpc::StatusCode::UNKNOWN;
-}
-
-grpc::Status to_status(const Refusal& refusal) {
-  return {status_code(refusal.code()), refusal.what()};
 }
 
 learner_wire::HeartbeatResponse directive_message(const Directive& d) {
@@ -329,27 +315,24 @@ grpc::Status LearnerService::Impl::Join(grpc::ServerContext* context,
   join.num_envs = request->num_envs();
   join.peer = context->peer();
   join.host = peer_host(join.peer);
-  try {
+  return answer([&]() -> grpc::Status {
     ActorMembership::check_request(join);
     if (request->spec_hash() != info_.spec_hash()) {
-      std::string difference;
+      std::optional<std::string> difference;
       if (request->has_spec()) difference = spec_difference(info_.spec(), request->spec());
       return {grpc::StatusCode::FAILED_PRECONDITION,
               "join: " + member_name(join.actor_id, join.incarnation) +
                   " runs an env with spec hash " + hash_text(request->spec_hash()) +
                   ", this learner trains on " + info_.spec().id() + " (" +
-                  hash_text(info_.spec_hash()) + ")" +
-                  (difference.empty() ? "" : ": " + difference)};
+                  hash_text(info_.spec_hash()) + ")" + (difference ? ": " + *difference : "")};
     }
-    const JoinAnswer answer = gatherer_->join(join);
+    const JoinAnswer joined = gatherer_->join(join);
     *response->mutable_run() = info_;
-    response->set_slot(answer.slot);
-    response->set_env_seed(answer.env_seed);
-    response->set_policy_version(answer.policy_version);
+    response->set_slot(joined.slot);
+    response->set_env_seed(joined.env_seed);
+    response->set_policy_version(joined.policy_version);
     return grpc::Status::OK;
-  } catch (const Refusal& refusal) {
-    return to_status(refusal);
-  }
+  });
 }
 
 grpc::ServerBidiReactor<learner_wire::HeartbeatRequest, learner_wire::HeartbeatResponse>*
@@ -365,42 +348,38 @@ grpc::Status LearnerService::Impl::on_heartbeat(const learner_wire::HeartbeatReq
   report.incarnation = request.incarnation();
   report.waiting_seconds = request.waiting_seconds();
   report.cut_episodes = request.cut_episodes();
-  try {
+  return answer([&] {
     *directive = directive_message(gatherer_->heartbeat(report, handle));
     return grpc::Status::OK;
-  } catch (const Refusal& refusal) {
-    return to_status(refusal);
-  }
+  });
 }
 
 grpc::Status LearnerService::Impl::GetParameters(
     grpc::ServerContext* context, const learner_wire::GetParametersRequest* request,
     grpc::ServerWriter<learner_wire::ParametersChunk>* writer) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
-  Parameters parameters;
-  try {
-    parameters = gatherer_->parameters(request->actor_id(), request->incarnation());
-  } catch (const Refusal& refusal) {
-    return to_status(refusal);
-  }
-  const auto& bytes = parameters.bytes;
-  if (!bytes) return {grpc::StatusCode::UNAVAILABLE, "the learner has published no policy yet"};
-  learner_wire::ParametersChunk chunk;
-  chunk.set_policy_version(parameters.version);
-  if (request->have_version() == parameters.version) {
-    writer->Write(chunk);
+  return answer([&]() -> grpc::Status {
+    const Parameters parameters =
+        gatherer_->parameters(request->actor_id(), request->incarnation());
+    const auto& bytes = parameters.bytes;
+    if (!bytes) return {grpc::StatusCode::UNAVAILABLE, "the learner has published no policy yet"};
+    learner_wire::ParametersChunk chunk;
+    chunk.set_policy_version(parameters.version);
+    if (request->have_version() == parameters.version) {
+      writer->Write(chunk);
+      return grpc::Status::OK;
+    }
+    const auto total = static_cast<std::int64_t>(bytes->size());
+    const std::int64_t step = info_.chunk_bytes();
+    chunk.set_total_bytes(total);
+    for (std::int64_t offset = 0; offset < total; offset += step) {
+      chunk.set_offset(offset);
+      chunk.set_data(bytes->data() + offset,
+                     static_cast<std::size_t>(std::min(step, total - offset)));
+      if (!writer->Write(chunk)) return {grpc::StatusCode::CANCELLED, "the actor stopped reading"};
+    }
     return grpc::Status::OK;
-  }
-  const auto total = static_cast<std::int64_t>(bytes->size());
-  const std::int64_t step = info_.chunk_bytes();
-  chunk.set_total_bytes(total);
-  for (std::int64_t offset = 0; offset < total; offset += step) {
-    chunk.set_offset(offset);
-    chunk.set_data(bytes->data() + offset,
-                   static_cast<std::size_t>(std::min(step, total - offset)));
-    if (!writer->Write(chunk)) return {grpc::StatusCode::CANCELLED, "the actor stopped reading"};
-  }
-  return grpc::Status::OK;
+  });
 }
 
 grpc::Status LearnerService::Impl::PushRollout(
@@ -419,7 +398,7 @@ grpc::Status LearnerService::Impl::PushRollout(
   header.policy_version = wire_header.policy_version();
   const std::int64_t total_bytes = wire_header.total_bytes();
   const std::string actor = member_name(header.actor_id, header.incarnation);
-  try {
+  return answer([&]() -> grpc::Status {
     const PushAdmission admission = gatherer_->admit_push(header);
     if (admission.answer) {
       write_answer(*admission.answer, response);
@@ -459,21 +438,17 @@ grpc::Status LearnerService::Impl::PushRollout(
         gatherer_->take_push(header, std::move(rollout), static_cast<std::int64_t>(bytes.size())),
         response);
     return grpc::Status::OK;
-  } catch (const Refusal& refusal) {
-    return to_status(refusal);
-  }
+  });
 }
 
 grpc::Status LearnerService::Impl::Leave(grpc::ServerContext* context,
                                          const learner_wire::LeaveRequest* request,
                                          learner_wire::LeaveResponse*) {
   if (grpc::Status s = check_token(*context, options_.token); !s.ok()) return s;
-  try {
+  return answer([&] {
     gatherer_->leave(request->actor_id(), request->incarnation());
-  } catch (const Refusal& refusal) {
-    return to_status(refusal);
-  }
-  return grpc::Status::OK;
+    return grpc::Status::OK;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,10 +485,9 @@ LearnerService::LearnerService(const agents::ChannelSetup& setup, LearnerService
                                impl_->options_.tls_key_file));
   }
   address_ = with_port(impl_->options_.listen, port);
-  if (const std::string warning = plaintext_token_warning(
-          impl_->options_.listen, impl_->options_.token, impl_->options_.tls_cert_file);
-      !warning.empty())
-    impl_->log(warning);
+  if (const std::optional<std::string> warning = plaintext_token_warning(
+          impl_->options_.listen, impl_->options_.token, impl_->options_.tls_cert_file))
+    impl_->log(*warning);
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 }
 

@@ -244,10 +244,10 @@ void add_flags(const std::uint8_t* flags, std::size_t count, RepeatedField<bool>
   for (std::size_t k = 0; k < count; ++k) out->AddAlreadyReserved(flags[k] != 0);
 }
 
-// What is wrong with a plain env's step request, in the single-agent wire form's words: a stray
-// field, a wrong size, a value outside the action space.
-std::string single_agent_action_error(const envs::Space& space, std::size_t n,
-                                      const wire::StepRequest& request) {
+// Throws ProtocolError for a plain env's step request that is wrong, in the single-agent wire
+// form's words: a stray field, a wrong size, a value outside the action space.
+void check_single_agent_actions(const envs::Space& space, std::size_t n,
+                                const wire::StepRequest& request) {
   const auto dim = static_cast<std::size_t>(space.flat_dim());
   const bool discrete = space.is_discrete();
   const std::string field = discrete ? "discrete_actions" : "continuous_actions";
@@ -257,13 +257,13 @@ std::string single_agent_action_error(const envs::Space& space, std::size_t n,
   const auto stray = static_cast<std::size_t>(discrete ? request.continuous_actions_size()
                                                        : request.discrete_actions_size());
   if (stray != 0)
-    return "the action space " + space.describe() + " takes " + field + " (" +
-           (discrete ? "int64" : "float32") + "); " + other + " must be empty, got " +
-           std::to_string(stray) + " values";
+    throw ProtocolError("the action space " + space.describe() + " takes " + field + " (" +
+                        (discrete ? "int64" : "float32") + "); " + other + " must be empty, got " +
+                        std::to_string(stray) + " values");
   if (got != n * dim)
-    return "expected " + std::to_string(n * dim) + " values in " + field + " (" +
-           std::to_string(n) + " copies x " + std::to_string(dim) + " component(s) of " +
-           space.describe() + "), got " + std::to_string(got);
+    throw ProtocolError("expected " + std::to_string(n * dim) + " values in " + field + " (" +
+                        std::to_string(n) + " copies x " + std::to_string(dim) +
+                        " component(s) of " + space.describe() + "), got " + std::to_string(got));
   auto where = [dim](std::size_t k) {
     return (dim > 1 ? "component " + std::to_string(k % dim) + " of " : std::string()) +
            "the action of copy " + std::to_string(k / dim);
@@ -275,15 +275,15 @@ std::string single_agent_action_error(const envs::Space& space, std::size_t n,
       const std::int64_t hi = space.kind == envs::SpaceKind::kDiscrete ? space.start + space.n - 1
                                                                        : space.nvec[k % dim] - 1;
       if (a < lo || a > hi)
-        return where(k) + " is " + std::to_string(a) + ", outside " + space.describe() +
-               " (allowed " + std::to_string(lo) + ".." + std::to_string(hi) + ")";
+        throw ProtocolError(where(k) + " is " + std::to_string(a) + ", outside " +
+                            space.describe() + " (allowed " + std::to_string(lo) + ".." +
+                            std::to_string(hi) + ")");
     } else {
       const float a = request.continuous_actions(static_cast<int>(k));
       if (!std::isfinite(a))
-        return where(k) + " is " + format_number(a) + "; actions must be finite";
+        throw ProtocolError(where(k) + " is " + format_number(a) + "; actions must be finite");
     }
   }
-  return {};
 }
 
 }  // namespace
@@ -489,9 +489,10 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::Ste
   expect_finite(r.episode_returns().data(), ended, 1, source, "the episode return", "ended copy");
   for (std::size_t j = 0; j < ended; ++j)
     if (r.episode_lengths(static_cast<int>(j)) < 1)
-      throw Error(source + " sent an episode length of " +
-                  std::to_string(r.episode_lengths(static_cast<int>(j))) + " for ended copy " +
-                  std::to_string(j) + "; an episode that ends has taken at least one step");
+      throw ProtocolError(source + " sent an episode length of " +
+                          std::to_string(r.episode_lengths(static_cast<int>(j))) +
+                          " for ended copy " + std::to_string(j) +
+                          "; an episode that ends has taken at least one step");
   for (std::size_t i = 0; axis && i < n; ++i) {
     double team = 0.0, scale = 1.0;
     for (std::size_t a = 0; a < agents; ++a) {
@@ -501,10 +502,11 @@ void read_step(const AgentLayout& layout, const wire::StepResponse& r, envs::Ste
     }
     const double got = r.rewards(static_cast<int>(i));
     if (!(std::fabs(got - team) <= 1e-6 * scale))
-      throw Error(source + " sent a reward of " + format_number(got) + " for copy " +
-                  std::to_string(i) + " but its agent_rewards sum to " + format_number(team) +
-                  "; rewards must be the sum of agent_rewards (is the agent axis laid out as " +
-                  "[N, A]?)");
+      throw ProtocolError(
+          source + " sent a reward of " + format_number(got) + " for copy " + std::to_string(i) +
+          " but its agent_rewards sum to " + format_number(team) +
+          "; rewards must be the sum of agent_rewards (is the agent axis laid out as " +
+          "[N, A]?)");
   }
 
   unpack_observations(layout, r.observations().data(), n, buffers.observations.data());
@@ -559,29 +561,23 @@ void pack_actions(const AgentLayout& layout, int num_envs, const envs::ActionBat
     }
 }
 
-std::string unpack_actions(const AgentLayout& layout, int num_envs,
-                           const wire::StepRequest& request, std::vector<std::int64_t>& discrete,
-                           std::vector<float>& continuous) {
+void unpack_actions(const AgentLayout& layout, int num_envs, const wire::StepRequest& request,
+                    std::vector<std::int64_t>& discrete, std::vector<float>& continuous) {
   const auto n = static_cast<std::size_t>(num_envs);
-  auto check = [&](const char* field, int width, int got, const char* kind) -> std::string {
+  auto check = [&](const char* field, int width, int got, const char* kind) {
     if (width == 0 && got != 0)
-      return std::string("no agent of this env takes ") + kind + " actions; " + field +
-             " must be empty, got " + std::to_string(got) + " values";
+      throw ProtocolError(std::string("no agent of this env takes ") + kind + " actions; " + field +
+                          " must be empty, got " + std::to_string(got) + " values");
     if (static_cast<std::size_t>(got) != n * static_cast<std::size_t>(width))
-      return "expected " + std::to_string(n * static_cast<std::size_t>(width)) + " values in " +
-             field + " (" + std::to_string(n) + " copies x " + std::to_string(width) + " " + kind +
-             " component(s) of the agents' action spaces, in agent order), got " +
-             std::to_string(got);
-    return {};
+      throw ProtocolError("expected " + std::to_string(n * static_cast<std::size_t>(width)) +
+                          " values in " + field + " (" + std::to_string(n) + " copies x " +
+                          std::to_string(width) + " " + kind +
+                          " component(s) of the agents' action spaces, in agent order), got " +
+                          std::to_string(got));
   };
-  if (std::string e = check("discrete_actions", layout.discrete_width,
-                            request.discrete_actions_size(), "discrete");
-      !e.empty())
-    return e;
-  if (std::string e = check("continuous_actions", layout.continuous_width,
-                            request.continuous_actions_size(), "continuous");
-      !e.empty())
-    return e;
+  check("discrete_actions", layout.discrete_width, request.discrete_actions_size(), "discrete");
+  check("continuous_actions", layout.continuous_width, request.continuous_actions_size(),
+        "continuous");
   const auto agents = static_cast<std::size_t>(layout.num_agents);
   const auto width = static_cast<std::size_t>(layout.padded_action);
   discrete.assign(layout.discrete_width > 0 ? n * agents * width : 0, envs::kNoDiscreteAction);
@@ -602,28 +598,26 @@ std::string unpack_actions(const AgentLayout& layout, int num_envs,
         std::copy_n(src, dim, continuous.data() + row);
       }
     }
-  return {};
 }
 
-std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
-                               std::span<const std::uint8_t> active,
-                               const envs::ActionBatch& batch) {
+void check_joint_actions(const envs::MultiAgentSpec& spec, int num_envs,
+                         std::span<const std::uint8_t> active, const envs::ActionBatch& batch) {
   const auto n = static_cast<std::size_t>(num_envs);
   const auto agents = static_cast<std::size_t>(spec.num_agents());
   const auto width = static_cast<std::size_t>(spec.max_action_dim());
   const std::size_t expected = n * agents * width;
   auto size_error = [&](std::size_t got, const char* kind) {
-    return "expected " + std::to_string(expected) + " " + kind + " action values ([" +
-           std::to_string(n) + " copies, " + std::to_string(agents) + " agents, " +
-           std::to_string(width) + " per agent]), got " + std::to_string(got);
+    return ProtocolError("expected " + std::to_string(expected) + " " + kind + " action values ([" +
+                         std::to_string(n) + " copies, " + std::to_string(agents) + " agents, " +
+                         std::to_string(width) + " per agent]), got " + std::to_string(got));
   };
   if (spec.has_discrete_actions() && batch.discrete.size() != expected)
-    return size_error(batch.discrete.size(), "discrete");
+    throw size_error(batch.discrete.size(), "discrete");
   if (spec.has_continuous_actions() && batch.continuous.size() != expected)
-    return size_error(batch.continuous.size(), "continuous");
+    throw size_error(batch.continuous.size(), "continuous");
   if (active.size() != n * agents)
-    return "the active mask holds " + std::to_string(active.size()) + " values, expected " +
-           std::to_string(n * agents);
+    throw ProtocolError("the active mask holds " + std::to_string(active.size()) +
+                        " values, expected " + std::to_string(n * agents));
 
   for (std::size_t i = 0; i < n; ++i) {
     for (int a = 0; a < spec.num_agents(); ++a) {
@@ -639,49 +633,43 @@ std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
           const std::int64_t v = batch.discrete[row + c];
           if (!live) {
             if (v != envs::kNoDiscreteAction)
-              return who() + " is inactive; its action must be " +
-                     std::to_string(envs::kNoDiscreteAction) + " (no action), got " +
-                     std::to_string(v) + at;
+              throw ProtocolError(who() + " is inactive; its action must be " +
+                                  std::to_string(envs::kNoDiscreteAction) + " (no action), got " +
+                                  std::to_string(v) + at);
             continue;
           }
           const bool single = space.kind == envs::SpaceKind::kDiscrete;
           const std::int64_t lo = single ? space.start : 0;
           const std::int64_t hi = single ? space.start + space.n - 1 : space.nvec[c] - 1;
           if (v < lo || v > hi)
-            return who() + ": discrete action " + std::to_string(v) + at + " is outside " +
-                   space.describe() + " (allowed " + std::to_string(lo) + ".." +
-                   std::to_string(hi) + ")";
+            throw ProtocolError(who() + ": discrete action " + std::to_string(v) + at +
+                                " is outside " + space.describe() + " (allowed " +
+                                std::to_string(lo) + ".." + std::to_string(hi) + ")");
         } else {
           const float v = batch.continuous[row + c];
           if (!live) {
             if (!std::isnan(v))
-              return who() + " is inactive; its action must be NaN (no action), got " +
-                     format_number(v) + at;
+              throw ProtocolError(who() + " is inactive; its action must be NaN (no action), got " +
+                                  format_number(v) + at);
             continue;
           }
           if (!std::isfinite(v))
-            return who() + ": continuous action " + format_number(v) + at +
-                   " is not finite; actions of active agents must be finite";
+            throw ProtocolError(who() + ": continuous action " + format_number(v) + at +
+                                " is not finite; actions of active agents must be finite");
         }
       }
     }
   }
-  return {};
 }
 
-std::string read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
-                         std::span<const std::uint8_t> active, const wire::StepRequest& request,
-                         std::vector<std::int64_t>& discrete, std::vector<float>& continuous) {
-  if (spec.single_agent) {
-    if (std::string e = single_agent_action_error(spec.single_agent->action_space,
-                                                  static_cast<std::size_t>(num_envs), request);
-        !e.empty())
-      return e;
-    return unpack_actions(layout, num_envs, request, discrete, continuous);
-  }
-  if (std::string e = unpack_actions(layout, num_envs, request, discrete, continuous); !e.empty())
-    return e;
-  return joint_action_error(spec, num_envs, active, {discrete, continuous});
+void read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
+                  std::span<const std::uint8_t> active, const wire::StepRequest& request,
+                  std::vector<std::int64_t>& discrete, std::vector<float>& continuous) {
+  if (spec.single_agent)
+    check_single_agent_actions(spec.single_agent->action_space, static_cast<std::size_t>(num_envs),
+                               request);
+  unpack_actions(layout, num_envs, request, discrete, continuous);
+  if (!spec.single_agent) check_joint_actions(spec, num_envs, active, {discrete, continuous});
 }
 
 }  // namespace trustrl::server

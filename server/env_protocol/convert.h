@@ -10,13 +10,15 @@
 // spaces, no agent axis), as simulators and saved policies expect.
 //
 // Every message that arrives from another process is checked here before it reaches an env or a
-// learner (sizes, NaN, bounds); the thrown Error names the field, copy and value.
+// learner (sizes, NaN, bounds); the thrown Error (a ProtocolError for a batch's arrays) names the
+// field, copy and value.
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "envs/env.h"
 #include "envs/multi_agent_env.h"
 #include "envs/vector_env.h"
@@ -25,6 +27,14 @@
 namespace trustrl::server {
 
 namespace wire = ::trustrl::env::v1;
+
+/// A batch's arrays break env.proto's rules (a wrong size, a value outside its space, a value that
+/// must be finite and is not). The env session answers a request that throws it with
+/// INVALID_ARGUMENT; a remote env names the simulator that sent it.
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
 
 wire::Space to_wire(const envs::Space& space);
 /// The space a message describes; throws Error naming `what` (e.g. "spec.action_space") if the
@@ -87,7 +97,7 @@ void write_step(const AgentLayout& layout, const envs::StepBuffers& buffers,
 
 /// Checks a reset response from `source` (e.g. "simulator at 127.0.0.1:5000") and copies it into
 /// `buffers` (sized for the session), clearing rewards and flags as LocalVectorEnv::reset does.
-/// Throws Error naming the source, field and copy for a wrong size or a non-finite value.
+/// Throws ProtocolError naming the source, field and copy for a wrong size or a non-finite value.
 void read_reset(const AgentLayout& layout, const wire::ResetResponse& response,
                 envs::StepBuffers& buffers, const std::string& source);
 /// The same for a step response. Rows of the final_* buffers and the episode statistics of copies
@@ -102,26 +112,24 @@ void pack_actions(const AgentLayout& layout, int num_envs, const envs::ActionBat
                   wire::StepRequest* out);
 /// Unpacks a step request into padded batches (server side): `discrete` and `continuous` are
 /// resized to [N, A, padded_action] (empty for a dtype no agent takes), padding holds the
-/// sentinels. Returns an empty string, or what is wrong with the field sizes.
-std::string unpack_actions(const AgentLayout& layout, int num_envs,
-                           const wire::StepRequest& request, std::vector<std::int64_t>& discrete,
-                           std::vector<float>& continuous);
+/// sentinels. Throws ProtocolError saying what is wrong with the field sizes.
+void unpack_actions(const AgentLayout& layout, int num_envs, const wire::StepRequest& request,
+                    std::vector<std::int64_t>& discrete, std::vector<float>& continuous);
 
 /// Unpacks a step request as unpack_actions does and checks it (server side): in the single-agent
 /// form's words for a plain env (a stray field, a wrong size, a value outside the action space),
-/// else as unpack_actions and joint_action_error do for copies whose masks are `active`. Returns
-/// an empty string, or what is wrong.
-std::string read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
-                         std::span<const std::uint8_t> active, const wire::StepRequest& request,
-                         std::vector<std::int64_t>& discrete, std::vector<float>& continuous);
+/// else as unpack_actions and check_joint_actions do for copies whose masks are `active`. Throws
+/// ProtocolError saying what is wrong.
+void read_actions(const envs::MultiAgentSpec& spec, const AgentLayout& layout, int num_envs,
+                  std::span<const std::uint8_t> active, const wire::StepRequest& request,
+                  std::vector<std::int64_t>& discrete, std::vector<float>& continuous);
 
-/// What is wrong with a padded joint-action batch for copies whose active masks are `active`
-/// ([N, A]): a wrong size, a discrete value outside an active agent's space, a non-finite value of
-/// an active agent, an inactive agent's slot holding anything but the no-action sentinel. Empty
-/// when it is valid. The message names the copy, agent and value ("copy 2, agent 1 (listener_0):
+/// Checks a padded joint-action batch for copies whose active masks are `active` ([N, A]): throws
+/// ProtocolError for a wrong size, a discrete value outside an active agent's space, a non-finite
+/// value of an active agent, an inactive agent's slot holding anything but the no-action
+/// sentinel. The message names the copy, agent and value ("copy 2, agent 1 (listener_0):
 /// discrete action 7 is outside Discrete(5)").
-std::string joint_action_error(const envs::MultiAgentSpec& spec, int num_envs,
-                               std::span<const std::uint8_t> active,
-                               const envs::ActionBatch& batch);
+void check_joint_actions(const envs::MultiAgentSpec& spec, int num_envs,
+                         std::span<const std::uint8_t> active, const envs::ActionBatch& batch);
 
 }  // namespace trustrl::server

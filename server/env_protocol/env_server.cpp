@@ -361,10 +361,10 @@ EnvServer::EnvServer(SessionConfig config, EnvServerOptions options)
     throw Error(listen_failure(options_.listen, options_.tls_cert_file, options_.tls_key_file));
   }
   address_ = with_port(options_.listen, port_);
-  if (const std::string warning =
+  if (const std::optional<std::string> warning =
           plaintext_token_warning(options_.listen, options_.token, options_.tls_cert_file);
-      !warning.empty() && options_.log)
-    options_.log(warning);
+      warning && options_.log)
+    options_.log(*warning);
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(true);
 }
 

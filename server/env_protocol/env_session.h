@@ -57,9 +57,12 @@ class EnvSession {
  private:
   enum class State { kAwaitHandshake, kAwaitReset, kRunning };
 
-  grpc::Status handshake(const wire::HandshakeRequest& request, wire::HandshakeResponse* response);
-  grpc::Status reset(const wire::ResetRequest& request, wire::ResetResponse* response);
-  grpc::Status step(const wire::StepRequest& request, wire::StepResponse* response);
+  // Each fills its response or throws a Refusal (or convert.h's ProtocolError for a bad batch);
+  // handle() turns those into the status.
+  void answer(const wire::SessionRequest& request, wire::SessionResponse* response);
+  void handshake(const wire::HandshakeRequest& request, wire::HandshakeResponse* response);
+  void reset(const wire::ResetRequest& request, wire::ResetResponse* response);
+  void step(const wire::StepRequest& request, wire::StepResponse* response);
 
   const SessionConfig& config_;
   State state_ = State::kAwaitHandshake;

@@ -106,9 +106,11 @@ void RemoteVectorEnv::write_actions(const envs::ActionBatch& actions) {
   step.Clear();
   if (layout_->agent_axis) {
     // Checked here as a local env checks it, so a bad batch costs no round trip and no session.
-    if (std::string e = joint_action_error(spec_, buffers_.num_envs, buffers_.active, actions);
-        !e.empty())
-      throw Error(source() + " (" + spec_.id + "): " + e);
+    try {
+      check_joint_actions(spec_, buffers_.num_envs, buffers_.active, actions);
+    } catch (const ProtocolError& e) {
+      throw Error(source() + " (" + spec_.id + "): " + e.what());
+    }
   } else {
     // A single-agent simulator checks the values itself (and ends the session if it refuses).
     const envs::Space& space = spec_.action_spaces.front();

@@ -77,8 +77,8 @@ grpc::Status SessionLink::open_session() {
          " steps when asked for " + std::to_string(options_.max_episode_steps) +
          " (does it offer CAPABILITY_TIME_LIMIT_OVERRIDE?)");
   if (first_hash_ && hash != first_hash_)
-    fail(source_ + " came back serving another env (" + spec_difference(info_.spec(), info.spec()) +
-         ")");
+    fail(source_ + " came back serving another env (" +
+         spec_difference(info_.spec(), info.spec()).value_or("spec hash " + hash_text(hash)) + ")");
   first_hash_ = hash;
   info_ = info;
   return grpc::Status::OK;

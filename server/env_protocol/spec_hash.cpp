@@ -104,7 +104,8 @@ std::string hash_text(std::uint64_t hash) {
   return text;
 }
 
-std::string spec_difference(const wire::EnvSpec& expected, const wire::EnvSpec& actual) {
+std::optional<std::string> spec_difference(const wire::EnvSpec& expected,
+                                           const wire::EnvSpec& actual) {
   std::string out;
   auto add = [&](const std::string& field, const std::string& want, const std::string& got) {
     out += (out.empty() ? "" : "; ") + field + ": expected " + want + ", got " + got;
@@ -145,6 +146,7 @@ std::string spec_difference(const wire::EnvSpec& expected, const wire::EnvSpec& 
     }
   }
   compare_space("state_space", expected.state_space(), actual.state_space());
+  if (out.empty()) return std::nullopt;
   return out;
 }
 

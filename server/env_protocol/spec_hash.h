@@ -9,6 +9,7 @@
 // checksum against mismatched setups, not a security measure.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "trustrl/env/v1/env.pb.h"
@@ -23,8 +24,8 @@ std::string hash_text(std::uint64_t hash);
 
 /// The hashed fields in which `actual` differs from `expected`, as
 /// "max_episode_steps: expected 200, got 500; action_space: expected Discrete(3), got Discrete(2)";
-/// empty when they agree.
-std::string spec_difference(const ::trustrl::env::v1::EnvSpec& expected,
-                            const ::trustrl::env::v1::EnvSpec& actual);
+/// none when they agree. A query, not a check: callers put the text in their own messages.
+std::optional<std::string> spec_difference(const ::trustrl::env::v1::EnvSpec& expected,
+                                           const ::trustrl::env::v1::EnvSpec& actual);
 
 }  // namespace trustrl::server

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "server/gatherer/refusal.h"
+#include "server/transport/refusal.h"
 
 namespace trustrl::server {
 

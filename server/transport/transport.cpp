@@ -94,9 +94,10 @@ std::string peer_host(const std::string& peer) {
   return colon == std::string::npos || colon < 5 ? peer : peer.substr(0, colon);
 }
 
-std::string plaintext_token_warning(const std::string& listen, const std::string& token,
-                                    const std::string& tls_cert_file) {
-  if (token.empty() || !tls_cert_file.empty() || is_loopback_address(listen)) return "";
+std::optional<std::string> plaintext_token_warning(const std::string& listen,
+                                                   const std::string& token,
+                                                   const std::string& tls_cert_file) {
+  if (token.empty() || !tls_cert_file.empty() || is_loopback_address(listen)) return std::nullopt;
   return "warning: " + listen +
          " is reachable from other machines and has no TLS: the token crosses the network in "
          "plain text, where anyone on the path can read it and replay it. Pass --tls-cert and "
@@ -237,6 +238,36 @@ std::string describe(const grpc::Status& status) {
   std::string text = status_code_name(status.error_code());
   if (!status.error_message().empty()) text += ": " + status.error_message();
   return text;
+}
+
+namespace {
+
+grpc::StatusCode status_code(RefusalCode code) {
+  switch (code) {
+    case RefusalCode::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case RefusalCode::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
+    case RefusalCode::kFailedPrecondition:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case RefusalCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case RefusalCode::kOutOfRange:
+      return grpc::StatusCode::OUT_OF_RANGE;
+    case RefusalCode::kCancelled:
+      return grpc::StatusCode::CANCELLED;
+    case RefusalCode::kDeadlineExceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case RefusalCode::kInternal:
+      return grpc::StatusCode::INTERNAL;
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
+}  // namespace
+
+grpc::Status to_status(const Refusal& refusal) {
+  return {status_code(refusal.code()), refusal.what()};
 }
 
 std::chrono::system_clock::time_point deadline_after(double seconds) {

@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "server/transport/refusal.h"
 
 namespace trustrl::server {
 
@@ -57,9 +60,10 @@ bool is_loopback_address(const std::string& address);
 std::string peer_host(const std::string& peer);
 
 /// A warning when a server on `listen` takes a token without TLS and is reachable from other
-/// machines (the token then crosses the network in plain text); "" otherwise.
-std::string plaintext_token_warning(const std::string& listen, const std::string& token,
-                                    const std::string& tls_cert_file);
+/// machines (the token then crosses the network in plain text); none otherwise.
+std::optional<std::string> plaintext_token_warning(const std::string& listen,
+                                                   const std::string& token,
+                                                   const std::string& tls_cert_file);
 
 /// Throws Error unless `address` is unix:PATH, unix-abstract:NAME or HOST:PORT with a non-empty
 /// host and a port of digits in [0, 65535] (0: any free port where `allow_any_port`). gRPC would
@@ -86,6 +90,9 @@ void add_token(grpc::ClientContext& context, const std::string& token);
 const char* status_code_name(grpc::StatusCode code);
 /// "INVALID_ARGUMENT: step: action of copy 1 is 5, outside Discrete(2)".
 std::string describe(const grpc::Status& status);
+/// The status a service answers a refused call with: the refusal's code and message. Statuses
+/// are made at the service edges only (env_session.cpp, learner_service.cpp, env_server.cpp).
+grpc::Status to_status(const Refusal& refusal);
 
 /// A wall-clock deadline `seconds` from now, for gRPC calls.
 std::chrono::system_clock::time_point deadline_after(double seconds);

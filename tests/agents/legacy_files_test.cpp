@@ -65,7 +65,7 @@ void resume_legacy_run(const std::string& name, std::int64_t checkpoint_update) 
   t->run();
   EXPECT_TRUE(t->finished());
   EXPECT_GT(t->learner().version(), checkpoint_update);
-  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   fs::remove_all(dir);
 }
 

@@ -99,7 +99,7 @@ TEST(RolloutLimits, AbsurdValuesAreRefusedByName) {
 
 TEST(RolloutLimits, NonFiniteParametersAreFound) {
   PolicyOn run("Pendulum-v1");
-  EXPECT_EQ(non_finite_parameter(run.policy), "");
+  EXPECT_EQ(non_finite_parameter(run.policy), std::nullopt);
   PolicySnapshot broken = run.policy;
   broken.groups[0].weights.critic[1].w[0] = NAN;
   EXPECT_EQ(non_finite_parameter(broken), "group 0: critic layer 1");

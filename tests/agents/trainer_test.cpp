@@ -133,6 +133,7 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
 // the trainer's threaded path that scripts/sanitize.sh tsan checks.
 TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
   TrainConfig serial = small_config();
+  serial.env.threads = 1;
   TrainConfig threaded = small_config();
   threaded.env.threads = 3;
   const fs::path a = fresh_dir("serial"), b = fresh_dir("threaded");
@@ -156,6 +157,26 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
   EXPECT_EQ(serial_rows, threaded_rows);
   fs::remove_all(a);
   fs::remove_all(b);
+}
+
+TEST(Trainer, EnvThreadsAreAutoUnlessANumberIsGiven) {
+  EXPECT_EQ(small_config().env.threads, kAutoEnvThreads);
+  TrainConfig config;
+  read_config(config, "env: {threads: auto}");
+  EXPECT_EQ(config.env.threads, kAutoEnvThreads);
+  read_config(config, "env: {threads: 2}");
+  EXPECT_EQ(config.env.threads, 2);
+  EXPECT_NE(write_config(config).find("threads: 2"), std::string::npos) << write_config(config);
+  for (const char* bad : {"0", "1025", "two", "1.5"}) {
+    try {
+      read_config(config, std::string("env: {threads: ") + bad + "}");
+      ADD_FAILURE() << "env.threads " << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                std::string("env.threads: expected auto or a whole number in [1, 1024], got '") +
+                    bad + "'");
+    }
+  }
 }
 
 TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
@@ -397,7 +418,7 @@ TEST(Trainer, AnUpdateThatBreaksTheParametersIsRolledBack) {
   // The two poisoned batches were dropped and their updates undone; the run went on.
   EXPECT_TRUE(t->finished());
   EXPECT_EQ(t->counters().update, 8);
-  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   EXPECT_EQ(count_lines_with(dir / "train.log", "left a non-finite parameter"), 2);
   EXPECT_EQ(count_lines_with(dir / "train.log", "rolled back"), 2);
   t.reset();
@@ -418,11 +439,11 @@ TEST(Trainer, RepeatedBrokenUpdatesStopTheRunWithAnError) {
   }
   // The learner holds the last good parameters, and so does every checkpoint.
   EXPECT_EQ(t->counters().update, 2);
-  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   t.reset();
   auto resumed = Trainer::resume(RunDir::open(dir), quiet());
   EXPECT_EQ(resumed->counters().update, 2);
-  EXPECT_EQ(non_finite_parameter(resumed->learner().snapshot()), "");
+  EXPECT_EQ(non_finite_parameter(resumed->learner().snapshot()), std::nullopt);
   resumed.reset();
   fs::remove_all(dir);
 }

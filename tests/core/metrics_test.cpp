@@ -104,6 +104,9 @@ TEST(Metrics, CsvResumeCutsAtTheFirstDamagedRow) {
     sink.write(0, row(4, 40));
   }
   EXPECT_EQ(read_text_file(dir / "m.csv"), header + "1,1\n2,2\n3,3\n4,40\n");
+  check = check_metrics_file(dir / "m.csv");
+  EXPECT_EQ(check.intact_rows, 4);
+  EXPECT_EQ(check.problem, std::nullopt);
 
   write_file_atomic(dir / "m.csv", header + "1,1\n2,x2\n3,3\n");
   check = check_metrics_file(dir / "m.csv");

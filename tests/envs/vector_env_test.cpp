@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <functional>
+#include <thread>
 
 #include "core/error.h"
 #include "envs/registry.h"
+#include "envs/single_agent_adapter.h"
 #include "tests/envs/toy_team_env.h"
 
 namespace trustrl::envs {
@@ -197,6 +199,180 @@ TEST(VectorEnv, SnapshotContinuesExactly) {
     ASSERT_EQ(a->buffers().rewards, b->buffers().rewards) << t;
     ASSERT_EQ(a->buffers().episode_returns, b->buffers().episode_returns) << t;
   }
+}
+
+// The one-agent fast path against the adapter it replaces: copies wrapped by as_multi_agent()
+// take the general path, and every buffer must agree, auto-resets and time limits included.
+std::unique_ptr<LocalVectorEnv> adapted(const std::string& id, const OptionMap& options, int n) {
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (int i = 0; i < n; ++i) envs.push_back(as_multi_agent(make(id, options)));
+  return std::make_unique<LocalVectorEnv>(std::move(envs), 1);
+}
+
+void expect_same_buffers(const StepBuffers& a, const StepBuffers& b, int t) {
+  ASSERT_EQ(a.observations, b.observations) << t;
+  ASSERT_EQ(a.rewards, b.rewards) << t;
+  ASSERT_EQ(a.active, b.active) << t;
+  ASSERT_EQ(a.terminated, b.terminated) << t;
+  ASSERT_EQ(a.truncated, b.truncated) << t;
+  ASSERT_EQ(a.final_observations, b.final_observations) << t;
+  ASSERT_EQ(a.final_active, b.final_active) << t;
+  ASSERT_EQ(a.episode_returns, b.episode_returns) << t;
+  ASSERT_EQ(a.agent_episode_returns, b.agent_episode_returns) << t;
+  ASSERT_EQ(a.episode_lengths, b.episode_lengths) << t;
+}
+
+TEST(VectorEnv, PlainCopiesStepAsTheOneAgentAdapterDoes) {
+  for (const char* id : {"CartPole-v1", "Pendulum-v1"}) {
+    const OptionMap options{{"max_episode_steps", "40"}};
+    auto fast = LocalVectorEnv::make(id, options, 5, 1);
+    auto slow = adapted(id, options, 5);
+    ASSERT_TRUE(fast->single_agent());
+    EXPECT_EQ(fast->spec().canonical(), slow->spec().canonical());
+    fast->reset(3);
+    slow->reset(3);
+    expect_same_buffers(fast->buffers(), slow->buffers(), -1);
+    const bool discrete = fast->single_agent_spec().action_space.is_discrete();
+    std::vector<std::int64_t> d(5);
+    std::vector<float> c(5);
+    int ended = 0;
+    for (int t = 0; t < 200; ++t) {
+      for (std::size_t i = 0; i < 5; ++i) {
+        d[i] = (t + static_cast<int>(i)) % 2;
+        c[i] = static_cast<float>((t * 3 + static_cast<int>(i)) % 5 - 2);
+      }
+      const ActionBatch batch{
+          discrete ? std::span<const std::int64_t>(d) : std::span<const std::int64_t>(),
+          discrete ? std::span<const float>() : std::span<const float>(c)};
+      fast->step(batch);
+      slow->step(batch);
+      expect_same_buffers(fast->buffers(), slow->buffers(), t);
+      for (int i = 0; i < 5; ++i) ended += fast->buffers().done(i);
+    }
+    EXPECT_GT(ended, 10) << id << ": the trace should cross many auto-resets";
+    // And the snapshots are the same bytes, so either path resumes the other's checkpoint.
+    ByteWriter a, b;
+    fast->save(a);
+    slow->save(b);
+    EXPECT_EQ(std::vector<std::uint8_t>(a.bytes().begin(), a.bytes().end()),
+              std::vector<std::uint8_t>(b.bytes().begin(), b.bytes().end()))
+        << id;
+  }
+}
+
+TEST(VectorEnv, RefusedPlainBatchLeavesEveryCopyUntouched) {
+  auto vec = LocalVectorEnv::make("CartPole-v1", {}, 4, 2);
+  std::vector<std::int64_t> act{0, 1, 1, 0};
+  expect_error(
+      [&] {
+        vec->step({act, {}});
+      },
+      "copy 0: CartPole-v1: step() called without a running episode");
+  vec->reset(1);
+  const auto before = vec->buffers().observations;
+  act[2] = 7;
+  expect_error(
+      [&] {
+        vec->step({act, {}});
+      },
+      "copy 2: CartPole-v1: action 7 is outside Discrete(2)");
+  EXPECT_EQ(vec->buffers().observations, before);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(vec->plain_env(i).elapsed_steps(), 0);
+  expect_error([&] { vec->env(0); }, "CartPole-v1 is a plain env; its copies are plain_env(i)");
+
+  auto pendulum = LocalVectorEnv::make("Pendulum-v1", {}, 3, 1);
+  pendulum->reset(1);
+  std::vector<float> torque{0.0f, 0.0f, std::nanf("")};
+  expect_error(
+      [&] {
+        pendulum->step({{}, torque});
+      },
+      "copy 2: Pendulum-v1: action component 0 is ");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pendulum->plain_env(i).elapsed_steps(), 0);
+}
+
+// --- choosing the thread count ---------------------------------------------------------------
+
+// A plain env whose step costs `rounds` rounds of dependent arithmetic: a known amount of work,
+// not a sleep, so its cost scales with the machine as a simulator's does.
+class BusyEnv final : public Env {
+ public:
+  explicit BusyEnv(int rounds)
+      : Env({"Busy-v0", Space::box(-10.0f, 10.0f, {1}), Space::discrete(2), 50, std::nullopt, 30}),
+        rounds_(rounds) {}
+  std::vector<double> get_state() const override { return {x_}; }
+  void set_state(std::span<const double> state, std::span<float> obs) override {
+    x_ = state[0];
+    obs[0] = static_cast<float>(x_);
+  }
+
+ protected:
+  void reset_impl(std::span<float> obs) override {
+    x_ = rng().uniform(0.0, 1.0);
+    obs[0] = static_cast<float>(x_);
+  }
+  StepResult step_impl(Action action, std::span<float> obs) override {
+    double x = x_;
+    const double push = 1e-7 * static_cast<double>(action.discrete[0]);
+    for (int i = 0; i < rounds_; ++i) x = x * 0.9999999 + push;  // each round waits for the last
+    x_ = x;
+    obs[0] = static_cast<float>(x_);
+    return {x_, false, false};
+  }
+
+ private:
+  int rounds_;
+  double x_ = 0.0;
+};
+
+std::unique_ptr<LocalVectorEnv> busy_vector(int rounds, int threads) {
+  std::vector<std::unique_ptr<Env>> envs;
+  for (int i = 0; i < 8; ++i) envs.push_back(std::make_unique<BusyEnv>(rounds));
+  return std::make_unique<LocalVectorEnv>(std::move(envs), threads);
+}
+
+// Steps through auto's probe (asserting it stays on one thread while it times) and returns the
+// thread count it chose, with the observations of every step.
+int auto_choice(LocalVectorEnv& vec, std::vector<float>* trace = nullptr, bool probing = true) {
+  vec.reset(4);
+  const std::vector<std::int64_t> act{0, 1, 1, 0, 1, 0, 0, 1};
+  for (int t = 0; t < LocalVectorEnv::kProbeSteps + 4; ++t) {
+    if (probing && t < LocalVectorEnv::kProbeSteps) {
+      EXPECT_FALSE(vec.threads_chosen()) << t;
+      EXPECT_EQ(vec.num_threads(), 1) << t;
+    }
+    vec.step({act, {}});
+    if (trace)
+      trace->insert(trace->end(), vec.buffers().observations.begin(),
+                    vec.buffers().observations.end());
+  }
+  EXPECT_TRUE(vec.threads_chosen());
+  return vec.num_threads();
+}
+
+TEST(VectorEnv, AutoThreadsKeepACheapEnvOnOneThread) {
+  // ~10 ns a step: 8 copies are far below one thread's share (kMinThreadShare).
+  EXPECT_EQ(auto_choice(*busy_vector(0, LocalVectorEnv::kAutoThreads)), 1);
+  auto cartpole = LocalVectorEnv::make("CartPole-v1", {}, 8, LocalVectorEnv::kAutoThreads);
+  EXPECT_EQ(auto_choice(*cartpole), 1);
+}
+
+TEST(VectorEnv, AutoThreadsSplitAnExpensiveEnvOverTheCores) {
+  // 400k dependent rounds: ~0.2-1 ms a step on any x86-64 core, 8 copies a batch, so every
+  // thread's share is far above kMinThreadShare and only the cores (and copies) bound the count.
+  const int cores = std::max(1, std::min(8, static_cast<int>(std::thread::hardware_concurrency())));
+  std::vector<float> chosen_trace, serial_trace;
+  auto chosen = busy_vector(400000, LocalVectorEnv::kAutoThreads);
+  EXPECT_EQ(auto_choice(*chosen, &chosen_trace), cores);
+  // And the choice changes nothing but the speed.
+  auto serial = busy_vector(400000, 1);
+  EXPECT_EQ(auto_choice(*serial, &serial_trace, /*probing=*/false), 1);
+  EXPECT_EQ(chosen_trace, serial_trace);
+}
+
+TEST(VectorEnv, NegativeThreadCountIsAnError) {
+  expect_error([] { LocalVectorEnv::make("CartPole-v1", {}, 2, -1); },
+               "CartPole-v1: a vector env needs at least 1 thread (or kAutoThreads), got -1");
 }
 
 // --- a team of agents --------------------------------------------------------------------------

@@ -25,6 +25,16 @@ std::string error_of(const std::function<void()>& body) {
   return "";
 }
 
+// The message of the ProtocolError `body` throws ("" when it throws none; another error escapes).
+std::string protocol_error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const ProtocolError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(Convert, SpacesRoundTrip) {
   envs::Space box = envs::Space::box(-2.0f, 3.0f, {2, 3});
   box.low[4] = -INFINITY;
@@ -131,11 +141,12 @@ TEST(SpecHash, DifferenceNamesTheFields) {
   EXPECT_EQ(spec_difference(cartpole, other),
             "max_episode_steps: expected 500, got 200; action_space: expected Discrete(2), got "
             "Discrete(3)");
-  EXPECT_EQ(spec_difference(cartpole, cartpole), "");
+  EXPECT_EQ(spec_difference(cartpole, cartpole), std::nullopt);
   other = cartpole;
   other.mutable_observation_space()->set_high(0, 5.0f);
-  EXPECT_NE(spec_difference(cartpole, other).find("observation_space: expected Box([-4.8"),
-            std::string::npos);
+  EXPECT_NE(
+      spec_difference(cartpole, other).value_or("").find("observation_space: expected Box([-4.8"),
+      std::string::npos);
 }
 
 // The wire layout of CartPole-v1: a plain env, so its batches take the single-agent form.
@@ -207,7 +218,7 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   envs::StepBuffers into;
   into.resize(4, 1, 4, 0);
   auto error = [&](const wire::StepResponse& msg) {
-    return error_of([&] { read_step(layout, msg, into, "simulator at sim:1"); });
+    return protocol_error_of([&] { read_step(layout, msg, into, "simulator at sim:1"); });
   };
   wire::StepResponse bad = good;
   bad.mutable_observations()->RemoveLast();
@@ -230,7 +241,7 @@ TEST(Convert, BadStepBatchesAreRefusedNamingTheSource) {
   EXPECT_NE(error(bad).find("final_observations"), std::string::npos) << "K follows the flags";
   wire::ResetResponse reset;
   reset.add_observations(1);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(protocol_error_of([&] {
               read_reset(layout, reset, into, "sim");
             }).find("sim sent 1 values in the reset's observations, expected 16"),
             std::string::npos);
@@ -302,24 +313,68 @@ TEST(MultiAgentConvert, ActionsPackInAgentOrderPerDtype) {
       (std::vector<float>{0.5f, -0.5f, 0.25f, 1.0f}));
   std::vector<std::int64_t> d;
   std::vector<float> c;
-  ASSERT_EQ(unpack_actions(layout, 2, request, d, c), "");
+  ASSERT_NO_THROW(unpack_actions(layout, 2, request, d, c));
   EXPECT_EQ(d, discrete);
-  EXPECT_EQ(joint_action_error(spec, 2, std::vector<std::uint8_t>(6, 1), {d, c}), "");
+  const std::vector<std::uint8_t> all_active(6, 1);
+  EXPECT_NO_THROW(check_joint_actions(spec, 2, all_active, {d, c}));
   // Agent c of copy 1 inactive: its MultiDiscrete slot must hold -1, -1.
   std::vector<std::uint8_t> active(6, 1);
   active[5] = 0;
-  EXPECT_EQ(joint_action_error(spec, 2, active, {d, c}),
+  EXPECT_EQ(protocol_error_of([&] {
+              check_joint_actions(spec, 2, active, {d, c});
+            }),
             "copy 1, agent 2 (c) is inactive; its action must be -1 (no action), got 0 at "
             "component 0");
-  EXPECT_EQ(
-      joint_action_error(spec, 2, std::vector<std::uint8_t>(6, 1),
-                         {std::vector<std::int64_t>(discrete.begin(), discrete.end() - 1), c}),
-      "expected 12 discrete action values ([2 copies, 3 agents, 2 per agent]), got 11");
+  EXPECT_EQ(protocol_error_of([&] {
+              check_joint_actions(
+                  spec, 2, all_active,
+                  {std::vector<std::int64_t>(discrete.begin(), discrete.end() - 1), c});
+            }),
+            "expected 12 discrete action values ([2 copies, 3 agents, 2 per agent]), got 11");
+  EXPECT_EQ(protocol_error_of([&] {
+              check_joint_actions(spec, 2, std::vector<std::uint8_t>(5, 1), {d, c});
+            }),
+            "the active mask holds 5 values, expected 6");
   d[11] = 4;
   EXPECT_EQ(
-      joint_action_error(spec, 2, std::vector<std::uint8_t>(6, 1), {d, c}),
+      protocol_error_of([&] {
+        check_joint_actions(spec, 2, all_active, {d, c});
+      }),
       "copy 1, agent 2 (c): discrete action 4 at component 1 is outside MultiDiscrete([2, 4]) "
       "(allowed 0..3)");
+
+  // The request's fields must hold [N, D] discrete and [N, C] continuous values.
+  wire::StepRequest short_request = request;
+  short_request.mutable_continuous_actions()->RemoveLast();
+  EXPECT_EQ(protocol_error_of([&] { unpack_actions(layout, 2, short_request, d, c); }),
+            "expected 4 values in continuous_actions (2 copies x 2 continuous component(s) of the "
+            "agents' action spaces, in agent order), got 3");
+  // read_actions checks the unpacked batch against the masks too: copy 1's agent c is inactive.
+  EXPECT_EQ(protocol_error_of([&] { read_actions(spec, layout, 2, active, request, d, c); }),
+            "copy 1, agent 2 (c) is inactive; its action must be -1 (no action), got 0 at "
+            "component 0");
+  EXPECT_NO_THROW(read_actions(spec, layout, 2, all_active, request, d, c));
+  EXPECT_EQ(d, discrete);
+}
+
+TEST(Convert, ActionsOfAPlainEnvAreReadInTheSingleAgentForm) {
+  const auto env = envs::LocalVectorEnv::make("CartPole-v1", {}, 2, 1);
+  const AgentLayout layout(env->spec());
+  const std::vector<std::uint8_t> active(2, 1);
+  std::vector<std::int64_t> d;
+  std::vector<float> c;
+  wire::StepRequest request;
+  request.add_discrete_actions(1);
+  request.add_discrete_actions(0);
+  ASSERT_NO_THROW(read_actions(env->spec(), layout, 2, active, request, d, c));
+  EXPECT_EQ(d, (std::vector<std::int64_t>{1, 0}));
+  request.set_discrete_actions(1, 2);
+  EXPECT_EQ(protocol_error_of([&] { read_actions(env->spec(), layout, 2, active, request, d, c); }),
+            "the action of copy 1 is 2, outside Discrete(2) (allowed 0..1)");
+  request.add_continuous_actions(0.5f);
+  EXPECT_EQ(protocol_error_of([&] { read_actions(env->spec(), layout, 2, active, request, d, c); }),
+            "the action space Discrete(2) takes discrete_actions (int64); continuous_actions must "
+            "be empty, got 1 values");
 }
 
 // A real step response of a local env, then one fault at a time: the client names each.
@@ -337,7 +392,7 @@ class MultiAgentReadStep : public testing::Test {
     mirror_.resize(2, 2, layout_.padded_obs, layout_.state_dim);
   }
   std::string read(const wire::StepResponse& r) {
-    return error_of([&] { read_step(layout_, r, mirror_, "simulator at test"); });
+    return protocol_error_of([&] { read_step(layout_, r, mirror_, "simulator at test"); });
   }
 
   std::unique_ptr<envs::LocalVectorEnv> env_;

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
+#include "core/error.h"
 #include "envs/vector_env.h"
 #include "server/env_protocol/convert.h"
 #include "server/env_protocol/spec_hash.h"
@@ -160,6 +162,81 @@ TEST_F(ContinuousSessionTest, RefusesNonFiniteActionsAndAcceptsOutOfBoundOnes) {
   expect(step({1, 1}), Code::INVALID_ARGUMENT, "takes continuous_actions (float32)");
   // As in Gymnasium, the env clips an out-of-bound torque (Pendulum's bound is 2).
   EXPECT_TRUE(send(step({}, {5.0f, -5.0f})).ok());
+}
+
+// The service edge: every failure leaves handle() as a status, with the code that says whose
+// fault it is (the client's request, or the server's env) and the text naming it.
+
+// A CartPole vector env whose reset or step throws, as a broken simulator's would; it keeps its
+// own time limit whatever it is asked for.
+class FailingEnv final : public envs::VectorEnv {
+ public:
+  explicit FailingEnv(bool reset_fails)
+      : env_(envs::LocalVectorEnv::make("CartPole-v1", {}, 2, 1)), reset_fails_(reset_fails) {}
+  const envs::MultiAgentSpec& spec() const override { return env_->spec(); }
+  int num_envs() const override { return env_->num_envs(); }
+  void reset(std::uint64_t seed) override {
+    if (reset_fails_) throw Error("the physics blew up");
+    env_->reset(seed);
+  }
+  void step(const envs::ActionBatch&) override { throw Error("the physics blew up"); }
+  const envs::StepBuffers& buffers() const override { return env_->buffers(); }
+
+ private:
+  std::unique_ptr<envs::LocalVectorEnv> env_;
+  bool reset_fails_;
+};
+
+TEST(EnvSessionEdge, MapsEachFailureToTheStatusClientsSee) {
+  bool maker_fails = false, reset_fails = false;
+  const SessionConfig config = make_session_config(
+      [&](int) -> std::unique_ptr<envs::VectorEnv> {
+        if (maker_fails) throw Error("out of licences");
+        return std::make_unique<FailingEnv>(reset_fails);
+      },
+      "test");
+  wire::SessionRequest handshake;
+  handshake.mutable_handshake()->set_protocol_version(kProtocolVersion);
+  wire::SessionRequest reset;
+  reset.mutable_reset()->set_seed(1);
+  wire::SessionRequest step;
+  step.mutable_step()->add_discrete_actions(1);
+  wire::SessionResponse response;
+  auto expect = [&](EnvSession& session, const wire::SessionRequest& r, Code code,
+                    const std::string& message) {
+    const grpc::Status s = session.handle(r, &response);
+    EXPECT_EQ(s.error_code(), code) << describe(s);
+    EXPECT_EQ(s.error_message(), message);
+  };
+
+  maker_fails = true;
+  EnvSession no_env(config);
+  expect(no_env, handshake, Code::INVALID_ARGUMENT,
+         "handshake: cannot make the session's env: out of licences");
+  maker_fails = false;
+
+  EnvSession ignores_limit(config);
+  wire::SessionRequest limited = handshake;
+  limited.mutable_handshake()->set_max_episode_steps(7);
+  expect(ignores_limit, limited, Code::INTERNAL,
+         "handshake: the env ignored the time limit it was asked for");
+
+  reset_fails = true;
+  EnvSession no_reset(config);
+  ASSERT_TRUE(no_reset.handle(handshake, &response).ok());
+  expect(no_reset, reset, Code::INTERNAL, "reset: the env failed: the physics blew up");
+  reset_fails = false;
+
+  EnvSession no_step(config);
+  ASSERT_TRUE(no_step.handle(handshake, &response).ok());
+  ASSERT_TRUE(no_step.handle(reset, &response).ok());
+  // A bad batch is the client's fault (a ProtocolError, named after the request)...
+  expect(no_step, step, Code::INVALID_ARGUMENT,
+         "step: expected 2 values in discrete_actions (2 copies x 1 component(s) of "
+         "Discrete(2)), got 1");
+  // ...a good one that the env fails on is the server's.
+  step.mutable_step()->add_discrete_actions(0);
+  expect(no_step, step, Code::INTERNAL, "step: the env failed: the physics blew up");
 }
 
 // Multi-agent envs.

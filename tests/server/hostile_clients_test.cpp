@@ -315,10 +315,11 @@ TEST(HostileClients, HealthAnswersWithoutTheTokenAndNothingElseDoes) {
 }
 
 TEST(HostileClients, ATokenWithoutTlsOffLoopbackIsWarnedAbout) {
-  EXPECT_EQ(plaintext_token_warning("127.0.0.1:5000", "t", ""), "");
-  EXPECT_EQ(plaintext_token_warning("0.0.0.0:5000", "", ""), "");
-  EXPECT_EQ(plaintext_token_warning("0.0.0.0:5000", "t", "cert.pem"), "");
-  EXPECT_NE(plaintext_token_warning("0.0.0.0:5000", "t", "").find("plain text"), std::string::npos);
+  EXPECT_EQ(plaintext_token_warning("127.0.0.1:5000", "t", ""), std::nullopt);
+  EXPECT_EQ(plaintext_token_warning("0.0.0.0:5000", "", ""), std::nullopt);
+  EXPECT_EQ(plaintext_token_warning("0.0.0.0:5000", "t", "cert.pem"), std::nullopt);
+  EXPECT_NE(plaintext_token_warning("0.0.0.0:5000", "t", "").value_or("").find("plain text"),
+            std::string::npos);
   std::vector<std::string> lines;
   std::mutex mutex;
   EnvServerOptions options;

@@ -1,6 +1,8 @@
 #pragma once
-// Why the rollout gatherer refused an actor's call: a code and a message for the actor. The
-// codes are named after the gRPC status codes the learner service maps them to.
+// Why a server refused a call (the rollout gatherer an actor's, the env session a client's): a
+// code and a message for the caller. The codes are named after the gRPC status codes that
+// to_status (server/transport/transport.h) maps them to at the service edge; this header needs no
+// gRPC.
 
 #include <string>
 
@@ -16,6 +18,8 @@ enum class RefusalCode {
   kOutOfRange,
   kCancelled,
   kDeadlineExceeded,
+  /// The server's own fault (an env that failed), not the caller's.
+  kInternal,
 };
 
 class Refusal : public Error {
