@@ -27,7 +27,8 @@
 namespace trustrl::agents {
 
 /// True when run_policy_update may take the fused path for this learner: ppo.fused_update on,
-/// world == 1, clipping without a KL penalty or target_kl, a Discrete or state-independent Box
+/// world == 1, mode minibatch, clipping without a KL penalty or target_kl, a Discrete or
+/// state-independent Box
 /// policy, and every parameter of `net` inside `optimizer`'s flat buffer.
 bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
                            const TrustRegion& trust_region, const PpoConfig& ppo,

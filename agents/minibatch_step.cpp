@@ -151,6 +151,41 @@ class AutogradStep final : public MinibatchStep {
                 sum_clip_ = torch::zeros({});
 };
 
+// The critic's step of the natural-gradient mode, which moves the policy by a whole-batch step of
+// its own (agents/natural_gradient_step.h): the value loss alone, so the policy's gradients stay
+// zero and Adam leaves the policy's parameters exactly as they are (zero moments, zero step).
+class ValueStep final : public MinibatchStep {
+ public:
+  explicit ValueStep(const StepContext& context) : context_(context) {
+    if (world_size(context.collective) > 1)
+      throw ConfigError(
+          "trust_region.mode natural_gradient does not run on data-parallel learners yet");
+  }
+
+  StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
+    const std::int64_t lo = rows.share_start, m = rows.share_size;
+    const torch::Tensor v_loss =
+        value_loss(context_.ppo, context_.net.value(e.critic_inputs.narrow(0, lo, m)),
+                   e.old_values.narrow(0, lo, m), e.returns.narrow(0, lo, m));
+    context_.optimizer.zero_grad();
+    (context_.ppo.vf_coef * v_loss).backward();
+    context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
+    context_.optimizer.step();
+    torch::NoGradGuard no_grad;
+    sum_v_ += v_loss;
+    return {};
+  }
+
+  LossSums loss_sums() override {
+    const torch::Tensor zero = torch::zeros({});
+    return reduce_sums(context_.collective, zero, sum_v_, zero, zero);
+  }
+
+ private:
+  StepContext context_;
+  torch::Tensor sum_v_ = torch::zeros({});
+};
+
 // A data-parallel learner with more learners than minibatch rows and none of its own: it adds
 // nothing but joins every reduction the others make, so that all learners take the same step.
 class EmptyShareStep final : public MinibatchStep {
@@ -193,6 +228,8 @@ std::string_view minibatch_step_name(MinibatchStepKind kind) {
       return "autograd";
     case MinibatchStepKind::kEmptyShare:
       return "empty share";
+    case MinibatchStepKind::kValue:
+      return "value";
   }
   return "unknown";
 }
@@ -209,6 +246,7 @@ std::int64_t share_size(std::int64_t minibatch, const Collective* collective) {
 }
 
 MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t minibatch) {
+  if (context.trust_region.natural_gradient()) return MinibatchStepKind::kValue;
   if (share_size(minibatch, context.collective) == 0) return MinibatchStepKind::kEmptyShare;
   if (fused_update_eligible(context.net, context.optimizer, context.trust_region, context.ppo,
                             world_size(context.collective)))
@@ -225,6 +263,8 @@ std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,
       return std::make_unique<AutogradStep>(context);
     case MinibatchStepKind::kEmptyShare:
       return std::make_unique<EmptyShareStep>(context);
+    case MinibatchStepKind::kValue:
+      return std::make_unique<ValueStep>(context);
   }
   throw Error("unknown minibatch step kind");
 }

@@ -48,7 +48,9 @@ struct LossSums {
   double policy_loss = 0, value_loss = 0, entropy = 0, clip_fraction = 0;
 };
 
-enum class MinibatchStepKind { kFused, kAutograd, kEmptyShare };
+/// kValue: the critic alone, in trust_region.mode natural_gradient (the policy takes its own
+/// whole-batch step before the epochs).
+enum class MinibatchStepKind { kFused, kAutograd, kEmptyShare, kValue };
 
 std::string_view minibatch_step_name(MinibatchStepKind kind);
 
@@ -78,8 +80,9 @@ class MinibatchStep {
 std::int64_t share_size(std::int64_t minibatch, const Collective* collective);
 std::int64_t share_offset(std::int64_t minibatch, const Collective* collective);
 
-/// The step an update of minibatches of `minibatch` rows takes: fused where
-/// fused_update_eligible, an empty share where this learner gets no rows, autograd otherwise.
+/// The step an update of minibatches of `minibatch` rows takes: the value step in the
+/// natural-gradient mode, else fused where fused_update_eligible, an empty share where this
+/// learner gets no rows, autograd otherwise.
 MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t minibatch);
 
 std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,

@@ -157,15 +157,24 @@ torch::Tensor ActorCriticImpl::value(const torch::Tensor& critic_input) {
   return run(critic_layers_, critic_input).squeeze(-1);
 }
 
+bool ActorCriticImpl::is_critic_parameter(const torch::Tensor& p) const {
+  for (const auto& layer : critic_layers_)
+    if (p.is_same(layer->weight) || p.is_same(layer->bias)) return true;
+  return false;
+}
+
 torch::Tensor ActorCriticImpl::policy_parameter_mask() {
   std::vector<torch::Tensor> parts;
-  for (const auto& p : parameters()) {
-    bool is_critic = false;
-    for (const auto& layer : critic_layers_)
-      is_critic = is_critic || p.is_same(layer->weight) || p.is_same(layer->bias);
-    parts.push_back(torch::full({p.numel()}, is_critic ? 0.0F : 1.0F));
-  }
+  for (const auto& p : parameters())
+    parts.push_back(torch::full({p.numel()}, is_critic_parameter(p) ? 0.0F : 1.0F));
   return torch::cat(parts);
+}
+
+std::vector<torch::Tensor> ActorCriticImpl::policy_parameters() {
+  std::vector<torch::Tensor> policy;
+  for (const auto& p : parameters())
+    if (!is_critic_parameter(p)) policy.push_back(p);
+  return policy;
 }
 
 void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {

@@ -79,9 +79,13 @@ class ActorCriticImpl : public torch::nn::Module {
   /// 1 for each scalar of parameters() that shapes the policy, 0 for the critic's: the KL bound
   /// backtracks only the policy's step (the critic does not move the KL).
   torch::Tensor policy_parameter_mask();
+  /// The parameters that shape the policy (actor layers and log std), in parameters() order:
+  /// the entries of policy_parameter_mask() that are 1.
+  std::vector<torch::Tensor> policy_parameters();
 
  private:
   torch::Tensor run(std::vector<torch::nn::Linear>& layers, torch::Tensor x) const;
+  bool is_critic_parameter(const torch::Tensor& p) const;
 
   NetworkShape shape_;
   NetworkConfig config_;

@@ -6,6 +6,7 @@
 
 #include "agents/kl.h"
 #include "agents/minibatch_step.h"
+#include "agents/natural_gradient_step.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -73,6 +74,18 @@ void UpdateStats::write(MetricRow& row) const {
   row.set("trust/early_stopped", early_stopped ? 1.0 : 0.0);
   row.set("trust/first_ratio", first_ratio);
   row.set("charts/learning_rate", learning_rate);
+  if (natural_gradient) {
+    const NaturalGradient& ng = *natural_gradient;
+    row.set("trust/ng_stepped", ng.stepped);
+    row.set("trust/ng_not_stepped", ng.not_stepped);
+    row.set("trust/ng_refusal", ng.last_refusal);
+    row.set("trust/ng_kl", ng.kl);
+    row.set("trust/cg_iterations", ng.cg_iterations);
+    row.set("trust/cg_residual", ng.cg_residual);
+    row.set("trust/line_search_steps", ng.line_search_steps);
+    row.set("trust/expected_improvement", ng.expected_improvement);
+    row.set("trust/actual_improvement", ng.actual_improvement);
+  }
 }
 
 UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
@@ -106,6 +119,22 @@ UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
     s.early_stopped = s.early_stopped || g.early_stopped;
     s.group_kl.push_back(g.kl_analytic);
     s.samples += g.samples;
+    if (g.natural_gradient) {
+      // Counts add up; the KL is the largest group's (each group has its own bound); the other
+      // measures are weighted like the losses.
+      if (!s.natural_gradient) s.natural_gradient.emplace();
+      UpdateStats::NaturalGradient& ng = *s.natural_gradient;
+      const UpdateStats::NaturalGradient& gn = *g.natural_gradient;
+      ng.stepped += gn.stepped;
+      ng.not_stepped += gn.not_stepped;
+      if (gn.not_stepped) ng.last_refusal = gn.last_refusal;
+      ng.kl = std::max(ng.kl, gn.kl);
+      ng.cg_residual += w * gn.cg_residual;
+      ng.expected_improvement += w * gn.expected_improvement;
+      ng.actual_improvement += w * gn.actual_improvement;
+      ng.cg_iterations = std::max(ng.cg_iterations, gn.cg_iterations);
+      ng.line_search_steps = std::max(ng.line_search_steps, gn.line_search_steps);
+    }
   }
   s.learning_rate = groups.front().learning_rate;
   s.clip_epsilon = groups.front().clip_epsilon;
@@ -145,6 +174,40 @@ EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distr
   e.returns = b.returns.index_select(0, perm);
   if (old_dist) e.old_dist = old_dist->rows(perm);
   return e;
+}
+
+// TRPO's step on the policy (agents/natural_gradient_step.h), advantages normalized over the
+// whole batch where ppo.norm_adv asks; a step the line search refuses leaves the policy as it was.
+UpdateStats::NaturalGradient natural_gradient_policy_step(ActorCriticImpl& net,
+                                                          const TrustRegion& trust_region,
+                                                          const PpoConfig& ppo,
+                                                          const UpdateBatch& b,
+                                                          const Distribution& old_dist) {
+  const TrustRegionConfig& tr = trust_region.config();
+  NaturalGradientConfig config;
+  config.delta = *tr.kl_bound.delta;
+  config.backtrack_coef = tr.kl_bound.backtrack_coef;
+  config.max_backtracks = tr.kl_bound.max_backtracks;
+  config.cg_iters = tr.natural_gradient.cg_iters;
+  config.cg_damping = tr.natural_gradient.cg_damping;
+  config.accept_ratio = tr.natural_gradient.accept_ratio;
+  config.ent_coef = ppo.ent_coef;
+  torch::Tensor adv = b.advantages;
+  if (ppo.norm_adv && b.rows() > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+  const NaturalGradientStats s =
+      natural_gradient_step(net, {b.obs, b.actions, b.old_log_probs, adv}, old_dist, config);
+  UpdateStats::NaturalGradient ng;
+  ng.stepped = s.stepped() ? 1 : 0;
+  ng.not_stepped = s.stepped() ? 0 : 1;
+  ng.last_refusal = static_cast<int>(s.outcome);
+  ng.kl = s.kl;
+  ng.cg_residual = s.cg_residual;
+  ng.cg_iterations = s.cg_iterations;
+  ng.line_search_steps = s.backtracks;
+  ng.expected_improvement = s.expected_improvement;
+  ng.actual_improvement = s.actual_improvement;
+  ng.surrogate = s.surrogate;
+  return ng;
 }
 
 }  // namespace
@@ -190,6 +253,15 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     }
     return trust_region.kl(old_dist, d, log_ratio).mean().item<double>();
   };
+
+  // The natural-gradient mode moves the policy here, on the whole batch; the epochs below then
+  // train the critic alone.
+  if (trust_region.natural_gradient()) {
+    if (collective && collective->world_size() > 1)
+      throw ConfigError(
+          "trust_region.mode natural_gradient does not run on data-parallel learners yet");
+    stats.natural_gradient = natural_gradient_policy_step(net, trust_region, ppo, b, old_dist);
+  }
 
   // One kind of minibatch step for the whole update (agents/minibatch_step.h).
   const StepContext context{net, optimizer, trust_region, ppo, collective};
@@ -247,6 +319,11 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   stats.value_loss = sums.value_loss / n;
   stats.entropy = sums.entropy / n;
   stats.clip_fraction = sums.clip_fraction / n;
+  if (stats.natural_gradient) {  // the epochs trained the critic alone
+    stats.policy_loss = -stats.natural_gradient->surrogate;
+    torch::NoGradGuard no_grad;
+    stats.entropy = old_dist.entropy().mean().item<double>();
+  }
   stats.beta = trust_region.beta();
   return stats;
 }

@@ -1,12 +1,15 @@
 #pragma once
 // The PPO-style update of one actor-critic on one flattened batch, shared by PPO and MAPPO:
-// minibatch epochs reshuffled each epoch, per-minibatch advantage normalization, the trust-region
-// family's loss and hooks, value clipping, entropy bonus, global grad-norm clipping, and the
-// KL(old || new) of the update measured on the whole batch in every form.
+// the policy's natural-gradient step first where trust_region.mode asks for it (then the epochs
+// train the critic alone), minibatch epochs reshuffled each epoch, per-minibatch advantage
+// normalization, the trust-region family's loss and hooks, value clipping, entropy bonus, global
+// grad-norm clipping, and the KL(old || new) of the update measured on the whole batch in every
+// form.
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "agents/collective.h"
@@ -79,6 +82,19 @@ struct UpdateStats {
   std::vector<double> group_kl;
   /// Samples the update used.
   std::int64_t samples = 0;
+  /// trust_region.mode natural_gradient: what its policy step measured (written as trust/ng_*,
+  /// trust/cg_*, trust/line_search_steps; with agent groups, summed as combine() says).
+  struct NaturalGradient {
+    /// Groups whose step was taken / not taken (1 and 0 for one policy).
+    int stepped = 0, not_stepped = 0;
+    /// Why the last group that took no step took none (natural_gradient_outcome_name's number).
+    int last_refusal = 0;
+    double kl = 0, cg_residual = 0, expected_improvement = 0, actual_improvement = 0;
+    /// The surrogate before the step (reported as -losses/policy_loss).
+    double surrogate = 0;
+    int cg_iterations = 0, line_search_steps = 0;
+  };
+  std::optional<NaturalGradient> natural_gradient;
 
   void write(MetricRow& row) const;
   /// Averages groups' stats weighted by their samples (KL per group kept in group_kl).

@@ -11,6 +11,7 @@
 #include "agents/env_actor.h"
 #include "agents/kernel_path.h"
 #include "agents/mappo.h"
+#include "agents/natural_gradient_step.h"
 #include "agents/ppo.h"
 #include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
@@ -453,14 +454,11 @@ void Trainer::checkpoint() {
   last_checkpoint_update_ = counters_.update;
 }
 
-void Trainer::undo_update(const std::vector<std::uint8_t>& before,
-                          const std::optional<std::string>& broken, std::int64_t& in_a_row) {
+void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::string& what,
+                          std::int64_t& in_a_row) {
   ByteReader r(before, "the learner state before update " + std::to_string(counters_.update + 1));
   learner_->load(r);
   ++in_a_row;
-  const std::string what = "update " + std::to_string(counters_.update + 1) +
-                           " left a non-finite parameter (" +
-                           broken.value_or("on another learner rank") + ")";
   if (in_a_row >= config_.run.max_rollbacks)
     throw Error(
         what + "; that is " + std::to_string(in_a_row) +
@@ -499,11 +497,24 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
         1.0 - static_cast<double>(counters_.update) / static_cast<double>(num_updates);
     ByteWriter before;  // the learner as it was, to undo an update that breaks it
     learner_->save(before);
-    const UpdateStats stats = learner_->update(rollout, progress_remaining);
+    UpdateStats stats;
+    try {
+      stats = learner_->update(rollout, progress_remaining);
+    } catch (const NonFiniteStepError& e) {  // natural_gradient mode only, one learner
+      undo_update(before.take(),
+                  "update " + std::to_string(counters_.update + 1) +
+                      " met a non-finite quantity (" + e.what() + ")",
+                  rollbacks_in_a_row);
+      continue;
+    }
     PolicySnapshot snapshot = learner_->snapshot();
     const std::optional<std::string> broken = non_finite_parameter(snapshot);
     if (collective ? collective->any(broken.has_value()) : broken.has_value()) {
-      undo_update(before.take(), broken, rollbacks_in_a_row);
+      undo_update(before.take(),
+                  "update " + std::to_string(counters_.update + 1) +
+                      " left a non-finite parameter (" +
+                      broken.value_or("on another learner rank") + ")",
+                  rollbacks_in_a_row);
       continue;
     }
     rollbacks_in_a_row = 0;

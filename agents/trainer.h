@@ -137,10 +137,10 @@ class Trainer {
   int rank() const { return options_.collective ? options_.collective->rank() : 0; }
   int world_size() const { return options_.collective ? options_.collective->world_size() : 1; }
   // Puts the learner back to `before` (its saved state) after an update that left a non-finite
-  // parameter; throws Error once more than run.max_rollbacks happened in a row.
-  // `broken` names the parameter; none when only another rank's is broken.
-  void undo_update(const std::vector<std::uint8_t>& before,
-                   const std::optional<std::string>& broken, std::int64_t& in_a_row);
+  // parameter or met a non-finite quantity (`what` says which, naming the update); throws Error
+  // once more than run.max_rollbacks happened in a row.
+  void undo_update(const std::vector<std::uint8_t>& before, const std::string& what,
+                   std::int64_t& in_a_row);
   // Rank 0 sends the counters and learner state; the others receive them.
   void share_state();
 

@@ -22,7 +22,24 @@ void TrustRegionConfig::KlBound::visit(ConfigVisitor& v) {
           "backtracking steps before falling back to the old policy", Bounds::at_least(1));
 }
 
+void TrustRegionConfig::NaturalGradient::visit(ConfigVisitor& v) {
+  v.field("cg_iters", cg_iters, "conjugate-gradient iterations solving F s = g",
+          Bounds::at_least(1));
+  v.field("cg_damping", cg_damping, "added to the Fisher's diagonal (F + cg_damping I)",
+          Bounds::positive());
+  v.field("accept_ratio", accept_ratio,
+          "least actual / expected surrogate improvement a line-search step must show",
+          Bounds::closed(0, 1));
+}
+
 void TrustRegionConfig::visit(ConfigVisitor& v) {
+  v.choice("mode", mode,
+           {{"minibatch", TrustRegionMode::kMinibatch},
+            {"natural_gradient", TrustRegionMode::kNaturalGradient}},
+           "policy step: PPO's minibatch epochs, or TRPO's natural gradient bounded by "
+           "kl_bound.delta");
+  v.section("natural_gradient", natural_gradient,
+            "TRPO's step (mode natural_gradient): conjugate gradient and line search");
   v.field("clip", clip, "clip epsilon of the surrogate ratio; null turns clipping off",
           Bounds{0, 1, true, true});
   v.field("clip_anneal", clip_anneal, "anneal the clip epsilon linearly to 0 over training");
@@ -42,6 +59,21 @@ void TrustRegionConfig::visit(ConfigVisitor& v) {
 }
 
 void TrustRegionConfig::validate() const {
+  if (mode == TrustRegionMode::kNaturalGradient) {
+    if (!kl_bound.delta)
+      throw ConfigError(
+          "trust_region.mode natural_gradient needs trust_region.kl_bound.delta, the KL bound of "
+          "its step");
+    if (clip || kl_penalty.enabled || target_kl)
+      throw ConfigError(
+          "trust_region.mode natural_gradient takes no minibatch trust region: set "
+          "trust_region.clip to null, trust_region.kl_penalty.enabled to false and "
+          "trust_region.target_kl to null");
+    if (kl_measure != KlMeasure::kAnalytic)
+      throw ConfigError(
+          "trust_region.mode natural_gradient bounds the analytic KL (the one its Fisher is the "
+          "Hessian of): set trust_region.kl_measure to analytic");
+  }
   if (!clip && !kl_penalty.enabled && !kl_bound.delta)
     throw ConfigError(
         "trust_region: no trust region is on (trust_region.clip is null, "

@@ -8,6 +8,8 @@
 //               parameters back along the line toward the old ones (backtracking, as TRPO's
 //               line search does).
 // The learner loop calls the same hooks whatever is configured; the modes combine freely.
+// mode: natural_gradient replaces the minibatch epochs of the policy by TRPO's whole-batch step
+// (agents/natural_gradient_step.h) bounded by kl_bound.delta; the critic keeps PPO's epochs.
 
 #include <torch/torch.h>
 
@@ -24,8 +26,19 @@ namespace trustrl::agents {
 /// Which KL number drives penalties, early stops and bounds.
 enum class KlMeasure { kAnalytic, kK1, kK2, kK3 };
 enum class KlCheck { kMinibatch, kEpoch };
+/// How the policy steps: PPO's minibatch epochs of the surrogate, or TRPO's natural gradient.
+enum class TrustRegionMode { kMinibatch, kNaturalGradient };
 
 struct TrustRegionConfig {
+  TrustRegionMode mode = TrustRegionMode::kMinibatch;
+  /// TRPO's step; its bound, shrink factor and tries are kl_bound's delta, backtrack_coef and
+  /// max_backtracks.
+  struct NaturalGradient {
+    std::int64_t cg_iters = 10;
+    double cg_damping = 0.1;
+    double accept_ratio = 0.1;
+    void visit(ConfigVisitor& v);
+  } natural_gradient;
   /// Clip epsilon; null turns clipping off.
   std::optional<double> clip = 0.2;
   bool clip_anneal = false;
@@ -88,6 +101,7 @@ class TrustRegion {
                     const torch::Tensor& old_params, const torch::Tensor& new_params,
                     const std::function<double()>& measure_kl) const;
   bool has_bound() const { return config_.kl_bound.delta.has_value(); }
+  bool natural_gradient() const { return config_.mode == TrustRegionMode::kNaturalGradient; }
 
   /// Adapts beta from the update's final KL (adaptive kl_penalty only).
   void end_update(double batch_kl);

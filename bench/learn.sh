@@ -2,7 +2,8 @@
 # One learning-target run: train CONFIG with a trust-region MODE and SEED, then evaluate the final
 # policy over 100 deterministic episodes. Appends a CSV row to bench/results/learning.csv:
 #   config,mode,seed,return_mean,return_std,env_steps,wall_seconds,sps
-# Usage: bench/learn.sh configs/ppo_lunarlander.yaml clip|kl_penalty|kl_bound SEED [--set k=v ...]
+# Usage: bench/learn.sh configs/ppo_lunarlander.yaml clip|kl_penalty|kl_bound|natural_gradient SEED
+#        [--set k=v ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=$1 mode=$2 seed=$3
@@ -16,7 +17,11 @@ case "$mode" in
   # The hard bound alone, with TRPO's usual delta (sb3-contrib TRPO target_kl 0.01).
   kl_bound) mode_args=(--set trust_region.clip=null --set trust_region.clip_anneal=false
                        --set trust_region.kl_bound.delta=0.01) ;;
-  *) echo "unknown mode $mode (clip, kl_penalty, kl_bound)" >&2; exit 2 ;;
+  # TRPO's natural-gradient step (docs/TRUST_REGIONS.md); meant for the configs/trpo_*.yaml, which
+  # already say so (on a ppo_*.yaml it keeps PPO's critic settings and entropy bonus).
+  natural_gradient) mode_args=(--set trust_region.mode=natural_gradient --set trust_region.clip=null
+                               --set trust_region.clip_anneal=false --set trust_region.kl_bound.delta=0.01) ;;
+  *) echo "unknown mode $mode (clip, kl_penalty, kl_bound, natural_gradient)" >&2; exit 2 ;;
 esac
 name=$(basename "$config" .yaml)
 run=runs/bench/$name-$mode-s$seed

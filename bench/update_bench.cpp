@@ -1,10 +1,13 @@
 // Microbenchmarks of the learner and actor hot paths (Google Benchmark): one PPO minibatch step
-// (forward, backward, Adam on the flat buffer) and the actor's plain-C++ inference, for the
-// network sizes of the built-in configs. docs/BENCHMARKS.md quotes them.
+// (forward, backward, Adam on the flat buffer), the natural-gradient step and its Fisher-vector
+// product, and the actor's plain-C++ inference, for the network sizes of the built-in configs.
+// docs/BENCHMARKS.md quotes them.
 
 #include <benchmark/benchmark.h>
 
+#include "agents/fisher_vector_product.h"
 #include "agents/inference.h"
+#include "agents/natural_gradient_step.h"
 #include "agents/network.h"
 #include "agents/policy_update.h"
 #include "agents/threads.h"
@@ -48,6 +51,58 @@ void BM_PpoMinibatchStep(benchmark::State& state) {
 BENCHMARK(BM_PpoMinibatchStep)
     ->ArgsProduct({{4}, {2}, {128}, {1, 0}})
     ->ArgsProduct({{8, 24}, {4}, {64}, {1, 0}})
+    ->Unit(benchmark::kMillisecond);
+
+// trust_region.mode natural_gradient: one Fisher-vector product, and one whole policy step (the
+// surrogate's gradient, 15 CG iterations, the line search) on a batch of `rows`, Discrete
+// actions, the default 64x64 tanh actor.
+struct NaturalGradientProblem {
+  ActorCritic net;
+  NaturalGradientBatch batch;
+  Distribution old_dist;
+  NaturalGradientProblem(int obs, int actions, int rows)
+      : net((
+            torch::manual_seed(0),
+            ActorCritic(NetworkShape{obs, obs, envs::Space::discrete(actions)}, NetworkConfig{}))) {
+    batch.obs = torch::randn({rows, obs});
+    batch.actions = torch::randint(actions, {rows, 1}, torch::kInt64);
+    batch.advantages = torch::randn({rows});
+    torch::NoGradGuard no_grad;
+    old_dist = net->distribution(batch.obs).detach();
+    batch.old_log_probs = old_dist.log_prob(batch.actions);
+  }
+};
+
+void BM_FisherVectorProduct(benchmark::State& state) {
+  set_compute_threads(1);
+  NaturalGradientProblem p(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+                           static_cast<int>(state.range(2)));
+  const FisherVectorProduct fvp(*p.net, p.batch.obs, 0.1);
+  const torch::Tensor v = torch::randn({fvp.size()});
+  for (auto _ : state) benchmark::DoNotOptimize(fvp(v).data_ptr<float>());
+  state.SetItemsProcessed(state.iterations());  // items: products
+}
+BENCHMARK(BM_FisherVectorProduct)
+    ->Args({8, 4, 1024})
+    ->Args({8, 4, 4096})
+    ->Unit(benchmark::kMillisecond);
+
+void BM_NaturalGradientStep(benchmark::State& state) {
+  set_compute_threads(1);
+  NaturalGradientProblem p(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+                           static_cast<int>(state.range(2)));
+  NaturalGradientConfig config;
+  config.cg_iters = 15;
+  const torch::Tensor start = flat_policy_parameters(*p.net);
+  for (auto _ : state) {
+    set_flat_policy_parameters(*p.net, start);  // every iteration steps from the same policy
+    benchmark::DoNotOptimize(natural_gradient_step(*p.net, p.batch, p.old_dist, config).kl);
+  }
+  state.SetItemsProcessed(state.iterations());  // items: whole policy steps
+}
+BENCHMARK(BM_NaturalGradientStep)
+    ->Args({8, 4, 1024})
+    ->Args({8, 4, 4096})
     ->Unit(benchmark::kMillisecond);
 
 void BM_ActorInference(benchmark::State& state) {

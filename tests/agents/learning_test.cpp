@@ -168,6 +168,27 @@ TEST(TrustRegionLearning, KlBoundHoldsOnEveryUpdate) {
   }
 }
 
+// TRPO (trust_region.mode natural_gradient, configs/trpo_cartpole.yaml): the line search keeps
+// every update's KL(old || new) within delta, on every seed, and the policy learns.
+TEST(TrustRegionLearning, NaturalGradientHoldsTheBoundOnEveryUpdate) {
+  const double delta = 0.01;
+  std::vector<Outcome> runs;
+  for (int seed : {1, 2, 3})
+    runs.push_back(train("trpo_cartpole.yaml", {"seed=" + std::to_string(seed)},
+                         "trpo" + std::to_string(seed)));
+  expect_most_seeds_solve(runs);
+  for (const Outcome& o : runs) {
+    int stepped = 0;
+    for (const auto& row : o.rows) {
+      EXPECT_LE(row.at("kl/analytic"), delta) << "update " << row.at("update");
+      EXPECT_LE(row.at("trust/ng_kl"), delta) << "update " << row.at("update");
+      stepped += row.at("trust/ng_stepped") > 0;
+    }
+    // Most updates find a step; a mode that never moved the policy could not learn either.
+    EXPECT_GT(stepped, static_cast<int>(o.rows.size()) / 2);
+  }
+}
+
 TEST(TrustRegionLearning, ClipWithEpochCheck) {
   expect_most_seeds_solve(train_seeds(
       {"trust_region.target_kl=0.02", "trust_region.target_kl_check=epoch"}, "epochcheck"));

@@ -176,5 +176,47 @@ run: {tensorboard: false}
   fs::remove_all(b);
 }
 
+// trust_region.mode natural_gradient under MAPPO: one TRPO step per agent group, each group's
+// KL within delta on every update, and the run resumes exactly.
+TEST(Mappo, NaturalGradientStepsEachGroupWithinTheBound) {
+  const double delta = 0.005;
+  const TrainConfig config = parse_train_config(R"(
+algo: mappo
+seed: 3
+total_steps: 3200
+env: {id: simple_speaker_listener_v4, num_envs: 16}
+ppo: {num_steps: 25, num_minibatches: 2, update_epochs: 2, value_norm: true, ent_coef: 0}
+trust_region:
+  mode: natural_gradient
+  clip: null
+  kl_bound: {delta: 0.005, backtrack_coef: 0.8}
+run: {tensorboard: false}
+)");
+  const fs::path a =
+      fs::temp_directory_path() / ("trustrl_mappo_ng_a_" + std::to_string(::getpid()));
+  const fs::path b =
+      fs::temp_directory_path() / ("trustrl_mappo_ng_b_" + std::to_string(::getpid()));
+  fs::remove_all(a);
+  fs::remove_all(b);
+  Trainer::start(config, a, quiet())->run();
+  Trainer::start(config, b, quiet())->run(3);
+  Trainer::resume(RunDir::open(b), quiet())->run();
+  const auto rows = testing::MetricsTable::read(a / "metrics.csv").numeric_rows();
+  ASSERT_EQ(rows.size(), 8u);
+  int stepped = 0;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("trust/ng_stepped") + row.at("trust/ng_not_stepped"), 2.0);
+    EXPECT_LE(row.at("kl/group_0"), delta) << "update " << row.at("update");
+    EXPECT_LE(row.at("kl/group_1"), delta) << "update " << row.at("update");
+    EXPECT_LE(row.at("trust/ng_kl"), delta) << "update " << row.at("update");
+    stepped += static_cast<int>(row.at("trust/ng_stepped"));
+  }
+  EXPECT_GT(stepped, 8) << "most groups' steps should be taken";
+  EXPECT_EQ(testing::MetricsTable::read(a / "metrics.csv").without_clock(),
+            testing::MetricsTable::read(b / "metrics.csv").without_clock());
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 }  // namespace
 }  // namespace trustrl::agents

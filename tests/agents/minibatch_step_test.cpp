@@ -46,6 +46,9 @@ enum class Route {
   kFusedMatchesAutograd,
   // Not eligible for the fused step: run_policy_update takes autograd even with fused_update on.
   kNotEligible,
+  // trust_region.mode natural_gradient: the policy takes a whole-batch step and the epochs the
+  // value step, whatever fused_update says (fused_update_eligible refuses it).
+  kNaturalGradient,
 };
 
 struct KeyCase {
@@ -123,6 +126,26 @@ const std::vector<KeyCase>& key_cases() {
        "k1",
        Route::kFusedMatchesAutograd,
        {"trust_region.kl_bound.delta=0.00002"}},
+      // The natural-gradient mode: no minibatch step of the policy at all.
+      {"trust_region.mode",
+       "natural_gradient",
+       Route::kNaturalGradient,
+       {"trust_region.clip=null", "trust_region.kl_bound.delta=0.01"}},
+      {"trust_region.natural_gradient.cg_iters",
+       "3",
+       Route::kNaturalGradient,
+       {"trust_region.mode=natural_gradient", "trust_region.clip=null",
+        "trust_region.kl_bound.delta=0.01"}},
+      {"trust_region.natural_gradient.cg_damping",
+       "0.5",
+       Route::kNaturalGradient,
+       {"trust_region.mode=natural_gradient", "trust_region.clip=null",
+        "trust_region.kl_bound.delta=0.01"}},
+      {"trust_region.natural_gradient.accept_ratio",
+       "0.5",
+       Route::kNaturalGradient,
+       {"trust_region.mode=natural_gradient", "trust_region.clip=null",
+        "trust_region.kl_bound.delta=0.01"}},
   };
   return cases;
 }
@@ -202,11 +225,14 @@ TEST_P(MinibatchStepGuard, FusedGivesAutogradsResultOrIsNotEligible) {
     SCOPED_TRACE(space.is_discrete() ? "Categorical" : "DiagGaussian");
     const Outcome a = update(space, config, fused_on);
     const Outcome b = update(space, config, /*fused_update=*/false);
-    ASSERT_EQ(b.kind, MinibatchStepKind::kAutograd);
+    const MinibatchStepKind unfused = c.route == Route::kNaturalGradient
+                                          ? MinibatchStepKind::kValue
+                                          : MinibatchStepKind::kAutograd;
+    ASSERT_EQ(b.kind, unfused) << minibatch_step_name(b.kind);
     const double moved = (b.after - b.before).abs().max().item<double>();
     EXPECT_GT(moved, 1e-4) << "the update did nothing to compare";
-    if (c.route == Route::kNotEligible) {
-      EXPECT_EQ(a.kind, MinibatchStepKind::kAutograd) << minibatch_step_name(a.kind);
+    if (c.route != Route::kFusedMatchesAutograd) {
+      EXPECT_EQ(a.kind, unfused) << minibatch_step_name(a.kind);
       // The same path twice: the same bits, which the fused step (float rounding apart) is not.
       EXPECT_TRUE(torch::equal(a.after, b.after));
       EXPECT_EQ(a.stats.policy_loss, b.stats.policy_loss);

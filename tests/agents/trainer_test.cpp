@@ -448,6 +448,46 @@ TEST(Trainer, RepeatedBrokenUpdatesStopTheRunWithAnError) {
   fs::remove_all(dir);
 }
 
+// trust_region.mode natural_gradient: a poisoned batch makes the step's surrogate overflow; the
+// update is undone and logged naming the update and the quantity, and the run goes on; in a row,
+// it stops the run with that message.
+TEST(Trainer, ANonFiniteNaturalGradientStepIsRolledBackNamingTheQuantity) {
+  TrainConfig config = small_config();
+  config.trust_region.mode = TrustRegionMode::kNaturalGradient;
+  config.trust_region.clip.reset();
+  config.trust_region.clip_anneal = false;
+  config.trust_region.kl_penalty.enabled = false;
+  config.total_steps = 8 * config.batch_steps();
+  config.validate();
+  {
+    const fs::path dir = fresh_dir("ng_rollback");
+    auto t =
+        Trainer::start(config, dir, poisoning([](int batch) { return batch == 3 || batch == 4; }));
+    t->run();
+    EXPECT_TRUE(t->finished());
+    EXPECT_EQ(t->counters().update, 8);
+    EXPECT_EQ(count_lines_with(dir / "train.log", "update 3 met a non-finite quantity"), 2);
+    EXPECT_EQ(count_lines_with(dir / "train.log", "surrogate"), 2);
+    EXPECT_EQ(count_lines_with(dir / "train.log", "rolled back"), 2);
+    t.reset();
+    fs::remove_all(dir);
+  }
+  const fs::path dir = fresh_dir("ng_rollback_stop");
+  config.run.max_rollbacks = 2;
+  auto t = Trainer::start(config, dir, poisoning([](int batch) { return batch >= 3; }));
+  try {
+    t->run();
+    ADD_FAILURE() << "the run went on with broken updates";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("update 3 met a non-finite quantity"), std::string::npos) << message;
+    EXPECT_NE(message.find("surrogate"), std::string::npos) << message;
+  }
+  EXPECT_EQ(t->counters().update, 2);
+  t.reset();
+  fs::remove_all(dir);
+}
+
 TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
   const fs::path dir = fresh_dir("emfile");
   auto t = Trainer::start(small_config(), dir, quiet());

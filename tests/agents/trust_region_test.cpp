@@ -115,5 +115,28 @@ TEST(TrustRegion, MeaninglessCombinationsAreRefused) {
   EXPECT_THROW(TrustRegion{anneal}, ConfigError);
 }
 
+TEST(TrustRegion, NaturalGradientNeedsABoundAndNoMinibatchTrustRegion) {
+  TrustRegionConfig ok;
+  ok.mode = TrustRegionMode::kNaturalGradient;
+  ok.clip.reset();
+  ok.kl_bound.delta = 0.01;
+  EXPECT_TRUE(TrustRegion(ok).natural_gradient());
+  auto refused = [&](auto change, const std::string& names) {
+    TrustRegionConfig c = ok;
+    change(c);
+    try {
+      TrustRegion tr(c);
+      FAIL() << "accepted; expected a refusal naming " << names;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+    }
+  };
+  refused([](TrustRegionConfig& c) { c.kl_bound.delta.reset(); }, "trust_region.kl_bound.delta");
+  refused([](TrustRegionConfig& c) { c.clip = 0.2; }, "trust_region.clip");
+  refused([](TrustRegionConfig& c) { c.kl_penalty.enabled = true; }, "kl_penalty");
+  refused([](TrustRegionConfig& c) { c.target_kl = 0.01; }, "target_kl");
+  refused([](TrustRegionConfig& c) { c.kl_measure = KlMeasure::kK3; }, "kl_measure");
+}
+
 }  // namespace
 }  // namespace trustrl::agents

@@ -1,0 +1,150 @@
+#include "agents/fisher_vector_product.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ostream>
+#include <string>
+
+#include "core/error.h"
+
+namespace trustrl::agents {
+namespace {
+
+struct Head {
+  std::string name;
+  envs::Space space;
+  bool gsde = false;
+};
+
+std::vector<Head> heads() {
+  return {{"categorical", envs::Space::discrete(3)},
+          {"multi_categorical", envs::Space::multi_discrete({2, 3})},
+          {"diag_gaussian", envs::Space::box(-1, 1, {2})},
+          {"gsde", envs::Space::box(-1, 1, {2}), true}};
+}
+
+// A tiny actor (3 inputs, 4 hidden, the head) in double precision, its log std moved off its
+// initial value so that the Gaussian Fisher's two blocks differ.
+ActorCritic tiny_net(const Head& head) {
+  torch::manual_seed(3);
+  NetworkConfig config;
+  config.actor_hidden = {4};
+  config.critic_hidden = {2};
+  config.ortho_init = false;  // the default init's 0.01 head gain would make F nearly zero
+  config.gsde = head.gsde;
+  ActorCritic net(NetworkShape{3, 3, head.space}, config);
+  net->to(torch::kFloat64);
+  if (net->log_std().defined()) {
+    torch::NoGradGuard no_grad;
+    net->log_std().copy_(0.3 * torch::randn(net->log_std().sizes(), torch::kFloat64));
+  }
+  return net;
+}
+
+torch::Tensor row_jacobian(const torch::Tensor& outputs, std::int64_t row,
+                           const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> rows;
+  for (std::int64_t j = 0; j < outputs.size(1); ++j)
+    rows.push_back(flat_gradient(outputs[row][j], parameters, false, /*retain_graph=*/true));
+  return torch::stack(rows);
+}
+
+// The Fisher built explicitly, mean over rows of J^T M J, from its definition
+// E_a[grad log pi(a) grad log pi(a)^T] rather than from the KL: for (Multi)Categorical heads J is
+// the Jacobian of the per-class log-probabilities and M = diag(p) (independent components have
+// no cross terms); for Gaussian heads J is that of (mean, log std) and M = diag(1/sigma^2, 2).
+torch::Tensor explicit_fisher(ActorCriticImpl& net, const torch::Tensor& obs) {
+  const auto parameters = net.policy_parameters();
+  const Distribution d = net.distribution(obs);
+  const std::int64_t n = flat_policy_parameters(net).numel();
+  torch::Tensor fisher = torch::zeros({n, n}, torch::kFloat64);
+  for (std::int64_t i = 0; i < obs.size(0); ++i) {
+    torch::Tensor jacobian, m;
+    if (d.kind() == DistributionKind::kDiagGaussian) {
+      jacobian = torch::cat(
+          {row_jacobian(d.mean(), i, parameters), row_jacobian(d.log_std(), i, parameters)});
+      m = torch::cat({torch::exp(-2 * d.log_std()[i]).detach(),
+                      torch::full({d.log_std().size(1)}, 2.0, torch::kFloat64)});
+    } else {
+      jacobian = row_jacobian(d.log_probs(), i, parameters);
+      m = torch::exp(d.log_probs()[i]).detach();
+    }
+    fisher += jacobian.t().matmul(m.unsqueeze(1) * jacobian);
+  }
+  return fisher / static_cast<double>(obs.size(0));
+}
+
+torch::Tensor fisher_from_products(const FisherVectorProduct& fvp) {
+  const torch::Tensor eye = torch::eye(fvp.size(), torch::kFloat64);
+  std::vector<torch::Tensor> columns;
+  for (std::int64_t j = 0; j < fvp.size(); ++j) columns.push_back(fvp(eye[j]));
+  return torch::stack(columns, 1);
+}
+
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return (got - want).norm().item<double>() / want.norm().item<double>();
+}
+
+void PrintTo(const Head& h, std::ostream* os) { *os << h.name; }
+
+class FisherVectorProductHeads : public ::testing::TestWithParam<Head> {};
+
+TEST_P(FisherVectorProductHeads, MatchesTheFisherBuiltExplicitly) {
+  ActorCritic net = tiny_net(GetParam());
+  torch::manual_seed(4);
+  const torch::Tensor obs = torch::randn({5, 3}, torch::kFloat64);
+  const torch::Tensor want = explicit_fisher(*net, obs);
+  ASSERT_GT(want.norm().item<double>(), 1e-3) << "a Fisher near zero tests nothing";
+
+  const FisherVectorProduct fvp(*net, obs, /*damping=*/0.0);
+  ASSERT_EQ(fvp.size(), want.size(0));
+  EXPECT_LT(relative_error(fisher_from_products(fvp), want), 1e-5);
+  const torch::Tensor v = torch::randn({fvp.size()}, torch::kFloat64);
+  EXPECT_LT(relative_error(fvp(v), want.matmul(v)), 1e-5);
+}
+
+TEST_P(FisherVectorProductHeads, AddsDampingTimesTheVector) {
+  ActorCritic net = tiny_net(GetParam());
+  const torch::Tensor obs = torch::randn({4, 3}, torch::kFloat64);
+  const FisherVectorProduct plain(*net, obs, 0.0), damped(*net, obs, 0.1);
+  const torch::Tensor v = torch::randn({plain.size()}, torch::kFloat64);
+  EXPECT_LT(relative_error(damped(v), plain(v) + 0.1 * v), 1e-12);
+}
+
+TEST_P(FisherVectorProductHeads, IsSymmetricPositiveSemidefinite) {
+  ActorCritic net = tiny_net(GetParam());
+  const torch::Tensor obs = torch::randn({6, 3}, torch::kFloat64);
+  const torch::Tensor f = fisher_from_products(FisherVectorProduct(*net, obs, 0.0));
+  EXPECT_LT(relative_error(f.t(), f), 1e-10);
+  EXPECT_GT(torch::linalg_eigvalsh(f).min().item<double>(), -1e-10 * f.norm().item<double>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Heads, FisherVectorProductHeads, ::testing::ValuesIn(heads()),
+                         [](const ::testing::TestParamInfo<Head>& head) {
+                           return head.param.name;
+                         });
+
+TEST(FisherVectorProduct, ReadsOnlyThePolicysParameters) {
+  ActorCritic net = tiny_net(heads()[2]);
+  std::int64_t policy = 0;
+  for (const auto& layer : net->actor_layers())
+    policy += layer->weight.numel() + layer->bias.numel();
+  policy += net->log_std().numel();
+  const FisherVectorProduct fvp(*net, torch::randn({3, 3}, torch::kFloat64), 0.0);
+  EXPECT_EQ(fvp.size(), policy);
+  EXPECT_THROW(fvp(torch::zeros({policy + 1}, torch::kFloat64)), Error);
+}
+
+TEST(FisherVectorProduct, SetFlatPolicyParametersLeavesTheCriticAlone) {
+  ActorCritic net = tiny_net(heads()[0]);
+  const torch::Tensor critic_before = net->critic_layers()[0]->weight.detach().clone();
+  const torch::Tensor policy = flat_policy_parameters(*net);
+  set_flat_policy_parameters(*net, policy + 1.0);
+  EXPECT_TRUE(torch::allclose(flat_policy_parameters(*net), policy + 1.0));
+  EXPECT_TRUE(torch::equal(net->critic_layers()[0]->weight.detach(), critic_before));
+  EXPECT_THROW(set_flat_policy_parameters(*net, torch::zeros({policy.numel() - 1})), Error);
+}
+
+}  // namespace
+}  // namespace trustrl::agents
