@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Markdown tables from bench/results/*.csv, for docs/BENCHMARKS.md.
 
-Usage: python3 bench/summarize.py            (learning targets and multi-agent results)
+Usage: python3 bench/summarize.py [learning|trpo|marl]   (default: all of them)
 """
 import csv
 import os
@@ -60,6 +60,64 @@ def learning():
             print(f"| {env} | {budget} | {bar} | {zoo} | {mode} | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
 
 
+# TRPO (trust_region.mode natural_gradient, configs/trpo_*.yaml): the bars at two budgets. The
+# zoo's budget and sb3-contrib TRPO's score there (rl-baselines3-zoo benchmark.md, one seed, v2
+# ids for the LunarLanders; its LunarLanderContinuous row was trained for 200k although trpo.yml
+# now says 100k), and the budget and bar of the PPO table above.
+TRPO_BARS = {
+    "trpo_cartpole": [("CartPole-v1", 100_000, 500.0, "sb3-contrib")],
+    "trpo_acrobot": [("Acrobot-v1", 100_000, -83.114, "sb3-contrib"),
+                     ("Acrobot-v1", 1_000_000, -100, "issue bar")],
+    "trpo_mountaincar": [("MountainCar-v0", 100_000, -107.278, "sb3-contrib"),
+                         ("MountainCar-v0", 1_000_000, -115, "issue bar")],
+    "trpo_pendulum": [("Pendulum-v1", 100_000, -174.631, "sb3-contrib"),
+                      ("Pendulum-v1", 200_000, -250, "issue bar")],
+    "trpo_mountaincar_continuous": [("MountainCarContinuous-v0", 50_000, 92.489, "sb3-contrib")],
+    "trpo_lunarlander": [("LunarLander-v3", 200_000, 133.166, "sb3-contrib, v2"),
+                         ("LunarLander-v3", 1_000_000, 200, "issue bar")],
+    "trpo_lunarlander_continuous": [
+        ("LunarLanderContinuous-v3", 100_000, 262.387, "sb3-contrib, v2, at 200k"),
+        ("LunarLanderContinuous-v3", 200_000, 262.387, "sb3-contrib, v2"),
+        ("LunarLanderContinuous-v3", 1_000_000, 200, "issue bar")],
+    "trpo_bipedalwalker": [("BipedalWalker-v3", 1_000_000, 182.339, "sb3-contrib"),
+                           ("BipedalWalker-v3", 5_000_000, 250, "issue bar")],
+}
+
+
+def budget_of(steps):
+    """The budget a run was given, from the steps it took (a run stops at its last whole batch)."""
+    for b in (50_000, 100_000, 200_000, 1_000_000, 5_000_000):
+        if b * 0.95 <= steps <= b:
+            return b
+    return steps
+
+
+def trpo():
+    rows = [r for r in read("learning.csv") if r[1] == "natural_gradient"]
+    runs = defaultdict(dict)  # (config, budget) -> seed -> row
+    for r in rows:
+        runs[(r[0], budget_of(int(r[5])))][int(r[2])] = dict(
+            mean=float(r[3]), std=float(r[4]), wall=float(r[6]), sps=float(r[7]))
+    print("| env | budget | bar (source) | seed 1 | seed 2 | seed 3 | every seed >= bar | wall s (mean) | SPS (mean) |")
+    print("| --- | --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |")
+    for config, bars in TRPO_BARS.items():
+        for env, budget, bar, source in bars:
+            seeds = runs.get((config, budget))
+            if not seeds:
+                continue
+            cells = [f"{seeds[s]['mean']:.1f} ± {seeds[s]['std']:.1f}" if s in seeds else "—"
+                     for s in (1, 2, 3)]
+            done = [seeds[s] for s in (1, 2, 3) if s in seeds]
+            if any(d["mean"] < bar for d in done):
+                ok = "no"
+            else:
+                ok = "yes" if len(done) == 3 else f"yes ({len(done)} of 3 seeds run)"
+            wall = sum(d["wall"] for d in done) / len(done)
+            sps = sum(d["sps"] for d in done) / len(done)
+            label = f"{budget // 1000}k" if budget < 1_000_000 else f"{budget // 1_000_000}M"
+            print(f"| {env} | {label} | {bar} ({source}) | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
+
+
 def marl():
     rows = read("marl.csv")
     if not rows:
@@ -74,6 +132,9 @@ if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "learning"):
         learning()
+        print()
+    if which in ("all", "trpo"):
+        trpo()
         print()
     if which in ("all", "marl"):
         marl()
