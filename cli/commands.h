@@ -7,6 +7,7 @@ namespace trustrl::cli {
 
 void add_bench_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
 void add_envs_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);
