@@ -185,7 +185,8 @@ TEST(PolicyUpdate, AHugeReferenceBetaKeepsThePolicyAtTheReference) {
     const UpdateStats stats =
         run_policy_update(*held.net, held.optimizer, tr, ppo, rng, held.batch, 1.0);
     const double kept = kl_to(*held.batch.reference, held);
-    EXPECT_LT(kept, 1e-4) << "moved " << moved << " without the reference";
+    // About 3e-5 against 0.017 without the reference (Adam's steps oscillate about it).
+    EXPECT_LT(kept, 2e-4) << "moved " << moved << " without the reference";
     ASSERT_TRUE(stats.reference_kl.has_value());
     EXPECT_NEAR(*stats.reference_kl, kept, 1e-6);
     EXPECT_EQ(stats.reference_beta, 1e4);
