@@ -145,6 +145,8 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
   if (!ppo.fused_update || world != 1) return false;
   // A KL term in the loss, or a KL read before each step, needs the old distribution per row.
   if (!tr.clip || tr.kl_penalty.enabled || tr.target_kl) return false;
+  // Nor has it the reference term's gradient.
+  if (tr.reference.enabled()) return false;
   // The natural-gradient mode's policy step is not a minibatch step at all.
   if (tr.mode != TrustRegionMode::kMinibatch) return false;
   return network_supported(net, optimizer);

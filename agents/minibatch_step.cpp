@@ -116,7 +116,11 @@ class AutogradStep final : public MinibatchStep {
     torch::Tensor adv = e.advantages.narrow(0, rows.start, rows.size);
     if (ppo.norm_adv && rows.size > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
     if (world > 1) adv = adv.narrow(0, lo - rows.start, m);
-    const torch::Tensor pg_loss = trust_region.policy_loss(ratio, adv, kl);
+    torch::Tensor pg_loss = trust_region.policy_loss(ratio, adv, kl);
+    // beta 0 (a decayed schedule) adds nothing, not even rounding.
+    if (e.reference && trust_region.reference_beta() != 0)
+      pg_loss = pg_loss + trust_region.reference_beta() *
+                              trust_region.reference_kl(e.reference->slice(lo, m), dist).mean();
     const torch::Tensor v_loss =
         value_loss(ppo, net.value(e.critic_inputs.narrow(0, lo, m)), e.old_values.narrow(0, lo, m),
                    e.returns.narrow(0, lo, m));

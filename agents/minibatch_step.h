@@ -25,6 +25,8 @@ struct EpochBatch {
   torch::Tensor obs, critic_inputs, actions, old_log_probs, old_values, advantages, returns;
   /// The behaviour policy's rows, when the trust region reads a per-row KL (undefined otherwise).
   Distribution old_dist;
+  /// trust_region.reference: the reference policy's rows.
+  std::optional<Distribution> reference;
 };
 
 /// One minibatch: rows [start, start + size) of the epoch, of which this learner trains on its

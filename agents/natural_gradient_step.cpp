@@ -41,10 +41,18 @@ void require_finite(const torch::Tensor& t, const char* quantity) {
 }
 
 // mean(pi(a) / pi_behaviour(a) * advantage): TRPO's surrogate, to be maximized, with the
-// entropy bonus where there is one.
-torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist, double ent_coef) {
+// entropy bonus where there is one and less beta times the KL to a reference policy.
+torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist,
+                        const NaturalGradientConfig& config) {
   torch::Tensor s = (torch::exp(dist.log_prob(b.actions) - b.old_log_probs) * b.advantages).mean();
-  if (ent_coef != 0) s = s + ent_coef * dist.entropy().mean();
+  if (config.ent_coef != 0) s = s + config.ent_coef * dist.entropy().mean();
+  if (config.reference && config.reference_beta != 0) {
+    const Distribution& ref = *config.reference;
+    const torch::Tensor kl = config.reference_direction == KlDirection::kForward
+                                 ? kl_divergence(ref, dist)
+                                 : kl_divergence(dist, ref);
+    s = s - config.reference_beta * kl.mean();
+  }
   return s;
 }
 
@@ -59,7 +67,7 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
   torch::Tensor gradient;
   {
     torch::AutoGradMode grad_mode(true);
-    const torch::Tensor l = surrogate(b, net.distribution(b.obs), config.ent_coef);
+    const torch::Tensor l = surrogate(b, net.distribution(b.obs), config);
     stats.surrogate = l.item<double>();
     require_finite(stats.surrogate, "the surrogate before the step");
     gradient = flat_gradient(l, parameters);
@@ -98,7 +106,7 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
     set_flat_policy_parameters(net, old_parameters + fraction * full_step);
     const Distribution d = net.distribution(b.obs);
     const double kl = kl_divergence(old_dist, d).mean().item<double>();
-    const double actual = surrogate(b, d, config.ent_coef).item<double>() - stats.surrogate;
+    const double actual = surrogate(b, d, config).item<double>() - stats.surrogate;
     if (!std::isfinite(kl) || !std::isfinite(actual)) {
       set_flat_policy_parameters(net, old_parameters);  // throw with the policy as it was
       require_finite(kl, "the KL of a line-search step");

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agents/distill_loss.h"
 #include "agents/distribution.h"
 #include "agents/network.h"
 #include "core/error.h"
@@ -29,6 +30,11 @@ struct NaturalGradientConfig {
   double accept_ratio = 0.1;
   /// Entropy bonus added to the surrogate (PPO's ent_coef; TRPO has none, 0).
   double ent_coef = 0;
+  /// trust_region.reference: the reference policy on the batch's rows, whose KL to the policy
+  /// times reference_beta is taken from the surrogate; null: none.
+  const Distribution* reference = nullptr;
+  double reference_beta = 0;
+  KlDirection reference_direction = KlDirection::kReverse;
 };
 
 /// The rows the step reads; tensors share their rows.

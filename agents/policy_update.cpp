@@ -74,6 +74,8 @@ void UpdateStats::write(MetricRow& row) const {
   row.set("trust/early_stopped", early_stopped ? 1.0 : 0.0);
   row.set("trust/first_ratio", first_ratio);
   row.set("charts/learning_rate", learning_rate);
+  if (reference_kl) row.set("kl/reference", *reference_kl);
+  if (reference_beta) row.set("trust/reference_beta", *reference_beta);
   if (natural_gradient) {
     const NaturalGradient& ng = *natural_gradient;
     row.set("trust/ng_stepped", ng.stepped);
@@ -112,6 +114,9 @@ UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
     s.explained_variance += w * g.explained_variance;
     s.first_ratio += w * g.first_ratio;
     s.behaviour_kl += w * g.behaviour_kl;
+    if (g.reference_kl) s.reference_kl = s.reference_kl.value_or(0.0) + w * *g.reference_kl;
+    if (g.reference_beta)
+      s.reference_beta = std::max(s.reference_beta.value_or(0.0), *g.reference_beta);
     s.beta = std::max(s.beta, g.beta);
     s.epochs = std::max(s.epochs, g.epochs);
     s.minibatches += g.minibatches;
@@ -173,6 +178,7 @@ EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distr
   e.advantages = b.advantages.index_select(0, perm);
   e.returns = b.returns.index_select(0, perm);
   if (old_dist) e.old_dist = old_dist->rows(perm);
+  if (b.reference) e.reference = b.reference->rows(perm);
   return e;
 }
 
@@ -192,6 +198,11 @@ UpdateStats::NaturalGradient natural_gradient_policy_step(ActorCriticImpl& net,
   config.cg_damping = tr.natural_gradient.cg_damping;
   config.accept_ratio = tr.natural_gradient.accept_ratio;
   config.ent_coef = ppo.ent_coef;
+  if (b.reference) {
+    config.reference = &*b.reference;
+    config.reference_beta = trust_region.reference_beta();
+    config.reference_direction = tr.reference.direction;
+  }
   torch::Tensor adv = b.advantages;
   if (ppo.norm_adv && b.rows() > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
   const NaturalGradientStats s =
@@ -222,6 +233,13 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   optimizer.set_learning_rate(stats.learning_rate);
   trust_region.begin_update(progress_remaining);
   stats.clip_epsilon = trust_region.clip_epsilon();
+  if (trust_region.has_reference() != b.reference.has_value())
+    throw Error(trust_region.has_reference()
+                    ? "policy update: trust_region.reference is set but the batch carries no "
+                      "reference distribution"
+                    : "policy update: the batch carries a reference distribution but "
+                      "trust_region.reference is not set");
+  if (trust_region.has_reference()) stats.reference_beta = trust_region.reference_beta();
   if (B == 0) {
     stats.beta = trust_region.beta();
     return stats;  // every agent of the group was inactive
@@ -311,6 +329,12 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
                                    start, new_params, [&] { return measure(nullptr); });
   }
   trust_region.end_update(measure(&stats));
+  if (b.reference) {
+    torch::NoGradGuard no_grad;
+    stats.reference_kl =
+        trust_region.reference_kl(*b.reference, net.distribution(b.obs)).mean().item<double>();
+    trust_region.end_reference_update(*stats.reference_kl);
+  }
 
   // The minibatches' mean losses (with several learners, their shares' averaged).
   const LossSums sums = step->loss_sums();

@@ -62,6 +62,8 @@ struct UpdateBatch {
   torch::Tensor old_values;     // [B] in the critic's output units
   torch::Tensor advantages;     // [B]
   torch::Tensor returns;        // [B] value targets in the critic's output units
+  /// trust_region.reference: the reference policy on these rows (detached).
+  std::optional<Distribution> reference;
   std::int64_t rows() const { return obs.size(0); }
 };
 
@@ -95,6 +97,9 @@ struct UpdateStats {
     int cg_iterations = 0, line_search_steps = 0;
   };
   std::optional<NaturalGradient> natural_gradient;
+  /// trust_region.reference: the final KL to the reference (its direction) and the update's beta
+  /// for it (written as kl/reference and trust/reference_beta).
+  std::optional<double> reference_kl, reference_beta;
 
   void write(MetricRow& row) const;
   /// Averages groups' stats weighted by their samples (KL per group kept in group_kl).

@@ -49,6 +49,24 @@ PpoLearner::PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mapp
   }
 }
 
+void PpoLearner::set_reference(const PolicySnapshot& reference, const std::string& what) {
+  if (reference.groups.size() != groups_.size())
+    throw Error(what + " has " + std::to_string(reference.groups.size()) +
+                " agent groups; the policy trained has " + std::to_string(groups_.size()));
+  std::vector<FrozenPolicy> frozen;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    const GroupModel& g = *groups_[i];
+    const GroupPolicy& r = reference.groups[i];
+    if (r.agents != g.agents || r.actor_input_dim() != g.net->shape().obs_dim ||
+        !(r.weights.action_space == g.net->shape().action_space))
+      throw Error(what + ": its agent group " + std::to_string(i) +
+                  " differs from the trained policy's in agents, actor inputs (agent id "
+                  "included) or action space");
+    frozen.emplace_back(r, what);
+  }
+  references_ = std::move(frozen);
+}
+
 PolicySnapshot PpoLearner::snapshot() const {
   PolicySnapshot s;
   s.version = version_;
@@ -188,6 +206,11 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   batch.old_values = torch::from_blob(old_values.data(), {B}, torch::kFloat32);
   batch.advantages = torch::from_blob(adv.data(), {B}, torch::kFloat32);
   batch.returns = torch::from_blob(targets.data(), {B}, torch::kFloat32);
+  if (!references_.empty()) {
+    std::size_t index = 0;
+    while (groups_[index].get() != &g) ++index;
+    batch.reference = references_[index].distribution(raw_obs.data(), B);
+  }
   UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch,
                                         progress_remaining, collective_);
   stats.explained_variance = explained_variance(values, rets);

@@ -16,8 +16,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "agents/frozen_policy.h"
 #include "agents/group_model.h"
 #include "agents/learner.h"
 #include "agents/mappo.h"
@@ -39,6 +41,11 @@ class PpoLearner final : public Learner {
   PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mappo, const PpoConfig& ppo,
              const TrustRegionConfig& trust_region, const NetworkConfig& network,
              const NormalizeConfig& normalize, std::uint64_t seed);
+
+  /// trust_region.reference: the policy whose KL every group's loss carries, group for group
+  /// (its spec checked by the caller, agents/policy_source.h). Throws Error naming `what` when
+  /// its groups' inputs or actions do not match this learner's, or it uses gSDE.
+  void set_reference(const PolicySnapshot& reference, const std::string& what);
 
   UpdateStats update(const Rollout& rollout, double progress_remaining,
                      std::int64_t source = 0) override;
@@ -68,6 +75,8 @@ class PpoLearner final : public Learner {
   /// and its checkpoints carry no group count (the form they had before MAPPO shared this code).
   bool plain_env_;
   std::vector<std::unique_ptr<GroupModel>> groups_;
+  /// trust_region.reference's policy per group; empty without one.
+  std::vector<FrozenPolicy> references_;
   RewardScaler reward_scaler_;
   Rng rng_;
   std::int64_t version_ = 0;

@@ -12,6 +12,7 @@
 #include "agents/kernel_path.h"
 #include "agents/mappo.h"
 #include "agents/natural_gradient_step.h"
+#include "agents/policy_source.h"
 #include "agents/ppo.h"
 #include "agents/rollout_limits.h"
 #include "agents/saved_policy.h"
@@ -99,17 +100,32 @@ std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.
 }  // namespace
 
 std::unique_ptr<Learner> make_learner(const TrainConfig& config, const RunEnv& env) {
+  TrustRegionConfig trust_region = config.trust_region;
+  trust_region.reference.training_steps = config.num_updates() * config.batch_steps();
+  std::unique_ptr<PpoLearner> learner;
   if (config.algo == Algorithm::kPpo) {
     if (env.multi_agent)
       throw ConfigError(env.id + " is a multi-agent env; train it with algo: mappo");
-    return std::make_unique<PpoLearner>(network_shape(env.spec), config.ppo, config.trust_region,
-                                        config.network, config.normalize, config.seed);
+    learner = std::make_unique<PpoLearner>(network_shape(env.spec), config.ppo, trust_region,
+                                           config.network, config.normalize, config.seed);
+  } else {
+    if (!env.multi_agent)
+      throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
+    learner =
+        std::make_unique<PpoLearner>(env.multi_agent_spec, config.mappo, config.ppo, trust_region,
+                                     config.network, config.normalize, config.seed);
   }
-  if (!env.multi_agent)
-    throw ConfigError(env.id + " is a single-agent env; train it with algo: ppo");
-  return std::make_unique<PpoLearner>(env.multi_agent_spec, config.mappo, config.ppo,
-                                      config.trust_region, config.network, config.normalize,
-                                      config.seed);
+  if (trust_region.reference.enabled()) {
+    // Read and checked here, before a run directory exists or a step is taken.
+    const std::string key = "trust_region.reference.policy";
+    const SavedPolicy reference = read_policy_source(trust_region.reference.policy, key);
+    if (env.multi_agent)
+      check_policy_source(reference, env.multi_agent_spec, key);
+    else
+      check_policy_source(reference, env.spec, key);
+    learner->set_reference(reference.snapshot, key + ": " + reference.source);
+  }
+  return learner;
 }
 
 std::unique_ptr<Actor> make_actor(std::unique_ptr<envs::VectorEnv> env, std::uint64_t seed,

@@ -1,5 +1,7 @@
 #include "agents/trust_region.h"
 
+#include <algorithm>
+
 #include "agents/kl.h"
 #include "core/error.h"
 
@@ -32,6 +34,26 @@ void TrustRegionConfig::NaturalGradient::visit(ConfigVisitor& v) {
           Bounds::closed(0, 1));
 }
 
+void TrustRegionConfig::Reference::visit(ConfigVisitor& v) {
+  v.field("policy", policy,
+          "policy file or run directory of the reference policy; empty: no reference term");
+  v.field("beta", beta, "coefficient of KL to the reference in the policy loss (initial value)",
+          Bounds::non_negative());
+  v.choice("schedule", schedule,
+           {{"constant", ReferenceSchedule::kConstant},
+            {"linear", ReferenceSchedule::kLinear},
+            {"adaptive", ReferenceSchedule::kAdaptive}},
+           "beta constant, decaying linearly to 0 by decay_steps, or adapted toward target (x2 "
+           "above 1.5 target, /2 below target/1.5)");
+  v.field("decay_steps", decay_steps, "schedule linear: env steps over which beta falls to 0",
+          Bounds::at_least(0));
+  v.field("target", target, "schedule adaptive: the KL to the reference beta aims at",
+          Bounds::positive());
+  v.choice("direction", direction,
+           {{"reverse", KlDirection::kReverse}, {"forward", KlDirection::kForward}},
+           "reverse: KL(policy || reference); forward: KL(reference || policy)");
+}
+
 void TrustRegionConfig::visit(ConfigVisitor& v) {
   v.choice("mode", mode,
            {{"minibatch", TrustRegionMode::kMinibatch},
@@ -56,6 +78,7 @@ void TrustRegionConfig::visit(ConfigVisitor& v) {
             {"k2", KlMeasure::kK2},
             {"k3", KlMeasure::kK3}},
            "the KL that drives the penalty, target_kl and kl_bound");
+  v.section("reference", reference, "beta * KL to a fixed reference policy in the policy loss");
 }
 
 void TrustRegionConfig::validate() const {
@@ -79,6 +102,11 @@ void TrustRegionConfig::validate() const {
         "trust_region: no trust region is on (trust_region.clip is null, "
         "trust_region.kl_penalty.enabled is false "
         "and trust_region.kl_bound.delta is null); enable at least one");
+  if (reference.enabled() && reference.schedule == ReferenceSchedule::kLinear &&
+      reference.decay_steps == 0)
+    throw ConfigError(
+        "trust_region.reference.schedule linear needs trust_region.reference.decay_steps > 0, the "
+        "env steps over which beta falls to 0");
   if (clip_anneal && !clip)
     throw ConfigError(
         "trust_region.clip_anneal is true but trust_region.clip is null; there is nothing to "
@@ -88,12 +116,33 @@ void TrustRegionConfig::validate() const {
 TrustRegion::TrustRegion(TrustRegionConfig config)
     : config_(std::move(config)),
       beta_(config_.kl_penalty.beta),
-      epsilon_(config_.clip.value_or(0.0)) {
+      epsilon_(config_.clip.value_or(0.0)),
+      reference_beta_(config_.reference.beta) {
   config_.validate();
 }
 
 void TrustRegion::begin_update(double progress_remaining) {
   if (config_.clip) epsilon_ = *config_.clip * (config_.clip_anneal ? progress_remaining : 1.0);
+  const auto& r = config_.reference;
+  if (r.enabled() && r.schedule == ReferenceSchedule::kLinear) {
+    const double done = (1.0 - progress_remaining) * static_cast<double>(r.training_steps);
+    reference_beta_ = r.beta * std::max(0.0, 1.0 - done / static_cast<double>(r.decay_steps));
+  }
+}
+
+torch::Tensor TrustRegion::reference_kl(const Distribution& reference,
+                                        const Distribution& policy) const {
+  return config_.reference.direction == KlDirection::kForward ? kl_divergence(reference, policy)
+                                                              : kl_divergence(policy, reference);
+}
+
+void TrustRegion::end_reference_update(double reference_kl) {
+  const auto& r = config_.reference;
+  if (!r.enabled() || r.schedule != ReferenceSchedule::kAdaptive) return;
+  if (reference_kl > 1.5 * r.target)
+    reference_beta_ *= 2.0;
+  else if (reference_kl < r.target / 1.5)
+    reference_beta_ /= 2.0;
 }
 
 torch::Tensor TrustRegion::policy_loss(const torch::Tensor& ratio, const torch::Tensor& advantages,
@@ -165,11 +214,13 @@ void TrustRegion::end_update(double batch_kl) {
 void TrustRegion::save(ByteWriter& out) const {
   out.put(beta_);
   out.put(epsilon_);
+  if (has_reference()) out.put(reference_beta_);  // runs without one keep their old format
 }
 
 void TrustRegion::load(ByteReader& in) {
   beta_ = in.get<double>();
   epsilon_ = in.get<double>();
+  if (has_reference()) reference_beta_ = in.get<double>();
 }
 
 }  // namespace trustrl::agents

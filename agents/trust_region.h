@@ -10,13 +10,18 @@
 // The learner loop calls the same hooks whatever is configured; the modes combine freely.
 // mode: natural_gradient replaces the minibatch epochs of the policy by TRPO's whole-batch step
 // (agents/natural_gradient_step.h) bounded by kl_bound.delta; the critic keeps PPO's epochs.
+// reference: beta_ref * KL to a fixed reference policy added to the policy loss (kickstarting,
+// Schmitt et al. 2018; KL-regularised fine-tuning), beta_ref constant, decaying linearly or
+// adapted to a KL target; in every mode (the natural gradient's surrogate carries it too).
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
+#include "agents/distill_loss.h"
 #include "agents/distribution.h"
 #include "core/bytes.h"
 #include "core/config.h"
@@ -28,6 +33,8 @@ enum class KlMeasure { kAnalytic, kK1, kK2, kK3 };
 enum class KlCheck { kMinibatch, kEpoch };
 /// How the policy steps: PPO's minibatch epochs of the surrogate, or TRPO's natural gradient.
 enum class TrustRegionMode { kMinibatch, kNaturalGradient };
+/// How the reference term's beta moves over training.
+enum class ReferenceSchedule { kConstant, kLinear, kAdaptive };
 
 struct TrustRegionConfig {
   TrustRegionMode mode = TrustRegionMode::kMinibatch;
@@ -58,6 +65,23 @@ struct TrustRegionConfig {
     void visit(ConfigVisitor& v);
   } kl_bound;
   KlMeasure kl_measure = KlMeasure::kAnalytic;
+  struct Reference {
+    /// A policy file or run directory; empty: no reference term.
+    std::string policy;
+    double beta = 1.0;
+    ReferenceSchedule schedule = ReferenceSchedule::kConstant;
+    /// linear: env steps over which beta falls to 0.
+    std::int64_t decay_steps = 0;
+    /// adaptive: the KL to the reference that beta is adapted toward.
+    double target = 0.01;
+    /// forward: KL(reference || policy); reverse: KL(policy || reference).
+    KlDirection direction = KlDirection::kReverse;
+    /// Env steps of the whole run, set by the trainer (not a key): the linear schedule turns the
+    /// update's progress into steps with it.
+    std::int64_t training_steps = 0;
+    bool enabled() const { return !policy.empty(); }
+    void visit(ConfigVisitor& v);
+  } reference;
 
   void visit(ConfigVisitor& v);
   /// Throws ConfigError naming the fields of a meaningless combination.
@@ -106,6 +130,14 @@ class TrustRegion {
   /// Adapts beta from the update's final KL (adaptive kl_penalty only).
   void end_update(double batch_kl);
 
+  bool has_reference() const { return config_.reference.enabled(); }
+  /// The reference term's beta for this update (set by begin_update and end_reference_update).
+  double reference_beta() const { return reference_beta_; }
+  /// KL between the reference and the policy per row, in reference.direction.
+  torch::Tensor reference_kl(const Distribution& reference, const Distribution& policy) const;
+  /// Adapts the reference's beta from the update's final KL to it (adaptive schedule only).
+  void end_reference_update(double reference_kl);
+
   double beta() const { return beta_; }
   double clip_epsilon() const { return epsilon_; }
 
@@ -116,6 +148,7 @@ class TrustRegion {
   TrustRegionConfig config_;
   double beta_;
   double epsilon_;
+  double reference_beta_;
 };
 
 }  // namespace trustrl::agents

@@ -115,6 +115,7 @@ VectorSpeed vector_env_sps(const std::string& id, int copies, int threads, doubl
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Measure trustrl's speed");
   bench->require_subcommand(1);
+  add_bench_policy_command(*bench);
   struct Args {
     std::vector<std::string> ids;
     std::vector<int> copies{1, 8, 64};

@@ -6,7 +6,10 @@
 namespace trustrl::cli {
 
 void add_bench_command(CLI::App& app);
+/// `bench policy`, a subcommand of `bench`.
+void add_bench_policy_command(CLI::App& bench);
 void add_config_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
 void add_envs_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);

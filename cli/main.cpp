@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   app.set_version_flag("--version", "trustrl " + std::string(trustrl::kVersion));
   trustrl::cli::add_train_command(app);
+  trustrl::cli::add_distill_command(app);
   trustrl::cli::add_eval_command(app);
   trustrl::cli::add_envs_command(app);
   trustrl::cli::add_config_command(app);

@@ -218,5 +218,42 @@ run: {tensorboard: false}
   fs::remove_all(b);
 }
 
+// trust_region.reference for MAPPO: every group's loss carries its own group's KL; a huge beta
+// holds the policy much nearer the reference than beta 0 does.
+TEST(Mappo, AReferenceHoldsEveryGroup) {
+  const std::string base = R"(
+algo: mappo
+seed: 4
+total_steps: 2048
+env: {id: simple_speaker_listener_v4, num_envs: 4}
+ppo: {num_steps: 64, num_minibatches: 2, update_epochs: 4, learning_rate: 0.003}
+run: {tensorboard: false}
+)";
+  const auto dir = [](const std::string& name) {
+    const auto p = std::filesystem::temp_directory_path() /
+                   ("trustrl_mappo_" + name + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(p);
+    return p;
+  };
+  const auto reference = dir("reference");
+  Trainer::start(parse_train_config(base), reference, quiet())->run(3);
+  std::vector<double> last;
+  for (const char* beta : {"0", "1000"}) {
+    const auto run = dir(std::string("beta_") + beta);
+    Trainer::start(
+        parse_train_config(base, {"trust_region.reference.policy=" + reference.string(),
+                                  std::string("trust_region.reference.beta=") + beta, "seed=5"}),
+        run, quiet())
+        ->run(4);
+    const auto table = testing::MetricsTable::read(run / "metrics.csv");
+    ASSERT_EQ(table.rows.size(), 4u);
+    last.push_back(table.at(3, "kl/reference"));
+    std::filesystem::remove_all(run);
+  }
+  EXPECT_GT(last[0], 0.0);
+  EXPECT_LT(last[1], 0.5 * last[0]) << "beta 1000: " << last[1] << ", beta 0: " << last[0];
+  std::filesystem::remove_all(reference);
+}
+
 }  // namespace
 }  // namespace trustrl::agents

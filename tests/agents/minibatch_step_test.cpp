@@ -146,6 +146,28 @@ const std::vector<KeyCase>& key_cases() {
        Route::kNaturalGradient,
        {"trust_region.mode=natural_gradient", "trust_region.clip=null",
         "trust_region.kl_bound.delta=0.01"}},
+      // A reference term is a KL per row in the loss, which the fused step does not have.
+      {"trust_region.reference.policy", "ref.pt", Route::kNotEligible},
+      {"trust_region.reference.beta",
+       "5.0",
+       Route::kNotEligible,
+       {"trust_region.reference.policy=ref.pt"}},
+      {"trust_region.reference.schedule",
+       "linear",
+       Route::kNotEligible,
+       {"trust_region.reference.policy=ref.pt", "trust_region.reference.decay_steps=100"}},
+      {"trust_region.reference.decay_steps",
+       "100",
+       Route::kNotEligible,
+       {"trust_region.reference.policy=ref.pt", "trust_region.reference.schedule=linear"}},
+      {"trust_region.reference.target",
+       "0.5",
+       Route::kNotEligible,
+       {"trust_region.reference.policy=ref.pt", "trust_region.reference.schedule=adaptive"}},
+      {"trust_region.reference.direction",
+       "forward",
+       Route::kNotEligible,
+       {"trust_region.reference.policy=ref.pt"}},
   };
   return cases;
 }
@@ -198,6 +220,12 @@ Outcome update(const envs::Space& space, const UpdateConfig& config, bool fused_
   PpoConfig ppo = config.ppo;
   ppo.fused_update = fused_update;
   Problem p(space, ppo);
+  if (config.trust_region.reference.enabled()) {  // another net's policy as the reference
+    torch::manual_seed(13);
+    ActorCritic other(NetworkShape{5, 5, space}, NetworkConfig{});
+    torch::NoGradGuard no_grad;
+    p.batch.reference = other->distribution(p.batch.obs).detach();
+  }
   TrustRegion trust_region(config.trust_region);
   Outcome o;
   o.kind = choose_minibatch_step({*p.net, *p.optimizer, trust_region, ppo, nullptr},

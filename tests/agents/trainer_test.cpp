@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "agents/evaluate.h"
 #include "agents/ppo.h"
@@ -127,6 +128,75 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "row " << i;
   fs::remove_all(straight);
   fs::remove_all(split);
+}
+
+// trust_region.reference: a short run's policy as the reference of another run.
+TrainConfig with_reference(TrainConfig config, const fs::path& reference,
+                           const std::string& extra) {
+  return parse_train_config(write_config(config),
+                            {"trust_region.reference.policy=" + reference.string(), extra});
+}
+
+TEST(Trainer, AReferenceIsLoggedAndResumesExactly) {
+  const fs::path reference = fresh_dir("reference");
+  Trainer::start(small_config(), reference, quiet())->run(2);
+  const TrainConfig config =
+      with_reference(small_config(), reference, "trust_region.reference.schedule=adaptive");
+
+  const fs::path straight = fresh_dir("ref_straight"), split = fresh_dir("ref_split");
+  Trainer::start(config, straight, quiet())->run();
+  Trainer::start(config, split, quiet())->run(7);
+  Trainer::resume(RunDir::open(split), quiet())->run();
+  const auto a = testing::MetricsTable::read(straight / "metrics.csv");
+  const auto b = testing::MetricsTable::read(split / "metrics.csv");
+  ASSERT_EQ(a.rows.size(), 16u);
+  EXPECT_EQ(a.without_clock(), b.without_clock());
+  std::set<double> betas;
+  for (std::size_t i = 0; i < a.rows.size(); ++i) {
+    EXPECT_GE(a.at(i, "kl/reference"), 0.0) << "row " << i;
+    betas.insert(a.at(i, "trust/reference_beta"));
+  }
+  EXPECT_GT(betas.size(), 1u) << "the adaptive beta never moved: the resume of it is untested";
+  // The file or the run directory: the same policy.
+  const TrainConfig by_file = with_reference(small_config(), reference / "policy.pt", "seed=7");
+  const fs::path c = fresh_dir("ref_file");
+  Trainer::start(by_file, c, quiet())->run(2);
+  EXPECT_GE(testing::MetricsTable::read(c / "metrics.csv").at(1, "kl/reference"), 0.0);
+  for (const auto& d : {reference, straight, split, c}) fs::remove_all(d);
+}
+
+TEST(Trainer, AReferenceForAnotherEnvIsRefusedBeforeTraining) {
+  const fs::path reference = fresh_dir("cartpole_reference");
+  Trainer::start(small_config(), reference, quiet())->run(1);
+  TrainConfig acrobot = small_config();
+  acrobot.env.id = "Acrobot-v1";
+  const fs::path dir = fresh_dir("acrobot_with_reference");
+  try {
+    Trainer::start(with_reference(acrobot, reference, "seed=7"), dir, quiet());
+    ADD_FAILURE() << "a CartPole reference was accepted for Acrobot";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    for (const char* part :
+         {"trust_region.reference.policy", "CartPole-v1", "Acrobot-v1", "policy.pt"})
+      EXPECT_NE(m.find(part), std::string::npos) << part << " missing from: " << m;
+    // Both spec hashes.
+    const auto first = m.find("spec hash 0x");
+    ASSERT_NE(first, std::string::npos) << m;
+    EXPECT_NE(m.find("spec hash 0x", first + 1), std::string::npos) << m;
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  // A path that holds nothing.
+  try {
+    Trainer::start(with_reference(small_config(), reference / "missing.pt", "seed=7"), dir,
+                   quiet());
+    ADD_FAILURE() << "a missing reference was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trust_region.reference.policy"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  fs::remove_all(reference);
 }
 
 // Threads only split the env copies, each with its own RNG, so the run is the same; this is also

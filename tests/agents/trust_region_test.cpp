@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "agents/kl.h"
+#include "core/bytes.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -136,6 +140,64 @@ TEST(TrustRegion, NaturalGradientNeedsABoundAndNoMinibatchTrustRegion) {
   refused([](TrustRegionConfig& c) { c.kl_penalty.enabled = true; }, "kl_penalty");
   refused([](TrustRegionConfig& c) { c.target_kl = 0.01; }, "target_kl");
   refused([](TrustRegionConfig& c) { c.kl_measure = KlMeasure::kK3; }, "kl_measure");
+}
+
+TEST(TrustRegion, ReferenceBetaDecaysLinearlyToZeroByDecaySteps) {
+  TrustRegionConfig c;
+  c.reference.policy = "ref.pt";
+  c.reference.beta = 2.0;
+  c.reference.schedule = ReferenceSchedule::kLinear;
+  c.reference.decay_steps = 500;
+  c.reference.training_steps = 1000;
+  TrustRegion tr(c);
+  tr.begin_update(1.0);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 2.0);
+  tr.begin_update(0.75);  // 250 steps done
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 1.0);
+  tr.begin_update(0.5);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 0.0);
+  tr.begin_update(0.1);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 0.0);
+  c.reference.decay_steps = 0;
+  EXPECT_THROW(TrustRegion{c}, ConfigError);
+}
+
+TEST(TrustRegion, AdaptiveReferenceBetaFollowsItsTarget) {
+  TrustRegionConfig c;
+  c.reference.policy = "ref.pt";
+  c.reference.beta = 1.0;
+  c.reference.schedule = ReferenceSchedule::kAdaptive;
+  c.reference.target = 0.01;
+  TrustRegion tr(c);
+  tr.end_reference_update(0.02);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 2.0);
+  tr.end_reference_update(0.01);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 2.0);
+  tr.end_reference_update(0.001);
+  EXPECT_DOUBLE_EQ(tr.reference_beta(), 1.0);
+  // Saved and restored with the rest of the trust region's state.
+  ByteWriter w;
+  tr.save(w);
+  TrustRegion restored(c);
+  restored.end_reference_update(1.0);
+  const auto bytes = w.take();
+  ByteReader r(bytes, "test");
+  restored.load(r);
+  EXPECT_DOUBLE_EQ(restored.reference_beta(), 1.0);
+}
+
+TEST(TrustRegion, ReferenceKlDirection) {
+  const Distribution p = Distribution::categorical(torch::tensor({{0.9, 0.05, 0.05}}).log());
+  const Distribution q = Distribution::categorical(torch::tensor({{0.4, 0.3, 0.3}}).log());
+  TrustRegionConfig c;
+  c.reference.policy = "ref.pt";
+  EXPECT_EQ(c.reference.direction, KlDirection::kReverse);
+  const double reverse = TrustRegion(c).reference_kl(q, p).item<double>();
+  c.reference.direction = KlDirection::kForward;
+  const double forward = TrustRegion(c).reference_kl(q, p).item<double>();
+  EXPECT_NEAR(reverse, kl_divergence(p, q).item<double>(), 1e-6);  // KL(policy || reference)
+  EXPECT_NEAR(forward, kl_divergence(q, p).item<double>(), 1e-6);
+  EXPECT_GT(std::fabs(forward - reverse), 0.1);
 }
 
 }  // namespace

@@ -187,6 +187,43 @@ TEST(Cli, EnvsListsTheBuiltIns) {
     EXPECT_NE(r.out.find(id), std::string::npos) << id;
 }
 
+// `trustrl distill` writes a run that `trustrl eval` and `trustrl bench policy` read as any other;
+// a bad temperature or teacher is one line before any directory is made.
+TEST(Cli, DistillEvalAndBenchPolicy) {
+  const std::string cfg = write_config("teacher.yaml", kTiny);
+  const fs::path teacher = scratch() / "distill_teacher";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + teacher.string() + " --quiet").exit_code, 0);
+  const std::string distill =
+      write_config("distill.yaml", "distill:\n  teacher: " + teacher.string() +
+                                       "\n  student: {actor_hidden: [8, 8], critic_hidden: [8]}\n"
+                                       "  total_steps: 512\n  num_envs: 2\n  num_steps: 64\n"
+                                       "  minibatch_size: 32\n  eval_episodes: 2\n"
+                                       "run: {tensorboard: false}\n");
+  const fs::path student = scratch() / "distill_student";
+  const Result d = trustrl("distill " + distill + " --run-dir " + student.string() + " --quiet");
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.out.find(student.string()), std::string::npos) << d.out;
+  const Result e = trustrl("eval " + student.string() + " --episodes 3 --deterministic");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("CartPole-v1: 3 episodes (deterministic), return "), std::string::npos)
+      << e.out;
+  const Result b = trustrl("bench policy " + teacher.string() + " " + student.string() +
+                           " --rows 1 --seconds 0.05");
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  // CartPole's actors: 4 -> 64 -> 64 -> 2 and 4 -> 8 -> 8 -> 2.
+  EXPECT_NE(b.out.find(" | 4610 | "), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find(" | 130 | "), std::string::npos) << b.out;
+
+  const fs::path refused = scratch() / "distill_refused";
+  expect_one_line_error(trustrl("distill " + distill + " --run-dir " + refused.string() +
+                                " --set distill.temperature=0"),
+                        "distill.temperature");
+  expect_one_line_error(trustrl("distill " + distill + " --run-dir " + refused.string() +
+                                " --set distill.teacher=" + cfg),
+                        "distill.teacher");
+  EXPECT_FALSE(fs::exists(refused));
+}
+
 TEST(Cli, BenchEnvsTakesPlainAndMultiAgentIds) {
   const Result r = trustrl(
       "bench envs --ids CartPole-v1 simple_spread_v3 --copies 2 --threads 1 --seconds 0.05");
