@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/files.h"
@@ -131,6 +132,72 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   expect_one_line_error(trustrl("eval " + cfg), "not a trustrl file");
 }
 
+TEST(Cli, EvalJsonReport) {
+  const std::string cfg = write_config("json.yaml", kTiny);
+  const fs::path run = scratch() / "json_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path report = scratch() / "report.json";
+  const Result e =
+      trustrl("eval " + run.string() + " --episodes 5 --deterministic --seed 7 --json --out " +
+              report.string());
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);  // stdout is the JSON alone
+  EXPECT_EQ(trustrl::read_text_file(report), e.out);
+  EXPECT_EQ(j["env_id"], "CartPole-v1");
+  EXPECT_EQ(j["policy_file"].get<std::string>(), (run / "policy.pt").string());
+  EXPECT_EQ(j["seed"], 7);
+  EXPECT_EQ(j["deterministic"], true);
+  EXPECT_EQ(j["multi_agent"], false);
+  EXPECT_TRUE(j["env_server"].is_null());
+  EXPECT_EQ(j["spec_hash"].get<std::string>().size(), 18u);
+  EXPECT_EQ(j["spec_hash"].get<std::string>().substr(0, 2), "0x");
+  EXPECT_EQ(j["episodes"], 5);
+  const auto returns = j["returns"].get<std::vector<double>>();
+  const auto lengths = j["lengths"].get<std::vector<int>>();
+  ASSERT_EQ(returns.size(), 5u);
+  ASSERT_EQ(lengths.size(), 5u);
+  double mean = 0;
+  for (std::size_t i = 0; i < returns.size(); ++i) {
+    EXPECT_EQ(returns[i], lengths[i]);  // CartPole pays 1 a step
+    mean += returns[i] / 5;
+  }
+  const auto& ret = j["return"];
+  EXPECT_NEAR(ret["mean"].get<double>(), mean, 1e-9);
+  EXPECT_EQ(ret["min"].get<double>(), *std::min_element(returns.begin(), returns.end()));
+  EXPECT_EQ(ret["max"].get<double>(), *std::max_element(returns.begin(), returns.end()));
+  EXPECT_EQ(ret["ci95"]["method"], "student-t");
+  EXPECT_LE(ret["ci95"]["low"].get<double>(), mean);
+  EXPECT_GE(ret["ci95"]["high"].get<double>(), mean);
+  EXPECT_NEAR(j["length"]["mean"].get<double>(), mean, 1e-9);
+  EXPECT_FALSE(j.contains("team_returns"));
+
+  // --out alone keeps the summary line on stdout; one episode has no interval.
+  const Result one = trustrl("eval " + run.string() + " --episodes 1 --out " + report.string());
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("CartPole-v1: 1 episodes"), std::string::npos) << one.out;
+  const auto j1 = nlohmann::json::parse(trustrl::read_text_file(report));
+  EXPECT_TRUE(j1["return"]["ci95"]["low"].is_null());
+  EXPECT_EQ(j1["deterministic"], false);
+}
+
+TEST(Cli, EvalReportToAnUnwritablePath) {
+  const std::string cfg = write_config("unwritable.yaml", kTiny);
+  const fs::path run = scratch() / "unwritable_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path missing_dir = scratch() / "no_such_dir" / "report.json";
+  expect_one_line_error(trustrl("eval " + run.string() + " --json --out " + missing_dir.string()),
+                        "directory '" + missing_dir.parent_path().string() + "' does not exist");
+  EXPECT_FALSE(fs::exists(missing_dir.parent_path()));
+  expect_one_line_error(trustrl("eval " + run.string() + " --out " + scratch().string()),
+                        "is a directory, not a file");
+  // A directory nobody can create files in, root included: the write itself fails, after the
+  // episodes, and leaves neither the report nor its temporary.
+  const Result r = trustrl("eval " + run.string() + " --episodes 1 --json --out /proc/report.json");
+  expect_one_line_error(r, "/proc/");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(fs::exists("/proc/report.json"));
+}
+
 TEST(Cli, EvalRecordsAnAnimation) {
   const std::string cfg = write_config("rec.yaml", kTiny);
   const fs::path run = scratch() / "rec_run";
@@ -157,6 +224,16 @@ TEST(Cli, MultiAgentTrainEvalRecord) {
   const Result e = trustrl("eval " + run.string() + " --episodes 2 --record " + mp4.string());
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_NE(e.out.find("simple_spread_v3: 2 episodes"), std::string::npos) << e.out;
+  const Result js = trustrl("eval " + run.string() + " --episodes 3 --json");
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  const auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["multi_agent"], true);
+  ASSERT_EQ(j["team_returns"].size(), 3u);
+  ASSERT_EQ(j["returns"].size(), 3u);
+  // "returns" is the mean over the 3 agents of their returns, the team return their sum.
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(j["team_returns"][i].get<double>(), 3 * j["returns"][i].get<double>(), 1e-6);
+  EXPECT_NEAR(j["team_return"]["mean"].get<double>(), 3 * j["return"]["mean"].get<double>(), 1e-6);
   const auto bytes = trustrl::read_file(mp4);
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(std::string(bytes.begin() + 4, bytes.begin() + 8), "ftyp");
