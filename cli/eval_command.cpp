@@ -13,9 +13,9 @@
 #include "cli/env_factory.h"
 #include "cli/eval_report.h"
 #include "cli/option_checks.h"
+#include "cli/policy_target.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "core/run_dir.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
 #include "envs/vector_env.h"
@@ -51,31 +51,9 @@ void check_report_path(const std::string& out) {
     throw Error("--out '" + out + "': directory '" + dir.string() + "' does not exist");
 }
 
-std::filesystem::path policy_path(const std::string& target) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(target, ec)) throw Error("'" + target + "' does not exist");
-  if (fs::is_directory(target, ec)) {
-    const RunDir run = RunDir::open(target);
-    if (!fs::exists(run.policy_path(), ec)) {
-      const auto checkpoints = run.checkpoints();
-      if (checkpoints.empty())
-        throw Error("run '" + target +
-                    "' has no saved policy yet (policy.pt): it has not finished a checkpoint");
-      throw Error(
-          "run '" + target + "' has " + std::to_string(checkpoints.size()) +
-          " checkpoint(s) but its policy.pt is missing (removed, or the run was stopped while "
-          "writing it); evaluate the newest checkpoint instead: trustrl eval " +
-          checkpoints.back().string());
-    }
-    return run.policy_path();
-  }
-  return target;
-}
-
 void run_eval(const EvalArgs& args) {
   if (!args.out.empty()) check_report_path(args.out);
-  const std::filesystem::path policy_file = policy_path(args.target);
+  const std::filesystem::path policy_file = policy_file_of(args.target, "eval");
   const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_file);
   const int copies =
       !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
@@ -153,7 +131,9 @@ void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
       "eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
-  cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")
+  cmd->add_option(
+         "target", args->target,
+         "a run directory, its policy.trustrl (or an older run's policy.pt), or a checkpoint file")
       ->required();
   cmd->add_option("--episodes", args->episodes, "episodes to play")->check(CLI::Range(1, 1000000));
   cmd->add_flag("--deterministic", args->deterministic,

@@ -10,9 +10,10 @@
 namespace trustrl {
 
 double student_t_975(int dof) {
-  if (dof < 1) throw Error("Student's t needs at least 1 degree of freedom, got " +
-                           std::to_string(dof));
-  // t(0.975, dof) for dof 1..30, from the standard tables (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2).
+  if (dof < 1)
+    throw Error("Student's t needs at least 1 degree of freedom, got " + std::to_string(dof));
+  // t(0.975, dof) for dof 1..30, from the standard tables (e.g. NIST/SEMATECH
+  // e-Handbook 1.3.6.7.2).
   static constexpr std::array<double, 30> kTable = {
       12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
       2.262157,  2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905,

@@ -107,7 +107,7 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   const Result t = trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet");
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_TRUE(fs::exists(run / "config.yaml"));
-  EXPECT_TRUE(fs::exists(run / "policy.pt"));
+  EXPECT_TRUE(fs::exists(run / "policy.trustrl"));
   EXPECT_TRUE(fs::exists(run / "metrics.csv"));
   const Result e = trustrl("eval " + run.string() + " --episodes 3 --deterministic");
   ASSERT_EQ(e.exit_code, 0) << e.err;
@@ -119,7 +119,7 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
                         "already holds a run");
 
   // Truncated policy and checkpoint files.
-  for (const fs::path& f : {run / "policy.pt", fs::path()}) {
+  for (const fs::path& f : {run / "policy.trustrl", fs::path()}) {
     fs::path target = f;
     if (target.empty())
       for (const auto& entry : fs::directory_iterator(run / "checkpoints")) target = entry.path();
@@ -144,7 +144,7 @@ TEST(Cli, EvalJsonReport) {
   const auto j = nlohmann::json::parse(e.out);  // stdout is the JSON alone
   EXPECT_EQ(trustrl::read_text_file(report), e.out);
   EXPECT_EQ(j["env_id"], "CartPole-v1");
-  EXPECT_EQ(j["policy_file"].get<std::string>(), (run / "policy.pt").string());
+  EXPECT_EQ(j["policy_file"].get<std::string>(), (run / "policy.trustrl").string());
   EXPECT_EQ(j["seed"], 7);
   EXPECT_EQ(j["deterministic"], true);
   EXPECT_EQ(j["multi_agent"], false);
@@ -196,6 +196,20 @@ TEST(Cli, EvalReportToAnUnwritablePath) {
   expect_one_line_error(r, "/proc/");
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_FALSE(fs::exists("/proc/report.json"));
+}
+
+TEST(Cli, EvalReadsAnOlderRunsPolicyPt) {
+  // A run directory written before the rename holds policy.pt only.
+  const fs::path legacy = fs::path(TRUSTRL_TEST_DATA_DIR) / "legacy_runs" / "ppo";
+  ASSERT_TRUE(fs::exists(legacy / "policy.pt"));
+  ASSERT_FALSE(fs::exists(legacy / "policy.trustrl"));
+  const Result r = trustrl("eval " + legacy.string() + " --episodes 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["policy_file"].get<std::string>(),
+            (legacy / "policy.pt").string());
+  const Result file = trustrl("eval " + (legacy / "policy.pt").string() + " --episodes 2");
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_NE(file.out.find("CartPole-v1: 2 episodes"), std::string::npos) << file.out;
 }
 
 TEST(Cli, EvalRecordsAnAnimation) {
@@ -359,7 +373,7 @@ TEST(Cli, EditedPolicyFilesAreRefusedNamingTheFile) {
   const std::string cfg = write_config("edited.yaml", kTiny);
   const fs::path run = scratch() / "edited_run";
   ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
-  const fs::path policy = run / "policy.pt", saved = scratch() / "edited_policy.pt";
+  const fs::path policy = run / "policy.trustrl", saved = scratch() / "edited_policy.trustrl";
   fs::copy_file(policy, saved);
   for (const std::int64_t n : {1000000, 64, 3, 1}) {
     fs::copy_file(saved, policy, fs::copy_options::overwrite_existing);
@@ -415,14 +429,14 @@ TEST(Cli, MessagesNameTheRealProblem) {
   const std::string cfg = write_config("messages.yaml", kTiny);
   const fs::path run = scratch() / "messages_run";
   ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
-  // policy.pt gone, checkpoints kept: say so, and which checkpoint to evaluate instead.
-  fs::rename(run / "policy.pt", scratch() / "messages_policy.pt");
-  expect_one_line_error(trustrl("eval " + run.string()), "its policy.pt is missing");
+  // policy.trustrl gone, checkpoints kept: say so, and which checkpoint to evaluate instead.
+  fs::rename(run / "policy.trustrl", scratch() / "messages_policy.trustrl");
+  expect_one_line_error(trustrl("eval " + run.string()), "its policy.trustrl is missing");
   // A directory where the policy file should be.
-  fs::create_directories(run / "policy.pt");
+  fs::create_directories(run / "policy.trustrl");
   expect_one_line_error(
       trustrl("eval " + run.string()),
-      "cannot read '" + (run / "policy.pt").string() + "': it is a directory, not a file");
+      "cannot read '" + (run / "policy.trustrl").string() + "': it is a directory, not a file");
 }
 
 TEST(Cli, MismatchedTlsFilesAreNamed) {
