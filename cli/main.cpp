@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "trustrl " + std::string(trustrl::kVersion));
   trustrl::cli::add_train_command(app);
   trustrl::cli::add_eval_command(app);
+  trustrl::cli::add_export_command(app);
   trustrl::cli::add_envs_command(app);
   trustrl::cli::add_config_command(app);
   trustrl::cli::add_bench_command(app);

@@ -2,6 +2,7 @@
 // non-zero exit, and leaves no run directory that looks valid.
 
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -210,6 +212,71 @@ TEST(Cli, EvalReadsAnOlderRunsPolicyPt) {
   const Result file = trustrl("eval " + (legacy / "policy.pt").string() + " --episodes 2");
   ASSERT_EQ(file.exit_code, 0) << file.err;
   EXPECT_NE(file.out.find("CartPole-v1: 2 episodes"), std::string::npos) << file.out;
+}
+
+void edit_action_count(const fs::path& policy, std::int64_t n);
+
+std::map<std::string, std::string> onnx_metadata(const fs::path& file) {
+  onnx::ModelProto m;
+  const std::string bytes = trustrl::read_text_file(file);
+  EXPECT_TRUE(m.ParseFromString(bytes)) << file;
+  std::map<std::string, std::string> out;
+  for (const auto& e : m.metadata_props()) out[e.key()] = e.value();
+  return out;
+}
+
+TEST(Cli, ExportWritesAnOnnxGraph) {
+  const std::string cfg = write_config("export.yaml", kTiny);
+  const fs::path run = scratch() / "export_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path onnx_file = scratch() / "cartpole.onnx";
+  const Result r = trustrl("export " + run.string() + " --format onnx -o " + onnx_file.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + onnx_file.string()), std::string::npos) << r.out;
+  const auto meta = onnx_metadata(onnx_file);
+  EXPECT_EQ(meta.at("env_id"), "CartPole-v1");
+  EXPECT_EQ(meta.at("trustrl_version"), trustrl::kVersion);
+  // The spec hash is the one eval reports for the env it plays.
+  const Result e = trustrl("eval " + run.string() + " --episodes 1 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(meta.at("spec_hash"), nlohmann::json::parse(e.out)["spec_hash"].get<std::string>());
+
+  // An older run's policy.pt exports too.
+  const fs::path legacy = fs::path(TRUSTRL_TEST_DATA_DIR) / "legacy_runs" / "ppo";
+  const fs::path legacy_onnx = scratch() / "legacy.onnx";
+  ASSERT_EQ(trustrl("export " + legacy.string() + " -o " + legacy_onnx.string()).exit_code, 0);
+  EXPECT_EQ(onnx_metadata(legacy_onnx).at("env_id"), "CartPole-v1");
+}
+
+TEST(Cli, ExportRefusesBadInputAndLeavesNoFile) {
+  const std::string cfg = write_config("export_bad.yaml", kTiny);
+  const fs::path run = scratch() / "export_bad_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path out = scratch() / "bad.onnx";
+  // Not a trustrl file, a missing file, a truncated policy, an edited one.
+  expect_one_line_error(trustrl("export " + cfg + " -o " + out.string()), "not a trustrl file");
+  expect_one_line_error(
+      trustrl("export " + (scratch() / "nothing").string() + " -o " + out.string()),
+      "does not exist");
+  const fs::path policy = run / "policy.trustrl", truncated = scratch() / "truncated.trustrl";
+  auto bytes = trustrl::read_file(policy);
+  bytes.resize(bytes.size() - 10);
+  trustrl::write_file_atomic(truncated, bytes);
+  expect_one_line_error(trustrl("export " + truncated.string() + " -o " + out.string()),
+                        "truncated or corrupt");
+  const fs::path edited = scratch() / "edited_for_export.trustrl";
+  fs::copy_file(policy, edited);
+  edit_action_count(edited, 3);
+  expect_one_line_error(trustrl("export " + edited.string() + " -o " + out.string()),
+                        "has an actor of 2 outputs for actions Discrete(3)");
+  EXPECT_FALSE(fs::exists(out));
+  // An output nobody can write, and flags that do not exist.
+  expect_one_line_error(
+      trustrl("export " + run.string() + " -o " + (scratch() / "no_dir" / "p.onnx").string()),
+      "does not exist");
+  expect_one_line_error(trustrl("export " + run.string() + " -o /proc/p.onnx"), "/proc/");
+  EXPECT_NE(trustrl("export " + run.string() + " --format tflite -o " + out.string()).exit_code, 0);
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(Cli, EvalRecordsAnAnimation) {
