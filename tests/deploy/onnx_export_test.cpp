@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -19,6 +25,8 @@ namespace fs = std::filesystem;
 using agents::DenseLayer;
 using agents::GroupPolicy;
 using agents::PolicySnapshot;
+
+constexpr int kRows = 1000;
 
 std::vector<float> normal(Rng& rng, std::size_t n, double scale, double shift = 0) {
   std::vector<float> v(n);
@@ -194,6 +202,162 @@ TEST(OnnxExport, AnInconsistentGroupIsRefusedNamingItAndWritesNothing) {
         << e.what();
   }
   EXPECT_TRUE(fs::is_empty(dir));
+}
+
+// --- Runtimes trustrl did not write -------------------------------------------------------------
+
+void write_floats(const fs::path& path, const std::vector<float>& v) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(v.data()),
+             static_cast<std::streamsize>(v.size() * sizeof(float)));
+}
+
+// Exports `policy`'s group 0, plays kRows observations through trustrl's own inference, and has
+// check_onnx.py load the file with onnx.checker and OpenCV's DNN and compare.
+void check_with_other_runtimes(const std::string& name, const PolicySnapshot& policy,
+                               std::uint64_t seed, double obs_scale = 3.0) {
+  const GroupPolicy& g = policy.groups[0];
+  const fs::path dir = testing::scratch_dir("onnx_runtime_" + name);
+  write_file_atomic(dir / "model.onnx", onnx_model(policy, 0, meta()));
+
+  Rng rng(seed);
+  const auto in_dim = static_cast<std::size_t>(g.actor_input_dim());
+  const auto obs_dim = static_cast<std::size_t>(g.obs_dim());
+  const std::vector<float> obs = normal(rng, kRows * obs_dim, obs_scale, 0.5);
+  std::vector<float> one_hot, inputs(kRows * in_dim);
+  for (std::size_t r = 0; r < kRows; ++r) {
+    const int agent = g.agents[r % g.agents.size()];
+    agents::write_actor_input(g, &obs[r * obs_dim], agent, &inputs[r * in_dim]);
+    for (int a = 0; a < g.num_agents && g.agent_id_input; ++a)
+      one_hot.push_back(a == agent ? 1.0f : 0.0f);
+  }
+  g.obs_normalizer.normalize(inputs.data(), kRows, inputs.data());
+
+  agents::PolicyInference inference(g.weights);
+  std::vector<float> head;
+  inference.actor_outputs(inputs.data(), kRows, head);
+  agents::ActResult act;
+  Rng unused(0);
+  inference.act(inputs.data(), kRows, /*deterministic=*/true, unused, act);
+
+  nlohmann::json manifest;
+  manifest["rows"] = kRows;
+  manifest["metadata"] = {{"env_id", "TestEnv-v0"},
+                          {"spec_hash", "0x0123456789abcdef"},
+                          {"trustrl_version", "9.8.7"}};
+  write_floats(dir / "observation.bin", obs);
+  manifest["inputs"]["observation"] = obs_dim;
+  if (g.agent_id_input) {
+    write_floats(dir / "agent_one_hot.bin", one_hot);
+    manifest["inputs"]["agent_one_hot"] = g.num_agents;
+  }
+  const envs::Space& space = g.weights.action_space;
+  const auto dim = static_cast<std::size_t>(space.flat_dim());
+  if (space.is_discrete()) {
+    write_floats(dir / "logits.bin", head);
+    manifest["outputs"]["logits"] = space.num_logits();
+    manifest["categorical_blocks"] =
+        space.kind == envs::SpaceKind::kDiscrete ? std::vector<std::int64_t>{space.n} : space.nvec;
+    manifest["action_start"] = space.kind == envs::SpaceKind::kDiscrete ? space.start : 0;
+    write_floats(dir / "action.bin",
+                 std::vector<float>(act.discrete_actions.begin(), act.discrete_actions.end()));
+  } else {
+    write_floats(dir / "mean.bin", head);
+    manifest["outputs"]["mean"] = dim;
+    // The actor's deterministic action: the mean clamped to the bounds (env_actor.cpp).
+    std::vector<float> action(act.continuous_actions);
+    for (std::size_t i = 0; i < action.size(); ++i)
+      action[i] = std::clamp(action[i], space.low[i % dim], space.high[i % dim]);
+    write_floats(dir / "action.bin", action);
+    std::vector<float> log_std(kRows * dim);
+    if (!g.weights.gsde) {
+      for (std::size_t i = 0; i < log_std.size(); ++i) log_std[i] = g.weights.log_std[i % dim];
+    } else {
+      // The latent features: the actor without its last layer, read through an identity layer.
+      agents::PolicyWeights trunk = g.weights;
+      trunk.actor.pop_back();
+      const int latent = trunk.actor.back().out;
+      DenseLayer identity{latent, latent, std::vector<float>(latent * latent, 0.0f),
+                          std::vector<float>(latent, 0.0f)};
+      for (int j = 0; j < latent; ++j) identity.w[static_cast<std::size_t>(j * latent + j)] = 1;
+      trunk.actor.push_back(identity);
+      std::vector<float> features;
+      agents::PolicyInference(trunk).actor_outputs(inputs.data(), kRows, features);
+      for (std::size_t r = 0; r < kRows; ++r)
+        for (std::size_t k = 0; k < dim; ++k) {
+          double variance = 1e-6;
+          for (std::size_t j = 0; j < static_cast<std::size_t>(latent); ++j) {
+            const double l = features[r * latent + j];
+            variance += l * l * std::exp(2.0 * g.weights.log_std[j * dim + k]);
+          }
+          log_std[r * dim + k] = static_cast<float>(0.5 * std::log(variance));
+        }
+    }
+    write_floats(dir / "log_std.bin", log_std);
+    manifest["outputs"]["log_std"] = dim;
+  }
+  manifest["outputs"]["action"] = dim;
+  write_file_atomic(dir / "manifest.json", manifest.dump(2));
+
+  const std::string cmd = std::string(TRUSTRL_PYTHON) + " " + TRUSTRL_SOURCE_DIR +
+                          "/tests/deploy/check_onnx.py " + dir.string() + " > " +
+                          (dir / "log.txt").string() + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  const std::string log = read_text_file(dir / "log.txt");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  EXPECT_NE(log.find("ok:"), std::string::npos) << log;
+  std::printf("%s", log.c_str());
+}
+
+TEST(OnnxRuntimes, CategoricalWithNormalization) {
+  check_with_other_runtimes("categorical", single({}), 11);
+}
+
+TEST(OnnxRuntimes, CategoricalWithAStartAndClippedInputs) {
+  GroupShape s;
+  s.space = envs::Space::discrete(5, -2);
+  s.clip = 1.5;  // many inputs clipped
+  s.relu = true;
+  check_with_other_runtimes("categorical_start", single(s, 3), 12);
+}
+
+TEST(OnnxRuntimes, MultiCategorical) {
+  GroupShape s;
+  s.space = envs::Space::multi_discrete({3, 2, 4});
+  s.hidden = {32};
+  check_with_other_runtimes("multi_categorical", single(s, 4), 13);
+}
+
+TEST(OnnxRuntimes, DiagonalGaussianWithUniformBounds) {
+  GroupShape s;
+  s.obs_dim = 8;
+  s.space = envs::Space::box(-1, 1, {3});
+  check_with_other_runtimes("gaussian", single(s, 5), 14);
+}
+
+TEST(OnnxRuntimes, DiagonalGaussianWithPerComponentAndInfiniteBounds) {
+  GroupShape s;
+  s.space = envs::Space::box({-0.5f, -INFINITY, 0.0f}, {0.5f, 2.0f, INFINITY});
+  s.normalize = false;
+  s.relu = true;
+  check_with_other_runtimes("gaussian_bounds", single(s, 6), 15, 1.0);
+}
+
+TEST(OnnxRuntimes, GsdeGaussian) {
+  GroupShape s;
+  s.space = envs::Space::box(-2, 2, {2});
+  s.gsde = true;
+  s.hidden = {16, 8};
+  check_with_other_runtimes("gsde", single(s, 7), 16);
+}
+
+TEST(OnnxRuntimes, SharedGroupWithAgentIds) {
+  GroupShape s;
+  s.agents = {0, 2};
+  s.num_agents = 3;
+  s.agent_id_input = true;
+  s.space = envs::Space::discrete(4);
+  check_with_other_runtimes("agent_ids", single(s, 8), 17);
 }
 
 }  // namespace
