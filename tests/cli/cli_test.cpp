@@ -279,6 +279,30 @@ TEST(Cli, ExportRefusesBadInputAndLeavesNoFile) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST(Cli, PlotDrawsRunsAndNamesBadInput) {
+  const std::string cfg = write_config("plot.yaml", kTiny);
+  const fs::path run = scratch() / "plot_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path png = scratch() / "curves.png";
+  const Result r = trustrl("plot " + run.string() + " -o " + png.string() +
+                           " --metric losses/approx_kl --target 0.01");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bytes = trustrl::read_file(png);
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(std::string(bytes.begin() + 1, bytes.begin() + 4), "PNG");
+  const fs::path svg = scratch() / "curves.svg";
+  ASSERT_EQ(trustrl("plot " + run.string() + " --x time -o " + svg.string()).exit_code, 0);
+  // A metric the run does not log lists those it does; a run without metrics says so.
+  expect_one_line_error(trustrl("plot " + run.string() + " --metric kl/nope -o " + png.string()),
+                        "has no metric 'kl/nope'; its metrics are: global_step, update,");
+  fs::create_directories(scratch() / "no_metrics");
+  const fs::path none = scratch() / "none.png";
+  expect_one_line_error(
+      trustrl("plot " + (scratch() / "no_metrics").string() + " -o " + none.string()),
+      "has no metrics.csv");
+  EXPECT_FALSE(fs::exists(none));
+}
+
 TEST(Cli, EvalRecordsAnAnimation) {
   const std::string cfg = write_config("rec.yaml", kTiny);
   const fs::path run = scratch() / "rec_run";
