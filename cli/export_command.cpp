@@ -50,7 +50,8 @@ void run_export(const ExportArgs& args) {
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec))
     throw Error("-o '" + args.out + "': directory '" + dir.string() + "' does not exist");
-  const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_file_of(args.target, "export"));
+  const agents::SavedPolicy policy =
+      agents::SavedPolicy::read(policy_file_of(args.target, "export"));
   deploy::OnnxMetadata meta;
   meta.env_id = policy.env_id;
   meta.spec_hash = spec_hash_of(policy);

@@ -76,8 +76,7 @@ void set_int(onnx::NodeProto& n, const std::string& name, std::int64_t value) {
 
 // A [batch, width] tensor's type, the batch dimension dynamic.
 void add_value(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* values,
-               const std::string& name, int elem_type, std::int64_t width,
-               const std::string& doc) {
+               const std::string& name, int elem_type, std::int64_t width, const std::string& doc) {
   onnx::ValueInfoProto* v = values->Add();
   v->set_name(name);
   v->set_doc_string(doc);

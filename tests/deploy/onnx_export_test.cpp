@@ -66,8 +66,8 @@ GroupPolicy make_group(const GroupShape& s, std::uint64_t seed) {
   g.num_agents = s.num_agents;
   g.agent_id_input = s.agent_id_input;
   const int in = s.obs_dim + (s.agent_id_input ? s.num_agents : 0);
-  const int outputs = static_cast<int>(s.space.is_discrete() ? s.space.num_logits()
-                                                             : s.space.flat_dim());
+  const int outputs =
+      static_cast<int>(s.space.is_discrete() ? s.space.num_logits() : s.space.flat_dim());
   int width = in;
   for (const int h : s.hidden) {
     g.weights.actor.push_back(layer(rng, width, h));
@@ -79,9 +79,10 @@ GroupPolicy make_group(const GroupShape& s, std::uint64_t seed) {
   g.weights.gsde = s.gsde;
   g.weights.action_space = s.space;
   if (!s.space.is_discrete())
-    g.weights.log_std = normal(rng, static_cast<std::size_t>(s.space.flat_dim()) *
-                                        static_cast<std::size_t>(s.gsde ? width : 1),
-                               0.5, -0.5);
+    g.weights.log_std = normal(
+        rng,
+        static_cast<std::size_t>(s.space.flat_dim()) * static_cast<std::size_t>(s.gsde ? width : 1),
+        0.5, -0.5);
   g.obs_normalizer = agents::ObsNormalizer(in, s.normalize, s.clip);
   const std::vector<float> seen = normal(rng, 50 * static_cast<std::size_t>(in), 2.0, 1.0);
   g.obs_normalizer.update(seen.data(), 50);
@@ -242,9 +243,8 @@ void check_with_other_runtimes(const std::string& name, const PolicySnapshot& po
 
   nlohmann::json manifest;
   manifest["rows"] = kRows;
-  manifest["metadata"] = {{"env_id", "TestEnv-v0"},
-                          {"spec_hash", "0x0123456789abcdef"},
-                          {"trustrl_version", "9.8.7"}};
+  manifest["metadata"] = {
+      {"env_id", "TestEnv-v0"}, {"spec_hash", "0x0123456789abcdef"}, {"trustrl_version", "9.8.7"}};
   write_floats(dir / "observation.bin", obs);
   manifest["inputs"]["observation"] = obs_dim;
   if (g.agent_id_input) {
