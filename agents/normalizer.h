@@ -57,6 +57,11 @@ class ObsNormalizer {
 
   bool enabled() const { return enabled_; }
   int dim() const { return rms_.dim(); }
+  double clip() const { return clip_; }
+  double epsilon() const { return epsilon_; }
+  /// The float mean and 1 / sqrt(var + eps) that normalize() applies, per component.
+  const std::vector<float>& shift() const { return shift_; }
+  const std::vector<float>& scale() const { return scale_; }
   /// Writes normalized rows of `x` into `out` (which may alias `x`).
   void normalize(const float* x, std::int64_t rows, float* out) const;
   void update(const float* x, std::int64_t rows);

@@ -1,6 +1,7 @@
 #pragma once
-// policy.pt: everything `trustrl eval` needs to run a trained policy without its run: the env it
-// was trained on and the policy (weights, frozen input and value statistics, per agent group).
+// policy.trustrl (older runs: policy.pt): everything `trustrl eval` needs to run a trained policy
+// without its run: the env it was trained on and the policy (weights, frozen input and value
+// statistics, per agent group).
 // Written atomically, checksummed (core/section_file.h); checkpoints carry the same sections.
 
 #include <filesystem>

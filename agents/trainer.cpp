@@ -466,6 +466,9 @@ void Trainer::checkpoint() {
   // run stops with the error.
   file.write(run_dir_->checkpoint_path(counters_.update));
   policy.write(run_dir_->policy_path());
+  // A resumed older run leaves no stale policy.pt beside the new file for a reader to pick.
+  std::error_code stale;
+  std::filesystem::remove(run_dir_->legacy_policy_path(), stale);
   run_dir_->prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
   last_checkpoint_update_ = counters_.update;
 }

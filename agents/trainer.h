@@ -109,7 +109,7 @@ class Trainer {
                                          TrainerOptions options);
 
   /// Trains until total_steps (or `max_updates` more updates, or request_stop()), then writes a
-  /// checkpoint and policy.pt.
+  /// checkpoint and policy.trustrl.
   void run(std::optional<std::int64_t> max_updates = std::nullopt);
   /// Asks run() to stop after the current update. Safe to call from a signal handler when the
   /// channel is a LocalRolloutChannel; otherwise call it from a thread.
@@ -125,7 +125,7 @@ class Trainer {
   /// The in-process actor of `trustrl train`; throws Error for other channels.
   Actor& actor();
 
-  /// Writes a checkpoint of the current state and policy.pt (rank 0; others do nothing).
+  /// Writes a checkpoint of the current state and policy.trustrl (rank 0; others do nothing).
   void checkpoint();
 
  private:

@@ -12,6 +12,7 @@
 #include "agents/env_actor.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
+#include "core/run_dir.h"
 #include "envs/vector_env.h"
 
 int main(int argc, char** argv) {
@@ -21,7 +22,9 @@ int main(int argc, char** argv) {
       throw Error(
           "usage: multiwalker_package RUN_DIR|POLICY [--episodes N] [--deterministic] [--seed S]");
     std::filesystem::path path = argv[1];
-    if (std::filesystem::is_directory(path)) path /= "policy.pt";
+    // A run directory: its policy.trustrl, or an older run's policy.pt.
+    if (std::filesystem::is_directory(path))
+      path = RunDir::open(path).saved_policy().value_or(path / "policy.trustrl");
     int episodes = 100;
     bool deterministic = false;
     std::uint64_t seed = 2024;

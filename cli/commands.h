@@ -12,6 +12,8 @@ void add_config_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
 void add_envs_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_env_server_command(CLI::App& app);
 void add_check_env_command(CLI::App& app);

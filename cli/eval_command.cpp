@@ -1,5 +1,5 @@
 // `trustrl eval RUN_DIR|POLICY|CHECKPOINT [--episodes N] [--deterministic] [--seed N] [--record F]
-// [--env-server ADDR [--allow-spec-mismatch]]`
+// [--env-server ADDR [--allow-spec-mismatch]] [--json] [--out FILE]`
 
 #include <cstdio>
 #include <filesystem>
@@ -11,12 +11,16 @@
 #include "agents/saved_policy.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
+#include "cli/eval_report.h"
 #include "cli/option_checks.h"
+#include "cli/policy_target.h"
 #include "core/error.h"
-#include "core/run_dir.h"
+#include "core/files.h"
 #include "envs/registry.h"
 #include "envs/render/animation.h"
 #include "envs/vector_env.h"
+#include "server/env_protocol/convert.h"
+#include "server/env_protocol/spec_hash.h"
 
 namespace trustrl::cli {
 
@@ -32,32 +36,25 @@ struct EvalArgs {
   std::string remote;
   std::string token;
   bool allow_spec_mismatch = false;
+  bool json = false;
+  std::string out;
 };
 
-std::filesystem::path policy_path(const std::string& target) {
+// Refuses an --out path that cannot be written before the episodes are played, not after.
+void check_report_path(const std::string& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(target, ec)) throw Error("'" + target + "' does not exist");
-  if (fs::is_directory(target, ec)) {
-    const RunDir run = RunDir::open(target);
-    if (!fs::exists(run.policy_path(), ec)) {
-      const auto checkpoints = run.checkpoints();
-      if (checkpoints.empty())
-        throw Error("run '" + target +
-                    "' has no saved policy yet (policy.pt): it has not finished a checkpoint");
-      throw Error(
-          "run '" + target + "' has " + std::to_string(checkpoints.size()) +
-          " checkpoint(s) but its policy.pt is missing (removed, or the run was stopped while "
-          "writing it); evaluate the newest checkpoint instead: trustrl eval " +
-          checkpoints.back().string());
-    }
-    return run.policy_path();
-  }
-  return target;
+  const fs::path path(out);
+  if (fs::is_directory(path, ec)) throw Error("--out '" + out + "' is a directory, not a file");
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    throw Error("--out '" + out + "': directory '" + dir.string() + "' does not exist");
 }
 
 void run_eval(const EvalArgs& args) {
-  const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_path(args.target));
+  if (!args.out.empty()) check_report_path(args.out);
+  const std::filesystem::path policy_file = policy_file_of(args.target, "eval");
+  const agents::SavedPolicy policy = agents::SavedPolicy::read(policy_file);
   const int copies =
       !args.record.empty() ? 1 : (args.num_envs > 0 ? args.num_envs : std::min(args.episodes, 16));
 
@@ -87,28 +84,40 @@ void run_eval(const EvalArgs& args) {
   // would be evaluated on without a word: refuse unless asked.
   const SpecMismatch on_mismatch =
       args.allow_spec_mismatch ? SpecMismatch::kWarn : SpecMismatch::kRefuse;
-  if (policy.multi_agent && !args.remote.empty()) {
-    auto env = env_factory(on_mismatch)(remote);
-    policy.check_fits(env->spec());
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
-                         on_frame);
+  std::unique_ptr<envs::VectorEnv> env;
+  if (!args.remote.empty()) {
+    env = env_factory(on_mismatch)(remote);
+    if (policy.multi_agent)
+      policy.check_fits(env->spec());
+    else
+      policy.check_fits(env->single_agent_spec());
   } else if (policy.multi_agent) {
-    auto env = policy.make_multi_agent_env(copies);
-    fps = env->spec().render_fps;
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
-                         on_frame);
-  } else if (!args.remote.empty()) {
-    auto env = env_factory(on_mismatch)(remote);
-    policy.check_fits(env->single_agent_spec());
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
-                         on_frame);
+    env = policy.make_multi_agent_env(copies);
   } else {
-    auto env = policy.make_env(copies);
-    fps = env->spec().render_fps;
-    r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
-                         on_frame);
+    env = policy.make_env(copies);
   }
+  fps = env->spec().render_fps;
+  EvalSetup setup;
+  setup.env_id = policy.env_id;
+  setup.spec_hash = server::hash_text(
+      server::spec_hash(env->single_agent() ? server::to_wire(env->single_agent_spec())
+                                            : server::to_wire(env->spec())));
+  setup.policy_file = policy_file.string();
+  setup.env_server = args.remote;
+  setup.seed = seed;
+  setup.deterministic = args.deterministic;
+  setup.multi_agent = policy.multi_agent;
+  r = agents::evaluate(std::move(env), policy.snapshot, args.episodes, args.deterministic, seed,
+                       on_frame);
   if (writer) writer->close();
+  if (args.json || !args.out.empty()) {
+    const std::string report = eval_report_json(setup, r);
+    if (!args.out.empty()) write_file_atomic(args.out, report);
+    if (args.json) {
+      std::fputs(report.c_str(), stdout);
+      return;  // stdout is the JSON alone
+    }
+  }
   std::printf("%s: %d episodes (%s), return %.2f +- %.2f, length %.1f +- %.1f\n",
               policy.env_id.c_str(), args.episodes,
               args.deterministic ? "deterministic" : "stochastic", r.mean_return(), r.std_return(),
@@ -122,7 +131,9 @@ void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
       "eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
-  cmd->add_option("target", args->target, "a run directory, its policy.pt, or a checkpoint file")
+  cmd->add_option(
+         "target", args->target,
+         "a run directory, its policy.trustrl (or an older run's policy.pt), or a checkpoint file")
       ->required();
   cmd->add_option("--episodes", args->episodes, "episodes to play")->check(CLI::Range(1, 1000000));
   cmd->add_flag("--deterministic", args->deterministic,
@@ -140,6 +151,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--allow-spec-mismatch", args->allow_spec_mismatch,
                 "evaluate on an --env-server whose spec differs from the policy's env (warns "
                 "instead of refusing)");
+  cmd->add_flag("--json", args->json,
+                "print the evaluation as JSON (statistics, a 95% confidence interval of the mean, "
+                "every episode) instead of the summary line");
+  cmd->add_option("--out", args->out, "also write the JSON report to this file (atomically)");
   cmd->callback([args] { run_eval(*args); });
 }
 

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   trustrl::cli::add_train_command(app);
   trustrl::cli::add_distill_command(app);
   trustrl::cli::add_eval_command(app);
+  trustrl::cli::add_export_command(app);
+  trustrl::cli::add_plot_command(app);
   trustrl::cli::add_envs_command(app);
   trustrl::cli::add_config_command(app);
   trustrl::cli::add_bench_command(app);

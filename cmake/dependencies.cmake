@@ -6,6 +6,8 @@ find_package(box2d REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 find_package(Torch REQUIRED)
+# The ONNX protobuf schema (onnx-ml.pb.h, libonnx_proto) for export, the checker for its tests.
+find_package(ONNX REQUIRED)
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
 endif()

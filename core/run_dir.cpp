@@ -63,6 +63,14 @@ fs::path RunDir::default_path(const std::string& name) {
   return fs::path("runs") / (name + "-" + stamp);
 }
 
+std::optional<fs::path> RunDir::saved_policy() const {
+  std::error_code ec;
+  // Whatever sits at the name is returned, so that reading a directory there says so.
+  if (fs::exists(policy_path(), ec)) return policy_path();
+  if (fs::exists(legacy_policy_path(), ec)) return legacy_policy_path();
+  return std::nullopt;
+}
+
 RunDir::RunDir(RunDir&& other) noexcept : root_(std::move(other.root_)), lock_fd_(other.lock_fd_) {
   other.lock_fd_ = -1;
 }

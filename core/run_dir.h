@@ -1,6 +1,7 @@
 #pragma once
 // A run directory: config.yaml (resolved), metrics.csv, train.log, TensorBoard events,
-// checkpoints/ (written atomically), policy.pt (what eval needs).
+// checkpoints/ (written atomically), policy.trustrl (what eval and export need; older runs
+// named it policy.pt, which is still read).
 
 #include <cstdint>
 #include <filesystem>
@@ -28,7 +29,12 @@ class RunDir {
   std::filesystem::path config_path() const { return root_ / "config.yaml"; }
   std::filesystem::path metrics_path() const { return root_ / "metrics.csv"; }
   std::filesystem::path log_path() const { return root_ / "train.log"; }
-  std::filesystem::path policy_path() const { return root_ / "policy.pt"; }
+  /// Where the run writes its policy (a trustrl section file, core/section_file.h).
+  std::filesystem::path policy_path() const { return root_ / "policy.trustrl"; }
+  /// The name older runs gave it; it is no PyTorch file, whatever ".pt" says.
+  std::filesystem::path legacy_policy_path() const { return root_ / "policy.pt"; }
+  /// The policy to read: policy.trustrl, else an older run's policy.pt; none if neither exists.
+  std::optional<std::filesystem::path> saved_policy() const;
   std::filesystem::path checkpoints_dir() const { return root_ / "checkpoints"; }
   std::filesystem::path checkpoint_path(std::int64_t update) const;
 

@@ -22,6 +22,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev openssl
   # Python SDK for external simulators
   python3 python3-grpcio python3-protobuf python3-numpy
+  # ONNX export (the protobuf schema), and the runtimes its tests check the files with
+  libonnx-dev python3-onnx python3-opencv
 )
 
 missing=()

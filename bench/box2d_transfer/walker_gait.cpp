@@ -29,6 +29,7 @@
 #include "agents/inference.h"
 #include "agents/saved_policy.h"
 #include "core/error.h"
+#include "core/run_dir.h"
 #include "envs/box2d/bipedal_walker.h"
 #include "envs/vector_env.h"
 
@@ -152,7 +153,9 @@ Args parse(int argc, char** argv) {
         "eval|trace|replay ...");
   Args args;
   args.policy = argv[1];
-  if (std::filesystem::is_directory(args.policy)) args.policy /= "policy.pt";
+  // A run directory: its policy.trustrl, or an older run's policy.pt.
+  if (std::filesystem::is_directory(args.policy))
+    args.policy = RunDir::open(args.policy).saved_policy().value_or(args.policy / "policy.trustrl");
   std::vector<std::string> positional;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];

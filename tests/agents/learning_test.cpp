@@ -49,7 +49,7 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   quiet.verbose = false;
   Trainer::start(config, dir, quiet)->run();
   Outcome out;
-  const SavedPolicy policy = SavedPolicy::read(dir / "policy.pt");
+  const SavedPolicy policy = SavedPolicy::read(dir / "policy.trustrl");
   if (policy.multi_agent) {
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
     out.eval_return =

@@ -64,6 +64,9 @@ void resume_legacy_run(const std::string& name, std::int64_t checkpoint_update) 
 
   t->run();
   EXPECT_TRUE(t->finished());
+  // The resumed run writes the new name and drops the old file, so no reader picks a stale one.
+  EXPECT_TRUE(fs::exists(dir / "policy.trustrl"));
+  EXPECT_FALSE(fs::exists(dir / "policy.pt"));
   EXPECT_GT(t->learner().version(), checkpoint_update);
   EXPECT_EQ(non_finite_parameter(t->learner().snapshot()), std::nullopt);
   fs::remove_all(dir);

@@ -38,11 +38,11 @@ const fs::path& scratch() {
   return dir;
 }
 
-// policy.pt of a one-update run on `env` (Discrete, Box and multi-agent policies).
+// policy.trustrl of a one-update run on `env` (Discrete, Box and multi-agent policies).
 fs::path trained_policy(const std::string& env, const std::string& extra = "",
                         const std::string& name = "") {
   const fs::path run = scratch() / ("run_" + env + name);
-  if (!fs::exists(run / "policy.pt")) {
+  if (!fs::exists(run / "policy.trustrl")) {
     TrainerOptions quiet;
     quiet.progress = false;
     quiet.verbose = false;
@@ -53,7 +53,7 @@ fs::path trained_policy(const std::string& env, const std::string& extra = "",
                            extra);
     Trainer::start(config, run, quiet)->run();
   }
-  return run / "policy.pt";
+  return run / "policy.trustrl";
 }
 
 // What `trustrl eval` does with a file, with a bounded number of steps: "" if it acted, else
@@ -96,7 +96,7 @@ SavedPolicy edited(const fs::path& base, const std::function<void(SavedPolicy&)>
 
 TEST(PolicyFile, EditedActionSpacesAreRefused) {
   const fs::path cartpole = trained_policy("CartPole-v1");
-  const fs::path out = scratch() / "edited.pt";
+  const fs::path out = scratch() / "edited.trustrl";
   for (const std::int64_t n : {1, 3, 64, 1000000}) {
     edited(
         cartpole,
@@ -217,7 +217,7 @@ TEST(PolicyFile, FuzzedFilesAreRefusedInOneLineOrAct) {
   std::mt19937_64 rng(19);
   constexpr int kCases = 2000;
   int refused = 0, acted = 0;
-  const fs::path file = scratch() / "fuzzed.pt";
+  const fs::path file = scratch() / "fuzzed.trustrl";
   for (int i = 0; i < kCases; ++i) {
     const SectionFile base = SectionFile::read(bases[rng() % bases.size()], "policy");
     SectionFile out("policy");

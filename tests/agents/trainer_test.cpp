@@ -255,7 +255,7 @@ TEST(Trainer, SavedPolicyEvaluatesLikeTheInMemoryOne) {
   auto t = Trainer::start(config, dir, quiet());
   t->run(3);
   const PolicySnapshot live = t->learner().snapshot();
-  const SavedPolicy saved = SavedPolicy::read(dir / "policy.pt");
+  const SavedPolicy saved = SavedPolicy::read(dir / "policy.trustrl");
   EXPECT_EQ(saved.env_id, "CartPole-v1");
   EXPECT_FALSE(saved.multi_agent);
   for (bool deterministic : {true, false}) {
@@ -289,15 +289,15 @@ TEST(Trainer, CorruptCheckpointIsNamed) {
     EXPECT_NE(std::string(e.what()).find("truncated or corrupt"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(ckpt.string()), std::string::npos) << e.what();
   }
-  bytes = read_file(dir / "policy.pt");
+  bytes = read_file(dir / "policy.trustrl");
   bytes[bytes.size() / 2] ^= 0x40;
-  write_file_atomic(dir / "policy.pt", bytes);
+  write_file_atomic(dir / "policy.trustrl", bytes);
   try {
-    SavedPolicy::read(dir / "policy.pt");
-    ADD_FAILURE() << "a corrupt policy.pt was read";
+    SavedPolicy::read(dir / "policy.trustrl");
+    ADD_FAILURE() << "a corrupt policy.trustrl was read";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find((dir / "policy.pt").string()), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find((dir / "policy.trustrl").string()), std::string::npos)
         << e.what();
   }
   fs::remove_all(dir);
@@ -330,14 +330,14 @@ TEST(Trainer, ResumeFallsBackToTheNewestValidCheckpoint) {
   write_file_atomic(newest, bytes);
   std::ofstream{stray};
   std::ofstream{run.checkpoints_dir() / ".ckpt-000000011.bin.tmp.4242"} << "partial";
-  std::ofstream{dir / ".policy.pt.tmp.4242"} << "partial";
+  std::ofstream{dir / ".policy.trustrl.tmp.4242"} << "partial";
 
   auto t = Trainer::resume(RunDir::open(dir), quiet());
   EXPECT_EQ(t->counters().update, 5);
   EXPECT_TRUE(fs::exists(newest.string() + ".skipped"));
   EXPECT_TRUE(fs::exists(stray.string() + ".skipped"));
   EXPECT_FALSE(fs::exists(run.checkpoints_dir() / ".ckpt-000000011.bin.tmp.4242"));
-  EXPECT_FALSE(fs::exists(dir / ".policy.pt.tmp.4242"));
+  EXPECT_FALSE(fs::exists(dir / ".policy.trustrl.tmp.4242"));
   const std::string log = read_text_file(dir / "train.log");
   EXPECT_NE(log.find("skipped " + stray.string() + " (checkpoint file '" + stray.string() +
                      "' is not a trustrl"),
@@ -589,7 +589,7 @@ TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
       << " ms before any descriptor came free";
   ASSERT_FALSE(t->run_dir().checkpoints().empty());
   EXPECT_NO_THROW(SectionFile::read(t->run_dir().checkpoints().back(), "checkpoint"));
-  EXPECT_NO_THROW(SavedPolicy::read(dir / "policy.pt"));
+  EXPECT_NO_THROW(SavedPolicy::read(dir / "policy.trustrl"));
   t.reset();
   fs::remove_all(dir);
 }

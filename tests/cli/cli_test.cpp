@@ -2,6 +2,7 @@
 // non-zero exit, and leaves no run directory that looks valid.
 
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/files.h"
@@ -106,7 +109,7 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   const Result t = trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet");
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_TRUE(fs::exists(run / "config.yaml"));
-  EXPECT_TRUE(fs::exists(run / "policy.pt"));
+  EXPECT_TRUE(fs::exists(run / "policy.trustrl"));
   EXPECT_TRUE(fs::exists(run / "metrics.csv"));
   const Result e = trustrl("eval " + run.string() + " --episodes 3 --deterministic");
   ASSERT_EQ(e.exit_code, 0) << e.err;
@@ -118,7 +121,7 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
                         "already holds a run");
 
   // Truncated policy and checkpoint files.
-  for (const fs::path& f : {run / "policy.pt", fs::path()}) {
+  for (const fs::path& f : {run / "policy.trustrl", fs::path()}) {
     fs::path target = f;
     if (target.empty())
       for (const auto& entry : fs::directory_iterator(run / "checkpoints")) target = entry.path();
@@ -129,6 +132,175 @@ TEST(Cli, TrainEvalAndCorruptFiles) {
   }
   expect_one_line_error(trustrl("train --resume " + run.string()), "truncated or corrupt");
   expect_one_line_error(trustrl("eval " + cfg), "not a trustrl file");
+}
+
+TEST(Cli, EvalJsonReport) {
+  const std::string cfg = write_config("json.yaml", kTiny);
+  const fs::path run = scratch() / "json_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path report = scratch() / "report.json";
+  const Result e =
+      trustrl("eval " + run.string() + " --episodes 5 --deterministic --seed 7 --json --out " +
+              report.string());
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);  // stdout is the JSON alone
+  EXPECT_EQ(trustrl::read_text_file(report), e.out);
+  EXPECT_EQ(j["env_id"], "CartPole-v1");
+  EXPECT_EQ(j["policy_file"].get<std::string>(), (run / "policy.trustrl").string());
+  EXPECT_EQ(j["seed"], 7);
+  EXPECT_EQ(j["deterministic"], true);
+  EXPECT_EQ(j["multi_agent"], false);
+  EXPECT_TRUE(j["env_server"].is_null());
+  EXPECT_EQ(j["spec_hash"].get<std::string>().size(), 18u);
+  EXPECT_EQ(j["spec_hash"].get<std::string>().substr(0, 2), "0x");
+  EXPECT_EQ(j["episodes"], 5);
+  const auto returns = j["returns"].get<std::vector<double>>();
+  const auto lengths = j["lengths"].get<std::vector<int>>();
+  ASSERT_EQ(returns.size(), 5u);
+  ASSERT_EQ(lengths.size(), 5u);
+  double mean = 0;
+  for (std::size_t i = 0; i < returns.size(); ++i) {
+    EXPECT_EQ(returns[i], lengths[i]);  // CartPole pays 1 a step
+    mean += returns[i] / 5;
+  }
+  const auto& ret = j["return"];
+  EXPECT_NEAR(ret["mean"].get<double>(), mean, 1e-9);
+  EXPECT_EQ(ret["min"].get<double>(), *std::min_element(returns.begin(), returns.end()));
+  EXPECT_EQ(ret["max"].get<double>(), *std::max_element(returns.begin(), returns.end()));
+  EXPECT_EQ(ret["ci95"]["method"], "student-t");
+  EXPECT_LE(ret["ci95"]["low"].get<double>(), mean);
+  EXPECT_GE(ret["ci95"]["high"].get<double>(), mean);
+  EXPECT_NEAR(j["length"]["mean"].get<double>(), mean, 1e-9);
+  EXPECT_FALSE(j.contains("team_returns"));
+
+  // --out alone keeps the summary line on stdout; one episode has no interval.
+  const Result one = trustrl("eval " + run.string() + " --episodes 1 --out " + report.string());
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("CartPole-v1: 1 episodes"), std::string::npos) << one.out;
+  const auto j1 = nlohmann::json::parse(trustrl::read_text_file(report));
+  EXPECT_TRUE(j1["return"]["ci95"]["low"].is_null());
+  EXPECT_EQ(j1["deterministic"], false);
+}
+
+TEST(Cli, EvalReportToAnUnwritablePath) {
+  const std::string cfg = write_config("unwritable.yaml", kTiny);
+  const fs::path run = scratch() / "unwritable_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path missing_dir = scratch() / "no_such_dir" / "report.json";
+  expect_one_line_error(trustrl("eval " + run.string() + " --json --out " + missing_dir.string()),
+                        "directory '" + missing_dir.parent_path().string() + "' does not exist");
+  EXPECT_FALSE(fs::exists(missing_dir.parent_path()));
+  expect_one_line_error(trustrl("eval " + run.string() + " --out " + scratch().string()),
+                        "is a directory, not a file");
+  // A directory nobody can create files in, root included: the write itself fails, after the
+  // episodes, and leaves neither the report nor its temporary.
+  const Result r = trustrl("eval " + run.string() + " --episodes 1 --json --out /proc/report.json");
+  expect_one_line_error(r, "/proc/");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(fs::exists("/proc/report.json"));
+}
+
+TEST(Cli, EvalReadsAnOlderRunsPolicyPt) {
+  // A run directory written before the rename holds policy.pt only.
+  const fs::path legacy = fs::path(TRUSTRL_TEST_DATA_DIR) / "legacy_runs" / "ppo";
+  ASSERT_TRUE(fs::exists(legacy / "policy.pt"));
+  ASSERT_FALSE(fs::exists(legacy / "policy.trustrl"));
+  const Result r = trustrl("eval " + legacy.string() + " --episodes 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["policy_file"].get<std::string>(),
+            (legacy / "policy.pt").string());
+  const Result file = trustrl("eval " + (legacy / "policy.pt").string() + " --episodes 2");
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_NE(file.out.find("CartPole-v1: 2 episodes"), std::string::npos) << file.out;
+}
+
+void edit_action_count(const fs::path& policy, std::int64_t n);
+
+std::map<std::string, std::string> onnx_metadata(const fs::path& file) {
+  onnx::ModelProto m;
+  const std::string bytes = trustrl::read_text_file(file);
+  EXPECT_TRUE(m.ParseFromString(bytes)) << file;
+  std::map<std::string, std::string> out;
+  for (const auto& e : m.metadata_props()) out[e.key()] = e.value();
+  return out;
+}
+
+TEST(Cli, ExportWritesAnOnnxGraph) {
+  const std::string cfg = write_config("export.yaml", kTiny);
+  const fs::path run = scratch() / "export_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path onnx_file = scratch() / "cartpole.onnx";
+  const Result r = trustrl("export " + run.string() + " --format onnx -o " + onnx_file.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + onnx_file.string()), std::string::npos) << r.out;
+  const auto meta = onnx_metadata(onnx_file);
+  EXPECT_EQ(meta.at("env_id"), "CartPole-v1");
+  EXPECT_EQ(meta.at("trustrl_version"), trustrl::kVersion);
+  // The spec hash is the one eval reports for the env it plays.
+  const Result e = trustrl("eval " + run.string() + " --episodes 1 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(meta.at("spec_hash"), nlohmann::json::parse(e.out)["spec_hash"].get<std::string>());
+
+  // An older run's policy.pt exports too.
+  const fs::path legacy = fs::path(TRUSTRL_TEST_DATA_DIR) / "legacy_runs" / "ppo";
+  const fs::path legacy_onnx = scratch() / "legacy.onnx";
+  ASSERT_EQ(trustrl("export " + legacy.string() + " -o " + legacy_onnx.string()).exit_code, 0);
+  EXPECT_EQ(onnx_metadata(legacy_onnx).at("env_id"), "CartPole-v1");
+}
+
+TEST(Cli, ExportRefusesBadInputAndLeavesNoFile) {
+  const std::string cfg = write_config("export_bad.yaml", kTiny);
+  const fs::path run = scratch() / "export_bad_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path out = scratch() / "bad.onnx";
+  // Not a trustrl file, a missing file, a truncated policy, an edited one.
+  expect_one_line_error(trustrl("export " + cfg + " -o " + out.string()), "not a trustrl file");
+  expect_one_line_error(
+      trustrl("export " + (scratch() / "nothing").string() + " -o " + out.string()),
+      "does not exist");
+  const fs::path policy = run / "policy.trustrl", truncated = scratch() / "truncated.trustrl";
+  auto bytes = trustrl::read_file(policy);
+  bytes.resize(bytes.size() - 10);
+  trustrl::write_file_atomic(truncated, bytes);
+  expect_one_line_error(trustrl("export " + truncated.string() + " -o " + out.string()),
+                        "truncated or corrupt");
+  const fs::path edited = scratch() / "edited_for_export.trustrl";
+  fs::copy_file(policy, edited);
+  edit_action_count(edited, 3);
+  expect_one_line_error(trustrl("export " + edited.string() + " -o " + out.string()),
+                        "has an actor of 2 outputs for actions Discrete(3)");
+  EXPECT_FALSE(fs::exists(out));
+  // An output nobody can write, and flags that do not exist.
+  expect_one_line_error(
+      trustrl("export " + run.string() + " -o " + (scratch() / "no_dir" / "p.onnx").string()),
+      "does not exist");
+  expect_one_line_error(trustrl("export " + run.string() + " -o /proc/p.onnx"), "/proc/");
+  EXPECT_NE(trustrl("export " + run.string() + " --format tflite -o " + out.string()).exit_code, 0);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Cli, PlotDrawsRunsAndNamesBadInput) {
+  const std::string cfg = write_config("plot.yaml", kTiny);
+  const fs::path run = scratch() / "plot_run";
+  ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
+  const fs::path png = scratch() / "curves.png";
+  const Result r = trustrl("plot " + run.string() + " -o " + png.string() +
+                           " --metric losses/approx_kl --target 0.01");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bytes = trustrl::read_file(png);
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(std::string(bytes.begin() + 1, bytes.begin() + 4), "PNG");
+  const fs::path svg = scratch() / "curves.svg";
+  ASSERT_EQ(trustrl("plot " + run.string() + " --x time -o " + svg.string()).exit_code, 0);
+  // A metric the run does not log lists those it does; a run without metrics says so.
+  expect_one_line_error(trustrl("plot " + run.string() + " --metric kl/nope -o " + png.string()),
+                        "has no metric 'kl/nope'; its metrics are: global_step, update,");
+  fs::create_directories(scratch() / "no_metrics");
+  const fs::path none = scratch() / "none.png";
+  expect_one_line_error(
+      trustrl("plot " + (scratch() / "no_metrics").string() + " -o " + none.string()),
+      "has no metrics.csv");
+  EXPECT_FALSE(fs::exists(none));
 }
 
 TEST(Cli, EvalRecordsAnAnimation) {
@@ -157,6 +329,16 @@ TEST(Cli, MultiAgentTrainEvalRecord) {
   const Result e = trustrl("eval " + run.string() + " --episodes 2 --record " + mp4.string());
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_NE(e.out.find("simple_spread_v3: 2 episodes"), std::string::npos) << e.out;
+  const Result js = trustrl("eval " + run.string() + " --episodes 3 --json");
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  const auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["multi_agent"], true);
+  ASSERT_EQ(j["team_returns"].size(), 3u);
+  ASSERT_EQ(j["returns"].size(), 3u);
+  // "returns" is the mean over the 3 agents of their returns, the team return their sum.
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(j["team_returns"][i].get<double>(), 3 * j["returns"][i].get<double>(), 1e-6);
+  EXPECT_NEAR(j["team_return"]["mean"].get<double>(), 3 * j["return"]["mean"].get<double>(), 1e-6);
   const auto bytes = trustrl::read_file(mp4);
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(std::string(bytes.begin() + 4, bytes.begin() + 8), "ftyp");
@@ -319,7 +501,7 @@ TEST(Cli, EditedPolicyFilesAreRefusedNamingTheFile) {
   const std::string cfg = write_config("edited.yaml", kTiny);
   const fs::path run = scratch() / "edited_run";
   ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
-  const fs::path policy = run / "policy.pt", saved = scratch() / "edited_policy.pt";
+  const fs::path policy = run / "policy.trustrl", saved = scratch() / "edited_policy.trustrl";
   fs::copy_file(policy, saved);
   for (const std::int64_t n : {1000000, 64, 3, 1}) {
     fs::copy_file(saved, policy, fs::copy_options::overwrite_existing);
@@ -375,14 +557,14 @@ TEST(Cli, MessagesNameTheRealProblem) {
   const std::string cfg = write_config("messages.yaml", kTiny);
   const fs::path run = scratch() / "messages_run";
   ASSERT_EQ(trustrl("train " + cfg + " --run-dir " + run.string() + " --quiet").exit_code, 0);
-  // policy.pt gone, checkpoints kept: say so, and which checkpoint to evaluate instead.
-  fs::rename(run / "policy.pt", scratch() / "messages_policy.pt");
-  expect_one_line_error(trustrl("eval " + run.string()), "its policy.pt is missing");
+  // policy.trustrl gone, checkpoints kept: say so, and which checkpoint to evaluate instead.
+  fs::rename(run / "policy.trustrl", scratch() / "messages_policy.trustrl");
+  expect_one_line_error(trustrl("eval " + run.string()), "its policy.trustrl is missing");
   // A directory where the policy file should be.
-  fs::create_directories(run / "policy.pt");
+  fs::create_directories(run / "policy.trustrl");
   expect_one_line_error(
       trustrl("eval " + run.string()),
-      "cannot read '" + (run / "policy.pt").string() + "': it is a directory, not a file");
+      "cannot read '" + (run / "policy.trustrl").string() + "': it is a directory, not a file");
 }
 
 TEST(Cli, MismatchedTlsFilesAreNamed) {

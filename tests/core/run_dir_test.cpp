@@ -22,6 +22,20 @@ TEST(RunDir, CreateRefusesAnExistingRun) {
   fs::remove_all(p);
 }
 
+TEST(RunDir, SavedPolicyPrefersTheNewNameAndReadsTheOld) {
+  const fs::path p =
+      fs::temp_directory_path() / ("trustrl_policyname_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  RunDir d = RunDir::create(p);
+  EXPECT_EQ(d.policy_path().filename(), "policy.trustrl");
+  EXPECT_FALSE(d.saved_policy().has_value());
+  write_file_atomic(d.legacy_policy_path(), std::string("old"));
+  EXPECT_EQ(d.saved_policy(), p / "policy.pt");
+  write_file_atomic(d.policy_path(), std::string("new"));
+  EXPECT_EQ(d.saved_policy(), p / "policy.trustrl");
+  fs::remove_all(p);
+}
+
 TEST(RunDir, OpenNamesWhatIsWrong) {
   try {
     RunDir::open("/nonexistent/run");

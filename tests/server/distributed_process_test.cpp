@@ -202,7 +202,7 @@ TEST(DistributedProcess, TwoActorsOneKilledAndRestartedStillSolveCartPole) {
 
   const MetricsTable t = MetricsTable::read(run / "metrics.csv");
   expect_exact_rows(t, 390, 256);
-  const double eval_return = deterministic_return(run / "policy.pt");
+  const double eval_return = deterministic_return(run / "policy.trustrl");
   std::cout << "deterministic return " << eval_return << std::endl;
   EXPECT_GE(eval_return, 475.0);
 }

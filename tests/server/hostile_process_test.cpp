@@ -54,7 +54,7 @@ run: {tensorboard: false}
 )"),
                          dir, quiet)
       ->run();
-  ASSERT_TRUE(fs::exists(dir / "policy.pt"));
+  ASSERT_TRUE(fs::exists(dir / "policy.trustrl"));
 
   // The same env id with another time limit: another spec, which the policy was not trained on.
   EnvServer other(registered_env_maker("CartPole-v1", {{"max_episode_steps", "50"}}, 1), {});

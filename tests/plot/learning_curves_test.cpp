@@ -1,0 +1,118 @@
+#include "plot/learning_curves.h"
+
+#include <cairo.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "tests/support/scratch_dir.h"
+
+namespace trustrl::plot {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A run directory with a config and a metrics.csv whose return at update u is `f(u)`.
+fs::path write_run(const fs::path& root, const std::string& name, int seed, double offset,
+                   int updates = 20) {
+  const fs::path run = root / name;
+  fs::create_directories(run);
+  std::ofstream(run / "config.yaml") << "env: {id: CartPole-v1}\nseed: " << seed << "\n";
+  std::ofstream csv(run / "metrics.csv");
+  csv << "global_step,update,charts/episodic_return,losses/approx_kl,time/elapsed_seconds\n";
+  for (int u = 1; u <= updates; ++u)
+    csv << u * 1000 << "," << u << "," << (u == 3 ? "" : std::to_string(10.0 * u + offset))
+        << ",0.01," << u * 0.5 << "\n";
+  return run;
+}
+
+TEST(Plot, SeedsOfOneConfigAreOneSeriesWithABand) {
+  const fs::path root = testing::scratch_dir("plot_series");
+  const auto a = write_run(root, "cp-s0", 0, -20), b = write_run(root, "cp-s1", 1, 20);
+  const auto c = write_run(root, "other", 0, 0);
+  std::ofstream(c / "config.yaml") << "env: {id: Acrobot-v1}\nseed: 0\n";
+  const auto series = read_series({a, b, c}, {});
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0].runs, 2);
+  EXPECT_EQ(series[1].runs, 1);
+  ASSERT_EQ(series[0].x.size(), 19u);  // update 3 has no return in any run
+  EXPECT_DOUBLE_EQ(series[0].x[0], 1000);
+  EXPECT_DOUBLE_EQ(series[0].mean[0], 10);
+  EXPECT_DOUBLE_EQ(series[0].low[0], -10);
+  EXPECT_DOUBLE_EQ(series[0].high[0], 30);
+  PlotOptions time;
+  time.wall_time = true;
+  EXPECT_DOUBLE_EQ(read_series({a}, time)[0].x[1], 1.0);
+}
+
+TEST(Plot, RendersAPngWithTheBandWhereTheDataSays) {
+  const fs::path root = testing::scratch_dir("plot_png");
+  const auto a = write_run(root, "cp-s0", 0, -20), b = write_run(root, "cp-s1", 1, 20);
+  PlotOptions options;
+  options.target = 150;
+  const auto series = read_series({a, b}, options);
+  const fs::path png = root / "curves.png";
+  render(series, options, png);
+  cairo_surface_t* image = cairo_image_surface_create_from_png(png.c_str());
+  ASSERT_EQ(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+  ASSERT_EQ(cairo_image_surface_get_width(image), options.width);
+  ASSERT_EQ(cairo_image_surface_get_height(image), options.height);
+  const unsigned char* data = cairo_image_surface_get_data(image);
+  const int stride = cairo_image_surface_get_stride(image);
+  const auto pixel = [&](double x, double y) {
+    const auto* p = reinterpret_cast<const std::uint32_t*>(data + static_cast<int>(y) * stride) +
+                    static_cast<int>(x);
+    return *p & 0xffffff;
+  };
+  int drawn = 0;
+  for (int y = 0; y < options.height; ++y)
+    for (int x = 0; x < options.width; ++x) drawn += pixel(x, y) != 0xffffff;
+  EXPECT_GT(drawn, options.width * options.height / 100) << "the picture is nearly blank";
+  // At update 11 the runs return 90 and 130 (mean 110): the band covers 95 and 125, not 137.
+  const Axes axes = axes_for(series, options);
+  const double x = axes.px(11000);
+  const std::uint32_t band = pixel(x, axes.py(95));
+  EXPECT_NE(band, 0xffffffu);
+  EXPECT_EQ(pixel(x, axes.py(125)), band);
+  EXPECT_EQ(pixel(x, axes.py(137)), 0xffffffu);
+  // The target line, left of the first data point.
+  EXPECT_NE(pixel(axes.px(500), axes.py(150)), 0xffffffu);
+  EXPECT_EQ(pixel(axes.px(500), axes.py(140)), 0xffffffu);
+  cairo_surface_destroy(image);
+
+  const fs::path svg = root / "curves.svg";
+  render(series, options, svg);
+  const std::string text = read_text_file(svg);
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+}
+
+TEST(Plot, BadInputIsNamed) {
+  const fs::path root = testing::scratch_dir("plot_bad");
+  const auto run = write_run(root, "cp", 0, 0);
+  try {
+    PlotOptions options;
+    options.metric = "kl/analytic";
+    read_series({run}, options);
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("has no metric 'kl/analytic'"), std::string::npos) << m;
+    EXPECT_NE(m.find("losses/approx_kl"), std::string::npos) << m;  // the ones there are
+  }
+  fs::create_directories(root / "empty");
+  EXPECT_THROW(read_series({root / "empty"}, {}), Error);
+  std::ofstream(root / "empty" / "metrics.csv") << "global_step,charts/episodic_return\n";
+  EXPECT_THROW(read_series({root / "empty"}, {}), Error);
+  const auto series = read_series({run}, {});
+  EXPECT_THROW(render(series, {}, root / "curves.jpg"), Error);
+  EXPECT_THROW(render(series, {}, root / "no_dir" / "curves.png"), Error);
+  EXPECT_THROW(render(series, {}, "/proc/curves.png"), Error);
+  EXPECT_FALSE(fs::exists(root / "curves.jpg"));
+}
+
+}  // namespace
+}  // namespace trustrl::plot
