@@ -2,7 +2,7 @@
 // `trustrl distill`: a student policy trained to match one or more teachers' action
 // distributions by the distillation loss (agents/distill_loss.h) on states collected by the
 // teacher, the student or a mix (agents/distill_config.h). Writes a run directory as `trustrl
-// train` does (config.yaml, metrics.csv, TensorBoard, checkpoints, policy.pt), so `trustrl eval`
+// train` does (config.yaml, metrics.csv, TensorBoard, checkpoints, policy.trustrl), so `trustrl eval`
 // runs the student unchanged; resumes from its newest checkpoint.
 //
 // The student reads its inputs normalized with the first teacher's frozen statistics (they are
@@ -60,7 +60,7 @@ class Distiller {
   static std::unique_ptr<Distiller> resume(RunDir run_dir, DistillOptions options = {});
 
   /// Distils until total_steps (or `max_updates` more updates), then checkpoints and writes
-  /// policy.pt.
+  /// policy.trustrl.
   void run(std::optional<std::int64_t> max_updates = std::nullopt);
   void checkpoint();
   bool finished() const { return update_ >= config_.num_updates(); }

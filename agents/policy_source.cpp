@@ -1,6 +1,7 @@
 #include "agents/policy_source.h"
 
 #include <filesystem>
+#include <optional>
 
 #include "agents/policy_spec_hash.h"
 #include "core/error.h"
@@ -15,10 +16,9 @@ SavedPolicy read_policy_source(const std::string& target, const std::string& key
     if (target.empty()) throw Error("no policy file or run directory given");
     if (!fs::exists(target, ec)) throw Error("'" + target + "' does not exist");
     if (fs::is_directory(target, ec)) {
-      const RunDir run = RunDir::open(target);
-      if (!fs::exists(run.policy_path(), ec))
-        throw Error("run '" + target + "' has no saved policy yet");
-      return SavedPolicy::read(run.policy_path());
+      const std::optional<fs::path> saved = RunDir::open(target).saved_policy();
+      if (!saved) throw Error("run '" + target + "' has no saved policy yet");
+      return SavedPolicy::read(*saved);
     }
     return SavedPolicy::read(target);
   } catch (const Error& e) {

@@ -91,7 +91,7 @@ run: {tensorboard: false, checkpoint_every: 10}
 fs::path* Distill::teacher_ = nullptr;
 
 TEST_F(Distill, ASameArchitectureStudentMatchesTheTeacher) {
-  const SavedPolicy t = SavedPolicy::read(teacher() / "policy.pt");
+  const SavedPolicy t = SavedPolicy::read(teacher() / "policy.trustrl");
   const double teacher_return = deterministic_return(t.snapshot);
   // A teacher much better than chance (~20), so that matching it means something.
   ASSERT_GT(teacher_return, 100.0);
@@ -100,7 +100,7 @@ TEST_F(Distill, ASameArchitectureStudentMatchesTheTeacher) {
   d->run();
   EXPECT_LT(d->last_stats().kl, 1e-3);
   // `trustrl eval` reads the student as it reads any policy file.
-  const SavedPolicy student = SavedPolicy::read(dir / "policy.pt");
+  const SavedPolicy student = SavedPolicy::read(dir / "policy.trustrl");
   EXPECT_EQ(student.env_id, "CartPole-v1");
   const double student_return = deterministic_return(student.snapshot);
   EXPECT_GE(student_return, 0.95 * teacher_return)
@@ -125,9 +125,9 @@ TEST_F(Distill, ResumeContinuesExactly) {
   const auto b = testing::MetricsTable::read(split / "metrics.csv").without_clock();
   ASSERT_EQ(a.size(), 10u);
   EXPECT_EQ(a, b);
-  EXPECT_EQ(read_file(straight / "policy.pt").size(), read_file(split / "policy.pt").size());
-  EXPECT_EQ(SavedPolicy::read(straight / "policy.pt").snapshot.groups[0].weights.actor[0].w,
-            SavedPolicy::read(split / "policy.pt").snapshot.groups[0].weights.actor[0].w);
+  EXPECT_EQ(read_file(straight / "policy.trustrl").size(), read_file(split / "policy.trustrl").size());
+  EXPECT_EQ(SavedPolicy::read(straight / "policy.trustrl").snapshot.groups[0].weights.actor[0].w,
+            SavedPolicy::read(split / "policy.trustrl").snapshot.groups[0].weights.actor[0].w);
   fs::remove_all(straight);
   fs::remove_all(split);
 }
@@ -153,14 +153,14 @@ TEST_F(Distill, ATeacherForAnotherEnvIsRefusedNamingBothHashes) {
                  acrobot, quiet())
       ->run();
   const DistillConfig c =
-      config({"distill.teacher=" + teacher().string() + ", " + (acrobot / "policy.pt").string()});
+      config({"distill.teacher=" + teacher().string() + ", " + (acrobot / "policy.trustrl").string()});
   const fs::path dir = fresh_dir("refused");
   try {
     Distiller::start(c, dir, silent());
     ADD_FAILURE() << "accepted";
   } catch (const Error& e) {
     const std::string m = e.what();
-    for (const char* p : {"distill.teacher", "Acrobot-v1", "CartPole-v1", "policy.pt"})
+    for (const char* p : {"distill.teacher", "Acrobot-v1", "CartPole-v1", "policy.trustrl"})
       EXPECT_NE(m.find(p), std::string::npos) << p << ": " << m;
     const auto first = m.find("spec hash 0x");
     ASSERT_NE(first, std::string::npos) << m;
@@ -172,7 +172,7 @@ TEST_F(Distill, ATeacherForAnotherEnvIsRefusedNamingBothHashes) {
 
 TEST_F(Distill, ACorruptTeacherIsRefusedNamingTheFile) {
   const fs::path copy = fresh_dir("corrupt.pt");
-  auto bytes = read_file(teacher() / "policy.pt");
+  auto bytes = read_file(teacher() / "policy.trustrl");
   bytes[bytes.size() / 2] ^= 0x40;
   write_file_atomic(copy, bytes);
   expect_refused(config({"distill.teacher=" + copy.string()}),

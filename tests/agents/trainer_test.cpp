@@ -158,7 +158,7 @@ TEST(Trainer, AReferenceIsLoggedAndResumesExactly) {
   }
   EXPECT_GT(betas.size(), 1u) << "the adaptive beta never moved: the resume of it is untested";
   // The file or the run directory: the same policy.
-  const TrainConfig by_file = with_reference(small_config(), reference / "policy.pt", "seed=7");
+  const TrainConfig by_file = with_reference(small_config(), reference / "policy.trustrl", "seed=7");
   const fs::path c = fresh_dir("ref_file");
   Trainer::start(by_file, c, quiet())->run(2);
   EXPECT_GE(testing::MetricsTable::read(c / "metrics.csv").at(1, "kl/reference"), 0.0);
@@ -178,7 +178,7 @@ TEST(Trainer, AReferenceForAnotherEnvIsRefusedBeforeTraining) {
     const std::string m = e.what();
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
     for (const char* part :
-         {"trust_region.reference.policy", "CartPole-v1", "Acrobot-v1", "policy.pt"})
+         {"trust_region.reference.policy", "CartPole-v1", "Acrobot-v1", "policy.trustrl"})
       EXPECT_NE(m.find(part), std::string::npos) << part << " missing from: " << m;
     // Both spec hashes.
     const auto first = m.find("spec hash 0x");
