@@ -95,6 +95,15 @@ struct UpdateStats {
     int cg_iterations = 0, line_search_steps = 0;
   };
   std::optional<NaturalGradient> natural_gradient;
+  /// mappo.update sequential: the order the groups were updated in and, per group, the weight M
+  /// its advantages were multiplied by (the product of the ratios of the groups updated before
+  /// it) over its samples. Written as seq/order_<m> (the group updated m-th) and
+  /// seq/factor_{mean,min,max}_<g>.
+  struct Sequential {
+    std::vector<int> order;
+    std::vector<double> factor_mean, factor_min, factor_max;
+  };
+  std::optional<Sequential> sequential;
 
   void write(MetricRow& row) const;
   /// Averages groups' stats weighted by their samples (KL per group kept in group_kl).
