@@ -1,10 +1,12 @@
 #include "agents/ppo.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "agents/env_actor.h"
 #include "agents/gae.h"
+#include "agents/natural_gradient_step.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -172,7 +174,14 @@ std::vector<UpdateStats> PpoLearner::update_sequentially(const Rollout& r,
     log.factor_mean[g] = weights.factor_mean;
     log.factor_min[g] = weights.factor_min;
     log.factor_max[g] = weights.factor_max;
-    for (std::size_t i = 0; i < steps; ++i) factor[i] *= ratio[i];
+    for (std::size_t i = 0; i < steps; ++i) {
+      factor[i] *= ratio[i];
+      if (!std::isfinite(factor[i]))
+        throw NonFiniteStepError("mappo.update sequential: the weight M after agent group " +
+                                 std::to_string(g) + "'s update is " + std::to_string(factor[i]) +
+                                 " at env step " + std::to_string(i) +
+                                 " (its ratio pi_new / pi_old is not finite)");
+    }
   }
   return stats;
 }

@@ -7,6 +7,7 @@
 
 #include "agents/env_actor.h"
 #include "agents/evaluate.h"
+#include "agents/natural_gradient_step.h"
 #include "agents/ppo.h"
 #include "agents/trainer.h"
 #include "core/error.h"
@@ -391,6 +392,26 @@ run: {tensorboard: false}
   EXPECT_GT(stepped, 10) << "most agents' steps should be taken";
   EXPECT_GT(weighted, 0) << "the second agent's M never differed from 1";
   fs::remove_all(a);
+}
+
+// A ratio that is not finite (here: a NaN observation at one step, which breaks the first agent's
+// update) makes M not finite: the update stops with NonFiniteStepError naming M, which the trainer
+// rolls back as it does a broken natural-gradient step.
+TEST(Mappo, SequentialStopsWhenMIsNotFinite) {
+  LearnerSetup s = spread_setup();
+  s.mappo.share_parameters = false;
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  Rollout r = rollout_with_dead_agents(s, l.snapshot());
+  std::fill(r.active.begin(), r.active.end(), 1);
+  for (std::size_t k = 0; k < static_cast<std::size_t>(r.obs_dim) * 3; ++k)
+    r.observations[k] = std::nanf("");
+  try {
+    l.update(r, 1.0);
+    FAIL() << "a NaN ratio went unnoticed";
+  } catch (const NonFiniteStepError& e) {
+    EXPECT_NE(std::string(e.what()).find("the weight M"), std::string::npos) << e.what();
+  }
 }
 
 // Bad combinations are refused with the setting to change.
