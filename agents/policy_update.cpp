@@ -88,6 +88,15 @@ void UpdateStats::write(MetricRow& row) const {
     row.set("trust/expected_improvement", ng.expected_improvement);
     row.set("trust/actual_improvement", ng.actual_improvement);
   }
+  if (sequential) {
+    for (std::size_t m = 0; m < sequential->order.size(); ++m)
+      row.set("seq/order_" + std::to_string(m), sequential->order[m]);
+    for (std::size_t g = 0; g < sequential->factor_mean.size(); ++g) {
+      row.set("seq/factor_mean_" + std::to_string(g), sequential->factor_mean[g]);
+      row.set("seq/factor_min_" + std::to_string(g), sequential->factor_min[g]);
+      row.set("seq/factor_max_" + std::to_string(g), sequential->factor_max[g]);
+    }
+  }
 }
 
 UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {

@@ -1,9 +1,12 @@
 #include "agents/ppo.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "agents/env_actor.h"
 #include "agents/gae.h"
+#include "agents/natural_gradient_step.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -36,9 +39,27 @@ PpoLearner::PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mapp
     throw ConfigError(
         "mappo.critic_input asks for a centralized critic on the global state, but " + spec.id +
         " has no global state; use mappo.critic_input: observation (independent PPO)");
+  std::vector<envs::AgentGroup> groups = spec.agent_groups();
+  if (!mappo.share_parameters) {  // one group per agent, in agent order
+    groups.clear();
+    for (int a = 0; a < spec.num_agents(); ++a)
+      groups.push_back({{a},
+                        spec.observation_spaces[static_cast<std::size_t>(a)],
+                        spec.action_spaces[static_cast<std::size_t>(a)]});
+  }
+  if (mappo.update == MultiAgentUpdate::kSequential) {
+    // Agents sharing one policy cannot be updated one after another (HARL requires no sharing).
+    for (const auto& group : groups)
+      if (group.agents.size() > 1)
+        throw ConfigError("mappo.update: sequential updates one agent after another, but " +
+                          spec.id + "'s agents " + spec.agent_names[group.agents[0]] + " and " +
+                          spec.agent_names[group.agents[1]] +
+                          " share one policy; set mappo.share_parameters: false");
+    update_mode_ = MultiAgentUpdate::kSequential;
+  }
   torch::manual_seed(seed);  // initial weights
   const int critic = EnvActor::critic_width(spec, mappo.critic_input, mappo.agent_id);
-  for (const auto& group : spec.agent_groups()) {
+  for (const auto& group : groups) {
     NetworkShape shape;
     shape.obs_dim = group.observation_space.flat_dim() + (mappo.agent_id ? spec.num_agents() : 0);
     shape.critic_input_dim = critic;
@@ -128,6 +149,14 @@ UpdateStats PpoLearner::update(const Rollout& r, double progress_remaining, std:
                r.final_values.data(), r.bootstrap_values.data(), ppo_.gamma, ppo_.gae_lambda},
               advantages, returns);
 
+  if (update_mode_ == MultiAgentUpdate::kSequential) {
+    UpdateStats::Sequential log;
+    UpdateStats stats =
+        UpdateStats::combine(update_sequentially(r, advantages, returns, progress_remaining, log));
+    stats.sequential = std::move(log);
+    ++version_;
+    return stats;
+  }
   std::vector<UpdateStats> group_stats;
   for (auto& g : groups_)
     group_stats.push_back(update_group(*g, r, advantages, returns, progress_remaining));
@@ -135,9 +164,50 @@ UpdateStats PpoLearner::update(const Rollout& r, double progress_remaining, std:
   return UpdateStats::combine(group_stats);
 }
 
+std::vector<UpdateStats> PpoLearner::update_sequentially(const Rollout& r,
+                                                         const std::vector<float>& advantages,
+                                                         const std::vector<float>& returns,
+                                                         double progress_remaining,
+                                                         UpdateStats::Sequential& log) {
+  // A fresh random order every update (Kuba et al. 2022, algorithm 1), drawn from the learner's
+  // RNG so that a resumed run draws the same orders.
+  const std::size_t G = groups_.size();
+  log.order.resize(G);
+  std::iota(log.order.begin(), log.order.end(), 0);
+  for (std::size_t i = G - 1; i > 0; --i)
+    std::swap(log.order[i], log.order[rng_.below(static_cast<std::uint64_t>(i + 1))]);
+  log.factor_mean.assign(G, 1.0);
+  log.factor_min.assign(G, 1.0);
+  log.factor_max.assign(G, 1.0);
+
+  // M per env step: the product over the groups updated so far of pi_new / pi_old of their own
+  // actions at that step (detached; an agent that is not live took no action and contributes 1).
+  const auto steps = static_cast<std::size_t>(r.env_steps());
+  std::vector<float> factor(steps, 1.0f), ratio(steps);
+  std::vector<UpdateStats> stats(G);
+  for (const int index : log.order) {
+    const auto g = static_cast<std::size_t>(index);
+    SequentialWeights weights{factor, ratio};
+    stats[g] = update_group(*groups_[g], r, advantages, returns, progress_remaining, &weights);
+    log.factor_mean[g] = weights.factor_mean;
+    log.factor_min[g] = weights.factor_min;
+    log.factor_max[g] = weights.factor_max;
+    for (std::size_t i = 0; i < steps; ++i) {
+      factor[i] *= ratio[i];
+      if (!std::isfinite(factor[i]))
+        throw NonFiniteStepError("mappo.update sequential: the weight M after agent group " +
+                                 std::to_string(g) + "'s update is " + std::to_string(factor[i]) +
+                                 " at env step " + std::to_string(i) +
+                                 " (its ratio pi_new / pi_old is not finite)");
+    }
+  }
+  return stats;
+}
+
 UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
                                      const std::vector<float>& advantages,
-                                     const std::vector<float>& returns, double progress_remaining) {
+                                     const std::vector<float>& returns, double progress_remaining,
+                                     SequentialWeights* sequential) {
   const std::size_t A = static_cast<std::size_t>(num_agents_);
   const NetworkShape& shape = g.net->shape();
   const envs::Space& space = shape.action_space;
@@ -211,13 +281,63 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
     while (groups_[index].get() != &g) ++index;
     batch.reference = references_[index].distribution(raw_obs.data(), B);
   }
-  UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_, batch,
-                                        progress_remaining, collective_);
+  UpdateStats stats = sequential ? update_weighted(g, batch, rows, progress_remaining, *sequential)
+                                 : run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_,
+                                                     rng_, batch, progress_remaining, collective_);
   stats.explained_variance = explained_variance(values, rets);
 
   // The statistics move only now, so this update saw exactly what the actor saw.
   g.obs_normalizer.update(raw_obs.data(), B);
   g.critic_normalizer.update(own_critic_inputs ? raw_critic.data() : raw_obs.data(), B);
+  return stats;
+}
+
+UpdateStats PpoLearner::update_weighted(GroupModel& g, const UpdateBatch& batch,
+                                        const std::vector<std::size_t>& rows,
+                                        double progress_remaining, SequentialWeights& sequential) {
+  const std::size_t A = static_cast<std::size_t>(num_agents_);
+  const std::int64_t B = batch.rows();
+
+  // Sequential (HARL's happo / hatrpo): advantages normalized over the group's whole batch, then
+  // multiplied by M, which the clipped or natural-gradient surrogate then reads as it is (so the
+  // update's own per-minibatch normalization is off). M is detached: plain numbers here.
+  std::vector<float> row_factor(rows.size());
+  std::vector<std::size_t> row_step(rows.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    row_step[k] = rows[k] / A;
+    row_factor[k] = sequential.factor[row_step[k]];
+  }
+  const torch::Tensor factor = torch::from_blob(row_factor.data(), {B}, torch::kFloat32);
+  if (B > 0) {
+    sequential.factor_mean = factor.mean().item<double>();
+    sequential.factor_min = factor.min().item<double>();
+    sequential.factor_max = factor.max().item<double>();
+  }
+  torch::Tensor weighted = batch.advantages;
+  if (ppo_.norm_adv && B > 1) weighted = (weighted - weighted.mean()) / (weighted.std() + 1e-8);
+  weighted = (weighted * factor).contiguous();
+  UpdateBatch weighted_batch = batch;
+  weighted_batch.advantages = weighted;
+  PpoConfig ppo = ppo_;
+  ppo.norm_adv = false;
+
+  // pi_old is this group's policy before its update, evaluated now (as HARL does), so that the
+  // ratio is the update's own and not the actor's staleness.
+  torch::Tensor before;
+  if (B > 0) {
+    torch::NoGradGuard no_grad;
+    before = g.net->distribution(batch.obs).log_prob(batch.actions);
+  }
+  UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo, rng_,
+                                        weighted_batch, progress_remaining, collective_);
+  std::fill(sequential.ratio.begin(), sequential.ratio.end(), 1.0f);
+  if (B > 0) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ratio =
+        torch::exp(g.net->distribution(batch.obs).log_prob(batch.actions) - before).contiguous();
+    const float* p = ratio.data_ptr<float>();
+    for (std::size_t k = 0; k < rows.size(); ++k) sequential.ratio[row_step[k]] *= p[k];
+  }
   return stats;
 }
 

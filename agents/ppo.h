@@ -64,12 +64,33 @@ class PpoLearner final : public Learner {
              int num_agents, bool plain_env);
   // Throws Error naming what in `rollout` does not fit this learner's agents and groups.
   void check(const Rollout& rollout) const;
+  /// mappo.update sequential's weights for one group: `factor` (in, one per env step) is M, the
+  /// product of the ratios of the groups updated before; `ratio` (out, one per env step, 1 where
+  /// none of the group's agents is live) is the product of this group's pi_new / pi_old of its
+  /// own actions after its update.
+  struct SequentialWeights {
+    const std::vector<float>& factor;
+    std::vector<float>& ratio;
+    double factor_mean = 1, factor_min = 1, factor_max = 1;
+  };
   // Group g's live rows of `rollout` as a batch, trained; its input statistics move after.
   UpdateStats update_group(GroupModel& g, const Rollout& rollout,
                            const std::vector<float>& advantages, const std::vector<float>& returns,
-                           double progress_remaining);
+                           double progress_remaining, SequentialWeights* sequential = nullptr);
+  // Group g's update on `batch` (its live `rows` of the rollout) with its advantages weighted by
+  // M; writes its own ratios after the update into `sequential`.
+  UpdateStats update_weighted(GroupModel& g, const UpdateBatch& batch,
+                              const std::vector<std::size_t>& rows, double progress_remaining,
+                              SequentialWeights& sequential);
+  // mappo.update sequential: the groups one after another in an order drawn from rng_.
+  std::vector<UpdateStats> update_sequentially(const Rollout& rollout,
+                                               const std::vector<float>& advantages,
+                                               const std::vector<float>& returns,
+                                               double progress_remaining,
+                                               UpdateStats::Sequential& log);
 
   PpoConfig ppo_;
+  MultiAgentUpdate update_mode_ = MultiAgentUpdate::kSimultaneous;
   int num_agents_;
   /// Trained on a plain env (algo: ppo): its rollouts may omit active masks and critic inputs,
   /// and its checkpoints carry no group count (the form they had before MAPPO shared this code).

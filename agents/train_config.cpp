@@ -65,7 +65,8 @@ void TrainConfig::visit(ConfigVisitor& v) {
   v.field("total_steps", total_steps, "env steps to train for", Bounds::at_least(1));
   v.section("env", env, "the environment");
   v.section("ppo", ppo, "PPO hyperparameters (MAPPO's too)");
-  v.section("mappo", mappo, "MAPPO: what the critic reads, agent ids");
+  v.section("mappo", mappo,
+            "MAPPO: what the critic reads, agent ids, parameter sharing, sequential updates");
   v.section("trust_region", trust_region, "how each update is kept close to the last policy");
   v.section("network", network, "actor and critic networks");
   v.section("normalize", normalize, "observation normalization and reward scaling");
@@ -87,6 +88,14 @@ void TrainConfig::validate() const {
         "distributed.actor_envs (" + std::to_string(distributed.actor_envs) +
         ") is larger than a whole batch, env.num_envs = " + std::to_string(env.num_envs));
   network.validate();
+  if (algo != Algorithm::kMappo && mappo.update == MultiAgentUpdate::kSequential)
+    throw ConfigError(
+        "mappo.update: sequential updates the agents of a multi-agent env one after another; it "
+        "needs algo: mappo");
+  if (algo != Algorithm::kMappo && !mappo.share_parameters)
+    throw ConfigError(
+        "mappo.share_parameters: false gives each agent of a multi-agent env its own policy; it "
+        "needs algo: mappo");
   if (network.gsde_sample_freq == 0)
     throw ConfigError(
         "network.gsde_sample_freq: 0 is not a frequency; use -1 (once per rollout) or a step "

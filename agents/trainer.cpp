@@ -519,7 +519,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     UpdateStats stats;
     try {
       stats = learner_->update(rollout, progress_remaining);
-    } catch (const NonFiniteStepError& e) {  // natural_gradient mode only, one learner
+    } catch (const NonFiniteStepError& e) {  // natural_gradient or sequential, one learner
       undo_update(before.take(),
                   "update " + std::to_string(counters_.update + 1) +
                       " met a non-finite quantity (" + e.what() + ")",

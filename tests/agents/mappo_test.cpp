@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "agents/env_actor.h"
 #include "agents/evaluate.h"
+#include "agents/natural_gradient_step.h"
 #include "agents/ppo.h"
 #include "agents/trainer.h"
 #include "core/error.h"
@@ -253,6 +256,230 @@ run: {tensorboard: false}
   EXPECT_GT(last[0], 0.0);
   EXPECT_LT(last[1], 0.5 * last[0]) << "beta 1000: " << last[1] << ", beta 0: " << last[0];
   std::filesystem::remove_all(reference);
+}
+
+// share_parameters: false gives every agent its own group (and policy), in agent order.
+TEST(Mappo, WithoutSharingEveryAgentHasItsOwnPolicy) {
+  LearnerSetup s = spread_setup();
+  s.mappo.share_parameters = false;
+  PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+  ASSERT_EQ(l.groups().size(), 3u);
+  for (int a = 0; a < 3; ++a)
+    EXPECT_EQ(l.groups()[static_cast<std::size_t>(a)]->agents, (std::vector<int>{a}));
+  // Their initial weights differ: three policies, not one copied.
+  EXPECT_FALSE(
+      torch::equal(l.groups()[0]->optimizer->parameters(), l.groups()[1]->optimizer->parameters()));
+}
+
+// Agent `agent`'s log-probs of its own live actions in `r`, under group `g`'s current policy (no
+// input normalization in these setups: the actor input is the raw observation).
+std::vector<std::pair<std::size_t, double>> live_log_probs(GroupModel& g, const Rollout& r,
+                                                           int agent) {
+  const auto A = static_cast<std::size_t>(r.num_agents);
+  const GroupPolicy layout = g.policy();
+  const auto in_dim = static_cast<std::size_t>(layout.actor_input_dim());
+  std::vector<std::size_t> steps;
+  std::vector<float> obs;
+  std::vector<std::int64_t> actions;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(r.env_steps()); ++i) {
+    const std::size_t row = i * A + static_cast<std::size_t>(agent);
+    if (!r.active[row]) continue;
+    steps.push_back(i);
+    obs.resize(obs.size() + in_dim);
+    write_actor_input(layout, &r.observations[row * static_cast<std::size_t>(r.obs_dim)], agent,
+                      &obs[obs.size() - in_dim]);
+    actions.push_back(r.discrete_actions[row * static_cast<std::size_t>(r.action_dim)]);
+  }
+  const auto n = static_cast<std::int64_t>(steps.size());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor lp =
+      g.net->distribution(torch::from_blob(obs.data(), {n, static_cast<std::int64_t>(in_dim)}))
+          .log_prob(torch::from_blob(actions.data(), {n, 1}, torch::kInt64));
+  std::vector<std::pair<std::size_t, double>> out;
+  for (std::int64_t k = 0; k < n; ++k)
+    out.emplace_back(steps[static_cast<std::size_t>(k)], lp[k].item<double>());
+  return out;
+}
+
+// HAPPO's weight: the agent updated m-th has its advantages multiplied by M, the product over the
+// agents updated before it of pi_new / pi_old of their own actions at the same step (a dead
+// agent contributes 1). Recomputed here from the policies before and after the update, with some
+// agents dead, and compared with the M the learner logged for each agent.
+TEST(Mappo, SequentialFactorIsTheProductOfTheEarlierAgentsRatios) {
+  LearnerSetup s = spread_setup();
+  s.mappo.share_parameters = false;
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  s.ppo.learning_rate = 3e-3;  // a visible move, so that the ratios are not all ~1
+  PpoLearner before(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11),
+      after(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  const Rollout r = rollout_with_dead_agents(s, before.snapshot());
+  const UpdateStats stats = after.update(r, 1.0);
+  ASSERT_TRUE(stats.sequential.has_value());
+  const UpdateStats::Sequential& seq = *stats.sequential;
+  ASSERT_EQ(seq.order.size(), 3u);
+  EXPECT_TRUE(
+      std::is_permutation(seq.order.begin(), seq.order.end(), std::vector<int>{0, 1, 2}.begin()));
+
+  std::vector<double> factor(static_cast<std::size_t>(r.env_steps()), 1.0);
+  for (std::size_t m = 0; m < seq.order.size(); ++m) {
+    const int agent = seq.order[m];
+    const auto g = static_cast<std::size_t>(agent);
+    const auto old_lp = live_log_probs(*before.groups()[g], r, agent);
+    const auto new_lp = live_log_probs(*after.groups()[g], r, agent);
+    double sum = 0, lo = 1e300, hi = -1e300;
+    for (const auto& [step, lp] : old_lp) {
+      sum += factor[step];
+      lo = std::min(lo, factor[step]);
+      hi = std::max(hi, factor[step]);
+    }
+    SCOPED_TRACE("agent " + std::to_string(agent) + ", updated " + std::to_string(m) + "th");
+    EXPECT_NEAR(seq.factor_mean[g], sum / static_cast<double>(old_lp.size()), 1e-5);
+    EXPECT_NEAR(seq.factor_min[g], lo, 1e-5);
+    EXPECT_NEAR(seq.factor_max[g], hi, 1e-5);
+    if (m == 0) {
+      EXPECT_EQ(seq.factor_min[g], 1.0) << "the first agent's M is 1";
+    }
+    if (m == 2) {
+      EXPECT_GT(seq.factor_max[g] - seq.factor_min[g], 1e-3) << "M did not vary";
+    }
+    for (std::size_t k = 0; k < old_lp.size(); ++k)
+      factor[old_lp[k].first] *= std::exp(new_lp[k].second - old_lp[k].second);
+  }
+}
+
+// The groups are updated in a fresh random order every update: a permutation, not always the
+// same one, and a resumed run draws the same orders (the learner's RNG is in the checkpoint).
+TEST(Mappo, SequentialOrderChangesAndResumesExactly) {
+  const TrainConfig config = parse_train_config(R"(
+algo: mappo
+seed: 3
+total_steps: 1600
+env: {id: simple_spread_v3, num_envs: 8, options: {reward: mappo}}
+ppo: {num_steps: 25, num_minibatches: 2, update_epochs: 2, value_norm: true}
+mappo: {update: sequential, share_parameters: false}
+run: {tensorboard: false}
+)");
+  const fs::path a = fs::temp_directory_path() / ("trustrl_seq_a_" + std::to_string(::getpid()));
+  const fs::path b = fs::temp_directory_path() / ("trustrl_seq_b_" + std::to_string(::getpid()));
+  fs::remove_all(a);
+  fs::remove_all(b);
+  Trainer::start(config, a, quiet())->run();
+  Trainer::start(config, b, quiet())->run(3);
+  Trainer::resume(RunDir::open(b), quiet())->run();
+  const auto rows = testing::MetricsTable::read(a / "metrics.csv").numeric_rows();
+  ASSERT_EQ(rows.size(), 8u);
+  std::set<std::vector<int>> orders;
+  for (const auto& row : rows) {
+    std::vector<int> order;
+    for (int m = 0; m < 3; ++m)
+      order.push_back(static_cast<int>(row.at("seq/order_" + std::to_string(m))));
+    EXPECT_TRUE(std::is_permutation(order.begin(), order.end(), std::vector<int>{0, 1, 2}.begin()))
+        << "update " << row.at("update");
+    orders.insert(order);
+    for (int g = 0; g < 3; ++g) {
+      const std::string i = std::to_string(g);
+      EXPECT_LE(row.at("seq/factor_min_" + i), row.at("seq/factor_mean_" + i));
+      EXPECT_LE(row.at("seq/factor_mean_" + i), row.at("seq/factor_max_" + i));
+      EXPECT_TRUE(row.count("kl/group_" + i)) << "per-agent KL is logged";
+    }
+    // The first agent's M is exactly 1.
+    EXPECT_EQ(row.at("seq/factor_max_" + std::to_string(order[0])), 1.0);
+  }
+  EXPECT_GT(orders.size(), 1u) << "the order never changed in 8 updates";
+  EXPECT_EQ(testing::MetricsTable::read(a / "metrics.csv").without_clock(),
+            testing::MetricsTable::read(b / "metrics.csv").without_clock());
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+// HATRPO (sequential with mode natural_gradient) on speaker_listener's two different agents: each
+// agent's own KL within delta on every update, whatever M weighted its surrogate.
+TEST(Mappo, HatrpoKeepsEveryAgentsKlWithinTheBound) {
+  const double delta = 0.005;
+  const TrainConfig config = parse_train_config(R"(
+algo: mappo
+seed: 5
+total_steps: 4000
+env: {id: simple_speaker_listener_v4, num_envs: 16}
+ppo: {num_steps: 25, num_minibatches: 1, update_epochs: 2, value_norm: true, ent_coef: 0}
+mappo: {update: sequential, share_parameters: false}
+trust_region:
+  mode: natural_gradient
+  clip: null
+  kl_bound: {delta: 0.005, backtrack_coef: 0.8}
+  natural_gradient: {accept_ratio: 0.5}
+run: {tensorboard: false}
+)");
+  const fs::path a = fs::temp_directory_path() / ("trustrl_hatrpo_" + std::to_string(::getpid()));
+  fs::remove_all(a);
+  Trainer::start(config, a, quiet())->run();
+  const auto rows = testing::MetricsTable::read(a / "metrics.csv").numeric_rows();
+  ASSERT_EQ(rows.size(), 10u);
+  int stepped = 0;
+  double weighted = 0;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("trust/ng_stepped") + row.at("trust/ng_not_stepped"), 2.0);
+    EXPECT_LE(row.at("kl/group_0"), delta) << "update " << row.at("update");
+    EXPECT_LE(row.at("kl/group_1"), delta) << "update " << row.at("update");
+    stepped += static_cast<int>(row.at("trust/ng_stepped"));
+    const int second = static_cast<int>(row.at("seq/order_1"));
+    weighted += row.at("seq/factor_max_" + std::to_string(second)) -
+                row.at("seq/factor_min_" + std::to_string(second));
+  }
+  EXPECT_GT(stepped, 10) << "most agents' steps should be taken";
+  EXPECT_GT(weighted, 0) << "the second agent's M never differed from 1";
+  fs::remove_all(a);
+}
+
+// A ratio that is not finite (here: a NaN observation at one step, which breaks the first agent's
+// update) makes M not finite: the update stops with NonFiniteStepError naming M, which the trainer
+// rolls back as it does a broken natural-gradient step.
+TEST(Mappo, SequentialStopsWhenMIsNotFinite) {
+  LearnerSetup s = spread_setup();
+  s.mappo.share_parameters = false;
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  Rollout r = rollout_with_dead_agents(s, l.snapshot());
+  std::fill(r.active.begin(), r.active.end(), 1);
+  for (std::size_t k = 0; k < static_cast<std::size_t>(r.obs_dim) * 3; ++k)
+    r.observations[k] = std::nanf("");
+  try {
+    l.update(r, 1.0);
+    FAIL() << "a NaN ratio went unnoticed";
+  } catch (const NonFiniteStepError& e) {
+    EXPECT_NE(std::string(e.what()).find("the weight M"), std::string::npos) << e.what();
+  }
+}
+
+// Bad combinations are refused with the setting to change.
+TEST(Mappo, SequentialRefusesSharedPoliciesAndSingleAgentRuns) {
+  LearnerSetup s = spread_setup();
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  try {
+    PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
+    FAIL() << "simple_spread's three agents share one policy";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("mappo.share_parameters: false"), std::string::npos)
+        << e.what();
+  }
+  s.mappo.share_parameters = false;
+  EXPECT_NO_THROW(PpoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
+  // speaker_listener's agents differ in spaces: no sharing to turn off.
+  s.spec = envs::make_multi_agent("simple_speaker_listener_v4")->spec();
+  s.mappo.share_parameters = true;
+  EXPECT_NO_THROW(PpoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
+
+  for (const char* setting : {"mappo: {update: sequential}", "mappo: {share_parameters: false}"}) {
+    try {
+      parse_train_config(std::string("algo: ppo\nenv: {id: CartPole-v1}\n") + setting + "\n");
+      FAIL() << setting << " with algo: ppo";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("needs algo: mappo"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(parse_train_config("algo: mappo\nenv: {id: simple_spread_v3}\n"
+                                  "mappo: {update: one_by_one}\n"),
+               ConfigError);
 }
 
 }  // namespace

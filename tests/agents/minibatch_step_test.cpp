@@ -11,10 +11,14 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "agents/fused_update.h"
+#include "agents/mappo.h"
 #include "agents/policy_update.h"
+#include "agents/ppo.h"
+#include "agents/trainer.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -185,6 +189,101 @@ TEST(MinibatchStepGuard, EveryPpoAndTrustRegionKeyIsClassified) {
   for (const std::string& key : classified)
     EXPECT_TRUE(keys.count(key)) << key << " is in key_cases() but not a config key";
 }
+
+// The mappo keys act before run_policy_update: they shape the groups (share_parameters), what the
+// critic reads (critic_input, agent_id) and, with update: sequential, the advantages every group's
+// UpdateBatch carries (multiplied by M, normalized already, ppo.norm_adv off for the step). So
+// they reach the fused step only through its inputs; each case checks on a real MAPPO update that
+// the fused step is still taken and lands where autograd does.
+struct MappoKeyCase {
+  std::string key;
+  std::string value;  // YAML, not the default
+  std::vector<std::string> context = {};
+};
+
+void PrintTo(const MappoKeyCase& c, std::ostream* os) { *os << c.key << "=" << c.value; }
+
+const std::vector<MappoKeyCase>& mappo_key_cases() {
+  static const std::vector<MappoKeyCase> cases = {
+      {"mappo.critic_input", "observation"},
+      {"mappo.agent_id", "true"},
+      {"mappo.share_parameters", "false"},
+      {"mappo.update", "sequential", {"mappo.share_parameters=false"}},
+  };
+  return cases;
+}
+
+struct MappoOnly {
+  MappoConfig mappo;
+  void visit(ConfigVisitor& v) { v.section("mappo", mappo, "MAPPO's settings"); }
+};
+
+TEST(MinibatchStepGuard, EveryMappoKeyIsClassified) {
+  MappoOnly defaults;
+  std::map<std::string, std::string> keys;
+  std::istringstream in(describe_config(defaults));
+  std::string text;
+  while (std::getline(in, text)) keys[text.substr(0, text.find(" = "))] = text;
+  ASSERT_GE(keys.size(), 4u);
+  std::set<std::string> classified;
+  for (const MappoKeyCase& c : mappo_key_cases()) classified.insert(c.key);
+  for (const auto& [key, line] : keys)
+    EXPECT_TRUE(classified.count(key))
+        << key << " is a new mappo option: add it to mappo_key_cases() (and make sure the fused "
+        << "step still gives autograd's result with it)";
+  for (const std::string& key : classified)
+    EXPECT_TRUE(keys.count(key)) << key << " is in mappo_key_cases() but not a config key";
+}
+
+class MappoStepGuard : public ::testing::TestWithParam<MappoKeyCase> {};
+
+TEST_P(MappoStepGuard, FusedGivesAutogradsResult) {
+  const MappoKeyCase& c = GetParam();
+  std::vector<std::string> overrides = c.context;
+  overrides.push_back(c.key + "=" + c.value);
+  const std::string yaml =
+      "algo: mappo\nseed: 4\ntotal_steps: 1000\n"
+      "env: {id: simple_spread_v3, num_envs: 4, options: {reward: mappo}}\n"
+      "ppo: {num_steps: 16, num_minibatches: 2, update_epochs: 2, learning_rate: 0.001}\n";
+  auto run = [&](bool fused) {
+    std::vector<std::string> o = overrides;
+    o.push_back(std::string("ppo.fused_update=") + (fused ? "true" : "false"));
+    Roles roles = make_roles(parse_train_config(yaml, o), local_env_factory());
+    Rollout r;
+    roles.actor->collect(16, r);
+    auto& learner = dynamic_cast<PpoLearner&>(*roles.learner);
+    std::vector<torch::Tensor> before, after;
+    for (const auto& g : learner.groups()) {
+      before.push_back(g->optimizer->parameters().clone());
+      EXPECT_EQ(choose_minibatch_step({*g->net, *g->optimizer, g->trust_region,
+                                       parse_train_config(yaml, o).ppo, nullptr},
+                                      32),
+                fused ? MinibatchStepKind::kFused : MinibatchStepKind::kAutograd);
+    }
+    const UpdateStats stats = learner.update(r, 1.0);
+    for (const auto& g : learner.groups()) after.push_back(g->optimizer->parameters().clone());
+    return std::make_tuple(before, after, stats);
+  };
+  const auto [before_a, after_a, stats_a] = run(true);
+  const auto [before_b, after_b, stats_b] = run(false);
+  ASSERT_EQ(after_a.size(), after_b.size());
+  for (std::size_t g = 0; g < after_a.size(); ++g) {
+    EXPECT_TRUE(torch::equal(before_a[g], before_b[g]));
+    EXPECT_GT((after_b[g] - before_b[g]).abs().max().item<double>(), 1e-4)
+        << "group " << g << ": the update did nothing to compare";
+    EXPECT_LT((after_a[g] - after_b[g]).abs().max().item<double>(), 1e-5) << "group " << g;
+  }
+  EXPECT_EQ(stats_a.sequential.has_value(), c.key == "mappo.update");
+  EXPECT_NEAR(stats_a.kl_analytic, stats_b.kl_analytic, 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Keys, MappoStepGuard, ::testing::ValuesIn(mappo_key_cases()),
+                         [](const ::testing::TestParamInfo<MappoKeyCase>& key_case) {
+                           std::string name = key_case.param.key + "_" + key_case.param.value;
+                           for (char& ch : name)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return name;
+                         });
 
 // A net and a batch whose old log-probs and values are perturbed away from the current ones, so
 // that ratios leave the clip range and the value clip binds for some rows.
