@@ -2,8 +2,8 @@
 // `trustrl distill`: a student policy trained to match one or more teachers' action
 // distributions by the distillation loss (agents/distill_loss.h) on states collected by the
 // teacher, the student or a mix (agents/distill_config.h). Writes a run directory as `trustrl
-// train` does (config.yaml, metrics.csv, TensorBoard, checkpoints, policy.trustrl), so `trustrl eval`
-// runs the student unchanged; resumes from its newest checkpoint.
+// train` does (config.yaml, metrics.csv, TensorBoard, checkpoints, policy.trustrl), so `trustrl
+// eval` runs the student unchanged; resumes from its newest checkpoint.
 //
 // The student reads its inputs normalized with the first teacher's frozen statistics (they are
 // the student policy file's statistics too); each teacher reads them with its own. Its critic is

@@ -56,8 +56,8 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
   const std::size_t xc = column(options.wall_time ? "time/elapsed_seconds" : "global_step");
   const std::size_t yc = column(options.metric);
   RunCurve curve;
-  curve.name = run.filename().empty() ? run.parent_path().filename().string()
-                                      : run.filename().string();
+  curve.name =
+      run.filename().empty() ? run.parent_path().filename().string() : run.filename().string();
   while (std::getline(text, line)) {
     const std::vector<std::string> cells = split(line);
     if (cells.size() != header.size()) continue;  // a row cut by a crash
@@ -105,7 +105,7 @@ struct Rgb {
   double r, g, b;
 };
 // Tableau 10's first colours (Tableau's default categorical palette).
-constexpr Rgb kPalette[] = {{0.122, 0.467, 0.706}, {1.0, 0.498, 0.055}, {0.173, 0.627, 0.173},
+constexpr Rgb kPalette[] = {{0.122, 0.467, 0.706}, {1.0, 0.498, 0.055},   {0.173, 0.627, 0.173},
                             {0.839, 0.153, 0.157}, {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}};
 
 void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& options) {
@@ -142,8 +142,8 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
   cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
   cairo_rectangle(cr, a.left, a.top, a.right - a.left, a.bottom - a.top);
   cairo_stroke(cr);
-  text_at(options.wall_time ? "wall time (s)" : "env steps", (a.left + a.right) / 2,
-          a.bottom + 40, 0.5);
+  text_at(options.wall_time ? "wall time (s)" : "env steps", (a.left + a.right) / 2, a.bottom + 40,
+          0.5);
   cairo_save(cr);
   cairo_translate(cr, 18, (a.top + a.bottom) / 2);
   cairo_rotate(cr, -M_PI / 2);
@@ -198,10 +198,10 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
     cairo_fill(cr);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     const Series& line = series[s];
-    text_at(line.label + (line.runs > 1 ? " (mean, min-max of " + std::to_string(line.runs) +
-                                              " seeds)"
-                                        : ""),
-            a.left + 34, y, 0.0);
+    text_at(
+        line.label +
+            (line.runs > 1 ? " (mean, min-max of " + std::to_string(line.runs) + " seeds)" : ""),
+        a.left + 34, y, 0.0);
     y += 18;
   }
   if (options.target) {
@@ -295,8 +295,7 @@ void render(const std::vector<Series>& series, const PlotOptions& options, const
   const fs::path tmp = dir / ("." + out.filename().string() + ".tmp." + std::to_string(::getpid()));
   cairo_status_t status;
   if (ext == ".svg") {
-    cairo_surface_t* surface =
-        cairo_svg_surface_create(tmp.c_str(), options.width, options.height);
+    cairo_surface_t* surface = cairo_svg_surface_create(tmp.c_str(), options.width, options.height);
     cairo_t* cr = cairo_create(surface);
     draw(cr, series, options);
     cairo_destroy(cr);

@@ -125,7 +125,8 @@ TEST_F(Distill, ResumeContinuesExactly) {
   const auto b = testing::MetricsTable::read(split / "metrics.csv").without_clock();
   ASSERT_EQ(a.size(), 10u);
   EXPECT_EQ(a, b);
-  EXPECT_EQ(read_file(straight / "policy.trustrl").size(), read_file(split / "policy.trustrl").size());
+  EXPECT_EQ(read_file(straight / "policy.trustrl").size(),
+            read_file(split / "policy.trustrl").size());
   EXPECT_EQ(SavedPolicy::read(straight / "policy.trustrl").snapshot.groups[0].weights.actor[0].w,
             SavedPolicy::read(split / "policy.trustrl").snapshot.groups[0].weights.actor[0].w);
   fs::remove_all(straight);
@@ -152,8 +153,8 @@ TEST_F(Distill, ATeacherForAnotherEnvIsRefusedNamingBothHashes) {
                                     "ppo: {num_steps: 128}\nrun: {tensorboard: false}\n"),
                  acrobot, quiet())
       ->run();
-  const DistillConfig c =
-      config({"distill.teacher=" + teacher().string() + ", " + (acrobot / "policy.trustrl").string()});
+  const DistillConfig c = config(
+      {"distill.teacher=" + teacher().string() + ", " + (acrobot / "policy.trustrl").string()});
   const fs::path dir = fresh_dir("refused");
   try {
     Distiller::start(c, dir, silent());

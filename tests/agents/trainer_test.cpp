@@ -158,7 +158,8 @@ TEST(Trainer, AReferenceIsLoggedAndResumesExactly) {
   }
   EXPECT_GT(betas.size(), 1u) << "the adaptive beta never moved: the resume of it is untested";
   // The file or the run directory: the same policy.
-  const TrainConfig by_file = with_reference(small_config(), reference / "policy.trustrl", "seed=7");
+  const TrainConfig by_file =
+      with_reference(small_config(), reference / "policy.trustrl", "seed=7");
   const fs::path c = fresh_dir("ref_file");
   Trainer::start(by_file, c, quiet())->run(2);
   EXPECT_GE(testing::MetricsTable::read(c / "metrics.csv").at(1, "kl/reference"), 0.0);
