@@ -1,4 +1,5 @@
-// `trustrl plot RUN... -o curves.png|.svg [--metric NAME] [--x steps|time] [--target Y]`
+// `trustrl plot RUN... -o curves.png|.svg [--metric NAME] [--x steps|time] [--target Y]
+//  [--smooth N]`
 
 #include <cstdio>
 #include <memory>
@@ -16,6 +17,7 @@ struct PlotArgs {
   std::string metric = "charts/episodic_return";
   std::string x = "steps";
   std::optional<double> target;
+  int smooth = 1;
 };
 
 void run_plot(const PlotArgs& args) {
@@ -23,6 +25,7 @@ void run_plot(const PlotArgs& args) {
   options.metric = args.metric;
   options.wall_time = args.x == "time";
   options.target = args.target;
+  options.smooth = args.smooth;
   std::vector<std::filesystem::path> runs(args.runs.begin(), args.runs.end());
   const auto series = plot::read_series(runs, options);
   plot::render(series, options, args.out);
@@ -42,6 +45,8 @@ void add_plot_command(CLI::App& app) {
   cmd->add_option("--x", args->x, "steps (env steps) or time (wall seconds)")
       ->check(CLI::IsMember({"steps", "time"}));
   cmd->add_option("--target", args->target, "draw a horizontal line at this value");
+  cmd->add_option("--smooth", args->smooth,
+                  "plot each run's mean of its last N values (1: as logged)");
   cmd->callback([args] { run_plot(*args); });
 }
 

@@ -34,6 +34,27 @@ struct RunCurve {
   std::vector<double> x, y;
 };
 
+// Replaces each value by the mean of the last `window` values up to it (missing ones skipped and
+// kept missing), so a smoothed curve lags its data and never looks ahead.
+void smooth(std::vector<double>& y, int window) {
+  if (window <= 1) return;
+  std::vector<double> recent;  // the last `window` values seen
+  double sum = 0;
+  std::size_t next = 0;
+  for (double& v : y) {
+    if (!std::isfinite(v)) continue;
+    if (recent.size() < static_cast<std::size_t>(window)) {
+      recent.push_back(v);
+    } else {
+      sum -= recent[next];
+      recent[next] = v;
+      next = (next + 1) % recent.size();
+    }
+    sum += v;
+    v = sum / static_cast<double>(recent.size());
+  }
+}
+
 RunCurve read_run(const fs::path& run, const PlotOptions& options) {
   const std::string what = "run '" + run.string() + "'";
   std::error_code ec;
@@ -68,6 +89,7 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
     curve.y.push_back(number(cells[yc]));
   }
   if (curve.x.empty()) throw Error(what + " has no metric rows yet");
+  smooth(curve.y, options.smooth);
   std::string config;
   if (fs::exists(run / "config.yaml", ec)) {
     std::stringstream in(read_text_file(run / "config.yaml"));
@@ -214,6 +236,9 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
 
 std::vector<Series> read_series(const std::vector<fs::path>& runs, const PlotOptions& options) {
   if (runs.empty()) throw Error("plot needs at least one run directory");
+  if (options.smooth < 1)
+    throw Error("--smooth takes a window of at least 1 update, got " +
+                std::to_string(options.smooth));
   std::vector<std::vector<RunCurve>> groups;
   for (const auto& run : runs) {
     RunCurve curve = read_run(run, options);

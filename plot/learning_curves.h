@@ -25,6 +25,9 @@ struct PlotOptions {
   bool wall_time = false;
   /// A horizontal line at this value, e.g. a learning target.
   std::optional<double> target;
+  /// Each run's values as the mean of its last `smooth` values (rows without one skipped), before
+  /// seeds are grouped: small batches end few episodes per update, so their curves are noisy.
+  int smooth = 1;
   int width = 900;
   int height = 540;
 };
