@@ -1,5 +1,5 @@
 // `trustrl plot RUN... -o curves.png|.svg [--metric NAME] [--x steps|time] [--target Y]
-//  [--smooth N]`
+//  [--smooth W]`
 
 #include <cstdio>
 #include <memory>
@@ -17,7 +17,7 @@ struct PlotArgs {
   std::string metric = "charts/episodic_return";
   std::string x = "steps";
   std::optional<double> target;
-  int smooth = 1;
+  double smooth = 0;
 };
 
 void run_plot(const PlotArgs& args) {
@@ -46,7 +46,9 @@ void add_plot_command(CLI::App& app) {
       ->check(CLI::IsMember({"steps", "time"}));
   cmd->add_option("--target", args->target, "draw a horizontal line at this value");
   cmd->add_option("--smooth", args->smooth,
-                  "plot each run's mean of its last N values (1: as logged)");
+                  "plot each run's mean over the last W env steps (seconds with --x time) up to "
+                  "each point; 0: as "
+                  "logged");
   cmd->callback([args] { run_plot(*args); });
 }
 

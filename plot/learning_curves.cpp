@@ -34,24 +34,27 @@ struct RunCurve {
   std::vector<double> x, y;
 };
 
-// Replaces each value by the mean of the last `window` values up to it (missing ones skipped and
-// kept missing), so a smoothed curve lags its data and never looks ahead.
-void smooth(std::vector<double>& y, int window) {
-  if (window <= 1) return;
-  std::vector<double> recent;  // the last `window` values seen
+// Replaces each value at x by the mean of the values over (x - window, x], missing ones skipped (a
+// row without a value of its own gets the window's, so seeds that log episodes in different
+// updates still line up): a trailing window, so a smoothed curve lags its data and never looks
+// ahead. The window is in x's units, so runs with different update sizes are smoothed alike.
+void smooth(const std::vector<double>& x, std::vector<double>& y, double window) {
+  if (window <= 0) return;
+  const std::vector<double> raw = y;
   double sum = 0;
-  std::size_t next = 0;
-  for (double& v : y) {
-    if (!std::isfinite(v)) continue;
-    if (recent.size() < static_cast<std::size_t>(window)) {
-      recent.push_back(v);
-    } else {
-      sum -= recent[next];
-      recent[next] = v;
-      next = (next + 1) % recent.size();
+  int count = 0;
+  std::size_t first = 0;  // the oldest row still in the window
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (std::isfinite(raw[i])) {
+      sum += raw[i];
+      ++count;
     }
-    sum += v;
-    v = sum / static_cast<double>(recent.size());
+    for (; first < i && !(x[first] > x[i] - window); ++first)
+      if (std::isfinite(raw[first])) {
+        sum -= raw[first];
+        --count;
+      }
+    y[i] = count > 0 ? sum / count : NAN;
   }
 }
 
@@ -89,7 +92,7 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
     curve.y.push_back(number(cells[yc]));
   }
   if (curve.x.empty()) throw Error(what + " has no metric rows yet");
-  smooth(curve.y, options.smooth);
+  smooth(curve.x, curve.y, options.smooth);
   std::string config;
   if (fs::exists(run / "config.yaml", ec)) {
     std::stringstream in(read_text_file(run / "config.yaml"));
@@ -236,8 +239,8 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
 
 std::vector<Series> read_series(const std::vector<fs::path>& runs, const PlotOptions& options) {
   if (runs.empty()) throw Error("plot needs at least one run directory");
-  if (options.smooth < 1)
-    throw Error("--smooth takes a window of at least 1 update, got " +
+  if (!(options.smooth >= 0))
+    throw Error("--smooth takes a window of 0 or more (env steps, or seconds with --x time), got " +
                 std::to_string(options.smooth));
   std::vector<std::vector<RunCurve>> groups;
   for (const auto& run : runs) {

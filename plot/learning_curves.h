@@ -25,9 +25,10 @@ struct PlotOptions {
   bool wall_time = false;
   /// A horizontal line at this value, e.g. a learning target.
   std::optional<double> target;
-  /// Each run's values as the mean of its last `smooth` values (rows without one skipped), before
-  /// seeds are grouped: small batches end few episodes per update, so their curves are noisy.
-  int smooth = 1;
+  /// Each run's value at x as the mean of its values over (x - smooth, x], in x's units (env steps
+  /// or seconds), before seeds are grouped: small batches end few episodes per update, so their
+  /// curves are noisy. 0 plots the values as logged.
+  double smooth = 0;
   int width = 900;
   int height = 540;
 };

@@ -49,24 +49,25 @@ TEST(Plot, SeedsOfOneConfigAreOneSeriesWithABand) {
   EXPECT_DOUBLE_EQ(read_series({a}, time)[0].x[1], 1.0);
 }
 
-// --smooth N: each run's value is the mean of its last N values, missing rows skipped; the
-// seed band is taken over the smoothed runs.
-TEST(Plot, SmoothingAveragesEachRunsLastValues) {
+// --smooth W: each run's value at x is the mean of its values over (x - W, x], missing rows
+// skipped; the seed band is taken over the smoothed runs.
+TEST(Plot, SmoothingAveragesEachRunOverATrailingWindow) {
   const fs::path root = testing::scratch_dir("plot_smooth");
   const auto a = write_run(root, "cp-s0", 0, -20), b = write_run(root, "cp-s1", 1, 20);
   PlotOptions options;
-  options.smooth = 3;
+  options.smooth = 3000;  // three updates of 1000 env steps
   const auto series = read_series({a, b}, options);
   ASSERT_EQ(series.size(), 1u);
-  ASSERT_EQ(series[0].x.size(), 19u);
-  // Run a's returns: 10u - 20 for u = 1, 2, 4, 5, ... (update 3 has none).
-  EXPECT_DOUBLE_EQ(series[0].low[0], -10);                    // u=1: one value so far
-  EXPECT_DOUBLE_EQ(series[0].low[1], (-10.0 + 0) / 2);        // u=2
-  EXPECT_DOUBLE_EQ(series[0].low[2], (-10.0 + 0 + 20) / 3);   // u=4: u=3 skipped
-  EXPECT_DOUBLE_EQ(series[0].low[3], (0.0 + 20 + 30) / 3);    // u=5: u=1 left the window
-  EXPECT_DOUBLE_EQ(series[0].high[3], (40.0 + 60 + 70) / 3);  // run b, offset +20
-  EXPECT_DOUBLE_EQ(series[0].mean[3], (50.0 / 3 + 170.0 / 3) / 2);
-  options.smooth = 0;
+  ASSERT_EQ(series[0].x.size(), 20u);  // update 3 takes its window's values
+  // Run a's returns: 10u - 20 at x = 1000u, for u = 1, 2, 4, 5, ... (update 3 has none).
+  EXPECT_DOUBLE_EQ(series[0].low[0], -10);               // u=1: one value so far
+  EXPECT_DOUBLE_EQ(series[0].low[1], (-10.0 + 0) / 2);   // u=2
+  EXPECT_DOUBLE_EQ(series[0].low[2], (-10.0 + 0) / 2);   // u=3: (0, 3000] holds u=1 and u=2
+  EXPECT_DOUBLE_EQ(series[0].low[3], (0.0 + 20) / 2);    // u=4: (1000, 4000]
+  EXPECT_DOUBLE_EQ(series[0].low[4], (20.0 + 30) / 2);   // u=5: (2000, 5000]
+  EXPECT_DOUBLE_EQ(series[0].high[4], (60.0 + 70) / 2);  // run b, offset +20
+  EXPECT_DOUBLE_EQ(series[0].mean[4], (25.0 + 65.0) / 2);
+  options.smooth = -1;
   EXPECT_THROW(read_series({a}, options), Error);
 }
 
