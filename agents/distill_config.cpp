@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/config_file.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -90,16 +91,7 @@ DistillConfig parse_distill_config(const std::string& yaml,
 
 DistillConfig load_distill_config(const std::string& path,
                                   const std::vector<std::string>& overrides) {
-  DistillConfig c;
-  try {
-    read_config_file(c, path, overrides);
-    c.validate();
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    if (message.find("'" + path + "'") != std::string::npos || message.rfind(path, 0) == 0) throw;
-    throw ConfigError(path + ": " + message);
-  }
-  return c;
+  return load_config_file<DistillConfig>(path, overrides);
 }
 
 }  // namespace trustrl::agents

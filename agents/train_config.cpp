@@ -3,6 +3,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "core/config_file.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -113,16 +114,7 @@ TrainConfig parse_train_config(const std::string& yaml, const std::vector<std::s
 }
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
-  TrainConfig c;
-  try {
-    read_config_file(c, path, overrides);
-    c.validate();
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    if (message.find("'" + path + "'") != std::string::npos || message.rfind(path, 0) == 0) throw;
-    throw ConfigError(path + ": " + message);
-  }
-  return c;
+  return load_config_file<TrainConfig>(path, overrides);
 }
 
 }  // namespace trustrl::agents
