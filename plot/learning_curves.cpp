@@ -12,21 +12,13 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/text.h"
 
 namespace trustrl::plot {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> cells;
-  std::stringstream in(line);
-  std::string cell;
-  while (std::getline(in, cell, ',')) cells.push_back(cell);
-  if (!line.empty() && line.back() == ',') cells.emplace_back();
-  return cells;
-}
 
 struct RunCurve {
   std::string key;  // config.yaml without its seed line: runs that share it are seeds
@@ -67,7 +59,7 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
   std::stringstream text(read_text_file(csv));
   std::string line;
   std::getline(text, line);
-  const std::vector<std::string> header = split(line);
+  const std::vector<std::string> header = split(line, ',');
   const auto column = [&](const std::string& name) {
     const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) {
@@ -83,7 +75,7 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
   curve.name =
       run.filename().empty() ? run.parent_path().filename().string() : run.filename().string();
   while (std::getline(text, line)) {
-    const std::vector<std::string> cells = split(line);
+    const std::vector<std::string> cells = split(line, ',');
     if (cells.size() != header.size()) continue;  // a row cut by a crash
     const auto number = [](const std::string& s) {
       return s.empty() ? NAN : std::strtod(s.c_str(), nullptr);
