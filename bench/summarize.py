@@ -32,6 +32,20 @@ def read(name):
         return [r for r in csv.reader(f) if r and not r[0].startswith("#")]
 
 
+def seed_cells(seeds, seed_ids, bar):
+    """A row's per-seed cells, whether every seed run meets the bar, mean wall s and mean SPS."""
+    cells = [f"{seeds[s]['mean']:.1f} ± {seeds[s]['std']:.1f}" if s in seeds else "—"
+             for s in seed_ids]
+    done = [seeds[s] for s in seed_ids if s in seeds]
+    if any(d["mean"] < bar for d in done):
+        ok = "no"
+    else:
+        ok = "yes" if len(done) == len(seed_ids) else f"yes ({len(done)} of {len(seed_ids)} seeds run)"
+    wall = sum(d["wall"] for d in done) / len(done)
+    sps = sum(d["sps"] for d in done) / len(done)
+    return cells, ok, wall, sps
+
+
 def learning():
     rows = read("learning.csv")
     runs = defaultdict(dict)  # (config, mode) -> seed -> row
@@ -47,16 +61,7 @@ def learning():
             seeds = runs.get((config, mode))
             if not seeds:
                 continue
-            cells = []
-            for s in (0, 1, 2):
-                cells.append(f"{seeds[s]['mean']:.1f} ± {seeds[s]['std']:.1f}" if s in seeds else "—")
-            done = [seeds[s] for s in (0, 1, 2) if s in seeds]
-            if any(d["mean"] < bar for d in done):
-                ok = "no"
-            else:
-                ok = "yes" if len(done) == 3 else f"yes ({len(done)} of 3 seeds run)"
-            wall = sum(d["wall"] for d in done) / len(done)
-            sps = sum(d["sps"] for d in done) / len(done)
+            cells, ok, wall, sps = seed_cells(seeds, (0, 1, 2), bar)
             print(f"| {env} | {budget} | {bar} | {zoo} | {mode} | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
 
 
@@ -105,15 +110,7 @@ def trpo():
             seeds = runs.get((config, budget))
             if not seeds:
                 continue
-            cells = [f"{seeds[s]['mean']:.1f} ± {seeds[s]['std']:.1f}" if s in seeds else "—"
-                     for s in (1, 2, 3)]
-            done = [seeds[s] for s in (1, 2, 3) if s in seeds]
-            if any(d["mean"] < bar for d in done):
-                ok = "no"
-            else:
-                ok = "yes" if len(done) == 3 else f"yes ({len(done)} of 3 seeds run)"
-            wall = sum(d["wall"] for d in done) / len(done)
-            sps = sum(d["sps"] for d in done) / len(done)
+            cells, ok, wall, sps = seed_cells(seeds, (1, 2, 3), bar)
             label = f"{budget // 1000}k" if budget < 1_000_000 else f"{budget // 1_000_000}M"
             print(f"| {env} | {label} | {bar} ({source}) | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
 
