@@ -17,8 +17,7 @@ constexpr double kVelocityClip = 10.0;
 EnvSpec hopper_spec(EnvOptions& options, const MujocoSim& sim) {
   const bool exclude_x = options.flag("exclude_current_positions_from_observation", true);
   const auto obs_dim = static_cast<std::int64_t>(sim.nq() + sim.nv() - (exclude_x ? 1 : 0));
-  const int frame_skip =
-      static_cast<int>(options.integer("frame_skip", 4, Bounds::at_least(1)));
+  const int frame_skip = static_cast<int>(options.integer("frame_skip", 4, Bounds::at_least(1)));
   return EnvSpec{"Hopper-v5",
                  Space::box(-static_cast<float>(kInf), static_cast<float>(kInf), {obs_dim}),
                  locomotion_action_space(sim),
@@ -29,7 +28,8 @@ EnvSpec hopper_spec(EnvOptions& options, const MujocoSim& sim) {
 
 }  // namespace
 
-Hopper::Hopper(EnvOptions& options) : Hopper(options, load_locomotion_model(options, "hopper.xml")) {}
+Hopper::Hopper(EnvOptions& options)
+    : Hopper(options, load_locomotion_model(options, "hopper.xml")) {}
 
 Hopper::Hopper(EnvOptions& options, MujocoSim sim)
     : Env(hopper_spec(options, sim)), sim_(std::move(sim)) {

@@ -32,7 +32,8 @@ void write_locomotion_obs(const MujocoSim& sim, bool exclude_x, double velocity_
                           std::span<float> obs) {
   std::size_t k = 0;
   const auto qpos = sim.qpos();
-  for (std::size_t i = exclude_x ? 1 : 0; i < qpos.size(); ++i) obs[k++] = static_cast<float>(qpos[i]);
+  for (std::size_t i = exclude_x ? 1 : 0; i < qpos.size(); ++i)
+    obs[k++] = static_cast<float>(qpos[i]);
   for (double v : sim.qvel())
     obs[k++] = static_cast<float>(std::clamp(v, -velocity_clip, velocity_clip));
 }

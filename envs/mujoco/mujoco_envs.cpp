@@ -10,12 +10,11 @@ void register_mujoco(EnvRegistry& registry) {
                 "make a one-legged robot hop forward (continuous; MuJoCo; options as Gymnasium's, "
                 "docs/MUJOCO.md)",
                 [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Hopper>(o); }});
-  registry.add({"HalfCheetah-v5",
-                "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
-                "Gymnasium's, docs/MUJOCO.md)",
-                [](EnvOptions& o) -> std::unique_ptr<Env> {
-                  return std::make_unique<HalfCheetah>(o);
-                }});
+  registry.add(
+      {"HalfCheetah-v5",
+       "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
+       "Gymnasium's, docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o); }});
 }
 
 }  // namespace trustrl::envs

@@ -139,12 +139,12 @@ void MujocoSim::set_state(std::span<const double> state) {
                 ") optionally after them, got " + std::to_string(state.size()) + " values");
   for (double v : state)
     if (!std::isfinite(v)) throw Error(name_ + ": state values must be finite");
+  std::fill(data_->qacc_warmstart, data_->qacc_warmstart + nv, 0.0);
+  set_qpos_qvel(state.subspan(0, nq), state.subspan(nq, nv));
+  // mj_forward leaves its own qacc as the warm start, so the saved one goes in after it.
   if (state.size() == nq + 2 * nv)
     std::copy(state.begin() + static_cast<std::ptrdiff_t>(nq + nv), state.end(),
               data_->qacc_warmstart);
-  else
-    std::fill(data_->qacc_warmstart, data_->qacc_warmstart + nv, 0.0);
-  set_qpos_qvel(state.subspan(0, nq), state.subspan(nq, nv));
 }
 
 }  // namespace trustrl::envs
