@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "envs/mujoco/embedded_models.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
 #include "envs/mujoco/mujoco_sim.h"
@@ -284,6 +285,29 @@ TEST(MujocoSim, MissingOrBrokenModelFileIsRefusedInOneLine) {
   std::ofstream(broken) << "<mujoco><worldbody><geom type=\"capsule\"";
   expect_one_line_naming([&] { make("HalfCheetah-v5", {{"xml_file", broken}}); }, broken);
   fs::remove_all(dir);
+}
+
+TEST(MujocoSim, BuiltInModelsAreTheAssetFiles) {
+  // The compiled-in text and the file under envs/mujoco/assets/ give the same simulation.
+  for (const auto& [id, file] :
+       {std::pair{"Hopper-v5", "hopper.xml"}, std::pair{"HalfCheetah-v5", "half_cheetah.xml"}}) {
+    const std::string path = std::string(TRUSTRL_SOURCE_DIR) + "/envs/mujoco/assets/" + file;
+    auto built_in = make(id);
+    auto from_file = make(id, {{"xml_file", path}});
+    auto obs_a = obs_for(*built_in), obs_b = obs_for(*from_file);
+    built_in->reset(9, obs_a);
+    from_file->reset(9, obs_b);
+    Rng rng(1);
+    std::vector<float> action(static_cast<std::size_t>(built_in->action_dim()));
+    for (int t = 0; t < 30 && !built_in->needs_reset(); ++t) {
+      for (float& a : action) a = static_cast<float>(rng.uniform(-1, 1));
+      const StepResult ra = built_in->step({{}, action}, obs_a);
+      const StepResult rb = from_file->step({{}, action}, obs_b);
+      ASSERT_EQ(ra.reward, rb.reward) << id << " step " << t;
+      ASSERT_EQ(obs_a, obs_b) << id << " step " << t;
+    }
+  }
+  EXPECT_THROW(embedded_model("walker2d.xml"), Error);
 }
 
 TEST(MujocoSim, StateRoundTripsAndWrongSizesAreRefused) {
