@@ -7,8 +7,8 @@
 // six joints (gears 120, 90, 60, 120, 60, 30). Reward: forward_reward_weight * dx/dt -
 // ctrl_cost_weight * |a|^2, dt = 5 frames * 10 ms. Never terminates; truncated at 1000 steps.
 // Reset: qpos0 plus uniform noise in +-reset_noise_scale, zero velocity plus reset_noise_scale
-// times standard normal noise. A step that makes the simulation unstable terminates with reward 0
-// from MuJoCo's reset state and counts in unstable_steps().
+// times standard normal noise. A step in which MuJoCo raises a simulation warning terminates with
+// reward 0 from MuJoCo's reset state and counts in unstable_steps().
 //
 // get_state()/set_state(): MujocoSim::state(), [qpos (9), qvel (9), solver warm start (9)];
 // set_state() also takes [qpos, qvel].

@@ -9,8 +9,8 @@
 // dt = 4 frames * 2 ms. Healthy: every value of qpos[2:] and qvel inside the healthy state range,
 // z and angle inside theirs (all open intervals). Unhealthy terminates (terminate_when_unhealthy).
 // Reset: qpos0 and zero velocity plus uniform noise in +-reset_noise_scale on every component.
-// A step that makes the simulation unstable (NaN or huge qpos, qvel, qacc) terminates with reward 0
-// from MuJoCo's reset state and counts in unstable_steps().
+// A step in which MuJoCo raises a simulation warning (NaN or huge qpos, qvel, qacc, ...) terminates
+// with reward 0 from MuJoCo's reset state and counts in unstable_steps().
 //
 // get_state()/set_state(): MujocoSim::state(), [qpos (6), qvel (6), solver warm start (6)];
 // set_state() also takes [qpos, qvel].

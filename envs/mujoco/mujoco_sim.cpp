@@ -33,9 +33,13 @@ std::string one_line(const char* message) {
   return text.empty() ? "MuJoCo gave no reason" : text;
 }
 
-int instability_warnings(const mjData* d) {
-  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number +
-         d->warning[mjWARN_BADQACC].number;
+// Every simulation warning counts (bad qpos/qvel/qacc/ctrl, singular inertia, full contact or
+// constraint lists); only the visual geom list, which no step uses, is left out.
+int simulation_warnings(const mjData* d) {
+  int count = 0;
+  for (int i = 0; i < mjNWARNING; ++i)
+    if (i != mjWARN_VGEOMFULL) count += d->warning[i].number;
+  return count;
 }
 
 }  // namespace
@@ -113,12 +117,12 @@ void MujocoSim::set_qpos_qvel(std::span<const double> qpos, std::span<const doub
 
 bool MujocoSim::step(std::span<const float> ctrl, int frame_skip) {
   std::copy(ctrl.begin(), ctrl.end(), data_->ctrl);
-  const int warnings_before = instability_warnings(data_.get());
+  const int warnings_before = simulation_warnings(data_.get());
   for (int i = 0; i < frame_skip; ++i) mj_step(model_.get(), data_.get());
   // Force quantities such as cacc are only computed on demand since MuJoCo 2.0 (Gymnasium does
   // the same; openai/gym#1541).
   mj_rnePostConstraint(model_.get(), data_.get());
-  if (instability_warnings(data_.get()) != warnings_before) return false;
+  if (simulation_warnings(data_.get()) != warnings_before) return false;
   const auto finite = [](double v) { return std::isfinite(v); };
   return std::all_of(qpos().begin(), qpos().end(), finite) &&
          std::all_of(qvel().begin(), qvel().end(), finite);

@@ -43,8 +43,10 @@ class MujocoSim {
   /// Gymnasium's MujocoEnv.set_state: writes qpos (nq) and qvel (nv), then mj_forward.
   void set_qpos_qvel(std::span<const double> qpos, std::span<const double> qvel);
   /// Sets ctrl (MuJoCo clamps it to ctrlrange), runs mj_step `frame_skip` times and then
-  /// mj_rnePostConstraint, as Gymnasium's do_simulation does. Returns false if MuJoCo found a bad
-  /// qpos, qvel or qacc (NaN or above 1e10) during these steps: it then resets the data itself.
+  /// mj_rnePostConstraint, as Gymnasium's do_simulation does. Returns false if MuJoCo raised a
+  /// simulation warning during these steps (a bad qpos, qvel or qacc: NaN or above 1e10, after
+  /// which MuJoCo resets the data itself; singular inertia; a full contact or constraint list) or
+  /// left a non-finite qpos or qvel.
   bool step(std::span<const float> ctrl, int frame_skip);
 
   /// Everything a step depends on: [qpos (nq), qvel (nv), qacc_warmstart (nv)]. The solver's warm
