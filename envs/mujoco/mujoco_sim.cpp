@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -35,6 +36,14 @@ std::string one_line(const char* message) {
 
 // Every simulation warning counts (bad qpos/qvel/qacc/ctrl, singular inertia, full contact or
 // constraint lists); only the visual geom list, which no step uses, is left out.
+// MuJoCo 2.2.2's XML loader keeps the last parsed model in a global (for mj_saveLastXML); loads
+// are rare, so they are serialized here rather than relying on the library's own locking.
+mjModel* load_xml(const char* file, const mjVFS* vfs, char* error, int error_size) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  return mj_loadXML(file, vfs, error, error_size);
+}
+
 int simulation_warnings(const mjData* d) {
   int count = 0;
   for (int i = 0; i < mjNWARNING; ++i)
@@ -60,7 +69,7 @@ MujocoSim::~MujocoSim() = default;
 MujocoSim MujocoSim::from_file(const std::string& path) {
   install_quiet_warnings();
   char error[1000] = "";
-  mjModel* model = mj_loadXML(path.c_str(), nullptr, error, sizeof error);
+  mjModel* model = load_xml(path.c_str(), nullptr, error, sizeof error);
   if (model == nullptr) throw Error("MuJoCo model " + path + ": " + one_line(error));
   return MujocoSim(model, path);
 }
@@ -80,7 +89,7 @@ MujocoSim MujocoSim::from_xml(const std::string& name, std::string_view xml) {
   const int index = mj_findFileVFS(vfs.get(), file.c_str());
   std::memcpy(vfs->filedata[index], xml.data(), xml.size());
   char error[1000] = "";
-  mjModel* model = mj_loadXML(file.c_str(), vfs.get(), error, sizeof error);
+  mjModel* model = load_xml(file.c_str(), vfs.get(), error, sizeof error);
   mj_deleteVFS(vfs.get());
   if (model == nullptr) throw Error("MuJoCo model " + name + ": " + one_line(error));
   return MujocoSim(model, name);
