@@ -11,11 +11,11 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-EnvSpec half_cheetah_spec(EnvOptions& options, const MujocoSim& sim) {
+EnvSpec half_cheetah_spec(EnvOptions& options, int version, const MujocoSim& sim) {
   const bool exclude_x = options.flag("exclude_current_positions_from_observation", true);
   const auto obs_dim = static_cast<std::int64_t>(sim.nq() + sim.nv() - (exclude_x ? 1 : 0));
-  const int frame_skip = static_cast<int>(options.integer("frame_skip", 5, Bounds::at_least(1)));
-  return EnvSpec{"HalfCheetah-v5",
+  const int frame_skip = read_frame_skip(options, version, 5);
+  return EnvSpec{locomotion_id("HalfCheetah", version),
                  Space::box(-static_cast<float>(kInf), static_cast<float>(kInf), {obs_dim}),
                  locomotion_action_space(sim),
                  HalfCheetah::kMaxEpisodeSteps,
@@ -25,16 +25,16 @@ EnvSpec half_cheetah_spec(EnvOptions& options, const MujocoSim& sim) {
 
 }  // namespace
 
-HalfCheetah::HalfCheetah(EnvOptions& options)
-    : HalfCheetah(options, load_locomotion_model(options, "half_cheetah.xml")) {}
+HalfCheetah::HalfCheetah(EnvOptions& options, int version)
+    : HalfCheetah(options, version, load_locomotion_model(options, "half_cheetah.xml", version)) {}
 
-HalfCheetah::HalfCheetah(EnvOptions& options, MujocoSim sim)
-    : Env(half_cheetah_spec(options, sim)), sim_(std::move(sim)) {
+HalfCheetah::HalfCheetah(EnvOptions& options, int version, MujocoSim sim)
+    : Env(half_cheetah_spec(options, version, sim)), sim_(std::move(sim)) {
   if (sim_.nq() < 1)
-    throw Error("HalfCheetah-v5: the model needs qpos [x, ...], it has no position coordinates");
+    throw Error(spec().id + ": the model needs qpos [x, ...], it has no position coordinates");
   // half_cheetah_spec() read these two already; reading again returns the same values.
   exclude_x_ = options.flag("exclude_current_positions_from_observation", true);
-  frame_skip_ = static_cast<int>(options.integer("frame_skip", 5, Bounds::at_least(1)));
+  frame_skip_ = read_frame_skip(options, version, 5);
   forward_reward_weight_ = options.number("forward_reward_weight", 1.0);
   ctrl_cost_weight_ = options.number("ctrl_cost_weight", 0.1, Bounds::non_negative());
   reset_noise_scale_ = options.number("reset_noise_scale", 0.1, Bounds::non_negative());

@@ -1,5 +1,7 @@
 #pragma once
-// HalfCheetah-v5: Gymnasium 1.x mujoco/half_cheetah_v5.py, on MuJoCo 2.2.2 (docs/MUJOCO.md).
+// HalfCheetah-v5 and HalfCheetah-v4: Gymnasium 1.x mujoco/half_cheetah_v5.py and
+// half_cheetah_v4.py, on MuJoCo 2.2.2 (docs/MUJOCO.md). -v4 has the same dynamics and reward and
+// no frame_skip or xml_file option.
 //
 // Observation (17 float32): qpos[1:] = [z, torso angle, bthigh, bshin, bfoot, fthigh, fshin,
 // ffoot] then qvel (9: x, z, angle and the six joints), unclipped; 18 with x first when
@@ -25,8 +27,8 @@ class HalfCheetah final : public Env {
  public:
   /// Options (Gymnasium's keyword arguments): forward_reward_weight (1), ctrl_cost_weight (0.1),
   /// reset_noise_scale (0.1), exclude_current_positions_from_observation (true), frame_skip (5),
-  /// xml_file (built in).
-  explicit HalfCheetah(EnvOptions& options);
+  /// xml_file (built in); frame_skip and xml_file for -v5 only. `version` is 4 or 5.
+  explicit HalfCheetah(EnvOptions& options, int version = 5);
 
   static constexpr int kMaxEpisodeSteps = 1000;
   static constexpr double kRewardThreshold = 4800.0;
@@ -46,7 +48,7 @@ class HalfCheetah final : public Env {
   StepResult step_impl(Action action, std::span<float> obs) override;
 
  private:
-  HalfCheetah(EnvOptions& options, MujocoSim sim);
+  HalfCheetah(EnvOptions& options, int version, MujocoSim sim);
   void write_obs(std::span<float> obs) const;
 
   MujocoSim sim_;

@@ -14,11 +14,11 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // hopper_v5.py clips the observed velocities (not the simulated ones) to +-10.
 constexpr double kVelocityClip = 10.0;
 
-EnvSpec hopper_spec(EnvOptions& options, const MujocoSim& sim) {
+EnvSpec hopper_spec(EnvOptions& options, int version, const MujocoSim& sim) {
   const bool exclude_x = options.flag("exclude_current_positions_from_observation", true);
   const auto obs_dim = static_cast<std::int64_t>(sim.nq() + sim.nv() - (exclude_x ? 1 : 0));
-  const int frame_skip = static_cast<int>(options.integer("frame_skip", 4, Bounds::at_least(1)));
-  return EnvSpec{"Hopper-v5",
+  const int frame_skip = read_frame_skip(options, version, 4);
+  return EnvSpec{locomotion_id("Hopper", version),
                  Space::box(-static_cast<float>(kInf), static_cast<float>(kInf), {obs_dim}),
                  locomotion_action_space(sim),
                  Hopper::kMaxEpisodeSteps,
@@ -28,17 +28,17 @@ EnvSpec hopper_spec(EnvOptions& options, const MujocoSim& sim) {
 
 }  // namespace
 
-Hopper::Hopper(EnvOptions& options)
-    : Hopper(options, load_locomotion_model(options, "hopper.xml")) {}
+Hopper::Hopper(EnvOptions& options, int version)
+    : Hopper(options, version, load_locomotion_model(options, "hopper.xml", version)) {}
 
-Hopper::Hopper(EnvOptions& options, MujocoSim sim)
-    : Env(hopper_spec(options, sim)), sim_(std::move(sim)) {
+Hopper::Hopper(EnvOptions& options, int version, MujocoSim sim)
+    : Env(hopper_spec(options, version, sim)), sim_(std::move(sim)), version_(version) {
   if (sim_.nq() < 3)
-    throw Error("Hopper-v5: the model needs qpos [x, z, angle, ...], it has " +
+    throw Error(spec().id + ": the model needs qpos [x, z, angle, ...], it has " +
                 std::to_string(sim_.nq()) + " position coordinates");
   // hopper_spec() read these two already; reading again returns the same values.
   exclude_x_ = options.flag("exclude_current_positions_from_observation", true);
-  frame_skip_ = static_cast<int>(options.integer("frame_skip", 4, Bounds::at_least(1)));
+  frame_skip_ = read_frame_skip(options, version, 4);
   forward_reward_weight_ = options.number("forward_reward_weight", 1.0);
   ctrl_cost_weight_ = options.number("ctrl_cost_weight", 1e-3, Bounds::non_negative());
   healthy_reward_ = options.number("healthy_reward", 1.0);
@@ -53,8 +53,7 @@ Hopper::Hopper(EnvOptions& options, MujocoSim sim)
   for (const auto& [lo, hi, name] : {std::tuple{state_min_, state_max_, "healthy_state"},
                                      std::tuple{z_min_, z_max_, "healthy_z"},
                                      std::tuple{angle_min_, angle_max_, "healthy_angle"}})
-    if (!(lo < hi))
-      throw Error(std::string("Hopper-v5: ") + name + "_min must be below " + name + "_max");
+    if (!(lo < hi)) throw Error(spec().id + ": " + name + "_min must be below " + name + "_max");
 }
 
 bool Hopper::is_healthy() const {
@@ -98,7 +97,9 @@ StepResult Hopper::step_impl(Action action, std::span<float> obs) {
   info_.x_velocity = (x_after - x_before) / dt();
   info_.reward_forward = forward_reward_weight_ * info_.x_velocity;
   const bool healthy = is_healthy();
-  info_.reward_survive = healthy ? healthy_reward_ : 0.0;
+  // -v4 pays it on the terminating step too (Gymnasium issue 526, fixed in -v5).
+  const bool paid = healthy || (version_ < 5 && terminate_when_unhealthy_);
+  info_.reward_survive = paid ? healthy_reward_ : 0.0;
   info_.reward_ctrl = -control_cost(action.continuous, ctrl_cost_weight_);
   write_obs(obs);
   const double reward = info_.reward_forward + info_.reward_survive + info_.reward_ctrl;

@@ -1,5 +1,7 @@
 #pragma once
-// Hopper-v5: Gymnasium 1.x mujoco/hopper_v5.py, on MuJoCo 2.2.2 (docs/MUJOCO.md).
+// Hopper-v5 and Hopper-v4: Gymnasium 1.x mujoco/hopper_v5.py and hopper_v4.py, on MuJoCo 2.2.2
+// (docs/MUJOCO.md). -v4 differs in two ways: with terminate_when_unhealthy, the healthy reward is
+// paid on every step, the terminating one included; it has no frame_skip or xml_file option.
 //
 // Observation (11 float32): qpos[1:] = [z, torso angle, thigh, leg, foot] then qvel (6: x, z,
 // angle, thigh, leg, foot) clipped to +-10; 12 with x first when
@@ -30,8 +32,9 @@ class Hopper final : public Env {
   /// forward_reward_weight (1), ctrl_cost_weight (1e-3), healthy_reward (1),
   /// terminate_when_unhealthy (true), healthy_state_min/max (-100, 100), healthy_z_min/max
   /// (0.7, inf), healthy_angle_min/max (-0.2, 0.2), reset_noise_scale (5e-3),
-  /// exclude_current_positions_from_observation (true), frame_skip (4), xml_file (built in).
-  explicit Hopper(EnvOptions& options);
+  /// exclude_current_positions_from_observation (true), frame_skip (4, -v5), xml_file (built in,
+  /// -v5). `version` is 4 or 5.
+  explicit Hopper(EnvOptions& options, int version = 5);
 
   static constexpr int kMaxEpisodeSteps = 1000;
   static constexpr double kRewardThreshold = 3800.0;
@@ -53,10 +56,11 @@ class Hopper final : public Env {
   StepResult step_impl(Action action, std::span<float> obs) override;
 
  private:
-  Hopper(EnvOptions& options, MujocoSim sim);
+  Hopper(EnvOptions& options, int version, MujocoSim sim);
   void write_obs(std::span<float> obs) const;
 
   MujocoSim sim_;
+  int version_ = 5;
   int frame_skip_ = 4;
   bool exclude_x_ = true;
   double forward_reward_weight_ = 1.0, ctrl_cost_weight_ = 1e-3, healthy_reward_ = 1.0;

@@ -2,14 +2,26 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "envs/mujoco/embedded_models.h"
 
 namespace trustrl::envs {
 
-MujocoSim load_locomotion_model(EnvOptions& options, const std::string& builtin_file) {
-  const std::string file = options.text("xml_file", "");
+MujocoSim load_locomotion_model(EnvOptions& options, const std::string& builtin_file, int version) {
+  const std::string file = version >= 5 ? options.text("xml_file", "") : "";
   if (file.empty()) return MujocoSim::from_xml(builtin_file, embedded_model(builtin_file));
   return MujocoSim::from_file(file);
+}
+
+int read_frame_skip(EnvOptions& options, int version, int fallback) {
+  if (version < 5) return fallback;
+  return static_cast<int>(options.integer("frame_skip", fallback, Bounds::at_least(1)));
+}
+
+std::string locomotion_id(const std::string& name, int version) {
+  if (version != 4 && version != 5)
+    throw Error(name + ": version " + std::to_string(version) + " is not built in (-v4, -v5)");
+  return name + "-v" + std::to_string(version);
 }
 
 Space locomotion_action_space(const MujocoSim& sim) {

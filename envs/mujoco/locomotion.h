@@ -22,9 +22,14 @@ struct LocomotionInfo {
   double reward_survive = 0.0;
 };
 
-/// The env's model: the built-in `builtin_file`, or the MJCF file that the xml_file option names
-/// (Gymnasium's xml_file argument). Throws Error naming the file and MuJoCo's message.
-MujocoSim load_locomotion_model(EnvOptions& options, const std::string& builtin_file);
+/// The env's model: the built-in `builtin_file`, or for a -v5 id (`version` 5) the MJCF file that
+/// the xml_file option names (Gymnasium's -v4 ids have no xml_file argument). Throws Error naming
+/// the file and MuJoCo's message.
+MujocoSim load_locomotion_model(EnvOptions& options, const std::string& builtin_file, int version);
+/// The frame_skip option of a -v5 id (>= 1), or `fallback` for a -v4 id, which has no such option.
+int read_frame_skip(EnvOptions& options, int version, int fallback);
+/// "<name>-v<version>" for version 4 or 5; throws Error for any other version.
+std::string locomotion_id(const std::string& name, int version);
 /// Box of the actuators' control ranges (Gymnasium's _set_action_space), float32.
 Space locomotion_action_space(const MujocoSim& sim);
 /// weight * sum(action^2) on the action as given (Gymnasium takes the cost before MuJoCo clamps).

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "core/error.h"
 #include "envs/mujoco/embedded_models.h"
@@ -174,6 +175,44 @@ TEST(Hopper, UnhealthyGoesOnWithoutTermination) {
   const StepResult r = env->step({{}, zero}, obs);
   EXPECT_FALSE(r.terminated);
   EXPECT_EQ(env->info().reward_survive, 0.0);
+}
+
+TEST(Hopper, V4PaysTheHealthyRewardOnTheTerminatingStep) {
+  const std::vector<double> fallen = {0, 0.6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const float zero[3] = {0, 0, 0};
+  for (const auto& [version, terminate, paid] :
+       {std::tuple{4, "true", 1.0}, std::tuple{4, "false", 0.0}, std::tuple{5, "true", 0.0}}) {
+    EnvOptions options("Hopper-v" + std::to_string(version),
+                       {{"terminate_when_unhealthy", terminate}});
+    Hopper env(options, version);
+    auto obs = obs_for(env);
+    env.reset(0, obs);
+    env.set_state(fallen, obs);
+    const StepResult r = env.step({{}, zero}, obs);
+    EXPECT_EQ(env.info().reward_survive, paid) << version << " " << terminate;
+    EXPECT_EQ(r.terminated, std::string(terminate) == "true") << version << " " << terminate;
+    EXPECT_NEAR(r.reward, env.info().reward_forward + paid, 1e-12);
+  }
+}
+
+TEST(MujocoV4, HasNoFrameSkipOrXmlFileOption) {
+  for (const char* id : {"Hopper-v4", "HalfCheetah-v4"}) {
+    EXPECT_THROW(make(id, {{"frame_skip", "2"}}), Error) << id;
+    EXPECT_THROW(make(id, {{"xml_file", "/tmp/x.xml"}}), Error) << id;
+    EXPECT_EQ(make(id)->spec().id, id);
+  }
+  EXPECT_EQ(make("Hopper-v5", {{"frame_skip", "2"}})->spec().render_fps, 250);
+}
+
+TEST(MujocoV4, HalfCheetahV4MovesAsV5) {
+  auto v4 = make("HalfCheetah-v4"), v5 = make("HalfCheetah-v5");
+  auto obs4 = obs_for(*v4), obs5 = obs_for(*v5);
+  v4->reset(21, obs4);
+  v5->reset(21, obs5);
+  const float action[6] = {0.2f, -0.4f, 0.6f, -0.8f, 1.0f, 0.0f};
+  for (int t = 0; t < 20; ++t)
+    ASSERT_EQ(v4->step({{}, action}, obs4).reward, v5->step({{}, action}, obs5).reward) << t;
+  EXPECT_EQ(obs4, obs5);
 }
 
 TEST(Hopper, HealthyRangesAreChecked) {
