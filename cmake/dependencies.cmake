@@ -3,6 +3,13 @@ find_package(Threads REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(box2d REQUIRED)
+# MuJoCo 2.2.2. libmujoco-dev's CMake config names /usr/include/libqhull_r/, which no Debian 12
+# package installs, so CMake refuses its target; the header and library are found directly.
+find_path(MUJOCO_INCLUDE_DIR mujoco/mujoco.h REQUIRED)
+find_library(MUJOCO_LIBRARY mujoco REQUIRED)
+add_library(mujoco::mujoco SHARED IMPORTED)
+set_target_properties(mujoco::mujoco PROPERTIES IMPORTED_LOCATION "${MUJOCO_LIBRARY}"
+                                                INTERFACE_INCLUDE_DIRECTORIES "${MUJOCO_INCLUDE_DIR}")
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 find_package(Torch REQUIRED)

@@ -3,6 +3,7 @@
 #include "envs/box2d/box2d_envs.h"
 #include "envs/classic/classic_control.h"
 #include "envs/mpe/mpe.h"
+#include "envs/mujoco/mujoco_envs.h"
 #include "envs/registry.h"
 
 namespace trustrl::envs {
@@ -10,6 +11,7 @@ namespace trustrl::envs {
 void register_builtin_envs(EnvRegistry& registry) {
   register_classic_control(registry);
   register_box2d(registry);
+  register_mujoco(registry);
   register_mpe(registry);
   register_box2d_multi_agent(registry);
 }

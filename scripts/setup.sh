@@ -9,7 +9,7 @@ packages=(
   # tensors and a fast BLAS for them (libtorch is ~5x faster with OpenBLAS than reference BLAS)
   libtorch-dev libopenblas0-pthread
   # physics
-  libbox2d-dev
+  libbox2d-dev libmujoco-dev
   # RPC
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # multi-learner collectives

@@ -1,0 +1,30 @@
+#include "envs/mujoco/mujoco_envs.h"
+
+#include "envs/mujoco/half_cheetah.h"
+#include "envs/mujoco/hopper.h"
+
+namespace trustrl::envs {
+
+void register_mujoco(EnvRegistry& registry) {
+  registry.add({"Hopper-v5",
+                "make a one-legged robot hop forward (continuous; MuJoCo; options as Gymnasium's, "
+                "docs/MUJOCO.md)",
+                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Hopper>(o); }});
+  registry.add(
+      {"Hopper-v4",
+       "Hopper-v5 with -v4's healthy reward on the terminating step, no frame_skip or "
+       "xml_file (continuous; MuJoCo; docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Hopper>(o, 4); }});
+  registry.add(
+      {"HalfCheetah-v4",
+       "HalfCheetah-v5 without the frame_skip and xml_file options (continuous; MuJoCo; "
+       "docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o, 4); }});
+  registry.add(
+      {"HalfCheetah-v5",
+       "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
+       "Gymnasium's, docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o); }});
+}
+
+}  // namespace trustrl::envs
