@@ -3,9 +3,11 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -23,6 +25,7 @@ namespace {
 struct RunCurve {
   std::string key;  // config.yaml without its seed line: runs that share it are seeds
   std::string name;
+  std::string env;  // config.yaml's env id
   std::vector<double> x, y;
 };
 
@@ -87,9 +90,17 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
   smooth(curve.x, curve.y, options.smooth);
   std::string config;
   if (fs::exists(run / "config.yaml", ec)) {
-    std::stringstream in(read_text_file(run / "config.yaml"));
+    const std::string yaml = read_text_file(run / "config.yaml");
+    std::stringstream in(yaml);
     while (std::getline(in, line))
       if (line.rfind("seed:", 0) != 0) config += line + "\n";
+    try {
+      const YAML::Node root = YAML::Load(yaml);
+      if (root.IsMap() && root["env"] && root["env"].IsMap() && root["env"]["id"])
+        curve.env = root["env"]["id"].as<std::string>();
+    } catch (const YAML::Exception& e) {
+      throw Error(what + ": config.yaml is not valid YAML: " + e.what());
+    }
   }
   curve.key = config.empty() ? run.string() : config;
   return curve;
@@ -125,10 +136,9 @@ struct Rgb {
 constexpr Rgb kPalette[] = {{0.122, 0.467, 0.706}, {1.0, 0.498, 0.055},   {0.173, 0.627, 0.173},
                             {0.839, 0.153, 0.157}, {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294}};
 
-void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& options) {
-  const Axes a = axes_for(series, options);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
+// One panel: its grid, ticks, labels, bands, lines, target and legend inside `a`'s plot area.
+void draw_panel(cairo_t* cr, const std::vector<const Series*>& series, const PlotOptions& options,
+                const Axes& a, std::optional<double> target, const std::string& title) {
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, 13);
   // Grid and tick labels.
@@ -161,8 +171,9 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
   cairo_stroke(cr);
   text_at(options.wall_time ? "wall time (s)" : "env steps", (a.left + a.right) / 2, a.bottom + 40,
           0.5);
+  if (!title.empty()) text_at(title, (a.left + a.right) / 2, a.top - 8, 0.5);
   cairo_save(cr);
-  cairo_translate(cr, 18, (a.top + a.bottom) / 2);
+  cairo_translate(cr, a.left - 62, (a.top + a.bottom) / 2);
   cairo_rotate(cr, -M_PI / 2);
   text_at(options.metric, 0, 0, 0.5);
   cairo_restore(cr);
@@ -172,7 +183,7 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
   cairo_rectangle(cr, a.left, a.top, a.right - a.left, a.bottom - a.top);
   cairo_clip(cr);
   for (std::size_t s = 0; s < series.size(); ++s) {
-    const Series& line = series[s];
+    const Series& line = *series[s];
     const Rgb c = kPalette[s % std::size(kPalette)];
     if (line.runs > 1 && !line.x.empty()) {
       cairo_set_source_rgba(cr, c.r, c.g, c.b, 0.25);
@@ -187,44 +198,114 @@ void draw(cairo_t* cr, const std::vector<Series>& series, const PlotOptions& opt
   }
   cairo_set_line_width(cr, 2);
   for (std::size_t s = 0; s < series.size(); ++s) {
-    const Series& line = series[s];
+    const Series& line = *series[s];
     const Rgb c = kPalette[s % std::size(kPalette)];
     cairo_set_source_rgb(cr, c.r, c.g, c.b);
     for (std::size_t i = 0; i < line.x.size(); ++i)
       (i == 0 ? cairo_move_to : cairo_line_to)(cr, a.px(line.x[i]), a.py(line.mean[i]));
     cairo_stroke(cr);
   }
-  if (options.target) {
+  if (target) {
     const double dash[] = {6, 4};
     cairo_set_dash(cr, dash, 2, 0);
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
     cairo_set_line_width(cr, 1.5);
-    cairo_move_to(cr, a.left, a.py(*options.target));
-    cairo_line_to(cr, a.right, a.py(*options.target));
+    cairo_move_to(cr, a.left, a.py(*target));
+    cairo_line_to(cr, a.right, a.py(*target));
     cairo_stroke(cr);
     cairo_set_dash(cr, nullptr, 0, 0);
   }
   cairo_restore(cr);
 
-  // Legend, top left inside the plot area.
-  double y = a.top + 20;
-  for (std::size_t s = 0; s < series.size(); ++s) {
-    const Rgb c = kPalette[s % std::size(kPalette)];
+  // Legend: in the corner of the plot area that the data crosses least, on a white box.
+  std::vector<std::string> entries;
+  for (const Series* line : series)
+    entries.push_back(
+        line->label +
+        (line->runs > 1 ? " (mean, min-max of " + std::to_string(line->runs) + " seeds)" : ""));
+  if (target) entries.push_back("target " + tick_text(*target));
+  double text_width = 0;
+  for (const auto& e : entries) {
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, e.c_str(), &ext);
+    text_width = std::max(text_width, ext.x_advance);
+  }
+  const double box_w = 34 + text_width + 8, box_h = 18.0 * static_cast<double>(entries.size()) + 8;
+  double best_x = a.left + 4, best_y = a.top + 4;
+  std::size_t fewest = SIZE_MAX;
+  for (const bool right : {false, true})
+    for (const bool bottom : {true, false}) {
+      const double x0 = right ? a.right - 4 - box_w : a.left + 4;
+      const double y0 = bottom ? a.bottom - 4 - box_h : a.top + 4;
+      std::size_t inside = 0;
+      for (const Series* line : series)
+        for (std::size_t i = 0; i < line->x.size(); ++i) {
+          const double px = a.px(line->x[i]);
+          if (px < x0 || px > x0 + box_w) continue;
+          for (const double v : {line->low[i], line->mean[i], line->high[i]}) {
+            const double py = a.py(v);
+            inside += py >= y0 && py <= y0 + box_h;
+          }
+        }
+      if (inside < fewest) fewest = inside, best_x = x0, best_y = y0;
+    }
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+  cairo_rectangle(cr, best_x, best_y, box_w, box_h);
+  cairo_fill(cr);
+  double y = best_y + 17;
+  for (std::size_t s = 0; s < entries.size(); ++s, y += 18) {
+    const bool is_target = s == series.size();
+    const Rgb c = is_target ? Rgb{0.3, 0.3, 0.3} : kPalette[s % std::size(kPalette)];
     cairo_set_source_rgb(cr, c.r, c.g, c.b);
-    cairo_rectangle(cr, a.left + 10, y - 9, 18, 4);
-    cairo_fill(cr);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    const Series& line = series[s];
-    text_at(
-        line.label +
-            (line.runs > 1 ? " (mean, min-max of " + std::to_string(line.runs) + " seeds)" : ""),
-        a.left + 34, y, 0.0);
-    y += 18;
+    if (!is_target) {
+      cairo_rectangle(cr, best_x + 6, y - 9, 18, 4);
+      cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, is_target ? 0.3 : 0.1, is_target ? 0.3 : 0.1, is_target ? 0.3 : 0.1);
+    text_at(entries[s], best_x + 30, y, 0.0);
   }
-  if (options.target) {
-    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    text_at("target " + tick_text(*options.target), a.left + 34, y, 0.0);
+}
+
+std::optional<double> target_for(const std::string& env, const PlotOptions& options) {
+  const auto it = options.env_targets.find(env);
+  return it != options.env_targets.end() ? std::optional<double>(it->second) : options.target;
+}
+
+// The data ranges of `series` (with the target), on the plot area inside the panel at (x0, y0).
+Axes axes_in(const std::vector<const Series*>& series, std::optional<double> target, double x0,
+             double y0, double width, double height, bool titled) {
+  Axes a;
+  a.x_min = INFINITY, a.x_max = -INFINITY, a.y_min = INFINITY, a.y_max = -INFINITY;
+  for (const Series* s : series)
+    for (std::size_t i = 0; i < s->x.size(); ++i) {
+      a.x_min = std::min(a.x_min, s->x[i]);
+      a.x_max = std::max(a.x_max, s->x[i]);
+      a.y_min = std::min(a.y_min, s->low[i]);
+      a.y_max = std::max(a.y_max, s->high[i]);
+    }
+  if (target) {
+    a.y_min = std::min(a.y_min, *target);
+    a.y_max = std::max(a.y_max, *target);
   }
+  a.x_min = std::min(a.x_min, 0.0);
+  if (a.x_max <= a.x_min) a.x_max = a.x_min + 1;
+  const double pad = a.y_max > a.y_min ? 0.05 * (a.y_max - a.y_min) : 1.0;
+  a.y_min -= pad;
+  a.y_max += pad;
+  a.left = x0 + 80;
+  a.right = x0 + width - 20;
+  a.top = y0 + (titled ? 34 : 20);
+  a.bottom = y0 + height - 60;
+  return a;
+}
+
+// "ppo_cartpole-clip-s0" -> "ppo_cartpole-clip": a seed group is labelled by what its runs share.
+std::string without_seed_suffix(const std::string& name) {
+  const std::size_t dash = name.find_last_of("-_");
+  if (dash == std::string::npos || dash + 2 > name.size() || name[dash + 1] != 's') return name;
+  const std::string digits = name.substr(dash + 2);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return name;
+  return name.substr(0, dash);
 }
 
 }  // namespace
@@ -247,7 +328,8 @@ std::vector<Series> read_series(const std::vector<fs::path>& runs, const PlotOpt
   std::vector<Series> out;
   for (const auto& group : groups) {
     Series s;
-    s.label = group.front().name;
+    s.label = group.size() > 1 ? without_seed_suffix(group.front().name) : group.front().name;
+    s.env = group.front().env;
     s.runs = static_cast<int>(group.size());
     // Seeds of one config log at the same env steps: rows line up by index.
     std::size_t rows = group.front().x.size();
@@ -277,29 +359,43 @@ std::vector<Series> read_series(const std::vector<fs::path>& runs, const PlotOpt
 }
 
 Axes axes_for(const std::vector<Series>& series, const PlotOptions& options) {
-  Axes a;
-  a.x_min = INFINITY, a.x_max = -INFINITY, a.y_min = INFINITY, a.y_max = -INFINITY;
-  for (const auto& s : series)
-    for (std::size_t i = 0; i < s.x.size(); ++i) {
-      a.x_min = std::min(a.x_min, s.x[i]);
-      a.x_max = std::max(a.x_max, s.x[i]);
-      a.y_min = std::min(a.y_min, s.low[i]);
-      a.y_max = std::max(a.y_max, s.high[i]);
-    }
-  if (options.target) {
-    a.y_min = std::min(a.y_min, *options.target);
-    a.y_max = std::max(a.y_max, *options.target);
+  std::vector<const Series*> all;
+  for (const auto& s : series) all.push_back(&s);
+  return axes_in(all, options.target, 0, 0, options.width, options.height, false);
+}
+
+Layout layout_for(const std::vector<Series>& series, const PlotOptions& options) {
+  Layout layout;
+  if (!options.panels) {
+    Layout::Panel panel;
+    for (std::size_t i = 0; i < series.size(); ++i) panel.series.push_back(i);
+    panel.axes = axes_for(series, options);
+    layout.panels.push_back(std::move(panel));
+    layout.width = options.width;
+    layout.height = options.height;
+    return layout;
   }
-  a.x_min = std::min(a.x_min, 0.0);
-  if (a.x_max <= a.x_min) a.x_max = a.x_min + 1;
-  const double pad = a.y_max > a.y_min ? 0.05 * (a.y_max - a.y_min) : 1.0;
-  a.y_min -= pad;
-  a.y_max += pad;
-  a.left = 80;
-  a.right = options.width - 20;
-  a.top = 20;
-  a.bottom = options.height - 60;
-  return a;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    auto it = std::find_if(layout.panels.begin(), layout.panels.end(),
+                           [&](const auto& p) { return p.env == series[i].env; });
+    if (it == layout.panels.end()) {
+      layout.panels.push_back({series[i].env, {}, {}});
+      it = layout.panels.end() - 1;
+    }
+    it->series.push_back(i);
+  }
+  const int n = static_cast<int>(layout.panels.size());
+  const int columns = std::min(n, 3), rows = (n + columns - 1) / columns;
+  layout.width = columns * options.width;
+  layout.height = rows * options.height;
+  for (int p = 0; p < n; ++p) {
+    Layout::Panel& panel = layout.panels[static_cast<std::size_t>(p)];
+    std::vector<const Series*> members;
+    for (const std::size_t i : panel.series) members.push_back(&series[i]);
+    panel.axes = axes_in(members, target_for(panel.env, options), (p % columns) * options.width,
+                         (p / columns) * options.height, options.width, options.height, true);
+  }
+  return layout;
 }
 
 void render(const std::vector<Series>& series, const PlotOptions& options, const fs::path& out) {
@@ -311,22 +407,33 @@ void render(const std::vector<Series>& series, const PlotOptions& options, const
   if (!fs::is_directory(dir, ec))
     throw Error("cannot write '" + out.string() + "': directory '" + dir.string() +
                 "' does not exist");
+  const Layout layout = layout_for(series, options);
+  const auto draw = [&](cairo_t* cr) {
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    for (const auto& panel : layout.panels) {
+      std::vector<const Series*> members;
+      for (const std::size_t i : panel.series) members.push_back(&series[i]);
+      draw_panel(cr, members, options, panel.axes, target_for(panel.env, options),
+                 options.panels ? panel.env : std::string());
+    }
+  };
   // Drawn to a temporary beside the file, then renamed: a failed write leaves nothing.
   const fs::path tmp = dir / ("." + out.filename().string() + ".tmp." + std::to_string(::getpid()));
   cairo_status_t status;
   if (ext == ".svg") {
-    cairo_surface_t* surface = cairo_svg_surface_create(tmp.c_str(), options.width, options.height);
+    cairo_surface_t* surface = cairo_svg_surface_create(tmp.c_str(), layout.width, layout.height);
     cairo_t* cr = cairo_create(surface);
-    draw(cr, series, options);
+    draw(cr);
     cairo_destroy(cr);
     cairo_surface_finish(surface);
     status = cairo_surface_status(surface);
     cairo_surface_destroy(surface);
   } else {
     cairo_surface_t* surface =
-        cairo_image_surface_create(CAIRO_FORMAT_RGB24, options.width, options.height);
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, layout.width, layout.height);
     cairo_t* cr = cairo_create(surface);
-    draw(cr, series, options);
+    draw(cr);
     cairo_destroy(cr);
     status = cairo_surface_write_to_png(surface, tmp.c_str());
     cairo_surface_destroy(surface);

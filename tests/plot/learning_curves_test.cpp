@@ -112,6 +112,54 @@ TEST(Plot, RendersAPngWithTheBandWhereTheDataSays) {
   EXPECT_NE(text.find("<svg"), std::string::npos);
 }
 
+// --panels: one panel per env id, side by side, each with its own axes and its env's target.
+TEST(Plot, PanelsSplitRunsByEnvWithTheirOwnAxesAndTargets) {
+  const fs::path root = testing::scratch_dir("plot_panels");
+  const auto a = write_run(root, "cp-s0", 0, -20), b = write_run(root, "cp-s1", 1, 20);
+  const auto c = write_run(root, "acro-s0", 0, -1000);
+  std::ofstream(c / "config.yaml") << "algo: ppo\nenv:                # the environment\n"
+                                   << "  id: Acrobot-v1      # env id\n  num_envs: 2\nseed: 0\n";
+  PlotOptions options;
+  options.panels = true;
+  options.width = 300;
+  options.height = 200;
+  options.env_targets = {{"Acrobot-v1", -900}};
+  options.target = 150;  // every other panel
+  const auto series = read_series({a, b, c}, options);
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0].label, "cp");  // a seed group is labelled without the seed suffix
+  EXPECT_EQ(series[0].env, "CartPole-v1");
+  EXPECT_EQ(series[1].label, "acro-s0");
+  EXPECT_EQ(series[1].env, "Acrobot-v1");
+  const Layout layout = layout_for(series, options);
+  ASSERT_EQ(layout.panels.size(), 2u);
+  EXPECT_EQ(layout.width, 600);
+  EXPECT_EQ(layout.height, 200);
+  EXPECT_EQ(layout.panels[1].env, "Acrobot-v1");
+  EXPECT_EQ(layout.panels[1].series, std::vector<std::size_t>{1});
+  const Axes& cart = layout.panels[0].axes;
+  const Axes& acro = layout.panels[1].axes;
+  EXPECT_GE(acro.left, 300);  // the second panel is right of the first
+  EXPECT_LE(cart.right, 300);
+  EXPECT_LT(acro.y_max, 0);  // its own y range: returns -990 .. -800 and the target -900
+  EXPECT_GT(cart.y_max, 150);
+  const fs::path png = root / "panels.png";
+  render(series, options, png);
+  cairo_surface_t* image = cairo_image_surface_create_from_png(png.c_str());
+  ASSERT_EQ(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+  EXPECT_EQ(cairo_image_surface_get_width(image), 600);
+  const unsigned char* data = cairo_image_surface_get_data(image);
+  const int stride = cairo_image_surface_get_stride(image);
+  const auto pixel = [&](double x, double y) {
+    return *(reinterpret_cast<const std::uint32_t*>(data + static_cast<int>(y) * stride) +
+             static_cast<int>(x)) &
+           0xffffff;
+  };
+  // Acrobot's target line at -900, left of its first data point (x = 1000 env steps).
+  EXPECT_NE(pixel(acro.px(300), acro.py(-900)), 0xffffffu);
+  cairo_surface_destroy(image);
+}
+
 TEST(Plot, BadInputIsNamed) {
   const fs::path root = testing::scratch_dir("plot_bad");
   const auto run = write_run(root, "cp", 0, 0);
