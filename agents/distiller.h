@@ -10,6 +10,10 @@
 // left as initialized: a policy file needs one, and nothing here uses it. Several teachers: the
 // loss is the mean of the losses to each (for forward KL, the student matches their mean
 // distribution); collect: teacher rolls out with teacher u mod n in update u.
+//
+// Multi-agent teachers: the student has the first teacher's agent groups (every teacher must
+// group the agents alike), one student network and optimizer per group, each trained on its
+// group's live agent rows; the logged KL is the mean over all of them.
 
 #include <cstdint>
 #include <filesystem>
@@ -77,6 +81,14 @@ class Distiller {
  private:
   Distiller(const DistillConfig& config, DistillOptions options);
   DistillStats step();
+  struct GroupStep {
+    double loss_sum = 0;  // over the group's gradient steps
+    int steps = 0;
+    double kl_mean = 0;     // after the steps, over the group's rows (mean over teachers)
+    std::int64_t rows = 0;  // live agent rows of the group in the rollout
+  };
+  // The group's epochs of minibatch steps on rollout `r`.
+  GroupStep step_group(std::size_t g, const Rollout& r);
   double evaluate_student() const;
   void log(const std::string& line);
 
@@ -84,9 +96,9 @@ class Distiller {
   std::string config_yaml_;
   DistillOptions options_;
   std::vector<SavedPolicy> teachers_;
-  std::vector<FrozenPolicy> frozen_;
-  ActorCritic student_{nullptr};
-  std::unique_ptr<FlatAdam> optimizer_;
+  std::vector<std::vector<FrozenPolicy>> frozen_;  // [teacher][agent group]
+  std::vector<ActorCritic> students_;              // one per agent group
+  std::vector<std::unique_ptr<FlatAdam>> optimizers_;
   std::unique_ptr<EnvActor> actor_;
   Rng rng_;
   std::int64_t update_ = 0, global_step_ = 0;

@@ -8,7 +8,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "agents/env_actor.h"
 #include "agents/evaluate.h"
+#include "agents/frozen_policy.h"
+#include "agents/kl.h"
 #include "agents/trainer.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -179,17 +182,88 @@ TEST_F(Distill, ACorruptTeacherIsRefusedNamingTheFile) {
   fs::remove_all(copy);
 }
 
-TEST_F(Distill, AMultiAgentTeacherIsRefused) {
-  const fs::path spread = fresh_dir("spread");
-  Trainer::start(parse_train_config("algo: mappo\ntotal_steps: 64\n"
-                                    "env: {id: simple_spread_v3, num_envs: 2}\n"
-                                    "ppo: {num_steps: 32, num_minibatches: 2}\n"
-                                    "run: {tensorboard: false}\n"),
-                 spread, quiet())
+// A short MAPPO run on speaker_listener: two agents with different spaces, so two agent groups.
+fs::path train_speaker_listener(const std::string& name, const std::string& extra = "") {
+  const fs::path dir = fresh_dir(name);
+  Trainer::start(parse_train_config("algo: mappo\nseed: 2\ntotal_steps: 12800\n"
+                                    "env: {id: simple_speaker_listener_v4, num_envs: 4}\n"
+                                    "ppo: {num_steps: 100, num_minibatches: 2}\n"
+                                    "run: {tensorboard: false}\n" +
+                                    extra),
+                 dir, quiet())
       ->run();
-  expect_refused(config({"distill.teacher=" + spread.string()}),
-                 {"distill.teacher", "multi-agent", "simple_spread_v3"});
-  fs::remove_all(spread);
+  return dir;
+}
+
+// Per agent group: the student has the teacher's groups, each network trained on its group's
+// rows, and the KL to the teacher falls in every group alike.
+TEST_F(Distill, AMultiAgentTeacherIsDistilledPerAgentGroup) {
+  const fs::path teacher_dir = train_speaker_listener("speaker");
+  const SavedPolicy teacher = SavedPolicy::read(teacher_dir / "policy.trustrl");
+  ASSERT_TRUE(teacher.multi_agent);
+  ASSERT_EQ(teacher.snapshot.groups.size(), 2u);
+  const fs::path dir = fresh_dir("ma_student");
+  const DistillConfig c = parse_distill_config(
+      "seed: 4\ndistill:\n  teacher: " + teacher_dir.string() +
+      "\n  student: {actor_hidden: [32, 32]}\n  total_steps: 25600\n  num_envs: 8\n"
+      "  num_steps: 100\n  minibatch_size: 200\n  epochs: 4\n  eval_episodes: 4\n"
+      "  eval_every: 8\nrun: {tensorboard: false, checkpoint_every: 10}\n");
+  auto d = Distiller::start(c, dir, silent());
+  d->run();
+  const auto table = testing::MetricsTable::read(dir / "metrics.csv");
+  ASSERT_EQ(table.rows.size(), 32u);
+  const double first = table.at(0, "distill/kl"), last = table.at(31, "distill/kl");
+  EXPECT_LT(last, 0.1 * first) << "first " << first << ", last " << last;
+  EXPECT_LT(last, 0.01);
+  const SavedPolicy student = SavedPolicy::read(dir / "policy.trustrl");
+  EXPECT_TRUE(student.multi_agent);
+  EXPECT_EQ(student.env_id, "simple_speaker_listener_v4");
+  ASSERT_EQ(student.snapshot.groups.size(), 2u);
+  for (std::size_t g = 0; g < 2; ++g) {
+    const GroupPolicy& s = student.snapshot.groups[g];
+    const GroupPolicy& t = teacher.snapshot.groups[g];
+    EXPECT_EQ(s.agents, t.agents);
+    EXPECT_EQ(s.actor_input_dim(), t.actor_input_dim());
+    EXPECT_EQ(s.weights.actor.front().out, 32);  // the student's own hidden width
+  }
+  // Every group's student is near its teacher on fresh states, not only on average.
+  EnvActor actor(teacher.make_multi_agent_env(4), 99);
+  actor.set_policy(teacher.snapshot);
+  Rollout r;
+  actor.collect(50, r);
+  for (std::size_t g = 0; g < 2; ++g) {
+    const GroupPolicy& tg = teacher.snapshot.groups[g];
+    std::vector<float> raw;
+    for (std::int64_t i = 0; i < r.env_steps(); ++i)
+      for (const int agent : tg.agents) {
+        raw.resize(raw.size() + static_cast<std::size_t>(tg.actor_input_dim()));
+        write_actor_input(
+            tg, &r.observations[static_cast<std::size_t>((i * r.num_agents + agent) * r.obs_dim)],
+            agent, raw.data() + raw.size() - tg.actor_input_dim());
+      }
+    const std::int64_t rows = static_cast<std::int64_t>(raw.size()) / tg.actor_input_dim();
+    FrozenPolicy t(tg, "teacher"), s(student.snapshot.groups[g], "student");
+    const double kl =
+        kl_divergence(t.distribution(raw.data(), rows), s.distribution(raw.data(), rows))
+            .mean()
+            .item<double>();
+    EXPECT_LT(kl, 0.02) << "group " << g;
+  }
+  fs::remove_all(dir);
+  fs::remove_all(teacher_dir);
+}
+
+TEST_F(Distill, TeachersOfOneStudentMustShareEnvAndGrouping) {
+  const fs::path grouped = train_speaker_listener("grouped");
+  // A single-agent teacher beside a multi-agent one: refused before any env is built.
+  expect_refused(config({"distill.teacher=" + teacher().string() + ", " + grouped.string()}),
+                 {"distill.teacher", "multi-agent", "single-agent", "simple_speaker_listener_v4"});
+  // The same env with the agents grouped otherwise (an agent id appended to the actor input).
+  const fs::path other = train_speaker_listener("other", "mappo: {agent_id: true}\n");
+  DistillConfig c = config({"distill.teacher=" + grouped.string() + ", " + other.string()});
+  expect_refused(c, {"distill.teacher", "groups its agents differently"});
+  fs::remove_all(grouped);
+  fs::remove_all(other);
 }
 
 TEST(DistillConfig, BadValuesAreRefusedNamingTheKey) {
