@@ -20,7 +20,7 @@ struct PlotArgs {
   std::string metric = "charts/episodic_return";
   std::string x = "steps";
   std::vector<std::string> targets;
-  double smooth = 0;
+  std::string smooth = "0";
   bool panels = false;
 };
 
@@ -39,12 +39,26 @@ void add_target(const std::string& text, plot::PlotOptions& options) {
     options.env_targets[text.substr(0, eq)] = value;
 }
 
+// "50000" (env steps, or seconds with --x time) or "5%" (of each run's length).
+void set_smooth(const std::string& text, plot::PlotOptions& options) {
+  const bool percent = !text.empty() && text.back() == '%';
+  const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  char* end = nullptr;
+  const double value = std::strtod(number.c_str(), &end);
+  if (number.empty() || *end != '\0' || !std::isfinite(value))
+    throw Error(
+        "--smooth takes a window W or a share of each run P% (e.g. --smooth 50000, --smooth "
+        "5%), got '" +
+        text + "'");
+  (percent ? options.smooth_fraction : options.smooth) = percent ? value / 100 : value;
+}
+
 void run_plot(const PlotArgs& args) {
   plot::PlotOptions options;
   options.metric = args.metric;
   options.wall_time = args.x == "time";
   for (const auto& t : args.targets) add_target(t, options);
-  options.smooth = args.smooth;
+  set_smooth(args.smooth, options);
   options.panels = args.panels;
   if (args.panels) {  // a grid of up to three columns: smaller panels than the single picture
     options.width = 600;
@@ -77,7 +91,7 @@ void add_plot_command(CLI::App& app) {
                 "own axes");
   cmd->add_option("--smooth", args->smooth,
                   "plot each run's mean over the last W env steps (seconds with --x time) up to "
-                  "each point; 0: as "
+                  "each point, or over the last P% of the run's length (--smooth 5%); 0: as "
                   "logged");
   cmd->callback([args] { run_plot(*args); });
 }

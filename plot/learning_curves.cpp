@@ -87,7 +87,10 @@ RunCurve read_run(const fs::path& run, const PlotOptions& options) {
     curve.y.push_back(number(cells[yc]));
   }
   if (curve.x.empty()) throw Error(what + " has no metric rows yet");
-  smooth(curve.x, curve.y, options.smooth);
+  smooth(curve.x, curve.y,
+         options.smooth_fraction > 0 && std::isfinite(curve.x.back())
+             ? options.smooth_fraction * curve.x.back()
+             : options.smooth);
   std::string config;
   if (fs::exists(run / "config.yaml", ec)) {
     const std::string yaml = read_text_file(run / "config.yaml");
@@ -312,6 +315,9 @@ std::string without_seed_suffix(const std::string& name) {
 
 std::vector<Series> read_series(const std::vector<fs::path>& runs, const PlotOptions& options) {
   if (runs.empty()) throw Error("plot needs at least one run directory");
+  if (!(options.smooth_fraction >= 0 && options.smooth_fraction < 1))
+    throw Error("--smooth P% takes a percentage from 0 to below 100, got " +
+                std::to_string(options.smooth_fraction * 100) + "%");
   if (!(options.smooth >= 0))
     throw Error("--smooth takes a window of 0 or more (env steps, or seconds with --x time), got " +
                 std::to_string(options.smooth));

@@ -38,6 +38,9 @@ struct PlotOptions {
   /// or seconds), before seeds are grouped: small batches end few episodes per update, so their
   /// curves are noisy. 0 plots the values as logged.
   double smooth = 0;
+  /// If > 0, the window is this fraction of each run's last x instead (runs of different lengths,
+  /// as in panels of different envs, are smoothed alike relative to their length).
+  double smooth_fraction = 0;
   /// The picture's size; with panels, the size of one panel.
   int width = 900;
   int height = 540;

@@ -303,13 +303,15 @@ TEST(Cli, PlotDrawsRunsAndNamesBadInput) {
   EXPECT_FALSE(fs::exists(none));
   // --panels with a per-env target (a negative one too: a value, not an option); a bad target.
   const fs::path panels = scratch() / "panels.png";
-  const Result p = trustrl("plot --panels --target CartPole-v1=-100 --target 200 " + run.string() +
-                           " -o " + panels.string());
+  const Result p = trustrl("plot --panels --target CartPole-v1=-100 --target 200 --smooth 5% " +
+                           run.string() + " -o " + panels.string());
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_TRUE(fs::exists(panels));
   expect_one_line_error(
       trustrl("plot " + run.string() + " --target CartPole-v1=high -o " + none.string()),
       "--target takes a number or ENV=NUMBER");
+  expect_one_line_error(trustrl("plot " + run.string() + " --smooth 5x -o " + none.string()),
+                        "--smooth takes a window W or a share of each run P%");
   EXPECT_FALSE(fs::exists(none));
 }
 

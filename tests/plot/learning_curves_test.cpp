@@ -67,6 +67,14 @@ TEST(Plot, SmoothingAveragesEachRunOverATrailingWindow) {
   EXPECT_DOUBLE_EQ(series[0].low[4], (20.0 + 30) / 2);   // u=5: (2000, 5000]
   EXPECT_DOUBLE_EQ(series[0].high[4], (60.0 + 70) / 2);  // run b, offset +20
   EXPECT_DOUBLE_EQ(series[0].mean[4], (25.0 + 65.0) / 2);
+  // The same window as a share of the run: 15% of its last x (20,000 env steps) is 3,000.
+  PlotOptions share;
+  share.smooth_fraction = 0.15;
+  const auto shared = read_series({a, b}, share);
+  EXPECT_EQ(shared[0].mean, series[0].mean);
+  EXPECT_EQ(shared[0].low, series[0].low);
+  share.smooth_fraction = 1.5;
+  EXPECT_THROW(read_series({a}, share), Error);
   options.smooth = -1;
   EXPECT_THROW(read_series({a}, options), Error);
 }
