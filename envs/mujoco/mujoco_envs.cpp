@@ -2,6 +2,7 @@
 
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
+#include "envs/mujoco/walker2d.h"
 
 namespace trustrl::envs {
 
@@ -25,6 +26,16 @@ void register_mujoco(EnvRegistry& registry) {
        "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
        "Gymnasium's, docs/MUJOCO.md)",
        [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o); }});
+  registry.add(
+      {"Walker2d-v5",
+       "make a two-legged planar walker walk forward (continuous; MuJoCo; options as "
+       "Gymnasium's, docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Walker2d>(o); }});
+  registry.add(
+      {"Walker2d-v4",
+       "Walker2d-v5 with -v4's right-foot friction 0.9, healthy reward on the terminating step, "
+       "no frame_skip or xml_file (continuous; MuJoCo; docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Walker2d>(o, 4); }});
 }
 
 }  // namespace trustrl::envs
