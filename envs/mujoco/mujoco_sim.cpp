@@ -116,6 +116,34 @@ std::span<const double> MujocoSim::init_qpos() const {
   return {model_->qpos0, static_cast<std::size_t>(model_->nq)};
 }
 
+int MujocoSim::nbody() const { return model_->nbody; }
+
+int MujocoSim::body_id(const std::string& name) const {
+  return mj_name2id(model_.get(), mjOBJ_BODY, name.c_str());
+}
+
+std::span<const double> MujocoSim::body_mass() const {
+  return {model_->body_mass, static_cast<std::size_t>(model_->nbody)};
+}
+std::span<const double> MujocoSim::xpos() const {
+  return {data_->xpos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::xipos() const {
+  return {data_->xipos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cinert() const {
+  return {data_->cinert, static_cast<std::size_t>(10 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cvel() const {
+  return {data_->cvel, static_cast<std::size_t>(6 * model_->nbody)};
+}
+std::span<const double> MujocoSim::qfrc_actuator() const {
+  return {data_->qfrc_actuator, static_cast<std::size_t>(model_->nv)};
+}
+std::span<const double> MujocoSim::cfrc_ext() const {
+  return {data_->cfrc_ext, static_cast<std::size_t>(6 * model_->nbody)};
+}
+
 void MujocoSim::reset() { mj_resetData(model_.get(), data_.get()); }
 
 void MujocoSim::set_qpos_qvel(std::span<const double> qpos, std::span<const double> qvel) {

@@ -375,5 +375,42 @@ TEST(MujocoSim, StateRoundTripsAndWrongSizesAreRefused) {
   EXPECT_THROW(env->set_state(std::vector<double>(12, NAN), obs), Error);
 }
 
+TEST(MujocoSim, ExposesTheBodyQuantitiesTheEnvsObserve) {
+  MujocoSim sim = MujocoSim::from_xml("hopper.xml", embedded_model("hopper.xml"));
+  ASSERT_EQ(sim.nbody(), 5);  // world, torso, thigh, leg, foot
+  EXPECT_EQ(sim.body_id("torso"), 1);
+  EXPECT_EQ(sim.body_id("foot"), 4);
+  EXPECT_EQ(sim.body_id("tail"), -1);
+  EXPECT_EQ(sim.body_mass()[0], 0.0);
+  for (int b = 1; b < 5; ++b) {
+    EXPECT_GT(sim.body_mass()[b], 0.0) << b;
+    EXPECT_DOUBLE_EQ(sim.cinert()[10 * b + 9], sim.body_mass()[b]) << b;  // mass is last
+  }
+  // At qpos0 the torso frame stands at z = 1.25 above the origin, its capsule centred on it.
+  EXPECT_DOUBLE_EQ(sim.xpos()[3 + 2], 1.25);
+  EXPECT_DOUBLE_EQ(sim.xipos()[3 + 2], 1.25);
+  EXPECT_EQ(sim.xpos().size(), 15u);
+  EXPECT_EQ(sim.cvel().size(), 30u);
+  EXPECT_EQ(sim.qfrc_actuator().size(), 6u);
+  auto all_zero = [](std::span<const double> v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x == 0.0; });
+  };
+  EXPECT_TRUE(all_zero(sim.cvel()));
+  EXPECT_TRUE(all_zero(sim.cfrc_ext()));
+  // The thigh motor's force in joint space is gear 200 times the control.
+  const float ctrl[3] = {0.5f, 0.0f, 0.0f};
+  sim.step(ctrl, 1);
+  EXPECT_DOUBLE_EQ(sim.qfrc_actuator()[3], 100.0);
+  EXPECT_EQ(sim.qfrc_actuator()[4], 0.0);
+  EXPECT_FALSE(all_zero(sim.cvel()));
+  // Falling onto the floor: the foot, then the whole hopper, meets contact forces.
+  const float zero[3] = {0, 0, 0};
+  for (int t = 0; t < 200; ++t) sim.step(zero, 4);
+  EXPECT_TRUE(all_zero(sim.cfrc_ext().subspan(0, 6)));  // the world's
+  EXPECT_FALSE(all_zero(sim.cfrc_ext()));
+  sim.reset();
+  EXPECT_TRUE(all_zero(sim.cfrc_ext()));
+}
+
 }  // namespace
 }  // namespace trustrl::envs
