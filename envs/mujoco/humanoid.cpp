@@ -91,9 +91,9 @@ Humanoid::Humanoid(EnvOptions& options, int version, MujocoSim sim)
   z_min_ = options.number("healthy_z_min", 1.0);
   z_max_ = options.number("healthy_z_max", 2.0);
   reset_noise_scale_ = options.number("reset_noise_scale", 1e-2, Bounds::non_negative());
-  for (const auto& [lo, hi, name] : {std::tuple{z_min_, z_max_, "healthy_z"},
-                                     std::tuple{contact_cost_min_, contact_cost_max_,
-                                                "contact_cost"}})
+  for (const auto& [lo, hi, name] :
+       {std::tuple{z_min_, z_max_, "healthy_z"},
+        std::tuple{contact_cost_min_, contact_cost_max_, "contact_cost"}})
     if (!(lo < hi)) throw Error(spec().id + ": " + name + "_min must be below " + name + "_max");
   derived_.assign(2 + sim_.cinert().size() + sim_.cvel().size() + sim_.qfrc_actuator().size() +
                       sim_.cfrc_ext().size(),
@@ -118,9 +118,10 @@ void Humanoid::write_obs(std::span<float> obs) const {
   for (std::size_t i = exclude_xy_ ? 2 : 0; i < qpos.size(); ++i)
     obs[k++] = static_cast<float>(qpos[i]);
   for (double v : sim_.qvel()) obs[k++] = static_cast<float>(v);
-  std::size_t start = 2;  // of the part in derived_
+  std::size_t start = 2;  // of the part in derived_, which holds every body's values (-v4's)
   for (int part = 0; part < 4; ++part) {
     const std::size_t all = part_size(sim_, part, 4), shown = part_size(sim_, part, version_);
+    // -v5 shows the tail: the world body and the free joint come first.
     if (observe_[static_cast<std::size_t>(part)])
       for (std::size_t i = all - shown; i < all; ++i)
         obs[k++] = static_cast<float>(derived_[start + i]);

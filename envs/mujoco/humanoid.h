@@ -29,6 +29,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "envs/env.h"
@@ -80,7 +81,7 @@ class Humanoid final : public Env {
   // cinert, cvel, qfrc_actuator, cfrc_ext.
   std::array<bool, 4> observe_{true, true, true, true};
   double forward_reward_weight_ = 1.25, ctrl_cost_weight_ = 0.1, contact_cost_weight_ = 5e-7;
-  double contact_cost_min_ = 0.0, contact_cost_max_ = 10.0;
+  double contact_cost_min_ = -std::numeric_limits<double>::infinity(), contact_cost_max_ = 10.0;
   double healthy_reward_ = 5.0;
   bool terminate_when_unhealthy_ = true;
   double z_min_ = 1.0, z_max_ = 2.0;

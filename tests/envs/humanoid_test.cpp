@@ -52,10 +52,10 @@ TEST(Humanoid, HasGymnasiumsSpaces) {
   const Space& a = env->spec().action_space;
   EXPECT_TRUE(std::all_of(a.low.begin(), a.low.end(), [](float v) { return v == -0.4f; }));
   EXPECT_TRUE(std::all_of(a.high.begin(), a.high.end(), [](float v) { return v == 0.4f; }));
-  for (const auto& [option, size] :
-       {std::pair{"include_cinert_in_observation", 130}, std::pair{"include_cvel_in_observation", 78},
-        std::pair{"include_qfrc_actuator_in_observation", 17},
-        std::pair{"include_cfrc_ext_in_observation", 78}})
+  for (const auto& [option, size] : {std::pair{"include_cinert_in_observation", 130},
+                                     std::pair{"include_cvel_in_observation", 78},
+                                     std::pair{"include_qfrc_actuator_in_observation", 17},
+                                     std::pair{"include_cfrc_ext_in_observation", 78}})
     EXPECT_EQ(make("Humanoid-v5", {{option, "false"}})->obs_dim(), 348 - size) << option;
   EXPECT_EQ(
       make("Humanoid-v5", {{"exclude_current_positions_from_observation", "false"}})->obs_dim(),
@@ -98,8 +98,9 @@ TEST(Humanoid, StepRewardIsForwardPlusHealthyMinusControlAndContact) {
     std::size_t k = 0;
     for (int i = 2; i < kNq; ++i) ASSERT_EQ(obs[k++], static_cast<float>(sim.qpos()[i]));
     for (int i = 0; i < kNv; ++i) ASSERT_EQ(obs[k++], static_cast<float>(sim.qvel()[i]));
-    for (const auto& [part, skip] : {std::pair{sim.cinert(), 10}, std::pair{sim.cvel(), 6},
-                                     std::pair{sim.qfrc_actuator(), 6}, std::pair{sim.cfrc_ext(), 6}})
+    for (const auto& [part, skip] :
+         {std::pair{sim.cinert(), 10}, std::pair{sim.cvel(), 6}, std::pair{sim.qfrc_actuator(), 6},
+          std::pair{sim.cfrc_ext(), 6}})
       for (std::size_t i = static_cast<std::size_t>(skip); i < part.size(); ++i)
         ASSERT_EQ(obs[k++], static_cast<float>(part[i])) << steps << " " << i;
     ASSERT_EQ(k, obs.size());
@@ -128,10 +129,10 @@ TEST(Humanoid, WeightsAndTheContactCostRangeAreOptions) {
     capped = capped || contact > 0.25;
     const double healthy = env->is_healthy() ? 3.0 : 0.0;
     ASSERT_FALSE(r.terminated);
-    ASSERT_NEAR(r.reward,
-                2 * x_velocity + healthy - 17 * static_cast<double>(0.1f) * 0.1f -
-                    std::min(contact, 0.25),
-                1e-9)
+    ASSERT_NEAR(
+        r.reward,
+        2 * x_velocity + healthy - 17 * static_cast<double>(0.1f) * 0.1f - std::min(contact, 0.25),
+        1e-9)
         << t;
   }
   EXPECT_TRUE(capped);
@@ -179,8 +180,8 @@ TEST(Humanoid, V4ObservesEverythingPaysNoContactCostAndPaysTheLastHealthyReward)
     const std::span<const float> o4(obs4), o5(obs5);
     ASSERT_TRUE(std::equal(o5.begin(), o5.begin() + 45, o4.begin()));
     std::size_t k4 = 45, k5 = 45;
-    for (const auto& [all, skip] : {std::pair{140, 10}, std::pair{84, 6}, std::pair{23, 6},
-                                    std::pair{84, 6}}) {
+    for (const auto& [all, skip] :
+         {std::pair{140, 10}, std::pair{84, 6}, std::pair{23, 6}, std::pair{84, 6}}) {
       const auto s4 = o4.subspan(k4, static_cast<std::size_t>(all));
       ASSERT_TRUE(std::equal(s4.begin() + skip, s4.end(), o5.begin() + k5)) << t << " " << all;
       k4 += static_cast<std::size_t>(all);
