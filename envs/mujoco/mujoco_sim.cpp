@@ -116,12 +116,45 @@ std::span<const double> MujocoSim::init_qpos() const {
   return {model_->qpos0, static_cast<std::size_t>(model_->nq)};
 }
 
+int MujocoSim::nbody() const { return model_->nbody; }
+
+int MujocoSim::body_id(const std::string& name) const {
+  return mj_name2id(model_.get(), mjOBJ_BODY, name.c_str());
+}
+
+std::span<const double> MujocoSim::body_mass() const {
+  return {model_->body_mass, static_cast<std::size_t>(model_->nbody)};
+}
+std::span<const double> MujocoSim::xpos() const {
+  return {data_->xpos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::xipos() const {
+  return {data_->xipos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cinert() const {
+  return {data_->cinert, static_cast<std::size_t>(10 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cvel() const {
+  return {data_->cvel, static_cast<std::size_t>(6 * model_->nbody)};
+}
+std::span<const double> MujocoSim::qfrc_actuator() const {
+  return {data_->qfrc_actuator, static_cast<std::size_t>(model_->nv)};
+}
+std::span<const double> MujocoSim::cfrc_ext() const {
+  return {data_->cfrc_ext, static_cast<std::size_t>(6 * model_->nbody)};
+}
+
 void MujocoSim::reset() { mj_resetData(model_.get(), data_.get()); }
 
 void MujocoSim::set_qpos_qvel(std::span<const double> qpos, std::span<const double> qvel) {
   std::copy(qpos.begin(), qpos.end(), data_->qpos);
   std::copy(qvel.begin(), qvel.end(), data_->qvel);
   mj_forward(model_.get(), data_.get());
+  // MuJoCo 2.2.2's kinematics normalize free and ball joints' quaternions in qpos in place; since
+  // 3.2.0 they are normalized where used and qpos is left as given (normalized by the next step),
+  // which this restores. It also makes a saved state come back bit for bit: normalizing an already
+  // normalized quaternion again can change its last bits, and the next step with them.
+  std::copy(qpos.begin(), qpos.end(), data_->qpos);
 }
 
 bool MujocoSim::step(std::span<const float> ctrl, int frame_skip) {
