@@ -34,6 +34,7 @@
 
 #include "envs/env.h"
 #include "envs/mujoco/locomotion.h"
+#include "envs/mujoco/side_view.h"
 #include "envs/options.h"
 
 namespace trustrl::envs {
@@ -63,6 +64,8 @@ class Ant final : public Env {
   /// The body whose frame's x velocity is rewarded.
   int main_body() const { return main_body_; }
 
+  /// A side view that follows the torso (side_view.h).
+  Frame render() const override { return render_side_view(sim_); }
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
 

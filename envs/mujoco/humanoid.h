@@ -34,6 +34,7 @@
 
 #include "envs/env.h"
 #include "envs/mujoco/locomotion.h"
+#include "envs/mujoco/side_view.h"
 #include "envs/options.h"
 
 namespace trustrl::envs {
@@ -61,6 +62,8 @@ class Humanoid final : public Env {
   /// One env step's duration (s): frame_skip model steps.
   double dt() const { return sim_.timestep() * frame_skip_; }
 
+  /// A side view that follows the torso (side_view.h).
+  Frame render() const override { return render_side_view(sim_); }
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
 

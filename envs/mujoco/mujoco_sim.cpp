@@ -144,6 +144,19 @@ std::span<const double> MujocoSim::cfrc_ext() const {
   return {data_->cfrc_ext, static_cast<std::size_t>(6 * model_->nbody)};
 }
 
+std::vector<MujocoGeom> MujocoSim::geoms() const {
+  std::vector<MujocoGeom> out(static_cast<std::size_t>(model_->ngeom));
+  for (int i = 0; i < model_->ngeom; ++i) {
+    MujocoGeom& g = out[static_cast<std::size_t>(i)];
+    g.type = model_->geom_type[i];
+    g.body = model_->geom_bodyid[i];
+    std::copy_n(model_->geom_size + 3 * i, 3, g.size.begin());
+    std::copy_n(data_->geom_xpos + 3 * i, 3, g.pos.begin());
+    std::copy_n(data_->geom_xmat + 9 * i, 9, g.mat.begin());
+  }
+  return out;
+}
+
 void MujocoSim::reset() { mj_resetData(model_.get(), data_.get()); }
 
 void MujocoSim::set_qpos_qvel(std::span<const double> qpos, std::span<const double> qvel) {

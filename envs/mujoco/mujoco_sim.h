@@ -3,6 +3,7 @@
 // locomotion envs share: load an MJCF, set qpos/qvel, step with a frame skip, notice instability.
 // MuJoCo 2.2.2 (Debian 12's libmujoco-dev); Gymnasium 1.x runs MuJoCo 3.x (docs/MUJOCO.md).
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,16 @@ struct mjModel_;
 struct mjData_;
 
 namespace trustrl::envs {
+
+/// One geom where the last mj_forward put it, for drawing (side_view.h).
+struct MujocoGeom {
+  int type = 0;                  // MuJoCo's mjtGeom: plane 0, sphere 2, capsule 3, ellipsoid 4,
+                                 // cylinder 5, box 6 (others are not drawn)
+  std::array<double, 3> size{};  // MuJoCo's geom_size (radius, half-length, half-sizes)
+  std::array<double, 3> pos{};   // world position
+  std::array<double, 9> mat{};   // world rotation, row-major
+  int body = 0;                  // the body it belongs to (0: the world)
+};
 
 class MujocoSim {
  public:
@@ -59,6 +70,8 @@ class MujocoSim {
   /// Centre-of-mass-based external force on each body, torque then force (nbody x 6); zero after
   /// reset() and set_qpos_qvel() keeps the last step's, as in Gymnasium.
   std::span<const double> cfrc_ext() const;
+  /// Every geom's type, size and world pose.
+  std::vector<MujocoGeom> geoms() const;
 
   /// mj_resetData: the model's initial state, warnings and warm start cleared.
   void reset();

@@ -22,6 +22,7 @@
 
 #include "envs/env.h"
 #include "envs/mujoco/locomotion.h"
+#include "envs/mujoco/side_view.h"
 #include "envs/options.h"
 
 namespace trustrl::envs {
@@ -46,6 +47,8 @@ class Walker2d final : public Env {
   /// One env step's duration (s): frame_skip model steps.
   double dt() const { return sim_.timestep() * frame_skip_; }
 
+  /// A side view that follows the torso (side_view.h).
+  Frame render() const override { return render_side_view(sim_); }
   std::vector<double> get_state() const override;
   void set_state(std::span<const double> state, std::span<float> obs) override;
 

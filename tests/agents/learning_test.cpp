@@ -62,6 +62,10 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
     auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
     out.eval_return =
         evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
+    auto untrained = make_roles(config, local_env_factory());
+    auto env2 = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
+    out.untrained_return =
+        evaluate(std::move(env2), untrained.learner->snapshot(), 20, true, 12345).mean_return();
   }
   out.rows = testing::MetricsTable::read(dir / "metrics.csv").numeric_rows();
   // The actor's log-probs are the learner's, so the mean ratio over the first minibatch of every
@@ -216,6 +220,28 @@ TEST(MappoLearning, SimpleSpreadImproves) {
                std::to_string(o.untrained_return) + ")";
   }
   EXPECT_GE(improved, 2) << "eval returns of seeds 1-3:" << returns;
+}
+
+// MuJoCo locomotion, the CI smoke test of its env family: PPO with CleanRL's settings
+// (configs/ppo_hopper.yaml) on Hopper-v4 for 32k steps (16 updates of 2048). The first update's
+// episodes are the untrained, sampling policy's: it falls within about 20 steps; by the last
+// updates it hops forward for about 100. Measured, seed 1, avx512: training return 12.9 in the
+// first update, 213.5-216.1 in the last three; deterministic evaluation about 217 on every kernel
+// path against 112 untrained. One seed: the margin is wide and a MuJoCo run costs more than a
+// CartPole one.
+TEST(MujocoLearning, HopperLearnsToStayUp) {
+  const Outcome o = train("ppo_hopper.yaml", {"total_steps=32768", "seed=1"}, "hopper");
+  ASSERT_EQ(o.rows.size(), 16u);
+  const double first = o.rows.front().at("charts/episodic_return");
+  double last = 0;
+  for (std::size_t i = o.rows.size() - 3; i < o.rows.size(); ++i)
+    last += o.rows[i].at("charts/episodic_return") / 3;
+  EXPECT_LT(first, 40.0) << "the untrained hopper should fall at once";
+  EXPECT_GT(last, 120.0);
+  EXPECT_GT(last, 5 * first);
+  EXPECT_GT(o.eval_return, o.untrained_return + 40.0)
+      << "deterministic evaluation: trained " << o.eval_return << ", untrained "
+      << o.untrained_return;
 }
 
 // HAPPO and HATRPO (mappo.update: sequential) on speaker_listener, whose two agents differ (a
