@@ -28,6 +28,8 @@ class Actor {
   virtual int num_envs() const = 0;
   /// Episodes cut by something outside the envs (a remote simulator that went away), so far.
   virtual std::int64_t cut_episodes() const { return 0; }
+  /// Env steps ended by simulation instability (VectorEnv::unstable_steps).
+  virtual std::int64_t unstable_steps() const { return 0; }
 
   /// Whether save() can capture the envs exactly (Box2D worlds and remote envs cannot).
   virtual bool can_snapshot() const = 0;

@@ -36,6 +36,7 @@ class EnvActor final : public Actor {
   std::string env_id() const override { return env_->spec().id; }
   int num_envs() const override { return env_->num_envs(); }
   std::int64_t cut_episodes() const override { return env_->cut_episodes(); }
+  std::int64_t unstable_steps() const override { return env_->unstable_steps(); }
   bool can_snapshot() const override { return env_->can_snapshot(); }
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;

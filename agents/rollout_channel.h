@@ -48,6 +48,8 @@ class RolloutChannel {
 
   /// Episodes cut by something outside the envs so far (remote simulators that went away).
   virtual std::int64_t cut_episodes() const = 0;
+  /// Env steps ended by simulation instability so far, over every actor (Env::unstable_steps).
+  virtual std::int64_t unstable_steps() const = 0;
   /// Whether save() captures the actors exactly (an in-process actor on envs that can be saved).
   virtual bool can_snapshot() const = 0;
   virtual void save(ByteWriter& out) const = 0;
@@ -70,6 +72,7 @@ class LocalRolloutChannel final : public RolloutChannel {
   void publish(const PolicySnapshot& snapshot) override { actor_->set_policy(snapshot); }
   bool next_batch(int num_envs, int num_steps, Batch& out) override;
   std::int64_t cut_episodes() const override { return actor_->cut_episodes(); }
+  std::int64_t unstable_steps() const override { return actor_->unstable_steps(); }
   bool can_snapshot() const override { return actor_->can_snapshot(); }
   void save(ByteWriter& out) const override { actor_->save(out); }
   void load(ByteReader& in) override { actor_->load(in); }

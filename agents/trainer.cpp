@@ -563,6 +563,15 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
     row.set("charts/episodic_length", n_ep > 0 ? len / n_ep : NAN);
     row.set("charts/episodes", static_cast<double>(counters_.episodes));
     row.set("charts/cut_episodes", static_cast<double>(channel_->cut_episodes()));
+    const std::int64_t unstable = channel_->unstable_steps();
+    row.set("charts/unstable_steps", static_cast<double>(unstable));
+    if (unstable > unstable_steps_logged_) {
+      log("warning: update " + std::to_string(counters_.update) + ": " +
+          std::to_string(unstable - unstable_steps_logged_) +
+          " env step(s) ended by simulation instability (" + std::to_string(unstable) +
+          " since the actors started); each ended its episode as terminated");
+      unstable_steps_logged_ = unstable;
+    }
     stats.write(row);
     row.set("dist/version_lag", batch.mean_version_lag);
     row.set("dist/max_version_lag", static_cast<double>(batch.max_version_lag));

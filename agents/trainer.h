@@ -157,6 +157,7 @@ class Trainer {
   std::atomic<bool> stop_requested_{false};
   std::unique_ptr<AppendFile> log_file_;
   std::int64_t last_checkpoint_update_ = 0;
+  std::int64_t unstable_steps_logged_ = 0;  // the channel's count at the last warning
 };
 
 }  // namespace trustrl::agents

@@ -160,6 +160,11 @@ class MultiAgentEnv {
   /// Restores what save() wrote and writes the current view into `out`.
   virtual void load(ByteReader& in, const MultiAgentView& out);
 
+  /// Steps ended because the simulation became unstable (a physics engine's warning: NaN or
+  /// huge positions, velocities or accelerations), since construction; such a step terminates
+  /// the episode. 0 for envs that cannot become unstable.
+  virtual std::int64_t unstable_steps() const { return 0; }
+
   /// A picture of the current scene. Throws Error if the env cannot draw itself.
   virtual Frame render() const;
 

@@ -18,6 +18,7 @@ class SingleAgentAdapter final : public MultiAgentEnv {
   std::vector<double> get_state() const override { return env_->get_state(); }
   bool can_snapshot() const override { return env_->can_snapshot(); }
   Frame render() const override { return env_->render(); }
+  std::int64_t unstable_steps() const override { return env_->unstable_steps(); }
 
   // A one-agent snapshot is the plain env's own (Env::save), so a single-agent run's checkpoint
   // keeps its format. The wrapper's clock follows from it: the wrapped env counts the same

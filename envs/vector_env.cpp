@@ -120,6 +120,13 @@ Frame LocalVectorEnv::render(int i) const {
   return plain_.empty() ? envs_.at(k)->render() : plain_.at(k)->render();
 }
 
+std::int64_t LocalVectorEnv::unstable_steps() const {
+  std::int64_t total = 0;
+  for (const auto& e : plain_) total += e->unstable_steps();
+  for (const auto& e : envs_) total += e->unstable_steps();
+  return total;
+}
+
 MultiAgentView LocalVectorEnv::view(std::size_t i) {
   const auto agents = static_cast<std::size_t>(buffers_.num_agents);
   const auto obs = agents * static_cast<std::size_t>(buffers_.obs_dim);

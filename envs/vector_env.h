@@ -101,6 +101,9 @@ class VectorEnv {
   /// Episodes cut short by something outside the env (a remote simulator lost and reconnected),
   /// reported as truncated; 0 for local copies.
   virtual std::int64_t cut_episodes() const { return 0; }
+  /// Steps of the copies ended by simulation instability (Env::unstable_steps), summed; 0 where
+  /// the copies are out of reach (a remote simulator).
+  virtual std::int64_t unstable_steps() const { return 0; }
 };
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any
@@ -139,6 +142,7 @@ class LocalVectorEnv final : public VectorEnv {
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;
   Frame render(int i) const override;
+  std::int64_t unstable_steps() const override;
 
   /// Threads stepping the copies now (1 while kAutoThreads is still timing the first steps).
   int num_threads() const { return pool_->num_threads(); }

@@ -36,7 +36,7 @@ class HalfCheetah final : public Env {
 
   const LocomotionInfo& info() const { return info_; }
   /// Steps ended by simulation instability since construction.
-  std::int64_t unstable_steps() const { return unstable_steps_; }
+  std::int64_t unstable_steps() const override { return unstable_steps_; }
   const MujocoSim& sim() const { return sim_; }
   /// One env step's duration (s): frame_skip model steps.
   double dt() const { return sim_.timestep() * frame_skip_; }

@@ -160,6 +160,7 @@ class ActorLoop::Impl {
   std::thread heartbeat_reader_, heartbeat_writer_, heartbeat_watchdog_;
   std::atomic<double> reported_waiting_{0};
   std::atomic<std::int64_t> reported_cut_{0};
+  std::atomic<std::int64_t> reported_unstable_{0};
 };
 
 bool ActorLoop::Impl::wait_unless_stopped(double seconds) {
@@ -286,6 +287,7 @@ void ActorLoop::Impl::open_heartbeat() {
     while (!stopping_ && !stream_broken_) {
       request.set_waiting_seconds(reported_waiting_.load());
       request.set_cut_episodes(reported_cut_.load());
+      request.set_unstable_steps(reported_unstable_.load());
       lock.unlock();
       const bool ok = heartbeat_->Write(request);
       lock.lock();
@@ -532,6 +534,7 @@ void ActorLoop::Impl::serve() {
     if (options_.before_collect) options_.before_collect(owner_.pushed_.load());
     actor_->collect(run_.num_steps(), rollout_);
     reported_cut_.store(actor_->cut_episodes());
+    reported_unstable_.store(actor_->unstable_steps());
     const auto t0 = Clock::now();
     push(rollout_);
     waiting_seconds_ += since(t0);

@@ -348,6 +348,7 @@ grpc::Status LearnerService::Impl::on_heartbeat(const learner_wire::HeartbeatReq
   report.incarnation = request.incarnation();
   report.waiting_seconds = request.waiting_seconds();
   report.cut_episodes = request.cut_episodes();
+  report.unstable_steps = request.unstable_steps();
   return answer([&] {
     *directive = directive_message(gatherer_->heartbeat(report, handle));
     return grpc::Status::OK;
@@ -514,6 +515,9 @@ bool LearnerService::next_batch(int num_envs, int num_steps, agents::Batch& out)
 void LearnerService::stop() { impl_->gatherer_->stop(); }
 void LearnerService::finish() { impl_->gatherer_->finish(); }
 std::int64_t LearnerService::cut_episodes() const { return impl_->gatherer_->cut_episodes(); }
+std::int64_t LearnerService::unstable_steps() const {
+  return impl_->gatherer_->unstable_steps();
+}
 void LearnerService::restart(std::uint64_t seed, std::int64_t) { impl_->gatherer_->restart(seed); }
 
 }  // namespace trustrl::server

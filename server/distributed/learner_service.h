@@ -91,6 +91,7 @@ class LearnerService final : public agents::RolloutChannel {
   void stop() override;
   void finish() override;
   std::int64_t cut_episodes() const override;
+  std::int64_t unstable_steps() const override;
   bool can_snapshot() const override { return false; }
   void save(ByteWriter&) const override {}
   void load(ByteReader&) override {}

@@ -117,6 +117,7 @@ std::optional<Member> ActorMembership::remove(const std::string& actor_id, bool 
     cut_off_.insert(actor_id);
   Member m = std::move(it->second);
   departed_cut_episodes_ += m.cut_episodes;
+  departed_unstable_steps_ += m.unstable_steps;
   slots_.erase(m.slot);
   members_.erase(it);
   return m;
@@ -132,6 +133,12 @@ Member* ActorMembership::with_sink(const DirectiveSink* sink) {
 std::int64_t ActorMembership::cut_episodes() const {
   std::int64_t total = departed_cut_episodes_;
   for (const auto& [id, m] : members_) total += m.cut_episodes;
+  return total;
+}
+
+std::int64_t ActorMembership::unstable_steps() const {
+  std::int64_t total = departed_unstable_steps_;
+  for (const auto& [id, m] : members_) total += m.unstable_steps;
   return total;
 }
 

@@ -33,6 +33,7 @@ struct Member {
   std::chrono::steady_clock::time_point last_seen;
   double waiting_seconds = 0, waiting_counted = 0;
   std::int64_t cut_episodes = 0;
+  std::int64_t unstable_steps = 0;
   std::shared_ptr<DirectiveSink> sink;
 };
 
@@ -79,6 +80,8 @@ class ActorMembership {
   bool all_gone() const { return members_.empty() && cut_off_.empty(); }
   /// Episodes cut by the actors' remote simulators, over members and departed ones.
   std::int64_t cut_episodes() const;
+  /// Env steps ended by simulation instability in the actors' envs, members and departed ones.
+  std::int64_t unstable_steps() const;
   /// After a resume: joins from now on get env seeds derived from `seed`.
   void restart(std::uint64_t seed);
 
@@ -95,6 +98,7 @@ class ActorMembership {
   // ends, the learner gives them a grace period to come back and hear that it is over.
   std::set<std::string> cut_off_;
   std::int64_t departed_cut_episodes_ = 0;
+  std::int64_t departed_unstable_steps_ = 0;
 };
 
 }  // namespace trustrl::server

@@ -35,6 +35,7 @@ struct HeartbeatReport {
   std::uint64_t incarnation = 0;
   double waiting_seconds = 0;
   std::int64_t cut_episodes = 0;
+  std::int64_t unstable_steps = 0;
 };
 
 /// What the learner wants of one member now (each carries the whole state).

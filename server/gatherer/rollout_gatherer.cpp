@@ -218,6 +218,7 @@ Directive RolloutGatherer::heartbeat(const HeartbeatReport& report,
     }
     m.waiting_seconds = std::max(m.waiting_seconds, report.waiting_seconds);
     m.cut_episodes = std::max(m.cut_episodes, report.cut_episodes);
+    m.unstable_steps = std::max(m.unstable_steps, report.unstable_steps);
     directive = directive_locked(m);
   }
   close(to_close, Refusal(RefusalCode::kCancelled, "replaced by a newer heartbeat stream"));
@@ -562,6 +563,11 @@ std::int64_t RolloutGatherer::accepted_rollouts() const {
 std::int64_t RolloutGatherer::cut_episodes() const {
   std::lock_guard lock(mutex_);
   return membership_.cut_episodes();
+}
+
+std::int64_t RolloutGatherer::unstable_steps() const {
+  std::lock_guard lock(mutex_);
+  return membership_.unstable_steps();
 }
 
 void RolloutGatherer::restart(std::uint64_t seed) {

@@ -111,6 +111,7 @@ class RolloutGatherer {
   /// Rollouts accepted so far (a duplicate push counts once).
   std::int64_t accepted_rollouts() const;
   std::int64_t cut_episodes() const;
+  std::int64_t unstable_steps() const;
   /// After a resume: actors that join from now on get env seeds derived from `seed`.
   void restart(std::uint64_t seed);
 

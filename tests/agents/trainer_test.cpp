@@ -453,6 +453,7 @@ class PoisoningChannel final : public RolloutChannel {
     return true;
   }
   std::int64_t cut_episodes() const override { return 0; }
+  std::int64_t unstable_steps() const override { return 0; }
   bool can_snapshot() const override { return false; }
   void save(ByteWriter&) const override {}
   void load(ByteReader&) override {}
