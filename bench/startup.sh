@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Start-up time and peak memory of the commands that never train (docs/BENCHMARKS.md, "Start-up
 # and memory of the commands that never train"). For each command, one Markdown row:
-#   command | start-up ms | start-up RSS MB | the real run | its wall s | its peak RSS MB
-# start-up: the median of 5 runs of `trustrl CMD --help` (loading every library and parsing: all
-# that happens before the command's own work), and that run's peak resident memory; the real run:
+#   command | start-up wall ms | start-up CPU ms | start-up RSS MB | real run | wall s | peak RSS MB
+# start-up: the medians of 5 runs of `trustrl CMD --help` (loading every library and parsing: all
+# that happens before the command's own work), and one such run's peak resident memory; real run:
 # one run of the command doing its job, wall time and peak resident memory (/usr/bin/time -v).
 #   envs        list every env (makes each one)
 #   eval        5 episodes of tests/data/legacy_runs/ppo (CartPole-v1)
@@ -21,16 +21,21 @@ work=$(mktemp -d /tmp/trustrl_startup_bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 policy=tests/data/legacy_runs/ppo
 
-# Median wall milliseconds of 5 runs of the command line "$@" (timed in-process, without a shell).
+# Median wall and CPU (user + system) milliseconds of 5 runs of the command line "$@", timed
+# in-process without a shell. CPU time hardly depends on the machine's load; wall time does.
 median_ms() {
   python3 - "$@" <<'PY'
-import statistics, subprocess, sys, time
-times = []
+import resource, statistics, subprocess, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+walls, cpus = [], []
 for _ in range(5):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    times.append((time.perf_counter() - start) * 1000)
-print(f"{statistics.median(times):.0f}")
+    walls.append((time.perf_counter() - start) * 1000)
+    cpus.append((cpu() - start_cpu) * 1000)
+print(f"{statistics.median(walls):.0f} | {statistics.median(cpus):.0f}")
 PY
 }
 
@@ -51,8 +56,8 @@ row() {  # command, real-run description, time -v report of the real run
   echo "| \`$cmd\` | $ms | $help_rss | $what | $wall | $rss |"
 }
 
-echo "| command | start-up ms (median of 5) | start-up RSS MB | real run | wall s | peak RSS MB |"
-echo "| --- | ---: | ---: | --- | ---: | ---: |"
+echo "| command | start-up wall ms | start-up CPU ms | start-up RSS MB | real run | wall s | peak RSS MB |"
+echo "| --- | ---: | ---: | ---: | --- | ---: | ---: |"
 
 /usr/bin/time -v -o "$work/envs.txt" "$bin" envs > /dev/null
 row envs "\`envs\` (makes every env)" "$work/envs.txt"
@@ -67,7 +72,8 @@ row export "CartPole policy to ONNX" "$work/export.txt"
 row plot "one run to PNG" "$work/plot.txt"
 
 # env-server under time -v; check-env against it; then SIGINT to the server (time's child).
-/usr/bin/time -v -o "$work/server.txt" "$bin" env-server --env CartPole-v1 > "$work/server.out" &
+/usr/bin/time -v -o "$work/server.txt" "$bin" env-server --env CartPole-v1 > "$work/server.out" \
+  2> /dev/null &
 timer=$!
 for _ in $(seq 600); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.05; done
 address=$(sed -n 's/^listening on //p' "$work/server.out")

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "cli/command_list.h"
 #include "core/error.h"
 
 namespace trustrl::cli {
@@ -22,10 +23,12 @@ void hand_over_to_training(char** argv) {
   ::execv(binary.c_str(), argv);
   const int error = errno;
   const std::string command = argv[1] != nullptr ? argv[1] : "this command";
-  throw Error(
-      "'" + command + "' trains, and training needs " + binary.string() + " (" +
-      std::strerror(error) + "); this installation has only the libtorch-free commands " +
-      "(eval, export, plot, envs, bench, env-server, check-env, actor): see docs/DEPLOY.md");
+  std::string others;
+  for (const CommandInfo& c : command_list())
+    if (!c.trains) others += (others.empty() ? "" : ", ") + std::string(c.name);
+  throw Error("'" + command + "' needs the training binary " + binary.string() + " (" +
+              std::strerror(error) + "); this installation has only the commands without " +
+              "libtorch (" + others + "): see docs/DEPLOY.md");
 }
 
 }  // namespace trustrl::cli
