@@ -156,16 +156,6 @@ Roles make_roles(const TrainConfig& config, const VectorEnvFactory& make_env) {
   return roles;
 }
 
-VectorEnvFactory local_env_factory() {
-  return [](const EnvConfig& env) -> std::unique_ptr<envs::VectorEnv> {
-    if (!env.remote.empty())
-      throw Error("env.remote is set to '" + env.remote +
-                  "' but this program was built without remote envs");
-    return envs::LocalVectorEnv::make(env.id, env.options, static_cast<int>(env.num_envs),
-                                      static_cast<int>(env.threads));
-  };
-}
-
 Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
     : config_(config), config_yaml_(write_config(config_)), options_(std::move(options)) {
   config_.validate();

@@ -18,6 +18,7 @@
 #include "agents/learner.h"
 #include "agents/rollout_channel.h"
 #include "agents/train_config.h"
+#include "agents/vector_env_factory.h"
 #include "core/append_file.h"
 #include "core/error.h"
 #include "core/metrics.h"
@@ -25,11 +26,6 @@
 #include "envs/vector_env.h"
 
 namespace trustrl::agents {
-
-/// Makes the vector env a run trains on (local copies, or a remote server).
-using VectorEnvFactory = std::function<std::unique_ptr<envs::VectorEnv>(const EnvConfig&)>;
-/// Local copies of a registered env (a plain one as one agent).
-VectorEnvFactory local_env_factory();
 
 /// The env a run trains on, without its copies: what a learner builds its networks from.
 struct RunEnv {

@@ -10,11 +10,12 @@
 #include <memory>
 #include <thread>
 
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
 #include "core/error.h"
 #include "server/distributed/actor_loop.h"
-#include "server/distributed/learner_service.h"
+#include "server/gatherer/learner_protocol.h"
 
 namespace trustrl::cli {
 
@@ -61,8 +62,7 @@ CLI::Validator incarnation_validator() {
 
 void add_actor_command(CLI::App& app) {
   auto options = std::make_shared<server::ActorLoopOptions>();
-  auto* cmd =
-      app.add_subcommand("actor", "Act for a learner (trustrl learner): step envs, push rollouts");
+  auto* cmd = app.add_subcommand("actor", summary_of("actor"));
   cmd->add_option("--learner", options->learner, "the learner's host:port")->required();
   cmd->add_option("--env-server", options->env_server,
                   "step the env copies of this env server instead of local copies");

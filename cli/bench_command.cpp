@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -113,7 +114,7 @@ VectorSpeed vector_env_sps(const std::string& id, int copies, int threads, doubl
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "Measure trustrl's speed");
+  auto* bench = app.add_subcommand("bench", summary_of("bench"));
   bench->require_subcommand(1);
   add_bench_policy_command(*bench);
   struct Args {

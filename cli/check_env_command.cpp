@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "envs/conformance.h"
@@ -89,8 +90,7 @@ void run(const CheckEnvArgs& args) {
 
 void add_check_env_command(CLI::App& app) {
   auto args = std::make_shared<CheckEnvArgs>();
-  auto* cmd = app.add_subcommand(
-      "check-env", "Check a remote simulator against the env protocol and the conformance suite");
+  auto* cmd = app.add_subcommand("check-env", summary_of("check-env"));
   cmd->add_option("address", args->address, "host:port of the simulator")->required();
   cmd->add_option("--token", args->token, "Shared token the simulator wants")
       ->envname("TRUSTRL_TOKEN");

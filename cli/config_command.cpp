@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "agents/train_config.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 
 namespace trustrl::cli {
@@ -14,8 +15,7 @@ void add_config_command(CLI::App& app) {
     bool keys = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "config", "Print a config as trustrl resolves it, or every key with its doc");
+  auto* cmd = app.add_subcommand("config", summary_of("config"));
   cmd->add_option("config", args->config, "YAML config file (default: all defaults)");
   cmd->add_option("--set", args->overrides, "override a config key (repeatable)");
   cmd->add_flag("--keys", args->keys, "list every key with its default, bounds and doc");

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "agents/distiller.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/run_options.h"
 #include "core/error.h"
@@ -53,9 +54,7 @@ void run_distill(const DistillArgs& args) {
 
 void add_distill_command(CLI::App& app) {
   auto args = std::make_shared<DistillArgs>();
-  auto* cmd = app.add_subcommand(
-      "distill",
-      "Distil one or more trained policies into a student (prints the run directory at the end)");
+  auto* cmd = app.add_subcommand("distill", summary_of("distill"));
   add_run_options(*cmd, args->run);
   cmd->add_flag("--quiet", args->quiet, "no status messages");
   cmd->callback([args] { run_distill(*args); });

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "agents/trainer.h"
+#include "agents/vector_env_factory.h"
 #include "trustrl/env/v1/env.pb.h"
 
 namespace trustrl::cli {

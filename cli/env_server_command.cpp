@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
 #include "core/error.h"
@@ -90,9 +91,7 @@ void run(const EnvServerArgs& args) {
 
 void add_env_server_command(CLI::App& app) {
   auto args = std::make_shared<EnvServerArgs>();
-  auto* cmd = app.add_subcommand("env-server",
-                                 "Serve a registered env (single- or multi-agent) over gRPC, N "
-                                 "copies per session, until Ctrl-C");
+  auto* cmd = app.add_subcommand("env-server", summary_of("env-server"));
   cmd->add_option("--env", args->env, "Env id, single- or multi-agent (`trustrl envs` lists them)")
       ->required();
   cmd->add_option("--num-envs", args->num_envs, "Copies of the env per session")

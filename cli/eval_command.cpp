@@ -9,6 +9,7 @@
 
 #include "agents/evaluate.h"
 #include "agents/saved_policy.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
 #include "cli/eval_report.h"
@@ -129,8 +130,7 @@ void run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand(
-      "eval", "Evaluate a saved policy: mean +- std return and length over N episodes");
+  auto* cmd = app.add_subcommand("eval", summary_of("eval"));
   cmd->add_option(
          "target", args->target,
          "a run directory, its policy.trustrl (or an older run's policy.pt), or a checkpoint file")

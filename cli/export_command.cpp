@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "agents/saved_policy.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/policy_target.h"
 #include "core/error.h"
@@ -69,8 +70,7 @@ void run_export(const ExportArgs& args) {
 
 void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
-  auto* cmd = app.add_subcommand(
-      "export", "Write a saved policy as ONNX graphs for other runtimes (docs/DEPLOY.md)");
+  auto* cmd = app.add_subcommand("export", summary_of("export"));
   cmd->add_option("target", args->target,
                   "a run directory, its policy.trustrl (or an older run's policy.pt), or a "
                   "checkpoint file")

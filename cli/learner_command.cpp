@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "agents/trainer.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
 #include "cli/run_options.h"
@@ -139,8 +140,7 @@ void run_learner(LearnerArgs args) {
 
 void add_learner_command(CLI::App& app) {
   auto args = std::make_shared<LearnerArgs>();
-  auto* cmd = app.add_subcommand(
-      "learner", "Train from a YAML config with actors in other processes (trustrl actor)");
+  auto* cmd = app.add_subcommand("learner", summary_of("learner"));
   add_run_options(*cmd, args->run);
   cmd->add_option(
          "--listen", args->listen,

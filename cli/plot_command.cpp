@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "plot/learning_curves.h"
@@ -75,8 +76,7 @@ void run_plot(const PlotArgs& args) {
 
 void add_plot_command(CLI::App& app) {
   auto args = std::make_shared<PlotArgs>();
-  auto* cmd = app.add_subcommand(
-      "plot", "Plot runs' learning curves (seeds of one config as mean with a min-max band)");
+  auto* cmd = app.add_subcommand("plot", summary_of("plot"));
   cmd->add_option("runs", args->runs, "run directories")->required();
   cmd->add_option("-o,--out", args->out, "the picture to write: .png or .svg")->required();
   cmd->add_option("--metric", args->metric, "the metrics.csv column to plot");

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "agents/trainer.h"
+#include "cli/command_list.h"
 #include "cli/commands.h"
 #include "cli/env_factory.h"
 #include "cli/run_options.h"
@@ -48,8 +49,7 @@ void run_train(const TrainArgs& args) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand(
-      "train", "Train an agent from a YAML config (prints the run directory at the end)");
+  auto* cmd = app.add_subcommand("train", summary_of("train"));
   add_run_options(*cmd, args->run);
   cmd->add_flag("--quiet", args->quiet, "no progress line or status messages");
   cmd->callback([args] { run_train(*args); });

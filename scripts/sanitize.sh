@@ -27,8 +27,8 @@ case "$kind" in
     targets=(core_tests envs_tests agents_tests support_tests)
     labels=unit
     if [[ $scope == all ]]; then
-      # The integration tests spawn the trustrl binary and the Python SDK with generated stubs.
-      targets+=(server_tests distributed_tests trustrl trustrl_python_proto)
+      # The integration tests spawn the trustrl binaries and the Python SDK with generated stubs.
+      targets+=(server_tests distributed_tests trustrl trustrl_train trustrl_python_proto)
       labels='^(unit|integration)$'
     elif [[ $scope != unit ]]; then
       usage

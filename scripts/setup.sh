@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package trustrl needs to build, test and run. Idempotent: packages
 # already present are left alone, and apt-get runs only when something is missing.
+#   scripts/setup.sh               everything (build, test, train)
+#   scripts/setup.sh --actor-host  only what a trustrl binary built elsewhere needs to run its
+#                                  libtorch-free commands: actor, eval, export, plot, envs, bench,
+#                                  env-server, check-env (docs/DEPLOY.md, "An actor host")
 set -euo pipefail
+
+# The shared libraries build/cli/trustrl links (readelf -d), by Debian package; apt brings their
+# own dependencies; tests/cli/two_binaries_test.cpp checks that the list covers them.
+# (`trustrl eval --record` also wants ffmpeg.)
+actor_host_packages=(
+  libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32
+  libbox2d2 libmujoco2.2.2
+  libyaml-cpp0.7 libcairo2 libonnx1
+)
 
 packages=(
   # toolchain
@@ -25,6 +38,15 @@ packages=(
   # ONNX export (the protobuf schema), and the runtimes its tests check the files with
   libonnx-dev python3-onnx python3-opencv
 )
+
+case "${1:-}" in
+  "") ;;
+  --actor-host) packages=("${actor_host_packages[@]}") ;;
+  *)
+    echo "usage: scripts/setup.sh [--actor-host]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
