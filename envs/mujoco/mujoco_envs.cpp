@@ -2,8 +2,26 @@
 
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
+#include "envs/mujoco/joint_graph.h"
+#include "envs/mujoco/multi_agent_mujoco.h"
 
 namespace trustrl::envs {
+
+namespace {
+
+// Multi-Agent MuJoCo over the -v5 env E (MaMuJoCo v1 wraps Gymnasium's -v5 ids); the options not
+// MaMuJoCo's own go to E, as MaMuJoCo passes its keyword arguments to gymnasium.make.
+template <typename E>
+MultiAgentEnvFactory mamujoco(const std::string& robot) {
+  return [robot](EnvOptions& o) -> std::unique_ptr<MultiAgentEnv> {
+    const JointGraph& graph = joint_graph(robot);
+    auto env = std::make_unique<E>(o, 5);
+    const MujocoSim& sim = env->sim();
+    return std::make_unique<MultiAgentMujoco>(o, graph, std::move(env), sim);
+  };
+}
+
+}  // namespace
 
 void register_mujoco(EnvRegistry& registry) {
   registry.add({"Hopper-v5",
@@ -25,6 +43,19 @@ void register_mujoco(EnvRegistry& registry) {
        "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
        "Gymnasium's, docs/MUJOCO.md)",
        [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o); }});
+}
+
+void register_mujoco_multi_agent(EnvRegistry& registry) {
+  registry.add({"mamujoco_v1/HalfCheetah",
+                "Multi-Agent MuJoCo: HalfCheetah-v5's joints split among agents (agent_conf 2x3 "
+                "or 6x1, agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<HalfCheetah>("HalfCheetah")});
+  registry.add({"mamujoco_v1/Hopper",
+                "Multi-Agent MuJoCo: Hopper-v5's joints split among agents (agent_conf 3x1, "
+                "agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Hopper>("Hopper")});
 }
 
 }  // namespace trustrl::envs

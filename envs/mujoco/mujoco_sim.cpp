@@ -98,6 +98,7 @@ MujocoSim MujocoSim::from_xml(const std::string& name, std::string_view xml) {
 int MujocoSim::nq() const { return model_->nq; }
 int MujocoSim::nv() const { return model_->nv; }
 int MujocoSim::nu() const { return model_->nu; }
+int MujocoSim::nbody() const { return model_->nbody; }
 double MujocoSim::timestep() const { return model_->opt.timestep; }
 
 std::pair<double, double> MujocoSim::ctrl_range(int i) const {
@@ -114,6 +115,9 @@ std::span<const double> MujocoSim::qvel() const {
 }
 std::span<const double> MujocoSim::init_qpos() const {
   return {model_->qpos0, static_cast<std::size_t>(model_->nq)};
+}
+std::span<const double> MujocoSim::cfrc_ext() const {
+  return {data_->cfrc_ext, static_cast<std::size_t>(6 * model_->nbody)};
 }
 
 void MujocoSim::reset() { mj_resetData(model_.get(), data_.get()); }

@@ -28,6 +28,8 @@ class MujocoSim {
   int nq() const;
   int nv() const;
   int nu() const;
+  /// Bodies, the world body 0 included.
+  int nbody() const;
   /// The model's time step (s); one env step lasts timestep() * frame_skip.
   double timestep() const;
   /// The control range of actuator i (the model's ctrlrange, or +-inf if not ctrllimited).
@@ -37,6 +39,9 @@ class MujocoSim {
   std::span<const double> qvel() const;
   /// The model's qpos0 (Gymnasium's init_qpos); init_qvel is all zeros.
   std::span<const double> init_qpos() const;
+  /// The external (contact) force on each body, 6 per body (torque, then force), as the last
+  /// step's mj_rnePostConstraint left it.
+  std::span<const double> cfrc_ext() const;
 
   /// mj_resetData: the model's initial state, warnings and warm start cleared.
   void reset();

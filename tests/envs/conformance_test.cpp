@@ -30,6 +30,10 @@ std::vector<Case> cases() {
   out.push_back({"simple_speaker_listener_v4", {{"reward", "mappo"}}});
   // Walkers that fall leave while the episode goes on (the active-mask paths).
   out.push_back({"multiwalker_v9", {{"terminate_on_fall", "false"}}});
+  // Multi-Agent MuJoCo's other partitions and observation depths.
+  out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_conf", "6x1"}}});
+  out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_obsk", "0"}}});
+  out.push_back({"mamujoco_v1/Hopper", {{"agent_obsk", "2"}}});
   return out;
 }
 
