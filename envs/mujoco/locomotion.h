@@ -12,14 +12,18 @@
 
 namespace trustrl::envs {
 
-/// The last step's reward decomposition, named as in Gymnasium's info dict; reward_ctrl is the
-/// negated control cost. Zero after reset() and on a step ended by simulation instability.
+/// The last step's reward decomposition, named as in Gymnasium's info dict; reward_ctrl and
+/// reward_contact are the negated costs. Zero after reset() and on a step ended by simulation
+/// instability. The y and contact terms are the 3D robots' (Ant, Humanoid), zero for the others.
 struct LocomotionInfo {
   double x_position = 0.0;
   double x_velocity = 0.0;
   double reward_forward = 0.0;
   double reward_ctrl = 0.0;
   double reward_survive = 0.0;
+  double y_position = 0.0;
+  double y_velocity = 0.0;
+  double reward_contact = 0.0;
 };
 
 /// The env's model: the built-in `builtin_file`, or for a -v5 id (`version` 5) the MJCF file that

@@ -4,6 +4,7 @@
 #include "envs/mujoco/hopper.h"
 #include "envs/mujoco/joint_graph.h"
 #include "envs/mujoco/multi_agent_mujoco.h"
+#include "envs/mujoco/walker2d.h"
 
 namespace trustrl::envs {
 
@@ -43,6 +44,16 @@ void register_mujoco(EnvRegistry& registry) {
        "make a two-legged planar cheetah run forward (continuous; MuJoCo; options as "
        "Gymnasium's, docs/MUJOCO.md)",
        [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<HalfCheetah>(o); }});
+  registry.add(
+      {"Walker2d-v5",
+       "make a two-legged planar walker walk forward (continuous; MuJoCo; options as "
+       "Gymnasium's, docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Walker2d>(o); }});
+  registry.add(
+      {"Walker2d-v4",
+       "Walker2d-v5 with -v4's right-foot friction 0.9, healthy reward on the terminating step, "
+       "no frame_skip or xml_file (continuous; MuJoCo; docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Walker2d>(o, 4); }});
 }
 
 void register_mujoco_multi_agent(EnvRegistry& registry) {
@@ -56,6 +67,11 @@ void register_mujoco_multi_agent(EnvRegistry& registry) {
                 "agent_obsk 1; shared reward; docs/MUJOCO.md)",
                 {},
                 mamujoco<Hopper>("Hopper")});
+  registry.add({"mamujoco_v1/Walker2d",
+                "Multi-Agent MuJoCo: Walker2d-v5's legs as two agents (agent_conf 2x3, "
+                "agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Walker2d>("Walker2d")});
 }
 
 }  // namespace trustrl::envs

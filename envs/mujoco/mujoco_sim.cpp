@@ -98,7 +98,6 @@ MujocoSim MujocoSim::from_xml(const std::string& name, std::string_view xml) {
 int MujocoSim::nq() const { return model_->nq; }
 int MujocoSim::nv() const { return model_->nv; }
 int MujocoSim::nu() const { return model_->nu; }
-int MujocoSim::nbody() const { return model_->nbody; }
 double MujocoSim::timestep() const { return model_->opt.timestep; }
 
 std::pair<double, double> MujocoSim::ctrl_range(int i) const {
@@ -115,6 +114,31 @@ std::span<const double> MujocoSim::qvel() const {
 }
 std::span<const double> MujocoSim::init_qpos() const {
   return {model_->qpos0, static_cast<std::size_t>(model_->nq)};
+}
+
+int MujocoSim::nbody() const { return model_->nbody; }
+
+int MujocoSim::body_id(const std::string& name) const {
+  return mj_name2id(model_.get(), mjOBJ_BODY, name.c_str());
+}
+
+std::span<const double> MujocoSim::body_mass() const {
+  return {model_->body_mass, static_cast<std::size_t>(model_->nbody)};
+}
+std::span<const double> MujocoSim::xpos() const {
+  return {data_->xpos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::xipos() const {
+  return {data_->xipos, static_cast<std::size_t>(3 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cinert() const {
+  return {data_->cinert, static_cast<std::size_t>(10 * model_->nbody)};
+}
+std::span<const double> MujocoSim::cvel() const {
+  return {data_->cvel, static_cast<std::size_t>(6 * model_->nbody)};
+}
+std::span<const double> MujocoSim::qfrc_actuator() const {
+  return {data_->qfrc_actuator, static_cast<std::size_t>(model_->nv)};
 }
 std::span<const double> MujocoSim::cfrc_ext() const {
   return {data_->cfrc_ext, static_cast<std::size_t>(6 * model_->nbody)};

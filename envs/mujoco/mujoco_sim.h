@@ -28,8 +28,6 @@ class MujocoSim {
   int nq() const;
   int nv() const;
   int nu() const;
-  /// Bodies, the world body 0 included.
-  int nbody() const;
   /// The model's time step (s); one env step lasts timestep() * frame_skip.
   double timestep() const;
   /// The control range of actuator i (the model's ctrlrange, or +-inf if not ctrllimited).
@@ -39,8 +37,27 @@ class MujocoSim {
   std::span<const double> qvel() const;
   /// The model's qpos0 (Gymnasium's init_qpos); init_qvel is all zeros.
   std::span<const double> init_qpos() const;
-  /// The external (contact) force on each body, 6 per body (torque, then force), as the last
-  /// step's mj_rnePostConstraint left it.
+
+  /// Bodies, the world (body 0) included.
+  int nbody() const;
+  /// The id of the body named `name`, or -1 if the model has none.
+  int body_id(const std::string& name) const;
+  /// Body masses (nbody), the world's 0.
+  std::span<const double> body_mass() const;
+  // What MuJoCo computed in the last mj_forward (the last frame's, before its integration, after a
+  // step; Gymnasium reads the same arrays) and, for cfrc_ext, in the step's mj_rnePostConstraint.
+  /// Body frame positions (nbody x 3).
+  std::span<const double> xpos() const;
+  /// Body centres of mass (nbody x 3).
+  std::span<const double> xipos() const;
+  /// Centre-of-mass-based body inertia and mass (nbody x 10).
+  std::span<const double> cinert() const;
+  /// Centre-of-mass-based body velocity, rotation then translation (nbody x 6).
+  std::span<const double> cvel() const;
+  /// Actuator force in joint space (nv).
+  std::span<const double> qfrc_actuator() const;
+  /// Centre-of-mass-based external force on each body, torque then force (nbody x 6); zero after
+  /// reset() and set_qpos_qvel() keeps the last step's, as in Gymnasium.
   std::span<const double> cfrc_ext() const;
 
   /// mj_resetData: the model's initial state, warnings and warm start cleared.

@@ -65,6 +65,7 @@ const std::vector<Partition>& partitions() {
        {7, 7, 7, 7, 7, 7},
        {9, 9, 8, 9, 9, 8}},
       {"mamujoco_v1/Hopper", "3x1", {1, 1, 1}, {7, 7, 7}, {8, 9, 8}},
+      {"mamujoco_v1/Walker2d", "2x3", {3, 3}, {11, 11}, {12, 12}},
   };
   return p;
 }
@@ -213,6 +214,29 @@ TEST(Mamujoco, HalfCheetahObservationsHoldTheDocumentedValues) {
   // Padding past a shorter agent's observation is zero.
   const auto w = static_cast<std::size_t>(six.env->spec().max_obs_dim());
   EXPECT_EQ(six.obs[2 * w + 8], 0.0f);
+}
+
+TEST(Mamujoco, Walker2dObservationsAreUnclippedAndActionsRunFootToThigh) {
+  Harness h("mamujoco_v1/Walker2d", {{"agent_obsk", "1"}});
+  h.env->reset(0, h.view());
+  // qpos/qvel: 0 rootx, 1 rootz, 2 rooty, 3 thigh, 4 leg, 5 foot, 6 thigh_left, 7 leg_left,
+  // 8 foot_left.
+  std::vector<double> s = distinct_state(h.mamujoco().single_agent_env());
+  s[9 + 5] = 15.0;  // the right foot's velocity: Walker2d-v5's observation clips it, MaMuJoCo not
+  h.env->set_state(s, h.view());
+  const std::vector<float> root = {qpos(1), qpos(2), qvel(0), qvel(1), qvel(2)};
+  auto with_root = [&](std::vector<float> local) {
+    local.insert(local.end(), root.begin(), root.end());
+    return local;
+  };
+  EXPECT_EQ(h.obs_of(0), with_root({qpos(5), 15.0f, qpos(4), qvel(4), qpos(3), qvel(3), qpos(6)}));
+  EXPECT_EQ(h.obs_of(1),
+            with_root({qpos(8), qvel(8), qpos(7), qvel(7), qpos(6), qvel(6), qpos(3)}));
+  EXPECT_EQ(h.state[8 + 5], 10.0f);  // the global state is Walker2d-v5's clipped observation
+  // MaMuJoCo's tuples (foot, leg, thigh): agent 0's first component drives actuator 2.
+  const MultiAgentMujoco& m = h.mamujoco();
+  EXPECT_EQ(m.graph().nodes[static_cast<std::size_t>(m.agent_nodes(0)[0])].actuator, 2);
+  EXPECT_EQ(m.graph().nodes[static_cast<std::size_t>(m.agent_nodes(1)[2])].actuator, 3);
 }
 
 TEST(Mamujoco, HopperObservationsClipVelocitiesAsHopperDoes) {

@@ -17,23 +17,12 @@
 #include "envs/mujoco/hopper.h"
 #include "envs/mujoco/mujoco_sim.h"
 #include "envs/registry.h"
+#include "tests/envs/mujoco_test_util.h"
 
 namespace trustrl::envs {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <typename E>
-std::unique_ptr<E> make_env(const std::string& id, const OptionMap& values = {}) {
-  EnvOptions options(id, values);
-  auto env = std::make_unique<E>(options);
-  options.finish();
-  return env;
-}
-
-std::vector<float> obs_for(const Env& env) {
-  return std::vector<float>(static_cast<std::size_t>(env.obs_dim()));
-}
 
 void expect_one_line_naming(const std::function<void()>& load, const std::string& name) {
   try {
@@ -329,7 +318,8 @@ TEST(MujocoSim, MissingOrBrokenModelFileIsRefusedInOneLine) {
 TEST(MujocoSim, BuiltInModelsAreTheAssetFiles) {
   // The compiled-in text and the file under envs/mujoco/assets/ give the same simulation.
   for (const auto& [id, file] :
-       {std::pair{"Hopper-v5", "hopper.xml"}, std::pair{"HalfCheetah-v5", "half_cheetah.xml"}}) {
+       {std::pair{"Hopper-v5", "hopper.xml"}, std::pair{"HalfCheetah-v5", "half_cheetah.xml"},
+        std::pair{"Walker2d-v5", "walker2d_v5.xml"}}) {
     const std::string path = std::string(TRUSTRL_SOURCE_DIR) + "/envs/mujoco/assets/" + file;
     auto built_in = make(id);
     auto from_file = make(id, {{"xml_file", path}});
@@ -346,7 +336,26 @@ TEST(MujocoSim, BuiltInModelsAreTheAssetFiles) {
       ASSERT_EQ(obs_a, obs_b) << id << " step " << t;
     }
   }
-  EXPECT_THROW(embedded_model("walker2d.xml"), Error);
+  EXPECT_THROW(embedded_model("swimmer.xml"), Error);
+}
+
+TEST(MujocoSim, EveryBuiltInModelIsItsAssetFile) {
+  // Models that no -v5 id loads by default (no xml_file option to compare through) as well.
+  for (const char* file :
+       {"hopper.xml", "half_cheetah.xml", "walker2d_v5.xml", "walker2d_v4.xml"}) {
+    const std::string path = std::string(TRUSTRL_SOURCE_DIR) + "/envs/mujoco/assets/" + file;
+    MujocoSim built_in = MujocoSim::from_xml(file, embedded_model(file));
+    MujocoSim from_file = MujocoSim::from_file(path);
+    ASSERT_EQ(built_in.nu(), from_file.nu()) << file;
+    Rng rng(2);
+    std::vector<float> ctrl(static_cast<std::size_t>(built_in.nu()));
+    for (int t = 0; t < 50; ++t) {
+      for (float& c : ctrl) c = static_cast<float>(rng.uniform(-1, 1));
+      built_in.step(ctrl, 2);
+      from_file.step(ctrl, 2);
+    }
+    EXPECT_EQ(built_in.state(), from_file.state()) << file;
+  }
 }
 
 TEST(MujocoSim, StateRoundTripsAndWrongSizesAreRefused) {
@@ -364,6 +373,43 @@ TEST(MujocoSim, StateRoundTripsAndWrongSizesAreRefused) {
   EXPECT_EQ(env->get_state(), next);
   EXPECT_THROW(env->set_state(std::vector<double>(5, 0.0), obs), Error);
   EXPECT_THROW(env->set_state(std::vector<double>(12, NAN), obs), Error);
+}
+
+TEST(MujocoSim, ExposesTheBodyQuantitiesTheEnvsObserve) {
+  MujocoSim sim = MujocoSim::from_xml("hopper.xml", embedded_model("hopper.xml"));
+  ASSERT_EQ(sim.nbody(), 5);  // world, torso, thigh, leg, foot
+  EXPECT_EQ(sim.body_id("torso"), 1);
+  EXPECT_EQ(sim.body_id("foot"), 4);
+  EXPECT_EQ(sim.body_id("tail"), -1);
+  EXPECT_EQ(sim.body_mass()[0], 0.0);
+  for (int b = 1; b < 5; ++b) {
+    EXPECT_GT(sim.body_mass()[b], 0.0) << b;
+    EXPECT_DOUBLE_EQ(sim.cinert()[10 * b + 9], sim.body_mass()[b]) << b;  // mass is last
+  }
+  // At qpos0 the torso frame stands at z = 1.25 above the origin, its capsule centred on it.
+  EXPECT_DOUBLE_EQ(sim.xpos()[3 + 2], 1.25);
+  EXPECT_DOUBLE_EQ(sim.xipos()[3 + 2], 1.25);
+  EXPECT_EQ(sim.xpos().size(), 15u);
+  EXPECT_EQ(sim.cvel().size(), 30u);
+  EXPECT_EQ(sim.qfrc_actuator().size(), 6u);
+  auto all_zero = [](std::span<const double> v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x == 0.0; });
+  };
+  EXPECT_TRUE(all_zero(sim.cvel()));
+  EXPECT_TRUE(all_zero(sim.cfrc_ext()));
+  // The thigh motor's force in joint space is gear 200 times the control.
+  const float ctrl[3] = {0.5f, 0.0f, 0.0f};
+  sim.step(ctrl, 1);
+  EXPECT_DOUBLE_EQ(sim.qfrc_actuator()[3], 100.0);
+  EXPECT_EQ(sim.qfrc_actuator()[4], 0.0);
+  EXPECT_FALSE(all_zero(sim.cvel()));
+  // Falling onto the floor: the foot, then the whole hopper, meets contact forces.
+  const float zero[3] = {0, 0, 0};
+  for (int t = 0; t < 200; ++t) sim.step(zero, 4);
+  EXPECT_TRUE(all_zero(sim.cfrc_ext().subspan(0, 6)));  // the world's
+  EXPECT_FALSE(all_zero(sim.cfrc_ext()));
+  sim.reset();
+  EXPECT_TRUE(all_zero(sim.cfrc_ext()));
 }
 
 }  // namespace
