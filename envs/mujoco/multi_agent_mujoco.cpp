@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 
@@ -21,7 +22,19 @@ const std::vector<std::vector<int>>& read_partition(EnvOptions& options, const J
   }
 }
 
-int read_obsk(EnvOptions& options, const JointGraph& graph) {
+// agent_obsk, or nullopt when every agent observes the global state (agent_observation: global).
+std::optional<int> read_depth(EnvOptions& options, const JointGraph& graph) {
+  const std::string observation = options.text("agent_observation", "local");
+  if (observation == "global") {
+    if (options.has("agent_obsk"))
+      throw Error(mamujoco_id(graph) +
+                  ": option 'agent_obsk' has no meaning with agent_observation: global (every "
+                  "agent observes the whole state)");
+    return std::nullopt;
+  }
+  if (observation != "local")
+    throw Error(mamujoco_id(graph) + ": option 'agent_observation' must be local or global, got '" +
+                observation + "'");
   const std::int64_t k = options.integer("agent_obsk", 1, Bounds::at_least(0));
   // Beyond the graph's diameter every further level is empty: the same observation.
   return static_cast<int>(std::min<std::int64_t>(k, static_cast<std::int64_t>(graph.nodes.size())));
@@ -41,15 +54,16 @@ void check_model(const JointGraph& graph, const MujocoSim& sim) {
 }
 
 MultiAgentSpec mamujoco_spec(const JointGraph& graph, const EnvSpec& single, const MujocoSim& sim,
-                             const std::vector<std::vector<int>>& partition, int k) {
+                             const std::vector<std::vector<int>>& partition, std::optional<int> k) {
   check_model(graph, sim);
   MultiAgentSpec s;
   s.id = mamujoco_id(graph);
   const Space& actions = single.action_space;
   for (std::size_t a = 0; a < partition.size(); ++a) {
     s.agent_names.push_back("agent_" + std::to_string(a));
-    const auto obs_dim =
-        static_cast<std::int64_t>(agent_observation(graph, partition[a], k).size());
+    const std::int64_t obs_dim =
+        k ? static_cast<std::int64_t>(agent_observation(graph, partition[a], *k).size())
+          : single.observation_space.flat_dim();
     s.observation_spaces.push_back(Space::box(-std::numeric_limits<float>::infinity(),
                                               std::numeric_limits<float>::infinity(), {obs_dim}));
     std::vector<float> low, high;
@@ -71,18 +85,20 @@ MultiAgentSpec mamujoco_spec(const JointGraph& graph, const EnvSpec& single, con
 MultiAgentMujoco::MultiAgentMujoco(EnvOptions& options, const JointGraph& graph,
                                    std::unique_ptr<Env> env, const MujocoSim& sim)
     : MultiAgentMujoco(graph, std::move(env), sim, read_partition(options, graph),
-                       read_obsk(options, graph)) {}
+                       read_depth(options, graph)) {}
 
 MultiAgentMujoco::MultiAgentMujoco(const JointGraph& graph, std::unique_ptr<Env> env,
                                    const MujocoSim& sim,
-                                   const std::vector<std::vector<int>>& partition, int k)
+                                   const std::vector<std::vector<int>>& partition,
+                                   std::optional<int> k)
     : MultiAgentEnv(mamujoco_spec(graph, env->spec(), sim, partition, k)),
       graph_(graph),
       env_(std::move(env)),
       sim_(sim),
       partition_(partition),
       action_(static_cast<std::size_t>(sim.nu()), 0.0f) {
-  for (const auto& agent : partition_) layouts_.push_back(agent_observation(graph_, agent, k));
+  if (k)
+    for (const auto& agent : partition_) layouts_.push_back(agent_observation(graph_, agent, *k));
   // This env counts steps and truncates (its spec copied the limit); the wrapped env must not
   // end an episode on its own clock.
   env_->set_time_limit(0);
@@ -90,6 +106,12 @@ MultiAgentMujoco::MultiAgentMujoco(const JointGraph& graph, std::unique_ptr<Env>
 
 void MultiAgentMujoco::write_observations(const MultiAgentView& out) const {
   const auto width = static_cast<std::size_t>(spec().max_obs_dim());
+  if (layouts_.empty()) {  // agent_observation: global
+    for (std::size_t a = 0; a < partition_.size(); ++a)
+      std::copy(out.state.begin(), out.state.end(),
+                out.observations.begin() + static_cast<std::ptrdiff_t>(a * width));
+    return;
+  }
   const auto qpos = sim_.qpos(), qvel = sim_.qvel(), cfrc_ext = sim_.cfrc_ext();
   for (std::size_t a = 0; a < layouts_.size(); ++a) {
     float* row = out.observations.data() + a * width;

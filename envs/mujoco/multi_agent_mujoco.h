@@ -8,7 +8,8 @@
 // action is Box(ctrlrange) over its joints' actuators, in the partition's order; the joint action
 // is assembled into the single-agent action and stepped there. Agent a's observation (float32):
 // agent_observation(graph, agent a's nodes, agent_obsk) read from MuJoCo's qpos, qvel and
-// cfrc_ext after the step. The global state is the single-agent env's observation. Every agent
+// cfrc_ext after the step; with agent_observation: global, the global state instead (HARL's
+// fully observable setting). The global state is the single-agent env's observation. Every agent
 // gets the single-agent reward (a shared team reward; the team return is A times it); the episode
 // terminates when the single-agent env terminates (agents stay active) and is truncated at its
 // time limit (1000 steps).
@@ -17,6 +18,8 @@
 // so a reset with seed s starts where the single-agent env's reset with seed s starts).
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "envs/env.h"
@@ -29,10 +32,11 @@ namespace trustrl::envs {
 
 class MultiAgentMujoco final : public MultiAgentEnv {
  public:
-  /// Reads agent_conf (text, default graph.default_conf) and agent_obsk (integer >= 0, default
-  /// 1) from `options`. `env` is the single-agent env (it read its own options already) and `sim`
-  /// its simulation. Throws Error for an unknown agent_conf or a model whose sizes differ from
-  /// the graph's.
+  /// Reads agent_conf (text, default graph.default_conf), agent_obsk (integer >= 0, default 1)
+  /// and agent_observation ("local", MaMuJoCo's, the default; or "global": every agent observes
+  /// the global state, the fully observable setting of HARL's MaMuJoCo runs) from `options`. `env`
+  /// is the single-agent env (it read its own options already) and `sim` its simulation. Throws
+  /// Error for an unknown agent_conf or a model whose sizes differ from the graph's.
   MultiAgentMujoco(EnvOptions& options, const JointGraph& graph, std::unique_ptr<Env> env,
                    const MujocoSim& sim);
 
@@ -40,8 +44,9 @@ class MultiAgentMujoco final : public MultiAgentEnv {
   const std::vector<int>& agent_nodes(int agent) const {
     return partition_[static_cast<std::size_t>(agent)];
   }
-  /// What each value of agent a's observation reads.
-  const std::vector<ObservedValue>& observation_layout(int agent) const {
+  /// What each value of agent a's observation reads; empty with agent_observation: global.
+  std::span<const ObservedValue> observation_layout(int agent) const {
+    if (layouts_.empty()) return {};
     return layouts_[static_cast<std::size_t>(agent)];
   }
   const JointGraph& graph() const { return graph_; }
@@ -60,13 +65,14 @@ class MultiAgentMujoco final : public MultiAgentEnv {
 
  private:
   MultiAgentMujoco(const JointGraph& graph, std::unique_ptr<Env> env, const MujocoSim& sim,
-                   const std::vector<std::vector<int>>& partition, int k);
+                   const std::vector<std::vector<int>>& partition, std::optional<int> k);
   void write_observations(const MultiAgentView& out) const;
 
   const JointGraph& graph_;
   std::unique_ptr<Env> env_;
   const MujocoSim& sim_;
   std::vector<std::vector<int>> partition_;
+  // One per agent; empty when every agent observes the global state.
   std::vector<std::vector<ObservedValue>> layouts_;
   std::vector<float> action_;
 };

@@ -34,6 +34,7 @@ std::vector<Case> cases() {
   out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_conf", "6x1"}}});
   out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_obsk", "0"}}});
   out.push_back({"mamujoco_v1/Hopper", {{"agent_obsk", "2"}}});
+  out.push_back({"mamujoco_v1/Walker2d", {{"agent_observation", "global"}}});
   return out;
 }
 

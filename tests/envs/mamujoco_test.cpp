@@ -259,6 +259,18 @@ TEST(Mamujoco, HopperObservationsClipVelocitiesAsHopperDoes) {
   EXPECT_EQ(k0.obs_of(1), with_root({-0.2f, 3.0f}));
 }
 
+TEST(Mamujoco, GlobalObservationGivesEveryAgentTheState) {
+  Harness h("mamujoco_v1/HalfCheetah", {{"agent_observation", "global"}});
+  EXPECT_EQ(h.env->spec().obs_dim(0), 17);
+  EXPECT_EQ(h.env->spec().obs_dim(1), 17);
+  h.env->reset(4, h.view());
+  const std::vector<float> joint = {0.5f, -0.5f, 0.2f, 0.1f, 0.9f, -1.0f};
+  h.env->step({{}, joint}, h.view(), h.rewards);
+  EXPECT_EQ(h.obs_of(0), h.state);
+  EXPECT_EQ(h.obs_of(1), h.state);
+  EXPECT_TRUE(h.mamujoco().observation_layout(0).empty());
+}
+
 TEST(Mamujoco, TeamRewardAndFlagsAreTheSingleAgentEnvsForTheJoinedAction) {
   for (const auto& p : partitions()) {
     const std::string single_id = p.id.substr(p.id.find('/') + 1) + "-v5";
@@ -301,7 +313,9 @@ TEST(Mamujoco, TeamRewardAndFlagsAreTheSingleAgentEnvsForTheJoinedAction) {
     }
     EXPECT_EQ(steps, 300);
     // Random Hopper episodes end within some tens of steps: terminations were compared too.
-    if (p.id == "mamujoco_v1/Hopper") EXPECT_GT(episodes, 1);
+    if (p.id == "mamujoco_v1/Hopper") {
+      EXPECT_GT(episodes, 1);
+    }
   }
 }
 
