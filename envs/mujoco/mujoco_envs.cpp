@@ -1,5 +1,6 @@
 #include "envs/mujoco/mujoco_envs.h"
 
+#include "envs/mujoco/ant.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
 #include "envs/mujoco/joint_graph.h"
@@ -54,6 +55,15 @@ void register_mujoco(EnvRegistry& registry) {
        "Walker2d-v5 with -v4's right-foot friction 0.9, healthy reward on the terminating step, "
        "no frame_skip or xml_file (continuous; MuJoCo; docs/MUJOCO.md)",
        [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Walker2d>(o, 4); }});
+  registry.add({"Ant-v5",
+                "make a four-legged ant run forward (continuous; MuJoCo; options as Gymnasium's, "
+                "docs/MUJOCO.md)",
+                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Ant>(o); }});
+  registry.add({"Ant-v4",
+                "Ant-v5 without contact forces in the observation or the reward unless "
+                "use_contact_forces, healthy reward on the terminating step (continuous; MuJoCo; "
+                "docs/MUJOCO.md)",
+                [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Ant>(o, 4); }});
 }
 
 void register_mujoco_multi_agent(EnvRegistry& registry) {

@@ -150,6 +150,11 @@ void MujocoSim::set_qpos_qvel(std::span<const double> qpos, std::span<const doub
   std::copy(qpos.begin(), qpos.end(), data_->qpos);
   std::copy(qvel.begin(), qvel.end(), data_->qvel);
   mj_forward(model_.get(), data_.get());
+  // MuJoCo 2.2.2's kinematics normalize free and ball joints' quaternions in qpos in place; since
+  // 3.2.0 they are normalized where used and qpos is left as given (normalized by the next step),
+  // which this restores. It also makes a saved state come back bit for bit: normalizing an already
+  // normalized quaternion again can change its last bits, and the next step with them.
+  std::copy(qpos.begin(), qpos.end(), data_->qpos);
 }
 
 bool MujocoSim::step(std::span<const float> ctrl, int frame_skip) {

@@ -62,7 +62,9 @@ class MujocoSim {
 
   /// mj_resetData: the model's initial state, warnings and warm start cleared.
   void reset();
-  /// Gymnasium's MujocoEnv.set_state: writes qpos (nq) and qvel (nv), then mj_forward.
+  /// Gymnasium's MujocoEnv.set_state: writes qpos (nq) and qvel (nv), then mj_forward. qpos stays
+  /// as given, quaternions unnormalized (MuJoCo 3.2's behaviour; 2.2.2's mj_forward would
+  /// normalize them in place); the next step normalizes them.
   void set_qpos_qvel(std::span<const double> qpos, std::span<const double> qvel);
   /// Sets ctrl (MuJoCo clamps it to ctrlrange), runs mj_step `frame_skip` times and then
   /// mj_rnePostConstraint, as Gymnasium's do_simulation does. Returns false if MuJoCo raised a
