@@ -42,7 +42,8 @@ int find_body(const MujocoSim& sim, const std::string& id, const std::string& bo
   const auto [ptr, ec] = std::from_chars(body.data(), end, index);
   if (ec != std::errc() || ptr != end) index = sim.body_id(body);
   if (index < 0 || index >= sim.nbody())
-    throw Error(id + ": main_body '" + body + "' is neither a body name of the model nor an id in [0, " +
+    throw Error(id + ": main_body '" + body +
+                "' is neither a body name of the model nor an id in [0, " +
                 std::to_string(sim.nbody()) + ")");
   return index;
 }

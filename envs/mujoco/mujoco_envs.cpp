@@ -19,7 +19,10 @@ MultiAgentEnvFactory mamujoco(const std::string& robot) {
     const JointGraph& graph = joint_graph(robot);
     auto env = std::make_unique<E>(o, 5);
     const MujocoSim& sim = env->sim();
-    return std::make_unique<MultiAgentMujoco>(o, graph, std::move(env), sim);
+    MultiAgentMujoco::Forces forces;
+    // An env that keeps the forces it observes (Ant) is read, not MuJoCo's data underneath.
+    if constexpr (requires { env->cfrc_ext(); }) forces = [e = env.get()] { return e->cfrc_ext(); };
+    return std::make_unique<MultiAgentMujoco>(o, graph, std::move(env), sim, std::move(forces));
   };
 }
 
@@ -82,6 +85,11 @@ void register_mujoco_multi_agent(EnvRegistry& registry) {
                 "agent_obsk 1; shared reward; docs/MUJOCO.md)",
                 {},
                 mamujoco<Walker2d>("Walker2d")});
+  registry.add({"mamujoco_v1/Ant",
+                "Multi-Agent MuJoCo: Ant-v5's legs split among agents (agent_conf 2x4, 2x4d or "
+                "4x2, agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Ant>("Ant")});
 }
 
 }  // namespace trustrl::envs

@@ -83,18 +83,19 @@ MultiAgentSpec mamujoco_spec(const JointGraph& graph, const EnvSpec& single, con
 }  // namespace
 
 MultiAgentMujoco::MultiAgentMujoco(EnvOptions& options, const JointGraph& graph,
-                                   std::unique_ptr<Env> env, const MujocoSim& sim)
-    : MultiAgentMujoco(graph, std::move(env), sim, read_partition(options, graph),
-                       read_depth(options, graph)) {}
+                                   std::unique_ptr<Env> env, const MujocoSim& sim, Forces cfrc_ext)
+    : MultiAgentMujoco(graph, std::move(env), sim, std::move(cfrc_ext),
+                       read_partition(options, graph), read_depth(options, graph)) {}
 
 MultiAgentMujoco::MultiAgentMujoco(const JointGraph& graph, std::unique_ptr<Env> env,
-                                   const MujocoSim& sim,
+                                   const MujocoSim& sim, Forces cfrc_ext,
                                    const std::vector<std::vector<int>>& partition,
                                    std::optional<int> k)
     : MultiAgentEnv(mamujoco_spec(graph, env->spec(), sim, partition, k)),
       graph_(graph),
       env_(std::move(env)),
       sim_(sim),
+      cfrc_ext_(cfrc_ext ? std::move(cfrc_ext) : Forces([&sim] { return sim.cfrc_ext(); })),
       partition_(partition),
       action_(static_cast<std::size_t>(sim.nu()), 0.0f) {
   if (k)
@@ -112,7 +113,7 @@ void MultiAgentMujoco::write_observations(const MultiAgentView& out) const {
                 out.observations.begin() + static_cast<std::ptrdiff_t>(a * width));
     return;
   }
-  const auto qpos = sim_.qpos(), qvel = sim_.qvel(), cfrc_ext = sim_.cfrc_ext();
+  const auto qpos = sim_.qpos(), qvel = sim_.qvel(), cfrc_ext = cfrc_ext_();
   for (std::size_t a = 0; a < layouts_.size(); ++a) {
     float* row = out.observations.data() + a * width;
     for (const ObservedValue& v : layouts_[a]) {

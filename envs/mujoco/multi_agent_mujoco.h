@@ -17,6 +17,7 @@
 // get_state()/set_state(), save()/load(): the single-agent env's (its RNG draws the reset noise,
 // so a reset with seed s starts where the single-agent env's reset with seed s starts).
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,8 +38,11 @@ class MultiAgentMujoco final : public MultiAgentEnv {
   /// the global state, the fully observable setting of HARL's MaMuJoCo runs) from `options`. `env`
   /// is the single-agent env (it read its own options already) and `sim` its simulation. Throws
   /// Error for an unknown agent_conf or a model whose sizes differ from the graph's.
+  /// `cfrc_ext`, if given, returns the forces the env observes (Ant keeps the step's forces as
+  /// part of its state, so they survive set_state() and load()); by default `sim`'s.
+  using Forces = std::function<std::span<const double>()>;
   MultiAgentMujoco(EnvOptions& options, const JointGraph& graph, std::unique_ptr<Env> env,
-                   const MujocoSim& sim);
+                   const MujocoSim& sim, Forces cfrc_ext = {});
 
   /// Agent a's nodes (indices into graph().nodes), in the order of its action components.
   const std::vector<int>& agent_nodes(int agent) const {
@@ -51,6 +55,7 @@ class MultiAgentMujoco final : public MultiAgentEnv {
   }
   const JointGraph& graph() const { return graph_; }
   const Env& single_agent_env() const { return *env_; }
+  const MujocoSim& sim() const { return sim_; }
 
   std::vector<double> get_state() const override { return env_->get_state(); }
   void save(ByteWriter& out) const override { env_->save(out); }
@@ -65,12 +70,14 @@ class MultiAgentMujoco final : public MultiAgentEnv {
 
  private:
   MultiAgentMujoco(const JointGraph& graph, std::unique_ptr<Env> env, const MujocoSim& sim,
-                   const std::vector<std::vector<int>>& partition, std::optional<int> k);
+                   Forces cfrc_ext, const std::vector<std::vector<int>>& partition,
+                   std::optional<int> k);
   void write_observations(const MultiAgentView& out) const;
 
   const JointGraph& graph_;
   std::unique_ptr<Env> env_;
   const MujocoSim& sim_;
+  Forces cfrc_ext_;
   std::vector<std::vector<int>> partition_;
   // One per agent; empty when every agent observes the global state.
   std::vector<std::vector<ObservedValue>> layouts_;

@@ -35,6 +35,8 @@ std::vector<Case> cases() {
   out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_obsk", "0"}}});
   out.push_back({"mamujoco_v1/Hopper", {{"agent_obsk", "2"}}});
   out.push_back({"mamujoco_v1/Walker2d", {{"agent_observation", "global"}}});
+  out.push_back({"mamujoco_v1/Ant", {{"agent_conf", "4x2"}}});
+  out.push_back({"mamujoco_v1/Ant", {{"agent_conf", "2x4d"}, {"agent_obsk", "2"}}});
   return out;
 }
 

@@ -8,12 +8,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "envs/mujoco/ant.h"
 #include "envs/mujoco/embedded_models.h"
 #include "envs/mujoco/joint_graph.h"
 #include "envs/mujoco/multi_agent_mujoco.h"
@@ -52,10 +54,12 @@ struct Partition {
   std::string id, conf;
   std::vector<int> action_dims;
   std::vector<int> obs_dims_k0, obs_dims_k1;
+  int state_dim = 17;
 };
 
 // Sizes from MaMuJoCo's rules: 2 values (qpos, qvel) per own joint, 1 (qpos) per joint at
-// distance 1, then the root's 2 qpos and 3 qvel (HalfCheetah, Hopper).
+// distance 1, then the root's 2 qpos and 3 qvel (Ant: 5 and 6); Ant's own joints add 6 forces per
+// body they touch (2x4: 7 bodies, 4x2: 4).
 const std::vector<Partition>& partitions() {
   static const std::vector<Partition> p = {
       {"mamujoco_v1/HalfCheetah", "2x3", {3, 3}, {11, 11}, {12, 12}},
@@ -64,8 +68,11 @@ const std::vector<Partition>& partitions() {
        {1, 1, 1, 1, 1, 1},
        {7, 7, 7, 7, 7, 7},
        {9, 9, 8, 9, 9, 8}},
-      {"mamujoco_v1/Hopper", "3x1", {1, 1, 1}, {7, 7, 7}, {8, 9, 8}},
+      {"mamujoco_v1/Hopper", "3x1", {1, 1, 1}, {7, 7, 7}, {8, 9, 8}, 11},
       {"mamujoco_v1/Walker2d", "2x3", {3, 3}, {11, 11}, {12, 12}},
+      {"mamujoco_v1/Ant", "2x4", {4, 4}, {61, 61}, {63, 63}, 105},
+      {"mamujoco_v1/Ant", "2x4d", {4, 4}, {61, 61}, {63, 63}, 105},
+      {"mamujoco_v1/Ant", "4x2", {2, 2, 2, 2}, {39, 39, 39, 39}, {42, 42, 42, 42}, 105},
   };
   return p;
 }
@@ -111,7 +118,7 @@ TEST(Mamujoco, PartitionsHaveTheDocumentedSpaces) {
           EXPECT_EQ(act.high[j], 1.0f);
         }
       }
-      EXPECT_EQ(s.state_dim(), p.id == "mamujoco_v1/Hopper" ? 11 : 17);
+      EXPECT_EQ(s.state_dim(), p.state_dim);
       EXPECT_EQ(s.max_episode_steps, 1000);
       EXPECT_FALSE(s.reward_threshold.has_value());
     }
@@ -237,6 +244,58 @@ TEST(Mamujoco, Walker2dObservationsAreUnclippedAndActionsRunFootToThigh) {
   const MultiAgentMujoco& m = h.mamujoco();
   EXPECT_EQ(m.graph().nodes[static_cast<std::size_t>(m.agent_nodes(0)[0])].actuator, 2);
   EXPECT_EQ(m.graph().nodes[static_cast<std::size_t>(m.agent_nodes(1)[2])].actuator, 3);
+}
+
+TEST(Mamujoco, AntObservationsHoldForcesOfTheirBodiesOnce) {
+  for (const std::string conf : {"2x4", "4x2"}) {
+    Harness h("mamujoco_v1/Ant", {{"agent_conf", conf}});
+    const MultiAgentMujoco& m = h.mamujoco();
+    h.env->reset(2, h.view());
+    // Let the ant drop onto its feet, so that some forces are not zero.
+    const auto width = static_cast<std::size_t>(h.env->spec().max_action_dim());
+    const std::vector<float> still(static_cast<std::size_t>(h.env->spec().num_agents()) * width,
+                                   0.0f);
+    for (int t = 0; t < 20; ++t) h.env->step({{}, still}, h.view(), h.rewards);
+    const auto q = m.sim().qpos(), v = m.sim().qvel();
+    const auto forces = dynamic_cast<const Ant&>(m.single_agent_env()).cfrc_ext();
+    std::vector<float> want;
+    auto joint = [&](int qi, int vi, std::vector<int> bodies) {
+      want.push_back(static_cast<float>(q[static_cast<std::size_t>(qi)]));
+      want.push_back(static_cast<float>(v[static_cast<std::size_t>(vi)]));
+      for (int b : bodies)
+        for (std::size_t i = 0; i < 6; ++i)
+          want.push_back(static_cast<float>(
+              std::clamp(forces[6 * static_cast<std::size_t>(b) + i], -1.0, 1.0)));
+    };
+    auto positions = [&](std::vector<int> qi) {
+      for (int i : qi) want.push_back(static_cast<float>(q[static_cast<std::size_t>(i)]));
+    };
+    auto root = [&] {
+      positions({2, 3, 4, 5, 6});
+      for (std::size_t i = 0; i < 6; ++i) want.push_back(static_cast<float>(v[i]));
+    };
+    // Bodies: 1 torso; legs 2-4 (front left), 5-7, 8-10, 11-13 (right back). Joints (qpos,
+    // qvel): hip1 (7, 6), ankle1 (8, 7), hip2 (9, 8), ankle2 (10, 9), hip3 (11, 10), ankle3
+    // (12, 11), hip4 (13, 12), ankle4 (14, 13). Own joints by label: ankles before hips.
+    if (conf == "2x4") {
+      joint(8, 7, {2, 3, 4});   // ankle1
+      joint(10, 9, {5, 6, 7});  // ankle2
+      joint(7, 6, {1});         // hip1: front_left_leg seen already
+      joint(9, 8, {});          // hip2: torso and front_right_leg seen already
+      positions({11, 13});      // hip3, hip4 at distance 1 (the hips' hyperedge)
+      root();
+      EXPECT_EQ(h.obs_of(0), want);
+    } else {
+      joint(14, 13, {11, 12, 13});  // agent_3: ankle4
+      joint(13, 12, {1});           // hip4
+      positions({7, 9, 11});        // hip1, hip2, hip3
+      root();
+      EXPECT_EQ(h.obs_of(3), want);
+    }
+    int nonzero = 0;
+    for (double f : forces) nonzero += f != 0.0;
+    EXPECT_GT(nonzero, 0) << "the ant never touched the ground";
+  }
 }
 
 TEST(Mamujoco, HopperObservationsClipVelocitiesAsHopperDoes) {
@@ -383,24 +442,32 @@ TEST(Mamujoco, SingleAgentOptionsPassThroughAndAModelMustFitTheGraph) {
 }
 
 TEST(Mamujoco, SaveAndLoadContinueExactly) {
-  Harness a("mamujoco_v1/Hopper"), b("mamujoco_v1/Hopper");
-  a.env->reset(3, a.view());
-  const std::vector<float> joint = {0.3f, -0.2f, 0.1f};
-  for (int t = 0; t < 5; ++t) a.env->step({{}, joint}, a.view(), a.rewards);
-  ByteWriter w;
-  a.env->save(w);
-  ByteReader r(w.bytes(), "a mamujoco snapshot");
-  b.env->load(r, b.view());
-  EXPECT_EQ(b.obs, a.obs);
-  EXPECT_EQ(b.state, a.state);
-  EXPECT_EQ(b.env->elapsed_steps(), 5);
-  for (int t = 0; t < 5; ++t) {
-    const auto ra = a.env->step({{}, joint}, a.view(), a.rewards);
-    const auto rb = b.env->step({{}, joint}, b.view(), b.rewards);
-    EXPECT_EQ(ra.terminated, rb.terminated);
-    EXPECT_EQ(a.rewards, b.rewards);
-    EXPECT_EQ(a.obs, b.obs);
-    if (ra.terminated) break;
+  // Ant's observed forces are the step's, kept in its state: a loaded copy must observe them too.
+  for (const std::string id : {"mamujoco_v1/Hopper", "mamujoco_v1/Ant"}) {
+    Harness a(id), b(id);
+    a.env->reset(3, a.view());
+    const auto width = static_cast<std::size_t>(a.env->spec().max_action_dim());
+    std::vector<float> joint(static_cast<std::size_t>(a.env->num_agents()) * width);
+    for (std::size_t i = 0; i < joint.size(); ++i)
+      joint[i] = 0.3f - 0.1f * static_cast<float>(i % 5);
+    // Hopper's episode lasts longer than 5 such steps; by step 20 the ant stands on its feet.
+    const int before = id == "mamujoco_v1/Ant" ? 20 : 5;
+    for (int t = 0; t < before; ++t) a.env->step({{}, joint}, a.view(), a.rewards);
+    ByteWriter w;
+    a.env->save(w);
+    ByteReader r(w.bytes(), "a mamujoco snapshot");
+    b.env->load(r, b.view());
+    EXPECT_EQ(b.obs, a.obs) << id;
+    EXPECT_EQ(b.state, a.state) << id;
+    EXPECT_EQ(b.env->elapsed_steps(), before) << id;
+    for (int t = 0; t < 5; ++t) {
+      const auto ra = a.env->step({{}, joint}, a.view(), a.rewards);
+      const auto rb = b.env->step({{}, joint}, b.view(), b.rewards);
+      EXPECT_EQ(ra.terminated, rb.terminated) << id;
+      EXPECT_EQ(a.rewards, b.rewards) << id;
+      EXPECT_EQ(a.obs, b.obs) << id;
+      if (ra.terminated) break;
+    }
   }
 }
 
