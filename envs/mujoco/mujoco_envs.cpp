@@ -3,6 +3,7 @@
 #include "envs/mujoco/ant.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
+#include "envs/mujoco/humanoid.h"
 #include "envs/mujoco/joint_graph.h"
 #include "envs/mujoco/multi_agent_mujoco.h"
 #include "envs/mujoco/walker2d.h"
@@ -67,6 +68,16 @@ void register_mujoco(EnvRegistry& registry) {
                 "use_contact_forces, healthy reward on the terminating step (continuous; MuJoCo; "
                 "docs/MUJOCO.md)",
                 [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Ant>(o, 4); }});
+  registry.add(
+      {"Humanoid-v5",
+       "make a 3D humanoid walk forward without falling (continuous; MuJoCo; options as "
+       "Gymnasium's, docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Humanoid>(o); }});
+  registry.add(
+      {"Humanoid-v4",
+       "Humanoid-v5 with the world's and the free joint's zeros in the observation, no contact "
+       "cost, healthy reward on the terminating step (continuous; MuJoCo; docs/MUJOCO.md)",
+       [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Humanoid>(o, 4); }});
 }
 
 void register_mujoco_multi_agent(EnvRegistry& registry) {

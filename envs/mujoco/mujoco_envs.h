@@ -1,7 +1,7 @@
 #pragma once
-// The MuJoCo locomotion family: Hopper-v5, HalfCheetah-v5, Walker2d-v5, Ant-v5 and their -v4
-// ids (Gymnasium 1.x, on MuJoCo 2.2.2; differences in docs/MUJOCO.md), and their Multi-Agent
-// MuJoCo partitions.
+// The MuJoCo locomotion family: Hopper-v5, HalfCheetah-v5, Walker2d-v5, Ant-v5, Humanoid-v5 and
+// their -v4 ids (Gymnasium 1.x, on MuJoCo 2.2.2; differences in docs/MUJOCO.md), and their
+// Multi-Agent MuJoCo partitions.
 
 #include "envs/registry.h"
 

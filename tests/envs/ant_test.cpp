@@ -90,8 +90,7 @@ TEST(Ant, OneStepRewardIsForwardPlusHealthyMinusControlAndContact) {
     for (int i = 0; i < 13; ++i) ASSERT_EQ(obs[i], static_cast<float>(sim.qpos()[i + 2])) << i;
     for (int i = 0; i < 14; ++i) ASSERT_EQ(obs[13 + i], static_cast<float>(sim.qvel()[i])) << i;
     for (int i = 0; i < 78; ++i)
-      ASSERT_EQ(obs[27 + i], static_cast<float>(std::clamp(sim.cfrc_ext()[6 + i], -1.0, 1.0)))
-          << i;
+      ASSERT_EQ(obs[27 + i], static_cast<float>(std::clamp(sim.cfrc_ext()[6 + i], -1.0, 1.0))) << i;
   }
   EXPECT_GT(pressing, 0);  // some step's legs pressed on the floor harder than the clip
 }
