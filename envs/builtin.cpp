@@ -14,6 +14,7 @@ void register_builtin_envs(EnvRegistry& registry) {
   register_mujoco(registry);
   register_mpe(registry);
   register_box2d_multi_agent(registry);
+  register_mujoco_multi_agent(registry);
 }
 
 }  // namespace trustrl::envs

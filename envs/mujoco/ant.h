@@ -30,6 +30,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "envs/env.h"
@@ -59,6 +60,9 @@ class Ant final : public Env {
   /// Steps ended by simulation instability since construction.
   std::int64_t unstable_steps() const override { return unstable_steps_; }
   const MujocoSim& sim() const { return sim_; }
+  /// The external forces (14 bodies x 6, unclipped) that the observation and the contact cost
+  /// read: the last step's, zero after reset() and after set_state() of [qpos, qvel].
+  std::span<const double> cfrc_ext() const { return cfrc_ext_; }
   /// One env step's duration (s): frame_skip model steps.
   double dt() const { return sim_.timestep() * frame_skip_; }
   /// The body whose frame's x velocity is rewarded.

@@ -4,9 +4,30 @@
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
 #include "envs/mujoco/humanoid.h"
+#include "envs/mujoco/joint_graph.h"
+#include "envs/mujoco/multi_agent_mujoco.h"
 #include "envs/mujoco/walker2d.h"
 
 namespace trustrl::envs {
+
+namespace {
+
+// Multi-Agent MuJoCo over the -v5 env E (MaMuJoCo v1 wraps Gymnasium's -v5 ids); the options not
+// MaMuJoCo's own go to E, as MaMuJoCo passes its keyword arguments to gymnasium.make.
+template <typename E>
+MultiAgentEnvFactory mamujoco(const std::string& robot) {
+  return [robot](EnvOptions& o) -> std::unique_ptr<MultiAgentEnv> {
+    const JointGraph& graph = joint_graph(robot);
+    auto env = std::make_unique<E>(o, 5);
+    const MujocoSim& sim = env->sim();
+    MultiAgentMujoco::Forces forces;
+    // An env that keeps the forces it observes (Ant) is read, not MuJoCo's data underneath.
+    if constexpr (requires { env->cfrc_ext(); }) forces = [e = env.get()] { return e->cfrc_ext(); };
+    return std::make_unique<MultiAgentMujoco>(o, graph, std::move(env), sim, std::move(forces));
+  };
+}
+
+}  // namespace
 
 void register_mujoco(EnvRegistry& registry) {
   registry.add({"Hopper-v5",
@@ -57,6 +78,29 @@ void register_mujoco(EnvRegistry& registry) {
        "Humanoid-v5 with the world's and the free joint's zeros in the observation, no contact "
        "cost, healthy reward on the terminating step (continuous; MuJoCo; docs/MUJOCO.md)",
        [](EnvOptions& o) -> std::unique_ptr<Env> { return std::make_unique<Humanoid>(o, 4); }});
+}
+
+void register_mujoco_multi_agent(EnvRegistry& registry) {
+  registry.add({"mamujoco_v1/HalfCheetah",
+                "Multi-Agent MuJoCo: HalfCheetah-v5's joints split among agents (agent_conf 2x3 "
+                "or 6x1, agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<HalfCheetah>("HalfCheetah")});
+  registry.add({"mamujoco_v1/Hopper",
+                "Multi-Agent MuJoCo: Hopper-v5's joints split among agents (agent_conf 3x1, "
+                "agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Hopper>("Hopper")});
+  registry.add({"mamujoco_v1/Walker2d",
+                "Multi-Agent MuJoCo: Walker2d-v5's legs as two agents (agent_conf 2x3, "
+                "agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Walker2d>("Walker2d")});
+  registry.add({"mamujoco_v1/Ant",
+                "Multi-Agent MuJoCo: Ant-v5's legs split among agents (agent_conf 2x4, 2x4d or "
+                "4x2, agent_obsk 1; shared reward; docs/MUJOCO.md)",
+                {},
+                mamujoco<Ant>("Ant")});
 }
 
 }  // namespace trustrl::envs

@@ -34,7 +34,7 @@ int steps_for(const std::string& id) {
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  for (const auto& id : EnvRegistry::global().ids()) out.push_back({id, {}, steps_for(id)});
+  for (const auto& id : EnvRegistry::global().ids()) out.push_back({id, {}});
   // Option variants whose code paths differ (action kinds, reward conventions, sizes).
   out.push_back({"simple_spread_v3", {{"continuous_actions", "true"}}});
   out.push_back({"simple_spread_v3", {{"reward", "mappo"}}});
@@ -44,6 +44,14 @@ std::vector<Case> cases() {
   out.push_back({"simple_speaker_listener_v4", {{"reward", "mappo"}}});
   // Walkers that fall leave while the episode goes on (the active-mask paths).
   out.push_back({"multiwalker_v9", {{"terminate_on_fall", "false"}}});
+  // Multi-Agent MuJoCo's other partitions and observation depths.
+  out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_conf", "6x1"}}});
+  out.push_back({"mamujoco_v1/HalfCheetah", {{"agent_obsk", "0"}}});
+  out.push_back({"mamujoco_v1/Hopper", {{"agent_obsk", "2"}}});
+  out.push_back({"mamujoco_v1/Walker2d", {{"agent_observation", "global"}}});
+  out.push_back({"mamujoco_v1/Ant", {{"agent_conf", "4x2"}}});
+  out.push_back({"mamujoco_v1/Ant", {{"agent_conf", "2x4d"}, {"agent_obsk", "2"}}});
+  for (Case& c : out) c.steps = steps_for(c.id);
   return out;
 }
 
