@@ -9,9 +9,7 @@
 namespace trustrl::agents {
 namespace {
 
-torch::Tensor ids(std::vector<std::int64_t> v) {
-  return torch::tensor(v, torch::kInt64);
-}
+torch::Tensor ids(std::vector<std::int64_t> v) { return torch::tensor(v, torch::kInt64); }
 
 TEST(CriticRows, AMinibatchHoldsEachStateItReadsOnceInOrderOfFirstUse) {
   const torch::Tensor table = torch::arange(12, torch::kFloat32).reshape({6, 2});
@@ -23,7 +21,8 @@ TEST(CriticRows, AMinibatchHoldsEachStateItReadsOnceInOrderOfFirstUse) {
   EXPECT_TRUE(torch::equal(rows.inputs, table.index_select(0, ids({4, 1, 0}))));
   EXPECT_TRUE(torch::equal(rows.index, ids({0, 1, 0, 2, 1, 0})));
   // Every sample reads its own state.
-  EXPECT_TRUE(torch::equal(rows.per_sample(rows.inputs), table.index_select(0, index.narrow(0, 2, 6))));
+  EXPECT_TRUE(
+      torch::equal(rows.per_sample(rows.inputs), table.index_select(0, index.narrow(0, 2, 6))));
 
   // The scratch is clean for the next minibatch: states seen before are new again.
   const CriticRows next = gather.gather(table, index, 0, 3);

@@ -121,7 +121,8 @@ TEST_P(FusedGradient, MatchesAutograd) {
   FusedPpoGradient fused(*s.net, s.optimizer, ppo);
   const UpdateBatch& b = s.batch;
   const FusedLosses got = fused.compute(
-      {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns},
+      {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns,
+       /*critic_index=*/{}},
       tr.clip_epsilon());
 
   const torch::Tensor g = s.optimizer.gradients();
@@ -313,7 +314,7 @@ TEST(FusedUpdate, EveryKernelPathAndBlasCoreGivesTheSameGradient) {
       FusedPpoGradient fused(*s.net, s.optimizer, ppo_config(c));
       const UpdateBatch& b = s.batch;
       fused.compute({b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages,
-                     b.returns},
+                     b.returns, /*critic_index=*/{}},
                     0.2);
       return s.optimizer.gradients().clone();
     };
