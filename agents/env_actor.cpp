@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agents/critic_rows.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -113,17 +114,24 @@ void EnvActor::act(bool deterministic, Rollout* out, int t) {
     const int rows = n * members;
     const auto in_dim = static_cast<std::size_t>(group.actor_input_dim());
     const auto critic_dim = static_cast<std::size_t>(group.critic_input_dim());
+    // The global state alone is one critic row per copy for all the group's agents: valued once.
+    const bool shared = critic_row_per_step(group.critic_input, group.agent_id_input);
+    auto critic_row = [&](int i, std::size_t r) {
+      return shared ? static_cast<std::size_t>(i) : r;
+    };
+    const int critic_rows = shared ? n : rows;
     inputs_.resize(static_cast<std::size_t>(rows) * in_dim);
-    critic_rows_.resize(static_cast<std::size_t>(rows) * critic_dim);
+    critic_rows_.resize(static_cast<std::size_t>(critic_rows) * critic_dim);
     for (int i = 0; i < n; ++i)
       for (int m = 0; m < members; ++m) {
         const int a = group.agents[static_cast<std::size_t>(m)];
         const auto r = static_cast<std::size_t>(i * members + m);
         const float* obs = &b.observations[(static_cast<std::size_t>(i * agents + a)) * max_obs];
         write_actor_input(group, obs, a, &inputs_[r * in_dim]);
-        write_critic_input(spec, group.critic_input, group.agent_id_input,
-                           b.states.data() + static_cast<std::size_t>(i) * state_dim, obs, a,
-                           &critic_rows_[r * critic_dim]);
+        if (out && (!shared || m == 0))  // the critic's rows serve the rollout only
+          write_critic_input(spec, group.critic_input, group.agent_id_input,
+                             b.states.data() + static_cast<std::size_t>(i) * state_dim, obs, a,
+                             &critic_rows_[critic_row(i, r) * critic_dim]);
       }
     // gSDE's noise is drawn at the start of every rollout and, if asked, every few steps (SB3).
     const PolicyWeights& w = group.weights;
@@ -134,8 +142,8 @@ void EnvActor::act(bool deterministic, Rollout* out, int t) {
     policies_[g].act(inputs_.data(), rows, deterministic, rng_, act_,
                      explore ? exploration_[g].data() : nullptr);
     if (out) {
-      values_.resize(static_cast<std::size_t>(rows));
-      group_values(g, critic_rows_.data(), rows, values_.data());
+      values_.resize(static_cast<std::size_t>(critic_rows));
+      group_values(g, critic_rows_.data(), critic_rows, values_.data());
     }
     const envs::Space& space = group.weights.action_space;
     const auto dim = static_cast<std::size_t>(space.flat_dim());
@@ -146,12 +154,13 @@ void EnvActor::act(bool deterministic, Rollout* out, int t) {
         const auto slot = static_cast<std::size_t>(i * agents + a);
         const bool active = b.active[slot] != 0;
         if (out) {
+          const std::size_t c = critic_row(i, r);
           if (out->critic_dim > 0)
-            std::copy(&critic_rows_[r * critic_dim], &critic_rows_[r * critic_dim] + critic_dim,
+            std::copy(&critic_rows_[c * critic_dim], &critic_rows_[c * critic_dim] + critic_dim,
                       &out->critic_inputs[(step_rows + slot) * critic_dim]);
           // Inactive agents contribute nothing: zero log-prob, value and action.
           out->log_probs[step_rows + slot] = active ? act_.log_probs[r] : 0.0f;
-          out->values[step_rows + slot] = active ? values_[r] : 0.0f;
+          out->values[step_rows + slot] = active ? values_[c] : 0.0f;
         }
         if (!active) continue;
         if (space.is_discrete()) {
@@ -198,6 +207,22 @@ void EnvActor::collect(int steps, Rollout& out) {
   if (!plain) out.active.assign(static_cast<std::size_t>(out.rows()), 1);
   out.policy_version = version_;
   std::vector<float> row(static_cast<std::size_t>(critic_dim));
+  // V of agent `a` of one copy from the copy's state and the agent's observation. A group whose
+  // critic reads the state alone values it once per copy: call forget_copy() between copies.
+  std::vector<float> copy_value(groups_.size());
+  std::vector<std::uint8_t> valued(groups_.size());
+  auto forget_copy = [&] { std::fill(valued.begin(), valued.end(), 0); };
+  auto value_of = [&](int a, const float* state, const float* observation) {
+    const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
+    const GroupPolicy& group = groups_[g];
+    if (!valued[g] || !critic_row_per_step(group.critic_input, group.agent_id_input)) {
+      write_critic_input(spec, group.critic_input, group.agent_id_input, state, observation, a,
+                         row.data());
+      group_values(g, row.data(), 1, &copy_value[g]);
+      valued[g] = 1;
+    }
+    return copy_value[g];
+  };
 
   for (int t = 0; t < steps; ++t) {
     const envs::StepBuffers& b = env_->buffers();
@@ -228,30 +253,29 @@ void EnvActor::collect(int steps, Rollout& out) {
                                         static_cast<std::size_t>(a)];
       out.episodes.push_back({mean / agents, s.episode_lengths[k], s.episode_returns[k]});
       // Bootstrap a cut episode's agents that were still alive at its end.
-      if (s.truncated[k] && !s.terminated[k])
+      if (s.truncated[k] && !s.terminated[k]) {
+        forget_copy();
         for (int a = 0; a < agents; ++a) {
           const auto slot = k * static_cast<std::size_t>(agents) + static_cast<std::size_t>(a);
           if (!s.final_active[slot]) continue;
-          const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
-          write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
-                             s.final_states.data() + k * state_dim,
-                             &s.final_observations[slot * max_obs], a, row.data());
-          group_values(g, row.data(), 1, &out.final_values[step_rows + slot]);
+          out.final_values[step_rows + slot] = value_of(a, s.final_states.data() + k * state_dim,
+                                                        &s.final_observations[slot * max_obs]);
         }
+      }
     }
   }
   // V(s_T) of the agents alive after the last step.
   const envs::StepBuffers& b = env_->buffers();
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
+    forget_copy();
     for (int a = 0; a < agents; ++a) {
       const auto slot = static_cast<std::size_t>(i * agents + a);
       if (!b.active[slot]) continue;
-      const std::size_t g = static_cast<std::size_t>(group_of_[static_cast<std::size_t>(a)]);
-      write_critic_input(spec, groups_[g].critic_input, groups_[g].agent_id_input,
-                         b.states.data() + static_cast<std::size_t>(i) * state_dim,
-                         &b.observations[slot * max_obs], a, row.data());
-      group_values(g, row.data(), 1, &out.bootstrap_values[slot]);
+      out.bootstrap_values[slot] =
+          value_of(a, b.states.data() + static_cast<std::size_t>(i) * state_dim,
+                   &b.observations[slot * max_obs]);
     }
+  }
 }
 
 void EnvActor::save(ByteWriter& out) const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "agents/kernel_path.h"
 #include "agents/kernel_targets.h"
@@ -178,18 +179,24 @@ FusedPpoGradient::FusedPpoGradient(ActorCriticImpl& net, FlatAdam& optimizer, co
   }
 }
 
-void FusedPpoGradient::resize(std::int64_t rows) {
-  if (rows == rows_) return;
-  rows_ = rows;
-  for (Mlp* mlp : {&actor_, &critic_}) {
-    mlp->outputs.clear();
-    mlp->deltas.clear();
-    for (const Layer& l : mlp->layers) {
-      mlp->outputs.push_back(torch::empty({rows, l.weight.size(0)}));
-      mlp->deltas.push_back(torch::empty({rows, l.weight.size(0)}));
+void FusedPpoGradient::resize(std::int64_t actor_rows, std::int64_t critic_rows) {
+  auto size = [](Mlp& mlp, std::int64_t rows) {
+    mlp.outputs.clear();
+    mlp.deltas.clear();
+    for (const Layer& l : mlp.layers) {
+      mlp.outputs.push_back(torch::empty({rows, l.weight.size(0)}));
+      mlp.deltas.push_back(torch::empty({rows, l.weight.size(0)}));
     }
+  };
+  if (actor_rows != actor_rows_) {
+    actor_rows_ = actor_rows;
+    size(actor_, actor_rows);
+    adv_ = torch::empty({actor_rows});
   }
-  adv_ = torch::empty({rows});
+  if (critic_rows != critic_rows_) {
+    critic_rows_ = critic_rows;
+    size(critic_, critic_rows);
+  }
 }
 
 void FusedPpoGradient::forward(Mlp& mlp, const torch::Tensor& input) {
@@ -228,9 +235,22 @@ void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
 FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsilon) {
   torch::NoGradGuard no_grad;
   const torch::Tensor obs = mb.obs.contiguous(), critic_in = mb.critic_inputs.contiguous();
-  const std::int64_t m = obs.size(0);
+  const std::int64_t m = obs.size(0), u = critic_in.size(0);
   if (m < 1) throw Error("fused PPO update: empty minibatch");
-  resize(m);
+  // Sample i's value is row critic_row(i) of the critic's output.
+  const torch::Tensor index_t =
+      mb.critic_index.defined() ? mb.critic_index.contiguous() : torch::Tensor();
+  const std::int64_t* index = index_t.defined() ? index_t.data_ptr<std::int64_t>() : nullptr;
+  if (index ? index_t.numel() != m : u != m)
+    throw Error("fused PPO update: the minibatch has " + std::to_string(m) + " samples but " +
+                std::to_string(index ? index_t.numel() : u) +
+                (index ? " critic input indices" : " critic input rows"));
+  for (std::int64_t i = 0; index && i < m; ++i)
+    if (index[i] < 0 || index[i] >= u)
+      throw Error("fused PPO update: critic input index " + std::to_string(index[i]) +
+                  " is outside the minibatch's " + std::to_string(u) + " critic input rows");
+  auto critic_row = [index](std::int64_t i) { return index ? index[i] : i; };
+  resize(m, u);
   forward(actor_, obs);
   forward(critic_, critic_in);
 
@@ -339,6 +359,9 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
   const float* returns = returns_t.data_ptr<float>();
   const float* v = critic_.outputs.back().data_ptr<float>();
   float* d_v = critic_.deltas.back().data_ptr<float>();
+  // A row read by several samples gets the sum of their gradients (the chain rule through the
+  // gather); a row read by one gets its own, 0 + g exactly.
+  std::fill(d_v, d_v + u, 0.0F);
   const float v_scale = static_cast<float>(ppo_.vf_coef) * inv_m;
   const bool huber = ppo_.value_huber_delta.has_value();
   const float delta = huber ? static_cast<float>(*ppo_.value_huber_delta) : 0.0F;
@@ -349,15 +372,16 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
   auto error_grad = [&](float e) { return huber ? std::clamp(e, -delta, delta) : e; };
   double sum_value = 0;
   for (std::int64_t i = 0; i < m; ++i) {
-    const float err = v[i] - returns[i];
+    const std::int64_t row = critic_row(i);
+    const float err = v[row] - returns[i];
     const float loss = error_loss(err);
     if (!ppo_.value_clip) {
       sum_value += loss;
-      d_v[i] = v_scale * error_grad(err);
+      d_v[row] += v_scale * error_grad(err);
       continue;
     }
     const auto c = static_cast<float>(*ppo_.value_clip);
-    const float step = v[i] - old_v[i];
+    const float step = v[row] - old_v[i];
     const float clipped_err = old_v[i] + std::clamp(step, -c, c) - returns[i];
     const float clipped_loss = error_loss(clipped_err);
     const float clipped_grad = (step >= -c && step <= c) ? error_grad(clipped_err) : 0.0F;
@@ -365,7 +389,7 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
     const float g = loss > clipped_loss   ? error_grad(err)
                     : loss < clipped_loss ? clipped_grad
                                           : 0.5F * (error_grad(err) + clipped_grad);
-    d_v[i] = v_scale * g;
+    d_v[row] += v_scale * g;
   }
   backward(critic_, critic_in);
 

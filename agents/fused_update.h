@@ -11,8 +11,9 @@
 //
 // It covers one learner (no collective), the clipped surrogate without a KL term, Categorical
 // actions or a DiagGaussian with a state-independent log std, tanh/relu MLPs, and the squared
-// value error with or without value clipping. Everything else takes the autograd path; the two
-// agree to float rounding (tests/agents/fused_update_test.cpp).
+// value error with or without value clipping, Huber's or squared, and the critic evaluated once per
+// distinct input row where samples share them (MAPPO's global state). Everything else takes the
+// autograd path; the two agree to float rounding (tests/agents/fused_update_test.cpp).
 
 #include <torch/torch.h>
 
@@ -37,12 +38,15 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
 /// One minibatch's rows; each tensor contiguous, float32 except int64 Discrete actions.
 struct FusedMinibatch {
   torch::Tensor obs;            // [m, obs_dim]
-  torch::Tensor critic_inputs;  // [m, critic_input_dim]
+  torch::Tensor critic_inputs;  // [m, critic_input_dim], or [u, ...] distinct rows with the index
   torch::Tensor actions;        // [m, 1] int64 or [m, d] float
   torch::Tensor old_log_probs;  // [m]
   torch::Tensor old_values;     // [m]
   torch::Tensor advantages;     // [m], raw: normalized here when ppo.norm_adv
   torch::Tensor returns;        // [m]
+  /// [m] int64: sample i's critic input is critic_inputs[critic_index[i]] (agents/critic_rows.h);
+  /// undefined: a row per sample.
+  torch::Tensor critic_index;
 };
 
 /// The minibatch's loss terms as run_policy_update reports them.
@@ -77,14 +81,14 @@ class FusedPpoGradient {
   };
   void forward(Mlp& mlp, const torch::Tensor& input);
   void backward(Mlp& mlp, const torch::Tensor& input);
-  void resize(std::int64_t rows);
+  void resize(std::int64_t actor_rows, std::int64_t critic_rows);
 
   PpoConfig ppo_;
   bool relu_ = false, discrete_ = true;
   Mlp actor_, critic_;
   torch::Tensor log_std_, log_std_grad_;  // [d] views, Box actions only
   torch::Tensor adv_;                     // [m] normalized advantages
-  std::int64_t rows_ = 0;
+  std::int64_t actor_rows_ = 0, critic_rows_ = 0;
 };
 
 }  // namespace trustrl::agents

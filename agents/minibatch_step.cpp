@@ -1,5 +1,6 @@
 #include "agents/minibatch_step.h"
 
+#include "agents/critic_rows.h"
 #include "agents/fused_update.h"
 #include "core/error.h"
 
@@ -34,11 +35,12 @@ class FusedStep final : public MinibatchStep {
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
-    const FusedLosses l = gradient_.compute(
-        {e.obs.narrow(0, lo, m), e.critic_inputs.narrow(0, lo, m), e.actions.narrow(0, lo, m),
-         e.old_log_probs.narrow(0, lo, m), e.old_values.narrow(0, lo, m),
-         e.advantages.narrow(0, lo, m), e.returns.narrow(0, lo, m)},
-        context_.trust_region.clip_epsilon());
+    const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
+    const FusedLosses l =
+        gradient_.compute({e.obs.narrow(0, lo, m), critic.inputs, e.actions.narrow(0, lo, m),
+                           e.old_log_probs.narrow(0, lo, m), e.old_values.narrow(0, lo, m),
+                           e.advantages.narrow(0, lo, m), e.returns.narrow(0, lo, m), critic.index},
+                          context_.trust_region.clip_epsilon());
     context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
     context_.optimizer.step();
     sums_.policy_loss += l.policy_loss;
@@ -55,6 +57,7 @@ class FusedStep final : public MinibatchStep {
  private:
   StepContext context_;
   FusedPpoGradient gradient_;
+  CriticRowGather critic_rows_;
   LossSums sums_;
 };
 
@@ -121,8 +124,9 @@ class AutogradStep final : public MinibatchStep {
     if (e.reference && trust_region.reference_beta() != 0)
       pg_loss = pg_loss + trust_region.reference_beta() *
                               trust_region.reference_kl(e.reference->slice(lo, m), dist).mean();
+    const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
     const torch::Tensor v_loss =
-        value_loss(ppo, net.value(e.critic_inputs.narrow(0, lo, m)), e.old_values.narrow(0, lo, m),
+        value_loss(ppo, critic.per_sample(net.value(critic.inputs)), e.old_values.narrow(0, lo, m),
                    e.returns.narrow(0, lo, m));
     const torch::Tensor entropy = dist.entropy().mean();
     torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
@@ -151,6 +155,7 @@ class AutogradStep final : public MinibatchStep {
 
  private:
   StepContext context_;
+  CriticRowGather critic_rows_;
   torch::Tensor sum_pg_ = torch::zeros({}), sum_v_ = torch::zeros({}), sum_ent_ = torch::zeros({}),
                 sum_clip_ = torch::zeros({});
 };
@@ -168,8 +173,9 @@ class ValueStep final : public MinibatchStep {
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
+    const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
     const torch::Tensor v_loss =
-        value_loss(context_.ppo, context_.net.value(e.critic_inputs.narrow(0, lo, m)),
+        value_loss(context_.ppo, critic.per_sample(context_.net.value(critic.inputs)),
                    e.old_values.narrow(0, lo, m), e.returns.narrow(0, lo, m));
     context_.optimizer.zero_grad();
     (context_.ppo.vf_coef * v_loss).backward();
@@ -187,6 +193,7 @@ class ValueStep final : public MinibatchStep {
 
  private:
   StepContext context_;
+  CriticRowGather critic_rows_;
   torch::Tensor sum_v_ = torch::zeros({});
 };
 

@@ -23,6 +23,8 @@ namespace trustrl::agents {
 /// The batch in one epoch's shuffled order (every tensor's rows permuted alike).
 struct EpochBatch {
   torch::Tensor obs, critic_inputs, actions, old_log_probs, old_values, advantages, returns;
+  /// UpdateBatch::critic_input_index permuted (critic_inputs then stays the batch's, unpermuted).
+  torch::Tensor critic_input_index;
   /// The behaviour policy's rows, when the trust region reads a per-row KL (undefined otherwise).
   Distribution old_dist;
   /// trust_region.reference: the reference policy's rows.

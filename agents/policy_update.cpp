@@ -180,7 +180,13 @@ namespace {
 EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distribution* old_dist) {
   EpochBatch e;
   e.obs = b.obs.index_select(0, perm);
-  e.critic_inputs = b.critic_inputs.is_same(b.obs) ? e.obs : b.critic_inputs.index_select(0, perm);
+  if (b.critic_input_index.defined()) {  // the distinct rows stay as they are; samples permute
+    e.critic_inputs = b.critic_inputs;
+    e.critic_input_index = b.critic_input_index.index_select(0, perm);
+  } else {
+    e.critic_inputs =
+        b.critic_inputs.is_same(b.obs) ? e.obs : b.critic_inputs.index_select(0, perm);
+  }
   e.actions = b.actions.index_select(0, perm);
   e.old_log_probs = b.old_log_probs.index_select(0, perm);
   e.old_values = b.old_values.index_select(0, perm);

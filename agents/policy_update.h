@@ -56,7 +56,11 @@ std::int64_t minibatch_size(const PpoConfig& ppo, std::int64_t batch);
 /// One update's samples (inactive agents already left out). Tensors share their rows.
 struct UpdateBatch {
   torch::Tensor obs;            // [B, actor_input] normalized
-  torch::Tensor critic_inputs;  // [B, critic_input] normalized
+  torch::Tensor critic_inputs;  // [B, critic_input] normalized; [S, ...] with critic_input_index
+  /// Where samples share critic inputs (MAPPO's critic on the global state, no agent id): [B]
+  /// int64, sample i reads critic_inputs[critic_input_index[i]], each distinct row held once, so
+  /// that minibatches evaluate it once (agents/critic_rows.h). Undefined: a row per sample.
+  torch::Tensor critic_input_index;
   torch::Tensor actions;        // [B, k] int64 class indices, or [B, d] float
   torch::Tensor old_log_probs;  // [B]
   torch::Tensor old_values;     // [B] in the critic's output units

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "agents/critic_rows.h"
 #include "agents/env_actor.h"
 #include "agents/gae.h"
 #include "agents/natural_gradient_step.h"
@@ -226,10 +227,16 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
       if (r.active.empty() || r.active[row]) rows.push_back(row);
     }
   const auto B = static_cast<std::int64_t>(rows.size());
+  // A critic on the global state alone reads one row for all the group's agents of an env step:
+  // the batch holds it once per step and each sample its index (agents/critic_rows.h).
+  const bool shared_critic = own_critic_inputs &&
+                             critic_row_per_step(g.critic_input, g.agent_id_input) &&
+                             g.agents.size() > 1;
+  std::vector<std::int64_t> critic_index(shared_critic ? rows.size() : 0);
   std::vector<float> raw_obs(rows.size() * in_dim), obs(rows.size() * in_dim),
-      raw_critic(rows.size() * critic_dim), critic(rows.size() * critic_dim),
-      log_probs(rows.size()), values(rows.size()), adv(rows.size()), rets(rows.size()),
-      targets(rows.size()), old_values(rows.size());
+      raw_critic(rows.size() * critic_dim), distinct_critic, log_probs(rows.size()),
+      values(rows.size()), adv(rows.size()), rets(rows.size()), targets(rows.size()),
+      old_values(rows.size());
   std::vector<std::int64_t> discrete(space.is_discrete() ? rows.size() * act_dim : 0);
   std::vector<float> continuous(space.is_discrete() ? 0 : rows.size() * act_dim);
   for (std::size_t k = 0; k < rows.size(); ++k) {
@@ -237,8 +244,19 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
     const int agent = static_cast<int>(row % A);
     write_actor_input(layout, &r.observations[row * static_cast<std::size_t>(r.obs_dim)], agent,
                       &raw_obs[k * in_dim]);
-    std::copy_n(r.critic_inputs.data() + row * critic_dim, critic_dim,
-                raw_critic.data() + k * critic_dim);
+    const float* critic_row = r.critic_inputs.data() + row * critic_dim;
+    std::copy_n(critic_row, critic_dim, raw_critic.data() + k * critic_dim);
+    if (shared_critic) {
+      if (k == 0 || row / A != rows[k - 1] / A) {
+        distinct_critic.insert(distinct_critic.end(), critic_row, critic_row + critic_dim);
+      } else if (!std::equal(critic_row, critic_row + critic_dim,
+                             distinct_critic.end() - static_cast<std::ptrdiff_t>(critic_dim))) {
+        throw Error("the rollout's critic inputs differ between agents of env step " +
+                    std::to_string(row / A) +
+                    " though the critic reads the global state alone (mappo.critic_input: state)");
+      }
+      critic_index[k] = static_cast<std::int64_t>(distinct_critic.size() / critic_dim) - 1;
+    }
     if (space.is_discrete())
       std::copy_n(&r.discrete_actions[row * static_cast<std::size_t>(r.action_dim)], act_dim,
                   &discrete[k * act_dim]);
@@ -253,7 +271,10 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   // Inputs normalized with the statistics the actor acted with; value targets and old values in
   // the critic's units.
   g.obs_normalizer.normalize(raw_obs.data(), B, obs.data());
-  if (own_critic_inputs) g.critic_normalizer.normalize(raw_critic.data(), B, critic.data());
+  const std::vector<float>& critic_rows = shared_critic ? distinct_critic : raw_critic;
+  const auto S = static_cast<std::int64_t>(critic_dim ? critic_rows.size() / critic_dim : 0);
+  std::vector<float> critic(critic_rows.size());
+  if (own_critic_inputs) g.critic_normalizer.normalize(critic_rows.data(), S, critic.data());
   g.value_normalizer.update(rets.data(), B);
   for (std::size_t k = 0; k < rows.size(); ++k) {
     targets[k] = g.value_normalizer.normalize(rets[k]);
@@ -264,9 +285,11 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   batch.obs = torch::from_blob(obs.data(), {B, static_cast<std::int64_t>(in_dim)}, torch::kFloat32);
   batch.critic_inputs =
       own_critic_inputs
-          ? torch::from_blob(critic.data(), {B, static_cast<std::int64_t>(critic_dim)},
+          ? torch::from_blob(critic.data(), {S, static_cast<std::int64_t>(critic_dim)},
                              torch::kFloat32)
           : batch.obs;
+  if (shared_critic)
+    batch.critic_input_index = torch::from_blob(critic_index.data(), {B}, torch::kInt64);
   batch.actions =
       space.is_discrete()
           ? action_indices(space, discrete.data(), B, static_cast<std::int64_t>(act_dim))

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "agents/trainer.h"
 #include "core/error.h"
@@ -54,6 +57,62 @@ TEST(EnvActor, ATeamsRolloutCarriesCriticInputsAndTheMask) {
   EXPECT_EQ(r.critic_inputs.size(), 4u * 2u * 3u * static_cast<std::size_t>(r.critic_dim));
   EXPECT_EQ(r.active.size(), 4u * 2u * 3u);
   EXPECT_NO_THROW(r.validate());
+}
+
+// MAPPO's critic on the global state values each copy's state once for all its agents: every
+// agent's value is still its group's critic on its own row of the rollout, and the bootstrap value
+// after the last step is the critic on the next rollout's first rows (the same state).
+TEST(EnvActor, AStateCriticsValuesAreEveryAgentsOwn) {
+  const TrainedFor s = trained_for(
+      "algo: mappo\nenv: {id: simple_spread_v3, num_envs: 3}\nppo: {value_norm: true}\n"
+      "normalize: {observations: true}");
+  EnvActor actor(envs::LocalVectorEnv::make("simple_spread_v3", {}, 3, 1), 7);
+  actor.set_policy(s.learner->snapshot());
+  Rollout warm_up;
+  actor.collect(8, warm_up);
+  s.learner->update(warm_up, 1.0);  // statistics away from the identity
+  const PolicySnapshot policy = s.learner->snapshot();
+  actor.set_policy(policy);
+  Rollout r, next;
+  actor.collect(30, r);  // 25-step episodes: every copy is cut once, with final values
+  actor.collect(1, next);
+
+  ASSERT_EQ(policy.groups.size(), 1u);
+  const GroupPolicy& g = policy.groups.front();
+  ASSERT_EQ(g.critic_input, CriticInput::kState);
+  PolicyInference critic(g.weights);
+  const auto width = static_cast<std::size_t>(r.critic_dim);
+  auto value = [&](const float* raw) {
+    std::vector<float> row(width);
+    g.critic_normalizer.normalize(raw, 1, row.data());
+    float v = 0;
+    critic.values(row.data(), 1, &v);
+    return g.value_normalizer.denormalize(v);
+  };
+  auto near = [](float a, float b) {
+    return std::abs(a - b) <= 1e-5F * std::max(1.0F, std::abs(b));
+  };
+  int checked = 0;
+  for (std::size_t row = 0; row < r.values.size(); ++row) {
+    if (!r.active[row]) continue;
+    EXPECT_PRED2(near, r.values[row], value(&r.critic_inputs[row * width])) << "row " << row;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 30 * 3 * 3);
+  for (std::size_t slot = 0; slot < r.bootstrap_values.size(); ++slot)
+    EXPECT_PRED2(near, r.bootstrap_values[slot], value(&next.critic_inputs[slot * width]))
+        << "slot " << slot;
+  // A cut episode's agents bootstrap from the one final state they share.
+  int cut = 0;
+  for (std::size_t k = 0; k < r.truncated.size(); ++k) {
+    if (!r.truncated[k]) continue;
+    ++cut;
+    const float* v = &r.final_values[k * 3];
+    EXPECT_NE(v[0], 0.0F);
+    EXPECT_EQ(v[0], v[1]);
+    EXPECT_EQ(v[0], v[2]);
+  }
+  EXPECT_EQ(cut, 3);
 }
 
 TEST(EnvActor, GsdeNoiseIsDrawnOncePerRolloutFromTheSamplingStream) {

@@ -4,12 +4,15 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "agents/critic_rows.h"
 #include "agents/flat_adam.h"
 #include "agents/kernel_path.h"
 #include "agents/network.h"
 #include "agents/policy_update.h"
 #include "agents/trust_region.h"
+#include "core/error.h"
 #include "core/rng.h"
 
 namespace trustrl::agents {
@@ -118,7 +121,8 @@ TEST_P(FusedGradient, MatchesAutograd) {
   FusedPpoGradient fused(*s.net, s.optimizer, ppo);
   const UpdateBatch& b = s.batch;
   const FusedLosses got = fused.compute(
-      {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns},
+      {b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages, b.returns,
+       /*critic_index=*/{}},
       tr.clip_epsilon());
 
   const torch::Tensor g = s.optimizer.gradients();
@@ -134,6 +138,68 @@ TEST_P(FusedGradient, MatchesAutograd) {
   // The batch exercises both sides of the clip.
   EXPECT_GT(got.clip_fraction, 0.05);
   EXPECT_LT(got.clip_fraction, 0.95);
+}
+
+// MAPPO's critic on the global state: samples of env steps x 3 agents, some agents inactive (left
+// out, so a state has 1-3 readers), shuffled as an epoch shuffles them. Each sample's state index,
+// and the number of states in `states`.
+torch::Tensor shared_state_index(std::int64_t samples, std::int64_t& states) {
+  std::vector<std::int64_t> index;
+  states = 0;
+  while (static_cast<std::int64_t>(index.size()) < samples) {
+    for (int agent = 0; agent < 3 && static_cast<std::int64_t>(index.size()) < samples; ++agent)
+      if (torch::rand({1}).item<float>() > 0.25F) index.push_back(states);
+    ++states;
+  }
+  return torch::tensor(index, torch::kInt64).index_select(0, torch::randperm(samples));
+}
+
+// The fused step on each state once, gathered back per sample, gives autograd's gradient of the
+// per-sample loss (each sample's own copy of its state's row), and the same losses.
+TEST_P(FusedGradient, SharedStatesGiveThePerSampleGradient) {
+  const Case& c = GetParam();
+  Problem s(c, 5);
+  std::int64_t states = 0;
+  const torch::Tensor index = shared_state_index(s.batch.rows(), states);
+  const torch::Tensor table = torch::randn({states, c.critic_input_dim});
+  UpdateBatch& b = s.batch;
+  b.critic_inputs = table.index_select(0, index);
+  {
+    torch::NoGradGuard no_grad;
+    b.old_values = s.net->value(b.critic_inputs) + 0.3 * torch::randn({b.rows()});
+  }
+  const PpoConfig ppo = ppo_config(c);
+  TrustRegion tr{TrustRegionConfig{}};
+  tr.begin_update(1.0);
+  const FusedLosses expected = autograd_gradient(s, ppo, tr);
+  const torch::Tensor reference = s.optimizer.gradients().clone();
+  s.optimizer.gradients().fill_(123.0F);
+
+  CriticRowGather gather;
+  const CriticRows rows = gather.gather(table, index, 0, b.rows());
+  ASSERT_LT(rows.inputs.size(0), b.rows() * 2 / 3) << "too few shared states to test anything";
+  FusedPpoGradient fused(*s.net, s.optimizer, ppo);
+  const FusedLosses got = fused.compute({b.obs, rows.inputs, b.actions, b.old_log_probs,
+                                         b.old_values, b.advantages, b.returns, rows.index},
+                                        tr.clip_epsilon());
+  const torch::Tensor g = s.optimizer.gradients();
+  EXPECT_LT(((g - reference).norm() / reference.norm()).item<double>(), 1e-5) << c.name;
+  EXPECT_NEAR(got.value_loss, expected.value_loss, 1e-5 * std::max(1.0, expected.value_loss));
+  EXPECT_NEAR(got.policy_loss, expected.policy_loss, 1e-5);
+  EXPECT_TRUE(torch::allclose(g, reference, 1e-4, 1e-6))
+      << c.name << " max abs diff " << (g - reference).abs().max().item<double>();
+  // The critic's part on its own, which the shared rows change (the actor's is the larger part).
+  const torch::Tensor critic = 1 - s.net->policy_parameter_mask();
+  const torch::Tensor critic_reference = critic * reference;
+  ASSERT_GT(critic_reference.norm().item<double>(), 0.0);
+  EXPECT_LT(((critic * g - critic_reference).norm() / critic_reference.norm()).item<double>(), 1e-5)
+      << c.name;
+
+  // A minibatch whose index does not fit its rows is refused.
+  EXPECT_THROW(fused.compute({b.obs, rows.inputs, b.actions, b.old_log_probs, b.old_values,
+                              b.advantages, b.returns, rows.index.narrow(0, 0, 5)},
+                             0.2),
+               Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -248,7 +314,7 @@ TEST(FusedUpdate, EveryKernelPathAndBlasCoreGivesTheSameGradient) {
       FusedPpoGradient fused(*s.net, s.optimizer, ppo_config(c));
       const UpdateBatch& b = s.batch;
       fused.compute({b.obs, b.critic_inputs, b.actions, b.old_log_probs, b.old_values, b.advantages,
-                     b.returns},
+                     b.returns, /*critic_index=*/{}},
                     0.2);
       return s.optimizer.gradients().clone();
     };

@@ -82,9 +82,28 @@ TEST(Mappo, DeadAgentsDataDoesNotChangeTheUpdate) {
   // And dead rows did change something real when they are alive: the mask is what protects.
   PpoLearner c(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
   std::fill(noisy.active.begin(), noisy.active.end(), 1);
+  // Live agents of one step share its state (AStateCriticRefusesAgentsThatDisagreeOnTheState).
+  noisy.critic_inputs = clean.critic_inputs;
   c.update(noisy, 1.0);
   EXPECT_FALSE(
       torch::equal(a.groups()[0]->optimizer->parameters(), c.groups()[0]->optimizer->parameters()));
+}
+
+// With the critic on the global state alone, the learner holds each env step's state once for
+// all its agents: a rollout whose live agents of one step disagree on it is refused, naming why.
+TEST(Mappo, AStateCriticRefusesAgentsThatDisagreeOnTheState) {
+  const LearnerSetup s = spread_setup();
+  PpoLearner learner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  Rollout r = rollout_with_dead_agents(s, learner.snapshot());
+  ASSERT_TRUE(r.active[3] && r.active[4]);  // env step 1: agents 0 and 1 live
+  r.critic_inputs[4 * static_cast<std::size_t>(r.critic_dim)] += 1.0f;
+  try {
+    learner.update(r, 1.0);
+    FAIL() << "the update took two states for one env step";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("env step 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("mappo.critic_input"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Mappo, GroupsFollowTheSpaces) {

@@ -509,5 +509,110 @@ TEST(MinibatchStep, AnEmptyShareJoinsTheOthersSteps) {
   }
 }
 
+// MAPPO's critic on the global state through whole updates: samples of env steps x 3 agents, some
+// agents inactive (left out of the batch), the critic reading their step's state. The batch holding
+// each state once with the index (as the learner builds it) lands where the same batch with a row
+// per sample does, on every kind of step.
+struct SharedStates {
+  UpdateBatch per_sample, shared;
+};
+
+SharedStates share_states(const UpdateBatch& batch) {
+  torch::manual_seed(21);
+  std::vector<std::int64_t> step;
+  std::int64_t states = 0;
+  while (static_cast<std::int64_t>(step.size()) < batch.rows()) {
+    for (int agent = 0; agent < 3 && static_cast<std::int64_t>(step.size()) < batch.rows(); ++agent)
+      if (torch::rand({1}).item<float>() > 0.25F) step.push_back(states);
+    ++states;
+  }
+  const torch::Tensor index = torch::tensor(step, torch::kInt64);
+  const torch::Tensor table = torch::randn({states, batch.critic_inputs.size(1)});
+  SharedStates s{batch, batch};
+  s.per_sample.critic_inputs = table.index_select(0, index);
+  s.shared.critic_inputs = table;
+  s.shared.critic_input_index = index;
+  return s;
+}
+
+TEST(MinibatchStep, SharedStatesLandWherePerSampleRowsDo) {
+  const envs::Space space = envs::Space::discrete(3);
+  const std::vector<std::vector<std::string>> configs = {
+      {"ppo.value_huber_delta=0.5"},                      // fused
+      {"ppo.fused_update=false", "ppo.value_clip=null"},  // autograd
+      {"trust_region.mode=natural_gradient", "trust_region.clip=null",
+       "trust_region.kl_bound.delta=0.01"},  // the value step
+  };
+  for (const std::vector<std::string>& overrides : configs) {
+    SCOPED_TRACE(overrides.front());
+    UpdateConfig config;
+    read_config(config, "", overrides);
+    auto run = [&](bool shared) {
+      Problem p(space, config.ppo);
+      const SharedStates s = share_states(p.batch);
+      TrustRegion trust_region(config.trust_region);
+      Rng rng(5);
+      const UpdateStats stats = run_policy_update(*p.net, *p.optimizer, trust_region, config.ppo,
+                                                  rng, shared ? s.shared : s.per_sample, 0.6);
+      return std::make_tuple(p.optimizer->parameters().clone(), stats);
+    };
+    const auto [shared, shared_stats] = run(true);
+    const auto [own, own_stats] = run(false);
+    const torch::Tensor before = Problem(space, config.ppo).optimizer->parameters();
+    EXPECT_GT((own - before).abs().max().item<double>(), 1e-4) << "the update did nothing";
+    EXPECT_LT((shared - own).abs().max().item<double>(), 1e-5);
+    EXPECT_NEAR(shared_stats.value_loss, own_stats.value_loss,
+                1e-5 * std::max(1.0, own_stats.value_loss));
+    EXPECT_EQ(shared_stats.minibatches, own_stats.minibatches);
+  }
+}
+
+// Data-parallel learners each gather the states of their own share of a minibatch.
+TEST(MinibatchStep, SharedStatesOnDataParallelLearners) {
+  UpdateConfig config;
+  read_config(config, "", {"ppo.update_epochs=2", "ppo.learning_rate=0.003"});
+  const envs::Space space = envs::Space::discrete(3);
+  Problem alone(space, config.ppo, 90);
+  {
+    TrustRegion trust_region(config.trust_region);
+    Rng rng(9);
+    run_policy_update(*alone.net, *alone.optimizer, trust_region, config.ppo, rng,
+                      share_states(alone.batch).per_sample, 1.0);
+  }
+  constexpr int kWorld = 2;
+  ThreadCollective::Shared shared(kWorld);
+  std::vector<std::unique_ptr<Problem>> learners;
+  std::vector<UpdateBatch> batches;  // built here: torch's seed is global, not per thread
+  for (int r = 0; r < kWorld; ++r) {
+    learners.push_back(std::make_unique<Problem>(space, config.ppo, 90));
+    batches.push_back(share_states(learners.back()->batch).shared);
+  }
+  std::vector<std::string> errors(kWorld);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kWorld; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        ThreadCollective collective(shared, r);
+        Problem& p = *learners[static_cast<std::size_t>(r)];
+        TrustRegion trust_region(config.trust_region);
+        Rng rng(9);
+        run_policy_update(*p.net, *p.optimizer, trust_region, config.ppo, rng,
+                          batches[static_cast<std::size_t>(r)], 1.0, &collective);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < kWorld; ++r) ASSERT_EQ(errors[static_cast<std::size_t>(r)], "");
+  const torch::Tensor& reference = alone.optimizer->parameters();
+  EXPECT_GT((reference - Problem(space, config.ppo, 90).optimizer->parameters())
+                .abs()
+                .max()
+                .item<double>(),
+            1e-3);
+  for (const auto& p : learners)
+    EXPECT_LT((p->optimizer->parameters() - reference).abs().max().item<double>(), 1e-4);
+}
+
 }  // namespace
 }  // namespace trustrl::agents
