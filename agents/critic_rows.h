@@ -15,12 +15,6 @@
 
 namespace trustrl::agents {
 
-/// Whether all the agents of an env step give a group's critic the same input row: it reads the
-/// global state alone (no observation, no agent id).
-inline bool critic_row_per_step(CriticInput input, bool agent_id_input) {
-  return input == CriticInput::kState && !agent_id_input;
-}
-
 /// A minibatch's critic inputs.
 struct CriticRows {
   /// [u, critic_input], contiguous: each distinct row once, in order of first use.

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agents/critic_rows.h"
+#include "agents/policy_snapshot.h"
 #include "core/error.h"
 
 namespace trustrl::agents {

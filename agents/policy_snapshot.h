@@ -26,6 +26,12 @@ enum class CriticInput {
   kStateAndObservation,
 };
 
+/// Whether all the agents of an env step give a group's critic the same input row: it reads the
+/// global state alone (no observation, no agent id); agents/critic_rows.h evaluates it once.
+inline bool critic_row_per_step(CriticInput input, bool agent_id_input) {
+  return input == CriticInput::kState && !agent_id_input;
+}
+
 struct GroupPolicy {
   /// The agents this group acts for, ascending.
   std::vector<int> agents;
