@@ -200,6 +200,41 @@ TEST(Trainer, AReferenceForAnotherEnvIsRefusedBeforeTraining) {
   fs::remove_all(reference);
 }
 
+// A MuJoCo env whose reset noise puts the robot 1e11 from anywhere sane: every first step raises
+// MuJoCo's bad-qpos warning, so every episode ends by instability. The run goes on, and counts and
+// logs what happened; a CartPole run counts nothing.
+TEST(Trainer, SimulationInstabilityIsCountedAndLogged) {
+  const fs::path dir = fresh_dir("unstable");
+  Trainer::start(parse_train_config(R"(
+total_steps: 256
+env: {id: Hopper-v5, num_envs: 2, options: {reset_noise_scale: 1e11}}
+ppo: {num_steps: 32, num_minibatches: 2, update_epochs: 1}
+run: {tensorboard: false}
+)"),
+                 dir, quiet())
+      ->run();
+  const auto table = testing::MetricsTable::read(dir / "metrics.csv");
+  ASSERT_EQ(table.rows.size(), 4u);
+  double last = 0;
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    const double count = table.at(i, "charts/unstable_steps");
+    EXPECT_GT(count, last) << "update " << i + 1 << " ended episodes by instability";
+    last = count;
+  }
+  EXPECT_LE(last, 256);  // at most one per env step
+  const std::string log = read_text_file(dir / "train.log");
+  EXPECT_NE(log.find("warning: update 1: "), std::string::npos) << log;
+  EXPECT_NE(log.find("ended by simulation instability"), std::string::npos) << log;
+  fs::remove_all(dir);
+
+  const fs::path calm = fresh_dir("calm");
+  Trainer::start(small_config(), calm, quiet())->run(2);
+  const auto calm_table = testing::MetricsTable::read(calm / "metrics.csv");
+  EXPECT_EQ(calm_table.at(1, "charts/unstable_steps"), 0);
+  EXPECT_EQ(read_text_file(calm / "train.log").find("instability"), std::string::npos);
+  fs::remove_all(calm);
+}
+
 // Threads only split the env copies, each with its own RNG, so the run is the same; this is also
 // the trainer's threaded path that scripts/sanitize.sh tsan checks.
 TEST(Trainer, EnvThreadsDoNotChangeTheRun) {

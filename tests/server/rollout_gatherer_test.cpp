@@ -189,6 +189,23 @@ TEST(RolloutGatherer, JoinsAreCheckedAndCappedInAllAndPerHost) {
   EXPECT_TRUE(f.logged("actor 'a' (incarnation 1) joined from ipv4:10.0.0.1:5000: slot 0"));
 }
 
+// Heartbeats carry each actor's running totals of cut episodes and unstable env steps: the
+// gatherer keeps each member's largest, sums the members, and keeps what departed ones reported.
+TEST(RolloutGatherer, CutEpisodesAndUnstableStepsAreSummedOverActorsPastAndPresent) {
+  Fixture f;
+  auto a = f.member("a"), b = f.member("b");
+  f.gatherer->heartbeat({"a", 1, 0, 2, 5}, a);
+  f.gatherer->heartbeat({"b", 1, 0, 1, 7}, b);
+  f.gatherer->heartbeat({"a", 1, 0, 1, 4}, a);  // a late, smaller report changes nothing
+  EXPECT_EQ(f.gatherer->cut_episodes(), 3);
+  EXPECT_EQ(f.gatherer->unstable_steps(), 12);
+  f.gatherer->leave("a", 1);
+  EXPECT_EQ(f.gatherer->cut_episodes(), 3);
+  EXPECT_EQ(f.gatherer->unstable_steps(), 12);
+  f.gatherer->heartbeat({"b", 1, 0, 1, 9}, b);
+  EXPECT_EQ(f.gatherer->unstable_steps(), 14);
+}
+
 TEST(RolloutGatherer, StaleIncarnationsAreRefusedAndANewerOneReplacesTheMember) {
   Fixture f;
   f.join("a", 5);
