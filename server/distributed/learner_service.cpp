@@ -515,9 +515,7 @@ bool LearnerService::next_batch(int num_envs, int num_steps, agents::Batch& out)
 void LearnerService::stop() { impl_->gatherer_->stop(); }
 void LearnerService::finish() { impl_->gatherer_->finish(); }
 std::int64_t LearnerService::cut_episodes() const { return impl_->gatherer_->cut_episodes(); }
-std::int64_t LearnerService::unstable_steps() const {
-  return impl_->gatherer_->unstable_steps();
-}
+std::int64_t LearnerService::unstable_steps() const { return impl_->gatherer_->unstable_steps(); }
 void LearnerService::restart(std::uint64_t seed, std::int64_t) { impl_->gatherer_->restart(seed); }
 
 }  // namespace trustrl::server
