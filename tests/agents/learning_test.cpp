@@ -50,23 +50,17 @@ Outcome train(const std::string& config_file, const std::vector<std::string>& ov
   Trainer::start(config, dir, quiet)->run();
   Outcome out;
   const SavedPolicy policy = SavedPolicy::read(dir / "policy.trustrl");
-  if (policy.multi_agent) {
-    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
-    out.eval_return =
-        evaluate(std::move(env), policy.snapshot, 64, /*deterministic=*/true, 12345).mean_return();
-    auto untrained = make_roles(config, local_env_factory());
-    auto env2 = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 16, 1);
-    out.untrained_return =
-        evaluate(std::move(env2), untrained.learner->snapshot(), 64, true, 12345).mean_return();
-  } else {
-    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
-    out.eval_return =
-        evaluate(std::move(env), policy.snapshot, 20, /*deterministic=*/true, 12345).mean_return();
-    auto untrained = make_roles(config, local_env_factory());
-    auto env2 = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, 10, 1);
-    out.untrained_return =
-        evaluate(std::move(env2), untrained.learner->snapshot(), 20, true, 12345).mean_return();
-  }
+  // Deterministic evaluation of the trained and the untrained policy on the same episodes;
+  // multi-agent envs get more copies and episodes (their returns vary more between episodes).
+  const int copies = policy.multi_agent ? 16 : 10, episodes = policy.multi_agent ? 64 : 20;
+  const auto evaluate_policy = [&](const PolicySnapshot& snapshot) {
+    auto env = envs::LocalVectorEnv::make(policy.env_id, policy.env_options, copies, 1);
+    return evaluate(std::move(env), snapshot, episodes, /*deterministic=*/true, 12345)
+        .mean_return();
+  };
+  out.eval_return = evaluate_policy(policy.snapshot);
+  out.untrained_return =
+      evaluate_policy(make_roles(config, local_env_factory()).learner->snapshot());
   out.rows = testing::MetricsTable::read(dir / "metrics.csv").numeric_rows();
   // The actor's log-probs are the learner's, so the mean ratio over the first minibatch of every
   // update is 1: the actor (plain C++ dense layers) and the learner (BLAS products, or libtorch's
