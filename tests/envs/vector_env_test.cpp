@@ -69,6 +69,10 @@ TEST(VectorEnv, SameSeedSameBatchesWhateverTheThreadCount) {
     EXPECT_EQ(serial, run(id, 8, 4, 300)) << id;
     EXPECT_EQ(serial, run(id, 8, 8, 300)) << id;
   }
+  // Copies that no thread count here divides evenly.
+  const auto serial = run("CartPole-v1", 33, 1, 300);
+  EXPECT_EQ(serial, run("CartPole-v1", 33, 2, 300));
+  EXPECT_EQ(serial, run("CartPole-v1", 33, 3, 300));
 }
 
 TEST(VectorEnv, CopyISeededWithSeedPlusI) {
