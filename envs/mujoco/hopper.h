@@ -1,79 +1,27 @@
 #pragma once
 // Hopper-v5 and Hopper-v4: Gymnasium 1.x mujoco/hopper_v5.py and hopper_v4.py, on MuJoCo 2.2.2
-// (docs/MUJOCO.md). -v4 differs in two ways: with terminate_when_unhealthy, the healthy reward is
-// paid on every step, the terminating one included; it has no frame_skip or xml_file option.
+// (docs/MUJOCO.md); what they share with Walker2d is planar_walker.h. -v4 differs in two ways:
+// with terminate_when_unhealthy, the healthy reward is paid on every step, the terminating one
+// included; it has no frame_skip or xml_file option.
 //
 // Observation (11 float32): qpos[1:] = [z, torso angle, thigh, leg, foot] then qvel (6: x, z,
 // angle, thigh, leg, foot) clipped to +-10; 12 with x first when
 // exclude_current_positions_from_observation is false. Action: Box(-1, 1, (3,)), torques of the
 // thigh, leg and foot hinges (gear 200); MuJoCo clamps them, the control cost takes them as given.
-// Reward: forward_reward_weight * dx/dt + healthy_reward while healthy - ctrl_cost_weight * |a|^2,
-// dt = 4 frames * 2 ms. Healthy: every value of qpos[2:] and qvel inside the healthy state range,
-// z and angle inside theirs (all open intervals). Unhealthy terminates (terminate_when_unhealthy).
-// Reset: qpos0 and zero velocity plus uniform noise in +-reset_noise_scale on every component.
-// A step in which MuJoCo raises a simulation warning (NaN or huge qpos, qvel, qacc, ...) terminates
-// with reward 0 from MuJoCo's reset state and counts in unstable_steps().
-//
-// get_state()/set_state(): MujocoSim::state(), [qpos (6), qvel (6), solver warm start (6)];
-// set_state() also takes [qpos, qvel].
+// dt = 4 frames * 2 ms. Healthy: every value of qpos[2:] and qvel inside the healthy state range
+// (-100, 100), z inside (0.7, inf) and the torso angle inside (-0.2, 0.2) (open intervals).
+// State: [qpos (6), qvel (6), solver warm start (6)].
 
-#include <cstdint>
-#include <limits>
-
-#include "envs/env.h"
-#include "envs/mujoco/locomotion.h"
-#include "envs/mujoco/side_view.h"
-#include "envs/options.h"
+#include "envs/mujoco/planar_walker.h"
 
 namespace trustrl::envs {
 
-class Hopper final : public Env {
+class Hopper final : public PlanarWalker {
  public:
-  /// Options (Gymnasium's keyword arguments; a range (lo, hi) is two options _min and _max):
-  /// forward_reward_weight (1), ctrl_cost_weight (1e-3), healthy_reward (1),
-  /// terminate_when_unhealthy (true), healthy_state_min/max (-100, 100), healthy_z_min/max
-  /// (0.7, inf), healthy_angle_min/max (-0.2, 0.2), reset_noise_scale (5e-3),
-  /// exclude_current_positions_from_observation (true), frame_skip (4, -v5), xml_file (built in,
-  /// -v5). `version` is 4 or 5.
+  /// Options: PlanarWalker's, healthy_state_min/max included; `version` is 4 or 5.
   explicit Hopper(EnvOptions& options, int version = 5);
 
-  static constexpr int kMaxEpisodeSteps = 1000;
   static constexpr double kRewardThreshold = 3800.0;
-
-  /// Gymnasium's is_healthy for the current state.
-  bool is_healthy() const;
-  const LocomotionInfo& info() const { return info_; }
-  /// Steps ended by simulation instability since construction.
-  std::int64_t unstable_steps() const override { return unstable_steps_; }
-  const MujocoSim& sim() const { return sim_; }
-  /// One env step's duration (s): frame_skip model steps.
-  double dt() const { return sim_.timestep() * frame_skip_; }
-
-  /// A side view that follows the torso (side_view.h).
-  Frame render() const override { return render_side_view(sim_); }
-  std::vector<double> get_state() const override;
-  void set_state(std::span<const double> state, std::span<float> obs) override;
-
- protected:
-  void reset_impl(std::span<float> obs) override;
-  StepResult step_impl(Action action, std::span<float> obs) override;
-
- private:
-  Hopper(EnvOptions& options, int version, MujocoSim sim);
-  void write_obs(std::span<float> obs) const;
-
-  MujocoSim sim_;
-  int version_ = 5;
-  int frame_skip_ = 4;
-  bool exclude_x_ = true;
-  double forward_reward_weight_ = 1.0, ctrl_cost_weight_ = 1e-3, healthy_reward_ = 1.0;
-  bool terminate_when_unhealthy_ = true;
-  double state_min_ = -100.0, state_max_ = 100.0;
-  double z_min_ = 0.7, z_max_ = std::numeric_limits<double>::infinity();
-  double angle_min_ = -0.2, angle_max_ = 0.2;
-  double reset_noise_scale_ = 5e-3;
-  LocomotionInfo info_;
-  std::int64_t unstable_steps_ = 0;
 };
 
 }  // namespace trustrl::envs
