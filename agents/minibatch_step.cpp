@@ -163,26 +163,31 @@ class AutogradStep final : public MinibatchStep {
 // The critic's step of the natural-gradient mode, which moves the policy by a whole-batch step of
 // its own (agents/natural_gradient_step.h): the value loss alone, so the policy's gradients stay
 // zero and Adam leaves the policy's parameters exactly as they are (zero moments, zero step).
+// Data-parallel learners each take their share of the minibatch (possibly none) and sum the
+// gradients, as AutogradStep does.
 class ValueStep final : public MinibatchStep {
  public:
-  explicit ValueStep(const StepContext& context) : context_(context) {
-    if (world_size(context.collective) > 1)
-      throw ConfigError(
-          "trust_region.mode natural_gradient does not run on data-parallel learners yet");
-  }
+  explicit ValueStep(const StepContext& context) : context_(context) {}
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
-    const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
-    const torch::Tensor v_loss =
-        value_loss(context_.ppo, critic.per_sample(context_.net.value(critic.inputs)),
-                   e.old_values.narrow(0, lo, m), e.returns.narrow(0, lo, m));
+    const int world = world_size(context_.collective);
     context_.optimizer.zero_grad();
-    (context_.ppo.vf_coef * v_loss).backward();
+    if (m > 0) {
+      const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
+      const torch::Tensor v_loss =
+          value_loss(context_.ppo, critic.per_sample(context_.net.value(critic.inputs)),
+                     e.old_values.narrow(0, lo, m), e.returns.narrow(0, lo, m));
+      torch::Tensor loss = context_.ppo.vf_coef * v_loss;
+      // A mean over this share, weighted so that the learners' losses add up to the minibatch's.
+      if (world > 1) loss = loss * (static_cast<double>(m) / static_cast<double>(rows.size));
+      loss.backward();
+      torch::NoGradGuard no_grad;
+      sum_v_ += v_loss;
+    }
+    if (world > 1) context_.collective->all_reduce_sum(context_.optimizer.gradients());
     context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
     context_.optimizer.step();
-    torch::NoGradGuard no_grad;
-    sum_v_ += v_loss;
     return {};
   }
 

@@ -1,6 +1,7 @@
 #include "agents/natural_gradient_step.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "agents/conjugate_gradient.h"
@@ -58,26 +59,65 @@ torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist,
 
 }  // namespace
 
-NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGradientBatch& b,
+NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGradientBatch& batch,
                                            const Distribution& old_dist,
-                                           const NaturalGradientConfig& config) {
+                                           const NaturalGradientConfig& config,
+                                           Collective* collective) {
   NaturalGradientStats stats;
   const std::vector<torch::Tensor> parameters = net.policy_parameters();
+
+  // This learner's rows: all of them alone, its share with data-parallel learners. Every term is
+  // a mean over the share times share / batch, summed over the learners: the whole batch's mean.
+  const int world = collective ? collective->world_size() : 1;
+  const std::int64_t rows = batch.obs.size(0);
+  const std::int64_t lo = world > 1 ? rows * collective->rank() / world : 0;
+  const std::int64_t m = world > 1 ? rows * (collective->rank() + 1) / world - lo : rows;
+  if (rows < world)  // every learner sees it, so all of them throw
+    throw Error("natural-gradient step: a batch of " + std::to_string(rows) + " rows for " +
+                std::to_string(world) + " data-parallel learners leaves some without rows");
+  const double weight = static_cast<double>(m) / static_cast<double>(rows);
+  const NaturalGradientBatch b =
+      world > 1 ? NaturalGradientBatch{batch.obs.narrow(0, lo, m), batch.actions.narrow(0, lo, m),
+                                       batch.old_log_probs.narrow(0, lo, m),
+                                       batch.advantages.narrow(0, lo, m)}
+                : batch;
+  const Distribution old_share = world > 1 ? old_dist.slice(lo, m) : old_dist;
+  std::optional<Distribution> reference_share;
+  NaturalGradientConfig share_config = config;
+  if (world > 1 && config.reference) {
+    reference_share = config.reference->slice(lo, m);
+    share_config.reference = &*reference_share;
+  }
+  // Sums a share's weighted terms over the learners; alone, the terms as they are.
+  const auto summed = [&](torch::Tensor t) {
+    if (world == 1) return t;
+    t = (t * weight).contiguous();
+    collective->all_reduce_sum(t);
+    return t;
+  };
+  // [KL(old || new), surrogate] of the policy as it is now, over the whole batch.
+  const auto kl_and_surrogate = [&](const Distribution& d) {
+    return summed(torch::stack({kl_divergence(old_share, d).mean(), surrogate(b, d, share_config)})
+                      .to(torch::kFloat64));
+  };
 
   torch::Tensor gradient;
   {
     torch::AutoGradMode grad_mode(true);
-    const torch::Tensor l = surrogate(b, net.distribution(b.obs), config);
-    stats.surrogate = l.item<double>();
+    const torch::Tensor l = surrogate(b, net.distribution(b.obs), share_config);
+    gradient = summed(flat_gradient(l, parameters));
+    stats.surrogate = summed(l.detach().to(torch::kFloat64).reshape({1})).item<double>();
     require_finite(stats.surrogate, "the surrogate before the step");
-    gradient = flat_gradient(l, parameters);
   }
   require_finite(gradient, "the surrogate's gradient");
   if (gradient.norm().item<double>() == 0) return stats;
 
-  const FisherVectorProduct fvp(net, b.obs, config.cg_damping);
-  const ConjugateGradientResult cg = conjugate_gradient(
-      [&](const torch::Tensor& v) { return fvp(v); }, gradient, static_cast<int>(config.cg_iters));
+  const FisherVectorProduct share_fvp(net, b.obs, /*damping=*/0.0);
+  const auto fvp = [&](const torch::Tensor& v) {
+    return summed(share_fvp(v)) + config.cg_damping * v;
+  };
+  const ConjugateGradientResult cg =
+      conjugate_gradient(fvp, gradient, static_cast<int>(config.cg_iters));
   stats.cg_iterations = cg.iterations;
   stats.cg_residual = cg.relative_residual;
   if (!cg.positive_curvature) {
@@ -104,9 +144,9 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
   double fraction = 1.0;
   for (int k = 0; k <= config.max_backtracks; ++k, fraction *= config.backtrack_coef) {
     set_flat_policy_parameters(net, old_parameters + fraction * full_step);
-    const Distribution d = net.distribution(b.obs);
-    const double kl = kl_divergence(old_dist, d).mean().item<double>();
-    const double actual = surrogate(b, d, config).item<double>() - stats.surrogate;
+    const torch::Tensor measured = kl_and_surrogate(net.distribution(b.obs));
+    const double kl = measured[0].item<double>();
+    const double actual = measured[1].item<double>() - stats.surrogate;
     if (!std::isfinite(kl) || !std::isfinite(actual)) {
       set_flat_policy_parameters(net, old_parameters);  // throw with the policy as it was
       require_finite(kl, "the KL of a line-search step");
@@ -119,6 +159,14 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
         actual >= config.accept_ratio * stats.expected_improvement) {
       stats.kl = kl;
       stats.outcome = NaturalGradientOutcome::kStepped;
+      if (world > 1) {
+        // The learners ran the same numbers; rank 0's parameters settle any last-bit difference
+        // between their CPUs' kernels (x + 0 + ... + 0 is x exactly).
+        torch::Tensor flat = collective->rank() == 0 ? flat_policy_parameters(net).contiguous()
+                                                     : torch::zeros_like(old_parameters);
+        collective->all_reduce_sum(flat);
+        set_flat_policy_parameters(net, flat);
+      }
       return stats;
     }
   }

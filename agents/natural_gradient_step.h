@@ -7,12 +7,18 @@
 // analytic mean KL(old || new) is at most delta and whose surrogate improves, by at least
 // accept_ratio of the first-order prediction g . step (modular_rl's linesearch). When no step
 // qualifies the policy stays as it was. Only the policy moves; the critic is trained apart.
+//
+// Data-parallel learners (each holding the same whole batch) each take their share of the rows:
+// the gradient, every Fisher-vector product and the line search's KL and surrogate are sums of
+// share-weighted means over the learners, so every learner runs the same CG and line search on
+// the whole batch's numbers, and takes rank 0's parameters at the end (same bits everywhere).
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <string_view>
 
+#include "agents/collective.h"
 #include "agents/distill_loss.h"
 #include "agents/distribution.h"
 #include "agents/network.h"
@@ -85,9 +91,11 @@ struct NaturalGradientStats {
 
 /// Takes one natural-gradient step on the policy of `net` from `old_dist`, the policy at the
 /// current parameters on `batch.obs` (detached). Throws NonFiniteStepError naming the quantity
-/// when the gradient, the CG solution, the surrogate or the KL is not finite.
+/// when the gradient, the CG solution, the surrogate or the KL is not finite. `collective`: the
+/// data-parallel learners, every one of which calls this on the same batch (null: alone).
 NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGradientBatch& batch,
                                            const Distribution& old_dist,
-                                           const NaturalGradientConfig& config);
+                                           const NaturalGradientConfig& config,
+                                           Collective* collective = nullptr);
 
 }  // namespace trustrl::agents

@@ -199,11 +199,9 @@ EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distr
 
 // TRPO's step on the policy (agents/natural_gradient_step.h), advantages normalized over the
 // whole batch where ppo.norm_adv asks; a step the line search refuses leaves the policy as it was.
-UpdateStats::NaturalGradient natural_gradient_policy_step(ActorCriticImpl& net,
-                                                          const TrustRegion& trust_region,
-                                                          const PpoConfig& ppo,
-                                                          const UpdateBatch& b,
-                                                          const Distribution& old_dist) {
+UpdateStats::NaturalGradient natural_gradient_policy_step(
+    ActorCriticImpl& net, const TrustRegion& trust_region, const PpoConfig& ppo,
+    const UpdateBatch& b, const Distribution& old_dist, Collective* collective) {
   const TrustRegionConfig& tr = trust_region.config();
   NaturalGradientConfig config;
   config.delta = *tr.kl_bound.delta;
@@ -220,8 +218,8 @@ UpdateStats::NaturalGradient natural_gradient_policy_step(ActorCriticImpl& net,
   }
   torch::Tensor adv = b.advantages;
   if (ppo.norm_adv && b.rows() > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
-  const NaturalGradientStats s =
-      natural_gradient_step(net, {b.obs, b.actions, b.old_log_probs, adv}, old_dist, config);
+  const NaturalGradientStats s = natural_gradient_step(
+      net, {b.obs, b.actions, b.old_log_probs, adv}, old_dist, config, collective);
   UpdateStats::NaturalGradient ng;
   ng.stepped = s.stepped() ? 1 : 0;
   ng.not_stepped = s.stepped() ? 0 : 1;
@@ -289,12 +287,9 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
 
   // The natural-gradient mode moves the policy here, on the whole batch; the epochs below then
   // train the critic alone.
-  if (trust_region.natural_gradient()) {
-    if (collective && collective->world_size() > 1)
-      throw ConfigError(
-          "trust_region.mode natural_gradient does not run on data-parallel learners yet");
-    stats.natural_gradient = natural_gradient_policy_step(net, trust_region, ppo, b, old_dist);
-  }
+  if (trust_region.natural_gradient())
+    stats.natural_gradient =
+        natural_gradient_policy_step(net, trust_region, ppo, b, old_dist, collective);
 
   // One kind of minibatch step for the whole update (agents/minibatch_step.h).
   const StepContext context{net, optimizer, trust_region, ppo, collective};

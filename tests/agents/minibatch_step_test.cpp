@@ -509,6 +509,72 @@ TEST(MinibatchStep, AnEmptyShareJoinsTheOthersSteps) {
   }
 }
 
+// TRPO's step on data-parallel learners (2 and 3, over a batch of 41 rows that neither divides):
+// each takes its share of the gradient, the Fisher-vector products and the line search's measures,
+// and the critic's minibatches; every learner ends with the same bits, where one learner alone
+// ends (to rounding), through the same line search. Discrete and Gaussian policies.
+TEST(MinibatchStep, DataParallelNaturalGradientStepsAsOneLearner) {
+  UpdateConfig config;
+  read_config(config, "",
+              {"trust_region.mode=natural_gradient", "trust_region.clip=null",
+               "trust_region.clip_anneal=false", "trust_region.kl_bound.delta=0.01",
+               "ppo.minibatch_size=8", "ppo.update_epochs=2", "ppo.learning_rate=0.003"});
+  for (const envs::Space& space : {envs::Space::discrete(3), envs::Space::box(-1, 1, {2})}) {
+    auto run = [&](Problem& p, Collective* collective) {
+      TrustRegion trust_region(config.trust_region);
+      Rng rng(9);
+      return run_policy_update(*p.net, *p.optimizer, trust_region, config.ppo, rng, p.batch, 1.0,
+                               collective);
+    };
+    Problem alone(space, config.ppo, 41);
+    const UpdateStats expected = run(alone, nullptr);
+    ASSERT_TRUE(expected.natural_gradient.has_value());
+    ASSERT_EQ(expected.natural_gradient->stepped, 1)
+        << "the step was refused: the case tests nothing";
+    const torch::Tensor& reference = alone.optimizer->parameters();
+
+    for (int world : {2, 3}) {
+      ThreadCollective::Shared shared(world);
+      std::vector<std::unique_ptr<Problem>> learners;
+      for (int r = 0; r < world; ++r)
+        learners.push_back(std::make_unique<Problem>(space, config.ppo, 41));
+      std::vector<UpdateStats> stats(static_cast<std::size_t>(world));
+      std::vector<std::string> errors(static_cast<std::size_t>(world));
+      std::vector<std::thread> threads;
+      for (int r = 0; r < world; ++r)
+        threads.emplace_back([&, r] {
+          try {
+            ThreadCollective collective(shared, r);
+            stats[static_cast<std::size_t>(r)] =
+                run(*learners[static_cast<std::size_t>(r)], &collective);
+          } catch (const std::exception& e) {
+            errors[static_cast<std::size_t>(r)] = e.what();
+          }
+        });
+      for (auto& t : threads) t.join();
+      for (int r = 0; r < world; ++r) ASSERT_EQ(errors[static_cast<std::size_t>(r)], "");
+      for (int r = 0; r < world; ++r) {
+        const auto i = static_cast<std::size_t>(r);
+        const std::string where = "world " + std::to_string(world) + " rank " + std::to_string(r);
+        EXPECT_TRUE(torch::equal(learners[i]->optimizer->parameters(),
+                                 learners[0]->optimizer->parameters()))
+            << where;
+        EXPECT_LT((learners[i]->optimizer->parameters() - reference).abs().max().item<double>(),
+                  1e-4)
+            << where;
+        ASSERT_TRUE(stats[i].natural_gradient.has_value()) << where;
+        EXPECT_EQ(stats[i].natural_gradient->stepped, 1) << where;
+        EXPECT_EQ(stats[i].natural_gradient->line_search_steps,
+                  expected.natural_gradient->line_search_steps)
+            << where;
+        EXPECT_NEAR(stats[i].natural_gradient->kl, expected.natural_gradient->kl, 1e-6) << where;
+        EXPECT_LE(stats[i].natural_gradient->kl, 0.01) << where;
+        EXPECT_EQ(stats[i].minibatches, expected.minibatches) << where;
+      }
+    }
+  }
+}
+
 // MAPPO's critic on the global state through whole updates: samples of env steps x 3 agents, some
 // agents inactive (left out of the batch), the critic reading their step's state. The batch holding
 // each state once with the index (as the learner builds it) lands where the same batch with a row
