@@ -153,8 +153,14 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
   return network_supported(net, optimizer);
 }
 
+bool fused_value_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
+                          const PpoConfig& ppo, std::int64_t world) {
+  return ppo.fused_update && world == 1 && network_supported(net, optimizer);
+}
+
 FusedPpoGradient::FusedPpoGradient(ActorCriticImpl& net, FlatAdam& optimizer, const PpoConfig& ppo)
     : ppo_(ppo),
+      gradients_(optimizer.gradients()),
       relu_(net.config().activation == Activation::kRelu),
       discrete_(net.shape().action_space.kind == envs::SpaceKind::kDiscrete) {
   if (!network_supported(net, optimizer))
@@ -232,14 +238,9 @@ void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
   }
 }
 
-FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsilon) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor obs = mb.obs.contiguous(), critic_in = mb.critic_inputs.contiguous();
-  const std::int64_t m = obs.size(0), u = critic_in.size(0);
-  if (m < 1) throw Error("fused PPO update: empty minibatch");
-  // Sample i's value is row critic_row(i) of the critic's output.
-  const torch::Tensor index_t =
-      mb.critic_index.defined() ? mb.critic_index.contiguous() : torch::Tensor();
+const std::int64_t* FusedPpoGradient::critic_index(const torch::Tensor& index_t, std::int64_t m,
+                                                   std::int64_t u) {
+  // Sample i's value is row index[i] of the critic's output (row i without an index).
   const std::int64_t* index = index_t.defined() ? index_t.data_ptr<std::int64_t>() : nullptr;
   if (index ? index_t.numel() != m : u != m)
     throw Error("fused PPO update: the minibatch has " + std::to_string(m) + " samples but " +
@@ -249,7 +250,82 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
     if (index[i] < 0 || index[i] >= u)
       throw Error("fused PPO update: critic input index " + std::to_string(index[i]) +
                   " is outside the minibatch's " + std::to_string(u) + " critic input rows");
+  return index;
+}
+
+double FusedPpoGradient::value_backward(const FusedMinibatch& mb, const torch::Tensor& critic_in,
+                                        const std::int64_t* index, std::int64_t m) {
   auto critic_row = [index](std::int64_t i) { return index ? index[i] : i; };
+  const std::int64_t u = critic_in.size(0);
+  // Value: vf_coef * mean(L(err)) with L(e) = e^2 / 2, or Huber's (e^2 / 2 within delta, linear
+  // beyond, as policy_update.cpp writes it), or of the larger of the unclipped and clipped
+  // errors' losses. torch.max's gradient goes to the larger, half to each on ties; the clamp
+  // passes it on the closed interval. L'(e) is e, or clamp(e, -delta, delta) for Huber.
+  const torch::Tensor old_v_t = mb.old_values.contiguous(), returns_t = mb.returns.contiguous();
+  const float* old_v = old_v_t.data_ptr<float>();
+  const float* returns = returns_t.data_ptr<float>();
+  const float* v = critic_.outputs.back().data_ptr<float>();
+  float* d_v = critic_.deltas.back().data_ptr<float>();
+  // A row read by several samples gets the sum of their gradients (the chain rule through the
+  // gather); a row read by one gets its own, 0 + g exactly.
+  std::fill(d_v, d_v + u, 0.0F);
+  const float v_scale = static_cast<float>(ppo_.vf_coef) * (1.0F / static_cast<float>(m));
+  const bool huber = ppo_.value_huber_delta.has_value();
+  const float delta = huber ? static_cast<float>(*ppo_.value_huber_delta) : 0.0F;
+  auto error_loss = [&](float e) {
+    const float a = std::abs(e);
+    return !huber || a <= delta ? 0.5F * e * e : delta * (a - 0.5F * delta);
+  };
+  auto error_grad = [&](float e) { return huber ? std::clamp(e, -delta, delta) : e; };
+  double sum_value = 0;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const std::int64_t row = critic_row(i);
+    const float err = v[row] - returns[i];
+    const float loss = error_loss(err);
+    if (!ppo_.value_clip) {
+      sum_value += loss;
+      d_v[row] += v_scale * error_grad(err);
+      continue;
+    }
+    const auto c = static_cast<float>(*ppo_.value_clip);
+    const float step = v[row] - old_v[i];
+    const float clipped_err = old_v[i] + std::clamp(step, -c, c) - returns[i];
+    const float clipped_loss = error_loss(clipped_err);
+    const float clipped_grad = (step >= -c && step <= c) ? error_grad(clipped_err) : 0.0F;
+    sum_value += std::max(loss, clipped_loss);
+    const float g = loss > clipped_loss   ? error_grad(err)
+                    : loss < clipped_loss ? clipped_grad
+                                          : 0.5F * (error_grad(err) + clipped_grad);
+    d_v[row] += v_scale * g;
+  }
+  backward(critic_, critic_in);
+  return sum_value;
+}
+
+FusedLosses FusedPpoGradient::compute_value(const FusedMinibatch& mb) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor critic_in = mb.critic_inputs.contiguous();
+  const std::int64_t m = mb.returns.size(0), u = critic_in.size(0);
+  if (m < 1) throw Error("fused PPO update: empty minibatch");
+  const torch::Tensor index_t =
+      mb.critic_index.defined() ? mb.critic_index.contiguous() : torch::Tensor();
+  const std::int64_t* index = critic_index(index_t, m, u);
+  resize(actor_rows_, u);
+  gradients_.zero_();  // the policy's slots stay zero; the critic's are written below
+  forward(critic_, critic_in);
+  FusedLosses losses;
+  losses.value_loss = value_backward(mb, critic_in, index, m) / static_cast<double>(m);
+  return losses;
+}
+
+FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsilon) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor obs = mb.obs.contiguous(), critic_in = mb.critic_inputs.contiguous();
+  const std::int64_t m = obs.size(0), u = critic_in.size(0);
+  if (m < 1) throw Error("fused PPO update: empty minibatch");
+  const torch::Tensor index_t =
+      mb.critic_index.defined() ? mb.critic_index.contiguous() : torch::Tensor();
+  const std::int64_t* index = critic_index(index_t, m, u);
   resize(m, u);
   forward(actor_, obs);
   forward(critic_, critic_in);
@@ -349,49 +425,7 @@ FusedLosses FusedPpoGradient::compute(const FusedMinibatch& mb, double clip_epsi
     sum_entropy = static_cast<double>(entropy) * static_cast<double>(m);
   }
   backward(actor_, obs);
-
-  // Value: vf_coef * mean(L(err)) with L(e) = e^2 / 2, or Huber's (e^2 / 2 within delta, linear
-  // beyond, as policy_update.cpp writes it), or of the larger of the unclipped and clipped
-  // errors' losses. torch.max's gradient goes to the larger, half to each on ties; the clamp
-  // passes it on the closed interval. L'(e) is e, or clamp(e, -delta, delta) for Huber.
-  const torch::Tensor old_v_t = mb.old_values.contiguous(), returns_t = mb.returns.contiguous();
-  const float* old_v = old_v_t.data_ptr<float>();
-  const float* returns = returns_t.data_ptr<float>();
-  const float* v = critic_.outputs.back().data_ptr<float>();
-  float* d_v = critic_.deltas.back().data_ptr<float>();
-  // A row read by several samples gets the sum of their gradients (the chain rule through the
-  // gather); a row read by one gets its own, 0 + g exactly.
-  std::fill(d_v, d_v + u, 0.0F);
-  const float v_scale = static_cast<float>(ppo_.vf_coef) * inv_m;
-  const bool huber = ppo_.value_huber_delta.has_value();
-  const float delta = huber ? static_cast<float>(*ppo_.value_huber_delta) : 0.0F;
-  auto error_loss = [&](float e) {
-    const float a = std::abs(e);
-    return !huber || a <= delta ? 0.5F * e * e : delta * (a - 0.5F * delta);
-  };
-  auto error_grad = [&](float e) { return huber ? std::clamp(e, -delta, delta) : e; };
-  double sum_value = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::int64_t row = critic_row(i);
-    const float err = v[row] - returns[i];
-    const float loss = error_loss(err);
-    if (!ppo_.value_clip) {
-      sum_value += loss;
-      d_v[row] += v_scale * error_grad(err);
-      continue;
-    }
-    const auto c = static_cast<float>(*ppo_.value_clip);
-    const float step = v[row] - old_v[i];
-    const float clipped_err = old_v[i] + std::clamp(step, -c, c) - returns[i];
-    const float clipped_loss = error_loss(clipped_err);
-    const float clipped_grad = (step >= -c && step <= c) ? error_grad(clipped_err) : 0.0F;
-    sum_value += std::max(loss, clipped_loss);
-    const float g = loss > clipped_loss   ? error_grad(err)
-                    : loss < clipped_loss ? clipped_grad
-                                          : 0.5F * (error_grad(err) + clipped_grad);
-    d_v[row] += v_scale * g;
-  }
-  backward(critic_, critic_in);
+  const double sum_value = value_backward(mb, critic_in, index, m);
 
   const double n = static_cast<double>(m);
   FusedLosses losses;

@@ -35,6 +35,11 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
                            const TrustRegion& trust_region, const PpoConfig& ppo,
                            std::int64_t world);
 
+/// True when the natural-gradient mode's critic step (the value loss alone) may take the fused
+/// path: ppo.fused_update on, world == 1, and the network conditions of fused_update_eligible.
+bool fused_value_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
+                          const PpoConfig& ppo, std::int64_t world);
+
 /// One minibatch's rows; each tensor contiguous, float32 except int64 Discrete actions.
 struct FusedMinibatch {
   torch::Tensor obs;            // [m, obs_dim]
@@ -67,6 +72,9 @@ class FusedPpoGradient {
   /// policy_loss - ent_coef * entropy + vf_coef * value_loss, clip epsilon `clip_epsilon`; does
   /// not clip or step.
   FusedLosses compute(const FusedMinibatch& mb, double clip_epsilon);
+  /// The same for loss = vf_coef * value_loss alone (the natural-gradient mode's critic step): the
+  /// policy's gradients are zero. Reads only the critic's fields of `mb`; reports value_loss.
+  FusedLosses compute_value(const FusedMinibatch& mb);
 
  private:
   struct Layer {
@@ -82,8 +90,16 @@ class FusedPpoGradient {
   void forward(Mlp& mlp, const torch::Tensor& input);
   void backward(Mlp& mlp, const torch::Tensor& input);
   void resize(std::int64_t actor_rows, std::int64_t critic_rows);
+  // Checks mb's critic index against its critic input rows; returns it (null: a row per sample).
+  static const std::int64_t* critic_index(const torch::Tensor& index, std::int64_t samples,
+                                          std::int64_t critic_rows);
+  // Writes the critic's gradient of vf_coef * value_loss for the `samples` rows (the critic's
+  // outputs already computed); returns the sum of the per-sample value losses.
+  double value_backward(const FusedMinibatch& mb, const torch::Tensor& critic_in,
+                        const std::int64_t* index, std::int64_t samples);
 
   PpoConfig ppo_;
+  torch::Tensor gradients_;  // the optimizer's whole flat gradient buffer
   bool relu_ = false, discrete_ = true;
   Mlp actor_, critic_;
   torch::Tensor log_std_, log_std_grad_;  // [d] views, Box actions only

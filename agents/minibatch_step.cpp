@@ -164,14 +164,30 @@ class AutogradStep final : public MinibatchStep {
 // its own (agents/natural_gradient_step.h): the value loss alone, so the policy's gradients stay
 // zero and Adam leaves the policy's parameters exactly as they are (zero moments, zero step).
 // Data-parallel learners each take their share of the minibatch (possibly none) and sum the
-// gradients, as AutogradStep does.
+// gradients, as AutogradStep does; one learner with a supported network takes the fused value
+// gradient (agents/fused_update.h).
 class ValueStep final : public MinibatchStep {
  public:
-  explicit ValueStep(const StepContext& context) : context_(context) {}
+  explicit ValueStep(const StepContext& context) : context_(context) {
+    if (fused_value_eligible(context.net, context.optimizer, context.ppo,
+                             world_size(context.collective)))
+      fused_ = std::make_unique<FusedPpoGradient>(context.net, context.optimizer, context.ppo);
+  }
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
     const int world = world_size(context_.collective);
+    if (fused_) {
+      const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
+      const FusedLosses l = fused_->compute_value({.critic_inputs = critic.inputs,
+                                                   .old_values = e.old_values.narrow(0, lo, m),
+                                                   .returns = e.returns.narrow(0, lo, m),
+                                                   .critic_index = critic.index});
+      context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
+      context_.optimizer.step();
+      sum_v_ += l.value_loss;
+      return {};
+    }
     context_.optimizer.zero_grad();
     if (m > 0) {
       const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
@@ -198,6 +214,7 @@ class ValueStep final : public MinibatchStep {
 
  private:
   StepContext context_;
+  std::unique_ptr<FusedPpoGradient> fused_;
   CriticRowGather critic_rows_;
   torch::Tensor sum_v_ = torch::zeros({});
 };

@@ -140,6 +140,80 @@ TEST_P(FusedGradient, MatchesAutograd) {
   EXPECT_LT(got.clip_fraction, 0.95);
 }
 
+// The natural-gradient mode's critic step: vf_coef * value_loss alone, so the policy's gradients
+// are zero and the critic's are autograd's.
+TEST_P(FusedGradient, ValueAloneMatchesAutograd) {
+  const Case& c = GetParam();
+  Problem s(c, 4);
+  PpoConfig ppo = ppo_config(c);
+  ppo.vf_coef = 0.7;
+  ASSERT_TRUE(fused_value_eligible(*s.net, s.optimizer, ppo, 1));
+  ASSERT_FALSE(fused_value_eligible(*s.net, s.optimizer, ppo, 2));
+  const UpdateBatch& b = s.batch;
+  auto error_loss = [&](const torch::Tensor& err) {
+    if (!ppo.value_huber_delta) return 0.5 * err * err;
+    const double d = *ppo.value_huber_delta;
+    return torch::where(err.abs() <= d, 0.5 * err * err, d * (err.abs() - 0.5 * d));
+  };
+  const torch::Tensor v = s.net->value(b.critic_inputs);
+  torch::Tensor v_loss = error_loss(v - b.returns);
+  if (ppo.value_clip) {
+    const torch::Tensor clipped =
+        b.old_values + torch::clamp(v - b.old_values, -*ppo.value_clip, *ppo.value_clip);
+    v_loss = torch::max(v_loss, error_loss(clipped - b.returns));
+  }
+  v_loss = v_loss.mean();
+  s.optimizer.zero_grad();
+  (ppo.vf_coef * v_loss).backward();
+  const torch::Tensor reference = s.optimizer.gradients().clone();
+
+  s.optimizer.gradients().fill_(123.0F);  // every slot must be overwritten, the policy's with 0
+  FusedPpoGradient fused(*s.net, s.optimizer, ppo);
+  const FusedLosses got = fused.compute_value(
+      {.critic_inputs = b.critic_inputs, .old_values = b.old_values, .returns = b.returns});
+  const torch::Tensor g = s.optimizer.gradients();
+  EXPECT_LT(((g - reference).norm() / reference.norm()).item<double>(), 1e-5) << c.name;
+  EXPECT_TRUE(torch::allclose(g, reference, 1e-4, 1e-6)) << c.name;
+  const torch::Tensor policy_slots = g.masked_select(reference == 0);
+  EXPECT_GT(policy_slots.numel(), 0) << c.name;
+  EXPECT_TRUE(torch::equal(policy_slots, torch::zeros_like(policy_slots))) << c.name;
+  EXPECT_NEAR(got.value_loss, v_loss.item<double>(), 1e-5 * std::max(1.0, got.value_loss));
+}
+
+// A whole natural-gradient update: the policy's step is the same code either way, the critic's
+// epochs take the fused value step or autograd, and the two land together.
+TEST(FusedUpdate, NaturalGradientCriticMatchesAutograd) {
+  for (const Case& c : {Case{"categorical", envs::Space::discrete(2)},
+                        Case{"gaussian", envs::Space::box(-1, 1, {2}), Activation::kTanh, 7}}) {
+    TrustRegionConfig trust;
+    trust.mode = TrustRegionMode::kNaturalGradient;
+    trust.clip.reset();
+    trust.kl_bound.delta = 0.01;
+    PpoConfig ppo;
+    ppo.minibatch_size = 64;
+    ppo.update_epochs = 3;
+    ppo.value_clip.reset();
+    Problem fused(c, 12, 256), plain(c, 12, 256);
+    TrustRegion tr_fused(trust), tr_plain(trust);
+    Rng rng_fused(5), rng_plain(5);
+    const UpdateStats a =
+        run_policy_update(*fused.net, fused.optimizer, tr_fused, ppo, rng_fused, fused.batch, 1.0);
+    ppo.fused_update = false;
+    const UpdateStats b =
+        run_policy_update(*plain.net, plain.optimizer, tr_plain, ppo, rng_plain, plain.batch, 1.0);
+    ASSERT_TRUE(a.natural_gradient && b.natural_gradient);
+    EXPECT_EQ(a.natural_gradient->stepped, 1) << c.name;
+    const torch::Tensor diff =
+        (fused.optimizer.parameters() - plain.optimizer.parameters()).abs().max();
+    EXPECT_LT(diff.item<double>(), 1e-4) << c.name;
+    const torch::Tensor moved =
+        (fused.optimizer.parameters() - flat_parameters(*Problem(c, 12, 256).net)).abs().max();
+    EXPECT_GT(moved.item<double>(), 1e-3) << c.name;
+    EXPECT_EQ(a.minibatches, b.minibatches) << c.name;
+    EXPECT_NEAR(a.value_loss, b.value_loss, 1e-4 * std::max(1.0, b.value_loss)) << c.name;
+  }
+}
+
 // MAPPO's critic on the global state: samples of env steps x 3 agents, some agents inactive (left
 // out, so a state has 1-3 readers), shuffled as an epoch shuffles them. Each sample's state index,
 // and the number of states in `states`.
