@@ -112,7 +112,7 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
   require_finite(gradient, "the surrogate's gradient");
   if (gradient.norm().item<double>() == 0) return stats;
 
-  const FisherVectorProduct share_fvp(net, b.obs, /*damping=*/0.0);
+  const FisherVectorProduct share_fvp(net, b.obs, /*damping=*/0.0, config.fisher_method);
   const auto fvp = [&](const torch::Tensor& v) {
     return summed(share_fvp(v)) + config.cg_damping * v;
   };

@@ -21,6 +21,7 @@
 #include "agents/collective.h"
 #include "agents/distill_loss.h"
 #include "agents/distribution.h"
+#include "agents/fisher_vector_product.h"
 #include "agents/network.h"
 #include "core/error.h"
 
@@ -41,6 +42,8 @@ struct NaturalGradientConfig {
   const Distribution* reference = nullptr;
   double reference_beta = 0;
   KlDirection reference_direction = KlDirection::kReverse;
+  /// How the Fisher-vector products are taken (ppo.fused_update false: double backward).
+  FisherMethod fisher_method = FisherMethod::kAuto;
 };
 
 /// The rows the step reads; tensors share their rows.

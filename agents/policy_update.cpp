@@ -38,7 +38,8 @@ void PpoConfig::visit(ConfigVisitor& v) {
   v.field("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
   v.field("adam_eps", adam_eps, "Adam epsilon", Bounds::positive());
   v.field("fused_update", fused_update,
-          "hand-written gradients for the common PPO case; false forces libtorch autograd");
+          "hand-written gradients for the common networks (PPO's minibatch step, TRPO's critic "
+          "step and Fisher-vector products); false forces libtorch autograd");
 }
 
 std::int64_t minibatch_size(const PpoConfig& ppo, std::int64_t batch) {
@@ -211,6 +212,7 @@ UpdateStats::NaturalGradient natural_gradient_policy_step(
   config.cg_damping = tr.natural_gradient.cg_damping;
   config.accept_ratio = tr.natural_gradient.accept_ratio;
   config.ent_coef = ppo.ent_coef;
+  config.fisher_method = ppo.fused_update ? FisherMethod::kAuto : FisherMethod::kDoubleBackward;
   if (b.reference) {
     config.reference = &*b.reference;
     config.reference_beta = trust_region.reference_beta();

@@ -42,8 +42,8 @@ struct PpoConfig {
   bool value_norm = false;
   double max_grad_norm = 0.5;
   double adam_eps = 1e-5;
-  /// Hand-written gradients for the common PPO case (agents/fused_update.h); false forces
-  /// libtorch autograd.
+  /// Hand-written gradients for the common networks (agents/fused_update.h, and the closed-form
+  /// Fisher-vector products of agents/fisher_vector_product.h); false forces libtorch autograd.
   bool fused_update = true;
 
   void visit(ConfigVisitor& v);
