@@ -10,6 +10,12 @@
 
 namespace trustrl::envs {
 
+namespace {
+// A parallel step's split of the copies (see for_each_chunk).
+constexpr std::size_t kChunksPerThread = 4;
+constexpr std::size_t kMinChunk = 4;
+}  // namespace
+
 void StepBuffers::resize(int n, int agents, int obs, int state) {
   num_envs = n;
   num_agents = agents;
@@ -138,7 +144,12 @@ MultiAgentView LocalVectorEnv::view(std::size_t i) {
 
 void LocalVectorEnv::for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body) {
   const std::size_t n = copies();
-  const auto chunks = static_cast<std::size_t>(pool_->num_threads());
+  const auto threads = static_cast<std::size_t>(pool_->num_threads());
+  // Up to kChunksPerThread chunks per thread, claimed as threads come free: copies differ in cost
+  // (an auto-reset, a step full of contacts), and with one chunk per thread every thread waits for
+  // the slowest. Each chunk keeps kMinChunk copies, so a cheap batch pays few claims.
+  const std::size_t chunks =
+      threads == 1 ? 1 : std::clamp(n / kMinChunk, threads, threads * kChunksPerThread);
   pool_->parallel_for(chunks, [&](std::size_t c) {
     const std::size_t begin = n * c / chunks, end = n * (c + 1) / chunks;
     if (begin < end) body(begin, end);
