@@ -84,19 +84,19 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   const auto& actor = net.actor_layers();
   const bool relu = net.config().activation == Activation::kRelu;
   input_ = obs.detach();
-  torch::Tensor h = input_;
+  torch::Tensor h = input_;  // after the loop: the head's output (logits or mean)
   for (std::size_t i = 0; i < actor.size(); ++i) {
     const torch::Tensor weight = actor[i]->weight.detach();
     const torch::Tensor a = torch::addmm(actor[i]->bias.detach(), h, weight.t());
     if (i + 1 == actor.size()) {
-      layers_.push_back({weight, a, {}});
+      layers_.push_back({weight, {}, {}});
+      h = a;
       break;
     }
     h = relu ? torch::relu(a) : torch::tanh(a);
     layers_.push_back({weight, h, relu ? (a > 0).to(a.scalar_type()) : 1 - h * h});
   }
-  const torch::Tensor out = layers_.back().output;
-  layers_.back().output = torch::Tensor();
+  const torch::Tensor& out = h;
   const envs::Space& space = net.shape().action_space;
   if (space.kind == envs::SpaceKind::kBox) {
     inverse_variance_ = torch::exp(-2.0 * net.log_std().detach());
