@@ -72,13 +72,9 @@ PpoConfig ppo_config(const Case& c) {
   return ppo;
 }
 
-// The autograd path's loss for one minibatch, written as policy_update.cpp writes it.
-FusedLosses autograd_gradient(Problem& s, const PpoConfig& ppo, const TrustRegion& tr) {
+// The autograd path's value loss for the batch (with its graph), as policy_update.cpp writes it.
+torch::Tensor autograd_value_loss(Problem& s, const PpoConfig& ppo) {
   const UpdateBatch& b = s.batch;
-  const Distribution dist = s.net->distribution(b.obs);
-  const torch::Tensor ratio = torch::exp(dist.log_prob(b.actions) - b.old_log_probs);
-  const torch::Tensor adv = (b.advantages - b.advantages.mean()) / (b.advantages.std() + 1e-8);
-  const torch::Tensor pg_loss = tr.policy_loss(ratio, adv, torch::Tensor());
   const torch::Tensor v = s.net->value(b.critic_inputs);
   auto error_loss = [&](const torch::Tensor& err) {
     if (!ppo.value_huber_delta) return 0.5 * err * err;
@@ -91,7 +87,17 @@ FusedLosses autograd_gradient(Problem& s, const PpoConfig& ppo, const TrustRegio
         b.old_values + torch::clamp(v - b.old_values, -*ppo.value_clip, *ppo.value_clip);
     v_loss = torch::max(v_loss, error_loss(clipped - b.returns));
   }
-  v_loss = v_loss.mean();
+  return v_loss.mean();
+}
+
+// The autograd path's loss for one minibatch, written as policy_update.cpp writes it.
+FusedLosses autograd_gradient(Problem& s, const PpoConfig& ppo, const TrustRegion& tr) {
+  const UpdateBatch& b = s.batch;
+  const Distribution dist = s.net->distribution(b.obs);
+  const torch::Tensor ratio = torch::exp(dist.log_prob(b.actions) - b.old_log_probs);
+  const torch::Tensor adv = (b.advantages - b.advantages.mean()) / (b.advantages.std() + 1e-8);
+  const torch::Tensor pg_loss = tr.policy_loss(ratio, adv, torch::Tensor());
+  const torch::Tensor v_loss = autograd_value_loss(s, ppo);
   const torch::Tensor entropy = dist.entropy().mean();
   const torch::Tensor loss = pg_loss - ppo.ent_coef * entropy + ppo.vf_coef * v_loss;
   s.optimizer.zero_grad();
@@ -150,19 +156,7 @@ TEST_P(FusedGradient, ValueAloneMatchesAutograd) {
   ASSERT_TRUE(fused_value_eligible(*s.net, s.optimizer, ppo, 1));
   ASSERT_FALSE(fused_value_eligible(*s.net, s.optimizer, ppo, 2));
   const UpdateBatch& b = s.batch;
-  auto error_loss = [&](const torch::Tensor& err) {
-    if (!ppo.value_huber_delta) return 0.5 * err * err;
-    const double d = *ppo.value_huber_delta;
-    return torch::where(err.abs() <= d, 0.5 * err * err, d * (err.abs() - 0.5 * d));
-  };
-  const torch::Tensor v = s.net->value(b.critic_inputs);
-  torch::Tensor v_loss = error_loss(v - b.returns);
-  if (ppo.value_clip) {
-    const torch::Tensor clipped =
-        b.old_values + torch::clamp(v - b.old_values, -*ppo.value_clip, *ppo.value_clip);
-    v_loss = torch::max(v_loss, error_loss(clipped - b.returns));
-  }
-  v_loss = v_loss.mean();
+  const torch::Tensor v_loss = autograd_value_loss(s, ppo);
   s.optimizer.zero_grad();
   (ppo.vf_coef * v_loss).backward();
   const torch::Tensor reference = s.optimizer.gradients().clone();

@@ -216,6 +216,14 @@ TEST(MappoLearning, SimpleSpreadImproves) {
   EXPECT_GE(improved, 2) << "eval returns of seeds 1-3:" << returns;
 }
 
+// The mean training return of the last `n` updates.
+double last_updates_return(const Outcome& o, std::size_t n) {
+  double sum = 0;
+  for (std::size_t i = o.rows.size() - n; i < o.rows.size(); ++i)
+    sum += o.rows[i].at("charts/episodic_return");
+  return sum / static_cast<double>(n);
+}
+
 // MuJoCo locomotion, the CI smoke test of its env family: PPO with CleanRL's settings
 // (configs/ppo_hopper.yaml) on Hopper-v4 for 32k steps (16 updates of 2048). The first update's
 // episodes are the untrained, sampling policy's: it falls within about 20 steps; by the last
@@ -227,9 +235,7 @@ TEST(MujocoLearning, HopperLearnsToStayUp) {
   const Outcome o = train("ppo_hopper.yaml", {"total_steps=32768", "seed=1"}, "hopper");
   ASSERT_EQ(o.rows.size(), 16u);
   const double first = o.rows.front().at("charts/episodic_return");
-  double last = 0;
-  for (std::size_t i = o.rows.size() - 3; i < o.rows.size(); ++i)
-    last += o.rows[i].at("charts/episodic_return") / 3;
+  const double last = last_updates_return(o, 3);
   EXPECT_LT(first, 40.0) << "the untrained hopper should fall at once";
   EXPECT_GT(last, 120.0);
   EXPECT_GT(last, 5 * first);
@@ -248,9 +254,7 @@ TEST(MujocoLearning, MultiAgentWalker2dLearnsToStayUp) {
                           {"total_steps=48000", "seed=1", "env.threads=1"}, "mamujoco_walker");
   ASSERT_EQ(o.rows.size(), 12u);
   const double first = o.rows.front().at("charts/episodic_return");
-  double last = 0;
-  for (std::size_t i = o.rows.size() - 3; i < o.rows.size(); ++i)
-    last += o.rows[i].at("charts/episodic_return") / 3;
+  const double last = last_updates_return(o, 3);
   EXPECT_LT(first, 30.0) << "the untrained walker should fall at once";
   EXPECT_GT(last, 30.0);
   EXPECT_GT(last, 3 * first);

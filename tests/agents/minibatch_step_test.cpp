@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <barrier>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <ostream>
 #include <set>
@@ -430,6 +431,25 @@ class ThreadCollective final : public Collective {
   int rank_;
 };
 
+// Runs body(rank, collective) on `world` learners in threads of this process, each with its own
+// ThreadCollective; returns what each one threw ("" where nothing).
+std::vector<std::string> on_learners(int world, const std::function<void(int, Collective&)>& body) {
+  ThreadCollective::Shared shared(world);
+  std::vector<std::string> errors(static_cast<std::size_t>(world));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        ThreadCollective collective(shared, r);
+        body(r, collective);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
 TEST(MinibatchStep, SharesPartitionTheMinibatchAndEmptyOnesAreChosen) {
   Problem p(envs::Space::discrete(2), PpoConfig{});
   TrustRegion trust_region{TrustRegionConfig{}};
@@ -474,30 +494,20 @@ TEST(MinibatchStep, AnEmptyShareJoinsTheOthersSteps) {
   const UpdateStats expected = run(alone, nullptr);
 
   constexpr int kWorld = 3;
-  ThreadCollective::Shared shared(kWorld);
   std::vector<std::unique_ptr<Problem>> learners;
   for (int r = 0; r < kWorld; ++r)
     learners.push_back(std::make_unique<Problem>(space, config.ppo, 40));
   std::vector<UpdateStats> stats(kWorld);
-  std::vector<std::string> errors(kWorld);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < kWorld; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        ThreadCollective collective(shared, r);
-        const auto i = static_cast<std::size_t>(r);
-        TrustRegion trust_region(config.trust_region);
-        EXPECT_EQ(choose_minibatch_step({*learners[i]->net, *learners[i]->optimizer, trust_region,
-                                         config.ppo, &collective},
-                                        2),
-                  r == 0 ? MinibatchStepKind::kEmptyShare : MinibatchStepKind::kAutograd);
-        stats[i] = run(*learners[i], &collective);
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < kWorld; ++r) ASSERT_EQ(errors[static_cast<std::size_t>(r)], "");
+  for (const std::string& error : on_learners(kWorld, [&](int r, Collective&collective) {
+         const auto i = static_cast<std::size_t>(r);
+         TrustRegion trust_region(config.trust_region);
+         EXPECT_EQ(choose_minibatch_step({*learners[i]->net, *learners[i]->optimizer, trust_region,
+                                          config.ppo, &collective},
+                                         2),
+                   r == 0 ? MinibatchStepKind::kEmptyShare : MinibatchStepKind::kAutograd);
+         stats[i] = run(*learners[i], &collective);
+       }))
+    ASSERT_EQ(error, "");
 
   const torch::Tensor& reference = alone.optimizer->parameters();
   EXPECT_GT((reference - Problem(space, config.ppo, 40).optimizer->parameters())
@@ -543,25 +553,15 @@ TEST(MinibatchStep, DataParallelNaturalGradientStepsAsOneLearner) {
     const torch::Tensor& reference = alone.optimizer->parameters();
 
     for (int world : {2, 3}) {
-      ThreadCollective::Shared shared(world);
       std::vector<std::unique_ptr<Problem>> learners;
       for (int r = 0; r < world; ++r)
         learners.push_back(std::make_unique<Problem>(space, config.ppo, 41));
       std::vector<UpdateStats> stats(static_cast<std::size_t>(world));
-      std::vector<std::string> errors(static_cast<std::size_t>(world));
-      std::vector<std::thread> threads;
-      for (int r = 0; r < world; ++r)
-        threads.emplace_back([&, r] {
-          try {
-            ThreadCollective collective(shared, r);
-            stats[static_cast<std::size_t>(r)] =
-                run(*learners[static_cast<std::size_t>(r)], &collective);
-          } catch (const std::exception& e) {
-            errors[static_cast<std::size_t>(r)] = e.what();
-          }
-        });
-      for (auto& t : threads) t.join();
-      for (int r = 0; r < world; ++r) ASSERT_EQ(errors[static_cast<std::size_t>(r)], "");
+      for (const std::string& error : on_learners(world, [&](int r, Collective&collective) {
+             const auto i = static_cast<std::size_t>(r);
+             stats[i] = run(*learners[i], &collective);
+           }))
+        ASSERT_EQ(error, "");
       for (int r = 0; r < world; ++r) {
         const auto i = static_cast<std::size_t>(r);
         const std::string where = "world " + std::to_string(world) + " rank " + std::to_string(r);
@@ -655,30 +655,20 @@ TEST(MinibatchStep, SharedStatesOnDataParallelLearners) {
                       share_states(alone.batch).per_sample, 1.0);
   }
   constexpr int kWorld = 2;
-  ThreadCollective::Shared shared(kWorld);
   std::vector<std::unique_ptr<Problem>> learners;
   std::vector<UpdateBatch> batches;  // built here: torch's seed is global, not per thread
   for (int r = 0; r < kWorld; ++r) {
     learners.push_back(std::make_unique<Problem>(space, config.ppo, 90));
     batches.push_back(share_states(learners.back()->batch).shared);
   }
-  std::vector<std::string> errors(kWorld);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < kWorld; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        ThreadCollective collective(shared, r);
-        Problem& p = *learners[static_cast<std::size_t>(r)];
-        TrustRegion trust_region(config.trust_region);
-        Rng rng(9);
-        run_policy_update(*p.net, *p.optimizer, trust_region, config.ppo, rng,
-                          batches[static_cast<std::size_t>(r)], 1.0, &collective);
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(r)] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < kWorld; ++r) ASSERT_EQ(errors[static_cast<std::size_t>(r)], "");
+  for (const std::string& error : on_learners(kWorld, [&](int r, Collective&collective) {
+         Problem& p = *learners[static_cast<std::size_t>(r)];
+         TrustRegion trust_region(config.trust_region);
+         Rng rng(9);
+         run_policy_update(*p.net, *p.optimizer, trust_region, config.ppo, rng,
+                           batches[static_cast<std::size_t>(r)], 1.0, &collective);
+       }))
+    ASSERT_EQ(error, "");
   const torch::Tensor& reference = alone.optimizer->parameters();
   EXPECT_GT((reference - Problem(space, config.ppo, 90).optimizer->parameters())
                 .abs()
