@@ -35,12 +35,16 @@ bool spin_until(const Ready& ready) {
   }
 }
 
+// The pool whose worker this thread is, and its index there (see run_on_threads).
+thread_local const ThreadPool* worker_of = nullptr;
+thread_local int worker_index = 0;
+
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads < 1)
     throw Error("thread pool needs at least 1 thread, got " + std::to_string(num_threads));
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -68,7 +72,9 @@ void ThreadPool::run_tasks() {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
+  worker_of = this;
+  worker_index = index;
   std::uint64_t seen = 0;
   // Seq-cst throughout the parking protocol: a worker raises parked_ then reads the ticket, the
   // caller publishes the ticket then reads parked_, so one of them sees the other.
@@ -122,6 +128,12 @@ void ThreadPool::parallel_for(std::size_t count, const std::function<void(std::s
     std::swap(error, error_);
   }
   if (error) std::rethrow_exception(error);
+}
+
+void ThreadPool::run_on_threads(const std::function<void(int)>& body) {
+  // One task per thread; each runs body with the index of whichever thread claimed it.
+  parallel_for(static_cast<std::size_t>(num_threads()),
+               [&](std::size_t) { body(worker_of == this ? worker_index : 0); });
 }
 
 }  // namespace trustrl

@@ -38,6 +38,12 @@ class ThreadPool {
   /// done. The first exception thrown by a body is rethrown here. Not reentrant.
   void parallel_for(std::size_t count, const std::function<void(std::size_t)>& body);
 
+  /// Calls body(h) on the threads of the pool, h the calling thread's index (0 the caller, 1 to
+  /// num_threads() - 1 the workers), for loops that keep each thread on its own share of the work
+  /// (BalancedRanges). A worker that has not woken yet runs nothing and a thread may run body
+  /// more than once, so the calls that do run must together finish the loop. Not reentrant.
+  void run_on_threads(const std::function<void(int)>& body);
+
   /// Workers parked on the condition variable now (the rest spin or work); for tests.
   int parked_workers() const { return parked_.load(); }
 
@@ -46,7 +52,7 @@ class ThreadPool {
   // generation (32 bits) | task count (16 bits) | next task (16 bits).
   static constexpr std::size_t kMaxTasks = (std::size_t(1) << 15) - 1;
 
-  void worker_loop();
+  void worker_loop(int index);
   // Claims and runs tasks of the published loop until none is left.
   void run_tasks();
   void run_round(std::size_t first, std::size_t count,

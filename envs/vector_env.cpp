@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "core/error.h"
 #include "envs/registry.h"
 #include "envs/single_agent_adapter.h"
 
 namespace trustrl::envs {
-
-namespace {
-// A parallel step's split of the copies (see for_each_chunk).
-constexpr std::size_t kChunksPerThread = 4;
-constexpr std::size_t kMinChunk = 4;
-}  // namespace
 
 void StepBuffers::resize(int n, int agents, int obs, int state) {
   num_envs = n;
@@ -88,7 +83,7 @@ void LocalVectorEnv::init_buffers(int num_threads) {
   probing_ = num_threads == kAutoThreads;
   max_threads_ =
       std::max(1, std::min<int>(n, static_cast<int>(std::thread::hardware_concurrency())));
-  pool_ = std::make_unique<ThreadPool>(probing_ ? 1 : std::min(num_threads, n));
+  set_threads(probing_ ? 1 : std::min(num_threads, n));
   buffers_.resize(num_envs(), spec_.num_agents(), static_cast<int>(spec_.max_obs_dim()),
                   static_cast<int>(spec_.state_dim()));
   running_agent_returns_.assign(buffers_.rewards.size(), 0.0);
@@ -143,17 +138,23 @@ MultiAgentView LocalVectorEnv::view(std::size_t i) {
 }
 
 void LocalVectorEnv::for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body) {
-  const std::size_t n = copies();
-  const auto threads = static_cast<std::size_t>(pool_->num_threads());
-  // Up to kChunksPerThread chunks per thread, claimed as threads come free: copies differ in cost
-  // (an auto-reset, a step full of contacts), and with one chunk per thread every thread waits for
-  // the slowest. Each chunk keeps kMinChunk copies, so a cheap batch pays few claims.
-  const std::size_t chunks =
-      threads == 1 ? 1 : std::clamp(n / kMinChunk, threads, threads * kChunksPerThread);
-  pool_->parallel_for(chunks, [&](std::size_t c) {
-    const std::size_t begin = n * c / chunks, end = n * (c + 1) / chunks;
-    if (begin < end) body(begin, end);
+  if (pool_->num_threads() == 1) {
+    body(0, copies());
+    return;
+  }
+  // Each thread steps its own copies batch after batch and takes the others' leftovers when done
+  // (see core/balanced_ranges.h).
+  ranges_->reset();
+  pool_->run_on_threads([&](int home) {
+    for (auto [begin, end] = ranges_->next(home); begin < end;
+         std::tie(begin, end) = ranges_->next(home))
+      body(begin, end);
   });
+}
+
+void LocalVectorEnv::set_threads(int threads) {
+  pool_ = std::make_unique<ThreadPool>(threads);
+  ranges_ = std::make_unique<BalancedRanges>(copies(), threads);
 }
 
 void LocalVectorEnv::reset(std::uint64_t seed) {
@@ -298,7 +299,7 @@ void LocalVectorEnv::probe(std::int64_t batch_ns) {
   const std::int64_t median = probe_ns_[kProbeSteps / 2];
   const auto share = std::chrono::duration_cast<std::chrono::nanoseconds>(kMinThreadShare).count();
   const int threads = static_cast<int>(std::clamp<std::int64_t>(median / share, 1, max_threads_));
-  if (threads > 1) pool_ = std::make_unique<ThreadPool>(threads);
+  if (threads > 1) set_threads(threads);
   probing_ = false;
   probe_ns_.clear();
   probe_ns_.shrink_to_fit();

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "core/balanced_ranges.h"
 #include "core/bytes.h"
 #include "core/config.h"
 #include "core/thread_pool.h"
@@ -161,6 +162,8 @@ class LocalVectorEnv final : public VectorEnv {
   void check_actions(const ActionBatch& actions) const;
   void step_range(std::size_t begin, std::size_t end, const ActionBatch& actions);
   void step_plain_range(std::size_t begin, std::size_t end, const ActionBatch& actions);
+  void set_threads(int threads);
+  // Calls body(begin, end) on blocks of copies that together cover each copy once.
   void for_each_chunk(const std::function<void(std::size_t, std::size_t)>& body);
   // Records one serially stepped batch's time and chooses the thread count after kProbeSteps.
   void probe(std::int64_t batch_ns);
@@ -170,9 +173,10 @@ class LocalVectorEnv final : public VectorEnv {
   std::vector<std::unique_ptr<Env>> plain_;
   MultiAgentSpec spec_;
   std::unique_ptr<ThreadPool> pool_;
-  bool probing_ = false;                // kAutoThreads has not chosen yet
-  int max_threads_ = 1;                 // the most threads kAutoThreads may choose
-  std::vector<std::int64_t> probe_ns_;  // the probed batches' times
+  std::unique_ptr<BalancedRanges> ranges_;  // the pool's split of the copies
+  bool probing_ = false;                    // kAutoThreads has not chosen yet
+  int max_threads_ = 1;                     // the most threads kAutoThreads may choose
+  std::vector<std::int64_t> probe_ns_;      // the probed batches' times
   StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]
   std::vector<std::int32_t> running_lengths_;  // [N]

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -82,6 +85,31 @@ TEST(ThreadPool, ShutdownReturnsWhetherWorkersSpinOrPark) {
   for (int i = 0; i < 10000 && parked.parked_workers() < 3; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(parked.parked_workers(), 3);
+}
+
+TEST(ThreadPool, RunOnThreadsNamesEachThreadByOneIndex) {
+  ThreadPool pool(3);
+  std::mutex mutex;
+  std::map<int, std::set<std::thread::id>> threads_of;  // index -> the threads that ran with it
+  for (int round = 0; round < 2000; ++round)
+    pool.run_on_threads([&](int index) {
+      std::lock_guard lock(mutex);
+      threads_of[index].insert(std::this_thread::get_id());
+    });
+  ASSERT_FALSE(threads_of.empty());
+  EXPECT_EQ(threads_of.begin()->first, 0);
+  EXPECT_LE(threads_of.rbegin()->first, 2);
+  ASSERT_TRUE(threads_of.count(0));
+  EXPECT_EQ(threads_of[0], std::set{std::this_thread::get_id()}) << "index 0 is the caller";
+  for (const auto& [index, ids] : threads_of) EXPECT_EQ(ids.size(), 1u) << "index " << index;
+  // A pool of one runs the body once, on the caller, as index 0.
+  ThreadPool alone(1);
+  int calls = 0;
+  alone.run_on_threads([&](int index) {
+    EXPECT_EQ(index, 0);
+    ++calls;
+  });
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(ThreadPool, RejectsZeroThreads) { EXPECT_ANY_THROW(ThreadPool(0)); }

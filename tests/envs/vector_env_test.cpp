@@ -69,7 +69,7 @@ TEST(VectorEnv, SameSeedSameBatchesWhateverTheThreadCount) {
     EXPECT_EQ(serial, run(id, 8, 4, 300)) << id;
     EXPECT_EQ(serial, run(id, 8, 8, 300)) << id;
   }
-  // 33 copies: more chunks than threads, none of them dividing the copies evenly.
+  // 33 copies: home ranges that do not divide the copies evenly.
   const auto serial = run("CartPole-v1", 33, 1, 300);
   EXPECT_EQ(serial, run("CartPole-v1", 33, 2, 300));
   EXPECT_EQ(serial, run("CartPole-v1", 33, 3, 300));
