@@ -117,12 +117,13 @@ class LocalVectorEnv final : public VectorEnv {
  public:
   /// `num_threads` value that lets the vector env choose: it steps the first kProbeSteps batches
   /// on the caller's thread, timing them, and then takes as many threads (up to the cores and
-  /// the copies) as give each thread at least kMinThreadShare of a batch's work. A hand-off
-  /// costs a few microseconds at best and a wake-up (~5-50 us) at worst, so cheaper batches stay
-  /// on one thread.
+  /// the copies) as give each thread at least kMinThreadShare of a batch's work. A hand-off to
+  /// a spinning worker costs 2-5 us (measured: docs/BENCHMARKS.md), so an 8 us share already
+  /// gains; a worker that is late (parked, or its core busy) loses its copies to the caller, who
+  /// never waits for it, so a late hand-off costs little more than stepping alone.
   static constexpr int kAutoThreads = 0;
   static constexpr int kProbeSteps = 16;
-  static constexpr std::chrono::microseconds kMinThreadShare{50};
+  static constexpr std::chrono::microseconds kMinThreadShare{8};
 
   /// `num_threads` includes the caller; 1 steps serially, kAutoThreads chooses. The copies must
   /// share one spec.
