@@ -30,6 +30,8 @@ class Actor {
   virtual std::int64_t cut_episodes() const { return 0; }
   /// Env steps ended by simulation instability (VectorEnv::unstable_steps).
   virtual std::int64_t unstable_steps() const { return 0; }
+  /// VectorEnv::threads_report of the actor's envs; empty where there is none (yet).
+  virtual std::string env_threads_report() const { return {}; }
 
   /// Whether save() can capture the envs exactly (Box2D worlds and remote envs cannot).
   virtual bool can_snapshot() const = 0;

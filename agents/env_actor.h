@@ -37,6 +37,7 @@ class EnvActor final : public Actor {
   int num_envs() const override { return env_->num_envs(); }
   std::int64_t cut_episodes() const override { return env_->cut_episodes(); }
   std::int64_t unstable_steps() const override { return env_->unstable_steps(); }
+  std::string env_threads_report() const override { return env_->threads_report(); }
   bool can_snapshot() const override { return env_->can_snapshot(); }
   void save(ByteWriter& out) const override;
   void load(ByteReader& in) override;

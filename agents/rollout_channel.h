@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "agents/actor.h"
 #include "agents/collective.h"
@@ -50,6 +51,9 @@ class RolloutChannel {
   virtual std::int64_t cut_episodes() const = 0;
   /// Env steps ended by simulation instability so far, over every actor (Env::unstable_steps).
   virtual std::int64_t unstable_steps() const = 0;
+  /// How the in-process actor's envs are threaded (Actor::env_threads_report); empty for actors
+  /// in other processes.
+  virtual std::string env_threads_report() const { return {}; }
   /// Whether save() captures the actors exactly (an in-process actor on envs that can be saved).
   virtual bool can_snapshot() const = 0;
   virtual void save(ByteWriter& out) const = 0;
@@ -73,6 +77,7 @@ class LocalRolloutChannel final : public RolloutChannel {
   bool next_batch(int num_envs, int num_steps, Batch& out) override;
   std::int64_t cut_episodes() const override { return actor_->cut_episodes(); }
   std::int64_t unstable_steps() const override { return actor_->unstable_steps(); }
+  std::string env_threads_report() const override { return actor_->env_threads_report(); }
   bool can_snapshot() const override { return actor_->can_snapshot(); }
   void save(ByteWriter& out) const override { actor_->save(out); }
   void load(ByteReader& in) override { actor_->load(in); }

@@ -562,6 +562,14 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
           " since the actors started); each ended its episode as terminated");
       unstable_steps_logged_ = unstable;
     }
+    if (!env_threads_logged_) {
+      // Once the vector env settled its threads (auto decides after its first batches).
+      const std::string report = channel_->env_threads_report();
+      if (!report.empty()) {
+        log(report);
+        env_threads_logged_ = true;
+      }
+    }
     stats.write(row);
     row.set("dist/version_lag", batch.mean_version_lag);
     row.set("dist/max_version_lag", static_cast<double>(batch.max_version_lag));

@@ -154,6 +154,7 @@ class Trainer {
   std::unique_ptr<AppendFile> log_file_;
   std::int64_t last_checkpoint_update_ = 0;
   std::int64_t unstable_steps_logged_ = 0;  // the channel's count at the last warning
+  bool env_threads_logged_ = false;         // the channel's env_threads_report is in train.log
 };
 
 }  // namespace trustrl::agents

@@ -1,6 +1,7 @@
 #include "envs/vector_env.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <tuple>
@@ -119,6 +120,18 @@ Env& LocalVectorEnv::plain_env(int i) {
 Frame LocalVectorEnv::render(int i) const {
   const auto k = static_cast<std::size_t>(i);
   return plain_.empty() ? envs_.at(k)->render() : plain_.at(k)->render();
+}
+
+std::string LocalVectorEnv::threads_report() const {
+  if (probing_) return {};
+  std::string line = "env threads: " + std::to_string(num_threads()) + " for " +
+                     std::to_string(copies()) + " copies";
+  if (probed_median_ns_ < 0) return line + " (set in the config)";
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", static_cast<double>(probed_median_ns_) / 1000.0);
+  return line + " (auto: a batch took " + took + " us on one thread, " +
+         std::to_string(kMinThreadShare.count()) + " us per thread at least, " +
+         std::to_string(max_threads_) + " at most)";
 }
 
 std::int64_t LocalVectorEnv::unstable_steps() const {
@@ -297,6 +310,7 @@ void LocalVectorEnv::probe(std::int64_t batch_ns) {
   // The median: a batch the OS preempted, or one full of auto-resets, does not decide alone.
   std::nth_element(probe_ns_.begin(), probe_ns_.begin() + kProbeSteps / 2, probe_ns_.end());
   const std::int64_t median = probe_ns_[kProbeSteps / 2];
+  probed_median_ns_ = median;
   const auto share = std::chrono::duration_cast<std::chrono::nanoseconds>(kMinThreadShare).count();
   const int threads = static_cast<int>(std::clamp<std::int64_t>(median / share, 1, max_threads_));
   if (threads > 1) set_threads(threads);

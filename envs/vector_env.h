@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/balanced_ranges.h"
@@ -105,6 +106,9 @@ class VectorEnv {
   /// Steps of the copies ended by simulation instability (Env::unstable_steps), summed; 0 where
   /// the copies are out of reach (a remote simulator).
   virtual std::int64_t unstable_steps() const { return 0; }
+  /// One line on how many threads step the copies and why (e.g. auto's choice), for train.log;
+  /// empty while that is not settled yet, or where threads are not this vector env's to choose.
+  virtual std::string threads_report() const { return {}; }
 };
 
 /// Copies in this process, stepped serially or on a thread pool. Results are identical for any
@@ -145,6 +149,7 @@ class LocalVectorEnv final : public VectorEnv {
   void load(ByteReader& in) override;
   Frame render(int i) const override;
   std::int64_t unstable_steps() const override;
+  std::string threads_report() const override;
 
   /// Threads stepping the copies now (1 while kAutoThreads is still timing the first steps).
   int num_threads() const { return pool_->num_threads(); }
@@ -178,6 +183,7 @@ class LocalVectorEnv final : public VectorEnv {
   bool probing_ = false;                    // kAutoThreads has not chosen yet
   int max_threads_ = 1;                     // the most threads kAutoThreads may choose
   std::vector<std::int64_t> probe_ns_;      // the probed batches' times
+  std::int64_t probed_median_ns_ = -1;      // auto's measure, once it chose
   StepBuffers buffers_;
   std::vector<double> running_agent_returns_;  // [N, A]
   std::vector<std::int32_t> running_lengths_;  // [N]

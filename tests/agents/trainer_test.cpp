@@ -42,6 +42,13 @@ TrainerOptions quiet() {
 
 // A small run that exercises every piece of state: observation normalization, reward scaling,
 // LR and clip annealing, an adaptive KL penalty and a KL bound.
+int count_lines_with(const fs::path& file, const std::string& text) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(text) != std::string::npos;
+  return n;
+}
+
 TrainConfig small_config() {
   return parse_train_config(R"(
 seed: 7
@@ -257,6 +264,10 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
         dynamic_cast<PpoLearner&>(t->learner()).groups()[0]->optimizer->parameters().clone();
   }
   EXPECT_TRUE(torch::equal(serial_params, threaded_params));
+  // train.log says how the copies were threaded, once.
+  EXPECT_EQ(count_lines_with(b / "train.log", "env threads: 3 for "), 1)
+      << read_text_file(b / "train.log");
+  EXPECT_EQ(count_lines_with(b / "train.log", "(set in the config)"), 1);
   const auto serial_rows = testing::MetricsTable::read(a / "metrics.csv").without_clock();
   const auto threaded_rows = testing::MetricsTable::read(b / "metrics.csv").without_clock();
   ASSERT_EQ(serial_rows.size(), 4u);
@@ -267,6 +278,15 @@ TEST(Trainer, EnvThreadsDoNotChangeTheRun) {
 
 TEST(Trainer, EnvThreadsAreAutoUnlessANumberIsGiven) {
   EXPECT_EQ(small_config().env.threads, kAutoEnvThreads);
+  {
+    // Auto's choice, once made, is logged with what it measured.
+    const fs::path dir = fresh_dir("auto_threads");
+    Trainer::start(small_config(), dir, quiet())->run(3);
+    const std::string log = read_text_file(dir / "train.log");
+    EXPECT_EQ(count_lines_with(dir / "train.log", "env threads: "), 1) << log;
+    EXPECT_NE(log.find("(auto: a batch took "), std::string::npos) << log;
+    fs::remove_all(dir);
+  }
   TrainConfig config;
   read_config(config, "env: {threads: auto}");
   EXPECT_EQ(config.env.threads, kAutoEnvThreads);
@@ -506,13 +526,6 @@ TrainerOptions poisoning(std::function<bool(int)> poisoned) {
     return std::make_unique<PoisoningChannel>(setup, poisoned);
   };
   return o;
-}
-
-int count_lines_with(const fs::path& file, const std::string& text) {
-  std::ifstream in(file);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) n += line.find(text) != std::string::npos;
-  return n;
 }
 
 TEST(Trainer, AnUpdateThatBreaksTheParametersIsRolledBack) {

@@ -361,6 +361,19 @@ TEST(VectorEnv, AutoThreadsKeepACheapEnvOnOneThread) {
   EXPECT_EQ(auto_choice(*cartpole), 1);
 }
 
+TEST(VectorEnv, ThreadsReportSaysWhoChoseAndWhat) {
+  auto fixed = LocalVectorEnv::make("CartPole-v1", {}, 4, 2);
+  EXPECT_EQ(fixed->threads_report(), "env threads: 2 for 4 copies (set in the config)");
+  auto chosen = busy_vector(0, LocalVectorEnv::kAutoThreads);
+  chosen->reset(1);
+  EXPECT_EQ(chosen->threads_report(), "") << "nothing to say while auto is timing";
+  auto_choice(*chosen);
+  const std::string report = chosen->threads_report();
+  EXPECT_EQ(report.rfind("env threads: 1 for 8 copies (auto: a batch took ", 0), 0u) << report;
+  EXPECT_NE(report.find(" us on one thread, 8 us per thread at least, "), std::string::npos)
+      << report;
+}
+
 TEST(VectorEnv, AutoThreadsSplitAnExpensiveEnvOverTheCores) {
   // 400k dependent rounds: ~0.2-1 ms a step on any x86-64 core, 8 copies a batch, so every
   // thread's share is far above kMinThreadShare and only the cores (and copies) bound the count.
