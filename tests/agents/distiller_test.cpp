@@ -165,8 +165,9 @@ TEST_F(Distill, ATeacherForAnotherEnvIsRefusedNamingBothHashes) {
       expect_refused(c, {"distill.teacher", "Acrobot-v1", "CartPole-v1", "policy.trustrl"});
   const auto first = m.find("spec hash 0x");
   EXPECT_NE(first, std::string::npos) << m;
-  if (first != std::string::npos)
+  if (first != std::string::npos) {
     EXPECT_NE(m.find("spec hash 0x", first + 1), std::string::npos) << m;
+  }
   fs::remove_all(acrobot);
 }
 
