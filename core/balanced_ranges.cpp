@@ -34,6 +34,9 @@ std::size_t BalancedRanges::begin_of(int home) const {
 }
 
 int BalancedRanges::home_of(std::size_t item) const {
+  if (item >= items_)
+    throw Error("item " + std::to_string(item) + " is not one of the " + std::to_string(items_) +
+                " items");
   // The largest h with begin_of(h) <= item.
   int h = static_cast<int>(item * static_cast<std::size_t>(threads_) / items_);
   while (h + 1 < threads_ && begin_of(h + 1) <= item) ++h;

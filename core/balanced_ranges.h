@@ -33,7 +33,7 @@ class BalancedRanges {
   /// been claimed. Safe to call from several threads at once.
   std::pair<std::size_t, std::size_t> next(int home);
 
-  /// Item i's home thread.
+  /// Item i's home thread; throws Error for an item past the last.
   int home_of(std::size_t item) const;
 
  private:

@@ -78,7 +78,11 @@ TEST(BalancedRanges, ThreadsTogetherClaimEveryItemOnce) {
   }
 }
 
-TEST(BalancedRanges, RejectsZeroThreads) { EXPECT_ANY_THROW(BalancedRanges(4, 0)); }
+TEST(BalancedRanges, RejectsZeroThreadsAndItemsPastTheLast) {
+  EXPECT_ANY_THROW(BalancedRanges(4, 0));
+  EXPECT_ANY_THROW(BalancedRanges(4, 2).home_of(4));
+  EXPECT_ANY_THROW(BalancedRanges(0, 2).home_of(0));
+}
 
 }  // namespace
 }  // namespace trustrl
