@@ -51,29 +51,16 @@ void BalancedRanges::reset() {
   // Published to the threads by whatever starts the loop (the pool's ticket).
 }
 
-bool BalancedRanges::claim_front(int home, std::pair<std::size_t, std::size_t>& block) {
-  auto& bounds = ranges_[static_cast<std::size_t>(home)].bounds;
+bool BalancedRanges::claim(int range, bool from_back, std::pair<std::size_t, std::size_t>& block) {
+  auto& bounds = ranges_[static_cast<std::size_t>(range)].bounds;
   std::uint64_t b = bounds.load(std::memory_order_relaxed);
   while (true) {
     const std::size_t front = front_of(b), back = back_of(b);
     if (front >= back) return false;
-    const std::size_t end = front + block_size(back - front);
-    if (bounds.compare_exchange_weak(b, pack(end, back), std::memory_order_relaxed)) {
-      block = {front, end};
-      return true;
-    }
-  }
-}
-
-bool BalancedRanges::claim_back(int victim, std::pair<std::size_t, std::size_t>& block) {
-  auto& bounds = ranges_[static_cast<std::size_t>(victim)].bounds;
-  std::uint64_t b = bounds.load(std::memory_order_relaxed);
-  while (true) {
-    const std::size_t front = front_of(b), back = back_of(b);
-    if (front >= back) return false;
-    const std::size_t begin = back - block_size(back - front);
-    if (bounds.compare_exchange_weak(b, pack(front, begin), std::memory_order_relaxed)) {
-      block = {begin, back};
+    const std::size_t n = block_size(back - front);
+    const std::uint64_t rest = from_back ? pack(front, back - n) : pack(front + n, back);
+    if (bounds.compare_exchange_weak(b, rest, std::memory_order_relaxed)) {
+      block = from_back ? std::pair{back - n, back} : std::pair{front, front + n};
       return true;
     }
   }
@@ -81,9 +68,9 @@ bool BalancedRanges::claim_back(int victim, std::pair<std::size_t, std::size_t>&
 
 std::pair<std::size_t, std::size_t> BalancedRanges::next(int home) {
   std::pair<std::size_t, std::size_t> block{0, 0};
-  if (claim_front(home, block)) return block;
+  if (claim(home, /*from_back=*/false, block)) return block;
   for (int k = 1; k < threads_; ++k)
-    if (claim_back((home + k) % threads_, block)) return block;
+    if (claim((home + k) % threads_, /*from_back=*/true, block)) return block;
   return {0, 0};
 }
 

@@ -44,8 +44,9 @@ class BalancedRanges {
   };
 
   std::size_t begin_of(int home) const;
-  bool claim_front(int home, std::pair<std::size_t, std::size_t>& block);
-  bool claim_back(int victim, std::pair<std::size_t, std::size_t>& block);
+  // Claims a block of range `range`'s unclaimed part, from its front (its owner) or its back
+  // (another thread); false when that part is empty.
+  bool claim(int range, bool from_back, std::pair<std::size_t, std::size_t>& block);
 
   std::size_t items_;
   int threads_;
