@@ -129,7 +129,9 @@ Distribution Distribution::detach() const {
   Distribution d = *this;
   if (kind_ == DistributionKind::kDiagGaussian) {
     d.mean_ = mean_.detach();
-    d.log_std_ = log_std_.detach();
+    // A state-independent log std is a view of the parameter: copy it, or the snapshot would
+    // follow every later step (KL(old || new) would miss the change of std).
+    d.log_std_ = log_std_.detach().clone();
   } else {
     d.log_probs_ = log_probs_.detach();
   }

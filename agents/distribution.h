@@ -39,7 +39,8 @@ class Distribution {
   Distribution rows(const torch::Tensor& index) const;
   /// Rows [start, start + length) of the batch (views, no copy).
   Distribution slice(std::int64_t start, std::int64_t length) const;
-  /// The same distribution cut from the autograd graph.
+  /// The same distribution cut from the autograd graph, as a snapshot: later in-place steps on
+  /// the parameters (a state-independent log std is one) do not move it.
   Distribution detach() const;
 
   /// Log-probabilities per class, [B, n] (Categorical) or [B, sum(nvec)] (MultiCategorical).

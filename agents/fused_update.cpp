@@ -5,9 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/activation_kernels.h"
 #include "agents/kernel_path.h"
 #include "agents/kernel_targets.h"
-#include "agents/vector_tanh.h"
+#include "agents/small_gemm.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -15,6 +16,10 @@ namespace trustrl::agents {
 namespace {
 
 constexpr float kHalfLog2Pi = 0.91893853320467274178F;  // 0.5 * log(2 pi), as distribution.cpp
+// Below this many columns a product's output would leave small_gemm's vectors mostly empty.
+constexpr std::int64_t kNarrow = 8;
+// Below this many inputs a weight gradient is computed transposed (rows of n_out columns).
+constexpr std::int64_t kNarrowInput = 16;
 
 // Where `p` lives in the optimizer's flat buffer, or -1 if it does not (another optimizer, or
 // a parameter re-seated since).
@@ -28,52 +33,13 @@ std::int64_t flat_offset(const FlatAdam& optimizer, const torch::Tensor& p) {
   return offset + p.numel() <= flat.numel() ? offset : -1;
 }
 
-// The elementwise loops, written once and compiled for each kernel path as inference.cpp's dense
-// kernel is; kernel_path() picks the copy.
-[[gnu::always_inline]] inline void activate_body(float* y, std::int64_t n, bool relu) {
-  if (relu) {
-    for (std::int64_t k = 0; k < n; ++k) y[k] = std::max(y[k], 0.0F);
-  } else {
-    for (std::int64_t k = 0; k < n; ++k) y[k] = vector_tanh(y[k]);
-  }
-}
-
-// g *= activation'(pre-activation), written in terms of the output y: tanh' = 1 - y^2,
-// relu' = [y > 0].
-[[gnu::always_inline]] inline void activation_backward_body(float* g, const float* y,
-                                                            std::int64_t n, bool relu) {
-  if (relu) {
-    for (std::int64_t k = 0; k < n; ++k) g[k] = y[k] > 0.0F ? g[k] : 0.0F;
-  } else {
-    for (std::int64_t k = 0; k < n; ++k) g[k] *= 1.0F - y[k] * y[k];
-  }
-}
-
+// The elementwise loops, written once and compiled for each kernel path as the products in
+// agents/small_gemm.cpp are; kernel_path() picks the copy.
 [[gnu::always_inline]] inline void column_sums_body(const float* x, std::int64_t rows,
                                                     std::int64_t width, float* sums) {
   std::fill(sums, sums + width, 0.0F);
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t j = 0; j < width; ++j) sums[j] += x[r * width + j];
-}
-
-[[gnu::target(TRUSTRL_TARGET_AVX512)]] void activate_avx512(float* y, std::int64_t n, bool relu) {
-  activate_body(y, n, relu);
-}
-[[gnu::target(TRUSTRL_TARGET_AVX2)]] void activate_avx2(float* y, std::int64_t n, bool relu) {
-  activate_body(y, n, relu);
-}
-void activate_baseline(float* y, std::int64_t n, bool relu) { activate_body(y, n, relu); }
-
-[[gnu::target(TRUSTRL_TARGET_AVX512)]] void activation_backward_avx512(float* g, const float* y,
-                                                                       std::int64_t n, bool relu) {
-  activation_backward_body(g, y, n, relu);
-}
-[[gnu::target(TRUSTRL_TARGET_AVX2)]] void activation_backward_avx2(float* g, const float* y,
-                                                                   std::int64_t n, bool relu) {
-  activation_backward_body(g, y, n, relu);
-}
-void activation_backward_baseline(float* g, const float* y, std::int64_t n, bool relu) {
-  activation_backward_body(g, y, n, relu);
 }
 
 [[gnu::target(TRUSTRL_TARGET_AVX512)]] void column_sums_avx512(const float* x, std::int64_t rows,
@@ -102,13 +68,6 @@ Kernel pick(Kernel avx512, Kernel avx2, Kernel baseline) {
   return baseline;
 }
 
-void activate(float* y, std::int64_t n, bool relu) {
-  pick(activate_avx512, activate_avx2, activate_baseline)(y, n, relu);
-}
-void activation_backward(float* g, const float* y, std::int64_t n, bool relu) {
-  pick(activation_backward_avx512, activation_backward_avx2, activation_backward_baseline)(g, y, n,
-                                                                                           relu);
-}
 void column_sums(const float* x, std::int64_t rows, std::int64_t width, float* sums) {
   pick(column_sums_avx512, column_sums_avx2, column_sums_baseline)(x, rows, width, sums);
 }
@@ -118,12 +77,18 @@ bool box_with_shared_log_std(const ActorCriticImpl& net) {
          net.log_std().defined() && net.log_std().dim() == 1;
 }
 
+// Transposes `w` ([rows, cols]) into `wt` ([cols, rows]).
+void transpose(const float* w, std::int64_t rows, std::int64_t cols, float* wt) {
+  for (std::int64_t o = 0; o < rows; ++o)
+    for (std::int64_t k = 0; k < cols; ++k) wt[k * rows + o] = w[o * cols + k];
+}
+
 // The network half of eligibility: MLPs with a Categorical or shared-log-std Gaussian head, every
 // parameter a slot of the flat buffer, together filling it (so that writing each slot's gradient
 // writes the whole gradient).
 bool network_supported(const ActorCriticImpl& net, const FlatAdam& optimizer) {
+  if (!fused_forward_supported(net)) return false;
   const bool discrete = net.shape().action_space.kind == envs::SpaceKind::kDiscrete;
-  if (net.config().gsde || !(discrete || box_with_shared_log_std(net))) return false;
   std::int64_t covered = 0;
   auto in_buffer = [&](const torch::Tensor& p) {
     if (flat_offset(optimizer, p) < 0) return false;
@@ -138,6 +103,53 @@ bool network_supported(const ActorCriticImpl& net, const FlatAdam& optimizer) {
 }
 
 }  // namespace
+
+bool fused_forward_supported(const ActorCriticImpl& net) {
+  const bool discrete = net.shape().action_space.kind == envs::SpaceKind::kDiscrete;
+  return !net.config().gsde && (discrete || box_with_shared_log_std(net));
+}
+
+Distribution fused_distribution(const ActorCriticImpl& net, const torch::Tensor& obs) {
+  if (!fused_forward_supported(net))
+    throw Error("fused forward: this network is not supported; use net.distribution");
+  torch::NoGradGuard no_grad;
+  const bool relu = net.config().activation == Activation::kRelu;
+  torch::Tensor x = obs.to(torch::kFloat32).contiguous();
+  const std::int64_t rows = x.size(0);
+  std::vector<float> wt;
+  const auto& layers = net.actor_layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const torch::Tensor w = layers[i]->weight.contiguous(), b = layers[i]->bias.contiguous();
+    const std::int64_t n_out = w.size(0), n_in = w.size(1);
+    if (x.size(1) != n_in)
+      throw Error("fused forward: observations have " + std::to_string(x.size(1)) +
+                  " features, the policy takes " + std::to_string(n_in));
+    torch::Tensor y = torch::empty({rows, n_out});
+    if (n_out < kNarrow) {
+      small_gemm_dot(rows, n_out, n_in, x.data_ptr<float>(), n_in, w.data_ptr<float>(), n_in,
+                     b.data_ptr<float>(), y.data_ptr<float>(), n_out);
+    } else {
+      wt.resize(static_cast<std::size_t>(n_out * n_in));
+      transpose(w.data_ptr<float>(), n_out, n_in, wt.data());
+      small_gemm({.m = rows,
+                  .n = n_out,
+                  .k = n_in,
+                  .a = x.data_ptr<float>(),
+                  .a_row = n_in,
+                  .a_col = 1,
+                  .b = wt.data(),
+                  .ldb = n_out,
+                  .c = y.data_ptr<float>(),
+                  .ldc = n_out,
+                  .bias = b.data_ptr<float>()});
+    }
+    if (i + 1 < layers.size()) activate(y.data_ptr<float>(), y.numel(), relu);
+    x = std::move(y);
+  }
+  if (net.shape().action_space.kind == envs::SpaceKind::kDiscrete)
+    return Distribution::categorical(x);
+  return Distribution::diag_gaussian(x, net.log_std());
+}
 
 bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
                            const TrustRegion& trust_region, const PpoConfig& ppo,
@@ -210,15 +222,30 @@ void FusedPpoGradient::forward(Mlp& mlp, const torch::Tensor& input) {
     Layer& l = mlp.layers[i];
     torch::Tensor& out = mlp.outputs[i];
     const torch::Tensor& x = i == 0 ? input : mlp.outputs[i - 1];
-    // x w^T with w^T as a transposed view runs at half the speed of a product of contiguous
-    // operands in this libtorch's BLAS (measured, [128, 64] x [64, 64]), so transpose w first.
-    const std::int64_t n_out = l.weight.size(0), n_in = l.weight.size(1);
+    const std::int64_t rows = x.size(0), n_out = l.weight.size(0), n_in = l.weight.size(1);
     const float* w = l.weight.data_ptr<float>();
-    float* wt = l.weight_t.data_ptr<float>();
-    for (std::int64_t o = 0; o < n_out; ++o)
-      for (std::int64_t k = 0; k < n_in; ++k) wt[k * n_out + o] = w[o * n_in + k];
-    at::addmm_out(out, l.bias, x, l.weight_t);
-    if (i + 1 < mlp.layers.size()) activate(out.data_ptr<float>(), out.numel(), relu_);
+    float* y = out.data_ptr<float>();
+    if (n_out < kNarrow) {
+      // A head of a few outputs: each a dot product of a row with a weight row.
+      small_gemm_dot(rows, n_out, n_in, x.data_ptr<float>(), n_in, w, n_in,
+                     l.bias.data_ptr<float>(), y, n_out);
+    } else {
+      // y = x w^T + b with w^T's rows contiguous, so transpose w first.
+      float* wt = l.weight_t.data_ptr<float>();
+      transpose(w, n_out, n_in, wt);
+      small_gemm({.m = rows,
+                  .n = n_out,
+                  .k = n_in,
+                  .a = x.data_ptr<float>(),
+                  .a_row = n_in,
+                  .a_col = 1,
+                  .b = wt,
+                  .ldb = n_out,
+                  .c = y,
+                  .ldc = n_out,
+                  .bias = l.bias.data_ptr<float>()});
+    }
+    if (i + 1 < mlp.layers.size()) activate(y, out.numel(), relu_);
   }
 }
 
@@ -226,13 +253,54 @@ void FusedPpoGradient::forward(Mlp& mlp, const torch::Tensor& input) {
 void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
   for (std::size_t i = mlp.layers.size(); i-- > 0;) {
     Layer& l = mlp.layers[i];
-    const torch::Tensor& delta = mlp.deltas[i];
-    at::mm_out(l.weight_grad, delta.t(), i == 0 ? input : mlp.outputs[i - 1]);
-    column_sums(delta.data_ptr<float>(), delta.size(0), delta.size(1),
-                l.bias_grad.data_ptr<float>());
+    const torch::Tensor& delta_t = mlp.deltas[i];
+    const torch::Tensor& x_t = i == 0 ? input : mlp.outputs[i - 1];
+    const std::int64_t rows = delta_t.size(0), n_out = l.weight.size(0), n_in = l.weight.size(1);
+    const float* delta = delta_t.data_ptr<float>();
+    const float* x = x_t.data_ptr<float>();
+    float* weight_grad = l.weight_grad.data_ptr<float>();
+    if (n_in >= kNarrowInput || n_in >= n_out) {
+      // d w = delta^T x: rows of x are the contiguous operand.
+      small_gemm({.m = n_out,
+                  .n = n_in,
+                  .k = rows,
+                  .a = delta,
+                  .a_row = 1,
+                  .a_col = n_out,
+                  .b = x,
+                  .ldb = n_in,
+                  .c = weight_grad,
+                  .ldc = n_in});
+    } else {
+      // A narrow input (the observation): (d w)^T = x^T delta keeps the vectors full, then
+      // transposes into place through the scratch w^T (forward's use of it is over).
+      float* wt = l.weight_t.data_ptr<float>();
+      small_gemm({.m = n_in,
+                  .n = n_out,
+                  .k = rows,
+                  .a = x,
+                  .a_row = 1,
+                  .a_col = n_in,
+                  .b = delta,
+                  .ldb = n_out,
+                  .c = wt,
+                  .ldc = n_out});
+      transpose(wt, n_in, n_out, weight_grad);
+    }
+    column_sums(delta, rows, n_out, l.bias_grad.data_ptr<float>());
     if (i == 0) break;
     torch::Tensor& prev = mlp.deltas[i - 1];
-    at::mm_out(prev, delta, l.weight);
+    // d x = delta w.
+    small_gemm({.m = rows,
+                .n = n_in,
+                .k = n_out,
+                .a = delta,
+                .a_row = n_out,
+                .a_col = 1,
+                .b = l.weight.data_ptr<float>(),
+                .ldb = n_in,
+                .c = prev.data_ptr<float>(),
+                .ldc = n_in});
     activation_backward(prev.data_ptr<float>(), mlp.outputs[i - 1].data_ptr<float>(), prev.numel(),
                         relu_);
   }

@@ -3,11 +3,11 @@
 //
 // On small problems (two 64x64 MLPs, minibatches of a few hundred rows) a minibatch step through
 // autograd is mostly per-op dispatch and graph bookkeeping. This path runs the same forward and
-// backward as sixteen BLAS products on preallocated buffers plus plain (vectorized) loops for
-// everything elementwise, and writes the gradient straight into FlatAdam's flat buffer, so the
-// norm clip and the Adam step are the autograd path's own. tanh is inference.cpp's rational
-// approximation (a few float ulps from torch's), so the two paths agree to float rounding, not
-// bit for bit.
+// backward as sixteen small products (agents/small_gemm.h) on preallocated buffers plus plain
+// (vectorized) loops for everything elementwise, and writes the gradient straight into FlatAdam's
+// flat buffer, so the norm clip and the Adam step are the autograd path's own. tanh is
+// inference.cpp's rational approximation (a few float ulps from torch's), so the two paths agree to
+// float rounding, not bit for bit.
 //
 // It covers one learner (no collective), the clipped surrogate without a KL term, Categorical
 // actions or a DiagGaussian with a state-independent log std, tanh/relu MLPs, and the squared
@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "agents/distribution.h"
 #include "agents/flat_adam.h"
 #include "agents/network.h"
 #include "agents/policy_update.h"
@@ -39,6 +40,16 @@ bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer
 /// path: ppo.fused_update on, world == 1, and the network conditions of fused_update_eligible.
 bool fused_value_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,
                           const PpoConfig& ppo, std::int64_t world);
+
+/// True when fused_distribution computes `net`'s policy: a Categorical or shared-log-std Gaussian
+/// head on an MLP (no gSDE).
+bool fused_forward_supported(const ActorCriticImpl& net);
+
+/// The policy's distribution at `obs`, with no autograd graph, its forward computed as the fused
+/// step computes it (agents/small_gemm.h): net.distribution(obs)'s values to float rounding, at a
+/// fraction of libtorch's cost on small layers. For an update's whole-batch reads (the behaviour
+/// distribution, the KL after the epochs). Throws Error where !fused_forward_supported(net).
+Distribution fused_distribution(const ActorCriticImpl& net, const torch::Tensor& obs);
 
 /// One minibatch's rows; each tensor contiguous, float32 except int64 Discrete actions.
 struct FusedMinibatch {

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agents/kernel_path.h"
-#include "agents/kernel_targets.h"
-#include "agents/vector_tanh.h"
+#include "agents/activation_kernels.h"
+#include "agents/small_gemm.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -15,53 +14,23 @@ namespace {
 constexpr float kHalfLog2Pi = 0.91893853320467274178f;
 constexpr double kGsdeVarianceEpsilon = 1e-6;  // network.h's kGsdeEpsilon, as SB3 adds it
 
-// One dense layer (y = act(x W + b)), written once and compiled for each kernel path: the inner
-// loop over contiguous outputs vectorizes to the path's vector width.
-[[gnu::always_inline]] inline void dense_body(const DenseLayer& layer, const float* x, int rows,
-                                              float* y, bool activate, bool relu) {
-  const int in = layer.in, out = layer.out;
-  for (int r = 0; r < rows; ++r) {
-    float* yr = y + static_cast<std::ptrdiff_t>(r) * out;
-    const float* xr = x + static_cast<std::ptrdiff_t>(r) * in;
-    std::copy(layer.b.begin(), layer.b.end(), yr);
-    for (int k = 0; k < in; ++k) {
-      const float xk = xr[k];
-      const float* wk = layer.w.data() + static_cast<std::ptrdiff_t>(k) * out;
-      for (int j = 0; j < out; ++j) yr[j] += xk * wk[j];
-    }
-    if (activate) {
-      if (relu)
-        for (int j = 0; j < out; ++j) yr[j] = std::max(yr[j], 0.0f);
-      else
-        for (int j = 0; j < out; ++j) yr[j] = vector_tanh(yr[j]);
-    }
-  }
-}
-
-[[gnu::target(TRUSTRL_TARGET_AVX512)]] void dense_avx512(const DenseLayer& layer, const float* x,
-                                                         int rows, float* y, bool activate,
-                                                         bool relu) {
-  dense_body(layer, x, rows, y, activate, relu);
-}
-[[gnu::target(TRUSTRL_TARGET_AVX2)]] void dense_avx2(const DenseLayer& layer, const float* x,
-                                                     int rows, float* y, bool activate, bool relu) {
-  dense_body(layer, x, rows, y, activate, relu);
-}
-void dense_baseline(const DenseLayer& layer, const float* x, int rows, float* y, bool activate,
-                    bool relu) {
-  dense_body(layer, x, rows, y, activate, relu);
-}
-
-void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate, bool relu) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return dense_avx512(layer, x, rows, y, activate, relu);
-    case KernelPath::kAvx2:
-      return dense_avx2(layer, x, rows, y, activate, relu);
-    case KernelPath::kBaseline:
-      break;
-  }
-  dense_baseline(layer, x, rows, y, activate, relu);
+// One dense layer, y = act(x W + b), with W stored [in, out]: the products and activations of
+// agents/small_gemm.h and agents/activation_kernels.h, on the kernel path in use.
+void dense(const DenseLayer& layer, const float* x, int rows, float* y, bool activate_output,
+           bool relu) {
+  small_gemm({.m = rows,
+              .n = layer.out,
+              .k = layer.in,
+              .a = x,
+              .a_row = layer.in,
+              .a_col = 1,
+              .b = layer.w.data(),
+              .ldb = layer.out,
+              .c = y,
+              .ldc = layer.out,
+              .bias = layer.b.data()});
+  if (activate_output)
+    activate(y, static_cast<std::int64_t>(rows) * static_cast<std::int64_t>(layer.out), relu);
 }
 
 void save_layers(ByteWriter& out, const std::vector<DenseLayer>& layers) {

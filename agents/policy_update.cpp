@@ -4,6 +4,7 @@
 #include <memory>
 #include <numeric>
 
+#include "agents/fused_update.h"
 #include "agents/kl.h"
 #include "agents/minibatch_step.h"
 #include "agents/natural_gradient_step.h"
@@ -261,11 +262,27 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   }
   const std::int64_t mb = std::min(minibatch_size(ppo, B), B);
 
+  // One kind of minibatch step for the whole update (agents/minibatch_step.h).
+  const StepContext context{net, optimizer, trust_region, ppo, collective};
+  const MinibatchStepKind kind = choose_minibatch_step(context, mb);
+  const std::int64_t world = collective ? collective->world_size() : 1;
+
+  // The policy over the whole batch without a graph. Where the steps are fused, so is this
+  // forward (the same values to float rounding, a fraction of libtorch's per-op cost on small
+  // layers); elsewhere libtorch's, as the steps compute it.
+  const bool fused_forward =
+      fused_forward_supported(net) &&
+      (kind == MinibatchStepKind::kFused ||
+       (kind == MinibatchStepKind::kValue && fused_value_eligible(net, optimizer, ppo, world)));
+  auto policy_at = [&](const torch::Tensor& obs) {
+    return fused_forward ? fused_distribution(net, obs) : net.distribution(obs);
+  };
+
   // The behaviour policy over the whole batch, for analytic KL(old || new).
   Distribution old_dist;
   {
     torch::NoGradGuard no_grad;
-    old_dist = net.distribution(b.obs).detach();
+    old_dist = policy_at(b.obs).detach();
     stats.behaviour_kl =
         kl_k3(old_dist.log_prob(b.actions) - b.old_log_probs).mean().item<double>();
   }
@@ -276,7 +293,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   // the trust region's own measure returned.
   auto measure = [&](UpdateStats* out) {
     torch::NoGradGuard no_grad;
-    const Distribution d = net.distribution(b.obs);
+    const Distribution d = policy_at(b.obs);
     const torch::Tensor log_ratio = d.log_prob(b.actions) - b.old_log_probs;
     if (out) {
       out->kl_analytic = kl_divergence(old_dist, d).mean().item<double>();
@@ -293,10 +310,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     stats.natural_gradient =
         natural_gradient_policy_step(net, trust_region, ppo, b, old_dist, collective);
 
-  // One kind of minibatch step for the whole update (agents/minibatch_step.h).
-  const StepContext context{net, optimizer, trust_region, ppo, collective};
-  const std::unique_ptr<MinibatchStep> step =
-      make_minibatch_step(choose_minibatch_step(context, mb), context);
+  const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
   const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
 
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
@@ -344,7 +358,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   if (b.reference) {
     torch::NoGradGuard no_grad;
     stats.reference_kl =
-        trust_region.reference_kl(*b.reference, net.distribution(b.obs)).mean().item<double>();
+        trust_region.reference_kl(*b.reference, policy_at(b.obs)).mean().item<double>();
     trust_region.end_reference_update(*stats.reference_kl);
   }
 

@@ -416,51 +416,76 @@ Actor& Trainer::actor() {
   return local->actor();
 }
 
-void Trainer::stopped_by(const Error& e) const {
+void Trainer::stopped_by(const Error& e) {
+  // A checkpoint still being written counts if it completes; its own failure is this stop's.
+  checkpoint_writes_.wait_quietly();
   const std::string dir = run_dir_ ? run_dir_->root().string() : std::string("RUN_DIR");
+  const std::int64_t last = last_checkpoint_update_;
   throw Error(std::string(e.what()) + "; the run stopped at update " +
               std::to_string(counters_.update) +
-              (last_checkpoint_update_ > 0
-                   ? " (last checkpoint: update " + std::to_string(last_checkpoint_update_) +
-                         "); once fixed, continue with: trustrl " +
-                         (options_.make_channel ? "learner" : "train") + " --resume " + dir
-                   : " before its first checkpoint; once fixed, start a new run"));
+              (last > 0 ? " (last checkpoint: update " + std::to_string(last) +
+                              "); once fixed, continue with: trustrl " +
+                              (options_.make_channel ? "learner" : "train") + " --resume " + dir
+                        : " before its first checkpoint; once fixed, start a new run"));
 }
 
-void Trainer::checkpoint() {
-  if (!run_dir_) return;
-  // The rows the checkpoint counts must be on disk before it is: a resume keeps exactly them.
-  sinks_.flush();
-  if (log_file_) log_file_->sync();
-  SectionFile file("checkpoint");
-  file.add("config", config_yaml_);
+struct Trainer::PendingCheckpoint {
+  SectionFile file{"checkpoint"};
+  SavedPolicy policy;
+  std::int64_t update = 0;
+};
+
+Trainer::PendingCheckpoint Trainer::capture_checkpoint() {
+  PendingCheckpoint c;
+  c.update = counters_.update;
+  c.file.add("config", config_yaml_);
   ByteWriter counters;
   save_counters(counters, counters_);
-  file.add("counters", counters.take());
+  c.file.add("counters", counters.take());
   ByteWriter learner;
   learner_->save(learner);
-  file.add("learner", learner.take());
+  c.file.add("learner", learner.take());
   if (channel_->can_snapshot()) {
     ByteWriter actor;
     channel_->save(actor);
-    file.add("actor", actor.take());
+    c.file.add("actor", actor.take());
   }
-  SavedPolicy policy;
-  policy.env_id = env_.id;
-  policy.env_options = config_.env.options;
-  policy.multi_agent = env_.multi_agent;
-  policy.snapshot = learner_->snapshot();
-  policy.add_to(file);
+  c.policy.env_id = env_.id;
+  c.policy.env_options = config_.env.options;
+  c.policy.multi_agent = env_.multi_agent;
+  c.policy.snapshot = learner_->snapshot();
+  c.policy.add_to(c.file);
+  return c;
+}
+
+// Only fdatasyncs of the sinks and the log here, which are safe beside the training thread's
+// appends; the files written are the checkpoint's own.
+void Trainer::write_checkpoint(const PendingCheckpoint& c) {
+  // The rows the checkpoint counts must be on disk before it is: a resume keeps exactly them.
+  sinks_.flush();
+  if (log_file_) log_file_->sync();
   // A shortage of file descriptors (a flood of connections to a learner) or a moment of full
   // disk passes: write_file_atomic retries those for a few seconds (core/files.cpp) before the
   // run stops with the error.
-  file.write(run_dir_->checkpoint_path(counters_.update));
-  policy.write(run_dir_->policy_path());
+  c.file.write(run_dir_->checkpoint_path(c.update));
+  c.policy.write(run_dir_->policy_path());
   // A resumed older run leaves no stale policy.pt beside the new file for a reader to pick.
   std::error_code stale;
   std::filesystem::remove(run_dir_->legacy_policy_path(), stale);
   run_dir_->prune_checkpoints(static_cast<int>(config_.run.keep_checkpoints));
-  last_checkpoint_update_ = counters_.update;
+  last_checkpoint_update_ = c.update;
+}
+
+void Trainer::checkpoint() {
+  if (!run_dir_) return;
+  checkpoint_writes_.wait();
+  write_checkpoint(capture_checkpoint());
+}
+
+void Trainer::checkpoint_in_background() {
+  if (!run_dir_) return;
+  auto c = std::make_shared<const PendingCheckpoint>(capture_checkpoint());
+  checkpoint_writes_.submit([this, c] { write_checkpoint(*c); });
 }
 
 void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::string& what,
@@ -492,6 +517,12 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
   Batch batch;
   std::int64_t done_here = 0;
   std::int64_t rollbacks_in_a_row = 0;
+  // However this call ends, no checkpoint write outlives it (a failure left then is dropped: the
+  // exception that ends the call is the one reported).
+  struct AwaitWrites {
+    BackgroundTask& writes;
+    ~AwaitWrites() { writes.wait_quietly(); }
+  } await_writes{checkpoint_writes_};
   while (counters_.update < num_updates && (!max_updates || done_here < *max_updates)) {
     // Data-parallel learners stop together, at the same update.
     const bool stop = collective ? collective->any(stop_requested_.load()) : stop_requested_.load();
@@ -586,9 +617,14 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
             "update " + std::to_string(counters_.update) + ": " +
             progress_line(counters_.global_step, num_updates * config_.batch_steps(), row) + "\n");
       if (counters_.update % config_.run.checkpoint_every == 0 && counters_.update < num_updates) {
-        checkpoint();
-        // Scripts and tests wait for this line: keep its wording.
-        if (options_.make_channel) log("checkpoint at update " + std::to_string(counters_.update));
+        if (options_.make_channel) {
+          // Scripts and tests wait for this line and then read the checkpoint: it must be on
+          // disk first, and the line's wording kept.
+          checkpoint();
+          log("checkpoint at update " + std::to_string(counters_.update));
+        } else {
+          checkpoint_in_background();
+        }
       }
     } catch (const Error& e) {
       stopped_by(e);

@@ -20,6 +20,7 @@
 #include "agents/train_config.h"
 #include "agents/vector_env_factory.h"
 #include "core/append_file.h"
+#include "core/background_task.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/run_dir.h"
@@ -121,7 +122,8 @@ class Trainer {
   /// The in-process actor of `trustrl train`; throws Error for other channels.
   Actor& actor();
 
-  /// Writes a checkpoint of the current state and policy.trustrl (rank 0; others do nothing).
+  /// Writes a checkpoint of the current state and policy.trustrl (rank 0; others do nothing);
+  /// both are on disk when it returns.
   void checkpoint();
 
  private:
@@ -129,7 +131,14 @@ class Trainer {
   void open_sinks(std::optional<std::int64_t> keep_rows);
   void log(const std::string& line);
   // Rethrows a failure to write the run's files with where the run stopped and how to go on.
-  [[noreturn]] void stopped_by(const Error& e) const;
+  [[noreturn]] void stopped_by(const Error& e);
+  // A checkpoint taken now, to write now or on checkpoint_writes_.
+  struct PendingCheckpoint;
+  PendingCheckpoint capture_checkpoint();
+  void write_checkpoint(const PendingCheckpoint& checkpoint);
+  // checkpoint(), with the writes (and their fsyncs) on checkpoint_writes_'s thread while
+  // training goes on; a failure stops the run at the next checkpoint or at the end.
+  void checkpoint_in_background();
   int rank() const { return options_.collective ? options_.collective->rank() : 0; }
   int world_size() const { return options_.collective ? options_.collective->world_size() : 1; }
   // Puts the learner back to `before` (its saved state) after an update that left a non-finite
@@ -152,7 +161,9 @@ class Trainer {
   TrainingCounters counters_;
   std::atomic<bool> stop_requested_{false};
   std::unique_ptr<AppendFile> log_file_;
-  std::int64_t last_checkpoint_update_ = 0;
+  std::atomic<std::int64_t> last_checkpoint_update_{0};  // written by checkpoint_writes_ too
+  // Declared after the sinks and the log, which its jobs sync: destroyed (and waited for) first.
+  BackgroundTask checkpoint_writes_;
   std::int64_t unstable_steps_logged_ = 0;  // the channel's count at the last warning
   bool env_threads_logged_ = false;         // the channel's env_threads_report is in train.log
 };

@@ -151,7 +151,7 @@ std::string read_text_file(const std::filesystem::path& path, std::size_t max_by
   return {bytes.begin(), bytes.end()};
 }
 
-std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) {
+std::uint32_t crc32c_reference(std::span<const std::uint8_t> bytes, std::uint32_t crc) {
   static const auto table = [] {
     std::array<std::uint32_t, 256> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
@@ -164,6 +164,32 @@ std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) {
   crc = ~crc;
   for (const std::uint8_t b : bytes) crc = table[(crc ^ b) & 0xFFu] ^ (crc >> 8);
   return ~crc;
+}
+
+namespace {
+
+// SSE 4.2's crc32 instruction computes CRC-32C itself, eight bytes at a time: checkpoints and
+// metrics rows are checksummed as they are written, and the table above takes ~4 cycles a byte.
+[[gnu::target("sse4.2")]] std::uint32_t crc32c_sse42(std::span<const std::uint8_t> bytes,
+                                                     std::uint32_t crc) {
+  std::uint64_t c = ~crc;
+  const std::uint8_t* p = bytes.data();
+  std::size_t n = bytes.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  for (; n > 0; --n, ++p) c32 = __builtin_ia32_crc32qi(c32, *p);
+  return ~c32;
+}
+
+}  // namespace
+
+std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) {
+  static const bool sse42 = __builtin_cpu_supports("sse4.2");
+  return sse42 ? crc32c_sse42(bytes, crc) : crc32c_reference(bytes, crc);
 }
 
 }  // namespace trustrl

@@ -45,7 +45,10 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path,
 std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes = std::size_t(1)
                                                                                       << 32);
 
-/// CRC-32C (Castagnoli), as used by TFRecord and for checkpoint integrity.
+/// CRC-32C (Castagnoli), as used by TFRecord and for checkpoint integrity: SSE 4.2's instruction
+/// where the CPU has it, else crc32c_reference.
 std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc = 0);
+/// The same CRC one byte at a time from a table: what crc32c must equal.
+std::uint32_t crc32c_reference(std::span<const std::uint8_t> bytes, std::uint32_t crc = 0);
 
 }  // namespace trustrl

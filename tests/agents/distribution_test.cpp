@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "agents/kl.h"
+
 namespace trustrl::agents {
 namespace {
 
@@ -39,6 +41,21 @@ TEST(Distribution, MultiCategoricalSumsComponents) {
                       torch::log_softmax(logits.narrow(1, 2, 3), 1)[0][2].item<double>();
   EXPECT_NEAR(d.log_prob(a).item<double>(), want, 1e-6);
   EXPECT_TRUE(torch::equal(d.mode(), torch::tensor({{1, 2}}, torch::kInt64)));
+}
+
+// The behaviour policy of an update is detach()ed before the steps; its state-independent log std
+// must not follow the parameter, or KL(old || new) misses every change of std.
+TEST(Distribution, DetachIsASnapshotOfAParameterLogStd) {
+  const torch::Tensor log_std = torch::tensor({0.5F, -0.5F}).requires_grad_(true);
+  const torch::Tensor mean = torch::zeros({3, 2});
+  const Distribution old = Distribution::diag_gaussian(mean, log_std).detach();
+  {
+    torch::NoGradGuard no_grad;
+    log_std.add_(0.25);  // an optimizer step in place
+  }
+  EXPECT_FLOAT_EQ(old.log_std()[2][0].item<float>(), 0.5F);
+  const Distribution now = Distribution::diag_gaussian(mean, log_std);
+  EXPECT_GT(kl_divergence(old, now).mean().item<double>(), 0.01);
 }
 
 TEST(Distribution, RowsAndSliceSelectTheBatch) {

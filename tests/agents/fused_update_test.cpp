@@ -270,6 +270,42 @@ TEST_P(FusedGradient, SharedStatesGiveThePerSampleGradient) {
                Error);
 }
 
+// The update's whole-batch reads (behaviour distribution, KL) take the fused forward: the same
+// distribution as libtorch's to float rounding, and a fresh copy that later steps do not move.
+TEST_P(FusedGradient, FusedDistributionMatchesTheNetwork) {
+  const Case& c = GetParam();
+  Problem s(c, 13, 70);  // 70 rows: not a multiple of any tile
+  ASSERT_TRUE(fused_forward_supported(*s.net));
+  torch::NoGradGuard no_grad;
+  const Distribution want = s.net->distribution(s.batch.obs);
+  const Distribution got = fused_distribution(*s.net, s.batch.obs).detach();
+  EXPECT_TRUE(
+      torch::allclose(got.log_prob(s.batch.actions), want.log_prob(s.batch.actions), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(got.entropy(), want.entropy(), 1e-5, 1e-5));
+  if (c.space.is_discrete())
+    EXPECT_TRUE(torch::allclose(got.log_probs(), want.log_probs(), 1e-5, 1e-5));
+  else
+    EXPECT_TRUE(torch::allclose(got.mean(), want.mean(), 1e-5, 1e-5));
+  const torch::Tensor before = got.log_prob(s.batch.actions).clone();
+  s.optimizer.parameters().add_(0.1);  // every weight moves; the distribution must not
+  EXPECT_TRUE(torch::equal(got.log_prob(s.batch.actions), before));
+}
+
+TEST(FusedUpdate, FusedDistributionRefusesWhatItDoesNotCompute) {
+  NetworkConfig gsde;
+  gsde.gsde = true;
+  ActorCritic net(NetworkShape{3, 3, envs::Space::box(-1, 1, {2})}, gsde);
+  EXPECT_FALSE(fused_forward_supported(*net));
+  EXPECT_THROW(fused_distribution(*net, torch::zeros({2, 3})), Error);
+  ActorCritic plain(NetworkShape{3, 3, envs::Space::discrete(2)}, NetworkConfig{});
+  try {
+    fused_distribution(*plain, torch::zeros({2, 4}));
+    FAIL() << "4 features for a policy of 3";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("4 features"), std::string::npos) << e.what();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, FusedGradient,
     ::testing::Values(

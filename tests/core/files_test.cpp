@@ -95,6 +95,24 @@ TEST(Files, ReadingMissingFileNamesIt) {
 TEST(Files, Crc32cKnownValue) {
   const std::string s = "123456789";
   EXPECT_EQ(crc32c({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}), 0xE3069283u);
+  EXPECT_EQ(crc32c_reference({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}),
+            0xE3069283u);
+}
+
+// The hardware path (8 bytes at a time, then single bytes) against the table, at every start
+// offset and length around the word size, and chained through a running crc.
+TEST(Files, Crc32cEqualsTheTableAtEveryAlignmentAndLength) {
+  std::vector<std::uint8_t> bytes(300);
+  std::uint32_t x = 12345;
+  for (auto& b : bytes) b = static_cast<std::uint8_t>((x = x * 1103515245u + 12345u) >> 24);
+  for (std::size_t start = 0; start < 9; ++start)
+    for (std::size_t len = 0; start + len <= bytes.size(); len += (len < 40 ? 1 : 37)) {
+      const std::span<const std::uint8_t> s(bytes.data() + start, len);
+      ASSERT_EQ(crc32c(s), crc32c_reference(s)) << "start " << start << ", length " << len;
+      ASSERT_EQ(crc32c(s, 0xDEADBEEFu), crc32c_reference(s, 0xDEADBEEFu));
+    }
+  const std::span<const std::uint8_t> all(bytes);
+  EXPECT_EQ(crc32c(all.subspan(100), crc32c(all.first(100))), crc32c_reference(all));
 }
 
 TEST(Bytes, RoundTripAndTruncation) {

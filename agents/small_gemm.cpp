@@ -1,0 +1,184 @@
+#include "agents/small_gemm.h"
+
+#include <cstring>
+
+#include "agents/kernel_path.h"
+#include "agents/kernel_targets.h"
+
+namespace trustrl::agents {
+
+namespace {
+
+// The GCC vector type of `Bytes` bytes of floats (an alias template cannot carry the attribute
+// with a dependent size: GCC drops it silently).
+template <int Bytes>
+struct Vec;
+template <>
+struct Vec<16> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct Vec<32> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct Vec<64> {
+  typedef float type __attribute__((vector_size(64)));
+};
+
+// R rows by C vectors of columns from (i, j): the R x C accumulators stay in registers for the
+// whole sum over p, each B vector loaded once per p serves R rows and each A scalar C vectors.
+template <int Bytes, int R, int C>
+[[gnu::always_inline]] inline void tile(const SmallGemm& g, std::int64_t i, std::int64_t j) {
+  using V = typename Vec<Bytes>::type;
+  static_assert(sizeof(V) == Bytes);
+  constexpr int L = Bytes / static_cast<int>(sizeof(float));
+  V acc[R][C];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      if (g.accumulate)
+        std::memcpy(&acc[r][c], g.c + (i + r) * g.ldc + j + c * L, Bytes);
+      else if (g.bias)
+        std::memcpy(&acc[r][c], g.bias + j + c * L, Bytes);
+      else
+        acc[r][c] = V{};
+    }
+  const float* a = g.a + i * g.a_row;
+  const float* b = g.b + j;
+  for (std::int64_t p = 0; p < g.k; ++p, a += g.a_col, b += g.ldb) {
+    V bv[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) std::memcpy(&bv[c], b + c * L, Bytes);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const float x = a[r * g.a_row];
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) acc[r][c] += x * bv[c];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) std::memcpy(g.c + (i + r) * g.ldc + j + c * L, &acc[r][c], Bytes);
+}
+
+// Every row, columns [j, j + C vectors) at a time while they fit.
+template <int Bytes, int R, int C>
+[[gnu::always_inline]] inline std::int64_t column_blocks(const SmallGemm& g, std::int64_t j) {
+  constexpr int width = C * Bytes / static_cast<int>(sizeof(float));
+  for (; j + width <= g.n; j += width) {
+    std::int64_t i = 0;
+    for (; i + R <= g.m; i += R) tile<Bytes, R, C>(g, i, j);
+    for (; i < g.m; ++i) tile<Bytes, 1, C>(g, i, j);
+  }
+  return j;
+}
+
+// Columns narrower than a vector, one at a time.
+[[gnu::always_inline]] inline void scalar_columns(const SmallGemm& g, std::int64_t j0) {
+  for (std::int64_t i = 0; i < g.m; ++i)
+    for (std::int64_t j = j0; j < g.n; ++j) {
+      float s = g.accumulate ? g.c[i * g.ldc + j] : g.bias ? g.bias[j] : 0.0F;
+      for (std::int64_t p = 0; p < g.k; ++p)
+        s += g.a[i * g.a_row + p * g.a_col] * g.b[p * g.ldb + j];
+      g.c[i * g.ldc + j] = s;
+    }
+}
+
+// Tiles of R rows by C vectors, then single vectors, then narrower vectors for what is left
+// (8 or 4 columns), then single columns.
+template <int Bytes, int R, int C>
+[[gnu::always_inline]] inline void gemm_body(const SmallGemm& g) {
+  std::int64_t j = column_blocks<Bytes, R, C>(g, 0);
+  if constexpr (C > 1) j = column_blocks<Bytes, R, 1>(g, j);
+  if constexpr (Bytes > 32) j = column_blocks<32, R, 1>(g, j);
+  if constexpr (Bytes > 16) j = column_blocks<16, R, 1>(g, j);
+  if (j < g.n) scalar_columns(g, j);
+}
+
+template <int Bytes>
+[[gnu::always_inline]] inline void dot_body(std::int64_t m, std::int64_t n, std::int64_t k,
+                                            const float* a, std::int64_t lda, const float* b,
+                                            std::int64_t ldb, const float* bias, float* c,
+                                            std::int64_t ldc) {
+  using V = typename Vec<Bytes>::type;
+  static_assert(sizeof(V) == Bytes);
+  constexpr int L = Bytes / static_cast<int>(sizeof(float));
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float* x = a + i * lda;
+      const float* y = b + j * ldb;
+      V s{};
+      std::int64_t p = 0;
+      for (; p + L <= k; p += L) {
+        V xv, yv;
+        std::memcpy(&xv, x + p, Bytes);
+        std::memcpy(&yv, y + p, Bytes);
+        s += xv * yv;
+      }
+      float t = 0;
+#pragma GCC unroll 16
+      for (int l = 0; l < L; ++l) t += s[l];
+      for (; p < k; ++p) t += x[p] * y[p];
+      c[i * ldc + j] = (bias ? bias[j] : 0.0F) + t;
+    }
+}
+
+// Tile shapes per path: AVX-512 has 32 vector registers (4 x 4 accumulators, 4 B vectors),
+// AVX2 and SSE 16 (4 x 2 accumulators, 2 B vectors).
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void gemm_avx512(const SmallGemm& g) {
+  gemm_body<64, 4, 4>(g);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void gemm_avx2(const SmallGemm& g) { gemm_body<32, 4, 2>(g); }
+void gemm_baseline(const SmallGemm& g) { gemm_body<16, 4, 2>(g); }
+
+[[gnu::target(TRUSTRL_TARGET_AVX512)]] void dot_avx512(std::int64_t m, std::int64_t n,
+                                                       std::int64_t k, const float* a,
+                                                       std::int64_t lda, const float* b,
+                                                       std::int64_t ldb, const float* bias,
+                                                       float* c, std::int64_t ldc) {
+  dot_body<64>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+}
+[[gnu::target(TRUSTRL_TARGET_AVX2)]] void dot_avx2(std::int64_t m, std::int64_t n, std::int64_t k,
+                                                   const float* a, std::int64_t lda, const float* b,
+                                                   std::int64_t ldb, const float* bias, float* c,
+                                                   std::int64_t ldc) {
+  dot_body<32>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+}
+void dot_baseline(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                  const float* b, std::int64_t ldb, const float* bias, float* c, std::int64_t ldc) {
+  dot_body<16>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+}
+
+}  // namespace
+
+void small_gemm(const SmallGemm& g) {
+  if (g.m <= 0 || g.n <= 0) return;
+  switch (kernel_path()) {
+    case KernelPath::kAvx512:
+      return gemm_avx512(g);
+    case KernelPath::kAvx2:
+      return gemm_avx2(g);
+    case KernelPath::kBaseline:
+      break;
+  }
+  gemm_baseline(g);
+}
+
+void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                    std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
+                    std::int64_t ldc) {
+  switch (kernel_path()) {
+    case KernelPath::kAvx512:
+      return dot_avx512(m, n, k, a, lda, b, ldb, bias, c, ldc);
+    case KernelPath::kAvx2:
+      return dot_avx2(m, n, k, a, lda, b, ldb, bias, c, ldc);
+    case KernelPath::kBaseline:
+      break;
+  }
+  dot_baseline(m, n, k, a, lda, b, ldb, bias, c, ldc);
+}
+
+}  // namespace trustrl::agents
