@@ -1,6 +1,10 @@
 #include "agents/fisher_vector_product.h"
 
+#include <algorithm>
+#include <type_traits>
+
 #include "agents/kl.h"
+#include "agents/small_gemm.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -83,19 +87,26 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   torch::NoGradGuard no_grad;
   const auto& actor = net.actor_layers();
   const bool relu = net.config().activation == Activation::kRelu;
-  input_ = obs.detach();
+  input_ = obs.detach().to(actor.front()->weight.scalar_type()).contiguous();
   torch::Tensor h = input_;  // after the loop: the head's output (logits or mean)
   for (std::size_t i = 0; i < actor.size(); ++i) {
     const torch::Tensor weight = actor[i]->weight.detach();
     const torch::Tensor a = torch::addmm(actor[i]->bias.detach(), h, weight.t());
+    const torch::Tensor weight_t = weight.t().contiguous();
     if (i + 1 == actor.size()) {
-      layers_.push_back({weight, {}, {}});
+      layers_.push_back({weight.contiguous(), weight_t, {}, {}});
       h = a;
       break;
     }
     h = relu ? torch::relu(a) : torch::tanh(a);
-    layers_.push_back({weight, h, relu ? (a > 0).to(a.scalar_type()) : 1 - h * h});
+    layers_.push_back({weight.contiguous(), weight_t, h.contiguous(),
+                       (relu ? (a > 0).to(a.scalar_type()) : 1 - h * h).contiguous()});
   }
+  std::int64_t widest = 0;
+  for (const Layer& l : layers_) widest = std::max({widest, l.weight.size(0), l.weight.size(1)});
+  rows_a_.resize(static_cast<std::size_t>(input_.size(0) * widest));
+  rows_b_.resize(rows_a_.size());
+  v_t_.resize(static_cast<std::size_t>(widest * widest));
   const torch::Tensor& out = h;
   const envs::Space& space = net.shape().action_space;
   if (space.kind == envs::SpaceKind::kBox) {
@@ -120,73 +131,177 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   }
 }
 
+namespace {
+
+// The products of the closed form: small_gemm for float networks; double ones (the tests build
+// the Fisher explicitly in double) take a plain loop with the same operands.
+struct DoubleGemm {
+  std::int64_t m = 0, n = 0, k = 0;
+  const double* a = nullptr;
+  std::int64_t a_row = 0, a_col = 0;
+  const double* b = nullptr;
+  std::int64_t ldb = 0;
+  double* c = nullptr;
+  std::int64_t ldc = 0;
+  const double* bias = nullptr;
+  bool accumulate = false;
+};
+void gemm(const SmallGemm& g) { small_gemm(g); }
+void gemm(const DoubleGemm& g) {
+  for (std::int64_t i = 0; i < g.m; ++i)
+    for (std::int64_t j = 0; j < g.n; ++j) {
+      double s = g.accumulate ? g.c[i * g.ldc + j] : g.bias ? g.bias[j] : 0.0;
+      for (std::int64_t p = 0; p < g.k; ++p)
+        s += g.a[i * g.a_row + p * g.a_col] * g.b[p * g.ldb + j];
+      g.c[i * g.ldc + j] = s;
+    }
+}
+template <class T>
+using Gemm = std::conditional_t<std::is_same_v<T, float>, SmallGemm, DoubleGemm>;
+
+}  // namespace
+
 torch::Tensor FisherVectorProduct::closed_form_product(const torch::Tensor& v) const {
   torch::NoGradGuard no_grad;
-  const torch::Tensor flat = v.reshape({-1});
-  const std::size_t L = layers_.size();
-  std::vector<torch::Tensor> v_weight(L), v_bias(L);
-  torch::Tensor v_log_std;
-  std::int64_t offset = 0;
-  for (const Slot& slot : slots_) {
-    const torch::Tensor part = flat.narrow(0, offset, slot.numel);
-    offset += slot.numel;
-    if (slot.layer < 0)
-      v_log_std = part;
-    else if (slot.bias)
-      v_bias[static_cast<std::size_t>(slot.layer)] = part;
-    else
-      v_weight[static_cast<std::size_t>(slot.layer)] =
-          part.view(layers_[static_cast<std::size_t>(slot.layer)].weight.sizes());
+  const torch::ScalarType type = input_.scalar_type();
+  const torch::Tensor flat = v.reshape({-1}).to(type).contiguous();
+  torch::Tensor product = torch::empty({size_}, flat.options());
+  if (type == torch::kFloat32) {
+    closed_form_rows(flat.data_ptr<float>(), product.data_ptr<float>(), rows_a_.data(),
+                     rows_b_.data(), v_t_.data());
+  } else if (type == torch::kFloat64) {
+    std::vector<double> a(rows_a_.size()), b(rows_b_.size()), t(v_t_.size());
+    closed_form_rows(flat.data_ptr<double>(), product.data_ptr<double>(), a.data(), b.data(),
+                     t.data());
+  } else {
+    throw Error("FisherVectorProduct: the closed form takes float32 or float64 networks");
   }
+  if (damping_ != 0) product.add_(flat, damping_);
+  return product.reshape(v.sizes()).to(v.scalar_type());
+}
 
-  // J v: the tangent of each layer's pre-activation, a' = h_prev' W^T + h_prev V^T + v_b.
-  torch::Tensor tangent;  // of the previous layer's activated output; none for the input
-  torch::Tensor out_tangent;
-  for (std::size_t l = 0; l < L; ++l) {
-    const torch::Tensor& h_prev = l == 0 ? input_ : layers_[l - 1].output;
-    torch::Tensor a = torch::addmm(v_bias[l], h_prev, v_weight[l].t());
-    if (l > 0) a.addmm_(tangent, layers_[l].weight.t());
-    if (l + 1 == L)
-      out_tangent = a;
-    else
-      tangent = layers_[l].derivative * a;
+template <class T>
+void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* rows_b,
+                                           T* v_t) const {
+  const std::size_t L = layers_.size();
+  // Where each layer's weight and bias (and the log std) sit in the flat layout.
+  std::vector<std::int64_t> weight_at(L), bias_at(L);
+  std::int64_t log_std_at = -1, log_std_size = 0, offset = 0;
+  for (const Slot& slot : slots_) {
+    if (slot.layer < 0) {
+      log_std_at = offset;
+      log_std_size = slot.numel;
+    } else {
+      (slot.bias ? bias_at : weight_at)[static_cast<std::size_t>(slot.layer)] = offset;
+    }
+    offset += slot.numel;
   }
+  const std::int64_t rows = input_.size(0);
+  const T* input = input_.data_ptr<T>();
+  auto width = [&](std::size_t l) { return layers_[l].weight.size(0); };
+  auto fan_in = [&](std::size_t l) { return layers_[l].weight.size(1); };
+  auto activated = [&](std::size_t l) -> const T* {  // layer l's input rows
+    return l == 0 ? input : layers_[l - 1].output.data_ptr<T>();
+  };
+
+  // J v: the tangent of each layer's pre-activation, a' = h_prev V^T + v_b + t_prev W^T, where
+  // t_prev = derivative * a' of the layer before.
+  T* tangent = rows_a;  // the previous layer's activated tangent
+  T* pre = rows_b;
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::int64_t n_out = width(l), n_in = fan_in(l);
+    const T* v_weight = fv + weight_at[l];
+    for (std::int64_t o = 0; o < n_out; ++o)
+      for (std::int64_t k = 0; k < n_in; ++k) v_t[k * n_out + o] = v_weight[o * n_in + k];
+    gemm(Gemm<T>{.m = rows,
+                 .n = n_out,
+                 .k = n_in,
+                 .a = activated(l),
+                 .a_row = n_in,
+                 .a_col = 1,
+                 .b = v_t,
+                 .ldb = n_out,
+                 .c = pre,
+                 .ldc = n_out,
+                 .bias = fv + bias_at[l]});
+    if (l > 0)
+      gemm(Gemm<T>{.m = rows,
+                   .n = n_out,
+                   .k = n_in,
+                   .a = tangent,
+                   .a_row = n_in,
+                   .a_col = 1,
+                   .b = layers_[l].weight_t.data_ptr<T>(),
+                   .ldb = n_out,
+                   .c = pre,
+                   .ldc = n_out,
+                   .accumulate = true});
+    if (l + 1 < L) {
+      const T* d = layers_[l].derivative.data_ptr<T>();
+      for (std::int64_t i = 0; i < rows * n_out; ++i) pre[i] *= d[i];
+    }
+    std::swap(tangent, pre);
+  }
+  T* u = tangent;  // the head's output tangent, [rows, n_head]
 
   // M J v, with the mean over rows: per categorical segment p * z' - p (p . z'); z' / sigma^2.
-  const double inv_rows = 1.0 / static_cast<double>(input_.size(0));
-  torch::Tensor u;
+  const std::int64_t n_head = width(L - 1);
+  const auto inv_rows = static_cast<T>(1.0 / static_cast<double>(rows));
   if (probs_.defined()) {
-    u = probs_ * out_tangent;
-    std::int64_t start = 0;
-    for (std::int64_t n : nvec_) {
-      torch::Tensor segment = u.narrow(1, start, n);
-      segment.sub_(probs_.narrow(1, start, n) * segment.sum(1, /*keepdim=*/true));
-      start += n;
+    const T* p = probs_.data_ptr<T>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::int64_t start = r * n_head;
+      for (const std::int64_t n : nvec_) {
+        T dot = 0;
+        for (std::int64_t j = start; j < start + n; ++j) dot += p[j] * u[j];
+        for (std::int64_t j = start; j < start + n; ++j)
+          u[j] = (p[j] * u[j] - p[j] * dot) * inv_rows;
+        start += n;
+      }
     }
-    u.mul_(inv_rows);
   } else {
-    u = out_tangent * inverse_variance_ * inv_rows;
+    const T* inv_var = inverse_variance_.data_ptr<T>();
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < n_head; ++j) u[r * n_head + j] *= inv_var[j] * inv_rows;
   }
 
-  // J^T u: one backward pass.
-  std::vector<torch::Tensor> g_weight(L), g_bias(L);
-  torch::Tensor delta = u;
+  // J^T u: one backward pass, each layer's gradients written into their place in `out`.
+  T* delta = u;
+  T* prev = pre;
+  std::vector<double> sums;
   for (std::size_t l = L; l-- > 0;) {
-    const torch::Tensor& h_prev = l == 0 ? input_ : layers_[l - 1].output;
-    g_weight[l] = delta.t().mm(h_prev);
-    g_bias[l] = delta.sum(0);
-    if (l > 0) delta = delta.mm(layers_[l].weight) * layers_[l - 1].derivative;
+    const std::int64_t n_out = width(l), n_in = fan_in(l);
+    gemm(Gemm<T>{.m = n_out,
+                 .n = n_in,
+                 .k = rows,
+                 .a = delta,
+                 .a_row = 1,
+                 .a_col = n_out,
+                 .b = activated(l),
+                 .ldb = n_in,
+                 .c = out + weight_at[l],
+                 .ldc = n_in});
+    sums.assign(static_cast<std::size_t>(n_out), 0.0);
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < n_out; ++j) sums[j] += delta[r * n_out + j];
+    for (std::int64_t j = 0; j < n_out; ++j) out[bias_at[l] + j] = static_cast<T>(sums[j]);
+    if (l == 0) break;
+    gemm(Gemm<T>{.m = rows,
+                 .n = n_in,
+                 .k = n_out,
+                 .a = delta,
+                 .a_row = n_out,
+                 .a_col = 1,
+                 .b = layers_[l].weight.data_ptr<T>(),
+                 .ldb = n_in,
+                 .c = prev,
+                 .ldc = n_in});
+    const T* d = layers_[l - 1].derivative.data_ptr<T>();
+    for (std::int64_t i = 0; i < rows * n_in; ++i) prev[i] *= d[i];
+    std::swap(delta, prev);
   }
-  std::vector<torch::Tensor> parts;
-  for (const Slot& slot : slots_) {
-    const auto l = static_cast<std::size_t>(slot.layer);
-    parts.push_back(slot.layer < 0 ? 2.0 * v_log_std  // the log std's Fisher is 2 on every row
-                    : slot.bias    ? g_bias[l]
-                                   : g_weight[l].reshape({-1}));
-  }
-  torch::Tensor product = torch::cat(parts);
-  if (damping_ != 0) product = product + damping_ * flat;
-  return product.reshape(v.sizes());
+  // The log std's Fisher is 2 on every row.
+  for (std::int64_t j = 0; j < log_std_size; ++j) out[log_std_at + j] = 2 * fv[log_std_at + j];
 }
 
 torch::Tensor FisherVectorProduct::operator()(const torch::Tensor& v) const {

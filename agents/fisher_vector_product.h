@@ -12,8 +12,9 @@
 // F v = mean over rows of J^T M J v (Martens 2014, "New insights and perspectives on the natural
 // gradient method", the Gauss-Newton form; M the Fisher of the head's output: diag(p) - p p^T per
 // categorical, 1/sigma^2 for a Gaussian's mean and 2 for its log std): J v is one forward pass of
-// tangents through the MLP, J^T u one backward pass, with no autograd graph. It takes a fraction
-// of double backward's time and agrees with it to float rounding; kAuto picks it where it applies.
+// tangents through the MLP, J^T u one backward pass, with no autograd graph, on the small products
+// of agents/small_gemm.h. It takes a fraction of double backward's time and agrees with it to
+// float rounding; kAuto picks it where it applies.
 
 #include <torch/torch.h>
 
@@ -52,7 +53,7 @@ class FisherVectorProduct {
                       FisherMethod method = FisherMethod::kAuto);
 
   /// (F + damping I) v for a flat `v` over the policy's parameters (flat_policy_parameters'
-  /// layout); the result has `v`'s shape.
+  /// layout); the result has `v`'s shape. Not for two threads at once.
   torch::Tensor operator()(const torch::Tensor& v) const;
   /// Length of the flat vectors.
   std::int64_t size() const { return size_; }
@@ -61,6 +62,10 @@ class FisherVectorProduct {
 
  private:
   torch::Tensor closed_form_product(const torch::Tensor& v) const;
+  // The closed form on raw rows of the network's scalar type: `v` in, `out` the product without
+  // damping; rows_a, rows_b and v_t the working rows (see rows_a_).
+  template <class T>
+  void closed_form_rows(const T* v, T* out, T* rows_a, T* rows_b, T* v_t) const;
 
   std::vector<torch::Tensor> parameters_;
   std::int64_t size_ = 0;
@@ -71,6 +76,7 @@ class FisherVectorProduct {
   // output and the activation's derivative there; the input rows; the head's output Fisher.
   struct Layer {
     torch::Tensor weight;              // [out, in]
+    torch::Tensor weight_t;            // [in, out]: the tangent pass's right operand
     torch::Tensor output, derivative;  // [B, out], hidden layers only
   };
   std::vector<Layer> layers_;
@@ -86,6 +92,9 @@ class FisherVectorProduct {
     std::int64_t numel = 0;
   };
   std::vector<Slot> slots_;
+  // The closed form's working rows ([B, widest layer] each) and a transposed layer of v, reused by
+  // every product (so one FisherVectorProduct serves one thread at a time).
+  mutable std::vector<float> rows_a_, rows_b_, v_t_;
 };
 
 }  // namespace trustrl::agents

@@ -379,7 +379,8 @@ FusedLosses FusedPpoGradient::compute_value(const FusedMinibatch& mb) {
       mb.critic_index.defined() ? mb.critic_index.contiguous() : torch::Tensor();
   const std::int64_t* index = critic_index(index_t, m, u);
   resize(actor_rows_, u);
-  gradients_.zero_();  // the policy's slots stay zero; the critic's are written below
+  // The policy's slots stay zero; the critic's are written below.
+  std::fill_n(gradients_.data_ptr<float>(), gradients_.numel(), 0.0F);
   forward(critic_, critic_in);
   FusedLosses losses;
   losses.value_loss = value_backward(mb, critic_in, index, m) / static_cast<double>(m);

@@ -185,7 +185,7 @@ class ValueStep final : public MinibatchStep {
                                                    .critic_index = critic.index});
       context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
       context_.optimizer.step();
-      sum_v_ += l.value_loss;
+      fused_sum_v_ += l.value_loss;  // a double: no tensor op per step
       return {};
     }
     context_.optimizer.zero_grad();
@@ -209,6 +209,8 @@ class ValueStep final : public MinibatchStep {
 
   LossSums loss_sums() override {
     const torch::Tensor zero = torch::zeros({});
+    if (fused_)
+      return {.policy_loss = 0, .value_loss = fused_sum_v_, .entropy = 0, .clip_fraction = 0};
     return reduce_sums(context_.collective, zero, sum_v_, zero, zero);
   }
 
@@ -217,6 +219,7 @@ class ValueStep final : public MinibatchStep {
   std::unique_ptr<FusedPpoGradient> fused_;
   CriticRowGather critic_rows_;
   torch::Tensor sum_v_ = torch::zeros({});
+  double fused_sum_v_ = 0;  // the fused path's (one learner: nothing to reduce)
 };
 
 // A data-parallel learner with more learners than minibatch rows and none of its own: it adds

@@ -20,7 +20,8 @@
 
 namespace trustrl::agents {
 
-/// The batch in one epoch's shuffled order (every tensor's rows permuted alike).
+/// The batch in one epoch's shuffled order (every tensor's rows permuted alike). The value step
+/// (MinibatchStepKind::kValue) reads only the critic's fields, and only those are filled for it.
 struct EpochBatch {
   torch::Tensor obs, critic_inputs, actions, old_log_probs, old_values, advantages, returns;
   /// UpdateBatch::critic_input_index permuted (critic_inputs then stays the batch's, unpermuted).

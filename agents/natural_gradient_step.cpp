@@ -6,6 +6,7 @@
 
 #include "agents/conjugate_gradient.h"
 #include "agents/fisher_vector_product.h"
+#include "agents/fused_update.h"
 #include "agents/kl.h"
 #include "core/error.h"
 
@@ -140,13 +141,23 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
   const double full_expected = gradient.dot(full_step).item<double>();
 
   torch::NoGradGuard no_grad;
+  // The line search's forwards; the surrogate it improves on is taken by the same forward, so
+  // that no rounding difference between two forwards passes for an improvement.
+  const auto policy_at = [&](const torch::Tensor& obs) {
+    return config.fused_forward ? fused_distribution(net, obs) : net.distribution(obs);
+  };
+  const double base =
+      config.fused_forward
+          ? summed(surrogate(b, policy_at(b.obs), share_config).to(torch::kFloat64).reshape({1}))
+                .item<double>()
+          : stats.surrogate;
   const torch::Tensor old_parameters = flat_policy_parameters(net);
   double fraction = 1.0;
   for (int k = 0; k <= config.max_backtracks; ++k, fraction *= config.backtrack_coef) {
     set_flat_policy_parameters(net, old_parameters + fraction * full_step);
-    const torch::Tensor measured = kl_and_surrogate(net.distribution(b.obs));
+    const torch::Tensor measured = kl_and_surrogate(policy_at(b.obs));
     const double kl = measured[0].item<double>();
-    const double actual = measured[1].item<double>() - stats.surrogate;
+    const double actual = measured[1].item<double>() - base;
     if (!std::isfinite(kl) || !std::isfinite(actual)) {
       set_flat_policy_parameters(net, old_parameters);  // throw with the policy as it was
       require_finite(kl, "the KL of a line-search step");

@@ -44,6 +44,9 @@ struct NaturalGradientConfig {
   KlDirection reference_direction = KlDirection::kReverse;
   /// How the Fisher-vector products are taken (ppo.fused_update false: double backward).
   FisherMethod fisher_method = FisherMethod::kAuto;
+  /// The line search's forwards by fused_distribution (agents/fused_update.h), as the update's
+  /// whole-batch reads are where its steps are fused, instead of libtorch's.
+  bool fused_forward = false;
 };
 
 /// The rows the step reads; tensors share their rows.

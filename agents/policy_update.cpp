@@ -178,22 +178,27 @@ double explained_variance(const std::vector<float>& predicted, const std::vector
 
 namespace {
 
-// The batch's rows in the order `perm`, with the behaviour policy's when `old_dist` is given.
-EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distribution* old_dist) {
+// The batch's rows in the order `perm`, with the behaviour policy's when `old_dist` is given; the
+// critic's fields alone when `critic_only`.
+EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distribution* old_dist,
+                    bool critic_only) {
   EpochBatch e;
-  e.obs = b.obs.index_select(0, perm);
+  if (!critic_only) e.obs = b.obs.index_select(0, perm);
   if (b.critic_input_index.defined()) {  // the distinct rows stay as they are; samples permute
     e.critic_inputs = b.critic_inputs;
     e.critic_input_index = b.critic_input_index.index_select(0, perm);
   } else {
-    e.critic_inputs =
-        b.critic_inputs.is_same(b.obs) ? e.obs : b.critic_inputs.index_select(0, perm);
+    e.critic_inputs = b.critic_inputs.is_same(b.obs) && e.obs.defined()
+                          ? e.obs
+                          : b.critic_inputs.index_select(0, perm);
   }
+  e.old_values = b.old_values.index_select(0, perm);
+  e.returns = b.returns.index_select(0, perm);
+  // The value step (the natural-gradient mode's 15 epochs of it) reads no more than that.
+  if (critic_only) return e;
   e.actions = b.actions.index_select(0, perm);
   e.old_log_probs = b.old_log_probs.index_select(0, perm);
-  e.old_values = b.old_values.index_select(0, perm);
   e.advantages = b.advantages.index_select(0, perm);
-  e.returns = b.returns.index_select(0, perm);
   if (old_dist) e.old_dist = old_dist->rows(perm);
   if (b.reference) e.reference = b.reference->rows(perm);
   return e;
@@ -203,9 +208,11 @@ EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distr
 // whole batch where ppo.norm_adv asks; a step the line search refuses leaves the policy as it was.
 UpdateStats::NaturalGradient natural_gradient_policy_step(
     ActorCriticImpl& net, const TrustRegion& trust_region, const PpoConfig& ppo,
-    const UpdateBatch& b, const Distribution& old_dist, Collective* collective) {
+    const UpdateBatch& b, const Distribution& old_dist, bool fused_forward,
+    Collective* collective) {
   const TrustRegionConfig& tr = trust_region.config();
   NaturalGradientConfig config;
+  config.fused_forward = fused_forward;
   config.delta = *tr.kl_bound.delta;
   config.backtrack_coef = tr.kl_bound.backtrack_coef;
   config.max_backtracks = tr.kl_bound.max_backtracks;
@@ -307,8 +314,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   // The natural-gradient mode moves the policy here, on the whole batch; the epochs below then
   // train the critic alone.
   if (trust_region.natural_gradient())
-    stats.natural_gradient =
-        natural_gradient_policy_step(net, trust_region, ppo, b, old_dist, collective);
+    stats.natural_gradient = natural_gradient_policy_step(net, trust_region, ppo, b, old_dist,
+                                                          fused_forward, collective);
 
   const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
   const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
@@ -323,7 +330,8 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
       std::swap(order[static_cast<std::size_t>(i)],
                 order[rng.below(static_cast<std::uint64_t>(i + 1))]);
     const EpochBatch e = permuted(b, torch::from_blob(order.data(), {B}, torch::kInt64),
-                                  trust_region.needs_minibatch_kl() ? &old_dist : nullptr);
+                                  trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
+                                  kind == MinibatchStepKind::kValue);
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
       const StepResult r = step->step(
           e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
