@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "agents/activation_kernels.h"
 #include "agents/kl.h"
 #include "agents/small_gemm.h"
 #include "core/error.h"
@@ -83,16 +84,49 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
     return;
   }
 
-  // The forward pass once, as ActorCriticImpl::distribution runs it, keeping what J and J^T need.
+  // The forward pass once, keeping what J and J^T need: as the fused forward runs it for a float
+  // network (agents/fused_update.h), as ActorCriticImpl::distribution does for a double one.
   torch::NoGradGuard no_grad;
   const auto& actor = net.actor_layers();
   const bool relu = net.config().activation == Activation::kRelu;
   input_ = obs.detach().to(actor.front()->weight.scalar_type()).contiguous();
   torch::Tensor h = input_;  // after the loop: the head's output (logits or mean)
+  const bool float_net = input_.scalar_type() == torch::kFloat32;
   for (std::size_t i = 0; i < actor.size(); ++i) {
     const torch::Tensor weight = actor[i]->weight.detach();
-    const torch::Tensor a = torch::addmm(actor[i]->bias.detach(), h, weight.t());
     const torch::Tensor weight_t = weight.t().contiguous();
+    torch::Tensor a;
+    if (float_net) {
+      // The fused forward's products and activations (agents/small_gemm.h): libtorch's addmm and
+      // tanh on 1024 rows cost more than a Fisher-vector product.
+      const std::int64_t rows = h.size(0), n_out = weight.size(0), n_in = weight.size(1);
+      a = torch::empty({rows, n_out});
+      small_gemm({.m = rows,
+                  .n = n_out,
+                  .k = n_in,
+                  .a = h.data_ptr<float>(),
+                  .a_row = n_in,
+                  .a_col = 1,
+                  .b = weight_t.data_ptr<float>(),
+                  .ldb = n_out,
+                  .c = a.data_ptr<float>(),
+                  .ldc = n_out,
+                  .bias = actor[i]->bias.detach().contiguous().data_ptr<float>()});
+      if (i + 1 < actor.size()) {
+        torch::Tensor hidden = a;  // activated in place
+        activate(hidden.data_ptr<float>(), hidden.numel(), relu);
+        torch::Tensor derivative = torch::empty_like(hidden);
+        const float* y = hidden.data_ptr<float>();
+        float* d = derivative.data_ptr<float>();
+        for (std::int64_t k = 0; k < hidden.numel(); ++k)
+          d[k] = relu ? (y[k] > 0.0F ? 1.0F : 0.0F) : 1.0F - y[k] * y[k];
+        layers_.push_back({weight.contiguous(), weight_t, hidden, derivative});
+        h = hidden;
+        continue;
+      }
+    } else {
+      a = torch::addmm(actor[i]->bias.detach(), h, weight.t());
+    }
     if (i + 1 == actor.size()) {
       layers_.push_back({weight.contiguous(), weight_t, {}, {}});
       h = a;
