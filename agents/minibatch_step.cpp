@@ -1,5 +1,11 @@
 #include "agents/minibatch_step.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "agents/critic_rows.h"
 #include "agents/fused_update.h"
 #include "core/error.h"
@@ -35,12 +41,30 @@ class FusedStep final : public MinibatchStep {
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
-    const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
-    const FusedLosses l =
-        gradient_.compute({e.obs.narrow(0, lo, m), critic.inputs, e.actions.narrow(0, lo, m),
-                           e.old_log_probs.narrow(0, lo, m), e.old_values.narrow(0, lo, m),
-                           e.advantages.narrow(0, lo, m), e.returns.narrow(0, lo, m), critic.index},
-                          context_.trust_region.clip_epsilon());
+    if (!e.order.defined()) throw Error("the fused step reads its rows by the epoch's order");
+    if (e.order.numel() < lo + m)
+      throw Error("the fused step's minibatch ends past the epoch's " +
+                  std::to_string(e.order.numel()) + " rows");
+    const std::int64_t* order = e.order.data_ptr<std::int64_t>() + lo;
+    gather(e.obs, order, m, obs_);
+    gather(e.actions, order, m, actions_);
+    gather(e.old_log_probs, order, m, old_log_probs_);
+    gather(e.old_values, order, m, old_values_);
+    gather(e.advantages, order, m, advantages_);
+    gather(e.returns, order, m, returns_);
+    CriticRows critic;
+    if (e.critic_input_index.defined()) {
+      gather(e.critic_input_index, order, m, critic_index_);
+      critic = critic_rows_.gather(e.critic_inputs, critic_index_, 0, m);
+    } else if (e.critic_inputs.is_same(e.obs)) {
+      critic.inputs = obs_;
+    } else {
+      gather(e.critic_inputs, order, m, critic_inputs_);
+      critic.inputs = critic_inputs_;
+    }
+    const FusedLosses l = gradient_.compute({obs_, critic.inputs, actions_, old_log_probs_,
+                                             old_values_, advantages_, returns_, critic.index},
+                                            context_.trust_region.clip_epsilon());
     context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
     context_.optimizer.step();
     sums_.policy_loss += l.policy_loss;
@@ -55,10 +79,35 @@ class FusedStep final : public MinibatchStep {
   LossSums loss_sums() override { return sums_; }
 
  private:
+  // Rows order[0, m) of `source` ([B, ...], contiguous) into `rows` ([m, ...]), which keeps its
+  // storage from minibatch to minibatch.
+  static void gather(const torch::Tensor& source, const std::int64_t* order, std::int64_t m,
+                     torch::Tensor& rows) {
+    const torch::Tensor src = source.contiguous();
+    std::vector<std::int64_t> shape = src.sizes().vec();
+    shape[0] = m;
+    if (!rows.defined() || rows.sizes() != shape || rows.scalar_type() != src.scalar_type())
+      rows = torch::empty(shape, src.options());
+    const std::int64_t n = src.size(0);
+    const std::int64_t width = m > 0 ? src.numel() / std::max<std::int64_t>(n, 1) : 0;
+    const auto bytes = static_cast<std::size_t>(width) * src.element_size();
+    const auto* from = static_cast<const std::uint8_t*>(src.data_ptr());
+    auto* to = static_cast<std::uint8_t*>(rows.data_ptr());
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (order[i] < 0 || order[i] >= n)
+        throw Error("the fused step's row " + std::to_string(order[i]) +
+                    " is outside the batch's " + std::to_string(n));
+      std::memcpy(to + static_cast<std::size_t>(i) * bytes,
+                  from + static_cast<std::size_t>(order[i]) * bytes, bytes);
+    }
+  }
+
   StepContext context_;
   FusedPpoGradient gradient_;
   CriticRowGather critic_rows_;
   LossSums sums_;
+  torch::Tensor obs_, critic_inputs_, critic_index_, actions_, old_log_probs_, old_values_,
+      advantages_, returns_;
 };
 
 // Squared (or Huber) value error, optionally clipped around the old values, averaged.

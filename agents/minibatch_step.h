@@ -30,6 +30,11 @@ struct EpochBatch {
   Distribution old_dist;
   /// trust_region.reference: the reference policy's rows.
   std::optional<Distribution> reference;
+  /// Set for the fused step (MinibatchStepKind::kFused) alone: [B] int64, the epoch's order. The
+  /// fields above then hold the batch's rows unpermuted, and the step copies the rows of its
+  /// minibatch (order[start, start + size)) itself, once, instead of the epoch permuting every
+  /// field and the step slicing them.
+  torch::Tensor order;
 };
 
 /// One minibatch: rows [start, start + size) of the epoch, of which this learner trains on its

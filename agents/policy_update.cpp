@@ -204,6 +204,21 @@ EpochBatch permuted(const UpdateBatch& b, const torch::Tensor& perm, const Distr
   return e;
 }
 
+// The batch's rows as they are, with the epoch's order for the fused step to read by.
+EpochBatch in_order(const UpdateBatch& b, const torch::Tensor& perm) {
+  EpochBatch e;
+  e.obs = b.obs;
+  e.critic_inputs = b.critic_inputs;
+  e.critic_input_index = b.critic_input_index;
+  e.actions = b.actions;
+  e.old_log_probs = b.old_log_probs;
+  e.old_values = b.old_values;
+  e.advantages = b.advantages;
+  e.returns = b.returns;
+  e.order = perm;
+  return e;
+}
+
 // TRPO's step on the policy (agents/natural_gradient_step.h), advantages normalized over the
 // whole batch where ppo.norm_adv asks; a step the line search refuses leaves the policy as it was.
 UpdateStats::NaturalGradient natural_gradient_policy_step(
@@ -329,9 +344,12 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     for (std::int64_t i = B - 1; i > 0; --i)
       std::swap(order[static_cast<std::size_t>(i)],
                 order[rng.below(static_cast<std::uint64_t>(i + 1))]);
-    const EpochBatch e = permuted(b, torch::from_blob(order.data(), {B}, torch::kInt64),
-                                  trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
-                                  kind == MinibatchStepKind::kValue);
+    const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
+    const EpochBatch e =
+        kind == MinibatchStepKind::kFused
+            ? in_order(b, perm)
+            : permuted(b, perm, trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
+                       kind == MinibatchStepKind::kValue);
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
       const StepResult r = step->step(
           e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
