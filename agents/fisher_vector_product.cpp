@@ -89,6 +89,7 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   torch::NoGradGuard no_grad;
   const auto& actor = net.actor_layers();
   const bool relu = net.config().activation == Activation::kRelu;
+  relu_ = relu;
   input_ = obs.detach().to(actor.front()->weight.scalar_type()).contiguous();
   torch::Tensor h = input_;  // after the loop: the head's output (logits or mean)
   const bool float_net = input_.scalar_type() == torch::kFloat32;
@@ -115,12 +116,8 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
       if (i + 1 < actor.size()) {
         torch::Tensor hidden = a;  // activated in place
         activate(hidden.data_ptr<float>(), hidden.numel(), relu);
-        torch::Tensor derivative = torch::empty_like(hidden);
-        const float* y = hidden.data_ptr<float>();
-        float* d = derivative.data_ptr<float>();
-        for (std::int64_t k = 0; k < hidden.numel(); ++k)
-          d[k] = relu ? (y[k] > 0.0F ? 1.0F : 0.0F) : 1.0F - y[k] * y[k];
-        layers_.push_back({weight.contiguous(), weight_t, hidden, derivative});
+        // No derivative kept: the products take it from the output (activation_backward).
+        layers_.push_back({weight.contiguous(), weight_t, hidden, {}});
         h = hidden;
         continue;
       }
@@ -237,6 +234,16 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
   auto activated = [&](std::size_t l) -> const T* {  // layer l's input rows
     return l == 0 ? input : layers_[l - 1].output.data_ptr<T>();
   };
+  // x *= the activation's derivative at hidden layer l: the fused update's per-path kernel for
+  // float, the stored derivative otherwise.
+  auto times_derivative = [&](T* x, std::size_t l, std::int64_t n) {
+    if constexpr (std::is_same_v<T, float>) {
+      activation_backward(x, layers_[l].output.data_ptr<float>(), n, relu_);
+    } else {
+      const T* d = layers_[l].derivative.data_ptr<T>();
+      for (std::int64_t k = 0; k < n; ++k) x[k] *= d[k];
+    }
+  };
 
   // J v: the tangent of each layer's pre-activation, a' = h_prev V^T + v_b + t_prev W^T, where
   // t_prev = derivative * a' of the layer before.
@@ -270,10 +277,7 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
                    .c = pre,
                    .ldc = n_out,
                    .accumulate = true});
-    if (l + 1 < L) {
-      const T* d = layers_[l].derivative.data_ptr<T>();
-      for (std::int64_t i = 0; i < rows * n_out; ++i) pre[i] *= d[i];
-    }
+    if (l + 1 < L) times_derivative(pre, l, rows * n_out);
     std::swap(tangent, pre);
   }
   T* u = tangent;  // the head's output tangent, [rows, n_head]
@@ -302,7 +306,7 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
   // J^T u: one backward pass, each layer's gradients written into their place in `out`.
   T* delta = u;
   T* prev = pre;
-  std::vector<double> sums;
+  const std::vector<T> ones(static_cast<std::size_t>(rows), T(1));
   for (std::size_t l = L; l-- > 0;) {
     const std::int64_t n_out = width(l), n_in = fan_in(l);
     gemm(Gemm<T>{.m = n_out,
@@ -315,10 +319,17 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
                  .ldb = n_in,
                  .c = out + weight_at[l],
                  .ldc = n_in});
-    sums.assign(static_cast<std::size_t>(n_out), 0.0);
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t j = 0; j < n_out; ++j) sums[j] += delta[r * n_out + j];
-    for (std::int64_t j = 0; j < n_out; ++j) out[bias_at[l] + j] = static_cast<T>(sums[j]);
+    // The bias's gradient, the column sums of delta: a product with a row of ones.
+    gemm(Gemm<T>{.m = 1,
+                 .n = n_out,
+                 .k = rows,
+                 .a = ones.data(),
+                 .a_row = 0,
+                 .a_col = 1,
+                 .b = delta,
+                 .ldb = n_out,
+                 .c = out + bias_at[l],
+                 .ldc = n_out});
     if (l == 0) break;
     gemm(Gemm<T>{.m = rows,
                  .n = n_in,
@@ -330,8 +341,7 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
                  .ldb = n_in,
                  .c = prev,
                  .ldc = n_in});
-    const T* d = layers_[l - 1].derivative.data_ptr<T>();
-    for (std::int64_t i = 0; i < rows * n_in; ++i) prev[i] *= d[i];
+    times_derivative(prev, l - 1, rows * n_in);
     std::swap(delta, prev);
   }
   // The log std's Fisher is 2 on every row.

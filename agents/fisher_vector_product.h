@@ -77,9 +77,10 @@ class FisherVectorProduct {
   struct Layer {
     torch::Tensor weight;              // [out, in]
     torch::Tensor weight_t;            // [in, out]: the tangent pass's right operand
-    torch::Tensor output, derivative;  // [B, out], hidden layers only
+    torch::Tensor output, derivative;  // [B, out], hidden layers only; derivative: double nets
   };
   std::vector<Layer> layers_;
+  bool relu_ = false;  // the hidden layers' activation (else tanh)
   torch::Tensor input_;
   torch::Tensor probs_;             // [B, logits]: (Multi)Categorical
   std::vector<std::int64_t> nvec_;  // the categorical segments of the logits

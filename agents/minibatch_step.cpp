@@ -32,6 +32,56 @@ LossSums reduce_sums(Collective* collective, const torch::Tensor& policy_loss,
           sums[3].item<double>()};
 }
 
+// Rows order[0, m) of `source` ([B, ...], contiguous) into `rows` ([m, ...]), which keeps its
+// storage from minibatch to minibatch: the fused steps copy their minibatch once this way.
+void gather(const torch::Tensor& source, const std::int64_t* order, std::int64_t m,
+            torch::Tensor& rows) {
+  const torch::Tensor src = source.contiguous();
+  std::vector<std::int64_t> shape = src.sizes().vec();
+  shape[0] = m;
+  if (!rows.defined() || rows.sizes() != shape || rows.scalar_type() != src.scalar_type())
+    rows = torch::empty(shape, src.options());
+  const std::int64_t n = src.size(0);
+  const std::int64_t width = m > 0 ? src.numel() / std::max<std::int64_t>(n, 1) : 0;
+  const auto bytes = static_cast<std::size_t>(width) * src.element_size();
+  const auto* from = static_cast<const std::uint8_t*>(src.data_ptr());
+  auto* to = static_cast<std::uint8_t*>(rows.data_ptr());
+  for (std::int64_t i = 0; i < m; ++i) {
+    if (order[i] < 0 || order[i] >= n)
+      throw Error("the fused step's row " + std::to_string(order[i]) + " is outside the batch's " +
+                  std::to_string(n));
+    std::memcpy(to + static_cast<std::size_t>(i) * bytes,
+                from + static_cast<std::size_t>(order[i]) * bytes, bytes);
+  }
+}
+
+// The epoch's order from row `lo` on, checked to cover `m` rows.
+const std::int64_t* rows_in_order(const EpochBatch& e, std::int64_t lo, std::int64_t m) {
+  if (!e.order.defined()) throw Error("a fused step reads its rows by the epoch's order");
+  if (e.order.numel() < lo + m)
+    throw Error("a fused step's minibatch ends past the epoch's " +
+                std::to_string(e.order.numel()) + " rows");
+  return e.order.data_ptr<std::int64_t>() + lo;
+}
+
+// The critic's input rows of the minibatch whose rows are order[0, m).
+CriticRows gather_critic_rows(const EpochBatch& e, const std::int64_t* order, std::int64_t m,
+                              const torch::Tensor& obs_rows, CriticRowGather& critic_rows,
+                              torch::Tensor& index_rows, torch::Tensor& input_rows) {
+  if (e.critic_input_index.defined()) {
+    gather(e.critic_input_index, order, m, index_rows);
+    return critic_rows.gather(e.critic_inputs, index_rows, 0, m);
+  }
+  CriticRows critic;
+  if (obs_rows.defined() && e.critic_inputs.is_same(e.obs)) {
+    critic.inputs = obs_rows;
+  } else {
+    gather(e.critic_inputs, order, m, input_rows);
+    critic.inputs = input_rows;
+  }
+  return critic;
+}
+
 // The common case's hand-written gradient (agents/fused_update.h): one learner, no KL read per
 // minibatch, so there is nothing to reduce and no early stop before a step.
 class FusedStep final : public MinibatchStep {
@@ -40,28 +90,16 @@ class FusedStep final : public MinibatchStep {
       : context_(context), gradient_(context.net, context.optimizer, context.ppo) {}
 
   StepResult step(const EpochBatch& e, const MinibatchRows& rows) override {
-    const std::int64_t lo = rows.share_start, m = rows.share_size;
-    if (!e.order.defined()) throw Error("the fused step reads its rows by the epoch's order");
-    if (e.order.numel() < lo + m)
-      throw Error("the fused step's minibatch ends past the epoch's " +
-                  std::to_string(e.order.numel()) + " rows");
-    const std::int64_t* order = e.order.data_ptr<std::int64_t>() + lo;
+    const std::int64_t m = rows.share_size;
+    const std::int64_t* order = rows_in_order(e, rows.share_start, m);
     gather(e.obs, order, m, obs_);
     gather(e.actions, order, m, actions_);
     gather(e.old_log_probs, order, m, old_log_probs_);
     gather(e.old_values, order, m, old_values_);
     gather(e.advantages, order, m, advantages_);
     gather(e.returns, order, m, returns_);
-    CriticRows critic;
-    if (e.critic_input_index.defined()) {
-      gather(e.critic_input_index, order, m, critic_index_);
-      critic = critic_rows_.gather(e.critic_inputs, critic_index_, 0, m);
-    } else if (e.critic_inputs.is_same(e.obs)) {
-      critic.inputs = obs_;
-    } else {
-      gather(e.critic_inputs, order, m, critic_inputs_);
-      critic.inputs = critic_inputs_;
-    }
+    const CriticRows critic =
+        gather_critic_rows(e, order, m, obs_, critic_rows_, critic_index_, critic_inputs_);
     const FusedLosses l = gradient_.compute({obs_, critic.inputs, actions_, old_log_probs_,
                                              old_values_, advantages_, returns_, critic.index},
                                             context_.trust_region.clip_epsilon());
@@ -79,29 +117,6 @@ class FusedStep final : public MinibatchStep {
   LossSums loss_sums() override { return sums_; }
 
  private:
-  // Rows order[0, m) of `source` ([B, ...], contiguous) into `rows` ([m, ...]), which keeps its
-  // storage from minibatch to minibatch.
-  static void gather(const torch::Tensor& source, const std::int64_t* order, std::int64_t m,
-                     torch::Tensor& rows) {
-    const torch::Tensor src = source.contiguous();
-    std::vector<std::int64_t> shape = src.sizes().vec();
-    shape[0] = m;
-    if (!rows.defined() || rows.sizes() != shape || rows.scalar_type() != src.scalar_type())
-      rows = torch::empty(shape, src.options());
-    const std::int64_t n = src.size(0);
-    const std::int64_t width = m > 0 ? src.numel() / std::max<std::int64_t>(n, 1) : 0;
-    const auto bytes = static_cast<std::size_t>(width) * src.element_size();
-    const auto* from = static_cast<const std::uint8_t*>(src.data_ptr());
-    auto* to = static_cast<std::uint8_t*>(rows.data_ptr());
-    for (std::int64_t i = 0; i < m; ++i) {
-      if (order[i] < 0 || order[i] >= n)
-        throw Error("the fused step's row " + std::to_string(order[i]) +
-                    " is outside the batch's " + std::to_string(n));
-      std::memcpy(to + static_cast<std::size_t>(i) * bytes,
-                  from + static_cast<std::size_t>(order[i]) * bytes, bytes);
-    }
-  }
-
   StepContext context_;
   FusedPpoGradient gradient_;
   CriticRowGather critic_rows_;
@@ -227,10 +242,15 @@ class ValueStep final : public MinibatchStep {
     const std::int64_t lo = rows.share_start, m = rows.share_size;
     const int world = world_size(context_.collective);
     if (fused_) {
-      const CriticRows critic = critic_rows_.gather(e.critic_inputs, e.critic_input_index, lo, m);
+      // Its epochs come in order (EpochBatch::order), as the fused step's do.
+      const std::int64_t* order = rows_in_order(e, lo, m);
+      gather(e.old_values, order, m, old_values_);
+      gather(e.returns, order, m, returns_);
+      const CriticRows critic = gather_critic_rows(e, order, m, torch::Tensor(), critic_rows_,
+                                                   critic_index_, critic_inputs_);
       const FusedLosses l = fused_->compute_value({.critic_inputs = critic.inputs,
-                                                   .old_values = e.old_values.narrow(0, lo, m),
-                                                   .returns = e.returns.narrow(0, lo, m),
+                                                   .old_values = old_values_,
+                                                   .returns = returns_,
                                                    .critic_index = critic.index});
       context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
       context_.optimizer.step();
@@ -269,6 +289,7 @@ class ValueStep final : public MinibatchStep {
   CriticRowGather critic_rows_;
   torch::Tensor sum_v_ = torch::zeros({});
   double fused_sum_v_ = 0;  // the fused path's (one learner: nothing to reduce)
+  torch::Tensor critic_inputs_, critic_index_, old_values_, returns_;  // the fused path's rows
 };
 
 // A data-parallel learner with more learners than minibatch rows and none of its own: it adds
@@ -337,6 +358,14 @@ MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t
                             world_size(context.collective)))
     return MinibatchStepKind::kFused;
   return MinibatchStepKind::kAutograd;
+}
+
+bool fused_reads_in_order(MinibatchStepKind kind, const StepContext& context) {
+  if (kind == MinibatchStepKind::kFused) return true;
+  // ValueStep takes the fused gradient exactly where this holds (its constructor).
+  return kind == MinibatchStepKind::kValue &&
+         fused_value_eligible(context.net, context.optimizer, context.ppo,
+                              world_size(context.collective));
 }
 
 std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,

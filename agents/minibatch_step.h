@@ -30,10 +30,11 @@ struct EpochBatch {
   Distribution old_dist;
   /// trust_region.reference: the reference policy's rows.
   std::optional<Distribution> reference;
-  /// Set for the fused step (MinibatchStepKind::kFused) alone: [B] int64, the epoch's order. The
-  /// fields above then hold the batch's rows unpermuted, and the step copies the rows of its
-  /// minibatch (order[start, start + size)) itself, once, instead of the epoch permuting every
-  /// field and the step slicing them.
+  /// Set for the fused steps alone (MinibatchStepKind::kFused, and kValue where its gradient is
+  /// fused; see fused_reads_in_order): [B] int64, the epoch's order. The fields above then hold
+  /// the batch's rows unpermuted, and the step copies the rows of its minibatch
+  /// (order[start, start + size)) itself, once, instead of the epoch permuting every field and the
+  /// step slicing them.
   torch::Tensor order;
 };
 
@@ -94,6 +95,10 @@ std::int64_t share_offset(std::int64_t minibatch, const Collective* collective);
 /// natural-gradient mode, else fused where fused_update_eligible, an empty share where this
 /// learner gets no rows, autograd otherwise.
 MinibatchStepKind choose_minibatch_step(const StepContext& context, std::int64_t minibatch);
+
+/// Whether the step of `kind` reads its epochs in order (EpochBatch::order) rather than permuted:
+/// the fused step, and the value step where its gradient is fused.
+bool fused_reads_in_order(MinibatchStepKind kind, const StepContext& context);
 
 std::unique_ptr<MinibatchStep> make_minibatch_step(MinibatchStepKind kind,
                                                    const StepContext& context);

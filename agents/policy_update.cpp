@@ -333,6 +333,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
                                                           fused_forward, collective);
 
   const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
+  const bool in_order_epochs = fused_reads_in_order(kind, context);
   const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
 
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
@@ -346,10 +347,9 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
                 order[rng.below(static_cast<std::uint64_t>(i + 1))]);
     const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
     const EpochBatch e =
-        kind == MinibatchStepKind::kFused
-            ? in_order(b, perm)
-            : permuted(b, perm, trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
-                       kind == MinibatchStepKind::kValue);
+        in_order_epochs ? in_order(b, perm)
+                        : permuted(b, perm, trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
+                                   kind == MinibatchStepKind::kValue);
     for (std::int64_t start = 0; start + mb <= B; start += mb) {
       const StepResult r = step->step(
           e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
