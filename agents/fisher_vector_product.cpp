@@ -309,16 +309,33 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
   const std::vector<T> ones(static_cast<std::size_t>(rows), T(1));
   for (std::size_t l = L; l-- > 0;) {
     const std::int64_t n_out = width(l), n_in = fan_in(l);
-    gemm(Gemm<T>{.m = n_out,
-                 .n = n_in,
-                 .k = rows,
-                 .a = delta,
-                 .a_row = 1,
-                 .a_col = n_out,
-                 .b = activated(l),
-                 .ldb = n_in,
-                 .c = out + weight_at[l],
-                 .ldc = n_in});
+    if (!weight_gradient_transposed(n_in, n_out)) {
+      gemm(Gemm<T>{.m = n_out,
+                   .n = n_in,
+                   .k = rows,
+                   .a = delta,
+                   .a_row = 1,
+                   .a_col = n_out,
+                   .b = activated(l),
+                   .ldb = n_in,
+                   .c = out + weight_at[l],
+                   .ldc = n_in});
+    } else {
+      // (d W)^T = h^T delta into the scratch (the tangent pass is over), then into place.
+      gemm(Gemm<T>{.m = n_in,
+                   .n = n_out,
+                   .k = rows,
+                   .a = activated(l),
+                   .a_row = 1,
+                   .a_col = n_in,
+                   .b = delta,
+                   .ldb = n_out,
+                   .c = v_t,
+                   .ldc = n_out});
+      T* w = out + weight_at[l];
+      for (std::int64_t k = 0; k < n_in; ++k)
+        for (std::int64_t o = 0; o < n_out; ++o) w[o * n_in + k] = v_t[k * n_out + o];
+    }
     // The bias's gradient, the column sums of delta: a product with a row of ones.
     gemm(Gemm<T>{.m = 1,
                  .n = n_out,

@@ -18,8 +18,6 @@ namespace {
 constexpr float kHalfLog2Pi = 0.91893853320467274178F;  // 0.5 * log(2 pi), as distribution.cpp
 // Below this many columns a product's output would leave small_gemm's vectors mostly empty.
 constexpr std::int64_t kNarrow = 8;
-// Below this many inputs a weight gradient is computed transposed (rows of n_out columns).
-constexpr std::int64_t kNarrowInput = 16;
 
 // Where `p` lives in the optimizer's flat buffer, or -1 if it does not (another optimizer, or
 // a parameter re-seated since).
@@ -259,7 +257,7 @@ void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
     const float* delta = delta_t.data_ptr<float>();
     const float* x = x_t.data_ptr<float>();
     float* weight_grad = l.weight_grad.data_ptr<float>();
-    if (n_in >= kNarrowInput || n_in >= n_out) {
+    if (!weight_gradient_transposed(n_in, n_out)) {
       // d w = delta^T x: rows of x are the contiguous operand.
       small_gemm({.m = n_out,
                   .n = n_in,
@@ -272,8 +270,8 @@ void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
                   .c = weight_grad,
                   .ldc = n_in});
     } else {
-      // A narrow input (the observation): (d w)^T = x^T delta keeps the vectors full, then
-      // transposes into place through the scratch w^T (forward's use of it is over).
+      // A narrow or odd-width input (the observation): (d w)^T = x^T delta keeps the vectors
+      // full, then transposes into place through the scratch w^T (forward's use of it is over).
       float* wt = l.weight_t.data_ptr<float>();
       small_gemm({.m = n_in,
                   .n = n_out,

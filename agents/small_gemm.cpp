@@ -167,6 +167,12 @@ void small_gemm(const SmallGemm& g) {
   gemm_baseline(g);
 }
 
+bool weight_gradient_transposed(std::int64_t n_in, std::int64_t n_out) {
+  const bool in_tail = n_in % 4 != 0, out_tail = n_out % 4 != 0;
+  if (in_tail != out_tail) return in_tail;
+  return n_in < 16 && n_out > n_in;
+}
+
 void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                     std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
                     std::int64_t ldc) {

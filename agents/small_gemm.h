@@ -38,4 +38,11 @@ void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float*
                     std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
                     std::int64_t ldc);
 
+/// For a layer's weight gradient d w = delta^T x ([n_out, n_in]): whether to compute it
+/// transposed, x^T delta ([n_in, n_out]), and transpose that into place. Columns past the last
+/// multiple of 4 take small_gemm's scalar loop, so the transposed form wins where the input's
+/// width leaves such columns and the output's does not (31 MultiWalker features, 18 of
+/// simple_spread), or where the input is narrow (an observation of 4 or 8 features).
+bool weight_gradient_transposed(std::int64_t n_in, std::int64_t n_out);
+
 }  // namespace trustrl::agents
