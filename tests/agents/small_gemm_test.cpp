@@ -89,6 +89,60 @@ TEST(SmallGemm, MatchesADoubleReferenceOnEveryPathShapeAndLayout) {
   EXPECT_GE(checked, 6 * 18 * 4 * 2 * 3);
 }
 
+// A sum over more p than one block of B holds (agents/small_gemm.cpp blocks it so that B's rows
+// stay in L1: 64 to 512 rows per block, by path and tile) is still each entry's sum in order of p:
+// the same bits as the product taken in two calls split anywhere else, and the double reference's
+// value.
+TEST(SmallGemm, LongSumsAreBlockedWithoutChangingTheResult) {
+  PathGuard guard;
+  Rng rng(11);
+  const std::int64_t m = 9, k = 1100, split = 601;
+  for (KernelPath path : runnable_paths()) {
+    set_kernel_path(path);
+    for (std::int64_t n : {16, 64, 100})
+      for (bool transposed_a : {false, true}) {
+        const std::vector<float> a = random_floats(static_cast<std::size_t>(m * k), rng);
+        const std::vector<float> b = random_floats(static_cast<std::size_t>(k * n), rng);
+        const std::vector<float> bias = random_floats(static_cast<std::size_t>(n), rng);
+        const std::int64_t a_row = transposed_a ? 1 : k, a_col = transposed_a ? m : 1;
+        // C = bias + the terms p in [p0, p0 + count), or C += them.
+        auto product = [&](std::int64_t p0, std::int64_t count, std::vector<float>& c) {
+          SmallGemm g;
+          g.m = m;
+          g.n = n;
+          g.k = count;
+          g.a = a.data() + p0 * a_col;
+          g.a_row = a_row;
+          g.a_col = a_col;
+          g.b = b.data() + p0 * n;
+          g.ldb = n;
+          g.c = c.data();
+          g.ldc = n;
+          g.bias = p0 == 0 ? bias.data() : nullptr;
+          g.accumulate = p0 > 0;
+          small_gemm(g);
+        };
+        std::vector<float> whole(static_cast<std::size_t>(m * n)), parts(whole.size());
+        product(0, k, whole);
+        product(0, split, parts);
+        product(split, k - split, parts);
+        for (std::int64_t i = 0; i < m; ++i)
+          for (std::int64_t j = 0; j < n; ++j) {
+            double want = bias[j], scale = std::abs(want);
+            for (std::int64_t p = 0; p < k; ++p) {
+              const double t = static_cast<double>(a[i * a_row + p * a_col]) * b[p * n + j];
+              want += t;
+              scale += std::abs(t);
+            }
+            const std::size_t at = static_cast<std::size_t>(i * n + j);
+            ASSERT_EQ(whole[at], parts[at]) << kernel_path_name(path) << " n " << n << " at " << i
+                                            << "," << j << " transposed " << transposed_a;
+            ASSERT_NEAR(whole[at], want, 1e-5 * scale) << kernel_path_name(path) << " n " << n;
+          }
+      }
+  }
+}
+
 TEST(SmallGemm, DotFormMatchesADoubleReferenceOnEveryPath) {
   PathGuard guard;
   Rng rng(8);
