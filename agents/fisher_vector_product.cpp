@@ -4,8 +4,8 @@
 #include <type_traits>
 
 #include "agents/activation_kernels.h"
+#include "agents/dense_products.h"
 #include "agents/kl.h"
-#include "agents/small_gemm.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -93,31 +93,24 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   input_ = obs.detach().to(actor.front()->weight.scalar_type()).contiguous();
   torch::Tensor h = input_;  // after the loop: the head's output (logits or mean)
   const bool float_net = input_.scalar_type() == torch::kFloat32;
+  std::vector<float> scratch;
   for (std::size_t i = 0; i < actor.size(); ++i) {
-    const torch::Tensor weight = actor[i]->weight.detach();
-    const torch::Tensor weight_t = weight.t().contiguous();
+    const torch::Tensor weight = actor[i]->weight.detach().contiguous();
     torch::Tensor a;
     if (float_net) {
-      // The fused forward's products and activations (agents/small_gemm.h): libtorch's addmm and
-      // tanh on 1024 rows cost more than a Fisher-vector product.
+      // The fused forward's products and activations (agents/dense_products.h): libtorch's addmm
+      // and tanh on 1024 rows cost more than a Fisher-vector product.
       const std::int64_t rows = h.size(0), n_out = weight.size(0), n_in = weight.size(1);
       a = torch::empty({rows, n_out});
-      small_gemm({.m = rows,
-                  .n = n_out,
-                  .k = n_in,
-                  .a = h.data_ptr<float>(),
-                  .a_row = n_in,
-                  .a_col = 1,
-                  .b = weight_t.data_ptr<float>(),
-                  .ldb = n_out,
-                  .c = a.data_ptr<float>(),
-                  .ldc = n_out,
-                  .bias = actor[i]->bias.detach().contiguous().data_ptr<float>()});
+      scratch.resize(static_cast<std::size_t>(n_out * n_in));
+      dense_forward({rows, n_in, n_out}, h.data_ptr<float>(), weight.data_ptr<float>(),
+                    actor[i]->bias.detach().contiguous().data_ptr<float>(), a.data_ptr<float>(),
+                    scratch.data());
       if (i + 1 < actor.size()) {
         torch::Tensor hidden = a;  // activated in place
         activate(hidden.data_ptr<float>(), hidden.numel(), relu);
         // No derivative kept: the products take it from the output (activation_backward).
-        layers_.push_back({weight.contiguous(), weight_t, hidden, {}});
+        layers_.push_back({weight, hidden, {}});
         h = hidden;
         continue;
       }
@@ -125,13 +118,13 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
       a = torch::addmm(actor[i]->bias.detach(), h, weight.t());
     }
     if (i + 1 == actor.size()) {
-      layers_.push_back({weight.contiguous(), weight_t, {}, {}});
+      layers_.push_back({weight, {}, {}});
       h = a;
       break;
     }
     h = relu ? torch::relu(a) : torch::tanh(a);
-    layers_.push_back({weight.contiguous(), weight_t, h.contiguous(),
-                       (relu ? (a > 0).to(a.scalar_type()) : 1 - h * h).contiguous()});
+    layers_.push_back(
+        {weight, h.contiguous(), (relu ? (a > 0).to(a.scalar_type()) : 1 - h * h).contiguous()});
   }
   std::int64_t widest = 0;
   for (const Layer& l : layers_) widest = std::max({widest, l.weight.size(0), l.weight.size(1)});
@@ -161,36 +154,6 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
     slots_.push_back(slot);
   }
 }
-
-namespace {
-
-// The products of the closed form: small_gemm for float networks; double ones (the tests build
-// the Fisher explicitly in double) take a plain loop with the same operands.
-struct DoubleGemm {
-  std::int64_t m = 0, n = 0, k = 0;
-  const double* a = nullptr;
-  std::int64_t a_row = 0, a_col = 0;
-  const double* b = nullptr;
-  std::int64_t ldb = 0;
-  double* c = nullptr;
-  std::int64_t ldc = 0;
-  const double* bias = nullptr;
-  bool accumulate = false;
-};
-void gemm(const SmallGemm& g) { small_gemm(g); }
-void gemm(const DoubleGemm& g) {
-  for (std::int64_t i = 0; i < g.m; ++i)
-    for (std::int64_t j = 0; j < g.n; ++j) {
-      double s = g.accumulate ? g.c[i * g.ldc + j] : g.bias ? g.bias[j] : 0.0;
-      for (std::int64_t p = 0; p < g.k; ++p)
-        s += g.a[i * g.a_row + p * g.a_col] * g.b[p * g.ldb + j];
-      g.c[i * g.ldc + j] = s;
-    }
-}
-template <class T>
-using Gemm = std::conditional_t<std::is_same_v<T, float>, SmallGemm, DoubleGemm>;
-
-}  // namespace
 
 torch::Tensor FisherVectorProduct::closed_form_product(const torch::Tensor& v) const {
   torch::NoGradGuard no_grad;
@@ -251,32 +214,11 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
   T* pre = rows_b;
   for (std::size_t l = 0; l < L; ++l) {
     const std::int64_t n_out = width(l), n_in = fan_in(l);
-    const T* v_weight = fv + weight_at[l];
-    for (std::int64_t o = 0; o < n_out; ++o)
-      for (std::int64_t k = 0; k < n_in; ++k) v_t[k * n_out + o] = v_weight[o * n_in + k];
-    gemm(Gemm<T>{.m = rows,
-                 .n = n_out,
-                 .k = n_in,
-                 .a = activated(l),
-                 .a_row = n_in,
-                 .a_col = 1,
-                 .b = v_t,
-                 .ldb = n_out,
-                 .c = pre,
-                 .ldc = n_out,
-                 .bias = fv + bias_at[l]});
+    const DenseShape shape{rows, n_in, n_out};
+    dense_forward(shape, activated(l), fv + weight_at[l], fv + bias_at[l], pre, v_t);
     if (l > 0)
-      gemm(Gemm<T>{.m = rows,
-                   .n = n_out,
-                   .k = n_in,
-                   .a = tangent,
-                   .a_row = n_in,
-                   .a_col = 1,
-                   .b = layers_[l].weight_t.data_ptr<T>(),
-                   .ldb = n_out,
-                   .c = pre,
-                   .ldc = n_out,
-                   .accumulate = true});
+      dense_forward(shape, tangent, layers_[l].weight.data_ptr<T>(), nullptr, pre, v_t,
+                    /*accumulate=*/true);
     if (l + 1 < L) times_derivative(pre, l, rows * n_out);
     std::swap(tangent, pre);
   }
@@ -306,59 +248,14 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
   // J^T u: one backward pass, each layer's gradients written into their place in `out`.
   T* delta = u;
   T* prev = pre;
-  const std::vector<T> ones(static_cast<std::size_t>(rows), T(1));
   for (std::size_t l = L; l-- > 0;) {
-    const std::int64_t n_out = width(l), n_in = fan_in(l);
-    if (!weight_gradient_transposed(n_in, n_out)) {
-      gemm(Gemm<T>{.m = n_out,
-                   .n = n_in,
-                   .k = rows,
-                   .a = delta,
-                   .a_row = 1,
-                   .a_col = n_out,
-                   .b = activated(l),
-                   .ldb = n_in,
-                   .c = out + weight_at[l],
-                   .ldc = n_in});
-    } else {
-      // (d W)^T = h^T delta into the scratch (the tangent pass is over), then into place.
-      gemm(Gemm<T>{.m = n_in,
-                   .n = n_out,
-                   .k = rows,
-                   .a = activated(l),
-                   .a_row = 1,
-                   .a_col = n_in,
-                   .b = delta,
-                   .ldb = n_out,
-                   .c = v_t,
-                   .ldc = n_out});
-      T* w = out + weight_at[l];
-      for (std::int64_t k = 0; k < n_in; ++k)
-        for (std::int64_t o = 0; o < n_out; ++o) w[o * n_in + k] = v_t[k * n_out + o];
-    }
-    // The bias's gradient, the column sums of delta: a product with a row of ones.
-    gemm(Gemm<T>{.m = 1,
-                 .n = n_out,
-                 .k = rows,
-                 .a = ones.data(),
-                 .a_row = 0,
-                 .a_col = 1,
-                 .b = delta,
-                 .ldb = n_out,
-                 .c = out + bias_at[l],
-                 .ldc = n_out});
+    const DenseShape shape{rows, fan_in(l), width(l)};
+    // v_t is free as the weight gradient's scratch: the tangent pass is over.
+    dense_weight_gradient(shape, activated(l), delta, out + weight_at[l], v_t);
+    dense_bias_gradient(shape, delta, out + bias_at[l]);
     if (l == 0) break;
-    gemm(Gemm<T>{.m = rows,
-                 .n = n_in,
-                 .k = n_out,
-                 .a = delta,
-                 .a_row = n_out,
-                 .a_col = 1,
-                 .b = layers_[l].weight.data_ptr<T>(),
-                 .ldb = n_in,
-                 .c = prev,
-                 .ldc = n_in});
-    times_derivative(prev, l - 1, rows * n_in);
+    dense_input_gradient(shape, delta, layers_[l].weight.data_ptr<T>(), prev);
+    times_derivative(prev, l - 1, rows * shape.n_in);
     std::swap(delta, prev);
   }
   // The log std's Fisher is 2 on every row.

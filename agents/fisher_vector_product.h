@@ -76,7 +76,6 @@ class FisherVectorProduct {
   // output and the activation's derivative there; the input rows; the head's output Fisher.
   struct Layer {
     torch::Tensor weight;              // [out, in]
-    torch::Tensor weight_t;            // [in, out]: the tangent pass's right operand
     torch::Tensor output, derivative;  // [B, out], hidden layers only; derivative: double nets
   };
   std::vector<Layer> layers_;

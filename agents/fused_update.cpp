@@ -6,9 +6,7 @@
 #include <string>
 
 #include "agents/activation_kernels.h"
-#include "agents/kernel_path.h"
-#include "agents/kernel_targets.h"
-#include "agents/small_gemm.h"
+#include "agents/dense_products.h"
 #include "core/error.h"
 
 namespace trustrl::agents {
@@ -16,8 +14,6 @@ namespace trustrl::agents {
 namespace {
 
 constexpr float kHalfLog2Pi = 0.91893853320467274178F;  // 0.5 * log(2 pi), as distribution.cpp
-// Below this many columns a product's output would leave small_gemm's vectors mostly empty.
-constexpr std::int64_t kNarrow = 8;
 
 // Where `p` lives in the optimizer's flat buffer, or -1 if it does not (another optimizer, or
 // a parameter re-seated since).
@@ -31,54 +27,9 @@ std::int64_t flat_offset(const FlatAdam& optimizer, const torch::Tensor& p) {
   return offset + p.numel() <= flat.numel() ? offset : -1;
 }
 
-// The elementwise loops, written once and compiled for each kernel path as the products in
-// agents/small_gemm.cpp are; kernel_path() picks the copy.
-[[gnu::always_inline]] inline void column_sums_body(const float* x, std::int64_t rows,
-                                                    std::int64_t width, float* sums) {
-  std::fill(sums, sums + width, 0.0F);
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t j = 0; j < width; ++j) sums[j] += x[r * width + j];
-}
-
-[[gnu::target(TRUSTRL_TARGET_AVX512)]] void column_sums_avx512(const float* x, std::int64_t rows,
-                                                               std::int64_t width, float* sums) {
-  column_sums_body(x, rows, width, sums);
-}
-[[gnu::target(TRUSTRL_TARGET_AVX2)]] void column_sums_avx2(const float* x, std::int64_t rows,
-                                                           std::int64_t width, float* sums) {
-  column_sums_body(x, rows, width, sums);
-}
-void column_sums_baseline(const float* x, std::int64_t rows, std::int64_t width, float* sums) {
-  column_sums_body(x, rows, width, sums);
-}
-
-// Picks the copy of `kernel` for the path in use.
-template <class Kernel>
-Kernel pick(Kernel avx512, Kernel avx2, Kernel baseline) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return avx512;
-    case KernelPath::kAvx2:
-      return avx2;
-    case KernelPath::kBaseline:
-      break;
-  }
-  return baseline;
-}
-
-void column_sums(const float* x, std::int64_t rows, std::int64_t width, float* sums) {
-  pick(column_sums_avx512, column_sums_avx2, column_sums_baseline)(x, rows, width, sums);
-}
-
 bool box_with_shared_log_std(const ActorCriticImpl& net) {
   return net.shape().action_space.kind == envs::SpaceKind::kBox && !net.config().gsde &&
          net.log_std().defined() && net.log_std().dim() == 1;
-}
-
-// Transposes `w` ([rows, cols]) into `wt` ([cols, rows]).
-void transpose(const float* w, std::int64_t rows, std::int64_t cols, float* wt) {
-  for (std::int64_t o = 0; o < rows; ++o)
-    for (std::int64_t k = 0; k < cols; ++k) wt[k * rows + o] = w[o * cols + k];
 }
 
 // The network half of eligibility: MLPs with a Categorical or shared-log-std Gaussian head, every
@@ -123,24 +74,9 @@ Distribution fused_distribution(const ActorCriticImpl& net, const torch::Tensor&
       throw Error("fused forward: observations have " + std::to_string(x.size(1)) +
                   " features, the policy takes " + std::to_string(n_in));
     torch::Tensor y = torch::empty({rows, n_out});
-    if (n_out < kNarrow) {
-      small_gemm_dot(rows, n_out, n_in, x.data_ptr<float>(), n_in, w.data_ptr<float>(), n_in,
-                     b.data_ptr<float>(), y.data_ptr<float>(), n_out);
-    } else {
-      wt.resize(static_cast<std::size_t>(n_out * n_in));
-      transpose(w.data_ptr<float>(), n_out, n_in, wt.data());
-      small_gemm({.m = rows,
-                  .n = n_out,
-                  .k = n_in,
-                  .a = x.data_ptr<float>(),
-                  .a_row = n_in,
-                  .a_col = 1,
-                  .b = wt.data(),
-                  .ldb = n_out,
-                  .c = y.data_ptr<float>(),
-                  .ldc = n_out,
-                  .bias = b.data_ptr<float>()});
-    }
+    wt.resize(static_cast<std::size_t>(n_out * n_in));
+    dense_forward({rows, n_in, n_out}, x.data_ptr<float>(), w.data_ptr<float>(),
+                  b.data_ptr<float>(), y.data_ptr<float>(), wt.data());
     if (i + 1 < layers.size()) activate(y.data_ptr<float>(), y.numel(), relu);
     x = std::move(y);
   }
@@ -221,28 +157,9 @@ void FusedPpoGradient::forward(Mlp& mlp, const torch::Tensor& input) {
     torch::Tensor& out = mlp.outputs[i];
     const torch::Tensor& x = i == 0 ? input : mlp.outputs[i - 1];
     const std::int64_t rows = x.size(0), n_out = l.weight.size(0), n_in = l.weight.size(1);
-    const float* w = l.weight.data_ptr<float>();
     float* y = out.data_ptr<float>();
-    if (n_out < kNarrow) {
-      // A head of a few outputs: each a dot product of a row with a weight row.
-      small_gemm_dot(rows, n_out, n_in, x.data_ptr<float>(), n_in, w, n_in,
-                     l.bias.data_ptr<float>(), y, n_out);
-    } else {
-      // y = x w^T + b with w^T's rows contiguous, so transpose w first.
-      float* wt = l.weight_t.data_ptr<float>();
-      transpose(w, n_out, n_in, wt);
-      small_gemm({.m = rows,
-                  .n = n_out,
-                  .k = n_in,
-                  .a = x.data_ptr<float>(),
-                  .a_row = n_in,
-                  .a_col = 1,
-                  .b = wt,
-                  .ldb = n_out,
-                  .c = y,
-                  .ldc = n_out,
-                  .bias = l.bias.data_ptr<float>()});
-    }
+    dense_forward({rows, n_in, n_out}, x.data_ptr<float>(), l.weight.data_ptr<float>(),
+                  l.bias.data_ptr<float>(), y, l.weight_t.data_ptr<float>());
     if (i + 1 < mlp.layers.size()) activate(y, out.numel(), relu_);
   }
 }
@@ -254,51 +171,15 @@ void FusedPpoGradient::backward(Mlp& mlp, const torch::Tensor& input) {
     const torch::Tensor& delta_t = mlp.deltas[i];
     const torch::Tensor& x_t = i == 0 ? input : mlp.outputs[i - 1];
     const std::int64_t rows = delta_t.size(0), n_out = l.weight.size(0), n_in = l.weight.size(1);
+    const DenseShape shape{rows, n_in, n_out};
     const float* delta = delta_t.data_ptr<float>();
-    const float* x = x_t.data_ptr<float>();
-    float* weight_grad = l.weight_grad.data_ptr<float>();
-    if (!weight_gradient_transposed(n_in, n_out)) {
-      // d w = delta^T x: rows of x are the contiguous operand.
-      small_gemm({.m = n_out,
-                  .n = n_in,
-                  .k = rows,
-                  .a = delta,
-                  .a_row = 1,
-                  .a_col = n_out,
-                  .b = x,
-                  .ldb = n_in,
-                  .c = weight_grad,
-                  .ldc = n_in});
-    } else {
-      // A narrow or odd-width input (the observation): (d w)^T = x^T delta keeps the vectors
-      // full, then transposes into place through the scratch w^T (forward's use of it is over).
-      float* wt = l.weight_t.data_ptr<float>();
-      small_gemm({.m = n_in,
-                  .n = n_out,
-                  .k = rows,
-                  .a = x,
-                  .a_row = 1,
-                  .a_col = n_in,
-                  .b = delta,
-                  .ldb = n_out,
-                  .c = wt,
-                  .ldc = n_out});
-      transpose(wt, n_in, n_out, weight_grad);
-    }
-    column_sums(delta, rows, n_out, l.bias_grad.data_ptr<float>());
+    // The scratch w^T is free: forward's use of it is over.
+    dense_weight_gradient(shape, x_t.data_ptr<float>(), delta, l.weight_grad.data_ptr<float>(),
+                          l.weight_t.data_ptr<float>());
+    dense_bias_gradient(shape, delta, l.bias_grad.data_ptr<float>());
     if (i == 0) break;
     torch::Tensor& prev = mlp.deltas[i - 1];
-    // d x = delta w.
-    small_gemm({.m = rows,
-                .n = n_in,
-                .k = n_out,
-                .a = delta,
-                .a_row = n_out,
-                .a_col = 1,
-                .b = l.weight.data_ptr<float>(),
-                .ldb = n_in,
-                .c = prev.data_ptr<float>(),
-                .ldc = n_in});
+    dense_input_gradient(shape, delta, l.weight.data_ptr<float>(), prev.data_ptr<float>());
     activation_backward(prev.data_ptr<float>(), mlp.outputs[i - 1].data_ptr<float>(), prev.numel(),
                         relu_);
   }

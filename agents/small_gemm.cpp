@@ -121,7 +121,7 @@ template <int Bytes>
 [[gnu::always_inline]] inline void dot_body(std::int64_t m, std::int64_t n, std::int64_t k,
                                             const float* a, std::int64_t lda, const float* b,
                                             std::int64_t ldb, const float* bias, float* c,
-                                            std::int64_t ldc) {
+                                            std::int64_t ldc, bool accumulate) {
   using V = typename Vec<Bytes>::type;
   static_assert(sizeof(V) == Bytes);
   constexpr int L = Bytes / static_cast<int>(sizeof(float));
@@ -141,7 +141,7 @@ template <int Bytes>
 #pragma GCC unroll 16
       for (int l = 0; l < L; ++l) t += s[l];
       for (; p < k; ++p) t += x[p] * y[p];
-      c[i * ldc + j] = (bias ? bias[j] : 0.0F) + t;
+      c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias ? bias[j] : 0.0F) + t;
     }
 }
 
@@ -157,18 +157,20 @@ void gemm_baseline(const SmallGemm& g) { gemm_body<16, 4, 2>(g); }
                                                        std::int64_t k, const float* a,
                                                        std::int64_t lda, const float* b,
                                                        std::int64_t ldb, const float* bias,
-                                                       float* c, std::int64_t ldc) {
-  dot_body<64>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+                                                       float* c, std::int64_t ldc,
+                                                       bool accumulate) {
+  dot_body<64>(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
 }
 [[gnu::target(TRUSTRL_TARGET_AVX2)]] void dot_avx2(std::int64_t m, std::int64_t n, std::int64_t k,
                                                    const float* a, std::int64_t lda, const float* b,
                                                    std::int64_t ldb, const float* bias, float* c,
-                                                   std::int64_t ldc) {
-  dot_body<32>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+                                                   std::int64_t ldc, bool accumulate) {
+  dot_body<32>(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
 }
 void dot_baseline(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-                  const float* b, std::int64_t ldb, const float* bias, float* c, std::int64_t ldc) {
-  dot_body<16>(m, n, k, a, lda, b, ldb, bias, c, ldc);
+                  const float* b, std::int64_t ldb, const float* bias, float* c, std::int64_t ldc,
+                  bool accumulate) {
+  dot_body<16>(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
 }
 
 }  // namespace
@@ -194,16 +196,16 @@ bool weight_gradient_transposed(std::int64_t n_in, std::int64_t n_out) {
 
 void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                     std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
-                    std::int64_t ldc) {
+                    std::int64_t ldc, bool accumulate) {
   switch (kernel_path()) {
     case KernelPath::kAvx512:
-      return dot_avx512(m, n, k, a, lda, b, ldb, bias, c, ldc);
+      return dot_avx512(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
     case KernelPath::kAvx2:
-      return dot_avx2(m, n, k, a, lda, b, ldb, bias, c, ldc);
+      return dot_avx2(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
     case KernelPath::kBaseline:
       break;
   }
-  dot_baseline(m, n, k, a, lda, b, ldb, bias, c, ldc);
+  dot_baseline(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
 }
 
 }  // namespace trustrl::agents

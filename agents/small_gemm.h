@@ -30,13 +30,13 @@ struct SmallGemm {
 /// Runs `g` on the kernel path in use. C must not overlap A, B or the bias.
 void small_gemm(const SmallGemm& g);
 
-/// C (m x n, row stride ldc) = bias + A Bᵀ with A (m x k) and B (n x k) both row-major (strides
+/// C (m x n, row stride ldc) = init + A Bᵀ with A (m x k) and B (n x k) both row-major (strides
 /// lda, ldb): each entry a dot product over contiguous memory. For outputs narrower than a
 /// vector register (a policy head, a value), where small_gemm's column tiles would sit empty.
-/// `bias` may be null (0).
+/// init is C itself when `accumulate`, else `bias` (null: 0).
 void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                     std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
-                    std::int64_t ldc);
+                    std::int64_t ldc, bool accumulate = false);
 
 /// For a layer's weight gradient d w = delta^T x ([n_out, n_in]): whether to compute it
 /// transposed, x^T delta ([n_in, n_out]), and transpose that into place. Columns past the last
