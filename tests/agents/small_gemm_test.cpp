@@ -151,32 +151,33 @@ TEST(SmallGemm, DotFormMatchesADoubleReferenceOnEveryPath) {
     for (std::int64_t m : {1, 4, 7})
       for (std::int64_t n : {1, 2, 5})
         for (std::int64_t k : {0, 1, 3, 4, 8, 15, 16, 17, 64, 70})
-          for (bool with_bias : {false, true}) {
+          for (int init = 0; init < 3; ++init) {  // 0: zero, 1: bias, 2: accumulate
             const std::int64_t lda = k + 2, ldb = k + 1;
             const std::vector<float> a = random_floats(static_cast<std::size_t>(m * lda), rng);
             const std::vector<float> b = random_floats(static_cast<std::size_t>(n * ldb), rng);
             const std::vector<float> bias = random_floats(static_cast<std::size_t>(n), rng);
-            std::vector<float> c(static_cast<std::size_t>(m * n), -1.0F);
-            small_gemm_dot(m, n, k, a.data(), lda, b.data(), ldb, with_bias ? bias.data() : nullptr,
-                           c.data(), n);
+            std::vector<float> c = random_floats(static_cast<std::size_t>(m * n), rng);
+            const std::vector<float> before = c;
+            // With accumulate the bias is ignored: C itself is the initial value.
+            small_gemm_dot(m, n, k, a.data(), lda, b.data(), ldb, init != 0 ? bias.data() : nullptr,
+                           c.data(), n, init == 2);
             for (std::int64_t i = 0; i < m; ++i)
               for (std::int64_t j = 0; j < n; ++j) {
-                double want = with_bias ? bias[j] : 0.0, scale = std::abs(want);
+                double want = init == 2 ? before[i * n + j] : init == 1 ? bias[j] : 0.0;
+                double scale = std::abs(want);
                 for (std::int64_t p = 0; p < k; ++p) {
                   const double t = static_cast<double>(a[i * lda + p]) * b[j * ldb + p];
                   want += t;
                   scale += std::abs(t);
                 }
                 ASSERT_NEAR(c[i * n + j], want, 1e-5 * scale + 1e-30)
-                    << kernel_path_name(path) << " m " << m << " n " << n << " k " << k;
+                    << kernel_path_name(path) << " m " << m << " n " << n << " k " << k << " init "
+                    << init;
               }
           }
   }
 }
 
-// The weight gradient's orientation keeps every product's columns in whole vectors where one
-// orientation can: an input width that is not a multiple of 4 would leave columns to the scalar
-// loop (MultiWalker's 31 features halved simple_spread's training speed that way).
 TEST(SmallGemm, WeightGradientOrientationAvoidsTheScalarColumns) {
   EXPECT_TRUE(weight_gradient_transposed(31, 64));  // odd input, whole output
   EXPECT_TRUE(weight_gradient_transposed(18, 64));
