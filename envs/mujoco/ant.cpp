@@ -111,12 +111,7 @@ void Ant::write_obs(std::span<float> obs) const {
 }
 
 void Ant::reset_impl(std::span<float> obs) {
-  sim_.reset();
-  std::vector<double> qpos(sim_.init_qpos().begin(), sim_.init_qpos().end());
-  std::vector<double> qvel(static_cast<std::size_t>(sim_.nv()), 0.0);
-  for (double& q : qpos) q += rng().uniform(-reset_noise_scale_, reset_noise_scale_);
-  for (double& v : qvel) v += reset_noise_scale_ * rng().normal();
-  sim_.set_qpos_qvel(qpos, qvel);
+  reset_with_noise(sim_, rng(), reset_noise_scale_, VelocityNoise::kNormal);
   keep_derived();
   info_ = LocomotionInfo{sim_.qpos()[0]};
   info_.y_position = sim_.qpos()[1];
@@ -141,9 +136,8 @@ StepResult Ant::step_impl(Action action, std::span<float> obs) {
   info_.y_velocity = (main_body_xy_[1] - before[1]) / dt();
   info_.reward_forward = forward_reward_weight_ * info_.x_velocity;
   const bool healthy = is_healthy();
-  // -v4 pays it on the terminating step too (Gymnasium issue 526, fixed in -v5).
-  const bool paid = healthy || (version_ < 5 && terminate_when_unhealthy_);
-  info_.reward_survive = paid ? healthy_reward_ : 0.0;
+  info_.reward_survive =
+      survive_reward(healthy, version_, terminate_when_unhealthy_, healthy_reward_);
   info_.reward_ctrl = -control_cost(action.continuous, ctrl_cost_weight_);
   double contact = 0.0;
   if (contact_cost_)

@@ -45,12 +45,7 @@ void HalfCheetah::write_obs(std::span<float> obs) const {
 }
 
 void HalfCheetah::reset_impl(std::span<float> obs) {
-  sim_.reset();
-  std::vector<double> qpos(sim_.init_qpos().begin(), sim_.init_qpos().end());
-  std::vector<double> qvel(static_cast<std::size_t>(sim_.nv()), 0.0);
-  for (double& q : qpos) q += rng().uniform(-reset_noise_scale_, reset_noise_scale_);
-  for (double& v : qvel) v += reset_noise_scale_ * rng().normal();
-  sim_.set_qpos_qvel(qpos, qvel);
+  reset_with_noise(sim_, rng(), reset_noise_scale_, VelocityNoise::kNormal);
   info_ = LocomotionInfo{sim_.qpos()[0]};
   write_obs(obs);
 }

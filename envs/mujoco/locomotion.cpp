@@ -1,6 +1,7 @@
 #include "envs/mujoco/locomotion.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "envs/mujoco/embedded_models.h"
@@ -38,6 +39,22 @@ double control_cost(std::span<const float> action, double weight) {
   double sum = 0.0;
   for (float a : action) sum += static_cast<double>(a) * a;
   return weight * sum;
+}
+
+void reset_with_noise(MujocoSim& sim, Rng& rng, double scale, VelocityNoise velocity_noise) {
+  sim.reset();
+  std::vector<double> qpos(sim.init_qpos().begin(), sim.init_qpos().end());
+  std::vector<double> qvel(static_cast<std::size_t>(sim.nv()), 0.0);
+  for (double& q : qpos) q += rng.uniform(-scale, scale);
+  for (double& v : qvel)
+    v += velocity_noise == VelocityNoise::kNormal ? scale * rng.normal()
+                                                  : rng.uniform(-scale, scale);
+  sim.set_qpos_qvel(qpos, qvel);
+}
+
+double survive_reward(bool healthy, int version, bool terminate_when_unhealthy,
+                      double healthy_reward) {
+  return healthy || (version < 5 && terminate_when_unhealthy) ? healthy_reward : 0.0;
 }
 
 void write_locomotion_obs(const MujocoSim& sim, bool exclude_x, double velocity_clip,

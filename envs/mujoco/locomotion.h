@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include "core/rng.h"
 #include "envs/mujoco/mujoco_sim.h"
 #include "envs/options.h"
 #include "envs/space.h"
@@ -38,6 +39,16 @@ std::string locomotion_id(const std::string& name, int version);
 Space locomotion_action_space(const MujocoSim& sim);
 /// weight * sum(action^2) on the action as given (Gymnasium takes the cost before MuJoCo clamps).
 double control_cost(std::span<const float> action, double weight);
+/// How a reset perturbs the velocities: uniform in +-scale (Hopper, Walker2d, Humanoid) or
+/// scale * N(0, 1) (HalfCheetah, Ant), as each env's reset_model draws them.
+enum class VelocityNoise { kUniform, kNormal };
+/// Gymnasium's reset_model: mj_resetData, then qpos0 + U(-scale, scale) per coordinate and zero
+/// velocities plus `velocity_noise`, drawn from `rng` in that order (qpos first), set as the state.
+void reset_with_noise(MujocoSim& sim, Rng& rng, double scale, VelocityNoise velocity_noise);
+/// The healthy reward a step pays: while healthy, and with `terminate_when_unhealthy` on the
+/// terminating step too for the -v4 ids (Gymnasium issue 526, fixed in -v5).
+double survive_reward(bool healthy, int version, bool terminate_when_unhealthy,
+                      double healthy_reward);
 /// qpos (without x if `exclude_x`) then qvel, each velocity clipped to +-`velocity_clip`.
 void write_locomotion_obs(const MujocoSim& sim, bool exclude_x, double velocity_clip,
                           std::span<float> obs);

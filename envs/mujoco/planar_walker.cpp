@@ -88,12 +88,7 @@ void PlanarWalker::write_obs(std::span<float> obs) const {
 }
 
 void PlanarWalker::reset_impl(std::span<float> obs) {
-  sim_.reset();
-  std::vector<double> qpos(sim_.init_qpos().begin(), sim_.init_qpos().end());
-  std::vector<double> qvel(static_cast<std::size_t>(sim_.nv()), 0.0);
-  for (double& q : qpos) q += rng().uniform(-reset_noise_scale_, reset_noise_scale_);
-  for (double& v : qvel) v += rng().uniform(-reset_noise_scale_, reset_noise_scale_);
-  sim_.set_qpos_qvel(qpos, qvel);
+  reset_with_noise(sim_, rng(), reset_noise_scale_, VelocityNoise::kUniform);
   info_ = LocomotionInfo{sim_.qpos()[0]};
   write_obs(obs);
 }
@@ -112,9 +107,8 @@ StepResult PlanarWalker::step_impl(Action action, std::span<float> obs) {
   info_.x_velocity = (x_after - x_before) / dt();
   info_.reward_forward = forward_reward_weight_ * info_.x_velocity;
   const bool healthy = is_healthy();
-  // -v4 pays it on the terminating step too (Gymnasium issue 526, fixed in -v5).
-  const bool paid = healthy || (version_ < 5 && terminate_when_unhealthy_);
-  info_.reward_survive = paid ? healthy_reward_ : 0.0;
+  info_.reward_survive =
+      survive_reward(healthy, version_, terminate_when_unhealthy_, healthy_reward_);
   info_.reward_ctrl = -control_cost(action.continuous, ctrl_cost_weight_);
   write_obs(obs);
   const double reward = info_.reward_forward + info_.reward_survive + info_.reward_ctrl;

@@ -15,6 +15,7 @@
 #include "envs/mujoco/embedded_models.h"
 #include "envs/mujoco/half_cheetah.h"
 #include "envs/mujoco/hopper.h"
+#include "envs/mujoco/locomotion.h"
 #include "envs/mujoco/mujoco_sim.h"
 #include "envs/registry.h"
 #include "tests/envs/mujoco_test_util.h"
@@ -271,6 +272,31 @@ TEST(MujocoReset, HalfCheetahPositionNoiseIsUniformAndVelocityNoiseScales) {
   const std::vector<double> s = quiet->get_state();
   for (std::size_t i = 0; i < 9; ++i) EXPECT_EQ(s[i], quiet->sim().init_qpos()[i]);
   for (std::size_t i = 9; i < 18; ++i) EXPECT_EQ(s[i], 0.0);
+}
+
+// The shared reset draws qpos's noise, then qvel's, from the env's Rng in coordinate order: the
+// same Rng drawn by hand gives the same state, bit for bit, for either velocity noise.
+TEST(MujocoReset, ResetWithNoiseDrawsPositionsThenVelocitiesInOrder) {
+  MujocoSim sim = MujocoSim::from_xml("hopper.xml", embedded_model("hopper.xml"));
+  for (const VelocityNoise noise : {VelocityNoise::kUniform, VelocityNoise::kNormal}) {
+    const double scale = 0.05;
+    Rng rng(42), by_hand(42);
+    reset_with_noise(sim, rng, scale, noise);
+    for (std::size_t i = 0; i < sim.qpos().size(); ++i)
+      EXPECT_EQ(sim.qpos()[i], sim.init_qpos()[i] + by_hand.uniform(-scale, scale)) << i;
+    for (std::size_t i = 0; i < sim.qvel().size(); ++i)
+      EXPECT_EQ(sim.qvel()[i], noise == VelocityNoise::kNormal ? scale * by_hand.normal()
+                                                               : by_hand.uniform(-scale, scale))
+          << i;
+  }
+}
+
+TEST(MujocoReward, SurviveRewardIsPaidWhileHealthyAndByV4OnTheTerminatingStep) {
+  EXPECT_EQ(survive_reward(true, 5, true, 1.5), 1.5);
+  EXPECT_EQ(survive_reward(false, 5, true, 1.5), 0.0);
+  EXPECT_EQ(survive_reward(false, 4, true, 1.5), 1.5);   // Gymnasium issue 526
+  EXPECT_EQ(survive_reward(false, 4, false, 1.5), 0.0);  // no termination: not paid
+  EXPECT_EQ(survive_reward(true, 4, false, 1.5), 1.5);
 }
 
 TEST(MujocoInstability, EndsTheEpisodeWithFiniteObservationsAndCounts) {
