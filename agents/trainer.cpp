@@ -184,20 +184,24 @@ Trainer::Trainer(const TrainConfig& config, TrainerOptions options)
   if (world > 1) learner_->set_collective(options_.collective.get());
 }
 
-std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config,
-                                        const std::filesystem::path& run_dir,
-                                        TrainerOptions options) {
+std::unique_ptr<Trainer> Trainer::lead(const TrainConfig& config, TrainerOptions options) {
   std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
-  Collective* collective = t->options_.collective.get();
   if (t->rank() != 0)
     throw Error("learner rank " + std::to_string(t->rank()) +
                 " takes its run from rank 0 (follow())");
-  if (collective) {
+  if (Collective* collective = t->options_.collective.get()) {
     std::vector<std::uint8_t> yaml = to_bytes(t->config_yaml_);
     collective->broadcast(yaml);
     if (collective->any(false))
       throw Error("another learner rank could not start (its log says why)");
   }
+  return t;
+}
+
+std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config,
+                                        const std::filesystem::path& run_dir,
+                                        TrainerOptions options) {
+  std::unique_ptr<Trainer> t = lead(config, std::move(options));
   t->run_dir_.emplace(RunDir::create(run_dir));
   t->run_dir_->lock();
   // config.yaml goes first: a run directory is recognised by it.
@@ -206,8 +210,8 @@ std::unique_ptr<Trainer> Trainer::start(const TrainConfig& config,
   t->log("run " + t->run_dir_->root().string() + ": " + t->env_.id + ", " +
          std::to_string(config.num_updates()) + " updates of " +
          std::to_string(config.batch_steps()) + " steps" +
-         (collective ? ", " + std::to_string(t->world_size()) + " learners" : ""));
-  if (collective) t->share_state();
+         (t->options_.collective ? ", " + std::to_string(t->world_size()) + " learners" : ""));
+  if (t->options_.collective) t->share_state();
   return t;
 }
 
@@ -282,17 +286,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
   }
   const SectionFile& file = *chosen;
 
-  std::unique_ptr<Trainer> t(new Trainer(config, std::move(options)));
-  Collective* collective = t->options_.collective.get();
-  if (t->rank() != 0)
-    throw Error("learner rank " + std::to_string(t->rank()) +
-                " takes its run from rank 0 (follow())");
-  if (collective) {
-    std::vector<std::uint8_t> bytes = to_bytes(t->config_yaml_);
-    collective->broadcast(bytes);
-    if (collective->any(false))
-      throw Error("another learner rank could not start (its log says why)");
-  }
+  std::unique_ptr<Trainer> t = lead(config, std::move(options));
   t->run_dir_.emplace(std::move(run_dir));
   const std::string what = file.source();
   ByteReader counters(file.get("counters"), what);
@@ -321,7 +315,7 @@ std::unique_ptr<Trainer> Trainer::resume(RunDir run_dir, TrainerOptions options)
          (file.has("actor") && t->channel_->can_snapshot()
               ? ""
               : " (episodes in flight were restarted)"));
-  if (collective) t->share_state();
+  if (t->options_.collective) t->share_state();
   return t;
 }
 

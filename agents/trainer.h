@@ -128,6 +128,8 @@ class Trainer {
 
  private:
   Trainer(const TrainConfig& config, TrainerOptions options);
+  // start's and resume's first part: the trainer of rank 0, its config sent to the other ranks.
+  static std::unique_ptr<Trainer> lead(const TrainConfig& config, TrainerOptions options);
   void open_sinks(std::optional<std::int64_t> keep_rows);
   void log(const std::string& line);
   // Rethrows a failure to write the run's files with where the run stopped and how to go on.
