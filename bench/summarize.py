@@ -86,6 +86,9 @@ TRPO_BARS = {
         ("LunarLanderContinuous-v3", 1_000_000, 200, "issue bar")],
     "trpo_bipedalwalker": [("BipedalWalker-v3", 1_000_000, 182.339, "sb3-contrib"),
                            ("BipedalWalker-v3", 5_000_000, 250, "issue bar")],
+    # MuJoCo (issue 17): sb3-contrib's zoo rows are on the -v3 ids; trustrl runs -v4.
+    "trpo_hopper": [("Hopper-v4", 1_000_000, 3618.386, "sb3-contrib, v3")],
+    "trpo_walker2d": [("Walker2d-v4", 1_000_000, 4933.148, "sb3-contrib, v3")],
 }
 
 
