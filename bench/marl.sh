@@ -6,7 +6,8 @@
 #   config,variant,seed,final_train_return,eval_sampled,eval_deterministic,env_steps,wall_seconds,sps
 # final_train_return is the mean episodic return over the last 10 updates (what the MAPPO
 # reference code reports as "average episode rewards").
-# Usage: bench/marl.sh configs/mappo_simple_spread.yaml mappo|ippo|happo|hatrpo SEED [--set k=v ...]
+# Usage: bench/marl.sh configs/mappo_simple_spread.yaml mappo|ippo|happo|hatrpo|simultaneous SEED
+#        [--set k=v ...]
 # (happo and hatrpo run the config as written: pass configs/happo_*.yaml or configs/hatrpo_*.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,10 @@ results=${TRUSTRL_RESULTS:-bench/results/marl.csv}
 case "$variant" in
   mappo | happo | hatrpo) args=() ;;
   ippo) args=(--set mappo.critic_input=observation) ;;
-  *) echo "unknown variant $variant (mappo, ippo, happo, hatrpo)" >&2; exit 2 ;;
+  # A sequential config's agents updated together (MAPPO's scheme) with everything else as it is:
+  # the control that isolates the sequential scheme from the hyperparameters.
+  simultaneous) args=(--set mappo.update=simultaneous) ;;
+  *) echo "unknown variant $variant (mappo, ippo, happo, hatrpo, simultaneous)" >&2; exit 2 ;;
 esac
 name=$(basename "$config" .yaml)
 run=runs/bench/$name-$variant-s$seed
