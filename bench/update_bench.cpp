@@ -1,10 +1,12 @@
 // Microbenchmarks of the learner and actor hot paths (Google Benchmark): one PPO minibatch step
 // (forward, backward, Adam on the flat buffer), the natural-gradient step and its Fisher-vector
-// product, and the actor's plain-C++ inference, for the network sizes of the built-in configs.
+// product, a dense layer's products, and the actor's plain-C++ inference, for the network sizes
+// of the built-in configs.
 // docs/BENCHMARKS.md quotes them.
 
 #include <benchmark/benchmark.h>
 
+#include "agents/dense_products.h"
 #include "agents/fisher_vector_product.h"
 #include "agents/inference.h"
 #include "agents/natural_gradient_step.h"
@@ -126,6 +128,40 @@ void BM_ActorInference(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * rows);
 }
 BENCHMARK(BM_ActorInference)->Args({4, 4})->Args({8, 16})->Args({24, 32})->Args({8, 64});
+
+// A dense layer's products (agents/dense_products.h) on `rows` x `width` x `width`, for the layer
+// sizes of the configs: 64 (PPO's), 128 (HARL's); rows 1,024 (a TRPO batch) to 4,000 (HARL's MPE
+// batch). The first argument picks the product: 0 forward x Wᵀ, 1 weight gradient deltaᵀ x (a sum
+// over the rows, the one blocking matters for), 2 input gradient delta W. Reports FLOP/s.
+void BM_DenseProduct(benchmark::State& state) {
+  const int product = static_cast<int>(state.range(0));
+  const std::int64_t width = state.range(1), rows = state.range(2);
+  const DenseShape s{rows, width, width};
+  Rng rng(1);
+  auto random = [&](std::int64_t n) {
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (float& x : v) x = static_cast<float>(rng.normal());
+    return v;
+  };
+  const std::vector<float> x = random(rows * width), w = random(width * width),
+                           delta = random(rows * width), bias = random(width);
+  std::vector<float> out(static_cast<std::size_t>(rows * width)), scratch(w.size());
+  for (auto _ : state) {
+    if (product == 0)
+      dense_forward(s, x.data(), w.data(), bias.data(), out.data(), scratch.data());
+    else if (product == 1)
+      dense_weight_gradient(s, x.data(), delta.data(), out.data(), scratch.data());
+    else
+      dense_input_gradient(s, delta.data(), w.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(
+      2.0 * static_cast<double>(rows * width * width) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DenseProduct)
+    ->ArgsProduct({{0, 1, 2}, {64, 128}, {1024, 4000}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace trustrl::agents
