@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Markdown tables from bench/results/*.csv, for docs/BENCHMARKS.md.
 
-Usage: python3 bench/summarize.py [learning|trpo|marl]   (default: all of them)
+Usage: python3 bench/summarize.py [learning|trpo|marl|marl-trust]   (default: all of them)
 """
 import csv
 import os
@@ -128,6 +128,42 @@ def marl():
         print(f"| {r[0]} | {r[1]} | {r[2]} | {float(r[3]):.1f} | {float(r[4]):.1f} | {float(r[5]):.1f} | {int(r[6]):,} | {float(r[7]):.0f} | {float(r[8]):,.0f} |")
 
 
+# The multi-agent trust regions at the issue's budgets (issue 14): per env, MAPPO, HAPPO, HATRPO
+# and the control (a sequential config run with MAPPO's simultaneous scheme), seeds 0-2; the
+# latest row of each (config, variant, seed) at that budget.
+MARL_TRUST = [
+    ("speaker_listener", 6_000_000, [("mappo_speaker_listener", "mappo"),
+                                     ("happo_speaker_listener", "happo"),
+                                     ("hatrpo_speaker_listener", "hatrpo")]),
+    ("simple_spread", 10_000_000, [("mappo_simple_spread", "mappo"),
+                                   ("happo_simple_spread", "happo"),
+                                   ("hatrpo_simple_spread", "hatrpo"),
+                                   ("happo_simple_spread", "simultaneous")]),
+]
+
+
+def marl_trust():
+    budget_of = {config: budget for _, budget, runs in MARL_TRUST for config, _ in runs}
+    latest = {}
+    for r in read("marl.csv"):
+        if r[0] in budget_of and int(r[6]) >= 0.99 * budget_of[r[0]]:
+            latest[(r[0], r[1], int(r[2]))] = r
+    print("| env, budget | config | variant | seed 0 | seed 1 | seed 2 | mean |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    for env, budget, runs in MARL_TRUST:
+        for config, variant in runs:
+            cells, vals = [], []
+            for seed in (0, 1, 2):
+                r = latest.get((config, variant, seed))
+                if r is None:
+                    cells.append("not run")
+                    continue
+                vals.append(float(r[3]))
+                cells.append(f"{float(r[3]):.2f} ({float(r[5]):.2f})")
+            mean = f"{sum(vals) / len(vals):.2f}" if vals else ""
+            print(f"| {env}, {budget // 1_000_000}M | {config} | {variant} | {' | '.join(cells)} | {mean} |")
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "learning"):
@@ -138,3 +174,6 @@ if __name__ == "__main__":
         print()
     if which in ("all", "marl"):
         marl()
+        print()
+    if which in ("all", "marl-trust"):
+        marl_trust()
