@@ -92,8 +92,9 @@ class FisherVectorProduct {
     std::int64_t numel = 0;
   };
   std::vector<Slot> slots_;
-  // The closed form's working rows ([B, widest layer] each) and a transposed layer of v, reused by
-  // every product (so one FisherVectorProduct serves one thread at a time).
+  // The closed form's working rows ([B, widest layer] each) and a layer-sized scratch (a layer of v
+  // or W transposed, a transposed weight gradient), reused by every product (so one
+  // FisherVectorProduct serves one thread at a time).
   mutable std::vector<float> rows_a_, rows_b_, v_t_;
 };
 
