@@ -50,27 +50,12 @@ void activation_backward_baseline(float* g, const float* y, std::int64_t n, bool
 }  // namespace
 
 void activate(float* y, std::int64_t n, bool relu) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return activate_avx512(y, n, relu);
-    case KernelPath::kAvx2:
-      return activate_avx2(y, n, relu);
-    case KernelPath::kBaseline:
-      break;
-  }
-  activate_baseline(y, n, relu);
+  for_kernel_path(activate_avx512, activate_avx2, activate_baseline)(y, n, relu);
 }
 
 void activation_backward(float* g, const float* y, std::int64_t n, bool relu) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return activation_backward_avx512(g, y, n, relu);
-    case KernelPath::kAvx2:
-      return activation_backward_avx2(g, y, n, relu);
-    case KernelPath::kBaseline:
-      break;
-  }
-  activation_backward_baseline(g, y, n, relu);
+  for_kernel_path(activation_backward_avx512, activation_backward_avx2,
+                  activation_backward_baseline)(g, y, n, relu);
 }
 
 }  // namespace trustrl::agents

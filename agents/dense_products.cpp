@@ -120,15 +120,8 @@ void dense_weight_gradient(const DenseShape& s, const double* x, const double* d
 }
 
 void dense_bias_gradient(const DenseShape& s, const float* delta, float* b_grad) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return column_sums_avx512(delta, s.rows, s.n_out, b_grad);
-    case KernelPath::kAvx2:
-      return column_sums_avx2(delta, s.rows, s.n_out, b_grad);
-    case KernelPath::kBaseline:
-      break;
-  }
-  column_sums_baseline(delta, s.rows, s.n_out, b_grad);
+  for_kernel_path(column_sums_avx512, column_sums_avx2, column_sums_baseline)(delta, s.rows,
+                                                                              s.n_out, b_grad);
 }
 
 void dense_bias_gradient(const DenseShape& s, const double* delta, double* b_grad) {

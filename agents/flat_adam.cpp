@@ -43,15 +43,7 @@ void adam_baseline(float* p, float* m, float* v, const float* g, std::int64_t n,
 
 void adam_update(float* p, float* m, float* v, const float* g, std::int64_t n,
                  const AdamCoefficients& c) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return adam_avx512(p, m, v, g, n, c);
-    case KernelPath::kAvx2:
-      return adam_avx2(p, m, v, g, n, c);
-    case KernelPath::kBaseline:
-      break;
-  }
-  adam_baseline(p, m, v, g, n, c);
+  for_kernel_path(adam_avx512, adam_avx2, adam_baseline)(p, m, v, g, n, c);
 }
 
 }  // namespace

@@ -26,6 +26,21 @@ KernelPath kernel_path();
 /// CPU lacks it.
 void set_kernel_path(KernelPath path);
 
+/// The copy of a kernel compiled for the path in use, from its three copies (each file that
+/// compiles a loop per path picks with this).
+template <class Kernel>
+Kernel for_kernel_path(Kernel avx512, Kernel avx2, Kernel baseline) {
+  switch (kernel_path()) {
+    case KernelPath::kAvx512:
+      return avx512;
+    case KernelPath::kAvx2:
+      return avx2;
+    case KernelPath::kBaseline:
+      break;
+  }
+  return baseline;
+}
+
 /// The BLAS below libtorch, as far as it can be read at run time.
 struct BlasInfo {
   std::string library;    // "OpenBLAS 0.3.21 ..." (its config string), or "not OpenBLAS"

@@ -177,15 +177,7 @@ void dot_baseline(std::int64_t m, std::int64_t n, std::int64_t k, const float* a
 
 void small_gemm(const SmallGemm& g) {
   if (g.m <= 0 || g.n <= 0) return;
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return gemm_avx512(g);
-    case KernelPath::kAvx2:
-      return gemm_avx2(g);
-    case KernelPath::kBaseline:
-      break;
-  }
-  gemm_baseline(g);
+  for_kernel_path(gemm_avx512, gemm_avx2, gemm_baseline)(g);
 }
 
 bool weight_gradient_transposed(std::int64_t n_in, std::int64_t n_out) {
@@ -197,15 +189,8 @@ bool weight_gradient_transposed(std::int64_t n_in, std::int64_t n_out) {
 void small_gemm_dot(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                     std::int64_t lda, const float* b, std::int64_t ldb, const float* bias, float* c,
                     std::int64_t ldc, bool accumulate) {
-  switch (kernel_path()) {
-    case KernelPath::kAvx512:
-      return dot_avx512(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
-    case KernelPath::kAvx2:
-      return dot_avx2(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
-    case KernelPath::kBaseline:
-      break;
-  }
-  dot_baseline(m, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
+  for_kernel_path(dot_avx512, dot_avx2, dot_baseline)(m, n, k, a, lda, b, ldb, bias, c, ldc,
+                                                      accumulate);
 }
 
 }  // namespace trustrl::agents
