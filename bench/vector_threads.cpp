@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/rng.h"
+#include "envs/random_actions.h"
 #include "envs/registry.h"
 #include "envs/vector_env.h"
 
@@ -38,54 +38,21 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr int kBatches = 256;  // pre-drawn action batches, cycled
 
-// Random actions for `copies` copies, drawn before timing; padding slots hold the no-action
-// sentinels, as `trustrl bench envs` does.
-struct Actions {
-  Actions(const trustrl::envs::MultiAgentSpec& spec, int copies, std::uint64_t seed) {
-    trustrl::Rng rng(seed);
-    const auto agents = static_cast<std::size_t>(spec.num_agents());
-    const auto width = static_cast<std::size_t>(spec.max_action_dim());
-    const std::size_t rows = static_cast<std::size_t>(copies) * agents;
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::int64_t> d;
-      std::vector<float> c;
-      if (spec.has_discrete_actions()) d.assign(rows * width, trustrl::envs::kNoDiscreteAction);
-      if (spec.has_continuous_actions()) c.assign(rows * width, trustrl::envs::kNoContinuousAction);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const trustrl::envs::Space& space = spec.action_spaces[r % agents];
-        const auto dim = static_cast<std::size_t>(space.flat_dim());
-        if (space.is_discrete())
-          space.sample(rng, std::span(d).subspan(r * width, dim));
-        else
-          space.sample(rng, std::span(c).subspan(r * width, dim));
-      }
-      discrete.push_back(std::move(d));
-      continuous.push_back(std::move(c));
-    }
-  }
-  trustrl::envs::ActionBatch get(long k) const {
-    const auto i = static_cast<std::size_t>(k % kBatches);
-    return {discrete[i], continuous[i]};
-  }
-  std::vector<std::vector<std::int64_t>> discrete;
-  std::vector<std::vector<float>> continuous;
-};
-
 // Steps `env` for `warmup` then `batches` batches, calling `between` after every batch; returns
 // copy-steps per second of the timed batches. A fixed count keeps threads that meet at a barrier
 // in step (a time limit could let one leave while the other waits).
 template <class Between>
 double run(LocalVectorEnv& env, long warmup, long batches, std::uint64_t seed, Between between) {
-  const Actions actions(env.spec(), env.num_envs(), seed);
+  const trustrl::envs::ActionPool actions(env.spec(), env.num_envs(), kBatches, seed);
   env.reset(seed);
   long batch = 0;
   for (; batch < warmup; ++batch) {
-    env.step(actions.get(batch));
+    env.step(actions.get(static_cast<std::size_t>(batch)));
     between();
   }
   const auto start = clock_type::now();
   for (long k = 0; k < batches; ++k, ++batch) {
-    env.step(actions.get(batch));
+    env.step(actions.get(static_cast<std::size_t>(batch)));
     between();
   }
   const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();

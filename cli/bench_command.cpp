@@ -8,8 +8,8 @@
 #include "cli/command_list.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/rng.h"
 #include "core/text.h"
+#include "envs/random_actions.h"
 #include "envs/registry.h"
 #include "envs/single_agent_adapter.h"
 #include "envs/vector_env.h"
@@ -20,42 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Pre-drawn random actions, so that drawing them is not timed: `batches` joint-action batches of
-// [copies, agents, max_action_dim], each agent's row drawn from its own space.
-struct ActionPool {
-  ActionPool(const envs::MultiAgentSpec& spec, int copies, int batches, std::uint64_t seed)
-      : agents(static_cast<std::size_t>(spec.num_agents())),
-        width(static_cast<std::size_t>(spec.max_action_dim())) {
-    Rng rng(seed);
-    batch = static_cast<std::size_t>(copies) * agents * width;
-    count = static_cast<std::size_t>(batches);
-    if (spec.has_discrete_actions()) discrete.assign(batch * count, envs::kNoDiscreteAction);
-    if (spec.has_continuous_actions()) continuous.assign(batch * count, envs::kNoContinuousAction);
-    for (std::size_t row = 0; row < batch * count / width; ++row) {
-      const envs::Space& space = spec.action_spaces[row % agents];
-      const auto dim = static_cast<std::size_t>(space.flat_dim());
-      if (space.is_discrete())
-        space.sample(rng, std::span(discrete).subspan(row * width, dim));
-      else
-        space.sample(rng, std::span(continuous).subspan(row * width, dim));
-    }
-  }
-  envs::ActionBatch get(std::size_t k) const {
-    const std::size_t off = (k % count) * batch;
-    envs::ActionBatch b;
-    if (!discrete.empty()) b.discrete = std::span(discrete).subspan(off, batch);
-    if (!continuous.empty()) b.continuous = std::span(continuous).subspan(off, batch);
-    return b;
-  }
-  std::size_t agents, width, batch = 0, count = 0;
-  std::vector<std::int64_t> discrete;
-  std::vector<float> continuous;
-};
-
 double single_env_sps(const std::string& id, double seconds) {
   auto env = envs::make(id);
   std::vector<float> obs(static_cast<std::size_t>(env->obs_dim()));
-  ActionPool pool(envs::one_agent_spec(env->spec()), 1, 4096, 1);
+  envs::ActionPool pool(envs::one_agent_spec(env->spec()), 1, 4096, 1);
   env->reset(0, obs);
   std::int64_t steps = 0;
   const auto start = Clock::now();
@@ -78,7 +46,7 @@ struct VectorSpeed {
 
 VectorSpeed vector_env_sps(const std::string& id, int copies, int threads, double seconds) {
   auto env = envs::LocalVectorEnv::make(id, {}, copies, threads);
-  ActionPool pool(env->spec(), copies, 512, 2);
+  envs::ActionPool pool(env->spec(), copies, 512, 2);
   env->reset(0);
   // Agents that went inactive take the no-action sentinel; a plain env's one agent never does,
   // so its batches go in untouched.
@@ -93,8 +61,8 @@ VectorSpeed vector_env_sps(const std::string& id, int copies, int threads, doubl
     const auto& active = env->buffers().active;
     for (std::size_t slot = 0; slot < active.size(); ++slot) {
       if (active[slot]) continue;
-      const auto row = static_cast<std::ptrdiff_t>(slot * pool.width);
-      const auto width = static_cast<std::ptrdiff_t>(pool.width);
+      const auto row = static_cast<std::ptrdiff_t>(slot * pool.row_width());
+      const auto width = static_cast<std::ptrdiff_t>(pool.row_width());
       if (!discrete.empty()) std::fill_n(discrete.begin() + row, width, envs::kNoDiscreteAction);
       if (!continuous.empty())
         std::fill_n(continuous.begin() + row, width, envs::kNoContinuousAction);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/text.h"
+#include "envs/random_actions.h"
 
 namespace trustrl::envs {
 
@@ -83,42 +84,6 @@ bool any_active(std::span<const std::uint8_t> active, int i, int agents) {
       active.subspan(static_cast<std::size_t>(i * agents), static_cast<std::size_t>(agents));
   return std::any_of(row.begin(), row.end(), [](std::uint8_t x) { return x != 0; });
 }
-
-// Random actions: active agents sample their space, inactive ones get the sentinel.
-struct ActionSource {
-  ActionSource(const MultiAgentSpec& s, int n, std::uint64_t seed)
-      : spec(s), num(n), width(static_cast<std::size_t>(s.max_action_dim())), rng(seed) {
-    const auto size = static_cast<std::size_t>(n * s.num_agents()) * width;
-    if (s.has_discrete_actions()) discrete.assign(size, kNoDiscreteAction);
-    if (s.has_continuous_actions()) continuous.assign(size, kNoContinuousAction);
-  }
-  ActionBatch next(std::span<const std::uint8_t> active) {
-    std::fill(discrete.begin(), discrete.end(), kNoDiscreteAction);
-    std::fill(continuous.begin(), continuous.end(), kNoContinuousAction);
-    const int agents = spec.num_agents();
-    for (int i = 0; i < num; ++i) {
-      for (int a = 0; a < agents; ++a) {
-        const auto k = static_cast<std::size_t>(i * agents + a);
-        if (!active[k]) continue;
-        const Space& space = spec.action_spaces[static_cast<std::size_t>(a)];
-        const auto dim = static_cast<std::size_t>(space.flat_dim());
-        if (space.is_discrete())
-          space.sample(rng, std::span(discrete).subspan(k * width, dim));
-        else
-          space.sample(rng, std::span(continuous).subspan(k * width, dim));
-      }
-    }
-    return batch();
-  }
-  ActionBatch batch() const { return {discrete, continuous}; }
-
-  MultiAgentSpec spec;
-  int num;
-  std::size_t width;
-  Rng rng;
-  std::vector<std::int64_t> discrete;
-  std::vector<float> continuous;
-};
 
 // What two envs stepped alike must agree on, or "" when they do.
 std::string difference(const StepBuffers& x, const StepBuffers& y, bool stepped) {
@@ -230,7 +195,7 @@ ConformanceCheck check_step_contract(const VectorEnvMaker& make, const Conforman
     const int agents = spec.num_agents();
     const auto slots = static_cast<std::size_t>(n * agents);
     env->reset(opt.seed);
-    ActionSource actions(spec, n, opt.seed + 1);
+    RandomJointActions actions(spec, n, opt.seed + 1);
     std::vector<double> returns(slots, 0.0);
     std::vector<int> lengths(static_cast<std::size_t>(n), 0);
     std::vector<std::uint8_t> before;
@@ -321,7 +286,7 @@ ConformanceCheck check_truncation(const VectorEnvMaker& make, const ConformanceO
     const int expected = env->spec().max_episode_steps;
     if (expected <= 0) return std::string("no time limit: nothing to truncate");
     env->reset(opt.seed);
-    ActionSource actions(env->spec(), n, opt.seed + 2);
+    RandomJointActions actions(env->spec(), n, opt.seed + 2);
     std::vector<int> lengths(static_cast<std::size_t>(n), 0);
     int truncations = 0;
     for (int t = 0; t < std::min(opt.steps, 4 * expected); ++t) {
@@ -354,7 +319,7 @@ ConformanceCheck check_same_seed(const VectorEnvMaker& make, const ConformanceOp
     auto b = make(n, std::nullopt);
     a->reset(opt.seed);
     b->reset(opt.seed);
-    ActionSource actions_a(a->spec(), n, opt.seed + 3), actions_b(b->spec(), n, opt.seed + 3);
+    RandomJointActions actions_a(a->spec(), n, opt.seed + 3), actions_b(b->spec(), n, opt.seed + 3);
     for (int t = 0; t <= opt.steps; ++t) {
       const std::string differ = difference(a->buffers(), b->buffers(), t > 0);
       if (!differ.empty())
@@ -374,7 +339,7 @@ ConformanceCheck check_different_seeds(const VectorEnvMaker& make, const Conform
     auto b = make(n, std::nullopt);
     a->reset(opt.seed);
     b->reset(opt.seed + 1000);
-    ActionSource actions_a(a->spec(), n, 7), actions_b(b->spec(), n, 7);
+    RandomJointActions actions_a(a->spec(), n, 7), actions_b(b->spec(), n, 7);
     for (int t = 0; t < 50; ++t) {
       if (a->buffers().observations != b->buffers().observations) return std::string("they differ");
       a->step(actions_a.next(a->buffers().active));
@@ -395,7 +360,7 @@ ConformanceCheck check_save_load(const VectorEnvMaker& make, const ConformanceOp
           "nothing to check: this env cannot be saved (can_snapshot() is false, as for remote "
           "envs and Box2D worlds)");
     env->reset(opt.seed);
-    ActionSource actions(env->spec(), n, opt.seed + 5);
+    RandomJointActions actions(env->spec(), n, opt.seed + 5);
     const int steps = std::max(1, opt.steps / 3);
     for (int t = 0; t < steps; ++t) env->step(actions.next(env->buffers().active));
     ByteWriter saved;
@@ -405,10 +370,10 @@ ConformanceCheck check_save_load(const VectorEnvMaker& make, const ConformanceOp
     std::vector<std::vector<float>> continuous;
     std::vector<StepBuffers> expected;
     for (int t = 0; t < steps; ++t) {
-      actions.next(env->buffers().active);
-      discrete.push_back(actions.discrete);
-      continuous.push_back(actions.continuous);
-      env->step(actions.batch());
+      const ActionBatch batch = actions.next(env->buffers().active);
+      discrete.emplace_back(batch.discrete.begin(), batch.discrete.end());
+      continuous.emplace_back(batch.continuous.begin(), batch.continuous.end());
+      env->step(batch);
       expected.push_back(env->buffers());
     }
     auto resumed = make(n, std::nullopt);
@@ -451,13 +416,19 @@ class RefusalProbe {
   const MultiAgentSpec& spec() const { return env_->spec(); }
   const StepBuffers& buffers() const { return env_->buffers(); }
   /// A valid batch for the current step, to spoil.
-  std::vector<std::int64_t> discrete() const { return actions_.discrete; }
-  std::vector<float> continuous() const { return actions_.continuous; }
+  std::vector<std::int64_t> discrete() const {
+    const ActionBatch b = actions_.last();
+    return {b.discrete.begin(), b.discrete.end()};
+  }
+  std::vector<float> continuous() const {
+    const ActionBatch b = actions_.last();
+    return {b.continuous.begin(), b.continuous.end()};
+  }
 
   /// Steps both envs with the valid batch and draws the next one.
   void step_both() {
-    env_->step(actions_.batch());
-    twin_->step(actions_.batch());
+    env_->step(actions_.last());
+    twin_->step(actions_.last());
     actions_.next(env_->buffers().active);
   }
 
@@ -480,12 +451,12 @@ class RefusalProbe {
   bool goes_on_as_twin() {
     for (int t = 0; t < 20; ++t) {
       try {
-        env_->step(actions_.batch());
+        env_->step(actions_.last());
       } catch (const std::exception&) {
         if (t > 0) throw;
         return false;
       }
-      twin_->step(actions_.batch());
+      twin_->step(actions_.last());
       const std::string differ = difference(env_->buffers(), twin_->buffers(), true);
       if (!differ.empty())
         fail(differ + " from a twin env that never saw the refused batch, at step " +
@@ -498,7 +469,7 @@ class RefusalProbe {
  private:
   std::unique_ptr<VectorEnv> env_;
   std::unique_ptr<VectorEnv> twin_;
-  ActionSource actions_;
+  RandomJointActions actions_;
 };
 
 ConformanceCheck check_refusals(const VectorEnvMaker& make, const ConformanceOptions& opt) {

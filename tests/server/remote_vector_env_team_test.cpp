@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/text.h"
 #include "envs/conformance.h"
+#include "envs/random_actions.h"
 #include "envs/registry.h"
 #include "server/env_protocol/env_server.h"
 #include "server/env_protocol/remote_vector_env.h"
@@ -46,39 +47,6 @@ std::string error_of(const std::function<void()>& body) {
   }
   return "";
 }
-
-// Random valid joint actions for the current active masks: active agents sample their space,
-// inactive ones get the sentinels.
-class JointActions {
- public:
-  JointActions(const envs::MultiAgentSpec& spec, int n, std::uint64_t seed)
-      : spec_(spec), n_(n), width_(static_cast<std::size_t>(spec.max_action_dim())), rng_(seed) {}
-
-  envs::ActionBatch next(const std::vector<std::uint8_t>& active) {
-    const auto agents = static_cast<std::size_t>(spec_.num_agents());
-    const std::size_t size = static_cast<std::size_t>(n_) * agents * width_;
-    discrete_.assign(spec_.has_discrete_actions() ? size : 0, envs::kNoDiscreteAction);
-    continuous_.assign(spec_.has_continuous_actions() ? size : 0, envs::kNoContinuousAction);
-    for (std::size_t k = 0; k < active.size(); ++k) {
-      if (!active[k]) continue;
-      const envs::Space& space = spec_.action_spaces[k % agents];
-      const auto dim = static_cast<std::size_t>(space.flat_dim());
-      if (space.is_discrete())
-        space.sample(rng_, std::span(discrete_).subspan(k * width_, dim));
-      else
-        space.sample(rng_, std::span(continuous_).subspan(k * width_, dim));
-    }
-    return {discrete_, continuous_};
-  }
-  std::vector<std::int64_t> discrete_;
-  std::vector<float> continuous_;
-
- private:
-  envs::MultiAgentSpec spec_;
-  int n_;
-  std::size_t width_;
-  Rng rng_;
-};
 
 // Every buffer, bit for bit (NaN-free by the checks on arrival).
 void expect_same(const envs::StepBuffers& a, const envs::StepBuffers& b, const std::string& at) {
@@ -126,7 +94,7 @@ void expect_same_as_local(const std::string& id, const OptionMap& env_options, i
   remote.reset(77);
   local->reset(77);
   expect_same(remote.buffers(), local->buffers(), id + " after reset");
-  JointActions actions(local->spec(), copies, 5);
+  envs::RandomJointActions actions(local->spec(), copies, 5);
   int ended = 0, inactive = 0;
   for (int t = 0; t < steps; ++t) {
     const envs::ActionBatch batch = actions.next(local->buffers().active);
@@ -232,7 +200,7 @@ TEST(RemoteVectorEnvTeam, ReconnectsAfterTheServerRestartsAndCountsCutEpisodes) 
   client.reconnect_backoff_s = 0.01;
   RemoteVectorEnv env(client);
   env.reset(42);
-  JointActions actions(env.spec(), copies, 1);
+  envs::RandomJointActions actions(env.spec(), copies, 1);
   std::vector<double> returns(static_cast<std::size_t>(copies * 3), 0.0);
   for (int t = 0; t < 5; ++t) {
     env.step(actions.next(env.buffers().active));
@@ -352,7 +320,7 @@ class MultiAgentRobustness : public testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   RemoteVectorEnv remote_;
   std::unique_ptr<envs::LocalVectorEnv> local_;
-  JointActions actions_;
+  envs::RandomJointActions actions_;
 };
 
 TEST_F(MultiAgentRobustness, BadSessionsGetAStatusNamingTheProblem) {
