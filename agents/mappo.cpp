@@ -15,10 +15,10 @@ void MappoConfig::visit(ConfigVisitor& v) {
             {"sequential", MultiAgentUpdate::kSequential}},
            "simultaneous: every agent group from the same batch (MAPPO); sequential: one agent "
            "after another in a random order, weighted by the ratios of those updated before "
-           "(HAPPO with trust_region clip, HATRPO with mode natural_gradient)");
+           "(HAPPO with trust_region clip, HATRPO with mode natural_gradient; a shared policy "
+           "is updated once per agent, on that agent's samples)");
   v.field("share_parameters", share_parameters,
-          "agents with identical spaces share one policy; false gives every agent its own "
-          "(needed by update: sequential when agents share spaces)");
+          "agents with identical spaces share one policy; false gives every agent its own");
 }
 
 }  // namespace trustrl::agents

@@ -7,8 +7,9 @@
 //
 // `update: sequential` is the heterogeneous-agent trust region (Kuba et al. ICLR 2022, "Trust
 // Region Policy Optimisation in Multi-Agent Reinforcement Learning"; HARL's happo / hatrpo): the
-// groups are updated one after another in a random order, each weighted by the ratios of the
-// groups updated before it (docs/TRUST_REGIONS.md, "Sequential agent updates").
+// agents are updated one after another in a random order, each weighted by the ratios of the
+// agents updated before it (docs/TRUST_REGIONS.md, "Sequential agent updates"); agents that share
+// a policy update it in turn, each on its own samples (HARL's share_param).
 
 #include "agents/policy_snapshot.h"
 #include "core/config.h"
@@ -19,8 +20,9 @@ namespace trustrl::agents {
 enum class MultiAgentUpdate {
   /// Every group from the same batch, independently (MAPPO).
   kSimultaneous,
-  /// One group after another in a random order, each group's advantages weighted by the product
-  /// of the ratios pi_new / pi_old of the groups updated before it (HAPPO / HATRPO).
+  /// One agent after another in a random order, each agent's advantages weighted by the product
+  /// of the ratios pi_new / pi_old of the agents updated before it (HAPPO / HATRPO); a shared
+  /// policy is updated once per agent, on that agent's samples.
   kSequential,
 };
 

@@ -104,10 +104,10 @@ struct UpdateStats {
   /// trust_region.reference: the final KL to the reference (its direction) and the update's beta
   /// for it (written as kl/reference and trust/reference_beta).
   std::optional<double> reference_kl, reference_beta;
-  /// mappo.update sequential: the order the groups were updated in and, per group, the weight M
-  /// its advantages were multiplied by (the product of the ratios of the groups updated before
-  /// it) over its samples. Written as seq/order_<m> (the group updated m-th) and
-  /// seq/factor_{mean,min,max}_<g>.
+  /// mappo.update sequential: the order the agents were updated in and, per agent, the weight M
+  /// its advantages were multiplied by (the product of the ratios of the agents updated before
+  /// it) over its samples. Written as seq/order_<m> (the agent updated m-th) and
+  /// seq/factor_{mean,min,max}_<a>; group_kl then holds one KL per agent's update.
   struct Sequential {
     std::vector<int> order;
     std::vector<double> factor_mean, factor_min, factor_max;

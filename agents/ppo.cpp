@@ -48,16 +48,9 @@ PpoLearner::PpoLearner(const envs::MultiAgentSpec& spec, const MappoConfig& mapp
                         spec.observation_spaces[static_cast<std::size_t>(a)],
                         spec.action_spaces[static_cast<std::size_t>(a)]});
   }
-  if (mappo.update == MultiAgentUpdate::kSequential) {
-    // Agents sharing one policy cannot be updated one after another (HARL requires no sharing).
-    for (const auto& group : groups)
-      if (group.agents.size() > 1)
-        throw ConfigError("mappo.update: sequential updates one agent after another, but " +
-                          spec.id + "'s agents " + spec.agent_names[group.agents[0]] + " and " +
-                          spec.agent_names[group.agents[1]] +
-                          " share one policy; set mappo.share_parameters: false");
-    update_mode_ = MultiAgentUpdate::kSequential;
-  }
+  // Sequential with shared policies: the shared policy takes one update per agent, each on that
+  // agent's rows (HARL's share_param: true).
+  if (mappo.update == MultiAgentUpdate::kSequential) update_mode_ = MultiAgentUpdate::kSequential;
   torch::manual_seed(seed);  // initial weights
   const int critic = EnvActor::critic_width(spec, mappo.critic_input, mappo.agent_id);
   for (const auto& group : groups) {
@@ -170,37 +163,48 @@ std::vector<UpdateStats> PpoLearner::update_sequentially(const Rollout& r,
                                                          const std::vector<float>& returns,
                                                          double progress_remaining,
                                                          UpdateStats::Sequential& log) {
-  // A fresh random order every update (Kuba et al. 2022, algorithm 1), drawn from the learner's
-  // RNG so that a resumed run draws the same orders.
-  const std::size_t G = groups_.size();
-  log.order.resize(G);
+  // A fresh random order of the agents every update (Kuba et al. 2022, algorithm 1), drawn from
+  // the learner's RNG so that a resumed run draws the same orders.
+  const auto A = static_cast<std::size_t>(num_agents_);
+  std::vector<std::size_t> group_of(A);
+  for (std::size_t g = 0; g < groups_.size(); ++g)
+    for (const int a : groups_[g]->agents) group_of[static_cast<std::size_t>(a)] = g;
+  log.order.resize(A);
   std::iota(log.order.begin(), log.order.end(), 0);
-  for (std::size_t i = G - 1; i > 0; --i)
+  for (std::size_t i = A - 1; i > 0; --i)
     std::swap(log.order[i], log.order[rng_.below(static_cast<std::uint64_t>(i + 1))]);
-  log.factor_mean.assign(G, 1.0);
-  log.factor_min.assign(G, 1.0);
-  log.factor_max.assign(G, 1.0);
+  log.factor_mean.assign(A, 1.0);
+  log.factor_min.assign(A, 1.0);
+  log.factor_max.assign(A, 1.0);
 
-  // M per env step: the product over the groups updated so far of pi_new / pi_old of their own
+  // M per env step: the product over the agents updated so far of pi_new / pi_old of their own
   // actions at that step (detached; an agent that is not live took no action and contributes 1).
   const auto steps = static_cast<std::size_t>(r.env_steps());
   std::vector<float> factor(steps, 1.0f), ratio(steps);
-  std::vector<UpdateStats> stats(G);
-  for (const int index : log.order) {
-    const auto g = static_cast<std::size_t>(index);
+  std::vector<UpdateStats> stats(A);
+  std::vector<PendingInputs> pending(groups_.size());
+  for (const int agent : log.order) {
+    const auto a = static_cast<std::size_t>(agent);
+    const std::size_t g = group_of[a];
     SequentialWeights weights{factor, ratio};
-    stats[g] = update_group(*groups_[g], r, advantages, returns, progress_remaining, &weights);
-    log.factor_mean[g] = weights.factor_mean;
-    log.factor_min[g] = weights.factor_min;
-    log.factor_max[g] = weights.factor_max;
+    stats[a] = update_group(*groups_[g], r, advantages, returns, progress_remaining, &weights,
+                            std::span(&agent, 1), &pending[g]);
+    log.factor_mean[a] = weights.factor_mean;
+    log.factor_min[a] = weights.factor_min;
+    log.factor_max[a] = weights.factor_max;
     for (std::size_t i = 0; i < steps; ++i) {
       factor[i] *= ratio[i];
       if (!std::isfinite(factor[i]))
-        throw NonFiniteStepError("mappo.update sequential: the weight M after agent group " +
-                                 std::to_string(g) + "'s update is " + std::to_string(factor[i]) +
-                                 " at env step " + std::to_string(i) +
+        throw NonFiniteStepError("mappo.update sequential: the weight M after agent " +
+                                 std::to_string(agent) + "'s update is " +
+                                 std::to_string(factor[i]) + " at env step " + std::to_string(i) +
                                  " (its ratio pi_new / pi_old is not finite)");
     }
+  }
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    PendingInputs& p = pending[g];
+    groups_[g]->obs_normalizer.update(p.obs.data(), p.rows);
+    groups_[g]->critic_normalizer.update(p.critic.data(), p.rows);
   }
   return stats;
 }
@@ -208,7 +212,9 @@ std::vector<UpdateStats> PpoLearner::update_sequentially(const Rollout& r,
 UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
                                      const std::vector<float>& advantages,
                                      const std::vector<float>& returns, double progress_remaining,
-                                     SequentialWeights* sequential) {
+                                     SequentialWeights* sequential, std::span<const int> agents,
+                                     PendingInputs* pending) {
+  if (agents.empty()) agents = g.agents;
   const std::size_t A = static_cast<std::size_t>(num_agents_);
   const NetworkShape& shape = g.net->shape();
   const envs::Space& space = shape.action_space;
@@ -222,7 +228,7 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   // The group's live samples (death masking: inactive rows are left out of every loss).
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < static_cast<std::size_t>(r.env_steps()); ++i)
-    for (int a : g.agents) {
+    for (const int a : agents) {
       const std::size_t row = i * A + static_cast<std::size_t>(a);
       if (r.active.empty() || r.active[row]) rows.push_back(row);
     }
@@ -231,7 +237,7 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   // the batch holds it once per step and each sample its index (agents/critic_rows.h).
   const bool shared_critic = own_critic_inputs &&
                              critic_row_per_step(g.critic_input, g.agent_id_input) &&
-                             g.agents.size() > 1;
+                             agents.size() > 1;
   std::vector<std::int64_t> critic_index(shared_critic ? rows.size() : 0);
   std::vector<float> raw_obs(rows.size() * in_dim), obs(rows.size() * in_dim),
       raw_critic(rows.size() * critic_dim), distinct_critic, log_probs(rows.size()),
@@ -310,8 +316,15 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   stats.explained_variance = explained_variance(values, rets);
 
   // The statistics move only now, so this update saw exactly what the actor saw.
+  const std::vector<float>& critic_seen = own_critic_inputs ? raw_critic : raw_obs;
+  if (pending != nullptr) {
+    pending->obs.insert(pending->obs.end(), raw_obs.begin(), raw_obs.end());
+    pending->critic.insert(pending->critic.end(), critic_seen.begin(), critic_seen.end());
+    pending->rows += B;
+    return stats;
+  }
   g.obs_normalizer.update(raw_obs.data(), B);
-  g.critic_normalizer.update(own_critic_inputs ? raw_critic.data() : raw_obs.data(), B);
+  g.critic_normalizer.update(critic_seen.data(), B);
   return stats;
 }
 

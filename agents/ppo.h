@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,25 +65,34 @@ class PpoLearner final : public Learner {
              int num_agents, bool plain_env);
   // Throws Error naming what in `rollout` does not fit this learner's agents and groups.
   void check(const Rollout& rollout) const;
-  /// mappo.update sequential's weights for one group: `factor` (in, one per env step) is M, the
-  /// product of the ratios of the groups updated before; `ratio` (out, one per env step, 1 where
-  /// none of the group's agents is live) is the product of this group's pi_new / pi_old of its
-  /// own actions after its update.
+  /// mappo.update sequential's weights for one agent's update: `factor` (in, one per env step) is
+  /// M, the product of the ratios of the agents updated before; `ratio` (out, one per env step, 1
+  /// where the agent is not live) is its pi_new / pi_old of its own actions after its update.
   struct SequentialWeights {
     const std::vector<float>& factor;
     std::vector<float>& ratio;
     double factor_mean = 1, factor_min = 1, factor_max = 1;
   };
-  // Group g's live rows of `rollout` as a batch, trained; its input statistics move after.
+  /// Raw inputs an update saw, whose normalizer statistics move only once the whole update is
+  /// done: a shared policy updated agent by agent normalizes every pass with the statistics its
+  /// actor acted with.
+  struct PendingInputs {
+    std::vector<float> obs, critic;
+    std::int64_t rows = 0;
+  };
+  // The live rows of `agents` (empty: all of group g's) in `rollout` as a batch, trained on g; g's
+  // input statistics move after, or are left in `pending` when given.
   UpdateStats update_group(GroupModel& g, const Rollout& rollout,
                            const std::vector<float>& advantages, const std::vector<float>& returns,
-                           double progress_remaining, SequentialWeights* sequential = nullptr);
+                           double progress_remaining, SequentialWeights* sequential = nullptr,
+                           std::span<const int> agents = {}, PendingInputs* pending = nullptr);
   // Group g's update on `batch` (its live `rows` of the rollout) with its advantages weighted by
   // M; writes its own ratios after the update into `sequential`.
   UpdateStats update_weighted(GroupModel& g, const UpdateBatch& batch,
                               const std::vector<std::size_t>& rows, double progress_remaining,
                               SequentialWeights& sequential);
-  // mappo.update sequential: the groups one after another in an order drawn from rng_.
+  // mappo.update sequential: the agents one after another in an order drawn from rng_, each
+  // updating its group's policy on its own rows (a shared policy is updated once per agent).
   std::vector<UpdateStats> update_sequentially(const Rollout& rollout,
                                                const std::vector<float>& advantages,
                                                const std::vector<float>& returns,

@@ -450,6 +450,103 @@ run: {tensorboard: false}
   fs::remove_all(a);
 }
 
+// Sequential with a shared policy (HARL's share_param: true): the one policy is updated once per
+// agent, on that agent's rows, in a random order; M starts at 1 and grows from the earlier agents'
+// updates; the input statistics move once, after every agent's update, with every live row.
+TEST(Mappo, SequentialWithSharingUpdatesTheSharedPolicyOncePerAgent) {
+  LearnerSetup s = spread_setup();
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  s.norm.observations = true;
+  s.ppo.learning_rate = 3e-3;
+  PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  LearnerSetup simultaneous_setup = s;
+  simultaneous_setup.mappo.update = MultiAgentUpdate::kSimultaneous;
+  PpoLearner simultaneous(simultaneous_setup.spec, simultaneous_setup.mappo, simultaneous_setup.ppo,
+                          simultaneous_setup.tr, simultaneous_setup.net, simultaneous_setup.norm,
+                          11);
+  ASSERT_EQ(l.groups().size(), 1u);
+  const Rollout r = rollout_with_dead_agents(s, l.snapshot());
+  const auto live = std::count(r.active.begin(), r.active.end(), std::uint8_t{1});
+  const double count_before = l.groups()[0]->obs_normalizer.stats().count();
+
+  const UpdateStats stats = l.update(r, 1.0);
+  ASSERT_TRUE(stats.sequential.has_value());
+  const UpdateStats::Sequential& seq = *stats.sequential;
+  ASSERT_EQ(seq.order.size(), 3u);
+  EXPECT_TRUE(
+      std::is_permutation(seq.order.begin(), seq.order.end(), std::vector<int>{0, 1, 2}.begin()));
+  const auto first = static_cast<std::size_t>(seq.order[0]);
+  const auto last = static_cast<std::size_t>(seq.order[2]);
+  EXPECT_EQ(seq.factor_min[first], 1.0);
+  EXPECT_EQ(seq.factor_max[first], 1.0);
+  EXPECT_GT(seq.factor_max[last] - seq.factor_min[last], 1e-3) << "M did not vary";
+  ASSERT_EQ(stats.group_kl.size(), 3u) << "one KL per agent's update";
+  for (const double kl : stats.group_kl) EXPECT_GT(kl, 0.0);
+
+  // Statistics: once, every live row, as the simultaneous update moves them.
+  simultaneous.update(r, 1.0);
+  const RunningMeanStd& seq_stats = l.groups()[0]->obs_normalizer.stats();
+  const RunningMeanStd& sim_stats = simultaneous.groups()[0]->obs_normalizer.stats();
+  EXPECT_EQ(seq_stats.count(), count_before + static_cast<double>(live));
+  EXPECT_EQ(seq_stats.count(), sim_stats.count());
+  for (std::size_t i = 0; i < seq_stats.mean().size(); ++i) {
+    EXPECT_NEAR(seq_stats.mean()[i], sim_stats.mean()[i], 1e-9) << "component " << i;
+    EXPECT_NEAR(seq_stats.var()[i], sim_stats.var()[i], 1e-9) << "component " << i;
+  }
+}
+
+// Every agent's update on a shared policy reads its inputs normalized as the actor saw them:
+// with the policy held still (learning rate 0) every pass starts at ratio 1, which it would not if
+// the statistics had moved after the first agent's update.
+TEST(Mappo, SequentialWithSharingNormalizesEveryPassAsTheActorDid) {
+  LearnerSetup s = spread_setup();
+  s.mappo.update = MultiAgentUpdate::kSequential;
+  s.norm.observations = true;
+  s.ppo.learning_rate = 0.0;
+  PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+  // Statistics far from a fresh normalizer's, so that moving them would show.
+  l.update(rollout_with_dead_agents(s, l.snapshot()), 1.0);
+  const UpdateStats stats = l.update(rollout_with_dead_agents(s, l.snapshot()), 1.0);
+  EXPECT_NEAR(stats.first_ratio, 1.0, 1e-5);
+}
+
+// HATRPO with a shared policy: each agent's step on the shared policy stays within delta of the
+// policy it started from, on every update.
+TEST(Mappo, HatrpoWithSharingKeepsEveryAgentsStepWithinTheBound) {
+  const double delta = 0.005;
+  const TrainConfig config = parse_train_config(R"(
+algo: mappo
+seed: 5
+total_steps: 4000
+env: {id: simple_spread_v3, num_envs: 16, options: {reward: mappo}}
+ppo: {num_steps: 25, num_minibatches: 1, update_epochs: 2, value_norm: true, ent_coef: 0}
+mappo: {update: sequential}
+trust_region:
+  mode: natural_gradient
+  clip: null
+  kl_bound: {delta: 0.005, backtrack_coef: 0.8}
+  natural_gradient: {accept_ratio: 0.5}
+run: {tensorboard: false}
+)");
+  const fs::path a =
+      fs::temp_directory_path() / ("trustrl_hatrpo_shared_" + std::to_string(::getpid()));
+  fs::remove_all(a);
+  Trainer::start(config, a, quiet())->run();
+  const auto rows = testing::MetricsTable::read(a / "metrics.csv").numeric_rows();
+  ASSERT_EQ(rows.size(), 10u);
+  int stepped = 0;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("trust/ng_stepped") + row.at("trust/ng_not_stepped"), 3.0)
+        << "one step per agent";
+    for (int agent = 0; agent < 3; ++agent)
+      EXPECT_LE(row.at("kl/group_" + std::to_string(agent)), delta)
+          << "agent " << agent << ", update " << row.at("update");
+    stepped += static_cast<int>(row.at("trust/ng_stepped"));
+  }
+  EXPECT_GT(stepped, 15) << "most agents' steps should be taken";
+  fs::remove_all(a);
+}
+
 // A ratio that is not finite (here: a NaN observation at one step, which breaks the first agent's
 // update) makes M not finite: the update stops with NonFiniteStepError naming M, which the trainer
 // rolls back as it does a broken natural-gradient step.
@@ -470,22 +567,12 @@ TEST(Mappo, SequentialStopsWhenMIsNotFinite) {
   }
 }
 
-// Bad combinations are refused with the setting to change.
-TEST(Mappo, SequentialRefusesSharedPoliciesAndSingleAgentRuns) {
+// Bad combinations are refused with the setting to change; shared policies are not one of them.
+TEST(Mappo, SequentialTakesSharedPoliciesAndRefusesSingleAgentRuns) {
   LearnerSetup s = spread_setup();
   s.mappo.update = MultiAgentUpdate::kSequential;
-  try {
-    PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1);
-    FAIL() << "simple_spread's three agents share one policy";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("mappo.share_parameters: false"), std::string::npos)
-        << e.what();
-  }
-  s.mappo.share_parameters = false;
   EXPECT_NO_THROW(PpoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
-  // speaker_listener's agents differ in spaces: no sharing to turn off.
-  s.spec = envs::make_multi_agent("simple_speaker_listener_v4")->spec();
-  s.mappo.share_parameters = true;
+  s.mappo.share_parameters = false;
   EXPECT_NO_THROW(PpoLearner(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 1));
 
   for (const char* setting : {"mappo: {update: sequential}", "mappo: {share_parameters: false}"}) {
