@@ -129,7 +129,7 @@ def marl():
 
 
 # The multi-agent trust regions at the issue's budgets (issue 14): per env, MAPPO, HAPPO, HATRPO
-# and the control (a sequential config run with MAPPO's simultaneous scheme), seeds 0-2; the
+# and the controls (a config with a policy per agent, or with shared policies), seeds 0-2; the
 # latest row of each (config, variant, seed) at that budget.
 MARL_TRUST = [
     ("speaker_listener", 6_000_000, [("mappo_speaker_listener", "mappo"),
@@ -138,8 +138,21 @@ MARL_TRUST = [
     ("simple_spread", 10_000_000, [("mappo_simple_spread", "mappo"),
                                    ("happo_simple_spread", "happo"),
                                    ("hatrpo_simple_spread", "hatrpo"),
-                                   ("happo_simple_spread", "simultaneous")]),
+                                   ("mappo_simple_spread", "unshared"),
+                                   ("happo_simple_spread", "unshared")]),
+    ("multiwalker", 6_000_000, [("mappo_multiwalker", "mappo"),
+                                ("happo_multiwalker", "happo"),
+                                ("hatrpo_multiwalker", "hatrpo"),
+                                ("happo_multiwalker", "shared"),
+                                ("hatrpo_multiwalker", "shared")]),
+    ("halfcheetah_2x3", 10_000_000, [("mappo_halfcheetah_2x3", "mappo"),
+                                     ("happo_halfcheetah_2x3", "happo"),
+                                     ("hatrpo_halfcheetah_2x3", "hatrpo")]),
 ]
+
+
+# MaMuJoCo's runs use seed 1 (its configs' seed).
+SEEDS = {"halfcheetah_2x3": (1, 2, 3)}
 
 
 def marl_trust():
@@ -148,12 +161,12 @@ def marl_trust():
     for r in read("marl.csv"):
         if r[0] in budget_of and int(r[6]) >= 0.99 * budget_of[r[0]]:
             latest[(r[0], r[1], int(r[2]))] = r
-    print("| env, budget | config | variant | seed 0 | seed 1 | seed 2 | mean |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    print("| env, budget | config | variant | seeds | first | second | third | mean |")
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
     for env, budget, runs in MARL_TRUST:
         for config, variant in runs:
             cells, vals = [], []
-            for seed in (0, 1, 2):
+            for seed in SEEDS.get(env, (0, 1, 2)):
                 r = latest.get((config, variant, seed))
                 if r is None:
                     cells.append("not run")
@@ -161,7 +174,8 @@ def marl_trust():
                 vals.append(float(r[3]))
                 cells.append(f"{float(r[3]):.2f} ({float(r[5]):.2f})")
             mean = f"{sum(vals) / len(vals):.2f}" if vals else ""
-            print(f"| {env}, {budget // 1_000_000}M | {config} | {variant} | {' | '.join(cells)} | {mean} |")
+            seeds = SEEDS.get(env, (0, 1, 2))
+            print(f"| {env}, {budget // 1_000_000}M | {config} | {variant} | {seeds[0]}-{seeds[-1]} | {' | '.join(cells)} | {mean} |")
 
 
 if __name__ == "__main__":
