@@ -51,18 +51,20 @@ bool fused_forward_supported(const ActorCriticImpl& net);
 /// distribution, the KL after the epochs). Throws Error where !fused_forward_supported(net).
 Distribution fused_distribution(const ActorCriticImpl& net, const torch::Tensor& obs);
 
-/// One minibatch's rows; each tensor contiguous, float32 except int64 Discrete actions.
+/// One minibatch's rows; each tensor contiguous, float32 except int64 Discrete actions. Every
+/// member defaults to {} so that a designated initializer may name only the tensors it uses (the
+/// value-only step) without -Wmissing-field-initializers.
 struct FusedMinibatch {
-  torch::Tensor obs;            // [m, obs_dim]
-  torch::Tensor critic_inputs;  // [m, critic_input_dim], or [u, ...] distinct rows with the index
-  torch::Tensor actions;        // [m, 1] int64 or [m, d] float
-  torch::Tensor old_log_probs;  // [m]
-  torch::Tensor old_values;     // [m]
-  torch::Tensor advantages;     // [m], raw: normalized here when ppo.norm_adv
-  torch::Tensor returns;        // [m]
+  torch::Tensor obs{};            // [m, obs_dim]
+  torch::Tensor critic_inputs{};  // [m, critic_input_dim], or [u, ...] distinct rows with the index
+  torch::Tensor actions{};        // [m, 1] int64 or [m, d] float
+  torch::Tensor old_log_probs{};  // [m]
+  torch::Tensor old_values{};     // [m]
+  torch::Tensor advantages{};     // [m], raw: normalized here when ppo.norm_adv
+  torch::Tensor returns{};        // [m]
   /// [m] int64: sample i's critic input is critic_inputs[critic_index[i]] (agents/critic_rows.h);
   /// undefined: a row per sample.
-  torch::Tensor critic_index;
+  torch::Tensor critic_index{};
 };
 
 /// The minibatch's loss terms as run_policy_update reports them.
