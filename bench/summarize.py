@@ -164,9 +164,10 @@ def marl_trust():
     print("| env, budget | config | variant | seeds | first | second | third | mean |")
     print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
     for env, budget, runs in MARL_TRUST:
+        seeds = SEEDS.get(env, (0, 1, 2))
         for config, variant in runs:
             cells, vals = [], []
-            for seed in SEEDS.get(env, (0, 1, 2)):
+            for seed in seeds:
                 r = latest.get((config, variant, seed))
                 if r is None:
                     cells.append("not run")
@@ -174,7 +175,6 @@ def marl_trust():
                 vals.append(float(r[3]))
                 cells.append(f"{float(r[3]):.2f} ({float(r[5]):.2f})")
             mean = f"{sum(vals) / len(vals):.2f}" if vals else ""
-            seeds = SEEDS.get(env, (0, 1, 2))
             print(f"| {env}, {budget // 1_000_000}M | {config} | {variant} | {seeds[0]}-{seeds[-1]} | {' | '.join(cells)} | {mean} |")
 
 
