@@ -70,6 +70,7 @@ void UpdateStats::write(MetricRow& row) const {
     row.set("kl/group_" + std::to_string(g), group_kl[g]);
   row.set("trust/beta", beta);
   row.set("trust/clip_epsilon", clip_epsilon);
+  if (kl_delta) row.set("trust/kl_delta", *kl_delta);
   row.set("trust/epochs", epochs);
   row.set("trust/minibatches", minibatches);
   row.set("trust/backtracks", backtracks);
@@ -154,6 +155,7 @@ UpdateStats UpdateStats::combine(const std::vector<UpdateStats>& groups) {
   }
   s.learning_rate = groups.front().learning_rate;
   s.clip_epsilon = groups.front().clip_epsilon;
+  s.kl_delta = groups.front().kl_delta;
   return s;
 }
 
@@ -228,7 +230,7 @@ UpdateStats::NaturalGradient natural_gradient_policy_step(
   const TrustRegionConfig& tr = trust_region.config();
   NaturalGradientConfig config;
   config.fused_forward = fused_forward;
-  config.delta = *tr.kl_bound.delta;
+  config.delta = *trust_region.kl_delta();
   config.backtrack_coef = tr.kl_bound.backtrack_coef;
   config.max_backtracks = tr.kl_bound.max_backtracks;
   config.cg_iters = tr.natural_gradient.cg_iters;
@@ -271,6 +273,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   optimizer.set_learning_rate(stats.learning_rate);
   trust_region.begin_update(progress_remaining);
   stats.clip_epsilon = trust_region.clip_epsilon();
+  if (trust_region.kl_delta()) stats.kl_delta = *trust_region.kl_delta();
   if (trust_region.has_reference() != b.reference.has_value())
     throw Error(trust_region.has_reference()
                     ? "policy update: trust_region.reference is set but the batch carries no "

@@ -77,6 +77,8 @@ struct UpdateStats {
   double kl_analytic = 0, kl_k1 = 0, kl_k2 = 0, kl_k3 = 0;
   double clip_fraction = 0, explained_variance = 0;
   double learning_rate = 0, clip_epsilon = 0, beta = 0;
+  /// The update's KL bound (trust/kl_delta) where one is configured.
+  std::optional<double> kl_delta;
   int epochs = 0, minibatches = 0, backtracks = 0;
   bool early_stopped = false;
   /// Mean ratio on the first minibatch of the first epoch (1 unless the actor's policy differs).

@@ -22,6 +22,9 @@ void TrustRegionConfig::KlBound::visit(ConfigVisitor& v) {
           Bounds{0, 1, true, true});
   v.field("max_backtracks", max_backtracks,
           "backtracking steps before falling back to the old policy", Bounds::at_least(1));
+  v.field("anneal", anneal,
+          "anneal delta linearly to 0 over training (each update's bound is delta times the "
+          "training left)");
 }
 
 void TrustRegionConfig::NaturalGradient::visit(ConfigVisitor& v) {
@@ -107,6 +110,10 @@ void TrustRegionConfig::validate() const {
     throw ConfigError(
         "trust_region.reference.schedule linear needs trust_region.reference.decay_steps > 0, the "
         "env steps over which beta falls to 0");
+  if (kl_bound.anneal && !kl_bound.delta)
+    throw ConfigError(
+        "trust_region.kl_bound.anneal is true but trust_region.kl_bound.delta is null; there is "
+        "nothing to anneal");
   if (clip_anneal && !clip)
     throw ConfigError(
         "trust_region.clip_anneal is true but trust_region.clip is null; there is nothing to "
@@ -117,12 +124,15 @@ TrustRegion::TrustRegion(TrustRegionConfig config)
     : config_(std::move(config)),
       beta_(config_.kl_penalty.beta),
       epsilon_(config_.clip.value_or(0.0)),
-      reference_beta_(config_.reference.beta) {
+      reference_beta_(config_.reference.beta),
+      kl_delta_(config_.kl_bound.delta) {
   config_.validate();
 }
 
 void TrustRegion::begin_update(double progress_remaining) {
   if (config_.clip) epsilon_ = *config_.clip * (config_.clip_anneal ? progress_remaining : 1.0);
+  if (config_.kl_bound.delta)
+    kl_delta_ = *config_.kl_bound.delta * (config_.kl_bound.anneal ? progress_remaining : 1.0);
   const auto& r = config_.reference;
   if (r.enabled() && r.schedule == ReferenceSchedule::kLinear) {
     const double done = (1.0 - progress_remaining) * static_cast<double>(r.training_steps);
@@ -188,8 +198,8 @@ bool TrustRegion::stop_after_epoch(double batch_kl) const {
 int TrustRegion::enforce_bound(const std::function<void(const torch::Tensor&)>& set_params,
                                const torch::Tensor& old_params, const torch::Tensor& new_params,
                                const std::function<double()>& measure_kl) const {
-  if (!config_.kl_bound.delta) return 0;
-  const double delta = *config_.kl_bound.delta;
+  if (!kl_delta_) return 0;
+  const double delta = *kl_delta_;
   if (measure_kl() <= delta) return 0;
   const torch::Tensor step = new_params - old_params;
   double scale = 1.0;

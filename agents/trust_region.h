@@ -62,6 +62,8 @@ struct TrustRegionConfig {
     std::optional<double> delta;
     double backtrack_coef = 0.5;
     std::int64_t max_backtracks = 10;
+    /// delta falls linearly to 0 over training, as ppo.anneal_lr takes the learning rate.
+    bool anneal = false;
     void visit(ConfigVisitor& v);
   } kl_bound;
   KlMeasure kl_measure = KlMeasure::kAnalytic;
@@ -118,7 +120,10 @@ class TrustRegion {
     return config_.target_kl && config_.target_kl_check == KlCheck::kEpoch;
   }
 
-  /// kl_bound: if measure_kl() > delta, sets the parameters to old + c^k (new - old) for
+  /// This update's KL bound: kl_bound.delta, times the progress remaining where kl_bound.anneal
+  /// asks (set by begin_update); empty when no bound is configured.
+  std::optional<double> kl_delta() const { return kl_delta_; }
+  /// kl_bound: if measure_kl() > kl_delta(), sets the parameters to old + c^k (new - old) for
   /// k = 1, 2, ... until it is not, and to the old ones if max_backtracks is reached (so the
   /// bound always holds). Returns the number of backtracking steps taken.
   int enforce_bound(const std::function<void(const torch::Tensor& flat)>& set_params,
@@ -149,6 +154,7 @@ class TrustRegion {
   double beta_;
   double epsilon_;
   double reference_beta_;
+  std::optional<double> kl_delta_;
 };
 
 }  // namespace trustrl::agents

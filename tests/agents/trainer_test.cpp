@@ -608,6 +608,35 @@ TEST(Trainer, ANonFiniteNaturalGradientStepIsRolledBackNamingTheQuantity) {
   fs::remove_all(dir);
 }
 
+// trust_region.kl_bound.anneal: update k (of N) is bounded by delta (1 - (k - 1) / N), logged as
+// trust/kl_delta, and every natural-gradient step stays inside that update's bound.
+TEST(Trainer, AnAnnealedKlBoundFallsLinearlyAndBindsEveryStep) {
+  TrainConfig config = small_config();
+  config.trust_region.mode = TrustRegionMode::kNaturalGradient;
+  config.trust_region.clip.reset();
+  config.trust_region.clip_anneal = false;
+  config.trust_region.kl_penalty.enabled = false;
+  config.trust_region.kl_bound.delta = 0.02;
+  config.trust_region.kl_bound.anneal = true;
+  const int updates = 8;
+  config.total_steps = updates * config.batch_steps();
+  config.validate();
+  const fs::path dir = fresh_dir("kl_anneal");
+  Trainer::start(config, dir, quiet())->run();
+  const auto rows = testing::MetricsTable::read(dir / "metrics.csv").numeric_rows();
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(updates));
+  int stepped = 0;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const double bound = 0.02 * (1.0 - static_cast<double>(k) / updates);
+    EXPECT_NEAR(rows[k].at("trust/kl_delta"), bound, 1e-12) << "update " << k + 1;
+    EXPECT_LE(rows[k].at("trust/ng_kl"), bound) << "update " << k + 1;
+    EXPECT_LE(rows[k].at("kl/analytic"), bound) << "update " << k + 1;
+    stepped += rows[k].at("trust/ng_stepped") > 0;
+  }
+  EXPECT_GT(stepped, updates / 2) << "an annealed bound still lets most updates step";
+  fs::remove_all(dir);
+}
+
 TEST(Trainer, ACheckpointWaitsOutAShortShortageOfDescriptors) {
   const fs::path dir = fresh_dir("emfile");
   auto t = Trainer::start(small_config(), dir, quiet());

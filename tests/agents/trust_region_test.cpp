@@ -90,6 +90,43 @@ TEST(TrustRegion, BoundBacktracksUntilKlFits) {
   EXPECT_LE(kl(), 0.01 + 1e-12);
 }
 
+TEST(TrustRegion, AnnealedBoundFallsWithProgressAndBindsTheBacktracking) {
+  TrustRegionConfig c;
+  c.kl_bound.delta = 0.04;
+  c.kl_bound.backtrack_coef = 0.5;
+  TrustRegion fixed(c);
+  c.kl_bound.anneal = true;
+  TrustRegion annealed(c);
+  EXPECT_DOUBLE_EQ(*annealed.kl_delta(), 0.04);  // before the first update: the configured one
+  fixed.begin_update(0.25);
+  annealed.begin_update(0.25);
+  EXPECT_DOUBLE_EQ(*fixed.kl_delta(), 0.04);
+  EXPECT_NEAR(*annealed.kl_delta(), 0.01, 1e-15);
+  // KL 0.04 at the full step: within the fixed bound, a quarter of it needs one halving.
+  torch::Tensor params;
+  auto kl = [&] { return 0.04 * params.item<double>() * params.item<double>(); };
+  auto set = [&](const torch::Tensor& p) { params = p.clone(); };
+  const auto old_p = torch::tensor({0.0}), new_p = torch::tensor({1.0});
+  params = new_p.clone();
+  EXPECT_EQ(fixed.enforce_bound(set, old_p, new_p, kl), 0);
+  EXPECT_EQ(annealed.enforce_bound(set, old_p, new_p, kl), 1);
+  EXPECT_NEAR(params.item<double>(), 0.5, 1e-12);
+  TrustRegionConfig none;
+  EXPECT_FALSE(TrustRegion(none).kl_delta().has_value());
+}
+
+TEST(TrustRegion, AnnealingNoBoundIsRefused) {
+  TrustRegionConfig c;
+  c.kl_bound.anneal = true;
+  try {
+    TrustRegion tr(c);
+    FAIL() << "accepted kl_bound.anneal without kl_bound.delta";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("trust_region.kl_bound.delta"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TrustRegion, BoundFallsBackToTheOldPolicy) {
   TrustRegionConfig c;
   c.kl_bound.delta = 1e-9;
