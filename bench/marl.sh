@@ -6,7 +6,7 @@
 #   config,variant,seed,final_train_return,eval_sampled,eval_deterministic,env_steps,wall_seconds,sps
 # final_train_return is the mean episodic return over the last 10 updates (what the MAPPO
 # reference code reports as "average episode rewards").
-# Usage: bench/marl.sh configs/mappo_simple_spread.yaml mappo|ippo|happo|hatrpo|simultaneous|unshared|shared SEED
+# Usage: bench/marl.sh configs/mappo_simple_spread.yaml mappo|ippo|happo|hatrpo|simultaneous|unshared|shared|annealed SEED
 #        [--set k=v ...]
 # (happo and hatrpo run the config as written: pass configs/happo_*.yaml or configs/hatrpo_*.yaml)
 set -euo pipefail
@@ -25,7 +25,9 @@ case "$variant" in
   # as it is: the control that isolates parameter sharing.
   unshared) args=(--set mappo.share_parameters=false) ;;
   shared) args=(--set mappo.share_parameters=true) ;;
-  *) echo "unknown variant $variant (mappo, ippo, happo, hatrpo, simultaneous, unshared, shared)" >&2; exit 2 ;;
+  # The config with its KL bound annealed linearly to 0 (trust_region.kl_bound.anneal).
+  annealed) args=(--set trust_region.kl_bound.anneal=true) ;;
+  *) echo "unknown variant $variant (mappo, ippo, happo, hatrpo, simultaneous, unshared, shared, annealed)" >&2; exit 2 ;;
 esac
 name=$(basename "$config" .yaml)
 run=runs/bench/$name-$variant-s$seed
