@@ -109,8 +109,8 @@ def trpo():
     for r in rows:
         runs[(r[0], budget_of(int(r[5])))][int(r[2])] = dict(
             mean=float(r[3]), std=float(r[4]), wall=float(r[6]), sps=float(r[7]))
-    print("| env | budget | bar (source) | seed 1 | seed 2 | seed 3 | every seed >= bar | wall s (mean) | SPS (mean) |")
-    print("| --- | --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |")
+    print("| env | config | budget | bar (source) | seed 1 | seed 2 | seed 3 | every seed >= bar | wall s (mean) | SPS (mean) |")
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |")
     for config, bars in TRPO_BARS.items():
         for env, budget, bar, source in bars:
             seeds = runs.get((config, budget))
@@ -118,7 +118,7 @@ def trpo():
                 continue
             cells, ok, wall, sps = seed_cells(seeds, (1, 2, 3), bar)
             label = f"{budget // 1000}k" if budget < 1_000_000 else f"{budget // 1_000_000}M"
-            print(f"| {env} | {label} | {bar} ({source}) | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
+            print(f"| {env} | {config} | {label} | {bar} ({source}) | {' | '.join(cells)} | {ok} | {wall:.0f} | {sps:,.0f} |")
 
 
 def marl():
