@@ -142,7 +142,8 @@ MARL_TRUST = [
                                    ("happo_simple_spread", "happo"),
                                    ("hatrpo_simple_spread", "hatrpo"),
                                    ("mappo_simple_spread", "unshared"),
-                                   ("happo_simple_spread", "unshared")]),
+                                   ("happo_simple_spread", "unshared"),
+                                   ("hatrpo_simple_spread", "annealed")]),
     ("multiwalker", 6_000_000, [("mappo_multiwalker", "mappo"),
                                 ("happo_multiwalker", "happo"),
                                 ("hatrpo_multiwalker", "hatrpo"),
@@ -151,11 +152,14 @@ MARL_TRUST = [
     ("halfcheetah_2x3", 10_000_000, [("mappo_halfcheetah_2x3", "mappo"),
                                      ("happo_halfcheetah_2x3", "happo"),
                                      ("hatrpo_halfcheetah_2x3", "hatrpo")]),
+    ("walker2d_2x3", 10_000_000, [("mappo_walker2d_2x3", "mappo"),
+                                  ("happo_walker2d_2x3", "happo"),
+                                  ("hatrpo_walker2d_2x3", "hatrpo")]),
 ]
 
 
 # MaMuJoCo's runs use seed 1 (its configs' seed).
-SEEDS = {"halfcheetah_2x3": (1, 2, 3)}
+SEEDS = {"halfcheetah_2x3": (1, 2, 3), "walker2d_2x3": (1, 2, 3)}
 
 
 def marl_trust():
