@@ -81,4 +81,8 @@ ConjugateGradientResult conjugate_gradient(
   throw Error("conjugate gradient: the vector must be float32 or float64");
 }
 
+bool made_progress(const torch::Tensor& b, const ConjugateGradientResult& result) {
+  return b.dot(result.x).item<double>() > 0;
+}
+
 }  // namespace trustrl::agents

@@ -27,4 +27,9 @@ ConjugateGradientResult conjugate_gradient(
     const std::function<torch::Tensor(const torch::Tensor&)>& product, const torch::Tensor& b,
     int max_iterations, double tolerance = 1e-10);
 
+/// Whether the iterate made progress on the quadratic model 1/2 x^T A x - b^T x: b . x > 0. Every
+/// iterate from 0 does in exact arithmetic, however large its residual (which, on an
+/// ill-conditioned A, can grow for many iterations), so false means rounding broke the solve.
+bool made_progress(const torch::Tensor& b, const ConjugateGradientResult& result);
+
 }  // namespace trustrl::agents

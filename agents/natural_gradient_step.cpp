@@ -126,7 +126,9 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
     return stats;
   }
   require_finite(cg.x, "the conjugate-gradient solution");
-  if (!(cg.relative_residual < 1.0)) {
+  // Truncated CG need not shrink the residual ||g - (F + damping I) s||; its iterate is used as it
+  // is (as TRPO's and HARL's solvers do) unless it does not ascend the surrogate.
+  if (!made_progress(gradient, cg)) {
     stats.outcome = NaturalGradientOutcome::kNoCgProgress;
     return stats;
   }

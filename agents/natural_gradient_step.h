@@ -72,7 +72,8 @@ enum class NaturalGradientOutcome {
   kZeroGradient,
   /// CG met a direction with s^T F s <= 0: the Fisher is not positive definite in floating point.
   kNotPositiveDefinite,
-  /// CG's residual did not fall below the gradient's norm.
+  /// CG's direction s does not ascend the surrogate (g . s <= 0; rounding only: CG from 0 always
+  /// ascends in exact arithmetic, whatever its residual).
   kNoCgProgress,
   /// No step of the line search kept KL <= delta with enough improvement.
   kNoAcceptableStep,

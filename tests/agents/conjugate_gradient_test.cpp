@@ -55,6 +55,27 @@ TEST(ConjugateGradient, ResidualFallsWithIterationsAndStopsAtTheCap) {
   EXPECT_LT(energy(ten.x), energy(two.x));
 }
 
+// Why a natural-gradient step asks CG for progress (b . x > 0) and not for a residual below ||b||:
+// on an ill-conditioned system the residual can grow (here about 5x after one iteration) while the
+// iterate is still the minimizer of the quadratic model on its Krylov space.
+TEST(ConjugateGradient, ResidualCanGrowWhileTheIterateAscends) {
+  const torch::Tensor a = torch::diag(torch::tensor({1.0, 100.0}, torch::kFloat64));
+  const torch::Tensor b = torch::tensor({1.0, 0.1}, torch::kFloat64);
+  const ConjugateGradientResult r = conjugate_gradient(times(a), b, 1, 1e-12);
+  EXPECT_GT(r.relative_residual, 4.0);
+  EXPECT_NEAR(r.relative_residual,
+              (b - a.matmul(r.x)).norm().item<double>() / b.norm().item<double>(), 1e-12);
+  EXPECT_TRUE(made_progress(b, r));
+  // The quadratic model 1/2 x^T A x - b^T x fell below its value at 0.
+  EXPECT_LT(0.5 * r.x.dot(a.matmul(r.x)).item<double>() - b.dot(r.x).item<double>(), 0.0);
+  // A direction that does not ascend (as rounding could leave) is no progress.
+  ConjugateGradientResult backwards = r;
+  backwards.x = -r.x;
+  EXPECT_FALSE(made_progress(b, backwards));
+  backwards.x = torch::zeros_like(r.x);
+  EXPECT_FALSE(made_progress(b, backwards));
+}
+
 TEST(ConjugateGradient, ZeroRightHandSideIsSolvedByZero) {
   const ConjugateGradientResult r =
       conjugate_gradient(times(spd_matrix(4)), torch::zeros({4}, torch::kFloat64), 10);
