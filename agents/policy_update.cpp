@@ -273,7 +273,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   optimizer.set_learning_rate(stats.learning_rate);
   trust_region.begin_update(progress_remaining);
   stats.clip_epsilon = trust_region.clip_epsilon();
-  if (trust_region.kl_delta()) stats.kl_delta = *trust_region.kl_delta();
+  stats.kl_delta = trust_region.kl_delta();
   if (trust_region.has_reference() != b.reference.has_value())
     throw Error(trust_region.has_reference()
                     ? "policy update: trust_region.reference is set but the batch carries no "

@@ -65,6 +65,16 @@ run: {checkpoint_every: 5, tensorboard: false}
 )");
 }
 
+// small_config() with TRPO's step in place of the minibatch trust regions (its KL bound kept).
+TrainConfig natural_gradient_config() {
+  TrainConfig config = small_config();
+  config.trust_region.mode = TrustRegionMode::kNaturalGradient;
+  config.trust_region.clip.reset();
+  config.trust_region.clip_anneal = false;
+  config.trust_region.kl_penalty.enabled = false;
+  return config;
+}
+
 std::vector<std::uint8_t> bytes_of(const std::function<void(ByteWriter&)>& save) {
   ByteWriter w;
   save(w);
@@ -572,11 +582,7 @@ TEST(Trainer, RepeatedBrokenUpdatesStopTheRunWithAnError) {
 // update is undone and logged naming the update and the quantity, and the run goes on; in a row,
 // it stops the run with that message.
 TEST(Trainer, ANonFiniteNaturalGradientStepIsRolledBackNamingTheQuantity) {
-  TrainConfig config = small_config();
-  config.trust_region.mode = TrustRegionMode::kNaturalGradient;
-  config.trust_region.clip.reset();
-  config.trust_region.clip_anneal = false;
-  config.trust_region.kl_penalty.enabled = false;
+  TrainConfig config = natural_gradient_config();
   config.total_steps = 8 * config.batch_steps();
   config.validate();
   {
@@ -611,11 +617,7 @@ TEST(Trainer, ANonFiniteNaturalGradientStepIsRolledBackNamingTheQuantity) {
 // trust_region.kl_bound.anneal: update k (of N) is bounded by delta (1 - (k - 1) / N), logged as
 // trust/kl_delta, and every natural-gradient step stays inside that update's bound.
 TEST(Trainer, AnAnnealedKlBoundFallsLinearlyAndBindsEveryStep) {
-  TrainConfig config = small_config();
-  config.trust_region.mode = TrustRegionMode::kNaturalGradient;
-  config.trust_region.clip.reset();
-  config.trust_region.clip_anneal = false;
-  config.trust_region.kl_penalty.enabled = false;
+  TrainConfig config = natural_gradient_config();
   config.trust_region.kl_bound.delta = 0.02;
   config.trust_region.kl_bound.anneal = true;
   const int updates = 8;
