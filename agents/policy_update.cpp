@@ -1,6 +1,7 @@
 #include "agents/policy_update.h"
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <numeric>
 
@@ -261,11 +262,83 @@ UpdateStats::NaturalGradient natural_gradient_policy_step(
   return ng;
 }
 
+// The update's epochs of `step`s over b, reshuffled each epoch with the learner's RNG (the same
+// shuffles after a resume); `measure` gives the whole batch's KL for the trust region's
+// per-epoch check. Counts epochs and minibatches into `stats`.
+void run_epochs(MinibatchStep& step, MinibatchStepKind kind, const StepContext& context,
+                const UpdateBatch& b, std::int64_t mb, Rng& rng, const Distribution* old_dist,
+                const std::function<double()>& measure, UpdateStats& stats) {
+  const TrustRegion& trust_region = context.trust_region;
+  const std::int64_t B = b.rows();
+  const bool in_order_epochs = fused_reads_in_order(kind, context);
+  const std::int64_t share_start = share_offset(mb, context.collective),
+                     share = share_size(mb, context.collective);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(B));
+  std::iota(order.begin(), order.end(), 0);
+  bool stop = false;
+  for (std::int64_t epoch = 0; epoch < context.ppo.update_epochs && !stop; ++epoch) {
+    // Fisher-Yates. The batch is permuted once per epoch; minibatches are then contiguous slices
+    // (views, no copies).
+    for (std::int64_t i = B - 1; i > 0; --i)
+      std::swap(order[static_cast<std::size_t>(i)],
+                order[rng.below(static_cast<std::uint64_t>(i + 1))]);
+    const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
+    const EpochBatch e =
+        in_order_epochs ? in_order(b, perm)
+                        : permuted(b, perm, trust_region.needs_minibatch_kl() ? old_dist : nullptr,
+                                   kind == MinibatchStepKind::kValue);
+    for (std::int64_t start = 0; start + mb <= B; start += mb) {
+      const StepResult r =
+          step.step(e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
+      if (r.stopped) {
+        stop = true;
+        stats.early_stopped = true;
+        break;
+      }
+      if (r.mean_ratio) stats.first_ratio = *r.mean_ratio;
+      ++stats.minibatches;
+    }
+    if (!stop) ++stats.epochs;
+    if (!stop && trust_region.checks_per_epoch() && trust_region.stop_after_epoch(measure())) {
+      stop = true;
+      stats.early_stopped = true;
+    }
+  }
+  if (stats.epochs == 0 && stats.minibatches > 0) stats.epochs = 1;
+}
+
+// UpdateParts::kCritic: the natural-gradient mode's value epochs on their own.
+UpdateStats train_critic_alone(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
+                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
+                               double progress_remaining, Collective* collective) {
+  UpdateStats stats;
+  stats.samples = b.rows();
+  stats.learning_rate = ppo.learning_rate * (ppo.anneal_lr ? progress_remaining : 1.0);
+  optimizer.set_learning_rate(stats.learning_rate);
+  if (b.rows() == 0) return stats;
+  const std::int64_t mb = std::min(minibatch_size(ppo, b.rows()), b.rows());
+  const StepContext context{net, optimizer, trust_region, ppo, collective};
+  const MinibatchStepKind kind = choose_minibatch_step(context, mb);
+  const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
+  run_epochs(
+      *step, kind, context, b, mb, rng, nullptr, [] { return 0.0; }, stats);
+  stats.value_loss = step->loss_sums().value_loss / std::max(stats.minibatches, 1);
+  return stats;
+}
+
 }  // namespace
 
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
-                              double progress_remaining, Collective* collective) {
+                              double progress_remaining, Collective* collective,
+                              UpdateParts parts) {
+  if (parts != UpdateParts::kPolicyAndCritic && !trust_region.natural_gradient())
+    throw Error(
+        "policy update: only trust_region.mode natural_gradient trains the policy and the critic "
+        "apart (the other modes train both in the same minibatches)");
+  if (parts == UpdateParts::kCritic)
+    return train_critic_alone(net, optimizer, trust_region, ppo, rng, b, progress_remaining,
+                              collective);
   const std::int64_t B = b.rows();
   UpdateStats stats;
   stats.samples = B;
@@ -330,48 +403,17 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   };
 
   // The natural-gradient mode moves the policy here, on the whole batch; the epochs below then
-  // train the critic alone.
+  // train the critic alone (unless the critic is trained apart: UpdateParts::kPolicy).
   if (trust_region.natural_gradient())
     stats.natural_gradient = natural_gradient_policy_step(net, trust_region, ppo, b, old_dist,
                                                           fused_forward, collective);
 
-  const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
-  const bool in_order_epochs = fused_reads_in_order(kind, context);
-  const std::int64_t share_start = share_offset(mb, collective), share = share_size(mb, collective);
-
-  std::vector<std::int64_t> order(static_cast<std::size_t>(B));
-  std::iota(order.begin(), order.end(), 0);
-  bool stop = false;
-  for (std::int64_t epoch = 0; epoch < ppo.update_epochs && !stop; ++epoch) {
-    // Fisher-Yates with the learner's own RNG: the same shuffles after a resume. The batch is
-    // permuted once per epoch; minibatches are then contiguous slices (views, no copies).
-    for (std::int64_t i = B - 1; i > 0; --i)
-      std::swap(order[static_cast<std::size_t>(i)],
-                order[rng.below(static_cast<std::uint64_t>(i + 1))]);
-    const torch::Tensor perm = torch::from_blob(order.data(), {B}, torch::kInt64);
-    const EpochBatch e =
-        in_order_epochs ? in_order(b, perm)
-                        : permuted(b, perm, trust_region.needs_minibatch_kl() ? &old_dist : nullptr,
-                                   kind == MinibatchStepKind::kValue);
-    for (std::int64_t start = 0; start + mb <= B; start += mb) {
-      const StepResult r = step->step(
-          e, {start, mb, start + share_start, share, /*first=*/epoch == 0 && start == 0});
-      if (r.stopped) {
-        stop = true;
-        stats.early_stopped = true;
-        break;
-      }
-      if (r.mean_ratio) stats.first_ratio = *r.mean_ratio;
-      ++stats.minibatches;
-    }
-    if (!stop) ++stats.epochs;
-    if (!stop && trust_region.checks_per_epoch() &&
-        trust_region.stop_after_epoch(measure(nullptr))) {
-      stop = true;
-      stats.early_stopped = true;
-    }
+  std::unique_ptr<MinibatchStep> step;
+  if (parts == UpdateParts::kPolicyAndCritic) {
+    step = make_minibatch_step(kind, context);
+    run_epochs(
+        *step, kind, context, b, mb, rng, &old_dist, [&] { return measure(nullptr); }, stats);
   }
-  if (stats.epochs == 0 && stats.minibatches > 0) stats.epochs = 1;
 
   // Hard bound, then the final KL of the update as it stands. Only the policy's step is scaled
   // back: the search starts from the old policy with the critic already at its new values.
@@ -392,7 +434,7 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   }
 
   // The minibatches' mean losses (with several learners, their shares' averaged).
-  const LossSums sums = step->loss_sums();
+  const LossSums sums = step ? step->loss_sums() : LossSums{};
   const double n = std::max(stats.minibatches, 1);
   stats.policy_loss = sums.policy_loss / n;
   stats.value_loss = sums.value_loss / n;

@@ -121,8 +121,17 @@ struct UpdateStats {
   static UpdateStats combine(const std::vector<UpdateStats>& groups);
 };
 
+/// What one call of run_policy_update trains. The clipped and penalized modes train the policy and
+/// the critic in the same minibatches; the natural-gradient mode, which moves the policy by one
+/// whole-batch step and then trains the critic alone, can also take the two apart: mappo.update
+/// sequential steps each agent's policy on its own rows and trains a critic that several agents
+/// share once per update, on all of their rows (as HARL trains its one critic after the agents).
+enum class UpdateParts { kPolicyAndCritic, kPolicy, kCritic };
+
 /// Runs the epochs of one update on `net`; `progress_remaining` (1 -> 0 over training) drives LR
-/// and clip annealing.
+/// and clip annealing. `parts` other than kPolicyAndCritic need trust_region.mode natural_gradient
+/// (Error otherwise): kPolicy takes the policy's step and its KL measures, no epochs; kCritic the
+/// critic's epochs alone (value loss, epochs and minibatches reported), the trust region untouched.
 ///
 /// With a `collective` of several learners (data parallel, docs/DISTRIBUTED.md), every learner
 /// holds the same whole batch and parameters and draws the same shuffles; each computes the loss
@@ -132,7 +141,8 @@ struct UpdateStats {
 /// float rounding) while each does 1/W of the backward work.
 UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& batch,
-                              double progress_remaining, Collective* collective = nullptr);
+                              double progress_remaining, Collective* collective = nullptr,
+                              UpdateParts parts = UpdateParts::kPolicyAndCritic);
 
 double explained_variance(const std::vector<float>& predicted, const std::vector<float>& target);
 

@@ -183,12 +183,31 @@ std::vector<UpdateStats> PpoLearner::update_sequentially(const Rollout& r,
   std::vector<float> factor(steps, 1.0f), ratio(steps);
   std::vector<UpdateStats> stats(A);
   std::vector<PendingInputs> pending(groups_.size());
-  for (const int agent : log.order) {
+  // The natural-gradient mode trains a group's critic once, after its last agent in the order.
+  std::vector<std::size_t> last_of_group(groups_.size());
+  for (std::size_t m = 0; m < A; ++m)
+    last_of_group[group_of[static_cast<std::size_t>(log.order[m])]] = m;
+  for (std::size_t m = 0; m < A; ++m) {
+    const int agent = log.order[m];
     const auto a = static_cast<std::size_t>(agent);
     const std::size_t g = group_of[a];
+    GroupModel& group = *groups_[g];
+    const bool critic_apart = group.trust_region.natural_gradient();
     SequentialWeights weights{factor, ratio};
-    stats[a] = update_group(*groups_[g], r, advantages, returns, progress_remaining, &weights,
-                            std::span(&agent, 1), &pending[g]);
+    stats[a] = update_group(group, r, advantages, returns, progress_remaining, &weights,
+                            std::span(&agent, 1), &pending[g],
+                            critic_apart ? UpdateParts::kPolicy : UpdateParts::kPolicyAndCritic);
+    if (critic_apart && last_of_group[g] == m) {
+      const UpdateStats critic = update_group(group, r, advantages, returns, progress_remaining,
+                                              nullptr, {}, nullptr, UpdateParts::kCritic);
+      // Each of the group's agents reports its critic's loss; the minibatches are counted once.
+      for (const int b : group.agents) {
+        stats[static_cast<std::size_t>(b)].value_loss = critic.value_loss;
+        stats[static_cast<std::size_t>(b)].explained_variance = critic.explained_variance;
+        stats[static_cast<std::size_t>(b)].epochs = critic.epochs;
+      }
+      stats[a].minibatches = critic.minibatches;
+    }
     log.factor_mean[a] = weights.factor_mean;
     log.factor_min[a] = weights.factor_min;
     log.factor_max[a] = weights.factor_max;
@@ -213,7 +232,7 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
                                      const std::vector<float>& advantages,
                                      const std::vector<float>& returns, double progress_remaining,
                                      SequentialWeights* sequential, std::span<const int> agents,
-                                     PendingInputs* pending) {
+                                     PendingInputs* pending, UpdateParts parts) {
   if (agents.empty()) agents = g.agents;
   const std::size_t A = static_cast<std::size_t>(num_agents_);
   const NetworkShape& shape = g.net->shape();
@@ -281,7 +300,8 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   const auto S = static_cast<std::int64_t>(critic_dim ? critic_rows.size() / critic_dim : 0);
   std::vector<float> critic(critic_rows.size());
   if (own_critic_inputs) g.critic_normalizer.normalize(critic_rows.data(), S, critic.data());
-  g.value_normalizer.update(rets.data(), B);
+  // Only a pass that trains the critic moves its target statistics (once per update and group).
+  if (parts != UpdateParts::kPolicy) g.value_normalizer.update(rets.data(), B);
   for (std::size_t k = 0; k < rows.size(); ++k) {
     targets[k] = g.value_normalizer.normalize(rets[k]);
     old_values[k] = g.value_normalizer.normalize(values[k]);
@@ -305,15 +325,17 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
   batch.old_values = torch::from_blob(old_values.data(), {B}, torch::kFloat32);
   batch.advantages = torch::from_blob(adv.data(), {B}, torch::kFloat32);
   batch.returns = torch::from_blob(targets.data(), {B}, torch::kFloat32);
-  if (!references_.empty()) {
+  if (!references_.empty() && parts != UpdateParts::kCritic) {
     std::size_t index = 0;
     while (groups_[index].get() != &g) ++index;
     batch.reference = references_[index].distribution(raw_obs.data(), B);
   }
-  UpdateStats stats = sequential ? update_weighted(g, batch, rows, progress_remaining, *sequential)
-                                 : run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_,
-                                                     rng_, batch, progress_remaining, collective_);
-  stats.explained_variance = explained_variance(values, rets);
+  UpdateStats stats = sequential
+                          ? update_weighted(g, batch, rows, progress_remaining, *sequential, parts)
+                          : run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo_, rng_,
+                                              batch, progress_remaining, collective_, parts);
+  if (parts != UpdateParts::kPolicy) stats.explained_variance = explained_variance(values, rets);
+  if (parts == UpdateParts::kCritic) return stats;
 
   // The statistics move only now, so this update saw exactly what the actor saw.
   const std::vector<float>& critic_seen = own_critic_inputs ? raw_critic : raw_obs;
@@ -330,7 +352,8 @@ UpdateStats PpoLearner::update_group(GroupModel& g, const Rollout& r,
 
 UpdateStats PpoLearner::update_weighted(GroupModel& g, const UpdateBatch& batch,
                                         const std::vector<std::size_t>& rows,
-                                        double progress_remaining, SequentialWeights& sequential) {
+                                        double progress_remaining, SequentialWeights& sequential,
+                                        UpdateParts parts) {
   const std::size_t A = static_cast<std::size_t>(num_agents_);
   const std::int64_t B = batch.rows();
 
@@ -365,7 +388,7 @@ UpdateStats PpoLearner::update_weighted(GroupModel& g, const UpdateBatch& batch,
     before = g.net->distribution(batch.obs).log_prob(batch.actions);
   }
   UpdateStats stats = run_policy_update(*g.net, *g.optimizer, g.trust_region, ppo, rng_,
-                                        weighted_batch, progress_remaining, collective_);
+                                        weighted_batch, progress_remaining, collective_, parts);
   std::fill(sequential.ratio.begin(), sequential.ratio.end(), 1.0f);
   if (B > 0) {
     torch::NoGradGuard no_grad;

@@ -80,19 +80,25 @@ class PpoLearner final : public Learner {
     std::vector<float> obs, critic;
     std::int64_t rows = 0;
   };
-  // The live rows of `agents` (empty: all of group g's) in `rollout` as a batch, trained on g; g's
-  // input statistics move after, or are left in `pending` when given.
+  // The live rows of `agents` (empty: all of group g's) in `rollout` as a batch, trained on g
+  // (the `parts` of it: agents/policy_update.h); g's input statistics move after, or are left in
+  // `pending` when given. A kCritic pass moves no input statistics (its policy passes saw the
+  // rows) and the value statistics move only in passes that train the critic.
   UpdateStats update_group(GroupModel& g, const Rollout& rollout,
                            const std::vector<float>& advantages, const std::vector<float>& returns,
                            double progress_remaining, SequentialWeights* sequential = nullptr,
-                           std::span<const int> agents = {}, PendingInputs* pending = nullptr);
+                           std::span<const int> agents = {}, PendingInputs* pending = nullptr,
+                           UpdateParts parts = UpdateParts::kPolicyAndCritic);
   // Group g's update on `batch` (its live `rows` of the rollout) with its advantages weighted by
   // M; writes its own ratios after the update into `sequential`.
   UpdateStats update_weighted(GroupModel& g, const UpdateBatch& batch,
                               const std::vector<std::size_t>& rows, double progress_remaining,
-                              SequentialWeights& sequential);
+                              SequentialWeights& sequential, UpdateParts parts);
   // mappo.update sequential: the agents one after another in an order drawn from rng_, each
-  // updating its group's policy on its own rows (a shared policy is updated once per agent).
+  // updating its group's policy on its own rows (a shared policy is updated once per agent). In
+  // the natural-gradient mode a group's critic is trained once, on all its agents' rows, after the
+  // last of them (HARL's one critic after the agents); the clipped modes train the critic in each
+  // agent's minibatches.
   std::vector<UpdateStats> update_sequentially(const Rollout& rollout,
                                                const std::vector<float>& advantages,
                                                const std::vector<float>& returns,

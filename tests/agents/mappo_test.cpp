@@ -542,6 +542,42 @@ TEST(Mappo, HatrpoWithSharingKeepsEveryAgentsStepWithinTheBound) {
       << "most agents' steps should be taken";
 }
 
+// HATRPO with a shared policy trains the shared critic once per update, on every agent's rows,
+// after the last agent's policy step (HARL's one critic): its Adam takes one update's epochs of
+// minibatch steps, not one set per agent, and its value statistics move once, with every live row,
+// as the simultaneous update moves them. Without sharing, each agent's critic takes its own epochs.
+TEST(Mappo, HatrpoTrainsASharedCriticOncePerUpdate) {
+  for (const bool share : {true, false}) {
+    SCOPED_TRACE(share ? "shared" : "a policy per agent");
+    LearnerSetup s = spread_setup();
+    s.mappo.update = MultiAgentUpdate::kSequential;
+    s.mappo.share_parameters = share;
+    s.tr.mode = TrustRegionMode::kNaturalGradient;
+    s.tr.clip.reset();
+    s.tr.kl_bound.delta = 0.01;
+    PpoLearner l(s.spec, s.mappo, s.ppo, s.tr, s.net, s.norm, 11);
+    LearnerSetup sim = s;
+    sim.mappo.update = MultiAgentUpdate::kSimultaneous;
+    PpoLearner simultaneous(sim.spec, sim.mappo, sim.ppo, sim.tr, sim.net, sim.norm, 11);
+    const Rollout r = rollout_with_dead_agents(s, l.snapshot());
+    const UpdateStats stats = l.update(r, 1.0);
+    simultaneous.update(r, 1.0);
+    const std::int64_t steps = s.ppo.update_epochs * s.ppo.num_minibatches;
+    ASSERT_EQ(l.groups().size(), share ? 1u : 3u);
+    for (std::size_t g = 0; g < l.groups().size(); ++g) {
+      EXPECT_EQ(l.groups()[g]->optimizer->steps(), steps) << "group " << g;
+      const ValueNormalizer& seq = l.groups()[g]->value_normalizer;
+      const ValueNormalizer& all = simultaneous.groups()[g]->value_normalizer;
+      EXPECT_EQ(seq.mean(), all.mean()) << "group " << g;
+      EXPECT_EQ(seq.stddev(), all.stddev()) << "group " << g;
+    }
+    EXPECT_EQ(stats.minibatches, steps * static_cast<std::int64_t>(l.groups().size()));
+    EXPECT_GT(stats.value_loss, 0.0);
+    ASSERT_TRUE(stats.natural_gradient.has_value());
+    EXPECT_EQ(stats.natural_gradient->stepped + stats.natural_gradient->not_stepped, 3);
+  }
+}
+
 // A ratio that is not finite (here: a NaN observation at one step, which breaks the first agent's
 // update) makes M not finite: the update stops with NonFiniteStepError naming M, which the trainer
 // rolls back as it does a broken natural-gradient step.

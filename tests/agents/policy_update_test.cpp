@@ -105,6 +105,60 @@ TEST(PolicyUpdate, NaturalGradientStepsThePolicyWithinTheBoundAndTrainsTheCritic
   EXPECT_GT((after - before).masked_select(policy.logical_not()).abs().max().item<double>(), 1e-4);
 }
 
+// The natural-gradient update taken apart (the policy's step, then the critic's epochs, as
+// mappo.update sequential takes them) lands exactly where the whole update does; each part moves
+// its own parameters only and reports its own measures.
+TEST(PolicyUpdate, NaturalGradientPolicyAndCriticApartMatchTheWholeUpdate) {
+  Fixture whole, apart;
+  apart.optimizer.set_parameters(whole.optimizer.parameters().clone());
+  PpoConfig ppo;
+  ppo.ent_coef = 0;
+  TrustRegion tr_whole(natural_gradient_config()), tr_apart(natural_gradient_config());
+  Rng rng_whole(1), rng_apart(1);
+  const UpdateStats all =
+      run_policy_update(*whole.net, whole.optimizer, tr_whole, ppo, rng_whole, whole.batch, 1.0);
+
+  const torch::Tensor policy = apart.net->policy_parameter_mask().to(torch::kBool);
+  const torch::Tensor critic = policy.logical_not();
+  const torch::Tensor start = apart.optimizer.parameters().clone();
+  const UpdateStats p = run_policy_update(*apart.net, apart.optimizer, tr_apart, ppo, rng_apart,
+                                          whole.batch, 1.0, nullptr, UpdateParts::kPolicy);
+  const torch::Tensor stepped = apart.optimizer.parameters().clone();
+  EXPECT_GT((stepped - start).masked_select(policy).abs().max().item<double>(), 1e-4);
+  EXPECT_TRUE(torch::equal(stepped.masked_select(critic), start.masked_select(critic)));
+  ASSERT_TRUE(p.natural_gradient.has_value());
+  EXPECT_EQ(p.natural_gradient->kl, all.natural_gradient->kl);
+  EXPECT_EQ(p.kl_analytic, all.kl_analytic);
+  EXPECT_EQ(p.minibatches, 0);
+  EXPECT_EQ(p.value_loss, 0.0);
+
+  const UpdateStats c = run_policy_update(*apart.net, apart.optimizer, tr_apart, ppo, rng_apart,
+                                          whole.batch, 1.0, nullptr, UpdateParts::kCritic);
+  const torch::Tensor trained = apart.optimizer.parameters();
+  EXPECT_TRUE(torch::equal(trained.masked_select(policy), stepped.masked_select(policy)));
+  EXPECT_GT((trained - stepped).masked_select(critic).abs().max().item<double>(), 1e-4);
+  EXPECT_FALSE(c.natural_gradient.has_value());
+  EXPECT_EQ(c.minibatches, ppo.update_epochs * ppo.num_minibatches);
+  EXPECT_EQ(c.value_loss, all.value_loss);
+  EXPECT_TRUE(torch::equal(trained, whole.optimizer.parameters()));
+}
+
+// Only the natural-gradient mode trains the policy and the critic apart.
+TEST(PolicyUpdate, TheClippedUpdateIsNotTakenApart) {
+  Fixture f;
+  PpoConfig ppo;
+  TrustRegion tr{TrustRegionConfig{}};
+  Rng rng(1);
+  for (const UpdateParts parts : {UpdateParts::kPolicy, UpdateParts::kCritic}) {
+    try {
+      run_policy_update(*f.net, f.optimizer, tr, ppo, rng, f.batch, 1.0, nullptr, parts);
+      FAIL() << "the clipped update was taken apart";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("natural_gradient"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(PolicyUpdate, ARefusedNaturalGradientStepKeepsThePolicyAndStillTrainsTheCritic) {
   Fixture f;
   PpoConfig ppo;
