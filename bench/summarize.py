@@ -2,6 +2,11 @@
 """Markdown tables from bench/results/*.csv, for docs/BENCHMARKS.md.
 
 Usage: python3 bench/summarize.py [learning|trpo|marl|marl-trust]   (default: all of them)
+       python3 bench/summarize.py sequential RUN_DIR...
+The last reads sequential (HAPPO / HATRPO) runs' metrics.csv: per third of the run, the mean KL
+of the agent updated first, second, ... and the median of the largest weight M it was given (for a
+simultaneous run, the update's KL), with the entropy and training return of the third's last 10
+updates.
 """
 import csv
 import os
@@ -185,8 +190,40 @@ def marl_trust():
             print(f"| {env}, {budget // 1_000_000}M | {config} | {variant} | {seeds[0]}-{seeds[-1]} | {' | '.join(cells)} | {mean} |")
 
 
+def sequential(run_dirs):
+    print("| run | steps | KL of the agent updated 1st, 2nd, ... | median of max M, by position | entropy | training return |")
+    print("| --- | --- | --- | --- | ---: | ---: |")
+    for run in run_dirs:
+        rows = list(csv.DictReader(open(os.path.join(run, "metrics.csv"))))
+        agents = sum(1 for k in rows[0] if k.startswith("seq/order_"))
+        n = len(rows)
+        for third in range(3):
+            part = rows[third * n // 3:(third + 1) * n // 3]
+            kl = [[] for _ in range(max(agents, 1))]
+            m_max = [[] for _ in range(agents)]
+            for r in part:
+                if not agents:  # a simultaneous run (MAPPO), for comparison: its update's KL
+                    kl[0].append(float(r["kl/analytic"]))
+                for pos in range(agents):
+                    a = int(float(r[f"seq/order_{pos}"]))
+                    kl[pos].append(float(r[f"kl/group_{a}"]))
+                    m_max[pos].append(float(r[f"seq/factor_max_{a}"]))
+            def last(key):
+                vals = [float(r[key]) for r in part[-10:] if r[key]]
+                return sum(vals) / len(vals) if vals else float("nan")
+            median = lambda v: sorted(v)[len(v) // 2]
+            steps = f"{int(float(part[0]['global_step'])) / 1e6:.1f}-{int(float(part[-1]['global_step'])) / 1e6:.1f}M"
+            print(f"| {os.path.basename(run.rstrip('/'))} | {steps} | "
+                  f"{' / '.join(f'{sum(v) / len(v):.4f}' for v in kl)} | "
+                  f"{' / '.join(f'{median(v):.1f}' for v in m_max) or '-'} | "
+                  f"{last('losses/entropy'):.2f} | {last('charts/episodic_return'):.1f} |")
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which == "sequential":
+        sequential(sys.argv[2:])
+        sys.exit(0)
     if which in ("all", "learning"):
         learning()
         print()
