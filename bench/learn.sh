@@ -34,6 +34,11 @@ else
   rm -rf "$run"
   "$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${mode_args[@]}" "$@" > /dev/null
 fi
+# A run stopped by a signal checkpoints and exits 0: record only a run that reached its budget.
+if ! tail -1 "$run/train.log" | grep -q "^done: "; then
+  echo "$run did not finish ($(tail -1 "$run/train.log")); no row written" >&2
+  exit 1
+fi
 line=$("$bin" eval "$run" --episodes 100 --deterministic --seed 2024)
 read -r mean std < <(echo "$line" | sed -E 's/.*return (-?[0-9.]+) \+- ([0-9.]+).*/\1 \2/')
 steps=$(tail -1 "$run/metrics.csv" | cut -d, -f1)

@@ -39,6 +39,11 @@ else
   rm -rf "$run"
   "$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${args[@]}" "$@" > /dev/null
 fi
+# A run stopped by a signal checkpoints and exits 0: record only a run that reached its budget.
+if ! tail -1 "$run/train.log" | grep -q "^done: "; then
+  echo "$run did not finish ($(tail -1 "$run/train.log")); no row written" >&2
+  exit 1
+fi
 final=$(python3 - "$run/metrics.csv" <<'PY'
 import csv, math, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
