@@ -39,7 +39,8 @@ else
   rm -rf "$run"
   "$bin" train "$config" --seed "$seed" --run-dir "$run" --quiet "${args[@]}" "$@" > /dev/null
 fi
-# A run stopped by a signal checkpoints and exits 0: record only a run that reached its budget.
+# A run stopped by a signal ends by it (set -e stops here), but older binaries (TRUSTRL_BIN) exited
+# 0 after a signal's clean stop: record only a run whose log says it reached its budget.
 if ! tail -1 "$run/train.log" | grep -q "^done: "; then
   echo "$run did not finish ($(tail -1 "$run/train.log")); no row written" >&2
   exit 1

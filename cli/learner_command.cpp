@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "agents/trainer.h"
 #include "cli/command_list.h"
@@ -50,7 +51,7 @@ struct LearnerArgs {
   bool log_batches = false;
 };
 
-void run_learner(LearnerArgs args) {
+void serve_learner(LearnerArgs args, int& stopped_by) {
   StopSignals signals;  // before gRPC starts its threads, which inherit the blocked mask
   args.parallel.read_environment(args.rank->count() > 0, args.world_size->count() > 0,
                                  args.master_addr->count() > 0, args.master_port->count() > 0);
@@ -133,7 +134,16 @@ void run_learner(LearnerArgs args) {
     t->request_stop();
   });
   trainer->run();
-  if (rank == 0) std::cout << trainer->run_dir().root().string() << "\n";
+  if (rank == 0) std::cout << trainer->run_dir().root().string() << std::endl;
+  if (!trainer->finished()) stopped_by = signals.received();
+}
+
+void run_learner(LearnerArgs args) {
+  int stopped_by = 0;  // the signal that stopped the run before its end, if one did
+  serve_learner(std::move(args), stopped_by);
+  // As `trustrl train` does: a run a signal stopped ends by that signal (shell status 130 / 143),
+  // after the trainer's files are closed and its threads joined.
+  if (stopped_by != 0) end_by_signal(stopped_by);
 }
 
 }  // namespace

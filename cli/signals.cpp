@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -106,6 +107,7 @@ void StopSignals::start(std::function<void(const char* name)> on_stop) {
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     const unsigned char signal = read_byte(pipe_[0]);
     if (signal == kWake) return;
+    received_.store(signal);
     on_stop(name_of(signal));
     while (read_byte(pipe_[0]) != kWake) {
     }
@@ -115,7 +117,20 @@ void StopSignals::start(std::function<void(const char* name)> on_stop) {
 const char* StopSignals::wait() {
   const sigset_t set = stop_set();
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-  return name_of(read_byte(pipe_[0]));
+  const unsigned char signal = read_byte(pipe_[0]);
+  if (signal != kWake) received_.store(signal);
+  return name_of(signal);
+}
+
+void end_by_signal(int signal) {
+  std::fflush(nullptr);
+  default_action(signal);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, signal);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(signal);
+  ::_exit(128 + signal);  // not reached: the default action of SIGINT and SIGTERM ends the process
 }
 
 }  // namespace trustrl::cli

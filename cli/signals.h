@@ -9,6 +9,7 @@
 // that makes StopSignals, so threads started later (gRPC's, the env threads) are not interrupted.
 // An inherited "ignore" (a background job of a script) is replaced: Ctrl-C stops every trustrl
 // process of the job cleanly.
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -29,10 +30,19 @@ class StopSignals {
   void start(std::function<void(const char* name)> on_stop);
   /// Blocks the caller until the first signal and returns its name; a second signal kills.
   const char* wait();
+  /// The first signal's number once start()'s thread or wait() has taken it; 0 before.
+  int received() const { return received_.load(); }
 
  private:
   int pipe_[2] = {-1, -1};
+  std::atomic<int> received_{0};
   std::thread reader_;
 };
+
+/// Ends the process by `signal` with its default action, after flushing stdout and stderr: what a
+/// command that stopped cleanly on SIGINT or SIGTERM does last, so that its parent sees how it
+/// ended (a shell's status 130 or 143, and a script's `train && eval` stops at the Ctrl-C).
+/// Call it with no StopSignals alive and every file closed: nothing runs after it.
+[[noreturn]] void end_by_signal(int signal);
 
 }  // namespace trustrl::cli

@@ -26,23 +26,30 @@ struct TrainArgs {
 };
 
 void run_train(const TrainArgs& args) {
-  StopSignals signals;  // before the env threads start, which inherit the blocked mask
-  agents::TrainerOptions options;
-  options.make_env = env_factory();
-  options.progress = !args.quiet;
-  options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
-  options.verbose = !args.quiet;
+  int stopped_by = 0;  // the signal that stopped the run before its end, if one did
+  {
+    StopSignals signals;  // before the env threads start, which inherit the blocked mask
+    agents::TrainerOptions options;
+    options.make_env = env_factory();
+    options.progress = !args.quiet;
+    options.progress_is_terminal = ::isatty(STDERR_FILENO) != 0;
+    options.verbose = !args.quiet;
 
-  std::unique_ptr<agents::Trainer> trainer = start_or_resume(args.run, "train", options);
-  if (trainer->finished()) {
-    std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
-    return;
-  }
-  agents::Trainer* t = trainer.get();
-  // First Ctrl-C: finish the update, checkpoint, exit. A second one kills.
-  signals.start([t](const char*) { t->request_stop(); });
-  trainer->run();
-  std::cout << trainer->run_dir().root().string() << "\n";
+    std::unique_ptr<agents::Trainer> trainer = start_or_resume(args.run, "train", options);
+    if (trainer->finished()) {
+      std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
+      return;
+    }
+    agents::Trainer* t = trainer.get();
+    // First Ctrl-C: finish the update, checkpoint, exit. A second one kills.
+    signals.start([t](const char*) { t->request_stop(); });
+    trainer->run();
+    std::cout << trainer->run_dir().root().string() << std::endl;
+    if (!trainer->finished()) stopped_by = signals.received();
+  }  // the trainer's files closed, its threads joined, the signals' default action back
+  // A run the signal stopped ends by that signal, as an unhandled one would end it: a script's
+  // `trustrl train ... && trustrl eval ...` stops there, and the shell says 130 (or 143).
+  if (stopped_by != 0) end_by_signal(stopped_by);
 }
 
 }  // namespace

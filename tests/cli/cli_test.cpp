@@ -13,6 +13,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/files.h"
 #include "core/section_file.h"
@@ -458,25 +461,36 @@ Result bounded(const std::string& args, int seconds) {
 
 // Ctrl-C during `train` finishes the update, writes a checkpoint and exits 0 (that a second one
 // kills is StopSignals' test: here it would race with the stop).
-std::string train_then_interrupt(const fs::path& dir, const std::string& config) {
+// Starts a training run and sends it `signal` (kill's name for it) once its third update is in
+// metrics.csv; the shell's status is the training's.
+std::string train_then_interrupt(const fs::path& dir, const std::string& config,
+                                 const std::string& signal) {
   return std::string(kTrustrl) + " train " + config + " --quiet --run-dir " + dir.string() +
          " & pid=$!; for i in $(seq 600); do [ -f " + (dir / "metrics.csv").string() +
          " ] && [ $(wc -l < " + (dir / "metrics.csv").string() +
-         ") -ge 3 ] && break; sleep 0.05; done; kill -INT $pid; wait $pid";
+         ") -ge 3 ] && break; sleep 0.05; done; kill -" + signal + " $pid; wait $pid";
 }
 
-TEST(Cli, CtrlCStopsTrainingWithACheckpoint) {
+TEST(Cli, CtrlCStopsTrainingWithACheckpointAndTheSignalsStatus) {
   const std::string config =
       write_config("endless.yaml",
                    "total_steps: 100000000\nenv: {id: CartPole-v1, num_envs: 2}\n"
                    "ppo: {num_steps: 64}\nrun: {checkpoint_every: 1000000}\n");
-  const fs::path once = scratch() / "interrupted_once";
-  const Result stopped = shell(train_then_interrupt(once, config));
-  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
-  EXPECT_NE(stopped.out.find(once.string()), std::string::npos) << stopped.out;
-  // checkpoint_every is far away: the only checkpoint is the one the stop wrote.
-  ASSERT_TRUE(fs::exists(once / "checkpoints")) << stopped.err;
-  EXPECT_FALSE(fs::is_empty(once / "checkpoints"));
+  for (const auto& [signal, status] :
+       std::vector<std::pair<std::string, int>>{{"INT", 130}, {"TERM", 143}}) {
+    const fs::path run = scratch() / ("interrupted_" + signal);
+    const Result stopped = shell(train_then_interrupt(run, config, signal) + " && echo went-on");
+    // The shell's status for a child that a signal ended (128 + its number): the stop was clean,
+    // but the run is not done, and `train && eval` must not go on.
+    EXPECT_EQ(stopped.exit_code, status) << signal << ": " << stopped.err;
+    EXPECT_EQ(stopped.out.find("went-on"), std::string::npos) << stopped.out;
+    EXPECT_NE(stopped.out.find(run.string()), std::string::npos) << stopped.out;
+    // checkpoint_every is far away: the only checkpoint is the one the stop wrote.
+    ASSERT_TRUE(fs::exists(run / "checkpoints")) << stopped.err;
+    EXPECT_FALSE(fs::is_empty(run / "checkpoints"));
+    const std::string log = trustrl::read_text_file(run / "train.log");
+    EXPECT_NE(log.find("stopped at update "), std::string::npos) << log;
+  }
 }
 
 TEST(Cli, FullDiskStopsTheRunWithAnError) {

@@ -11,12 +11,14 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
 namespace {
 
+using trustrl::cli::end_by_signal;
 using trustrl::cli::StopSignals;
 
 struct Child {
@@ -144,6 +146,30 @@ TEST(StopSignals, ASignalBeforeStartIsKeptForIt) {
   EXPECT_EQ(child.said, "SIGINT");
   ASSERT_TRUE(WIFEXITED(child.status));
   EXPECT_EQ(WEXITSTATUS(child.status), 0);
+}
+
+TEST(StopSignals, ACommandThatStoppedEndsByTheSignalWithItsOutputFlushed) {
+  // What `train` does after its clean stop: the parent sees death by that signal (a shell's 130),
+  // and what the command printed last (the run directory) still arrives.
+  const Child child = run_in_child([](int fd) {
+    int received = 0;
+    {
+      StopSignals signals;
+      std::atomic<bool> stopped{false};
+      signals.start([&stopped](const char*) { stopped.store(true); });
+      if (signals.received() != 0) say(fd, "received before the signal; ");
+      ::kill(::getpid(), SIGINT);
+      for (int i = 0; i < 500 && !stopped.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      received = signals.received();
+    }  // blocked in this thread still; the default action back
+    if (::dup2(fd, STDOUT_FILENO) < 0) ::_exit(3);
+    std::printf("runs/x");  // buffered: stdout is a pipe
+    end_by_signal(received);
+  });
+  EXPECT_EQ(child.said, "runs/x");
+  ASSERT_TRUE(WIFSIGNALED(child.status)) << "status " << child.status;
+  EXPECT_EQ(WTERMSIG(child.status), SIGINT);
 }
 
 }  // namespace
