@@ -307,17 +307,12 @@ void run_epochs(MinibatchStep& step, MinibatchStepKind kind, const StepContext& 
   if (stats.epochs == 0 && stats.minibatches > 0) stats.epochs = 1;
 }
 
-// UpdateParts::kCritic: the natural-gradient mode's value epochs on their own.
-UpdateStats train_critic_alone(ActorCriticImpl& net, FlatAdam& optimizer, TrustRegion& trust_region,
-                               const PpoConfig& ppo, Rng& rng, const UpdateBatch& b,
-                               double progress_remaining, Collective* collective) {
-  UpdateStats stats;
-  stats.samples = b.rows();
-  stats.learning_rate = ppo.learning_rate * (ppo.anneal_lr ? progress_remaining : 1.0);
-  optimizer.set_learning_rate(stats.learning_rate);
+// UpdateParts::kCritic: the natural-gradient mode's value epochs on their own, into `stats`
+// (samples and learning rate already set).
+UpdateStats train_critic_alone(const StepContext& context, Rng& rng, const UpdateBatch& b,
+                               UpdateStats stats) {
   if (b.rows() == 0) return stats;
-  const std::int64_t mb = std::min(minibatch_size(ppo, b.rows()), b.rows());
-  const StepContext context{net, optimizer, trust_region, ppo, collective};
+  const std::int64_t mb = std::min(minibatch_size(context.ppo, b.rows()), b.rows());
   const MinibatchStepKind kind = choose_minibatch_step(context, mb);
   const std::unique_ptr<MinibatchStep> step = make_minibatch_step(kind, context);
   run_epochs(
@@ -336,14 +331,13 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
     throw Error(
         "policy update: only trust_region.mode natural_gradient trains the policy and the critic "
         "apart (the other modes train both in the same minibatches)");
-  if (parts == UpdateParts::kCritic)
-    return train_critic_alone(net, optimizer, trust_region, ppo, rng, b, progress_remaining,
-                              collective);
   const std::int64_t B = b.rows();
   UpdateStats stats;
   stats.samples = B;
   stats.learning_rate = ppo.learning_rate * (ppo.anneal_lr ? progress_remaining : 1.0);
   optimizer.set_learning_rate(stats.learning_rate);
+  const StepContext context{net, optimizer, trust_region, ppo, collective};
+  if (parts == UpdateParts::kCritic) return train_critic_alone(context, rng, b, stats);
   trust_region.begin_update(progress_remaining);
   stats.clip_epsilon = trust_region.clip_epsilon();
   stats.kl_delta = trust_region.kl_delta();
@@ -361,7 +355,6 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   const std::int64_t mb = std::min(minibatch_size(ppo, B), B);
 
   // One kind of minibatch step for the whole update (agents/minibatch_step.h).
-  const StepContext context{net, optimizer, trust_region, ppo, collective};
   const MinibatchStepKind kind = choose_minibatch_step(context, mb);
   const std::int64_t world = collective ? collective->world_size() : 1;
 
