@@ -459,8 +459,8 @@ Result bounded(const std::string& args, int seconds) {
   return shell("timeout " + std::to_string(seconds) + " " + kTrustrl + " " + args);
 }
 
-// Ctrl-C during `train` finishes the update, writes a checkpoint and exits 0 (that a second one
-// kills is StopSignals' test: here it would race with the stop).
+// Ctrl-C during `train` finishes the update, writes a checkpoint and ends the process by the same
+// signal (that a second one kills is StopSignals' test: here it would race with the stop).
 // Starts a training run and sends it `signal` (kill's name for it) once its third update is in
 // metrics.csv; the shell's status is the training's.
 std::string train_then_interrupt(const fs::path& dir, const std::string& config,
