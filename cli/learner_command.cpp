@@ -51,7 +51,8 @@ struct LearnerArgs {
   bool log_batches = false;
 };
 
-void serve_learner(LearnerArgs args, int& stopped_by) {
+// Serves the run until it is done or a signal stops it; returns that signal's number, or 0.
+int serve_learner(LearnerArgs args) {
   StopSignals signals;  // before gRPC starts its threads, which inherit the blocked mask
   args.parallel.read_environment(args.rank->count() > 0, args.world_size->count() > 0,
                                  args.master_addr->count() > 0, args.master_port->count() > 0);
@@ -126,7 +127,7 @@ void serve_learner(LearnerArgs args, int& stopped_by) {
     trainer->channel().finish();
     if (rank == 0)
       std::cerr << "run " << trainer->run_dir().root().string() << " is already complete\n";
-    return;
+    return 0;
   }
   agents::Trainer* t = trainer.get();
   signals.start([t](const char* name) {
@@ -135,12 +136,11 @@ void serve_learner(LearnerArgs args, int& stopped_by) {
   });
   trainer->run();
   if (rank == 0) std::cout << trainer->run_dir().root().string() << std::endl;
-  if (!trainer->finished()) stopped_by = signals.received();
+  return trainer->finished() ? 0 : signals.received();
 }
 
 void run_learner(LearnerArgs args) {
-  int stopped_by = 0;  // the signal that stopped the run before its end, if one did
-  serve_learner(std::move(args), stopped_by);
+  const int stopped_by = serve_learner(std::move(args));
   // As `trustrl train` does: a run a signal stopped ends by that signal (shell status 130 / 143),
   // after the trainer's files are closed and its threads joined.
   if (stopped_by != 0) end_by_signal(stopped_by);
