@@ -1,6 +1,8 @@
 #include "agents/flat_adam.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "agents/kernel_path.h"
 #include "agents/kernel_targets.h"
@@ -72,9 +74,31 @@ FlatAdam::FlatAdam(torch::nn::Module& module, double lr, double beta1, double be
 // Both are one pass of plain loops over the flat buffers: as ATen ops (a norm, then seven
 // in-place ops and a temporary for Adam) each minibatch step paid ~18 us of dispatch and passes
 // for ~9k parameters, more than the fused gradient's forward and backward of its small layers.
-double FlatAdam::clip_grad_norm(double max_norm) {
-  float* __restrict g = grads_.data_ptr<float>();
-  const std::int64_t n = grads_.numel();
+FlatAdam::Range FlatAdam::range_of(const std::vector<torch::Tensor>& parameters) const {
+  if (parameters.empty()) return {0, 0};
+  const auto base = reinterpret_cast<std::uintptr_t>(params_.data_ptr<float>());
+  const std::int64_t total = params_.numel();
+  std::int64_t lo = total, hi = 0, count = 0;
+  for (const auto& p : parameters) {
+    const auto at = reinterpret_cast<std::uintptr_t>(p.data_ptr());
+    const auto offset = static_cast<std::int64_t>((at - base) / sizeof(float));
+    if (at < base || p.scalar_type() != torch::kFloat32 || !p.is_contiguous() ||
+        offset + p.numel() > total)
+      throw Error("FlatAdam: a parameter outside the optimizer's flat buffer");
+    lo = std::min(lo, offset);
+    hi = std::max(hi, offset + p.numel());
+    count += p.numel();
+  }
+  if (hi - lo != count)
+    throw Error("FlatAdam: the parameters do not fill one contiguous run of the flat buffer");
+  return {lo, count};
+}
+
+double FlatAdam::clip_grad_norm(double max_norm, Range range) {
+  if (range.offset < 0 || range.count < 0 || range.offset + range.count > grads_.numel())
+    throw Error("FlatAdam: a range outside the flat buffer");
+  float* __restrict g = grads_.data_ptr<float>() + range.offset;
+  const std::int64_t n = range.count;
   // Eight running sums in double: independent chains the loop can overlap, and no rounding
   // worth the name for any buffer size.
   double sums[8] = {};
@@ -93,12 +117,15 @@ double FlatAdam::clip_grad_norm(double max_norm) {
   return norm;
 }
 
-void FlatAdam::step() {
+void FlatAdam::step(Range range) {
+  if (range.offset < 0 || range.count < 0 || range.offset + range.count > params_.numel())
+    throw Error("FlatAdam: a range outside the flat buffer");
   ++steps_;
   const double bias1 = 1.0 - std::pow(beta1_, static_cast<double>(steps_));
   const double bias2 = 1.0 - std::pow(beta2_, static_cast<double>(steps_));
-  adam_update(params_.data_ptr<float>(), m_.data_ptr<float>(), v_.data_ptr<float>(),
-              grads_.data_ptr<float>(), params_.numel(),
+  const std::int64_t at = range.offset;
+  adam_update(params_.data_ptr<float>() + at, m_.data_ptr<float>() + at, v_.data_ptr<float>() + at,
+              grads_.data_ptr<float>() + at, range.count,
               {.b1 = static_cast<float>(beta1_),
                .one_minus_b1 = static_cast<float>(1.0 - beta1_),
                .b2 = static_cast<float>(beta2_),

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "core/bytes.h"
 
@@ -22,13 +23,30 @@ class FlatAdam {
   FlatAdam(torch::nn::Module& module, double lr, double beta1 = 0.9, double beta2 = 0.999,
            double eps = 1e-8);
 
+  /// The slots [offset, offset + count) of the flat buffers.
+  struct Range {
+    std::int64_t offset = 0, count = 0;
+  };
+  /// Every slot.
+  Range all() const { return {0, params_.numel()}; }
+  /// The slots that `parameters` (parameters of the module, in any order) occupy together;
+  /// throws Error unless they fill one contiguous run.
+  Range range_of(const std::vector<torch::Tensor>& parameters) const;
+
   void set_learning_rate(double lr) { lr_ = lr; }
   /// Zeroes every gradient (in place, keeping the views).
   void zero_grad() { grads_.zero_(); }
   /// Scales the gradients so their global L2 norm is at most `max_norm` (torch's
   /// clip_grad_norm_ rule); returns the norm before clipping.
-  double clip_grad_norm(double max_norm);
-  void step();
+  double clip_grad_norm(double max_norm) { return clip_grad_norm(max_norm, all()); }
+  /// The same over `range` alone: the rest of the buffers are neither read nor written.
+  double clip_grad_norm(double max_norm, Range range);
+  void step() { step(all()); }
+  /// One Adam step (the step count advances) of the slots in `range` alone, the rest neither
+  /// read nor written: for a part of the network whose other slots another thread may be
+  /// changing meanwhile. Where the other slots have zero gradients and moments (a part that
+  /// Adam never moved) this takes the same values as step().
+  void step(Range range);
 
   /// The gradients as one flat tensor (the live buffer the parameters' .grad() views point into),
   /// e.g. for summing over data-parallel learners in place.

@@ -32,6 +32,15 @@ LossSums reduce_sums(Collective* collective, const torch::Tensor& policy_loss,
           sums[3].item<double>()};
 }
 
+std::vector<torch::Tensor> critic_parameters(const ActorCriticImpl& net) {
+  std::vector<torch::Tensor> parameters;
+  for (const auto& layer : net.critic_layers()) {
+    parameters.push_back(layer->weight);
+    parameters.push_back(layer->bias);
+  }
+  return parameters;
+}
+
 // Rows order[0, m) of `source` ([B, ...], contiguous) into `rows` ([m, ...]), which keeps its
 // storage from minibatch to minibatch: the fused steps copy their minibatch once this way.
 void gather(const torch::Tensor& source, const std::int64_t* order, std::int64_t m,
@@ -225,14 +234,16 @@ class AutogradStep final : public MinibatchStep {
 };
 
 // The critic's step of the natural-gradient mode, which moves the policy by a whole-batch step of
-// its own (agents/natural_gradient_step.h): the value loss alone, so the policy's gradients stay
-// zero and Adam leaves the policy's parameters exactly as they are (zero moments, zero step).
+// its own (agents/natural_gradient_step.h): the value loss alone, its norm clip and Adam step over
+// the critic's slots of the flat buffers only, so that the policy's parameters are never written
+// here (the policy step may run on another thread meanwhile; run_policy_update).
 // Data-parallel learners each take their share of the minibatch (possibly none) and sum the
 // gradients, as AutogradStep does; one learner with a supported network takes the fused value
 // gradient (agents/fused_update.h).
 class ValueStep final : public MinibatchStep {
  public:
-  explicit ValueStep(const StepContext& context) : context_(context) {
+  explicit ValueStep(const StepContext& context)
+      : context_(context), critic_(context.optimizer.range_of(critic_parameters(context.net))) {
     if (fused_value_eligible(context.net, context.optimizer, context.ppo,
                              world_size(context.collective)))
       fused_ = std::make_unique<FusedPpoGradient>(context.net, context.optimizer, context.ppo);
@@ -252,8 +263,8 @@ class ValueStep final : public MinibatchStep {
                                                    .old_values = old_values_,
                                                    .returns = returns_,
                                                    .critic_index = critic.index});
-      context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
-      context_.optimizer.step();
+      context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm, critic_);
+      context_.optimizer.step(critic_);
       fused_sum_v_ += l.value_loss;  // a double: no tensor op per step
       return {};
     }
@@ -271,8 +282,8 @@ class ValueStep final : public MinibatchStep {
       sum_v_ += v_loss;
     }
     if (world > 1) context_.collective->all_reduce_sum(context_.optimizer.gradients());
-    context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm);
-    context_.optimizer.step();
+    context_.optimizer.clip_grad_norm(context_.ppo.max_grad_norm, critic_);
+    context_.optimizer.step(critic_);
     return {};
   }
 
@@ -285,6 +296,7 @@ class ValueStep final : public MinibatchStep {
 
  private:
   StepContext context_;
+  FlatAdam::Range critic_;  // the critic's slots of the optimizer's flat buffers
   std::unique_ptr<FusedPpoGradient> fused_;
   CriticRowGather critic_rows_;
   torch::Tensor sum_v_ = torch::zeros({});

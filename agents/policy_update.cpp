@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <functional>
+#include <future>
 #include <memory>
 #include <numeric>
+#include <thread>
 
 #include "agents/fused_update.h"
 #include "agents/kl.h"
@@ -396,16 +398,37 @@ UpdateStats run_policy_update(ActorCriticImpl& net, FlatAdam& optimizer, TrustRe
   };
 
   // The natural-gradient mode moves the policy here, on the whole batch; the epochs below then
-  // train the critic alone (unless the critic is trained apart: UpdateParts::kPolicy).
-  if (trust_region.natural_gradient())
-    stats.natural_gradient = natural_gradient_policy_step(net, trust_region, ppo, b, old_dist,
-                                                          fused_forward, collective);
+  // train the critic alone (unless the critic is trained apart: UpdateParts::kPolicy). The two
+  // read and write disjoint parameters, so where the critic's steps are fused (no autograd graph
+  // whose saved parameters the policy step's writes would invalidate), nothing reads the policy
+  // between epochs, and there is no collective to keep in one order, the policy step runs on a
+  // thread of its own beside the critic's epochs: the same numbers, in the longer one's time.
+  const bool overlap = trust_region.natural_gradient() && parts == UpdateParts::kPolicyAndCritic &&
+                       world == 1 && kind == MinibatchStepKind::kValue &&
+                       fused_value_eligible(net, optimizer, ppo, world) &&
+                       !trust_region.checks_per_epoch() && std::thread::hardware_concurrency() > 1;
+  std::future<UpdateStats::NaturalGradient> policy_step;
+  if (trust_region.natural_gradient()) {
+    const auto policy_step_now = [&] {
+      return natural_gradient_policy_step(net, trust_region, ppo, b, old_dist, fused_forward,
+                                          collective);
+    };
+    if (overlap)
+      policy_step = std::async(std::launch::async, policy_step_now);
+    else
+      stats.natural_gradient = policy_step_now();
+  }
 
   std::unique_ptr<MinibatchStep> step;
   if (parts == UpdateParts::kPolicyAndCritic) {
     step = make_minibatch_step(kind, context);
     run_epochs(
         *step, kind, context, b, mb, rng, &old_dist, [&] { return measure(nullptr); }, stats);
+  }
+  // Rethrows what the policy step threw (a non-finite quantity) once both are done.
+  if (policy_step.valid()) {
+    stats.natural_gradient = policy_step.get();
+    stats.natural_gradient->beside_critic = true;
   }
 
   // Hard bound, then the final KL of the update as it stands. Only the policy's step is scaled

@@ -101,6 +101,9 @@ struct UpdateStats {
     /// The surrogate before the step (reported as -losses/policy_loss).
     double surrogate = 0;
     int cg_iterations = 0, line_search_steps = 0;
+    /// Whether the step ran on a thread of its own beside the critic's epochs (run_policy_update
+    /// says when); the numbers are the same either way.
+    bool beside_critic = false;
   };
   std::optional<NaturalGradient> natural_gradient;
   /// trust_region.reference: the final KL to the reference (its direction) and the update's beta

@@ -99,6 +99,7 @@ void BM_NaturalGradientStep(benchmark::State& state) {
   config.cg_iters = 15;
   config.fisher_method =
       state.range(3) == 0 ? FisherMethod::kClosedForm : FisherMethod::kDoubleBackward;
+  config.fused_forward = state.range(3) == 0;  // as run_policy_update pairs them
   const torch::Tensor start = flat_policy_parameters(*p.net);
   for (auto _ : state) {
     set_flat_policy_parameters(*p.net, start);  // every iteration steps from the same policy
@@ -108,6 +109,55 @@ void BM_NaturalGradientStep(benchmark::State& state) {
 }
 BENCHMARK(BM_NaturalGradientStep)
     ->ArgsProduct({{8}, {4}, {1024, 4096}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+
+// One whole update of trust_region.mode natural_gradient as configs/trpo_lunarlander.yaml runs
+// it: the policy step on `rows` rows (15 CG iterations), then the critic's 15 epochs of 128-row
+// minibatches; the fourth argument picks the fused paths (1) or libtorch autograd (0).
+void BM_NaturalGradientUpdate(benchmark::State& state) {
+  set_compute_threads(1);
+  const int obs = static_cast<int>(state.range(0));
+  const int actions = static_cast<int>(state.range(1));
+  const int batch = static_cast<int>(state.range(2));
+  torch::manual_seed(0);
+  ActorCritic net(NetworkShape{obs, obs, envs::Space::discrete(actions)}, NetworkConfig{});
+  FlatAdam adam(*net, 1e-3, 0.9, 0.999, 1e-5);
+  TrustRegionConfig trc;
+  trc.mode = TrustRegionMode::kNaturalGradient;
+  trc.clip = std::nullopt;
+  trc.kl_bound.delta = 0.01;
+  trc.kl_bound.backtrack_coef = 0.8;
+  trc.natural_gradient.cg_iters = 15;
+  trc.natural_gradient.cg_damping = 0.01;
+  TrustRegion tr(trc);
+  PpoConfig ppo;
+  ppo.minibatch_size = 128;
+  ppo.update_epochs = 15;
+  ppo.vf_coef = 1.0;
+  ppo.value_clip = std::nullopt;
+  ppo.max_grad_norm = 1e6;
+  ppo.fused_update = state.range(3) != 0;
+  Rng rng(1);
+  UpdateBatch b;
+  b.obs = torch::randn({batch, obs});
+  b.critic_inputs = b.obs;
+  b.actions = torch::randint(actions, {batch, 1}, torch::kInt64);
+  b.old_values = torch::zeros({batch});
+  b.advantages = torch::randn({batch});
+  b.returns = torch::randn({batch});
+  {
+    torch::NoGradGuard no_grad;
+    b.old_log_probs = net->distribution(b.obs).log_prob(b.actions);
+  }
+  const torch::Tensor start = adam.parameters().clone();
+  for (auto _ : state) {
+    adam.set_parameters(start);  // every iteration updates the same policy
+    benchmark::DoNotOptimize(run_policy_update(*net, adam, tr, ppo, rng, b, 1.0).samples);
+  }
+  state.SetItemsProcessed(state.iterations());  // items: whole updates
+}
+BENCHMARK(BM_NaturalGradientUpdate)
+    ->ArgsProduct({{8}, {4}, {1024}, {1, 0}})
     ->Unit(benchmark::kMillisecond);
 
 void BM_ActorInference(benchmark::State& state) {

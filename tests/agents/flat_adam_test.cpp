@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "core/error.h"
+
 namespace trustrl::agents {
 namespace {
 
@@ -40,6 +44,48 @@ TEST(FlatAdam, ClipsTheGlobalNorm) {
   double sq = 0;
   for (const auto& p : l->parameters()) sq += p.grad().pow(2).sum().item<double>();
   EXPECT_NEAR(std::sqrt(sq), 0.5, 1e-4);
+}
+
+// A step over a range reads and writes that range alone; where the rest has zero gradients and
+// moments it lands where the whole step does.
+TEST(FlatAdam, StepsAndClipsARangeAlone) {
+  torch::manual_seed(2);
+  torch::nn::Sequential a(torch::nn::Linear(4, 8), torch::nn::Tanh(), torch::nn::Linear(8, 2));
+  torch::nn::Sequential b(torch::nn::Linear(4, 8), torch::nn::Tanh(), torch::nn::Linear(8, 2));
+  FlatAdam fa(*a, 0.01), fb(*b, 0.01);
+  fb.set_parameters(fa.parameters().clone());
+  const std::vector<torch::Tensor> pa = a->parameters(), pb = b->parameters();
+  const FlatAdam::Range second = fa.range_of({pa[2], pa[3]});  // the second layer
+  EXPECT_EQ(second.offset, pa[0].numel() + pa[1].numel());
+  EXPECT_EQ(second.count, pa[2].numel() + pa[3].numel());
+  const torch::Tensor first_before = pa[0].detach().clone();
+  for (int step = 0; step < 5; ++step) {
+    const auto x = torch::randn({16, 4});
+    for (auto* f : {&fa, &fb}) f->zero_grad();
+    // Only the second layer's gradients: the first layer's input cut from the graph.
+    a[2]->as<torch::nn::Linear>()
+        ->forward(torch::tanh(a[0]->as<torch::nn::Linear>()->forward(x)).detach())
+        .pow(2)
+        .sum()
+        .backward();
+    b[2]->as<torch::nn::Linear>()
+        ->forward(torch::tanh(b[0]->as<torch::nn::Linear>()->forward(x)).detach())
+        .pow(2)
+        .sum()
+        .backward();
+    // Makes the first layer's gradient nonzero in `fa` only: the range's step must not read it.
+    pa[0].mutable_grad().fill_(1e3);
+    EXPECT_DOUBLE_EQ(fa.clip_grad_norm(1e9, second), fb.clip_grad_norm(1e9));
+    fa.step(second);
+    pa[0].mutable_grad().zero_();
+    fb.step();
+  }
+  EXPECT_TRUE(torch::equal(pa[0], first_before));
+  EXPECT_TRUE(torch::equal(fa.parameters(), fb.parameters()));
+  EXPECT_EQ(fa.steps(), fb.steps());
+  // Parameters that leave a gap (the first layer's weight and the second's bias) are no range.
+  EXPECT_THROW(fa.range_of({pa[0], pa[3]}), Error);
+  EXPECT_THROW(fa.step({pa[0].numel(), fa.parameters().numel()}), Error);
 }
 
 TEST(FlatAdam, SaveLoadRestoresParametersAndMoments) {

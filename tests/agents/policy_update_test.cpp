@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "agents/flat_adam.h"
 #include "agents/kl.h"
@@ -118,6 +119,11 @@ TEST(PolicyUpdate, NaturalGradientPolicyAndCriticApartMatchTheWholeUpdate) {
   const UpdateStats all =
       run_policy_update(*whole.net, whole.optimizer, tr_whole, ppo, rng_whole, whole.batch, 1.0);
 
+  // The whole update took the policy's step beside the critic's epochs (two threads); taken
+  // apart, one after the other: the same numbers.
+  ASSERT_TRUE(all.natural_gradient.has_value());
+  if (std::thread::hardware_concurrency() > 1) EXPECT_TRUE(all.natural_gradient->beside_critic);
+
   const torch::Tensor policy = apart.net->policy_parameter_mask().to(torch::kBool);
   const torch::Tensor critic = policy.logical_not();
   const torch::Tensor start = apart.optimizer.parameters().clone();
@@ -127,6 +133,7 @@ TEST(PolicyUpdate, NaturalGradientPolicyAndCriticApartMatchTheWholeUpdate) {
   EXPECT_GT((stepped - start).masked_select(policy).abs().max().item<double>(), 1e-4);
   EXPECT_TRUE(torch::equal(stepped.masked_select(critic), start.masked_select(critic)));
   ASSERT_TRUE(p.natural_gradient.has_value());
+  EXPECT_FALSE(p.natural_gradient->beside_critic);
   EXPECT_EQ(p.natural_gradient->kl, all.natural_gradient->kl);
   EXPECT_EQ(p.kl_analytic, all.kl_analytic);
   EXPECT_EQ(p.minibatches, 0);
