@@ -132,6 +132,7 @@ FisherVectorProduct::FisherVectorProduct(ActorCriticImpl& net, const torch::Tens
   rows_b_.resize(rows_a_.size());
   v_t_.resize(static_cast<std::size_t>(widest * widest));
   const torch::Tensor& out = h;
+  head_ = out.contiguous();
   const envs::Space& space = net.shape().action_space;
   if (space.kind == envs::SpaceKind::kBox) {
     inverse_variance_ = torch::exp(-2.0 * net.log_std().detach());
@@ -174,38 +175,64 @@ torch::Tensor FisherVectorProduct::closed_form_product(const torch::Tensor& v) c
   return product.reshape(v.sizes()).to(v.scalar_type());
 }
 
+FisherVectorProduct::Offsets FisherVectorProduct::offsets() const {
+  Offsets at;
+  at.weight_at.resize(layers_.size());
+  at.bias_at.resize(layers_.size());
+  std::int64_t offset = 0;
+  for (const Slot& slot : slots_) {
+    if (slot.layer < 0) {
+      at.log_std_at = offset;
+      at.log_std_size = slot.numel;
+    } else {
+      (slot.bias ? at.bias_at : at.weight_at)[static_cast<std::size_t>(slot.layer)] = offset;
+    }
+    offset += slot.numel;
+  }
+  return at;
+}
+
+// x *= the activation's derivative at hidden layer l's stored output: the fused update's per-path
+// kernel for float, the stored derivative otherwise.
+template <class T>
+void FisherVectorProduct::times_derivative(T* x, std::size_t l, std::int64_t n) const {
+  if constexpr (std::is_same_v<T, float>) {
+    activation_backward(x, layers_[l].output.data_ptr<float>(), n, relu_);
+  } else {
+    const T* d = layers_[l].derivative.data_ptr<T>();
+    for (std::int64_t k = 0; k < n; ++k) x[k] *= d[k];
+  }
+}
+
+template <class T>
+void FisherVectorProduct::backward_rows(const Offsets& at, T* delta, T* prev, T* out,
+                                        T* scratch) const {
+  const std::int64_t rows = input_.size(0);
+  for (std::size_t l = layers_.size(); l-- > 0;) {
+    const DenseShape shape{rows, layers_[l].weight.size(1), layers_[l].weight.size(0)};
+    const T* activated = l == 0 ? input_.data_ptr<T>() : layers_[l - 1].output.data_ptr<T>();
+    dense_weight_gradient(shape, activated, delta, out + at.weight_at[l], scratch);
+    dense_bias_gradient(shape, delta, out + at.bias_at[l]);
+    if (l == 0) break;
+    dense_input_gradient(shape, delta, layers_[l].weight.data_ptr<T>(), prev);
+    times_derivative(prev, l - 1, rows * shape.n_in);
+    std::swap(delta, prev);
+  }
+}
+
 template <class T>
 void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* rows_b,
                                            T* v_t) const {
   const std::size_t L = layers_.size();
-  // Where each layer's weight and bias (and the log std) sit in the flat layout.
-  std::vector<std::int64_t> weight_at(L), bias_at(L);
-  std::int64_t log_std_at = -1, log_std_size = 0, offset = 0;
-  for (const Slot& slot : slots_) {
-    if (slot.layer < 0) {
-      log_std_at = offset;
-      log_std_size = slot.numel;
-    } else {
-      (slot.bias ? bias_at : weight_at)[static_cast<std::size_t>(slot.layer)] = offset;
-    }
-    offset += slot.numel;
-  }
+  const Offsets at = offsets();
+  const std::vector<std::int64_t>& weight_at = at.weight_at;
+  const std::vector<std::int64_t>& bias_at = at.bias_at;
   const std::int64_t rows = input_.size(0);
   const T* input = input_.data_ptr<T>();
   auto width = [&](std::size_t l) { return layers_[l].weight.size(0); };
   auto fan_in = [&](std::size_t l) { return layers_[l].weight.size(1); };
   auto activated = [&](std::size_t l) -> const T* {  // layer l's input rows
     return l == 0 ? input : layers_[l - 1].output.data_ptr<T>();
-  };
-  // x *= the activation's derivative at hidden layer l: the fused update's per-path kernel for
-  // float, the stored derivative otherwise.
-  auto times_derivative = [&](T* x, std::size_t l, std::int64_t n) {
-    if constexpr (std::is_same_v<T, float>) {
-      activation_backward(x, layers_[l].output.data_ptr<float>(), n, relu_);
-    } else {
-      const T* d = layers_[l].derivative.data_ptr<T>();
-      for (std::int64_t k = 0; k < n; ++k) x[k] *= d[k];
-    }
   };
 
   // J v: the tangent of each layer's pre-activation, a' = h_prev V^T + v_b + t_prev W^T, where
@@ -245,21 +272,40 @@ void FisherVectorProduct::closed_form_rows(const T* fv, T* out, T* rows_a, T* ro
       for (std::int64_t j = 0; j < n_head; ++j) u[r * n_head + j] *= inv_var[j] * inv_rows;
   }
 
-  // J^T u: one backward pass, each layer's gradients written into their place in `out`.
-  T* delta = u;
-  T* prev = pre;
-  for (std::size_t l = L; l-- > 0;) {
-    const DenseShape shape{rows, fan_in(l), width(l)};
-    // v_t is free as the weight gradient's scratch: the tangent pass is over.
-    dense_weight_gradient(shape, activated(l), delta, out + weight_at[l], v_t);
-    dense_bias_gradient(shape, delta, out + bias_at[l]);
-    if (l == 0) break;
-    dense_input_gradient(shape, delta, layers_[l].weight.data_ptr<T>(), prev);
-    times_derivative(prev, l - 1, rows * shape.n_in);
-    std::swap(delta, prev);
-  }
+  // J^T u: one backward pass (v_t is free as the weight gradient's scratch: the tangent pass is
+  // over).
+  backward_rows(at, u, pre, out, v_t);
   // The log std's Fisher is 2 on every row.
-  for (std::int64_t j = 0; j < log_std_size; ++j) out[log_std_at + j] = 2 * fv[log_std_at + j];
+  for (std::int64_t j = 0; j < at.log_std_size; ++j)
+    out[at.log_std_at + j] = 2 * fv[at.log_std_at + j];
+}
+
+torch::Tensor FisherVectorProduct::backward(const torch::Tensor& head_gradient,
+                                            const torch::Tensor& log_std_gradient) const {
+  if (!closed_form_) throw Error("FisherVectorProduct::backward: the closed form only");
+  torch::NoGradGuard no_grad;
+  const torch::ScalarType type = input_.scalar_type();
+  if (head_gradient.sizes() != head_.sizes())
+    throw Error("FisherVectorProduct::backward: the head's gradient has the wrong shape");
+  const Offsets at = offsets();
+  if (at.log_std_size > 0 &&
+      !(log_std_gradient.defined() && log_std_gradient.numel() == at.log_std_size))
+    throw Error("FisherVectorProduct::backward: a Gaussian needs the log std's gradient");
+  torch::Tensor product = torch::empty({size_}, input_.options());
+  const torch::Tensor u = head_gradient.to(type).contiguous();
+  const auto n = static_cast<std::size_t>(u.numel());
+  if (type == torch::kFloat32) {
+    std::copy_n(u.data_ptr<float>(), n, rows_a_.data());
+    backward_rows(at, rows_a_.data(), rows_b_.data(), product.data_ptr<float>(), v_t_.data());
+  } else {
+    std::vector<double> a(rows_a_.size()), b(rows_b_.size()), t(v_t_.size());
+    std::copy_n(u.data_ptr<double>(), n, a.data());
+    backward_rows(at, a.data(), b.data(), product.data_ptr<double>(), t.data());
+  }
+  if (at.log_std_size > 0)
+    product.narrow(0, at.log_std_at, at.log_std_size)
+        .copy_(log_std_gradient.reshape({-1}).to(type));
+  return product;
 }
 
 torch::Tensor FisherVectorProduct::operator()(const torch::Tensor& v) const {

@@ -55,6 +55,16 @@ class FisherVectorProduct {
   /// (F + damping I) v for a flat `v` over the policy's parameters (flat_policy_parameters'
   /// layout); the result has `v`'s shape. Not for two threads at once.
   torch::Tensor operator()(const torch::Tensor& v) const;
+  /// The gradient, in the flat layout, of a loss of the policy's outputs on `obs` at these
+  /// parameters, from the loss's gradient with respect to the head's outputs (`head_gradient`,
+  /// [B, n_head], any mean over rows already in it) and, for a Gaussian, to its log std
+  /// (`log_std_gradient`, [d]): J^T u by one backward pass over the stored forward pass, no
+  /// autograd graph. Closed form only (Error otherwise).
+  torch::Tensor backward(const torch::Tensor& head_gradient,
+                         const torch::Tensor& log_std_gradient = {}) const;
+  /// The head's outputs of the stored forward pass, [B, n_head]: the logits or the Gaussian's
+  /// mean. Closed form only (undefined otherwise).
+  const torch::Tensor& head_output() const { return head_; }
   /// Length of the flat vectors.
   std::int64_t size() const { return size_; }
   /// Whether the products take the closed form.
@@ -66,6 +76,20 @@ class FisherVectorProduct {
   // damping; rows_a, rows_b and v_t the working rows (see rows_a_).
   template <class T>
   void closed_form_rows(const T* v, T* out, T* rows_a, T* rows_b, T* v_t) const;
+  // Where each layer's weight and bias, and the log std, sit in the flat layout.
+  struct Offsets {
+    std::vector<std::int64_t> weight_at, bias_at;
+    std::int64_t log_std_at = -1, log_std_size = 0;
+  };
+  Offsets offsets() const;
+  // J^T delta: the backward pass from the head's rows `delta` ([B, n_head] at the start of a
+  // [B, widest] buffer, overwritten), each layer's gradients written into their place in `out`;
+  // `prev` another [B, widest] buffer, `scratch` a layer-sized one.
+  template <class T>
+  void backward_rows(const Offsets& at, T* delta, T* prev, T* out, T* scratch) const;
+  // x *= the activation's derivative at hidden layer l (n entries).
+  template <class T>
+  void times_derivative(T* x, std::size_t l, std::int64_t n) const;
 
   std::vector<torch::Tensor> parameters_;
   std::int64_t size_ = 0;
@@ -81,6 +105,7 @@ class FisherVectorProduct {
   std::vector<Layer> layers_;
   bool relu_ = false;  // the hidden layers' activation (else tanh)
   torch::Tensor input_;
+  torch::Tensor head_;              // [B, n_head]: the last layer's output
   torch::Tensor probs_;             // [B, logits]: (Multi)Categorical
   std::vector<std::int64_t> nvec_;  // the categorical segments of the logits
   torch::Tensor inverse_variance_;  // [d]: Gaussian

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agents/conjugate_gradient.h"
 #include "agents/fisher_vector_product.h"
@@ -58,6 +59,76 @@ torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist,
   return s;
 }
 
+// The policy's distribution on the head's outputs of a forward pass (as
+// ActorCriticImpl::distribution builds it from the actor MLP's output).
+Distribution head_distribution(ActorCriticImpl& net, const torch::Tensor& head) {
+  const envs::Space& space = net.shape().action_space;
+  switch (space.kind) {
+    case envs::SpaceKind::kDiscrete:
+      return Distribution::categorical(head);
+    case envs::SpaceKind::kMultiDiscrete:
+      return Distribution::multi_categorical(head, space.nvec);
+    case envs::SpaceKind::kBox:
+      return Distribution::diag_gaussian(head, net.log_std().detach());
+  }
+  throw Error("natural-gradient step: unknown action space");
+}
+
+struct SurrogateGradient {
+  torch::Tensor value;     // the surrogate, a scalar
+  torch::Tensor gradient;  // flat, policy_parameters() order
+};
+
+// The surrogate (without a reference term) and its gradient without an autograd graph: its
+// gradient with respect to the head's outputs written out per head, then J^T of it by one backward
+// pass over the Fisher-vector product's stored forward (the same forward the products use).
+// With w = ratio * advantage / B per row: a categorical segment's logits get w (onehot(a) - p)
+// plus ent_coef / B times -p (log p + H), the entropy's gradient; a Gaussian's mean gets
+// w (a - mu) / sigma^2, its log std the sum over rows of w ((a - mu)^2 / sigma^2 - 1) plus
+// ent_coef (the entropy rises by 1 per unit of each log std).
+SurrogateGradient closed_form_surrogate(ActorCriticImpl& net, const FisherVectorProduct& fvp,
+                                        const NaturalGradientBatch& b,
+                                        const NaturalGradientConfig& config) {
+  torch::NoGradGuard no_grad;
+  const Distribution d = head_distribution(net, fvp.head_output());
+  const double inv_rows = 1.0 / static_cast<double>(b.obs.size(0));
+  const torch::Tensor weighted = torch::exp(d.log_prob(b.actions) - b.old_log_probs) * b.advantages;
+  const torch::Tensor w = (weighted * inv_rows).unsqueeze(1);
+  SurrogateGradient out;
+  out.value = weighted.mean();
+  if (config.ent_coef != 0) out.value = out.value + config.ent_coef * d.entropy().mean();
+  torch::Tensor head_gradient, log_std_gradient;
+  if (d.kind() == DistributionKind::kDiagGaussian) {
+    const torch::Tensor inv_var = torch::exp(-2.0 * d.log_std());
+    const torch::Tensor diff = b.actions.to(d.mean().scalar_type()) - d.mean();
+    head_gradient = w * diff * inv_var;
+    log_std_gradient = (w * (diff * diff * inv_var - 1)).sum(0) + config.ent_coef;
+  } else {
+    const torch::Tensor& log_p = d.log_probs();
+    const torch::Tensor p = torch::exp(log_p);
+    const std::vector<std::int64_t> segments = d.kind() == DistributionKind::kCategorical
+                                                   ? std::vector<std::int64_t>{log_p.size(1)}
+                                                   : d.nvec();
+    // The action's column of each segment: its index plus the segment's first column.
+    std::vector<std::int64_t> first(segments.size(), 0);
+    for (std::size_t k = 1; k < segments.size(); ++k) first[k] = first[k - 1] + segments[k - 1];
+    const torch::Tensor columns =
+        b.actions.to(torch::kInt64) + torch::tensor(first, torch::kInt64).unsqueeze(0);
+    head_gradient = (torch::zeros_like(p).scatter_(1, columns, 1.0) - p) * w;
+    if (config.ent_coef != 0) {
+      std::int64_t start = 0;
+      for (const std::int64_t n : segments) {
+        const torch::Tensor lp = log_p.narrow(1, start, n), ps = p.narrow(1, start, n);
+        const torch::Tensor entropy = -(ps * lp).sum(1, /*keepdim=*/true);
+        head_gradient.narrow(1, start, n).sub_(ps * (lp + entropy) * (config.ent_coef * inv_rows));
+        start += n;
+      }
+    }
+  }
+  out.gradient = fvp.backward(head_gradient, log_std_gradient);
+  return out;
+}
+
 }  // namespace
 
 NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGradientBatch& batch,
@@ -102,20 +173,29 @@ NaturalGradientStats natural_gradient_step(ActorCriticImpl& net, const NaturalGr
                       .to(torch::kFloat64));
   };
 
+  // The surrogate's gradient: by the closed-form products' forward pass where they apply (and no
+  // reference term), else by autograd.
+  std::optional<FisherVectorProduct> share_fvp;
   torch::Tensor gradient;
-  {
+  if (!share_config.reference && config.fisher_method != FisherMethod::kDoubleBackward &&
+      closed_form_fisher_supported(net)) {
+    share_fvp.emplace(net, b.obs, /*damping=*/0.0, FisherMethod::kClosedForm);
+    const SurrogateGradient g = closed_form_surrogate(net, *share_fvp, b, share_config);
+    gradient = summed(g.gradient);
+    stats.surrogate = summed(g.value.to(torch::kFloat64).reshape({1})).item<double>();
+  } else {
     torch::AutoGradMode grad_mode(true);
     const torch::Tensor l = surrogate(b, net.distribution(b.obs), share_config);
     gradient = summed(flat_gradient(l, parameters));
     stats.surrogate = summed(l.detach().to(torch::kFloat64).reshape({1})).item<double>();
-    require_finite(stats.surrogate, "the surrogate before the step");
   }
+  require_finite(stats.surrogate, "the surrogate before the step");
   require_finite(gradient, "the surrogate's gradient");
   if (gradient.norm().item<double>() == 0) return stats;
 
-  const FisherVectorProduct share_fvp(net, b.obs, /*damping=*/0.0, config.fisher_method);
+  if (!share_fvp) share_fvp.emplace(net, b.obs, /*damping=*/0.0, config.fisher_method);
   const auto fvp = [&](const torch::Tensor& v) {
-    return summed(share_fvp(v)) + config.cg_damping * v;
+    return summed((*share_fvp)(v)) + config.cg_damping * v;
   };
   const ConjugateGradientResult cg =
       conjugate_gradient(fvp, gradient, static_cast<int>(config.cg_iters));

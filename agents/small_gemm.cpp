@@ -117,6 +117,45 @@ template <int Bytes, int R, int C>
   if (j < g.n) scalar_columns(g, j);
 }
 
+// One entry per (row, column) as a dot product: lane-wise sums over p, then the lanes added in
+// order, then the scalar tail. The lane sums of R rows are added side by side (R independent
+// chains where one chain's additions wait on each other), each entry in the same order as one at
+// a time, so the results are bit for bit those of the plain loop.
+template <int Bytes, int R>
+[[gnu::always_inline]] inline void dot_rows(std::int64_t i0, std::int64_t n, std::int64_t k,
+                                            const float* a, std::int64_t lda, const float* b,
+                                            std::int64_t ldb, const float* bias, float* c,
+                                            std::int64_t ldc, bool accumulate) {
+  using V = typename Vec<Bytes>::type;
+  constexpr int L = Bytes / static_cast<int>(sizeof(float));
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float* y = b + j * ldb;
+    V s[R] = {};
+    std::int64_t p = 0;
+    for (; p + L <= k; p += L) {
+      V yv;
+      std::memcpy(&yv, y + p, Bytes);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        V xv;
+        std::memcpy(&xv, a + (i0 + r) * lda + p, Bytes);
+        s[r] += xv * yv;
+      }
+    }
+    float t[R] = {};
+#pragma GCC unroll 16
+    for (int l = 0; l < L; ++l)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) t[r] += s[r][l];
+    for (int r = 0; r < R; ++r) {
+      const float* x = a + (i0 + r) * lda;
+      for (std::int64_t q = p; q < k; ++q) t[r] += x[q] * y[q];
+      float* out = c + (i0 + r) * ldc + j;
+      *out = (accumulate ? *out : bias ? bias[j] : 0.0F) + t[r];
+    }
+  }
+}
+
 template <int Bytes>
 [[gnu::always_inline]] inline void dot_body(std::int64_t m, std::int64_t n, std::int64_t k,
                                             const float* a, std::int64_t lda, const float* b,
@@ -124,25 +163,10 @@ template <int Bytes>
                                             std::int64_t ldc, bool accumulate) {
   using V = typename Vec<Bytes>::type;
   static_assert(sizeof(V) == Bytes);
-  constexpr int L = Bytes / static_cast<int>(sizeof(float));
-  for (std::int64_t i = 0; i < m; ++i)
-    for (std::int64_t j = 0; j < n; ++j) {
-      const float* x = a + i * lda;
-      const float* y = b + j * ldb;
-      V s{};
-      std::int64_t p = 0;
-      for (; p + L <= k; p += L) {
-        V xv, yv;
-        std::memcpy(&xv, x + p, Bytes);
-        std::memcpy(&yv, y + p, Bytes);
-        s += xv * yv;
-      }
-      float t = 0;
-#pragma GCC unroll 16
-      for (int l = 0; l < L; ++l) t += s[l];
-      for (; p < k; ++p) t += x[p] * y[p];
-      c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias ? bias[j] : 0.0F) + t;
-    }
+  constexpr int R = 4;
+  std::int64_t i = 0;
+  for (; i + R <= m; i += R) dot_rows<Bytes, R>(i, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
+  for (; i < m; ++i) dot_rows<Bytes, 1>(i, n, k, a, lda, b, ldb, bias, c, ldc, accumulate);
 }
 
 // Tile shapes per path: AVX-512 has 32 vector registers (4 x 4 accumulators, 4 B vectors),

@@ -101,11 +101,15 @@ void BM_NaturalGradientStep(benchmark::State& state) {
       state.range(3) == 0 ? FisherMethod::kClosedForm : FisherMethod::kDoubleBackward;
   config.fused_forward = state.range(3) == 0;  // as run_policy_update pairs them
   const torch::Tensor start = flat_policy_parameters(*p.net);
+  NaturalGradientStats stats;
   for (auto _ : state) {
     set_flat_policy_parameters(*p.net, start);  // every iteration steps from the same policy
-    benchmark::DoNotOptimize(natural_gradient_step(*p.net, p.batch, p.old_dist, config).kl);
+    stats = natural_gradient_step(*p.net, p.batch, p.old_dist, config);
+    benchmark::DoNotOptimize(stats.kl);
   }
   state.SetItemsProcessed(state.iterations());  // items: whole policy steps
+  state.counters["cg_iterations"] = stats.cg_iterations;
+  state.counters["backtracks"] = stats.backtracks;
 }
 BENCHMARK(BM_NaturalGradientStep)
     ->ArgsProduct({{8}, {4}, {1024, 4096}, {0, 1}})

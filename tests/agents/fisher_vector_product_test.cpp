@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -136,6 +137,39 @@ TEST_P(FisherVectorProductHeads, IsSymmetricPositiveSemidefinite) {
     EXPECT_LT(relative_error(f.t(), f), 1e-10);
     EXPECT_GT(torch::linalg_eigvalsh(f).min().item<double>(), -1e-10 * f.norm().item<double>());
   }
+}
+// backward is J^T u: the gradient of sum(head outputs * u) + log_std . g by autograd, and it reads
+// the head's outputs of the same forward pass.
+TEST_P(FisherVectorProductHeads, BackwardIsTheGradientOfTheHeadsOutputs) {
+  if (GetParam().gsde) GTEST_SKIP() << "no closed form for gSDE";
+  ActorCritic net = tiny_net(GetParam());
+  torch::manual_seed(5);
+  const torch::Tensor obs = torch::randn({5, 3}, torch::kFloat64);
+  const FisherVectorProduct fvp(*net, obs, /*damping=*/0.0, FisherMethod::kClosedForm);
+  const Distribution d = net->distribution(obs);
+  const bool gaussian = d.kind() == DistributionKind::kDiagGaussian;
+  // The head's raw outputs: the logits (log-probs are them less a per-row constant) or the mean.
+  torch::Tensor head = obs;
+  std::vector<torch::nn::Linear> layers = net->actor_layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    head = layers[i]->forward(head);
+    if (i + 1 < layers.size())
+      head = GetParam().activation == Activation::kRelu ? torch::relu(head) : torch::tanh(head);
+  }
+  EXPECT_LT(relative_error(fvp.head_output(), head.detach()), 1e-12);
+  const torch::Tensor u = torch::randn(head.sizes(), torch::kFloat64);
+  torch::Tensor loss = (head * u).sum();
+  torch::Tensor g;
+  if (gaussian) {
+    g = torch::randn(net->log_std().sizes(), torch::kFloat64);
+    loss = loss + (net->log_std() * g).sum();
+  }
+  const torch::Tensor want = flat_gradient(loss, net->policy_parameters());
+  EXPECT_LT(relative_error(fvp.backward(u, g), want), 1e-12);
+  if (gaussian) EXPECT_THROW(fvp.backward(u), Error);
+  EXPECT_THROW(fvp.backward(u.narrow(0, 0, 4), g), Error);
+  const FisherVectorProduct slow(*net, obs, 0.0, FisherMethod::kDoubleBackward);
+  EXPECT_THROW(slow.backward(u, g), Error);
 }
 
 // On the networks the configs use (float32, 64x64, a batch of 1,024 rows) the closed form agrees

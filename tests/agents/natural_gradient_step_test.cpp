@@ -112,6 +112,33 @@ TEST_P(NaturalGradientStepSpaces, FullStepOfASmallBoundHasKlNearTheBound) {
   EXPECT_GT(s.kl, 0.5 * config.delta);
 }
 
+// The surrogate's gradient from the closed-form products' forward pass (kAuto: the heads' own
+// formulas, entropy bonus included) and by autograd (kDoubleBackward, whose products are double
+// backward too): the same surrogate and, to float rounding, the same step.
+TEST_P(NaturalGradientStepSpaces, TheClosedFormGradientTakesAutogradsStep) {
+  Problem closed(GetParam().space), autograd(GetParam().space);
+  NaturalGradientConfig config;
+  config.delta = 0.02;
+  config.ent_coef = 0.05;
+  const NaturalGradientStats a =
+      natural_gradient_step(*closed.net, closed.batch, closed.old_dist, config);
+  config.fisher_method = FisherMethod::kDoubleBackward;
+  const NaturalGradientStats b =
+      natural_gradient_step(*autograd.net, autograd.batch, autograd.old_dist, config);
+  ASSERT_EQ(a.outcome, NaturalGradientOutcome::kStepped);
+  ASSERT_EQ(b.outcome, NaturalGradientOutcome::kStepped);
+  EXPECT_NEAR(a.surrogate, b.surrogate, 1e-6);
+  EXPECT_EQ(a.backtracks, b.backtracks);
+  EXPECT_NEAR(a.expected_improvement, b.expected_improvement,
+              1e-4 * std::abs(b.expected_improvement));
+  EXPECT_NEAR(a.kl, b.kl, 1e-4 * b.kl);
+  const torch::Tensor pa = flat_policy_parameters(*closed.net),
+                      pb = flat_policy_parameters(*autograd.net);
+  const torch::Tensor start = flat_policy_parameters(*Problem(GetParam().space).net);
+  EXPECT_GT((pb - start).norm().item<double>(), 1e-3);
+  EXPECT_LT((pa - pb).norm().item<double>(), 1e-4 * (pb - start).norm().item<double>());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Spaces, NaturalGradientStepSpaces,
     ::testing::Values(SpaceCase{"categorical", envs::Space::discrete(3)},
