@@ -32,6 +32,7 @@ LossSums reduce_sums(Collective* collective, const torch::Tensor& policy_loss,
           sums[3].item<double>()};
 }
 
+// The critic's weights and biases: the slots the value step clips and steps.
 std::vector<torch::Tensor> critic_parameters(const ActorCriticImpl& net) {
   std::vector<torch::Tensor> parameters;
   for (const auto& layer : net.critic_layers()) {
