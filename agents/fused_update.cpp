@@ -80,9 +80,7 @@ Distribution fused_distribution(const ActorCriticImpl& net, const torch::Tensor&
     if (i + 1 < layers.size()) activate(y.data_ptr<float>(), y.numel(), relu);
     x = std::move(y);
   }
-  if (net.shape().action_space.kind == envs::SpaceKind::kDiscrete)
-    return Distribution::categorical(x);
-  return Distribution::diag_gaussian(x, net.log_std());
+  return net.head_distribution(x);
 }
 
 bool fused_update_eligible(const ActorCriticImpl& net, const FlatAdam& optimizer,

@@ -59,21 +59,6 @@ torch::Tensor surrogate(const NaturalGradientBatch& b, const Distribution& dist,
   return s;
 }
 
-// The policy's distribution on the head's outputs of a forward pass (as
-// ActorCriticImpl::distribution builds it from the actor MLP's output).
-Distribution head_distribution(ActorCriticImpl& net, const torch::Tensor& head) {
-  const envs::Space& space = net.shape().action_space;
-  switch (space.kind) {
-    case envs::SpaceKind::kDiscrete:
-      return Distribution::categorical(head);
-    case envs::SpaceKind::kMultiDiscrete:
-      return Distribution::multi_categorical(head, space.nvec);
-    case envs::SpaceKind::kBox:
-      return Distribution::diag_gaussian(head, net.log_std().detach());
-  }
-  throw Error("natural-gradient step: unknown action space");
-}
-
 struct SurrogateGradient {
   torch::Tensor value;     // the surrogate, a scalar
   torch::Tensor gradient;  // flat, policy_parameters() order
@@ -90,7 +75,7 @@ SurrogateGradient closed_form_surrogate(ActorCriticImpl& net, const FisherVector
                                         const NaturalGradientBatch& b,
                                         const NaturalGradientConfig& config) {
   torch::NoGradGuard no_grad;
-  const Distribution d = head_distribution(net, fvp.head_output());
+  const Distribution d = net.head_distribution(fvp.head_output());
   const double inv_rows = 1.0 / static_cast<double>(b.obs.size(0));
   const torch::Tensor weighted = torch::exp(d.log_prob(b.actions) - b.old_log_probs) * b.advantages;
   const torch::Tensor w = (weighted * inv_rows).unsqueeze(1);

@@ -140,7 +140,11 @@ Distribution ActorCriticImpl::distribution(const torch::Tensor& obs) {
         latent.detach().pow(2).matmul(torch::exp(2.0 * log_std_)) + kGsdeEpsilon;
     return Distribution::diag_gaussian(mean, 0.5 * torch::log(variance));
   }
-  const torch::Tensor out = run(actor_layers_, obs);
+  return head_distribution(run(actor_layers_, obs));
+}
+
+Distribution ActorCriticImpl::head_distribution(const torch::Tensor& out) const {
+  if (config_.gsde) throw Error("actor-critic: gSDE's distribution needs the observations");
   const envs::Space& a = shape_.action_space;
   switch (a.kind) {
     case envs::SpaceKind::kDiscrete:

@@ -66,6 +66,10 @@ class ActorCriticImpl : public torch::nn::Module {
 
   /// The policy at observations [B, obs_dim].
   Distribution distribution(const torch::Tensor& obs);
+  /// The policy given the actor MLP's output rows (logits, or the Gaussian's mean) from a forward
+  /// pass computed elsewhere (the fused kernels), with the state-independent log std. Throws Error
+  /// under gSDE, whose std is not the MLP's output.
+  Distribution head_distribution(const torch::Tensor& out) const;
   /// V at critic inputs [B, critic_input_dim], shape [B].
   torch::Tensor value(const torch::Tensor& critic_input);
 

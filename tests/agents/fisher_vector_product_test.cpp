@@ -148,6 +148,7 @@ TEST_P(FisherVectorProductHeads, BackwardIsTheGradientOfTheHeadsOutputs) {
     const FisherVectorProduct fvp(*net, obs, 0.0);
     EXPECT_FALSE(fvp.closed_form());
     EXPECT_THROW(fvp.backward(torch::zeros({5, 2}, torch::kFloat64)), Error);
+    EXPECT_THROW(net->head_distribution(torch::zeros({5, 2}, torch::kFloat64)), Error);
     return;
   }
   const FisherVectorProduct fvp(*net, obs, /*damping=*/0.0, FisherMethod::kClosedForm);
@@ -162,6 +163,10 @@ TEST_P(FisherVectorProductHeads, BackwardIsTheGradientOfTheHeadsOutputs) {
       head = GetParam().activation == Activation::kRelu ? torch::relu(head) : torch::tanh(head);
   }
   EXPECT_LT(relative_error(fvp.head_output(), head.detach()), 1e-12);
+  // The network's distribution on those outputs is its distribution at the observations.
+  const Distribution from_head = net->head_distribution(fvp.head_output());
+  EXPECT_TRUE(torch::allclose(from_head.log_prob(d.mode()), d.log_prob(d.mode()).detach()));
+  EXPECT_TRUE(torch::allclose(from_head.entropy(), d.entropy().detach()));
   const torch::Tensor u = torch::randn(head.sizes(), torch::kFloat64);
   torch::Tensor loss = (head * u).sum();
   torch::Tensor g;
