@@ -3,13 +3,20 @@
 
 Usage: python3 bench/summarize.py [learning|trpo|marl|marl-trust]   (default: all of them)
        python3 bench/summarize.py sequential RUN_DIR...
+       python3 bench/summarize.py critic RUN_DIR...
+       python3 bench/summarize.py sb3-trpo
 The last reads sequential (HAPPO / HATRPO) runs' metrics.csv: per third of the run, the mean KL
 of the agent updated first, second, ... and the median of the largest weight M it was given (for a
 simultaneous run, the update's KL), with the entropy and training return of the third's last 10
 updates.
+`critic` reads trustrl runs (metrics.csv) or bench/sb3_contrib_trpo.sh's (SB3's progress.csv): how
+many updates' explained variance was within 0.01 of 0 (a critic predicting one constant) and the
+env step of the first update above 0.2. `sb3-trpo` sets sb3-contrib's own TRPO
+(bench/results/sb3_contrib_trpo.csv) beside trustrl's rows of the same configs and budgets.
 """
 import csv
 import os
+import statistics
 import sys
 from collections import defaultdict
 
@@ -219,10 +226,59 @@ def sequential(run_dirs):
                   f"{last('losses/entropy'):.2f} | {last('charts/episodic_return'):.1f} |")
 
 
+def critic(run_dirs):
+    print("| run | updates | explained variance within 0.01 of 0 | first above 0.2 at env step |")
+    print("| --- | ---: | ---: | ---: |")
+    for run in run_dirs:
+        ours = os.path.exists(os.path.join(run, "metrics.csv"))
+        path = os.path.join(run, "metrics.csv" if ours else "progress.csv")
+        step, ev = (("global_step", "losses/explained_variance") if ours
+                    else ("time/total_timesteps", "train/explained_variance"))
+        with open(path) as f:
+            rows = [r for r in csv.DictReader(f) if r.get(ev)]
+        dead = sum(abs(float(r[ev])) < 0.01 for r in rows)
+        alive = next((r[step] for r in rows if float(r[ev]) > 0.2), "never")
+        print(f"| {os.path.basename(run.rstrip('/'))} | {len(rows)} | {dead} | {alive} |")
+
+
+# sb3-contrib env id -> trustrl config, for the reference runs of bench/sb3_contrib_trpo.sh.
+SB3_TRPO = {"LunarLander-v3": ("trpo_lunarlander", 133.166),
+            "LunarLanderContinuous-v3": ("trpo_lunarlander_continuous", 262.387),
+            "Acrobot-v1": ("trpo_acrobot", -83.114), "MountainCar-v0": ("trpo_mountaincar", -107.278)}
+
+
+def sb3_trpo():
+    ref = defaultdict(dict)
+    for r in read("sb3_contrib_trpo.csv"):
+        ref[(r[0], budget_of(int(r[2])))][int(r[1])] = float(r[3])
+    ours = defaultdict(dict)  # the latest row of each config, budget and seed
+    for r in read("learning.csv"):
+        if r[1] == "natural_gradient":
+            ours[(r[0], budget_of(int(r[5])))][int(r[2])] = float(r[3])
+    print("| env, budget | zoo's score (one seed) | implementation | seeds | returns | mean | median | at or above the score |")
+    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
+    for (env, budget), seeds in sorted(ref.items()):
+        config, bar = SB3_TRPO[env]
+        label = f"{budget // 1000}k"
+        for name, runs in (("sb3-contrib", seeds), ("trustrl", ours.get((config, budget), {}))):
+            vals = [runs[s] for s in sorted(runs)]
+            if not vals:
+                continue
+            print(f"| {env}, {label} | {bar} | {name} | {min(runs)}-{max(runs)} | "
+                  f"{' / '.join(f'{v:.1f}' for v in vals)} | {statistics.mean(vals):.1f} | {statistics.median(vals):.1f} | "
+                  f"{sum(v >= bar for v in vals)} of {len(vals)} |")
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which == "sequential":
         sequential(sys.argv[2:])
+        sys.exit(0)
+    if which == "critic":
+        critic(sys.argv[2:])
+        sys.exit(0)
+    if which == "sb3-trpo":
+        sb3_trpo()
         sys.exit(0)
     if which in ("all", "learning"):
         learning()
