@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -501,6 +502,30 @@ void Trainer::undo_update(const std::vector<std::uint8_t>& before, const std::st
   channel_->publish(learner_->snapshot());
 }
 
+void Trainer::warn_of_a_flat_critic(double explained_variance) {
+  const auto update = std::to_string(counters_.update);
+  switch (flat_critic_.observe(explained_variance)) {
+    case FlatCriticWatch::Event::kFlat:
+      log("warning: update " + update +
+          ": the critic has explained none of the returns' variance " + "for " +
+          std::to_string(flat_critic_.threshold()) +
+          " updates in a row (explained variance within " + format_number(flat_critic_.band()) +
+          " of 0): it predicts about one value for every state, so the advantages are the " +
+          "returns less a constant. A tanh critic fitting large unnormalized returns saturates " +
+          "this way; normalize.rewards: true or ppo.value_norm: true keep its targets small " +
+          "(docs/TRUST_REGIONS.md, \"The critic\")");
+      break;
+    case FlatCriticWatch::Event::kRecovered:
+      char value[32];
+      std::snprintf(value, sizeof value, "%.2f", explained_variance);
+      log("update " + update + ": the critic explains the returns again (explained variance " +
+          value + ") after " + std::to_string(flat_critic_.ended_stretch()) + " flat updates");
+      break;
+    case FlatCriticWatch::Event::kNone:
+      break;
+  }
+}
+
 void Trainer::run(std::optional<std::int64_t> max_updates) {
   using clock = std::chrono::steady_clock;
   const std::int64_t num_updates = config_.num_updates();
@@ -596,6 +621,7 @@ void Trainer::run(std::optional<std::int64_t> max_updates) {
       }
     }
     stats.write(row);
+    warn_of_a_flat_critic(stats.explained_variance);
     row.set("dist/version_lag", batch.mean_version_lag);
     row.set("dist/max_version_lag", static_cast<double>(batch.max_version_lag));
     row.set("dist/actors", batch.actors);

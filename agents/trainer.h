@@ -15,6 +15,7 @@
 
 #include "agents/actor.h"
 #include "agents/collective.h"
+#include "agents/flat_critic_watch.h"
 #include "agents/learner.h"
 #include "agents/rollout_channel.h"
 #include "agents/train_config.h"
@@ -150,6 +151,8 @@ class Trainer {
                    std::int64_t& in_a_row);
   // Rank 0 sends the counters and learner state; the others receive them.
   void share_state();
+  // Logs a warning when the critic has been flat for FlatCriticWatch's updates, and its return.
+  void warn_of_a_flat_critic(double explained_variance);
 
   TrainConfig config_;
   std::string config_yaml_;
@@ -168,6 +171,7 @@ class Trainer {
   BackgroundTask checkpoint_writes_;
   std::int64_t unstable_steps_logged_ = 0;  // the channel's count at the last warning
   bool env_threads_logged_ = false;         // the channel's env_threads_report is in train.log
+  FlatCriticWatch flat_critic_;             // warns in train.log of a critic stuck at a constant
 };
 
 }  // namespace trustrl::agents

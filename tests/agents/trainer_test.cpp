@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -250,6 +251,37 @@ run: {tensorboard: false}
   EXPECT_EQ(calm_table.at(1, "charts/unstable_steps"), 0);
   EXPECT_EQ(read_text_file(calm / "train.log").find("instability"), std::string::npos);
   fs::remove_all(calm);
+}
+
+// A critic that sees the same input for every state (observations clipped to +-1e-9 after
+// normalization) predicts one value, whatever it learns: its explained variance is 0 on every
+// update, and train.log says so once, at the tenth. A critic that learns says nothing.
+TEST(Trainer, AFlatCriticIsReportedInTheLog) {
+  const fs::path dir = fresh_dir("flat_critic");
+  Trainer::start(parse_train_config(R"(
+seed: 3
+total_steps: 3072
+env: {id: CartPole-v1, num_envs: 4}
+ppo: {num_steps: 64, num_minibatches: 2, update_epochs: 2}
+normalize: {observations: true, clip_obs: 1.0e-9}
+run: {tensorboard: false}
+)"),
+                 dir, quiet())
+      ->run();
+  const auto table = testing::MetricsTable::read(dir / "metrics.csv");
+  ASSERT_EQ(table.rows.size(), 12u);
+  for (std::size_t i = 0; i < table.rows.size(); ++i)
+    EXPECT_LE(std::abs(table.at(i, "losses/explained_variance")), 1e-3) << "update " << i + 1;
+  const std::string log = read_text_file(dir / "train.log");
+  const std::string warning = "the critic has explained none of the returns' variance for 10";
+  EXPECT_NE(log.find("warning: update 10: " + warning), std::string::npos) << log;
+  EXPECT_EQ(log.find(warning), log.rfind(warning)) << "warned once per flat stretch:\n" << log;
+  fs::remove_all(dir);
+
+  const fs::path learning = fresh_dir("learning_critic");
+  Trainer::start(small_config(), learning, quiet())->run();
+  EXPECT_EQ(read_text_file(learning / "train.log").find("explained none"), std::string::npos);
+  fs::remove_all(learning);
 }
 
 // Threads only split the env copies, each with its own RNG, so the run is the same; this is also
