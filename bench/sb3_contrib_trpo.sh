@@ -19,5 +19,5 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 results=${TRUSTRL_RESULTS:-$repo/bench/results/sb3_contrib_trpo.csv}
 logs=$repo/runs/sb3_contrib/$env-s$seed
 mkdir -p "$(dirname "$results")" "$logs"
-OMP_NUM_THREADS=1 PYTHONPATH="$dir" /usr/bin/python3 "$repo/bench/sb3_contrib/run_trpo.py" \
+OMP_NUM_THREADS=1 PYTHONPATH="$dir" /usr/bin/python3 "$repo/bench/sb3/run_trpo.py" \
   "$env" "$seed" "$logs" $steps | tee -a "$results"
