@@ -507,7 +507,7 @@ void Trainer::warn_of_a_flat_critic(double explained_variance) {
   switch (flat_critic_.observe(explained_variance)) {
     case FlatCriticWatch::Event::kFlat:
       log("warning: update " + update +
-          ": the critic has explained none of the returns' variance " + "for " +
+          ": the critic has explained none of the returns' variance for " +
           std::to_string(flat_critic_.threshold()) +
           " updates in a row (explained variance within " + format_number(flat_critic_.band()) +
           " of 0): it predicts about one value for every state, so the advantages are the " +
