@@ -13,7 +13,7 @@
 # copy its build/lib*/Box2D here) and an empty farama_notifications/__init__.py. Debian 12
 # packages: python3-torch, python3-pandas, python3-cloudpickle, python3-pygame, swig, python3-dev.
 set -euo pipefail
-[[ $# -ge 3 ]] || { sed -n 2,16p "$0"; exit 2; }
+[[ $# -ge 3 ]] || { sed -n 2,14p "$0"; exit 2; }
 dir=$(realpath "$1") env=$2 seed=$3 steps=${4:-}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 results=${TRUSTRL_RESULTS:-$repo/bench/results/sb3_contrib_trpo.csv}

@@ -115,12 +115,18 @@ def budget_of(steps):
     return steps
 
 
+def trpo_runs():
+    """learning.csv's natural-gradient rows: (config, budget) -> seed -> its latest row."""
+    runs = defaultdict(dict)
+    for r in read("learning.csv"):
+        if r[1] == "natural_gradient":
+            runs[(r[0], budget_of(int(r[5])))][int(r[2])] = dict(
+                mean=float(r[3]), std=float(r[4]), wall=float(r[6]), sps=float(r[7]))
+    return runs
+
+
 def trpo():
-    rows = [r for r in read("learning.csv") if r[1] == "natural_gradient"]
-    runs = defaultdict(dict)  # (config, budget) -> seed -> row
-    for r in rows:
-        runs[(r[0], budget_of(int(r[5])))][int(r[2])] = dict(
-            mean=float(r[3]), std=float(r[4]), wall=float(r[6]), sps=float(r[7]))
+    runs = trpo_runs()
     print("| env | config | budget | bar (source) | seed 1 | seed 2 | seed 3 | every seed >= bar | wall s (mean) | SPS (mean) |")
     print("| --- | --- | --- | --- | ---: | ---: | ---: | :---: | ---: | ---: |")
     for config, bars in TRPO_BARS.items():
@@ -251,16 +257,14 @@ def sb3_trpo():
     ref = defaultdict(dict)
     for r in read("sb3_contrib_trpo.csv"):
         ref[(r[0], budget_of(int(r[2])))][int(r[1])] = float(r[3])
-    ours = defaultdict(dict)  # the latest row of each config, budget and seed
-    for r in read("learning.csv"):
-        if r[1] == "natural_gradient":
-            ours[(r[0], budget_of(int(r[5])))][int(r[2])] = float(r[3])
+    ours = trpo_runs()
     print("| env, budget | zoo's score (one seed) | implementation | seeds | returns | mean | median | at or above the score |")
     print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
     for (env, budget), seeds in sorted(ref.items()):
         config, bar = SB3_TRPO[env]
         label = f"{budget // 1000}k"
-        for name, runs in (("sb3-contrib", seeds), ("trustrl", ours.get((config, budget), {}))):
+        trustrl = {seed: row["mean"] for seed, row in ours.get((config, budget), {}).items()}
+        for name, runs in (("sb3-contrib", seeds), ("trustrl", trustrl)):
             vals = [runs[s] for s in sorted(runs)]
             if not vals:
                 continue

@@ -11,11 +11,12 @@ usage: run_ppo.py SEED LOG_DIR [STEPS]
 import sys
 import time
 
-import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
+
+from evaluation import evaluate  # bench/sb3/evaluation.py
 
 seed, log_dir = int(sys.argv[1]), sys.argv[2]
 steps = int(float(sys.argv[3])) if len(sys.argv) > 3 else 1_000_000
@@ -29,13 +30,5 @@ model.learn(steps)
 train_seconds = time.time() - start
 
 eval_env = make_vec_env("LunarLander-v3", n_envs=1, seed=2024)
-returns, lengths = [], []
-obs = eval_env.reset()
-while len(returns) < 100:
-    action, _ = model.predict(obs, deterministic=True)
-    obs, _, done, info = eval_env.step(action)
-    if done[0]:  # the Monitor wrapper's episode record
-        returns.append(info[0]["episode"]["r"])
-        lengths.append(info[0]["episode"]["l"])
-print(f"ppo,LunarLander-v3,{seed},{steps},{np.mean(returns):.2f},{np.std(returns):.2f},"
-      f"{np.mean(lengths):.0f},{train_seconds:.0f}", flush=True)
+mean, std, length = evaluate(model, eval_env)
+print(f"ppo,LunarLander-v3,{seed},{steps},{mean:.2f},{std:.2f},{length:.0f},{train_seconds:.0f}", flush=True)

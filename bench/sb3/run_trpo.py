@@ -8,12 +8,13 @@ usage: run_trpo.py ENV_ID SEED LOG_DIR [STEPS]
 import sys
 import time
 
-import numpy as np
 import torch
 from sb3_contrib import TRPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecNormalize
+
+from evaluation import evaluate  # bench/sb3/evaluation.py
 
 # rl-baselines3-zoo, hyperparams/trpo.yml (DLR-RM/rl-baselines3-zoo at 13a3fe7); what an entry
 # leaves out is sb3-contrib TRPO's default, as in the zoo.
@@ -49,13 +50,5 @@ eval_env = make_vec_env(env_id, n_envs=1, seed=2024)
 if normalize:  # the training run's observation statistics, frozen; raw rewards
     eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
     eval_env.obs_rms = env.obs_rms
-returns, lengths = [], []
-obs = eval_env.reset()
-while len(returns) < 100:
-    action, _ = model.predict(obs, deterministic=True)
-    obs, _, done, info = eval_env.step(action)
-    if done[0]:  # the Monitor wrapper's episode record
-        returns.append(info[0]["episode"]["r"])
-        lengths.append(info[0]["episode"]["l"])
-print(f"{env_id},{seed},{steps},{np.mean(returns):.2f},{np.std(returns):.2f},"
-      f"{np.mean(lengths):.0f},{train_seconds:.0f}", flush=True)
+mean, std, length = evaluate(model, eval_env)
+print(f"{env_id},{seed},{steps},{mean:.2f},{std:.2f},{length:.0f},{train_seconds:.0f}", flush=True)
